@@ -1,0 +1,136 @@
+//! One document run: every input page through the page steps in parallel, in a bounded window,
+//! into one PDF written to a temporary file that is renamed into place only when complete.
+//!
+//! The window (two pages per worker) is what bounds memory: a 500-page input never has more
+//! than that many decoded pages alive. Pages are written in input order as each window ends.
+//! On any error the temporary file is deleted, so a failed run leaves no partial output.
+
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::error::{PipelineError, Result};
+use crate::input;
+use crate::options::ProcessOptions;
+use crate::page_steps;
+use crate::pdf::font::GlyphlessFont;
+use crate::pdf::writer::{DocumentInfo, PdfWriter};
+use crate::progress::Progress;
+use crate::report::Report;
+
+/// Pages decoded at once, per worker.
+const WINDOW_PER_WORKER: usize = 2;
+
+/// The result of a run: where the PDF is, what it is, and the report.
+#[derive(Debug, Clone)]
+pub struct ProcessedDocument {
+    pub output: PathBuf,
+    pub bytes: u64,
+    pub sha256: String,
+    pub report: Report,
+}
+
+/// A configured processor with its worker pool. Keep one for the life of a daemon: its worker
+/// threads keep their tesseract engines from one document to the next.
+pub struct Processor {
+    options: ProcessOptions,
+    pool: rayon::ThreadPool,
+    font: GlyphlessFont,
+}
+
+impl Processor {
+    pub fn new(options: ProcessOptions) -> Result<Processor> {
+        let workers = options.worker_count();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .thread_name(|i| format!("quire-page-{i}"))
+            .build()
+            .map_err(|e| PipelineError::OcrInit { languages: options.languages.clone(), reason: e.to_string() })?;
+        let font = GlyphlessFont::load(options.tessdata_dir.as_deref())
+            .map_err(|e| PipelineError::OcrInit { languages: options.languages.clone(), reason: e.to_string() })?;
+        Ok(Processor { options, pool, font })
+    }
+
+    pub fn options(&self) -> &ProcessOptions {
+        &self.options
+    }
+
+    /// Turn `inputs` (their pages in order) into one searchable PDF at `output`.
+    pub fn process(&self, inputs: &[PathBuf], output: &Path, progress: &dyn Progress) -> Result<ProcessedDocument> {
+        let started = Instant::now();
+        let options = &self.options;
+        let pages = input::probe(inputs, options)?;
+        progress.start(pages.len());
+
+        let write_err = |source: std::io::Error| PipelineError::Write { path: output.to_owned(), source };
+        let dir = match output.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".quire-")
+            .suffix(".pdf.part")
+            .tempfile_in(&dir)
+            .map_err(write_err)?;
+        let mut writer = PdfWriter::new(BufWriter::new(temp), &self.font).map_err(write_err)?;
+
+        let window = self.pool.current_num_threads() * WINDOW_PER_WORKER;
+        let mut reports = Vec::with_capacity(pages.len());
+        let mut removed = 0;
+        let mut done = 0;
+        for chunk in pages.chunks(window) {
+            let finished: Vec<Result<page_steps::FinishedPage>> =
+                self.pool.install(|| chunk.par_iter().map(|page| page_steps::process(page, options)).collect());
+            for page in finished {
+                let page = page?;
+                let mut report = page.report;
+                if report.blank && options.remove_blank {
+                    removed += 1;
+                } else {
+                    report.bytes = writer.add_page(page.image, page.size, &page.text_layer).map_err(write_err)?;
+                    report.output_page = Some(writer.page_count());
+                }
+                reports.push(report);
+                done += 1;
+                progress.page_done(done);
+            }
+        }
+        if writer.page_count() == 0 {
+            return Err(PipelineError::AllPagesRemoved);
+        }
+
+        let title = options.title.clone().unwrap_or_else(|| {
+            inputs[0].file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+        });
+        let info = DocumentInfo {
+            title,
+            producer: format!("Quire {} (quire-pipeline, tesseract, lopdf)", env!("CARGO_PKG_VERSION")),
+            created: time::OffsetDateTime::now_utc(),
+        };
+        let (buffered, written) = writer.finish(&info).map_err(write_err)?;
+        let temp = buffered.into_inner().map_err(|e| write_err(e.into_error()))?;
+        temp.as_file().sync_all().map_err(write_err)?;
+        temp.persist(output).map_err(|e| write_err(e.error))?;
+        progress.finish();
+
+        let tesseract_ms: f64 = reports.iter().map(|r| r.timings.tesseract_ms()).sum();
+        let other_ms: f64 = reports.iter().map(|r| r.timings.other_ms()).sum();
+        let report = Report {
+            producer: info.producer,
+            output: output.to_owned(),
+            output_bytes: written.bytes,
+            sha256: written.sha256.clone(),
+            languages: options.languages.clone(),
+            pages_in: reports.len(),
+            pages_out: written.pages,
+            blank_pages_removed: removed,
+            wall_seconds: started.elapsed().as_secs_f64(),
+            tesseract_seconds: tesseract_ms / 1000.0,
+            other_seconds: other_ms / 1000.0,
+            pages: reports,
+        };
+        Ok(ProcessedDocument { output: output.to_owned(), bytes: written.bytes, sha256: written.sha256, report })
+    }
+}

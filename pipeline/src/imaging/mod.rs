@@ -1,0 +1,9 @@
+//! Pixel-level page work: skew estimation and rotation, blank detection, image quality checks.
+//!
+//! Everything here works on decoded `image` buffers and is pure computation: no files, no OCR, no
+//! PDF. Orientation (90/180/270°) is not decided here; that needs tesseract OSD and lives with
+//! the OCR code.
+
+pub mod blank;
+pub mod deskew;
+pub mod quality;

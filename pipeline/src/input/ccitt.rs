@@ -1,0 +1,98 @@
+//! CCITT fax decoding (Group 4, and Group 3 one-dimensional with EOL codes) to a bilevel image.
+//!
+//! Shared by TIFF pages (Group 3, which the `tiff` crate does not decode) and PDF pages (which
+//! keep their CCITT stream for the output and need pixels only for analysis and OCR).
+
+use fax::Color;
+use image::GrayImage;
+
+/// How coded colours become pixels. In both TIFF and PDF the fax code's "black" run is a 1 bit
+/// or a 0 bit depending on a flag, and the flag alone does not say how it looks; this does.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Polarity {
+    /// True when a coded black run is displayed black (the usual case).
+    pub black_is_dark: bool,
+}
+
+/// Decode a Group 4 stream of `width`×`height`. `None` when the data is damaged.
+pub(crate) fn decode_g4(data: &[u8], width: u32, height: u32, polarity: Polarity) -> Option<GrayImage> {
+    let mut img = GrayImage::new(width, height);
+    let (dark, light) = levels(polarity);
+    let mut y = 0u32;
+    let mut ok = true;
+    fax::decoder::decode_g4(data.iter().copied(), width, Some(height), |transitions| {
+        if y >= height {
+            return;
+        }
+        ok &= fill_row(&mut img, y, transitions, width, dark, light);
+        y += 1;
+    })?;
+    (ok && y == height).then_some(img)
+}
+
+/// Decode Group 3 one-dimensional rows (each starting with an EOL), appending up to
+/// `rows` rows to `out` starting at row `y0`. Returns the number of rows decoded.
+pub(crate) fn decode_g3_rows(
+    data: &[u8],
+    width: u32,
+    out: &mut GrayImage,
+    y0: u32,
+    rows: u32,
+    polarity: Polarity,
+) -> Option<u32> {
+    let (dark, light) = levels(polarity);
+    let mut decoded = 0u32;
+    let mut ok = true;
+    let mut decoder = fax::decoder::Group3Decoder::new(data.iter().copied().map(Ok::<u8, ()>)).ok()?;
+    while decoded < rows {
+        let status = decoder.advance();
+        let Ok(status) = status else {
+            break;
+        };
+        ok &= fill_row(out, y0 + decoded, decoder.transitions(), width, dark, light);
+        decoded += 1;
+        if status == fax::decoder::DecodeStatus::End {
+            break;
+        }
+    }
+    (ok && decoded > 0).then_some(decoded)
+}
+
+fn levels(polarity: Polarity) -> (u8, u8) {
+    if polarity.black_is_dark { (0, 255) } else { (255, 0) }
+}
+
+fn fill_row(img: &mut GrayImage, y: u32, transitions: &[u32], width: u32, dark: u8, light: u8) -> bool {
+    if transitions.iter().any(|&t| t > width) {
+        return false;
+    }
+    let stride = img.width() as usize;
+    let row = &mut img.as_mut()[y as usize * stride..(y as usize + 1) * stride];
+    for (px, color) in row.iter_mut().zip(fax::decoder::pels(transitions, width)) {
+        *px = match color {
+            Color::Black => dark,
+            Color::White => light,
+        };
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn g4_round_trips_through_the_fax_encoder() {
+        let (w, h) = (64u32, 16u32);
+        let img = GrayImage::from_fn(w, h, |x, y| image::Luma([if (x / 8 + y / 4) % 2 == 0 { 0 } else { 255 }]));
+        let mut enc = fax::encoder::Encoder::new(fax::VecWriter::new());
+        for y in 0..h {
+            let row = (0..w).map(|x| if img.get_pixel(x, y)[0] == 0 { Color::Black } else { Color::White });
+            enc.encode_line(row, w).unwrap();
+        }
+        let data = enc.finish().unwrap().finish();
+        let back = decode_g4(&data, w, h, Polarity { black_is_dark: true }).unwrap();
+        assert_eq!(back, img);
+        assert!(decode_g4(&data[..data.len() / 3], w, h, Polarity { black_is_dark: true }).is_none());
+    }
+}

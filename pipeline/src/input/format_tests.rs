@@ -1,0 +1,389 @@
+//! Decoding tests for every input format and every refusal, on the shared corpus and on files
+//! made here (the `tiff` encoder, libtiff's `ppm2tiff` for CCITT, `qpdf` for encryption, lopdf
+//! for odd PDFs). Decode only: OCR is covered end to end elsewhere.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use image::GrayImage;
+use lopdf::{Dictionary, Document, Object, Stream};
+
+use super::{PageRef, probe};
+use crate::error::PipelineError;
+use crate::options::ProcessOptions;
+use crate::page::Raster;
+
+fn corpus(name: &str) -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus")).join(name)
+}
+
+fn opts() -> ProcessOptions {
+    ProcessOptions::default()
+}
+
+fn only_page(path: &Path) -> PageRef {
+    let mut pages = probe(&[path.to_owned()], &opts()).unwrap();
+    assert_eq!(pages.len(), 1);
+    pages.remove(0)
+}
+
+fn gray_of(raster: &Raster) -> GrayImage {
+    raster.to_gray()
+}
+
+/// Compare images without printing megabytes of pixels on failure.
+#[track_caller]
+fn assert_same(a: &GrayImage, b: &GrayImage, what: &str) {
+    assert_eq!(a.dimensions(), b.dimensions(), "{what}: sizes differ");
+    let differing = a.as_raw().iter().zip(b.as_raw()).filter(|(x, y)| x != y).count();
+    assert_eq!(differing, 0, "{what}: {differing} pixels differ");
+}
+
+fn gradient(w: u32, h: u32) -> GrayImage {
+    GrayImage::from_fn(w, h, |x, y| image::Luma([((x * 7 + y * 3) % 256) as u8]))
+}
+
+#[test]
+fn tiff_compressions_decode_to_the_same_pixels() {
+    use tiff::encoder::{Compression, DeflateLevel, TiffEncoder, colortype};
+    let dir = tempfile::tempdir().unwrap();
+    let img = gradient(64, 48);
+    for (name, compression) in [
+        ("none", Compression::Uncompressed),
+        ("lzw", Compression::Lzw),
+        ("deflate", Compression::Deflate(DeflateLevel::Balanced)),
+        ("packbits", Compression::Packbits),
+    ] {
+        let path = dir.path().join(format!("{name}.tif"));
+        let file = std::fs::File::create(&path).unwrap();
+        let mut enc = TiffEncoder::new(file).unwrap().with_compression(compression);
+        let mut image = enc.new_image::<colortype::Gray8>(64, 48).unwrap();
+        image.resolution(tiff::tags::ResolutionUnit::Inch, tiff::encoder::Rational { n: 200, d: 1 });
+        image.write_data(img.as_raw()).unwrap();
+        let page = only_page(&path).decode(&opts()).unwrap();
+        assert_same(&gray_of(&page.raster), &img, name);
+        assert_eq!(page.dpi, (200.0, 200.0), "{name}");
+        assert!(!page.dpi_assumed);
+    }
+}
+
+#[test]
+fn multi_page_tiff_pages_come_in_order() {
+    use tiff::encoder::{TiffEncoder, colortype};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("three.tif");
+    let mut enc = TiffEncoder::new(std::fs::File::create(&path).unwrap()).unwrap();
+    let pages: Vec<GrayImage> = (0..3u8).map(|i| GrayImage::from_pixel(20 + u32::from(i), 10, image::Luma([40 * i + 10]))).collect();
+    for p in &pages {
+        enc.write_image::<colortype::Gray8>(p.width(), p.height(), p.as_raw()).unwrap();
+    }
+    let refs = probe(&[path], &opts()).unwrap();
+    assert_eq!(refs.iter().map(|r| (r.index, r.width)).collect::<Vec<_>>(), vec![(0, 20), (1, 21), (2, 22)]);
+    let third = refs[2].decode(&opts()).unwrap();
+    assert_same(&gray_of(&third.raster), &pages[2], "third page");
+    assert!(third.dpi_assumed, "no resolution tag: the fallback is used and said so");
+}
+
+/// A 1-bit test pattern as PBM (1 = black), for libtiff's ppm2tiff.
+fn write_pbm(path: &Path, w: u32, h: u32) -> GrayImage {
+    let img = GrayImage::from_fn(w, h, |x, y| image::Luma([if (x / 8 + y / 4) % 3 == 0 { 0 } else { 255 }]));
+    let mut data = format!("P4\n{w} {h}\n").into_bytes();
+    for row in img.rows() {
+        let mut bytes = vec![0u8; (w as usize).div_ceil(8)];
+        for (x, p) in row.enumerate() {
+            if p[0] == 0 {
+                bytes[x / 8] |= 0x80 >> (x % 8);
+            }
+        }
+        data.extend(bytes);
+    }
+    std::fs::write(path, data).unwrap();
+    img
+}
+
+#[test]
+fn ccitt_group3_and_group4_tiffs_decode() {
+    let dir = tempfile::tempdir().unwrap();
+    let pbm = dir.path().join("p.pbm");
+    let img = write_pbm(&pbm, 203, 61);
+    for codec in ["g3", "g4", "none", "packbits", "lzw", "zip"] {
+        let tif = dir.path().join(format!("{codec}.tif"));
+        let status = Command::new("ppm2tiff").args(["-c", codec, "-R", "300"]).arg(&pbm).arg(&tif).status().expect("ppm2tiff (libtiff-tools) is installed");
+        assert!(status.success());
+        let page = only_page(&tif).decode(&opts()).unwrap();
+        assert!(matches!(page.raster, Raster::Bilevel(_)), "{codec}");
+        assert_same(&gray_of(&page.raster), &img, codec);
+        assert_eq!(page.dpi, (300.0, 300.0));
+    }
+}
+
+#[test]
+fn ccitt_pdf_decodes_to_the_pixels_of_its_png_and_keeps_its_stream() {
+    let png = only_page(&corpus("linn.png")).decode(&opts()).unwrap();
+    let pdf = only_page(&corpus("ccitt.pdf")).decode(&opts()).unwrap();
+    assert!(matches!(pdf.raster, Raster::Bilevel(_)));
+    assert_same(&gray_of(&pdf.raster), &gray_of(&png.raster), "ccitt.pdf vs linn.png");
+    assert!((pdf.dpi.0 - 300.0).abs() < 1.0 && (pdf.dpi.1 - 300.0).abs() < 1.0, "{:?}", pdf.dpi);
+    let kept = pdf.passthrough.expect("a plain CCITT image passes through");
+    assert_eq!(kept.dict.get(b"Filter").unwrap().as_name().unwrap(), b"CCITTFaxDecode");
+}
+
+#[test]
+fn scanner_pdf_with_odd_structure_decodes() {
+    let page = only_page(&corpus("epson.pdf")).decode(&opts()).unwrap();
+    assert_eq!(page.raster.dimensions(), (2480, 3507));
+    assert!(matches!(page.raster, Raster::Bilevel(_)));
+    let ink = gray_of(&page.raster).as_raw().iter().filter(|&&v| v == 0).count();
+    assert!(ink > 10_000, "a printed page has ink; got {ink} black pixels");
+}
+
+#[test]
+fn mixed_pdf_pages_decode_and_the_big_one_is_judged_by_its_header() {
+    let file = corpus("multipage.pdf");
+    let refs = probe(&[file.clone()], &opts()).unwrap();
+    let sizes: Vec<(u32, u32)> = refs.iter().map(|r| (r.width, r.height)).collect();
+    assert_eq!(sizes, vec![(800, 981), (9000, 9000), (958, 400), (958, 400), (612, 792), (1258, 1253)]);
+    // Page 1: JPEG with an ICC profile — passes through with its profile.
+    let p1 = refs[0].decode(&opts()).unwrap();
+    assert!(matches!(p1.raster, Raster::Rgb(_)));
+    assert!(p1.passthrough.as_ref().is_some_and(|e| e.icc_profile.is_some()));
+    assert!((p1.dpi.0 - 150.0).abs() < 1.0);
+    // Page 5: 8-bit grey at 72 dpi.
+    let p5 = refs[4].decode(&opts()).unwrap();
+    assert!((p5.dpi.0 - 72.0).abs() < 1.0);
+    // Page 6: soft mask composited, so no passthrough.
+    let p6 = refs[5].decode(&opts()).unwrap();
+    assert!(p6.passthrough.is_none());
+    // The 9000×9000 page is refused from its header when the limit is lower.
+    let strict = ProcessOptions { max_megapixels: 50, ..opts() };
+    let err = probe(&[file], &strict).unwrap_err();
+    assert_eq!(err.code(), "pipeline.decode.too_large");
+    assert!(err.to_string().contains("multipage.pdf, page 2"), "{err}");
+}
+
+#[test]
+fn a_page_that_paints_nothing_is_a_white_page() {
+    let page = only_page(&corpus("blank.pdf")).decode(&opts()).unwrap();
+    assert!(gray_of(&page.raster).as_raw().iter().all(|&v| v == 255));
+}
+
+#[test]
+fn colour_jpeg_without_resolution_uses_the_fallback() {
+    let page = only_page(&corpus("baiona_color.jpg")).decode(&opts()).unwrap();
+    assert!(matches!(page.raster, Raster::Rgb(_)));
+    assert_eq!(page.raster.dimensions(), (640, 682));
+    assert!(page.dpi_assumed);
+}
+
+fn refusal(path: &Path) -> PipelineError {
+    match probe(&[path.to_owned()], &opts()) {
+        Err(e) => e,
+        Ok(pages) => pages[0].decode(&opts()).expect_err("should be refused"),
+    }
+}
+
+#[test]
+fn encrypted_pdfs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, user) in [("secret.pdf", "secret"), ("open.pdf", "")] {
+        let out = dir.path().join(name);
+        let status = Command::new("qpdf")
+            .args(["--encrypt", user, "owner", "256", "--"])
+            .arg(corpus("ccitt.pdf"))
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let err = refusal(&out);
+        assert_eq!(err.code(), "pipeline.decode.encrypted", "{name}: {err}");
+        assert!(err.to_string().contains(name));
+    }
+}
+
+#[test]
+fn truncated_and_corrupt_files_are_refused_with_their_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let linn = std::fs::read(corpus("linn.png")).unwrap();
+    let cut = dir.path().join("cut.png");
+    std::fs::write(&cut, &linn[..linn.len() / 2]).unwrap();
+    let err = refusal(&cut);
+    assert!(matches!(err, PipelineError::Truncated { .. } | PipelineError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("cut.png, page 1"), "{err}");
+
+    let pdf = std::fs::read(corpus("ccitt.pdf")).unwrap();
+    let cut_pdf = dir.path().join("cut.pdf");
+    std::fs::write(&cut_pdf, &pdf[..pdf.len() * 2 / 3]).unwrap();
+    assert_eq!(refusal(&cut_pdf).code(), "pipeline.decode.truncated");
+
+    let mut garbled = linn.clone();
+    for b in &mut garbled[200..4000] {
+        *b ^= 0x5A;
+    }
+    let bad = dir.path().join("bad.png");
+    std::fs::write(&bad, &garbled).unwrap();
+    let err = refusal(&bad);
+    assert!(matches!(err, PipelineError::Corrupt { .. } | PipelineError::Truncated { .. }), "{err}");
+
+    let text = dir.path().join("notes.png");
+    std::fs::write(&text, "just some text\n").unwrap();
+    assert_eq!(refusal(&text).code(), "pipeline.decode.unsupported");
+    let empty = dir.path().join("empty.tif");
+    std::fs::write(&empty, "").unwrap();
+    assert_eq!(refusal(&empty).code(), "pipeline.decode.unsupported");
+}
+
+/// A one-page PDF whose page shows `content` with one image XObject `/Im0` made of `image`.
+fn pdf_with(content: &[u8], image: Option<Stream>) -> Document {
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let mut resources = Dictionary::new();
+    if let Some(image) = image {
+        let id = doc.add_object(image);
+        let mut xo = Dictionary::new();
+        xo.set("Im0", Object::Reference(id));
+        resources.set("XObject", Object::Dictionary(xo));
+    }
+    let content_id = doc.add_object(Stream::new(Dictionary::new(), content.to_vec()));
+    let mut page = Dictionary::new();
+    page.set("Type", Object::Name(b"Page".to_vec()));
+    page.set("Parent", Object::Reference(pages_id));
+    page.set("MediaBox", Object::Array(vec![0.into(), 0.into(), 612.into(), 792.into()]));
+    page.set("Resources", Object::Dictionary(resources));
+    page.set("Contents", Object::Reference(content_id));
+    let page_id = doc.add_object(page);
+    let mut pages = Dictionary::new();
+    pages.set("Type", Object::Name(b"Pages".to_vec()));
+    pages.set("Kids", Object::Array(vec![Object::Reference(page_id)]));
+    pages.set("Count", Object::Integer(1));
+    doc.objects.insert(pages_id, Object::Dictionary(pages));
+    let mut catalog = Dictionary::new();
+    catalog.set("Type", Object::Name(b"Catalog".to_vec()));
+    catalog.set("Pages", Object::Reference(pages_id));
+    let catalog_id = doc.add_object(catalog);
+    doc.trailer.set("Root", Object::Reference(catalog_id));
+    doc
+}
+
+fn image_stream(filter: &[u8], w: i64, h: i64, data: Vec<u8>) -> Stream {
+    let mut d = Dictionary::new();
+    d.set("Type", Object::Name(b"XObject".to_vec()));
+    d.set("Subtype", Object::Name(b"Image".to_vec()));
+    d.set("Width", Object::Integer(w));
+    d.set("Height", Object::Integer(h));
+    d.set("BitsPerComponent", Object::Integer(1));
+    d.set("ColorSpace", Object::Name(b"DeviceGray".to_vec()));
+    d.set("Filter", Object::Name(filter.to_vec()));
+    Stream::new(d, data).with_compression(false)
+}
+
+fn save(doc: &mut Document, path: &Path) {
+    doc.save(path).unwrap();
+}
+
+#[test]
+fn jbig2_born_digital_and_vector_pages_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let draw = b"q 612 0 0 792 0 0 cm /Im0 Do Q";
+    let jbig2 = dir.path().join("jbig2.pdf");
+    save(&mut pdf_with(draw, Some(image_stream(b"JBIG2Decode", 100, 100, vec![0; 20]))), &jbig2);
+    let err = refusal(&jbig2);
+    assert_eq!(err.code(), "pipeline.decode.jbig2");
+    assert!(err.to_string().contains("jbig2.pdf, page 1"), "{err}");
+
+    let born = dir.path().join("born.pdf");
+    save(&mut pdf_with(b"BT /F1 12 Tf 72 700 Td (Hello) Tj ET", None), &born);
+    assert_eq!(refusal(&born).code(), "pipeline.input.born_digital");
+
+    let vector = dir.path().join("vector.pdf");
+    save(&mut pdf_with(b"0 0 m 100 100 l S", None), &vector);
+    assert_eq!(refusal(&vector).code(), "pipeline.decode.unsupported");
+}
+
+#[test]
+fn a_page_with_an_old_text_layer_over_its_scan_is_redone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (64u32, 16u32);
+    let mut enc = fax::encoder::Encoder::new(fax::VecWriter::new());
+    for _ in 0..h {
+        enc.encode_line((0..w).map(|x| if x < 10 { fax::Color::Black } else { fax::Color::White }), w).unwrap();
+    }
+    let data = enc.finish().unwrap().finish();
+    let mut stream = image_stream(b"CCITTFaxDecode", w.into(), h.into(), data);
+    let mut parms = Dictionary::new();
+    parms.set("K", Object::Integer(-1));
+    parms.set("Columns", Object::Integer(w.into()));
+    stream.dict.set("DecodeParms", Object::Dictionary(parms));
+    let path = dir.path().join("ocrd.pdf");
+    save(&mut pdf_with(b"q 612 0 0 792 0 0 cm /Im0 Do Q BT 3 Tr /F1 12 Tf (old) Tj ET", Some(stream)), &path);
+    let page = only_page(&path).decode(&opts()).unwrap();
+    assert!(page.had_text);
+    let g = gray_of(&page.raster);
+    assert_eq!(g.get_pixel(5, 5)[0], 0);
+    assert_eq!(g.get_pixel(30, 5)[0], 255);
+}
+
+/// Minimal files whose headers claim 35000×35000 pixels, with almost no data behind them.
+fn bomb_png() -> Vec<u8> {
+    let chunk = |kind: &[u8], body: &[u8]| {
+        let mut c = (body.len() as u32).to_be_bytes().to_vec();
+        c.extend_from_slice(kind);
+        c.extend_from_slice(body);
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(body);
+        c.extend_from_slice(&crc.sum().to_be_bytes());
+        c
+    };
+    let mut ihdr = 35_000u32.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&35_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[1, 0, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(chunk(b"IHDR", &ihdr));
+    png.extend(chunk(b"IDAT", &crate::pdf::writer::deflate(&[0u8; 64])));
+    png.extend(chunk(b"IEND", b""));
+    png
+}
+
+pub(crate) fn bomb_tiff() -> Vec<u8> {
+    let entries: [(u16, u16, u32); 8] = [
+        (256, 4, 35_000),
+        (257, 4, 35_000),
+        (258, 3, 1),
+        (259, 3, 4),
+        (262, 3, 0),
+        (273, 4, 8 + 2 + 8 * 12 + 4),
+        (278, 4, 35_000),
+        (279, 4, 16),
+    ];
+    let mut t = b"II*\0".to_vec();
+    t.extend_from_slice(&8u32.to_le_bytes());
+    t.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    for (tag, ty, value) in entries {
+        t.extend_from_slice(&tag.to_le_bytes());
+        t.extend_from_slice(&ty.to_le_bytes());
+        t.extend_from_slice(&1u32.to_le_bytes());
+        if ty == 3 {
+            t.extend_from_slice(&(value as u16).to_le_bytes());
+            t.extend_from_slice(&[0, 0]);
+        } else {
+            t.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+    t.extend_from_slice(&0u32.to_le_bytes());
+    t.extend_from_slice(&[0u8; 16]);
+    t
+}
+
+#[test]
+fn decompression_bombs_are_refused_from_the_header_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in [("bomb.png", bomb_png()), ("bomb.tif", bomb_tiff())] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let started = std::time::Instant::now();
+        let err = probe(&[path], &opts()).unwrap_err();
+        assert_eq!(err.code(), "pipeline.decode.too_large", "{name}: {err}");
+        assert!(err.to_string().contains(&format!("{name}, page 1")), "{err}");
+        assert!(started.elapsed().as_millis() < 500, "{name} took {:?}", started.elapsed());
+    }
+}

@@ -1,0 +1,232 @@
+//! Input: finding the pages in the given files and decoding one page at a time.
+//!
+//! [`probe`] reads only headers (and, for PDFs, the object structure) so that every refusal that
+//! can be decided up front — unsupported format, encryption, a page over the pixel limit — is
+//! decided before any page is decoded or OCR'd. [`PageRef::decode`] then decodes one page on a
+//! worker thread. Format is decided by content, never by file extension.
+
+mod ccitt;
+#[cfg(test)]
+mod format_tests;
+mod pdf;
+mod raster;
+mod tiff;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{Location, PipelineError, Result};
+use crate::options::ProcessOptions;
+use crate::page::DecodedPage;
+
+/// One page of one input file, not yet decoded.
+#[derive(Debug, Clone)]
+pub struct PageRef {
+    pub file: PathBuf,
+    /// 0-based index of the page within its file.
+    pub index: usize,
+    pub width: u32,
+    pub height: u32,
+    source: Source,
+}
+
+#[derive(Debug, Clone)]
+enum Source {
+    Raster,
+    Tiff,
+    Pdf { doc: Arc<lopdf::Document>, page_id: lopdf::ObjectId, plan: Arc<pdf::PagePlan> },
+}
+
+impl PageRef {
+    pub fn location(&self) -> Location {
+        Location::page(&self.file, self.index + 1)
+    }
+
+    /// Decode this page's pixels.
+    pub fn decode(&self, options: &ProcessOptions) -> Result<DecodedPage> {
+        match &self.source {
+            Source::Raster => raster::decode(&self.file, options),
+            Source::Tiff => tiff::decode(&self.file, self.index, options),
+            Source::Pdf { doc, page_id, plan } => {
+                pdf::decode(doc, *page_id, plan, &self.location(), options)
+            }
+        }
+    }
+}
+
+/// The formats recognised by their first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Png,
+    Jpeg,
+    Tiff,
+    Pdf,
+}
+
+fn sniff(head: &[u8]) -> Option<Format> {
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(Format::Png)
+    } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(Format::Jpeg)
+    } else if head.starts_with(b"II*\0") || head.starts_with(b"MM\0*") {
+        Some(Format::Tiff)
+    } else if head.starts_with(b"II+\0") || head.starts_with(b"MM\0+") {
+        Some(Format::Tiff)
+    } else if head.windows(5).any(|w| w == b"%PDF-") {
+        Some(Format::Pdf)
+    } else {
+        None
+    }
+}
+
+/// List the pages of every input, in order, refusing what can be refused from headers alone.
+pub fn probe(inputs: &[PathBuf], options: &ProcessOptions) -> Result<Vec<PageRef>> {
+    if inputs.is_empty() {
+        return Err(PipelineError::NoInput);
+    }
+    let mut pages = Vec::new();
+    for file in inputs {
+        pages.extend(probe_file(file, options)?);
+    }
+    Ok(pages)
+}
+
+fn probe_file(file: &Path, options: &ProcessOptions) -> Result<Vec<PageRef>> {
+    let at = Location::file(file);
+    let mut head = [0u8; 1024];
+    let n = {
+        use std::io::Read;
+        let mut f = std::fs::File::open(file)
+            .map_err(|source| PipelineError::Read { at: at.clone(), source })?;
+        let mut filled = 0;
+        loop {
+            match f.read(&mut head[filled..]) {
+                Ok(0) => break,
+                Ok(k) => {
+                    filled += k;
+                    if filled == head.len() {
+                        break;
+                    }
+                }
+                Err(source) => return Err(PipelineError::Read { at: at.clone(), source }),
+            }
+        }
+        filled
+    };
+    let format = sniff(&head[..n]).ok_or_else(|| PipelineError::Unsupported {
+        at: at.clone(),
+        reason: if n == 0 {
+            "the file is empty".into()
+        } else {
+            "not a PNG, JPEG, TIFF or PDF file".into()
+        },
+    })?;
+    let pages = match format {
+        Format::Png | Format::Jpeg => {
+            let (width, height) = raster::probe(file)?;
+            check_pixel_limit(&Location::page(file, 1), width, height, options)?;
+            vec![PageRef { file: file.to_owned(), index: 0, width, height, source: Source::Raster }]
+        }
+        Format::Tiff => tiff::probe(file)?
+            .into_iter()
+            .enumerate()
+            .map(|(index, (width, height))| {
+                check_pixel_limit(&Location::page(file, index + 1), width, height, options)?;
+                Ok(PageRef { file: file.to_owned(), index, width, height, source: Source::Tiff })
+            })
+            .collect::<Result<Vec<_>>>()?,
+        Format::Pdf => {
+            let (doc, plans) = pdf::probe(file)?;
+            let doc = Arc::new(doc);
+            plans
+                .into_iter()
+                .enumerate()
+                .map(|(index, (page_id, plan))| {
+                    let (width, height) = plan.pixel_size();
+                    check_pixel_limit(&Location::page(file, index + 1), width, height, options)?;
+                    Ok(PageRef {
+                        file: file.to_owned(),
+                        index,
+                        width,
+                        height,
+                        source: Source::Pdf { doc: doc.clone(), page_id, plan: Arc::new(plan) },
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?
+        }
+    };
+    if pages.is_empty() {
+        return Err(PipelineError::Unsupported { at, reason: "the file has no pages".into() });
+    }
+    Ok(pages)
+}
+
+/// The decompression-bomb guard: judged on the stated size, before a pixel is allocated.
+pub(crate) fn check_pixel_limit(
+    at: &Location,
+    width: u32,
+    height: u32,
+    options: &ProcessOptions,
+) -> Result<()> {
+    let pixels = u64::from(width) * u64::from(height);
+    let limit = u64::from(options.max_megapixels) * 1_000_000;
+    if pixels > limit {
+        return Err(PipelineError::TooLarge {
+            at: at.clone(),
+            width: width.into(),
+            height: height.into(),
+            megapixels: pixels as f64 / 1e6,
+            limit: options.max_megapixels,
+        });
+    }
+    if width == 0 || height == 0 {
+        return Err(PipelineError::Corrupt {
+            at: at.clone(),
+            reason: format!("the image is {width}×{height} pixels"),
+        });
+    }
+    Ok(())
+}
+
+/// Sort a decoder's complaint into truncated or corrupt, since both reach us as text.
+pub(crate) fn damaged(at: Location, reason: impl std::fmt::Display) -> PipelineError {
+    let reason = reason.to_string();
+    let lower = reason.to_ascii_lowercase();
+    if lower.contains("eof")
+        || lower.contains("end of file")
+        || lower.contains("truncat")
+        || lower.contains("unexpected end")
+        || lower.contains("not enough data")
+        || lower.contains("failed to fill whole buffer")
+    {
+        PipelineError::Truncated { at, reason }
+    } else {
+        PipelineError::Corrupt { at, reason }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content() {
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest"), Some(Format::Png));
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(Format::Jpeg));
+        assert_eq!(sniff(b"II*\0...."), Some(Format::Tiff));
+        assert_eq!(sniff(b"MM\0*...."), Some(Format::Tiff));
+        assert_eq!(sniff(b"%PDF-1.7\n"), Some(Format::Pdf));
+        assert_eq!(sniff(b"GIF89a"), None);
+        assert_eq!(sniff(b""), None);
+    }
+
+    #[test]
+    fn pixel_limit_is_judged_on_stated_size() {
+        let opts = ProcessOptions::default();
+        let at = Location::page("x.tif", 1);
+        assert!(check_pixel_limit(&at, 15_000, 15_000, &opts).is_ok());
+        let err = check_pixel_limit(&at, 35_000, 35_000, &opts).unwrap_err();
+        assert_eq!(err.code(), "pipeline.decode.too_large");
+        assert!(err.to_string().contains("x.tif, page 1"), "{err}");
+    }
+}

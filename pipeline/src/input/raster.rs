@@ -1,0 +1,141 @@
+//! PNG and JPEG pages: dimensions and resolution from the header, pixels through `image`.
+//!
+//! Resolution comes from the PNG `pHYs` chunk or the JPEG JFIF header; `image` does not expose
+//! either, and both are a few bytes at a known place, so they are read here.
+
+use std::io::Read;
+use std::path::Path;
+
+use image::{DynamicImage, ImageReader};
+
+use super::damaged;
+use crate::error::{Location, PipelineError, Result};
+use crate::options::ProcessOptions;
+use crate::page::{DecodedPage, Raster};
+
+pub(super) fn probe(file: &Path) -> Result<(u32, u32)> {
+    let at = Location::page(file, 1);
+    let reader = ImageReader::open(file)
+        .map_err(|source| PipelineError::Read { at: at.clone(), source })?
+        .with_guessed_format()
+        .map_err(|source| PipelineError::Read { at: at.clone(), source })?;
+    reader.into_dimensions().map_err(|e| damaged(at, e))
+}
+
+pub(super) fn decode(file: &Path, options: &ProcessOptions) -> Result<DecodedPage> {
+    let at = Location::page(file, 1);
+    let bytes = std::fs::read(file).map_err(|source| PipelineError::Read { at: at.clone(), source })?;
+    let mut reader = ImageReader::new(std::io::Cursor::new(&bytes))
+        .with_guessed_format()
+        .map_err(|source| PipelineError::Read { at: at.clone(), source })?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(u64::from(options.max_megapixels) * 1_000_000 * 4);
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| damaged(at.clone(), e))?;
+    let stated = stated_dpi(&bytes);
+    let raster = raster_from_dynamic(img);
+    Ok(DecodedPage {
+        raster,
+        dpi: stated.unwrap_or((options.fallback_dpi, options.fallback_dpi)),
+        dpi_assumed: stated.is_none(),
+        passthrough: None,
+        had_text: false,
+    })
+}
+
+/// Bring any decoded image to grey or RGB, putting transparency on white paper.
+pub(crate) fn raster_from_dynamic(img: DynamicImage) -> Raster {
+    match img {
+        DynamicImage::ImageLuma8(g) => Raster::from_gray(g),
+        DynamicImage::ImageLuma16(_) => Raster::from_gray(img.into_luma8()),
+        DynamicImage::ImageRgb8(rgb) => Raster::from_rgb(rgb),
+        other if other.color().has_alpha() => {
+            let rgba = other.into_rgba8();
+            let (w, h) = rgba.dimensions();
+            let rgb = image::RgbImage::from_fn(w, h, |x, y| {
+                let p = rgba.get_pixel(x, y);
+                let a = u32::from(p[3]);
+                let over = |c: u8| ((u32::from(c) * a + 255 * (255 - a)) / 255) as u8;
+                image::Rgb([over(p[0]), over(p[1]), over(p[2])])
+            });
+            Raster::from_rgb(rgb)
+        }
+        other => Raster::from_rgb(other.into_rgb8()),
+    }
+}
+
+fn stated_dpi(bytes: &[u8]) -> Option<(f32, f32)> {
+    if bytes.starts_with(b"\x89PNG") { png_dpi(bytes) } else { jpeg_dpi(bytes) }
+}
+
+/// `pHYs`: pixels per unit, unit 1 = metre. Chunks before `IDAT` only.
+fn png_dpi(bytes: &[u8]) -> Option<(f32, f32)> {
+    let mut pos = 8;
+    while pos + 8 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().ok()?) as usize;
+        let kind = &bytes[pos + 4..pos + 8];
+        let body = bytes.get(pos + 8..pos + 8 + len)?;
+        match kind {
+            b"pHYs" if len == 9 && body[8] == 1 => {
+                let x = u32::from_be_bytes(body[0..4].try_into().ok()?) as f32 * 0.0254;
+                let y = u32::from_be_bytes(body[4..8].try_into().ok()?) as f32 * 0.0254;
+                return (x > 0.0 && y > 0.0).then_some((x, y));
+            }
+            b"IDAT" | b"IEND" => return None,
+            _ => {}
+        }
+        pos += 12 + len;
+    }
+    None
+}
+
+/// JFIF APP0 density: units 1 = per inch, 2 = per cm, 0 = aspect ratio only (no resolution).
+fn jpeg_dpi(bytes: &[u8]) -> Option<(f32, f32)> {
+    let mut r = std::io::Cursor::new(bytes);
+    let mut buf = [0u8; 2];
+    r.read_exact(&mut buf).ok()?;
+    let mut pos = 2usize;
+    while pos + 4 <= bytes.len() {
+        if bytes[pos] != 0xFF {
+            return None;
+        }
+        let marker = bytes[pos + 1];
+        let len = u16::from_be_bytes([bytes[pos + 2], bytes[pos + 3]]) as usize;
+        let body = bytes.get(pos + 4..pos + 2 + len)?;
+        if marker == 0xE0 && body.starts_with(b"JFIF\0") && body.len() >= 12 {
+            let unit = body[7];
+            let x = f32::from(u16::from_be_bytes([body[8], body[9]]));
+            let y = f32::from(u16::from_be_bytes([body[10], body[11]]));
+            return match unit {
+                1 if x > 0.0 && y > 0.0 => Some((x, y)),
+                2 if x > 0.0 && y > 0.0 => Some((x * 2.54, y * 2.54)),
+                _ => None,
+            };
+        }
+        if marker == 0xDA {
+            return None;
+        }
+        pos += 2 + len;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_png_resolution_from_phys() {
+        let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/linn.png");
+        let bytes = std::fs::read(corpus).unwrap();
+        let (x, y) = png_dpi(&bytes).expect("linn.png states 300 dpi");
+        assert!((x - 300.0).abs() < 0.5 && (y - 300.0).abs() < 0.5, "{x} {y}");
+    }
+
+    #[test]
+    fn jfif_aspect_only_states_no_resolution() {
+        let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/baiona_color.jpg");
+        let bytes = std::fs::read(corpus).unwrap();
+        assert_eq!(jpeg_dpi(&bytes), None);
+    }
+}

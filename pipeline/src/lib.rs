@@ -1,0 +1,28 @@
+//! Page processing: scans in, a searchable PDF and a per-page quality report out.
+//!
+//! Decodes images and image-only PDFs, turns pages upright, deskews, OCRs with libtesseract (one
+//! engine per worker thread), checks quality and writes a PDF with an invisible text layer.
+//! It knows nothing of requests, jobs, the database or delivery: intake and the daemon live in
+//! the `quire` binary.
+//!
+//! Entry point: [`Processor`] (build once, reuse) and [`Processor::process`].
+
+pub mod document;
+pub mod error;
+pub mod imaging;
+pub mod input;
+pub mod ocr;
+pub mod options;
+pub mod page;
+pub mod page_number;
+mod page_steps;
+pub mod pdf;
+pub mod progress;
+pub mod report;
+pub mod synth;
+
+pub use document::{ProcessedDocument, Processor};
+pub use error::{Location, PipelineError};
+pub use options::ProcessOptions;
+pub use progress::{Progress, Silent, TerminalBar};
+pub use report::{PageReport, Report, Warning};

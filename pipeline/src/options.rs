@@ -1,0 +1,59 @@
+//! What a caller can ask of one processing run. Defaults match `[processing]` in
+//! `config/quire.toml`; the binary maps its config onto this struct.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct ProcessOptions {
+    /// Tesseract languages, `+`-joined (`eng+fra`).
+    pub languages: String,
+    /// Where traineddata lives; `None` lets tesseract use its built-in default.
+    pub tessdata_dir: Option<PathBuf>,
+    /// Worker threads, one OCR engine each. 0 means one per core.
+    pub jobs: usize,
+    /// Straighten skewed pages. Skew is measured and reported either way; the thresholds for
+    /// acting on it (angle, confidence) belong to `imaging::deskew`.
+    pub deskew: bool,
+    /// Drop pages found blank instead of only flagging them.
+    pub remove_blank: bool,
+    /// Turn pages upright with tesseract OSD.
+    pub orientation: bool,
+    /// OSD confidence below which a detected rotation is not applied.
+    pub orientation_min_confidence: f32,
+    /// Decompression-bomb guard, checked from headers before anything is allocated.
+    pub max_megapixels: u32,
+    /// Used when a file states no resolution.
+    pub fallback_dpi: f32,
+    /// JPEG quality (1–100) for grey and colour pages that are re-encoded.
+    pub jpeg_quality: u8,
+    /// Title in the PDF metadata; the first input's file stem when `None`.
+    pub title: Option<String>,
+}
+
+impl Default for ProcessOptions {
+    fn default() -> Self {
+        Self {
+            languages: "eng".into(),
+            tessdata_dir: None,
+            jobs: 0,
+            deskew: true,
+            remove_blank: false,
+            orientation: true,
+            orientation_min_confidence: 2.0,
+            max_megapixels: 250,
+            fallback_dpi: 300.0,
+            jpeg_quality: 80,
+            title: None,
+        }
+    }
+}
+
+impl ProcessOptions {
+    pub fn worker_count(&self) -> usize {
+        if self.jobs > 0 {
+            self.jobs
+        } else {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! A decoded page: its pixels, its resolution, and (for PDF input) the original image stream
+//! that can be copied to the output untouched when nothing about the pixels changed.
+
+use image::{GrayImage, RgbImage};
+
+/// The pixels of one page, kept in the narrowest form that holds them, because the output
+/// encoding (CCITT G4, Flate, JPEG) follows from it.
+#[derive(Debug, Clone)]
+pub enum Raster {
+    /// Every pixel is 0 or 255.
+    Bilevel(GrayImage),
+    Gray(GrayImage),
+    Rgb(RgbImage),
+}
+
+impl Raster {
+    pub fn dimensions(&self) -> (u32, u32) {
+        match self {
+            Raster::Bilevel(img) | Raster::Gray(img) => img.dimensions(),
+            Raster::Rgb(img) => img.dimensions(),
+        }
+    }
+
+    /// A grey view for analysis and OCR.
+    pub fn to_gray(&self) -> GrayImage {
+        match self {
+            Raster::Bilevel(img) | Raster::Gray(img) => img.clone(),
+            Raster::Rgb(img) => image::DynamicImage::ImageRgb8(img.clone()).into_luma8(),
+        }
+    }
+
+    /// Classify a grey image: bilevel if it holds only black and white.
+    pub fn from_gray(img: GrayImage) -> Raster {
+        if img.as_raw().iter().all(|&v| v == 0 || v == 255) {
+            Raster::Bilevel(img)
+        } else {
+            Raster::Gray(img)
+        }
+    }
+
+    /// Classify a colour image: grey when every pixel is neutral.
+    pub fn from_rgb(img: RgbImage) -> Raster {
+        if img.pixels().all(|p| p[0] == p[1] && p[1] == p[2]) {
+            Raster::from_gray(image::DynamicImage::ImageRgb8(img).into_luma8())
+        } else {
+            Raster::Rgb(img)
+        }
+    }
+
+    /// Rotate by a multiple of 90° clockwise.
+    pub fn rotate_quarters(self, clockwise_degrees: u32) -> Raster {
+        use image::imageops::{rotate90, rotate180, rotate270};
+        fn turn<P: image::Pixel + 'static>(
+            img: &image::ImageBuffer<P, Vec<P::Subpixel>>,
+            deg: u32,
+        ) -> Option<image::ImageBuffer<P, Vec<P::Subpixel>>> {
+            match deg % 360 {
+                90 => Some(rotate90(img)),
+                180 => Some(rotate180(img)),
+                270 => Some(rotate270(img)),
+                _ => None,
+            }
+        }
+        match self {
+            Raster::Bilevel(img) => {
+                Raster::Bilevel(turn(&img, clockwise_degrees).unwrap_or(img))
+            }
+            Raster::Gray(img) => Raster::Gray(turn(&img, clockwise_degrees).unwrap_or(img)),
+            Raster::Rgb(img) => Raster::Rgb(turn(&img, clockwise_degrees).unwrap_or(img)),
+        }
+    }
+}
+
+/// An image stream lifted from an input PDF, with what is needed to write it again unchanged.
+#[derive(Debug, Clone)]
+pub struct EmbeddedImage {
+    /// The encoded bytes exactly as stored in the input.
+    pub data: Vec<u8>,
+    /// The stream dictionary entries to write (`Filter`, `DecodeParms`, `ColorSpace`, ...),
+    /// with indirect references resolved except for `ColorSpace` ICC profiles, given below.
+    pub dict: lopdf::Dictionary,
+    /// An ICC profile stream the colour space refers to, written as its own object.
+    pub icc_profile: Option<lopdf::Stream>,
+}
+
+/// One page, decoded.
+#[derive(Debug, Clone)]
+pub struct DecodedPage {
+    pub raster: Raster,
+    /// Horizontal and vertical resolution in pixels per inch.
+    pub dpi: (f32, f32),
+    /// True when the file stated no resolution and `fallback_dpi` was used.
+    pub dpi_assumed: bool,
+    pub passthrough: Option<EmbeddedImage>,
+    /// The input page carried a text layer, which is dropped and replaced by new OCR.
+    pub had_text: bool,
+}

@@ -1,0 +1,165 @@
+//! Everything done to one page on a worker thread: decode, turn upright, measure and correct
+//! skew, check blankness and quality, OCR, and encode the image for the PDF.
+//!
+//! Blank pages skip orientation, deskew and OCR: there is nothing to read, and tesseract is
+//! most of the cost. Skew is measured even with deskew off, so the report always has it.
+
+use std::time::Instant;
+
+use crate::error::{PipelineError, Result};
+use crate::imaging::{blank, deskew, quality};
+use crate::input::PageRef;
+use crate::ocr::{self, OcrPage};
+use crate::options::ProcessOptions;
+use crate::page::Raster;
+use crate::page_number;
+use crate::pdf::{EncodedImage, image_encode, text_layer};
+use crate::report::{PageReport, PageTimings, SkewReport, Warning};
+
+/// A page ready to be written: its image, its text layer and most of its report.
+pub(crate) struct FinishedPage {
+    pub image: EncodedImage,
+    /// Page size in points.
+    pub size: (f32, f32),
+    pub text_layer: Vec<u8>,
+    /// `output_page` and `bytes` are filled in by the writer.
+    pub report: PageReport,
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<FinishedPage> {
+    let at = page.location();
+    let tessdata = options.tessdata_dir.as_deref().and_then(|p| p.to_str());
+    let mut timings = PageTimings::default();
+    let mut warnings = Vec::new();
+
+    let t = Instant::now();
+    let decoded = page.decode(options)?;
+    let mut raster = decoded.raster;
+    let mut passthrough = decoded.passthrough;
+    let mut dpi = decoded.dpi;
+    let mut gray = raster.to_gray();
+    timings.decode_ms = ms(t);
+    if decoded.dpi_assumed {
+        warnings.push(Warning::new(
+            "page.dpi_assumed",
+            format!("the file states no resolution; assumed {:.0} dpi", dpi.0),
+        ));
+    }
+
+    let t = Instant::now();
+    let verdict = blank::detect(&gray);
+    timings.analysis_ms += ms(t);
+
+    let mut rotation_applied = 0;
+    let mut orientation_confidence = None;
+    if options.orientation && !verdict.blank {
+        let t = Instant::now();
+        let found = ocr::with_osd(tessdata, |osd| osd.detect(&gray, dpi.0.round() as u32))?;
+        timings.orientation_ms = ms(t);
+        if let Some(found) = found {
+            orientation_confidence = Some(found.confidence);
+            if found.rotate_clockwise != 0 && found.confidence >= options.orientation_min_confidence {
+                raster = raster.rotate_quarters(found.rotate_clockwise);
+                gray = raster.to_gray();
+                passthrough = None;
+                rotation_applied = found.rotate_clockwise;
+                if rotation_applied % 180 == 90 {
+                    dpi = (dpi.1, dpi.0);
+                }
+            }
+        }
+    }
+
+    let mut skew = None;
+    if !verdict.blank {
+        let t = Instant::now();
+        let estimate = deskew::estimate_skew(&gray);
+        let corrected = options.deskew && estimate.should_rotate();
+        if corrected {
+            raster = rotate(raster, estimate.correction_deg());
+            gray = raster.to_gray();
+            passthrough = None;
+        }
+        if let Some(w) = quality::QualityWarning::for_skew(estimate.angle_deg) {
+            warnings.push((&w).into());
+        }
+        if estimate.confidence < deskew::MIN_CONFIDENCE {
+            warnings.push((&quality::QualityWarning::SkewUncertain { confidence: estimate.confidence }).into());
+        }
+        skew = Some(SkewReport { angle_deg: estimate.angle_deg, confidence: estimate.confidence, corrected });
+        timings.deskew_ms = ms(t);
+    }
+
+    let t = Instant::now();
+    warnings.extend(quality::checks(&gray, dpi.0.min(dpi.1)).iter().map(Warning::from));
+    timings.analysis_ms += ms(t);
+
+    let ocr_page = if verdict.blank {
+        OcrPage::default()
+    } else {
+        let t = Instant::now();
+        let result = ocr::with_engine(&options.languages, tessdata, |engine| {
+            engine.recognize(&gray, dpi.0.round() as u32)
+        })?;
+        timings.ocr_ms = ms(t);
+        result.map_err(|reason| PipelineError::Ocr { at: at.clone(), reason })?
+    };
+    if let Some(w) = quality::QualityWarning::for_ocr_confidence(ocr_page.mean_confidence()) {
+        warnings.push((&w).into());
+    }
+    if decoded.had_text {
+        warnings.push(Warning::new(
+            "page.text_layer_replaced",
+            "the page already carried text; it was dropped and the page OCR'd afresh",
+        ));
+    }
+
+    let t = Instant::now();
+    let (width, height) = raster.dimensions();
+    let image = match passthrough {
+        Some(embedded) => image_encode::passthrough(embedded),
+        None => image_encode::encode(&raster, options.jpeg_quality),
+    };
+    let text_layer = text_layer::content(&ocr_page, dpi, height);
+    timings.encode_ms = ms(t);
+    drop(gray);
+
+    let report = PageReport {
+        source_file: page.file.clone(),
+        source_page: page.index + 1,
+        output_page: None,
+        width_px: width,
+        height_px: height,
+        dpi_x: dpi.0,
+        dpi_y: dpi.1,
+        dpi_assumed: decoded.dpi_assumed,
+        rotation_applied,
+        orientation_confidence,
+        skew,
+        mean_ocr_confidence: ocr_page.mean_confidence(),
+        word_count: ocr_page.word_count(),
+        blank: verdict.blank,
+        ink_fraction: verdict.ink_fraction,
+        replaced_text_layer: decoded.had_text,
+        printed_page_number: page_number::find(&ocr_page, height),
+        image_encoding: image.encoding,
+        bytes: 0,
+        warnings,
+        text: ocr_page.text(),
+        timings,
+    };
+    let size = (width as f32 * 72.0 / dpi.0, height as f32 * 72.0 / dpi.1);
+    Ok(FinishedPage { image, size, text_layer, report })
+}
+
+fn rotate(raster: Raster, angle_deg: f32) -> Raster {
+    match raster {
+        Raster::Bilevel(img) => Raster::Bilevel(deskew::rotate_bilevel(&img, angle_deg)),
+        Raster::Gray(img) => Raster::Gray(deskew::rotate_gray(&img, angle_deg)),
+        Raster::Rgb(img) => Raster::Rgb(deskew::rotate_rgb(&img, angle_deg)),
+    }
+}

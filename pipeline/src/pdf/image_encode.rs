@@ -1,0 +1,138 @@
+//! Page images for the PDF: bilevel pages as CCITT G4, grey and colour as JPEG or Flate, and
+//! images lifted from an input PDF copied as they were.
+//!
+//! JPEG or Flate: scans of paper are continuous-tone and compress an order of magnitude better
+//! as JPEG; images with only a handful of distinct values (line art, a palette, flat colour)
+//! are smaller and sharper as Flate, and JPEG would ring around their edges.
+
+use std::collections::HashSet;
+
+use image::codecs::jpeg::JpegEncoder;
+use image::{ExtendedColorType, GrayImage, ImageEncoder};
+use lopdf::{Dictionary, Object, Stream};
+use serde::Serialize;
+
+use super::writer::deflate;
+use crate::page::{EmbeddedImage, Raster};
+
+/// How a page image ended up encoded; reported per page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageEncoding {
+    CcittG4,
+    Jpeg,
+    Flate,
+    /// The input PDF's own image stream, untouched.
+    Passthrough,
+}
+
+/// An image XObject ready to write: dictionary (without Type/Subtype/Length) and data.
+#[derive(Debug, Clone)]
+pub struct EncodedImage {
+    pub dict: Dictionary,
+    pub data: Vec<u8>,
+    pub icc_profile: Option<Stream>,
+    pub encoding: ImageEncoding,
+}
+
+/// At most this many distinct values and an image counts as flat, not continuous-tone.
+const FLAT_LEVELS: usize = 64;
+
+pub fn encode(raster: &Raster, jpeg_quality: u8) -> EncodedImage {
+    let (w, h) = raster.dimensions();
+    match raster {
+        Raster::Bilevel(img) => ccitt_g4(img),
+        Raster::Gray(img) => {
+            let mut seen = [false; 256];
+            img.as_raw().iter().for_each(|&v| seen[v as usize] = true);
+            let levels = seen.iter().filter(|&&s| s).count();
+            if levels <= FLAT_LEVELS {
+                flate(img.as_raw(), w, h, b"DeviceGray")
+            } else {
+                jpeg(img.as_raw(), w, h, ExtendedColorType::L8, b"DeviceGray", jpeg_quality)
+            }
+        }
+        Raster::Rgb(img) => {
+            let mut seen = HashSet::new();
+            let flat = img.pixels().all(|p| {
+                seen.insert(p.0);
+                seen.len() <= FLAT_LEVELS
+            });
+            if flat {
+                flate(img.as_raw(), w, h, b"DeviceRGB")
+            } else {
+                jpeg(img.as_raw(), w, h, ExtendedColorType::Rgb8, b"DeviceRGB", jpeg_quality)
+            }
+        }
+    }
+}
+
+pub fn passthrough(embedded: EmbeddedImage) -> EncodedImage {
+    EncodedImage {
+        dict: embedded.dict,
+        data: embedded.data,
+        icc_profile: embedded.icc_profile,
+        encoding: ImageEncoding::Passthrough,
+    }
+}
+
+fn base_dict(w: u32, h: u32, bpc: i64, space: &[u8]) -> Dictionary {
+    let mut d = Dictionary::new();
+    d.set("Width", Object::Integer(w.into()));
+    d.set("Height", Object::Integer(h.into()));
+    d.set("BitsPerComponent", Object::Integer(bpc));
+    d.set("ColorSpace", Object::Name(space.to_vec()));
+    d
+}
+
+fn ccitt_g4(img: &GrayImage) -> EncodedImage {
+    let (w, h) = img.dimensions();
+    let mut enc = fax::encoder::Encoder::new(fax::VecWriter::new());
+    for row in img.as_raw().chunks_exact(w as usize) {
+        let pels = row.iter().map(|&v| if v < 128 { fax::Color::Black } else { fax::Color::White });
+        enc.encode_line(pels, w).expect("writing to a Vec cannot fail");
+    }
+    let data = enc.finish().expect("writing to a Vec cannot fail").finish();
+    let mut dict = base_dict(w, h, 1, b"DeviceGray");
+    dict.set("Filter", Object::Name(b"CCITTFaxDecode".to_vec()));
+    let mut parms = Dictionary::new();
+    parms.set("K", Object::Integer(-1));
+    parms.set("Columns", Object::Integer(w.into()));
+    parms.set("Rows", Object::Integer(h.into()));
+    parms.set("BlackIs1", Object::Boolean(false));
+    dict.set("DecodeParms", Object::Dictionary(parms));
+    EncodedImage { dict, data, icc_profile: None, encoding: ImageEncoding::CcittG4 }
+}
+
+fn flate(raw: &[u8], w: u32, h: u32, space: &[u8]) -> EncodedImage {
+    let mut dict = base_dict(w, h, 8, space);
+    dict.set("Filter", Object::Name(b"FlateDecode".to_vec()));
+    EncodedImage { dict, data: deflate(raw), icc_profile: None, encoding: ImageEncoding::Flate }
+}
+
+fn jpeg(raw: &[u8], w: u32, h: u32, color: ExtendedColorType, space: &[u8], quality: u8) -> EncodedImage {
+    let mut data = Vec::new();
+    JpegEncoder::new_with_quality(&mut data, quality.clamp(1, 100))
+        .write_image(raw, w, h, color)
+        .expect("encoding a well-formed buffer to a Vec cannot fail");
+    let mut dict = base_dict(w, h, 8, space);
+    dict.set("Filter", Object::Name(b"DCTDecode".to_vec()));
+    EncodedImage { dict, data, icc_profile: None, encoding: ImageEncoding::Jpeg }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_the_encoding_from_the_content() {
+        let bilevel = GrayImage::from_fn(40, 20, |x, _| image::Luma([if x < 20 { 0 } else { 255 }]));
+        assert_eq!(encode(&Raster::Bilevel(bilevel), 80).encoding, ImageEncoding::CcittG4);
+        let flat = GrayImage::from_fn(40, 20, |x, _| image::Luma([(x % 4) as u8 * 60]));
+        assert_eq!(encode(&Raster::Gray(flat), 80).encoding, ImageEncoding::Flate);
+        let tone = GrayImage::from_fn(256, 4, |x, _| image::Luma([x as u8]));
+        let jpeg = encode(&Raster::Gray(tone), 80);
+        assert_eq!(jpeg.encoding, ImageEncoding::Jpeg);
+        assert!(jpeg.data.starts_with(&[0xFF, 0xD8]));
+    }
+}

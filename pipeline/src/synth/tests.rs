@@ -1,0 +1,1 @@
+//! Tests of the synthetic page generator: determinism, truth text, and format round trips.

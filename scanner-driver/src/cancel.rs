@@ -1,0 +1,68 @@
+//! Cancelling a scan from outside the scanning thread, and Ctrl-C wired to it.
+//!
+//! The SANE standard allows `sane_cancel` to be called asynchronously (even from a signal
+//! handler), which is what stops a device that is blocked mid-page or waiting for paper. This is
+//! the "safe cancel" the `sane-scan` crate lacks: the handle is guarded so a cancel can never
+//! reach a handle that has been closed.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::ffi;
+
+#[derive(Default)]
+struct CancelState {
+    requested: AtomicBool,
+    /// The open handle as an address; 0 once closed. Held locked while cancelling or closing.
+    handle: Mutex<usize>,
+}
+
+/// A cheap clonable handle that stops the current scan of one device.
+#[derive(Clone, Default)]
+pub struct CancelHandle {
+    state: Arc<CancelState>,
+}
+
+impl CancelHandle {
+    pub(crate) fn attach(&self, handle: ffi::Handle) {
+        *self.state.handle.lock().unwrap_or_else(|p| p.into_inner()) = handle as usize;
+    }
+
+    /// Called before `sane_close`: afterwards a cancel only sets the flag.
+    pub(crate) fn detach(&self) {
+        *self.state.handle.lock().unwrap_or_else(|p| p.into_inner()) = 0;
+    }
+
+    /// Asks the device to stop; the scan then ends with a `Cancelled` error.
+    pub fn cancel(&self) {
+        self.state.requested.store(true, Ordering::SeqCst);
+        let handle = self.state.handle.lock().unwrap_or_else(|p| p.into_inner());
+        if *handle != 0 {
+            // SAFETY: the handle is open (detach takes this lock before closing), and the SANE
+            // standard allows sane_cancel concurrently with other calls on the handle.
+            unsafe { ffi::sane_cancel(*handle as ffi::Handle) };
+        }
+    }
+
+    pub fn is_requested(&self) -> bool {
+        self.state.requested.load(Ordering::SeqCst)
+    }
+
+    /// Makes Ctrl-C (SIGINT) cancel this handle's scan. The handler is installed once per
+    /// process; later calls only retarget it.
+    pub fn cancel_on_ctrl_c(&self) -> Result<(), String> {
+        static TARGET: OnceLock<Mutex<Option<CancelHandle>>> = OnceLock::new();
+        let mut installed = Ok(());
+        let target = TARGET.get_or_init(|| {
+            installed = ctrlc::set_handler(|| {
+                if let Some(Some(handle)) = TARGET.get().map(|t| t.lock().unwrap_or_else(|p| p.into_inner()).clone()) {
+                    handle.cancel();
+                }
+            })
+            .map_err(|e| format!("cannot catch Ctrl-C: {e}"));
+            Mutex::new(None)
+        });
+        *target.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.clone());
+        installed
+    }
+}

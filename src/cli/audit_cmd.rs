@@ -1,0 +1,143 @@
+//! `quire audit verify|anchor|export|search`: the compliance officer's view of the log.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::config::LoadedConfig;
+use crate::state::{self, Anchor, AuditFilter, Event, NewEvent, StateError};
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain; exit non-zero naming the first bad seq.
+    Verify {
+        /// A head printed earlier by `quire audit anchor` (SEQ:HASH); also detects truncation.
+        #[arg(long)]
+        anchor: Option<Anchor>,
+    },
+    /// Print the chain head as SEQ:HASH, to keep somewhere else.
+    Anchor,
+    /// Record a note in the log (for example where an anchor was filed).
+    Note {
+        /// The note's text.
+        text: String,
+        /// Who is writing; defaults to the login name.
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// Stream events as CSV or JSON lines.
+    Export {
+        #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+        format: Format,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// Only events at or after this date or RFC 3339 time.
+    #[arg(long)]
+    since: Option<String>,
+    /// Only events at or before this date (whole day) or RFC 3339 time.
+    #[arg(long)]
+    until: Option<String>,
+    /// Only this action, or a prefix ending in `.` such as `link.`.
+    #[arg(long)]
+    action: Option<String>,
+    /// Only events about this request.
+    #[arg(long)]
+    request: Option<String>,
+}
+
+impl FilterArgs {
+    fn into_filter(self) -> anyhow::Result<AuditFilter> {
+        for (flag, v) in [("--since", &self.since), ("--until", &self.until)] {
+            if let Some(v) = v {
+                check_time(v).with_context(|| format!("{flag} {v}"))?;
+            }
+        }
+        Ok(AuditFilter { since: self.since, until: self.until, action: self.action, request: self.request })
+    }
+}
+
+fn check_time(v: &str) -> anyhow::Result<()> {
+    use time::format_description::well_known::Rfc3339;
+    let date = time::macros::format_description!("[year]-[month]-[day]");
+    if time::OffsetDateTime::parse(v, &Rfc3339).is_ok() || time::Date::parse(v, &date).is_ok() {
+        Ok(())
+    } else {
+        anyhow::bail!("expected a date (2026-01-31) or an RFC 3339 time (2026-01-31T12:00:00Z)")
+    }
+}
+
+pub fn run(cmd: AuditCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
+    let db = state::open(config)?;
+    match cmd {
+        AuditCommand::Verify { anchor } => match state::verify_audit(&*db, anchor)? {
+            Ok(summary) => {
+                println!("audit log intact: {} events, head {}", summary.count, summary.head);
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(b) => {
+                eprintln!("audit log BROKEN at seq {}: {}", b.seq, b.reason);
+                Ok(ExitCode::from(3))
+            }
+        },
+        AuditCommand::Anchor => match state::verify_audit(&*db, None)? {
+            Ok(summary) => {
+                println!("{}", summary.head);
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(b) => {
+                eprintln!("refusing to anchor a broken log: seq {}: {}", b.seq, b.reason);
+                Ok(ExitCode::from(3))
+            }
+        },
+        AuditCommand::Note { text, actor } => {
+            let actor = actor.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "cli".into());
+            let event = db.audit_append(NewEvent::new(actor, "audit.note").details(serde_json::json!({ "text": text })))?;
+            println!("recorded as seq {}", event.seq);
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Export { format, filter } => {
+            let filter = filter.into_filter()?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            match format {
+                Format::Jsonl => db.audit_scan(&filter, &mut |e| {
+                    serde_json::to_writer(&mut out, &e).map_err(|e| StateError::Callback(e.to_string()))?;
+                    out.write_all(b"\n").map_err(|e| StateError::Callback(e.to_string()))
+                })?,
+                Format::Csv => {
+                    let mut w = csv::Writer::from_writer(&mut out);
+                    w.write_record(["seq", "time", "actor", "action", "subjects", "details", "prev_hash", "hash"])?;
+                    db.audit_scan(&filter, &mut |e: Event| {
+                        w.write_record([
+                            e.seq.to_string(),
+                            e.time,
+                            e.actor,
+                            e.action,
+                            e.subjects.to_string(),
+                            e.details.to_string(),
+                            e.prev_hash,
+                            e.hash,
+                        ])
+                        .map_err(|e| StateError::Callback(e.to_string()))
+                    })?;
+                    w.flush()?;
+                }
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! tracing set-up: text for people, JSON lines for servers; always on stderr so stdout stays
+//! clean for `--json` output and exports.
+
+use tracing_subscriber::EnvFilter;
+
+use super::LogFormat;
+
+pub fn init(format: LogFormat, verbose: u8) {
+    let default = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}

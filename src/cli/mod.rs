@@ -1,0 +1,77 @@
+//! Command-line surface: one file per command family.
+
+mod audit_cmd;
+mod config_cmd;
+mod daemon;
+pub mod logging;
+mod process;
+mod scan;
+mod stamp;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{self, LoadedConfig};
+
+#[derive(Debug, Parser)]
+#[command(name = "quire", version, about = "Scans in; delivered, searchable, copyright-stamped PDFs out")]
+pub struct Cli {
+    /// Configuration file. Default: ./quire.toml if present, else the embedded default.
+    #[arg(long, global = true, env = "QUIRE_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Log format on stderr: readable text, or one JSON object per line for servers.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// More log detail (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check or show the configuration.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
+    /// Run the daemon until SIGINT or SIGTERM.
+    Daemon,
+    /// Verify, export or search the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCommand),
+    /// Turn scans into one searchable PDF, one-shot (like ocrmypdf).
+    Process(process::ProcessArgs),
+    /// Stamp a PDF with the cover sheet, notices and a per-recipient watermark.
+    Stamp(stamp::StampArgs),
+    /// Capture from a SANE scanner into the inbox.
+    Scan(scan::ScanArgs),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let source = config::Source::resolve(cli.config.as_deref());
+    match cli.command {
+        Command::Config(cmd) => config_cmd::run(cmd, &source),
+        command => {
+            let loaded = LoadedConfig::load(&source).map_err(|errs| anyhow::anyhow!("{errs}"))?;
+            match command {
+                Command::Config(_) => unreachable!("handled above"),
+                Command::Daemon => daemon::run(&loaded),
+                Command::Audit(cmd) => audit_cmd::run(cmd, &loaded),
+                Command::Process(args) => process::run(args, &loaded),
+                Command::Stamp(args) => stamp::run(args, &loaded),
+                Command::Scan(args) => scan::run(args, &loaded),
+            }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Finding, reading, overriding, checking and resolving the configuration.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use toml::{Table, Value};
+
+use super::types::*;
+use super::{env, EMBEDDED_DEFAULT};
+
+/// Where the configuration comes from: `--config`/`QUIRE_CONFIG`, else `./quire.toml`, else the
+/// embedded default.
+#[derive(Debug, Clone)]
+pub enum Source {
+    File(PathBuf),
+    Embedded,
+}
+
+impl Source {
+    pub fn resolve(explicit: Option<&Path>) -> Self {
+        if let Some(p) = explicit {
+            return Self::File(p.to_path_buf());
+        }
+        let local = Path::new("quire.toml");
+        if local.is_file() { Self::File(local.to_path_buf()) } else { Self::Embedded }
+    }
+
+    /// Relative paths in the file resolve against the file's folder; for the embedded default,
+    /// against the working directory.
+    fn base_dir(&self) -> PathBuf {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        match self {
+            Self::File(p) => match p.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => cwd.join(dir),
+                _ => cwd,
+            },
+            Self::Embedded => cwd,
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(p) => write!(f, "{}", p.display()),
+            Self::Embedded => f.write_str("<embedded default>"),
+        }
+    }
+}
+
+/// Every problem found in one configuration, so they can all be fixed in one go.
+#[derive(Debug)]
+pub struct ConfigErrors {
+    pub source: String,
+    pub errors: Vec<String>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} error(s) in configuration {}:", self.errors.len(), self.source)?;
+        for e in &self.errors {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// A checked configuration with every path made absolute.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub config: Config,
+    pub source: String,
+}
+
+impl LoadedConfig {
+    pub fn load(source: &Source) -> Result<Self, ConfigErrors> {
+        let text = match source {
+            Source::File(p) => std::fs::read_to_string(p).map_err(|e| ConfigErrors {
+                source: source.to_string(),
+                errors: vec![format!("cannot read {}: {e}", p.display())],
+            })?,
+            Source::Embedded => EMBEDDED_DEFAULT.to_string(),
+        };
+        Self::from_str(&text, source, std::env::vars())
+    }
+
+    pub fn from_str(
+        text: &str,
+        source: &Source,
+        vars: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigErrors> {
+        let mut errors = Vec::new();
+        let fail = |errors| ConfigErrors { source: source.to_string(), errors };
+        let mut table: Table = match text.parse() {
+            Ok(t) => t,
+            Err(e) => return Err(fail(vec![format!("not valid TOML: {e}")])),
+        };
+        env::apply_overrides(&mut table, vars, &mut errors);
+        let mut config = parse_sections(table, &mut errors);
+        resolve_paths(&mut config, &source.base_dir());
+        validate(&config, &mut errors);
+        if errors.is_empty() {
+            Ok(Self { config, source: source.to_string() })
+        } else {
+            Err(fail(errors))
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        match &self.config.database {
+            DatabaseConfig::Sqlite { path } => {
+                path.clone().unwrap_or_else(|| self.data_dir().join("quire.sqlite3"))
+            }
+        }
+    }
+
+    pub fn quarantine_dir(&self) -> PathBuf {
+        self.data_dir().join("quarantine")
+    }
+
+    pub fn spool_dir(&self) -> PathBuf {
+        self.data_dir().join("spool")
+    }
+}
+
+/// Each section is read on its own so that one bad section does not hide errors in the others.
+fn parse_sections(mut table: Table, errors: &mut Vec<String>) -> Config {
+    let data_dir = match table.remove("data_dir") {
+        Some(Value::String(s)) => PathBuf::from(s),
+        Some(other) => {
+            errors.push(format!("data_dir: expected a path string, found {}", other.type_str()));
+            PathBuf::from("var")
+        }
+        None => PathBuf::from("var"),
+    };
+    let config = Config {
+        data_dir,
+        institution: section(&mut table, "institution", errors),
+        server: section(&mut table, "server", errors),
+        intake: section(&mut table, "intake", errors),
+        database: section(&mut table, "database", errors),
+        storage: section(&mut table, "storage", errors),
+        processing: section(&mut table, "processing", errors),
+        stamp: section(&mut table, "stamp", errors),
+        scanner: section(&mut table, "scanner", errors),
+    };
+    for key in table.keys() {
+        errors.push(format!("unknown key `{key}` at the top level"));
+    }
+    config
+}
+
+fn section<T: DeserializeOwned + Default>(table: &mut Table, key: &str, errors: &mut Vec<String>) -> T {
+    match table.remove(key) {
+        None => T::default(),
+        Some(value) => value.try_into().unwrap_or_else(|e: toml::de::Error| {
+            errors.push(format!("[{key}]: {}", e.message().trim()));
+            T::default()
+        }),
+    }
+}
+
+fn resolve_paths(config: &mut Config, base: &Path) {
+    let abs = |p: &mut PathBuf| {
+        if p.is_relative() {
+            *p = base.join(&*p);
+        }
+    };
+    abs(&mut config.data_dir);
+    abs(&mut config.intake.inbox);
+    match &mut config.database {
+        DatabaseConfig::Sqlite { path: Some(p) } => abs(p),
+        DatabaseConfig::Sqlite { path: None } => {}
+    }
+    if let StorageConfig::Filesystem { path: Some(p) } = &mut config.storage {
+        abs(p);
+    }
+}
+
+fn validate(config: &Config, errors: &mut Vec<String>) {
+    check_creatable("data_dir", &config.data_dir, errors);
+    check_creatable("[intake] inbox", &config.intake.inbox, errors);
+    if let StorageConfig::Filesystem { path: Some(p) } = &config.storage {
+        check_creatable("[storage] path", p, errors);
+    }
+    let url = &config.server.public_url;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        errors.push(format!("[server] public_url: `{url}` must start with http:// or https://"));
+    }
+    if let StorageConfig::S3 { bucket, endpoint, .. } = &config.storage {
+        if bucket.is_empty() {
+            errors.push("[storage] bucket: must not be empty".into());
+        }
+        if let Some(ep) = endpoint {
+            if !(ep.starts_with("http://") || ep.starts_with("https://")) {
+                errors.push(format!("[storage] endpoint: `{ep}` must start with http:// or https://"));
+            }
+        }
+    }
+}
+
+/// A path is fine when it is a folder already, or when its nearest existing ancestor is a folder
+/// we could create it in. Checking never creates anything.
+fn check_creatable(what: &str, path: &Path, errors: &mut Vec<String>) {
+    let mut probe = path;
+    loop {
+        match std::fs::metadata(probe) {
+            Ok(meta) if meta.is_dir() => {
+                if meta.permissions().readonly() {
+                    errors.push(format!("{what}: {} is read-only", probe.display()));
+                }
+                return;
+            }
+            Ok(_) => {
+                errors.push(format!("{what}: {} is not a folder", probe.display()));
+                return;
+            }
+            Err(_) => match probe.parent() {
+                Some(parent) => probe = parent,
+                None => {
+                    errors.push(format!("{what}: {} cannot be reached", path.display()));
+                    return;
+                }
+            },
+        }
+    }
+}

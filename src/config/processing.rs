@@ -1,0 +1,57 @@
+//! `[processing]`: how pages are turned into a searchable PDF (see `config/quire.toml`).
+//! Maps onto `quire_pipeline::ProcessOptions`; command-line flags override these per run.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcessingConfig {
+    pub languages: String,
+    pub jobs: usize,
+    pub deskew: bool,
+    pub orientation: bool,
+    pub orientation_min_confidence: f32,
+    pub remove_blank: bool,
+    pub max_megapixels: u32,
+    pub fallback_dpi: f32,
+    pub jpeg_quality: u8,
+    pub tessdata_dir: Option<PathBuf>,
+}
+
+impl Default for ProcessingConfig {
+    fn default() -> Self {
+        let o = quire_pipeline::ProcessOptions::default();
+        Self {
+            languages: o.languages,
+            jobs: o.jobs,
+            deskew: o.deskew,
+            orientation: o.orientation,
+            orientation_min_confidence: o.orientation_min_confidence,
+            remove_blank: o.remove_blank,
+            max_megapixels: o.max_megapixels,
+            fallback_dpi: o.fallback_dpi,
+            jpeg_quality: o.jpeg_quality,
+            tessdata_dir: o.tessdata_dir,
+        }
+    }
+}
+
+impl ProcessingConfig {
+    pub fn to_options(&self) -> quire_pipeline::ProcessOptions {
+        quire_pipeline::ProcessOptions {
+            languages: self.languages.clone(),
+            tessdata_dir: self.tessdata_dir.clone(),
+            jobs: self.jobs,
+            deskew: self.deskew,
+            remove_blank: self.remove_blank,
+            orientation: self.orientation,
+            orientation_min_confidence: self.orientation_min_confidence,
+            max_megapixels: self.max_megapixels,
+            fallback_dpi: self.fallback_dpi,
+            jpeg_quality: self.jpeg_quality,
+            title: None,
+        }
+    }
+}

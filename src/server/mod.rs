@@ -1,0 +1,48 @@
+//! The daemon's HTTP server (axum): health now; the API, borrower pages and the staff console
+//! mount here as they arrive.
+
+use std::net::SocketAddr;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::state::Db;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let db = state.db.clone();
+    let ping = tokio::task::spawn_blocking(move || db.ping()).await;
+    match ping {
+        Ok(Ok(())) => (StatusCode::OK, Json(json!({"status": "ok", "database": "ok"}))),
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "database": e.to_string(), "code": e.code()})),
+        ),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"status": "error", "error": e.to_string()}))),
+    }
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

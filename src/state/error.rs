@@ -1,0 +1,27 @@
+//! Errors of the state layer, each with a stable code for the audit log.
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("database {path}: {source}")]
+    Open { path: String, source: rusqlite::Error },
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Callback(String),
+}
+
+impl StateError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Open { .. } => "state.open",
+            Self::Migration(_) => "state.migration",
+            Self::Sqlite(_) => "state.sqlite",
+            Self::Corrupt(_) => "state.corrupt",
+            Self::Callback(_) => "state.callback",
+        }
+    }
+}

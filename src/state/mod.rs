@@ -1,0 +1,80 @@
+//! Quire's state behind one narrow interface, so the embedded SQLite file can later be swapped
+//! for PostgreSQL without touching callers. The backend is chosen once, from `[database]`.
+
+pub mod audit;
+mod error;
+mod sqlite;
+
+use std::sync::Arc;
+
+pub use audit::{Anchor, Break, Event, NewEvent, Summary};
+pub use error::StateError;
+
+use crate::config::{DatabaseConfig, LoadedConfig};
+
+/// Which audit events to read; every field narrows the set.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// RFC 3339 or a date (`2026-01-31`); inclusive.
+    pub since: Option<String>,
+    /// RFC 3339 or a date; a bare date includes that whole day.
+    pub until: Option<String>,
+    /// Exact action, or a prefix ending in `.` (`link.`).
+    pub action: Option<String>,
+    pub request: Option<String>,
+}
+
+/// Everything Quire persists. Every method is one transaction.
+pub trait Database: Send + Sync {
+    /// Appends one event. Appends are serialised across threads and processes, so two writers
+    /// can never fork the chain.
+    fn audit_append(&self, event: NewEvent) -> Result<Event, StateError>;
+
+    /// Calls `each` for matching events in seq order, streaming.
+    fn audit_scan(
+        &self,
+        filter: &AuditFilter,
+        each: &mut dyn FnMut(Event) -> Result<(), StateError>,
+    ) -> Result<(), StateError>;
+
+    /// Where the stored chain starts: `(0, GENESIS)`, or the latest pruning checkpoint.
+    fn audit_start(&self) -> Result<(i64, String), StateError>;
+
+    /// A cheap round trip, for `/healthz`.
+    fn ping(&self) -> Result<(), StateError>;
+}
+
+pub type Db = Arc<dyn Database>;
+
+/// Opens (creating and migrating as needed) the configured database.
+pub fn open(config: &LoadedConfig) -> Result<Db, StateError> {
+    match &config.config.database {
+        DatabaseConfig::Sqlite { .. } => Ok(Arc::new(sqlite::SqliteDatabase::open(&config.database_path())?)),
+    }
+}
+
+/// Recomputes the whole stored chain. `Ok(Err(_))` is a verified break, not an I/O failure.
+pub fn verify_audit(db: &dyn Database, anchor: Option<Anchor>) -> Result<Result<Summary, Break>, StateError> {
+    let (start_seq, start_hash) = db.audit_start()?;
+    let mut verifier = audit::Verifier::new(start_seq, &start_hash, anchor);
+    let mut broken = None;
+    db.audit_scan(&AuditFilter::default(), &mut |e| {
+        if broken.is_none() {
+            if let Err(b) = verifier.check(&e) {
+                broken = Some(b);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(match broken {
+        Some(b) => Err(b),
+        None => verifier.finish(),
+    })
+}
+
+/// Now, as stored: RFC 3339 UTC with milliseconds.
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(now.millisecond() as u32 * 1_000_000).unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339).expect("UTC times always format")
+}

@@ -1,0 +1,1 @@
+//! `quire process` end to end.

@@ -1,0 +1,1 @@
+//! `quire scan` end to end.

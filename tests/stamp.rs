@@ -1,0 +1,1 @@
+//! `quire stamp` end to end.

@@ -1,0 +1,9 @@
+//! End-to-end tests of the `quire` binary: one test binary, one module per command family.
+
+mod util;
+
+mod audit;
+mod config;
+mod process;
+mod scan;
+mod stamp;
