@@ -4,6 +4,7 @@ mod util;
 
 mod audit;
 mod config;
+mod intake;
 mod process;
 mod scan;
 mod stamp;

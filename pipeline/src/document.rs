@@ -79,12 +79,14 @@ impl Processor {
         let window = self.pool.current_num_threads() * WINDOW_PER_WORKER;
         let mut reports = Vec::with_capacity(pages.len());
         let mut removed = 0;
+        let mut engines_started = 0;
         let mut done = 0;
         for chunk in pages.chunks(window) {
             let finished: Vec<Result<page_steps::FinishedPage>> =
                 self.pool.install(|| chunk.par_iter().map(|page| page_steps::process(page, options)).collect());
             for page in finished {
                 let page = page?;
+                engines_started += page.engines_started;
                 let mut report = page.report;
                 if report.blank && options.remove_blank {
                     removed += 1;
@@ -126,6 +128,7 @@ impl Processor {
             pages_in: reports.len(),
             pages_out: written.pages,
             blank_pages_removed: removed,
+            ocr_engines_started: engines_started,
             wall_seconds: started.elapsed().as_secs_f64(),
             tesseract_seconds: tesseract_ms / 1000.0,
             other_seconds: other_ms / 1000.0,

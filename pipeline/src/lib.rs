@@ -8,6 +8,8 @@
 //! Entry point: [`Processor`] (build once, reuse) and [`Processor::process`].
 
 pub mod document;
+#[cfg(test)]
+mod document_tests;
 pub mod error;
 pub mod imaging;
 pub mod input;
@@ -26,3 +28,5 @@ pub use error::{Location, PipelineError};
 pub use options::ProcessOptions;
 pub use progress::{Progress, Silent, TerminalBar};
 pub use report::{PageReport, Report, Warning};
+pub mod intake;
+pub mod similarity;

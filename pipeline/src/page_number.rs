@@ -17,9 +17,13 @@ pub fn find(ocr: &OcrPage, page_height: u32) -> Option<String> {
             continue;
         }
         let Some(number) = as_page_number(&word.text) else { continue };
-        // A folio is usually a line on its own; a number inside a running head is less likely.
-        let alone = ocr.words.iter().filter(|w| w.line == word.line).count() == 1;
-        let score = edge_distance - if alone { margin } else { 0.0 };
+        // A folio stands (nearly) alone on its line, maybe between dashes; a number in a line
+        // of text (an address, a phone number, a date) is not one.
+        let line_words = ocr.words.iter().filter(|w| w.line == word.line).count();
+        if line_words > 3 {
+            continue;
+        }
+        let score = edge_distance - if line_words == 1 { margin } else { 0.0 };
         if best.as_ref().is_none_or(|(s, _)| score < *s) {
             best = Some((score, number));
         }
@@ -58,6 +62,10 @@ mod tests {
         assert_eq!(find(&ocr, 3300).as_deref(), Some("17"));
         let body_only = OcrPage { words: vec![word("1984", 1500, 1)] };
         assert_eq!(find(&body_only, 3300), None);
+        let mut address: Vec<Word> =
+            ["(818)", "708-8131", "TELEX", "#298949"].iter().map(|t| word(t, 3200, 9)).collect();
+        address[0].left = 10;
+        assert_eq!(find(&OcrPage { words: address }, 3300), None);
         let roman = OcrPage { words: vec![word("xiv", 3200, 1)] };
         assert_eq!(find(&roman, 3300).as_deref(), Some("xiv"));
     }

@@ -24,6 +24,8 @@ pub(crate) struct FinishedPage {
     pub text_layer: Vec<u8>,
     /// `output_page` and `bytes` are filled in by the writer.
     pub report: PageReport,
+    /// OCR engines this page had to start (0 once the worker's engine exists).
+    pub engines_started: usize,
 }
 
 fn ms(since: Instant) -> f64 {
@@ -35,6 +37,7 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
     let tessdata = options.tessdata_dir.as_deref().and_then(|p| p.to_str());
     let mut timings = PageTimings::default();
     let mut warnings = Vec::new();
+    let mut engines_started = 0;
 
     let t = Instant::now();
     let decoded = page.decode(options)?;
@@ -58,7 +61,14 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
     let mut orientation_confidence = None;
     if options.orientation && !verdict.blank {
         let t = Instant::now();
-        let found = ocr::with_osd(tessdata, |osd| osd.detect(&gray, dpi.0.round() as u32))?;
+        // OSD needs letter shapes, not fine detail: at half resolution it is as sure and
+        // 2–3 times faster on 300 dpi scans.
+        let found = if dpi.0.min(dpi.1) >= 250.0 {
+            let half = image::imageops::resize(&gray, gray.width() / 2, gray.height() / 2, image::imageops::FilterType::Triangle);
+            ocr::with_osd(tessdata, |osd| osd.detect(&half, (dpi.0 / 2.0).round() as u32))?
+        } else {
+            ocr::with_osd(tessdata, |osd| osd.detect(&gray, dpi.0.round() as u32))?
+        };
         timings.orientation_ms = ms(t);
         if let Some(found) = found {
             orientation_confidence = Some(found.confidence);
@@ -102,9 +112,10 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
         OcrPage::default()
     } else {
         let t = Instant::now();
-        let result = ocr::with_engine(&options.languages, tessdata, |engine| {
+        let (result, started) = ocr::with_engine(&options.languages, tessdata, |engine| {
             engine.recognize(&gray, dpi.0.round() as u32)
         })?;
+        engines_started += usize::from(started);
         timings.ocr_ms = ms(t);
         result.map_err(|reason| PipelineError::Ocr { at: at.clone(), reason })?
     };
@@ -153,7 +164,7 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
         timings,
     };
     let size = (width as f32 * 72.0 / dpi.0, height as f32 * 72.0 / dpi.1);
-    Ok(FinishedPage { image, size, text_layer, report })
+    Ok(FinishedPage { image, size, text_layer, report, engines_started })
 }
 
 fn rotate(raster: Raster, angle_deg: f32) -> Raster {

@@ -107,6 +107,9 @@ pub struct Report {
     pub pages_in: usize,
     pub pages_out: usize,
     pub blank_pages_removed: usize,
+    /// Tesseract OCR engines started for this run: at most one per worker, and none when the
+    /// processor's workers already had theirs from an earlier run.
+    pub ocr_engines_started: usize,
     pub wall_seconds: f64,
     /// Summed over pages and threads: time inside tesseract (OSD and OCR) ...
     pub tesseract_seconds: f64,

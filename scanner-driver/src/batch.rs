@@ -70,15 +70,18 @@ pub(crate) fn run(
         (None, true) => u32::MAX,
         (None, false) => 1,
     };
+    let mut buf = vec![0u8; page::READ_CHUNK];
     let result = loop {
         if report.scanned >= limit {
             break Ok(());
         }
         let number = report.scanned + 1;
-        let page = match page::read_page(device, spool, number) {
+        let page = match page::read_page(device, spool, number, &mut buf) {
             Ok(PageRead::Page(p)) => p,
             Ok(PageRead::NoDocuments) if report.scanned == 0 => {
-                break Err(ScanError::FeederEmpty { device: device.name().to_string() });
+                break Err(ScanError::FeederEmpty {
+                    device: device.name().to_string(),
+                });
             }
             Ok(PageRead::NoDocuments) => break Ok(()),
             Err(e) => break Err(e),
@@ -106,7 +109,13 @@ pub(crate) fn run(
     (report, result)
 }
 
-fn event(page: &SpooledPage, report: &BatchReport, back_side: bool, skipped_blank: bool, started: Instant) -> PageEvent {
+fn event(
+    page: &SpooledPage,
+    report: &BatchReport,
+    back_side: bool,
+    skipped_blank: bool,
+    started: Instant,
+) -> PageEvent {
     PageEvent {
         scanned: report.scanned,
         kept: report.kept,

@@ -48,14 +48,21 @@ impl CancelHandle {
         self.state.requested.load(Ordering::SeqCst)
     }
 
-    /// Makes Ctrl-C (SIGINT) cancel this handle's scan. The handler is installed once per
-    /// process; later calls only retarget it.
+    /// Makes Ctrl-C (SIGINT) cancel this handle's scan, and a second Ctrl-C exit with 130 at
+    /// once. The handler is installed once per process; later calls only retarget it.
     pub fn cancel_on_ctrl_c(&self) -> Result<(), String> {
         static TARGET: OnceLock<Mutex<Option<CancelHandle>>> = OnceLock::new();
         let mut installed = Ok(());
         let target = TARGET.get_or_init(|| {
             installed = ctrlc::set_handler(|| {
-                if let Some(Some(handle)) = TARGET.get().map(|t| t.lock().unwrap_or_else(|p| p.into_inner()).clone()) {
+                if let Some(Some(handle)) = TARGET
+                    .get()
+                    .map(|t| t.lock().unwrap_or_else(|p| p.into_inner()).clone())
+                {
+                    // A second Ctrl-C means the device did not stop: leave at once.
+                    if handle.is_requested() {
+                        std::process::exit(130);
+                    }
                     handle.cancel();
                 }
             })

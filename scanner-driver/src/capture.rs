@@ -3,6 +3,10 @@
 //! intake daemon never sees half a file. On a fault the pages so far are moved to a partial file
 //! outside the inbox, whose name says it is incomplete.
 
+// A failure carries the error, the counts and the partial path together on purpose; it is
+// returned once per capture, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -55,7 +59,12 @@ impl fmt::Display for CaptureFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.error)?;
         match &self.partial {
-            Some(p) => write!(f, "\nthe {} page(s) scanned before the fault are kept in {} (not sent for processing)", self.report.kept, p.display()),
+            Some(p) => write!(
+                f,
+                "\nthe {} page(s) scanned before the fault are kept in {} (not sent for processing)",
+                self.report.kept,
+                p.display()
+            ),
             None if self.report.scanned > 0 => write!(f, "\nno pages were kept"),
             None => Ok(()),
         }
@@ -72,18 +81,35 @@ pub fn capture(
     blank: Option<BlankTest<'_>>,
     progress: &mut dyn FnMut(&PageEvent),
 ) -> Result<Captured, CaptureFailure> {
-    let early = |error| CaptureFailure { error, report: BatchReport::default(), partial: None };
+    let early = |error| CaptureFailure {
+        error,
+        report: BatchReport::default(),
+        partial: None,
+    };
     let final_path = landing.final_path();
     let temp = landing.temp_path();
     for dir in [&landing.inbox, &landing.partial_dir] {
-        std::fs::create_dir_all(dir).map_err(ScanError::output(dir, "create folder")).map_err(early)?;
+        std::fs::create_dir_all(dir)
+            .map_err(ScanError::output(dir, "create folder"))
+            .map_err(early)?;
     }
     if final_path.exists() {
-        let source = std::io::Error::new(std::io::ErrorKind::AlreadyExists, "a scan with this name is already waiting in the inbox");
-        return Err(early(ScanError::Output { path: final_path, action: "refusing to overwrite", source }));
+        let source = std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "a scan with this name is already waiting in the inbox",
+        );
+        return Err(early(ScanError::Output {
+            path: final_path,
+            action: "refusing to overwrite",
+            source,
+        }));
     }
-    let spool = landing.partial_dir.join(format!(".spool-{}-{}", landing.stem, std::process::id()));
-    std::fs::create_dir_all(&spool).map_err(ScanError::output(&spool, "create spool folder")).map_err(early)?;
+    let spool = landing
+        .partial_dir
+        .join(format!(".spool-{}-{}", landing.stem, std::process::id()));
+    std::fs::create_dir_all(&spool)
+        .map_err(ScanError::output(&spool, "create spool folder"))
+        .map_err(early)?;
     let outcome = scan_into(device, plan, landing, &temp, &spool, blank, progress);
     let _ = std::fs::remove_dir_all(&spool);
     outcome
@@ -98,8 +124,11 @@ fn scan_into(
     blank: Option<BlankTest<'_>>,
     progress: &mut dyn FnMut(&PageEvent),
 ) -> Result<Captured, CaptureFailure> {
-    let mut tiff = TiffBatch::create(temp, plan.compression)
-        .map_err(|error| CaptureFailure { error, report: BatchReport::default(), partial: None })?;
+    let mut tiff = TiffBatch::create(temp, plan.compression).map_err(|error| CaptureFailure {
+        error,
+        report: BatchReport::default(),
+        partial: None,
+    })?;
     let (report, result) = batch::run(device, plan, &mut tiff, spool, blank, progress);
     let kept = tiff.pages();
     let finished = tiff.finish();
@@ -110,16 +139,25 @@ fn scan_into(
         },
         (Err(e), _) | (Ok(()), Err(e)) => e,
     };
-    let partial = if kept > 0 { keep_partial(temp, landing) } else { None };
+    let partial = if kept > 0 {
+        keep_partial(temp, landing)
+    } else {
+        None
+    };
     if partial.is_none() {
         let _ = std::fs::remove_file(temp);
     }
-    Err(CaptureFailure { error, report, partial })
+    Err(CaptureFailure {
+        error,
+        report,
+        partial,
+    })
 }
 
 /// Hard-linking publishes atomically and, unlike rename, never replaces an existing file.
 fn publish(temp: &Path, final_path: &Path) -> Result<PathBuf, ScanError> {
-    std::fs::hard_link(temp, final_path).map_err(ScanError::output(final_path, "publish into the inbox"))?;
+    std::fs::hard_link(temp, final_path)
+        .map_err(ScanError::output(final_path, "publish into the inbox"))?;
     std::fs::remove_file(temp).map_err(ScanError::output(temp, "remove temporary file"))?;
     if let Some(dir) = final_path.parent() {
         // Make the new directory entry durable too; failure here loses nothing already written.
@@ -133,8 +171,11 @@ fn keep_partial(temp: &Path, landing: &Landing) -> Option<PathBuf> {
     let mut n = 1;
     while target.exists() {
         n += 1;
-        target = landing.partial_dir.join(format!("{}-{n}.partial.tif", landing.stem));
+        target = landing
+            .partial_dir
+            .join(format!("{}-{n}.partial.tif", landing.stem));
     }
-    let moved = std::fs::rename(temp, &target).or_else(|_| std::fs::copy(temp, &target).and_then(|_| std::fs::remove_file(temp)));
+    let moved = std::fs::rename(temp, &target)
+        .or_else(|_| std::fs::copy(temp, &target).and_then(|_| std::fs::remove_file(temp)));
     moved.ok().map(|_| target)
 }

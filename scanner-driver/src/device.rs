@@ -6,7 +6,7 @@
 //! because SANE backends enable and disable options as others change (e.g. `three-pass` only
 //! exists in colour mode).
 
-use std::ffi::{c_void, CStr};
+use std::ffi::{CStr, c_void};
 use std::marker::PhantomData;
 
 use crate::cancel::CancelHandle;
@@ -39,10 +39,20 @@ pub struct Device<'s> {
 }
 
 impl<'s> Device<'s> {
-    pub(crate) fn new(_sane: &'s Sane, handle: ffi::Handle, name: String) -> Result<Self, ScanError> {
+    pub(crate) fn new(
+        _sane: &'s Sane,
+        handle: ffi::Handle,
+        name: String,
+    ) -> Result<Self, ScanError> {
         let cancel = CancelHandle::default();
         cancel.attach(handle);
-        let mut device = Self { handle, name, options: Vec::new(), cancel, _sane: PhantomData };
+        let mut device = Self {
+            handle,
+            name,
+            options: Vec::new(),
+            cancel,
+            _sane: PhantomData,
+        };
         device.reload_options();
         Ok(device)
     }
@@ -102,7 +112,10 @@ impl<'s> Device<'s> {
     }
 
     pub fn get(&self, name: &str) -> Result<OptionValue, ScanError> {
-        let info = self.option(name).ok_or_else(|| self.missing(name, "read"))?.clone();
+        let info = self
+            .option(name)
+            .ok_or_else(|| self.missing(name, "read"))?
+            .clone();
         self.get_info(&info)
     }
 
@@ -130,7 +143,8 @@ impl<'s> Device<'s> {
             ValueType::Fixed => OptionValue::Fixed(words[0] as f64 / ffi::FIXED_SCALE),
             ValueType::String => {
                 let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
-                let text = CStr::from_bytes_until_nul(&bytes).map(|c| c.to_string_lossy().into_owned());
+                let text =
+                    CStr::from_bytes_until_nul(&bytes).map(|c| c.to_string_lossy().into_owned());
                 OptionValue::String(text.unwrap_or_default())
             }
             ValueType::Button | ValueType::Group => OptionValue::Press,
@@ -139,17 +153,28 @@ impl<'s> Device<'s> {
 
     /// Parses `text` for the named option and sets it. Used for `--option NAME=VALUE`.
     pub fn set_text(&mut self, name: &str, text: &str) -> Result<Applied, ScanError> {
-        let info = self.option(name).ok_or_else(|| self.missing(name, "--option"))?;
-        let value = info.parse(text).map_err(|reason| self.refuse(name, text, reason))?;
+        let info = self
+            .option(name)
+            .ok_or_else(|| self.missing(name, "--option"))?;
+        let value = info
+            .parse(text)
+            .map_err(|reason| self.refuse(name, text, reason))?;
         self.set(name, &value)
     }
 
     /// Sets an option; inactive or read-only options are refused with the reason.
     pub fn set(&mut self, name: &str, value: &OptionValue) -> Result<Applied, ScanError> {
-        let info = self.option(name).ok_or_else(|| self.missing(name, "set"))?.clone();
+        let info = self
+            .option(name)
+            .ok_or_else(|| self.missing(name, "set"))?
+            .clone();
         let shown = value.to_string();
         if !info.is_active() {
-            return Err(self.refuse(name, &shown, "the option is inactive here (it depends on another setting, e.g. mode or source)"));
+            return Err(self.refuse(
+                name,
+                &shown,
+                "the option is inactive here (it depends on another setting, e.g. mode or source)",
+            ));
         }
         if !info.is_settable() {
             return Err(self.refuse(name, &shown, "the option is read-only"));
@@ -180,28 +205,58 @@ impl<'s> Device<'s> {
             }
             (OptionValue::String(s), ValueType::String) => {
                 if s.len() + 1 > info.size as usize {
-                    return Err(self.refuse(name, s, format!("longer than {} bytes", info.size - 1)));
+                    return Err(self.refuse(
+                        name,
+                        s,
+                        format!("longer than {} bytes", info.size - 1),
+                    ));
                 }
                 bytes = vec![0u8; info.size as usize];
                 bytes[..s.len()].copy_from_slice(s.as_bytes());
                 bytes.as_mut_ptr() as *mut c_void
             }
             (OptionValue::Press, ValueType::Button) => std::ptr::null_mut(),
-            _ => return Err(self.refuse(name, &shown, format!("wrong kind of value (expected {})", info.allowed()))),
+            _ => {
+                return Err(self.refuse(
+                    name,
+                    &shown,
+                    format!("wrong kind of value (expected {})", info.allowed()),
+                ));
+            }
         };
         let mut flags: ffi::Int = 0;
         // SAFETY: the buffer matches the descriptor's size and type.
-        let status = unsafe { ffi::sane_control_option(self.handle, info.index, ffi::ACTION_SET_VALUE, ptr, &mut flags) };
+        let status = unsafe {
+            ffi::sane_control_option(
+                self.handle,
+                info.index,
+                ffi::ACTION_SET_VALUE,
+                ptr,
+                &mut flags,
+            )
+        };
         self.reload_options();
         SaneStatus::check(status).map_err(|status| match status {
-            SaneStatus::Invalid => self.refuse(name, &shown, format!("the device refused it (allowed: {})", info.allowed())),
-            status => ScanError::Control { device: self.name.clone(), what: format!("setting `{name}` to `{shown}`"), status },
+            SaneStatus::Invalid => self.refuse(
+                name,
+                &shown,
+                format!("the device refused it (allowed: {})", info.allowed()),
+            ),
+            status => ScanError::Control {
+                device: self.name.clone(),
+                what: format!("setting `{name}` to `{shown}`"),
+                status,
+            },
         })?;
         let actual = match info.value_type {
             ValueType::Button => OptionValue::Press,
             _ => self.get(name).unwrap_or_else(|_| value.clone()),
         };
-        Ok(Applied { option: name.to_string(), requested: value.clone(), actual })
+        Ok(Applied {
+            option: name.to_string(),
+            requested: value.clone(),
+            actual,
+        })
     }
 
     pub(crate) fn start(&mut self) -> Result<(), SaneStatus> {

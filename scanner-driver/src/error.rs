@@ -165,37 +165,72 @@ pub enum ScanError {
     NoDevices,
 
     #[error("scanner `{wanted}` not found; available: {}", if available.is_empty() { "none".to_string() } else { available.join(", ") })]
-    DeviceNotFound { wanted: String, available: Vec<String> },
+    DeviceNotFound {
+        wanted: String,
+        available: Vec<String>,
+    },
 
     #[error("{device}: cannot open: {status}")]
     Open { device: String, status: SaneStatus },
 
-    #[error("{device}: the device has no option `{option}` ({purpose}); its options are: {available}")]
-    OptionMissing { device: String, option: String, purpose: String, available: String },
+    #[error(
+        "{device}: the device has no option `{option}` ({purpose}); its options are: {available}"
+    )]
+    OptionMissing {
+        device: String,
+        option: String,
+        purpose: String,
+        available: String,
+    },
 
     #[error("{device}: option `{option}` does not accept `{value}`: {reason}")]
-    OptionValue { device: String, option: String, value: String, reason: String },
+    OptionValue {
+        device: String,
+        option: String,
+        value: String,
+        reason: String,
+    },
 
     #[error("{device}: {what} failed: {status}")]
-    Control { device: String, what: String, status: SaneStatus },
+    Control {
+        device: String,
+        what: String,
+        status: SaneStatus,
+    },
 
     #[error("{device}: the document feeder is empty: load the pages and scan again")]
     FeederEmpty { device: String },
 
     #[error("{device}: page {page}: {status}")]
-    Device { device: String, page: u32, status: SaneStatus },
+    Device {
+        device: String,
+        page: u32,
+        status: SaneStatus,
+    },
 
     #[error("{device}: page {page}: cancelled (Ctrl-C)")]
     Cancelled { device: String, page: u32 },
 
     #[error("{device}: page {page}: unsupported image format from the device: {detail}")]
-    Format { device: String, page: u32, detail: String },
+    Format {
+        device: String,
+        page: u32,
+        detail: String,
+    },
 
     #[error("{}: {action}: {source}", path.display())]
-    Output { path: PathBuf, action: &'static str, source: std::io::Error },
+    Output {
+        path: PathBuf,
+        action: &'static str,
+        source: std::io::Error,
+    },
 
     #[error("{}: page {page}: cannot encode TIFF: {detail}", path.display())]
-    Encode { path: PathBuf, page: u32, detail: String },
+    Encode {
+        path: PathBuf,
+        page: u32,
+        detail: String,
+    },
 }
 
 impl ScanError {
@@ -206,7 +241,9 @@ impl ScanError {
             Self::FeederEmpty { .. } => FaultClass::FeederEmpty,
             Self::Cancelled { .. } => FaultClass::Cancelled,
             Self::Output { .. } | Self::Encode { .. } => FaultClass::Output,
-            Self::Format { .. } | Self::Init { .. } | Self::Control { .. } => FaultClass::DeviceOther,
+            Self::Format { .. } | Self::Init { .. } | Self::Control { .. } => {
+                FaultClass::DeviceOther
+            }
             Self::Open { status, .. } | Self::Device { status, .. } => match status {
                 SaneStatus::Jammed => FaultClass::Jammed,
                 SaneStatus::CoverOpen => FaultClass::CoverOpen,
@@ -253,8 +290,15 @@ impl ScanError {
         self.class().exit_code()
     }
 
-    pub(crate) fn output(path: impl Into<PathBuf>, action: &'static str) -> impl FnOnce(std::io::Error) -> Self {
+    pub(crate) fn output(
+        path: impl Into<PathBuf>,
+        action: &'static str,
+    ) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| Self::Output { path, action, source }
+        move |source| Self::Output {
+            path,
+            action,
+            source,
+        }
     }
 }

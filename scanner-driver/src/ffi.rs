@@ -41,7 +41,6 @@ pub const CAP_SOFT_SELECT: Int = 1 << 0;
 pub const CAP_INACTIVE: Int = 1 << 5;
 pub const CAP_ADVANCED: Int = 1 << 6;
 
-
 pub const ACTION_GET_VALUE: c_int = 0;
 pub const ACTION_SET_VALUE: c_int = 1;
 

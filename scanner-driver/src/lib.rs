@@ -46,11 +46,11 @@ mod tiff_out;
 
 pub use batch::{BatchPlan, BatchReport, BlankTest, PageEvent};
 pub use cancel::CancelHandle;
-/// The page type the blank test receives (the `image` crate's, re-exported).
-pub use image::GrayImage;
 pub use capture::{CaptureFailure, Captured, Landing, capture};
 pub use device::{Applied, Device};
 pub use error::{FaultClass, SaneStatus, ScanError};
+/// The page type the blank test receives (the `image` crate's, re-exported).
+pub use image::GrayImage;
 pub use option::{Constraint, OptionInfo, OptionValue, Unit, ValueType};
 pub use profile::{ApplyReport, ColorMode, PageSize, Profile, Settings, Source};
 pub use sane::{DeviceInfo, Sane};

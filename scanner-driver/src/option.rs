@@ -112,7 +112,9 @@ fn text(ptr: *const std::ffi::c_char) -> String {
         String::new()
     } else {
         // SAFETY: SANE hands out NUL-terminated strings valid while the descriptor is.
-        unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
+        unsafe { CStr::from_ptr(ptr) }
+            .to_string_lossy()
+            .into_owned()
     }
 }
 
@@ -139,7 +141,11 @@ impl OptionInfo {
             match raw.constraint_type {
                 ffi::CONSTRAINT_RANGE if !raw.constraint.range.is_null() => {
                     let r = &*raw.constraint.range;
-                    Constraint::Range { min: number(r.min), max: number(r.max), quant: number(r.quant) }
+                    Constraint::Range {
+                        min: number(r.min),
+                        max: number(r.max),
+                        quant: number(r.quant),
+                    }
                 }
                 ffi::CONSTRAINT_WORD_LIST if !raw.constraint.word_list.is_null() => {
                     let list = raw.constraint.word_list;
@@ -185,7 +191,10 @@ impl OptionInfo {
 
     /// Word-typed options whose value is an array (gamma tables, ...).
     pub fn is_array(&self) -> bool {
-        matches!(self.value_type, ValueType::Bool | ValueType::Int | ValueType::Fixed) && self.size > 4
+        matches!(
+            self.value_type,
+            ValueType::Bool | ValueType::Int | ValueType::Fixed
+        ) && self.size > 4
     }
 
     /// A one-line summary of allowed values, as `quire scan --list` prints it.
@@ -195,7 +204,11 @@ impl OptionInfo {
             (_, ValueType::Bool) => "yes|no".into(),
             (_, ValueType::Button) => "(button)".into(),
             (Constraint::Range { min, max, quant }, _) => {
-                let step = if *quant > 0.0 { format!(" step {}", trim_float(*quant)) } else { String::new() };
+                let step = if *quant > 0.0 {
+                    format!(" step {}", trim_float(*quant))
+                } else {
+                    String::new()
+                };
                 format!("{}..{}{unit}{step}", trim_float(*min), trim_float(*max))
             }
             (Constraint::Numbers(list), _) => {
@@ -229,7 +242,9 @@ impl OptionInfo {
             },
             ValueType::Int | ValueType::Fixed => {
                 let stripped = input.trim_end_matches(self.unit.suffix()).trim();
-                let x: f64 = stripped.parse().map_err(|_| format!("expected a number ({})", self.allowed()))?;
+                let x: f64 = stripped
+                    .parse()
+                    .map_err(|_| format!("expected a number ({})", self.allowed()))?;
                 self.check_number(x)?;
                 Ok(self.number_value(x))
             }
@@ -260,7 +275,11 @@ impl OptionInfo {
         match &self.constraint {
             Constraint::Range { min, max, quant } => {
                 let clamped = x.clamp(*min, *max);
-                if *quant > 0.0 { min + ((clamped - min) / quant).round() * quant } else { clamped }
+                if *quant > 0.0 {
+                    min + ((clamped - min) / quant).round() * quant
+                } else {
+                    clamped
+                }
             }
             Constraint::Numbers(list) => list
                 .iter()
@@ -292,19 +311,35 @@ mod tests {
 
     #[test]
     fn strings_match_without_case_and_name_the_allowed_values() {
-        let o = info(ValueType::String, Constraint::Strings(vec!["ADF Duplex".into(), "ADF Front".into()]));
-        assert_eq!(o.parse("adf duplex"), Ok(OptionValue::String("ADF Duplex".into())));
+        let o = info(
+            ValueType::String,
+            Constraint::Strings(vec!["ADF Duplex".into(), "ADF Front".into()]),
+        );
+        assert_eq!(
+            o.parse("adf duplex"),
+            Ok(OptionValue::String("ADF Duplex".into()))
+        );
         let err = o.parse("Flatbed").unwrap_err();
         assert!(err.contains("ADF Front"), "{err}");
     }
 
     #[test]
     fn numbers_are_checked_against_lists_and_ranges() {
-        let list = info(ValueType::Int, Constraint::Numbers(vec![150.0, 300.0, 600.0]));
+        let list = info(
+            ValueType::Int,
+            Constraint::Numbers(vec![150.0, 300.0, 600.0]),
+        );
         assert_eq!(list.parse("300dpi"), Ok(OptionValue::Int(300)));
         assert!(list.parse("250").is_err());
         assert_eq!(list.nearest_number(250.0), 300.0);
-        let range = info(ValueType::Fixed, Constraint::Range { min: 1.0, max: 1200.0, quant: 1.0 });
+        let range = info(
+            ValueType::Fixed,
+            Constraint::Range {
+                min: 1.0,
+                max: 1200.0,
+                quant: 1.0,
+            },
+        );
         assert_eq!(range.parse("75.5"), Ok(OptionValue::Fixed(75.5)));
         assert!(range.parse("2400").is_err());
         assert!(range.parse("many").is_err());

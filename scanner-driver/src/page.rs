@@ -6,7 +6,7 @@
 //! ever reach the TIFF. Turning rows into TIFF samples is `tiff_out.rs`'s job.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::device::Device;
@@ -42,14 +42,27 @@ pub(crate) enum PageRead {
     NoDocuments,
 }
 
-const READ_CHUNK: usize = 256 * 1024;
+/// Size of one `sane_read`; the buffer is allocated once per batch and reused.
+pub(crate) const READ_CHUNK: usize = 256 * 1024;
 
-/// Reads the next page. `page` (1-based) is only for messages.
-pub(crate) fn read_page(device: &mut Device<'_>, spool: &Path, page: u32) -> Result<PageRead, ScanError> {
+/// Reads the next page. `page` (1-based) is only for messages; `buf` is scratch space.
+pub(crate) fn read_page(
+    device: &mut Device<'_>,
+    spool: &Path,
+    page: u32,
+    buf: &mut [u8],
+) -> Result<PageRead, ScanError> {
     let cancel = device.cancel_handle();
     let fault = |device: &Device<'_>, status: SaneStatus| match status {
-        SaneStatus::Cancelled => ScanError::Cancelled { device: device.name().to_string(), page },
-        status => ScanError::Device { device: device.name().to_string(), page, status },
+        SaneStatus::Cancelled => ScanError::Cancelled {
+            device: device.name().to_string(),
+            page,
+        },
+        status => ScanError::Device {
+            device: device.name().to_string(),
+            page,
+            status,
+        },
     };
     let format_error = |device: &Device<'_>, detail: String| ScanError::Format {
         device: device.name().to_string(),
@@ -57,11 +70,13 @@ pub(crate) fn read_page(device: &mut Device<'_>, spool: &Path, page: u32) -> Res
         detail,
     };
     let mut frames: [Option<(ffi::Parameters, PathBuf, u64)>; 3] = [None, None, None];
-    let mut buf = vec![0u8; READ_CHUNK];
     let mut first_frame = true;
     loop {
         if cancel.is_requested() {
-            return Err(ScanError::Cancelled { device: device.name().to_string(), page });
+            return Err(ScanError::Cancelled {
+                device: device.name().to_string(),
+                page,
+            });
         }
         match device.start() {
             Ok(()) => {}
@@ -73,34 +88,53 @@ pub(crate) fn read_page(device: &mut Device<'_>, spool: &Path, page: u32) -> Res
             ffi::FRAME_GRAY | ffi::FRAME_RGB | ffi::FRAME_RED => 0,
             ffi::FRAME_GREEN => 1,
             ffi::FRAME_BLUE => 2,
-            other => return Err(format_error(device, format!("frame format {other} (only gray, RGB and three-pass RGB are handled)"))),
+            other => {
+                return Err(format_error(
+                    device,
+                    format!("frame format {other} (only gray, RGB and three-pass RGB are handled)"),
+                ));
+            }
         };
         if !matches!(params.depth, 1 | 8 | 16) {
-            return Err(format_error(device, format!("{} bits per sample", params.depth)));
+            return Err(format_error(
+                device,
+                format!("{} bits per sample", params.depth),
+            ));
         }
         if params.bytes_per_line <= 0 || params.pixels_per_line <= 0 {
-            return Err(format_error(device, format!("{} bytes per line", params.bytes_per_line)));
+            return Err(format_error(
+                device,
+                format!("{} bytes per line", params.bytes_per_line),
+            ));
         }
         let path = spool.join(format!("frame-{slot}.raw"));
         let file = File::create(&path).map_err(ScanError::output(&path, "create spool file"))?;
-        let mut out = BufWriter::with_capacity(READ_CHUNK, file);
+        // Reads arrive in large chunks already: no extra buffering.
+        let mut out = file;
         let mut total: u64 = 0;
         loop {
             if cancel.is_requested() {
                 device.cancel_scan();
-                return Err(ScanError::Cancelled { device: device.name().to_string(), page });
+                return Err(ScanError::Cancelled {
+                    device: device.name().to_string(),
+                    page,
+                });
             }
-            match device.read(&mut buf) {
+            match device.read(buf) {
                 Ok(n) => {
-                    out.write_all(&buf[..n]).map_err(ScanError::output(&path, "write spool file"))?;
+                    out.write_all(&buf[..n])
+                        .map_err(ScanError::output(&path, "write spool file"))?;
                     total += n as u64;
                 }
                 Err(SaneStatus::Eof) => break,
-                Err(SaneStatus::NoDocs) if first_frame && total == 0 => return Ok(PageRead::NoDocuments),
+                Err(SaneStatus::NoDocs) if first_frame && total == 0 => {
+                    return Ok(PageRead::NoDocuments);
+                }
                 Err(status) => return Err(fault(device, status)),
             }
         }
-        out.flush().map_err(ScanError::output(&path, "write spool file"))?;
+        out.flush()
+            .map_err(ScanError::output(&path, "write spool file"))?;
         frames[slot] = Some((params, path, total));
         first_frame = false;
         if params.last_frame != 0 {
@@ -115,17 +149,29 @@ pub(crate) fn read_page(device: &mut Device<'_>, spool: &Path, page: u32) -> Res
     };
     let present: Vec<&(ffi::Parameters, PathBuf, u64)> = frames.iter().flatten().collect();
     if layout == Layout::Planes && present.len() != 3 {
-        return Err(format_error(device, format!("three-pass scan delivered {} of 3 colour frames", present.len())));
+        return Err(format_error(
+            device,
+            format!(
+                "three-pass scan delivered {} of 3 colour frames",
+                present.len()
+            ),
+        ));
     }
     let first = present[0].0;
-    if present.iter().any(|f| f.0.bytes_per_line != first.bytes_per_line || f.0.depth != first.depth) {
+    if present
+        .iter()
+        .any(|f| f.0.bytes_per_line != first.bytes_per_line || f.0.depth != first.depth)
+    {
         return Err(format_error(device, "colour frames differ in size".into()));
     }
     // Only whole lines count; a hand scanner announces -1 lines, a feeder may stop short.
     let bpl = first.bytes_per_line as u64;
     let height = present.iter().map(|f| f.2 / bpl).min().unwrap_or(0);
     if height == 0 {
-        return Err(format_error(device, "the device sent no image lines".into()));
+        return Err(format_error(
+            device,
+            "the device sent no image lines".into(),
+        ));
     }
     Ok(PageRead::Page(SpooledPage {
         layout,

@@ -68,14 +68,30 @@ impl TryFrom<String> for PageSize {
             "letter" => (215.9, 279.4),
             "legal" => (215.9, 355.6),
             other => {
-                let parse = |s: &str| s.trim().trim_end_matches("mm").parse::<f64>().ok().filter(|x| *x > 0.0);
-                match other.split_once('x').and_then(|(w, h)| Some((parse(w)?, parse(h)?))) {
+                let parse = |s: &str| {
+                    s.trim()
+                        .trim_end_matches("mm")
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|x| *x > 0.0)
+                };
+                match other
+                    .split_once('x')
+                    .and_then(|(w, h)| Some((parse(w)?, parse(h)?)))
+                {
                     Some(size) => size,
-                    None => return Err(format!("page size `{text}`: expected a4, a5, letter, legal or WIDTHxHEIGHT in mm")),
+                    None => {
+                        return Err(format!(
+                            "page size `{text}`: expected a4, a5, letter, legal or WIDTHxHEIGHT in mm"
+                        ));
+                    }
                 }
             }
         };
-        Ok(Self { width_mm: w, height_mm: h })
+        Ok(Self {
+            width_mm: w,
+            height_mm: h,
+        })
     }
 }
 
@@ -138,8 +154,20 @@ impl Default for ValueNames {
     fn default() -> Self {
         Self {
             flatbed: names(&["Flatbed", "FlatBed", "Normal", "Document Table"]),
-            adf: names(&["ADF", "ADF Front", "Automatic Document Feeder", "ADF Simplex", "Simplex", "Feeder"]),
-            adf_duplex: names(&["ADF Duplex", "Duplex", "Automatic Document Feeder Duplex", "ADF Both"]),
+            adf: names(&[
+                "ADF",
+                "ADF Front",
+                "Automatic Document Feeder",
+                "ADF Simplex",
+                "Simplex",
+                "Feeder",
+            ]),
+            adf_duplex: names(&[
+                "ADF Duplex",
+                "Duplex",
+                "Automatic Document Feeder Duplex",
+                "ADF Both",
+            ]),
             color: names(&["Color", "Colour", "24bit Color", "Color24"]),
             gray: names(&["Gray", "Grayscale", "Grey", "Greyscale", "8bit Gray"]),
             lineart: names(&["Lineart", "Line Art", "Binary", "Black & White", "BW"]),
@@ -166,7 +194,7 @@ impl ValueNames {
 }
 
 /// A named set of capture defaults and the backend's vocabulary for them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
 pub struct Profile {
     pub description: String,
@@ -187,22 +215,6 @@ pub struct Profile {
     pub values: ValueNames,
 }
 
-impl Default for Profile {
-    fn default() -> Self {
-        Self {
-            description: String::new(),
-            source: None,
-            dpi: None,
-            mode: None,
-            page: None,
-            options: Vec::new(),
-            optional_options: Vec::new(),
-            names: OptionNames::default(),
-            values: ValueNames::default(),
-        }
-    }
-}
-
 impl Profile {
     pub const GENERIC: &'static str = "generic";
     pub const SCANSNAP_IX1500: &'static str = "scansnap-ix1500";
@@ -221,11 +233,15 @@ impl Profile {
     /// with the backend's software deskew and crop where the installed backend has them.
     pub fn scansnap_ix1500() -> Self {
         Self {
-            description: "Fujitsu ScanSnap iX1500 (SANE fujitsu backend): duplex ADF, A4, colour".into(),
+            description: "Fujitsu ScanSnap iX1500 (SANE fujitsu backend): duplex ADF, A4, colour"
+                .into(),
             source: Some(Source::AdfDuplex),
             dpi: Some(300.0),
             mode: Some(ColorMode::Color),
-            page: Some(PageSize { width_mm: 210.0, height_mm: 297.0 }),
+            page: Some(PageSize {
+                width_mm: 210.0,
+                height_mm: 297.0,
+            }),
             options: Vec::new(),
             optional_options: names(&["swdeskew=yes", "swcrop=yes"]),
             names: OptionNames {
@@ -280,28 +296,52 @@ pub struct ApplyReport {
 
 /// Applies `profile` overridden by `settings` to the device, in dependency order: source first
 /// (it changes the page size limits), then mode, resolution, page size, then raw options.
-pub fn apply(device: &mut Device<'_>, profile: &Profile, settings: &Settings) -> Result<ApplyReport, ScanError> {
+pub fn apply(
+    device: &mut Device<'_>,
+    profile: &Profile,
+    settings: &Settings,
+) -> Result<ApplyReport, ScanError> {
     let mut report = ApplyReport::default();
     let n = &profile.names;
 
     if let Some(source) = settings.source.or(profile.source) {
         let name = pick_name(device, &n.source, &format!("source {source}"))?;
-        let value = pick_value(device, &name, profile.values.for_source(source), &source.to_string())?;
+        let value = pick_value(
+            device,
+            &name,
+            profile.values.for_source(source),
+            &source.to_string(),
+        )?;
         report.applied.push(device.set(&name, &value)?);
     }
 
     if let Some(mode) = settings.mode.or(profile.mode) {
         let name = pick_name(device, &n.mode, &format!("mode {mode}"))?;
-        match pick_value(device, &name, profile.values.for_mode(mode), &mode.to_string()) {
+        match pick_value(
+            device,
+            &name,
+            profile.values.for_mode(mode),
+            &mode.to_string(),
+        ) {
             Ok(value) => report.applied.push(device.set(&name, &value)?),
             Err(err) if mode == ColorMode::Lineart => {
                 // Backends without a lineart mode (the SANE test backend, many flatbeds) give
                 // 1-bit scans as gray at depth 1.
-                let gray = pick_value(device, &name, profile.values.for_mode(ColorMode::Gray), "gray").map_err(|_| err)?;
+                let gray = pick_value(
+                    device,
+                    &name,
+                    profile.values.for_mode(ColorMode::Gray),
+                    "gray",
+                )
+                .map_err(|_| err)?;
                 report.applied.push(device.set(&name, &gray)?);
                 let depth = pick_name(device, &n.depth, "lineart as 1-bit gray")?;
-                report.applied.push(set_number(device, &depth, 1.0, false, &mut report.notes)?);
-                report.notes.push(format!("no lineart mode: using {name}={gray} with {depth}=1"));
+                report
+                    .applied
+                    .push(set_number(device, &depth, 1.0, false, &mut report.notes)?);
+                report.notes.push(format!(
+                    "no lineart mode: using {name}={gray} with {depth}=1"
+                ));
             }
             Err(err) => return Err(err),
         }
@@ -309,7 +349,9 @@ pub fn apply(device: &mut Device<'_>, profile: &Profile, settings: &Settings) ->
 
     if let Some(dpi) = settings.dpi.or(profile.dpi) {
         let name = pick_name(device, &n.resolution, &format!("resolution {dpi} dpi"))?;
-        report.applied.push(set_number(device, &name, dpi, true, &mut report.notes)?);
+        report
+            .applied
+            .push(set_number(device, &name, dpi, true, &mut report.notes)?);
     }
 
     if let Some(page) = settings.page.or(profile.page) {
@@ -320,8 +362,14 @@ pub fn apply(device: &mut Device<'_>, profile: &Profile, settings: &Settings) ->
         let (name, value) = split_assignment(device, assignment)?;
         match device.option(name) {
             Some(o) if o.is_active() => report.applied.push(device.set_text(name, value)?),
-            Some(_) => report.notes.push(format!("optional option `{name}` is inactive on {}: not set", device.name())),
-            None => report.notes.push(format!("optional option `{name}` not present on {}: not set", device.name())),
+            Some(_) => report.notes.push(format!(
+                "optional option `{name}` is inactive on {}: not set",
+                device.name()
+            )),
+            None => report.notes.push(format!(
+                "optional option `{name}` not present on {}: not set",
+                device.name()
+            )),
         }
     }
     for assignment in &profile.options {
@@ -334,17 +382,25 @@ pub fn apply(device: &mut Device<'_>, profile: &Profile, settings: &Settings) ->
 
     for a in &report.applied {
         if a.is_inexact() {
-            report.notes.push(format!("{} asked {} , device uses {}", a.option, a.requested, a.actual));
+            report.notes.push(format!(
+                "{} asked {} , device uses {}",
+                a.option, a.requested, a.actual
+            ));
         }
     }
     let source_now = n.source.iter().find_map(|name| match device.get(name) {
         Ok(OptionValue::String(s)) => Some(s.to_ascii_lowercase()),
         _ => None,
     });
-    report.feeder = source_now
+    report.feeder = source_now.as_deref().is_some_and(|s| {
+        ["adf", "feeder", "duplex", "document"]
+            .iter()
+            .any(|k| s.contains(k))
+            && !s.contains("table")
+    });
+    report.duplex = source_now
         .as_deref()
-        .is_some_and(|s| ["adf", "feeder", "duplex", "document"].iter().any(|k| s.contains(k)) && !s.contains("table"));
-    report.duplex = source_now.as_deref().is_some_and(|s| s.contains("duplex") || s.contains("both"));
+        .is_some_and(|s| s.contains("duplex") || s.contains("both"));
     report.dpi = n.resolution.iter().find_map(|name| match device.get(name) {
         Ok(OptionValue::Int(v)) => Some(v as f64),
         Ok(OptionValue::Fixed(v)) => Some(v),
@@ -354,16 +410,25 @@ pub fn apply(device: &mut Device<'_>, profile: &Profile, settings: &Settings) ->
 }
 
 /// Splits a profile's `NAME=VALUE`.
-pub(crate) fn split_assignment<'a>(device: &Device<'_>, text: &'a str) -> Result<(&'a str, &'a str), ScanError> {
-    text.split_once('=').map(|(n, v)| (n.trim(), v.trim())).ok_or_else(|| ScanError::OptionValue {
-        device: device.name().to_string(),
-        option: text.to_string(),
-        value: String::new(),
-        reason: "a profile option must be written NAME=VALUE".into(),
-    })
+pub(crate) fn split_assignment<'a>(
+    device: &Device<'_>,
+    text: &'a str,
+) -> Result<(&'a str, &'a str), ScanError> {
+    text.split_once('=')
+        .map(|(n, v)| (n.trim(), v.trim()))
+        .ok_or_else(|| ScanError::OptionValue {
+            device: device.name().to_string(),
+            option: text.to_string(),
+            value: String::new(),
+            reason: "a profile option must be written NAME=VALUE".into(),
+        })
 }
 
-fn pick_name(device: &Device<'_>, candidates: &[String], purpose: &str) -> Result<String, ScanError> {
+fn pick_name(
+    device: &Device<'_>,
+    candidates: &[String],
+    purpose: &str,
+) -> Result<String, ScanError> {
     candidates
         .iter()
         .find(|c| device.option(c).is_some())
@@ -379,7 +444,12 @@ fn pick_name(device: &Device<'_>, candidates: &[String], purpose: &str) -> Resul
         })
 }
 
-fn pick_value(device: &Device<'_>, name: &str, candidates: &[String], wanted: &str) -> Result<OptionValue, ScanError> {
+fn pick_value(
+    device: &Device<'_>,
+    name: &str,
+    candidates: &[String],
+    wanted: &str,
+) -> Result<OptionValue, ScanError> {
     let info = device.option(name).expect("picked by pick_name");
     let refuse = |reason: String| ScanError::OptionValue {
         device: device.name().to_string(),
@@ -393,7 +463,11 @@ fn pick_value(device: &Device<'_>, name: &str, candidates: &[String], wanted: &s
             .find_map(|c| list.iter().find(|v| v.eq_ignore_ascii_case(c)))
             .map(|v| OptionValue::String(v.clone()))
             .ok_or_else(|| {
-                refuse(format!("none of [{}] is offered; the device offers: {}", candidates.join(", "), list.join(", ")))
+                refuse(format!(
+                    "none of [{}] is offered; the device offers: {}",
+                    candidates.join(", "),
+                    list.join(", ")
+                ))
             }),
         _ => candidates
             .first()
@@ -403,55 +477,102 @@ fn pick_value(device: &Device<'_>, name: &str, candidates: &[String], wanted: &s
 }
 
 /// Sets a numeric option to the closest allowed value, noting when that differs.
-fn set_number(device: &mut Device<'_>, name: &str, want: f64, nearest: bool, notes: &mut Vec<String>) -> Result<Applied, ScanError> {
+fn set_number(
+    device: &mut Device<'_>,
+    name: &str,
+    want: f64,
+    nearest: bool,
+    notes: &mut Vec<String>,
+) -> Result<Applied, ScanError> {
     let info = device.option(name).expect("picked by pick_name").clone();
     if !matches!(info.value_type, ValueType::Int | ValueType::Fixed) {
         return device.set_text(name, &want.to_string());
     }
-    let value = if nearest { info.nearest_number(want) } else { want };
+    let value = if nearest {
+        info.nearest_number(want)
+    } else {
+        want
+    };
     if (value - want).abs() > 1e-6 {
-        notes.push(format!("{name}: {want} is not offered ({}); using {value}", info.allowed()));
+        notes.push(format!(
+            "{name}: {want} is not offered ({}); using {value}",
+            info.allowed()
+        ));
     }
     device.set(name, &info.number_value(value))
 }
 
-fn apply_page(device: &mut Device<'_>, n: &OptionNames, page: PageSize, report: &mut ApplyReport) -> Result<(), ScanError> {
-    let first = |device: &Device<'_>, list: &[String]| list.iter().find(|c| device.option(c).is_some()).cloned();
+fn apply_page(
+    device: &mut Device<'_>,
+    n: &OptionNames,
+    page: PageSize,
+    report: &mut ApplyReport,
+) -> Result<(), ScanError> {
+    let first = |device: &Device<'_>, list: &[String]| {
+        list.iter().find(|c| device.option(c).is_some()).cloned()
+    };
     let mut any = false;
     // Paper size first: on feeder scanners it bounds the scan area set next.
-    for (list, want) in [(&n.page_width, page.width_mm), (&n.page_height, page.height_mm)] {
-        if let Some(name) = first(device, list) {
-            if device.option(&name).is_some_and(|o| o.is_active()) {
-                report.applied.push(set_mm(device, &name, want, &mut report.notes)?);
-                any = true;
-            }
+    for (list, want) in [
+        (&n.page_width, page.width_mm),
+        (&n.page_height, page.height_mm),
+    ] {
+        if let Some(name) = first(device, list)
+            && device.option(&name).is_some_and(|o| o.is_active())
+        {
+            report
+                .applied
+                .push(set_mm(device, &name, want, &mut report.notes)?);
+            any = true;
         }
     }
-    for (list, want) in [(&n.tl_x, 0.0), (&n.tl_y, 0.0), (&n.br_x, page.width_mm), (&n.br_y, page.height_mm)] {
+    for (list, want) in [
+        (&n.tl_x, 0.0),
+        (&n.tl_y, 0.0),
+        (&n.br_x, page.width_mm),
+        (&n.br_y, page.height_mm),
+    ] {
         if let Some(name) = first(device, list) {
-            report.applied.push(set_mm(device, &name, want, &mut report.notes)?);
+            report
+                .applied
+                .push(set_mm(device, &name, want, &mut report.notes)?);
             any = true;
         }
     }
     if !any {
-        pick_name(device, &[n.page_width.clone(), n.br_x.clone()].concat(), "page size")?;
+        pick_name(
+            device,
+            &[n.page_width.clone(), n.br_x.clone()].concat(),
+            "page size",
+        )?;
     }
     Ok(())
 }
 
-fn set_mm(device: &mut Device<'_>, name: &str, want: f64, notes: &mut Vec<String>) -> Result<Applied, ScanError> {
+fn set_mm(
+    device: &mut Device<'_>,
+    name: &str,
+    want: f64,
+    notes: &mut Vec<String>,
+) -> Result<Applied, ScanError> {
     let info = device.option(name).expect("present").clone();
     if info.unit != Unit::Millimetre {
         return Err(ScanError::OptionValue {
             device: device.name().to_string(),
             option: name.to_string(),
             value: format!("{want}mm"),
-            reason: format!("the device measures it in `{}`, not millimetres", info.unit.suffix()),
+            reason: format!(
+                "the device measures it in `{}`, not millimetres",
+                info.unit.suffix()
+            ),
         });
     }
     let value = info.nearest_number(want);
     if (value - want).abs() > 0.5 {
-        notes.push(format!("{name}: {want} mm is outside {}; using {value} mm", info.allowed()));
+        notes.push(format!(
+            "{name}: {want} mm is outside {}; using {value} mm",
+            info.allowed()
+        ));
     }
     device.set(name, &info.number_value(value))
 }
@@ -462,8 +583,20 @@ mod tests {
 
     #[test]
     fn page_sizes_parse_by_name_and_dimensions() {
-        assert_eq!(PageSize::try_from("A4".to_string()).unwrap(), PageSize { width_mm: 210.0, height_mm: 297.0 });
-        assert_eq!(PageSize::try_from("100x150".to_string()).unwrap(), PageSize { width_mm: 100.0, height_mm: 150.0 });
+        assert_eq!(
+            PageSize::try_from("A4".to_string()).unwrap(),
+            PageSize {
+                width_mm: 210.0,
+                height_mm: 297.0
+            }
+        );
+        assert_eq!(
+            PageSize::try_from("100x150".to_string()).unwrap(),
+            PageSize {
+                width_mm: 100.0,
+                height_mm: 150.0
+            }
+        );
         assert!(PageSize::try_from("huge".to_string()).is_err());
     }
 }

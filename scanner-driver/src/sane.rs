@@ -31,7 +31,9 @@ pub struct Sane {
 impl Sane {
     /// Waits for any other user of libsane in this process, then initialises it.
     pub fn init() -> Result<Self, ScanError> {
-        let lock = LIBRARY.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let lock = LIBRARY
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut version = 0;
         // SAFETY: no authorisation callback; the lock guarantees no concurrent init/exit.
         let status = unsafe { ffi::sane_init(&mut version, None) };
@@ -77,7 +79,13 @@ impl Sane {
     pub fn open(&self, wanted: Option<&str>) -> Result<Device<'_>, ScanError> {
         let name = match wanted {
             Some(name) => name.to_string(),
-            None => self.devices()?.into_iter().next().ok_or(ScanError::NoDevices)?.name,
+            None => {
+                self.devices()?
+                    .into_iter()
+                    .next()
+                    .ok_or(ScanError::NoDevices)?
+                    .name
+            }
         };
         let c_name = CString::new(name.clone()).map_err(|_| ScanError::DeviceNotFound {
             wanted: name.clone(),
@@ -90,9 +98,15 @@ impl Sane {
             Ok(()) => Device::new(self, handle, name),
             Err(SaneStatus::Invalid) => {
                 let available = self.devices()?.into_iter().map(|d| d.name).collect();
-                Err(ScanError::DeviceNotFound { wanted: name, available })
+                Err(ScanError::DeviceNotFound {
+                    wanted: name,
+                    available,
+                })
             }
-            Err(status) => Err(ScanError::Open { device: name, status }),
+            Err(status) => Err(ScanError::Open {
+                device: name,
+                status,
+            }),
         }
     }
 }

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tiff::encoder::colortype::{self, ColorType};
-use tiff::encoder::{Compression as TiffCompression, DeflateLevel, Rational, TiffEncoder, TiffValue};
+use tiff::encoder::{
+    Compression as TiffCompression, DeflateLevel, Rational, TiffEncoder, TiffValue,
+};
 use tiff::tags::{ResolutionUnit, Tag};
 
 use crate::error::ScanError;
@@ -30,7 +32,9 @@ pub enum Compression {
     Deflate,
 }
 
-const STRIP_BYTES: usize = 1 << 20;
+/// Target size of one TIFF strip, and of the buffers around it. Kept under glibc's mmap
+/// threshold so per-page buffers are recycled from the heap instead of freshly faulted in.
+const STRIP_BYTES: usize = 64 * 1024;
 
 pub(crate) struct TiffBatch {
     encoder: TiffEncoder<BufWriter<File>>,
@@ -48,7 +52,11 @@ impl TiffBatch {
                 Compression::Lzw => TiffCompression::Lzw,
                 Compression::Deflate => TiffCompression::Deflate(DeflateLevel::Fast),
             });
-        Ok(Self { encoder, path: path.to_path_buf(), pages: 0 })
+        Ok(Self {
+            encoder,
+            path: path.to_path_buf(),
+            pages: 0,
+        })
     }
 
     pub fn pages(&self) -> u32 {
@@ -61,19 +69,36 @@ impl TiffBatch {
         let path = self.path.clone();
         let result = match (page.layout, page.depth) {
             (Layout::Gray, 1) => self.write_bilevel(page, dpi, &mut rows),
-            (Layout::Gray, 8) => write_image::<colortype::Gray8>(&mut self.encoder, page, dpi, |out| rows.gray8(out)),
-            (Layout::Gray, 16) => write_image::<colortype::Gray16>(&mut self.encoder, page, dpi, |out| rows.wide(out)),
-            (_, 8) | (_, 1) => write_image::<colortype::RGB8>(&mut self.encoder, page, dpi, |out| rows.rgb8(out)),
-            (_, 16) => write_image::<colortype::RGB16>(&mut self.encoder, page, dpi, |out| rows.wide(out)),
+            (Layout::Gray, 8) => {
+                write_image::<colortype::Gray8>(&mut self.encoder, page, dpi, |out| rows.gray8(out))
+            }
+            (Layout::Gray, 16) => {
+                write_image::<colortype::Gray16>(&mut self.encoder, page, dpi, |out| rows.wide(out))
+            }
+            (_, 8) | (_, 1) => {
+                write_image::<colortype::RGB8>(&mut self.encoder, page, dpi, |out| rows.rgb8(out))
+            }
+            (_, 16) => {
+                write_image::<colortype::RGB16>(&mut self.encoder, page, dpi, |out| rows.wide(out))
+            }
             (_, depth) => Err(format!("{depth}-bit samples")),
         };
-        result.map_err(|detail| ScanError::Encode { path, page: number, detail })?;
+        result.map_err(|detail| ScanError::Encode {
+            path,
+            page: number,
+            detail,
+        })?;
         self.pages = number;
         Ok(())
     }
 
     /// 1-bit pages by hand: the `tiff` crate's typed encoder has no bilevel colour type.
-    fn write_bilevel(&mut self, page: &SpooledPage, dpi: Option<f64>, rows: &mut RowReader) -> Result<(), String> {
+    fn write_bilevel(
+        &mut self,
+        page: &SpooledPage,
+        dpi: Option<f64>,
+        rows: &mut RowReader,
+    ) -> Result<(), String> {
         let row_bytes = (page.width as usize).div_ceil(8);
         let rows_per_strip = (STRIP_BYTES / row_bytes).max(1) as u32;
         let mut dir = self.encoder.image_directory().map_err(|e| e.to_string())?;
@@ -92,43 +117,70 @@ impl TiffBatch {
             counts.push(strip.len() as u32);
             done += n;
         }
-        let tags: [(Tag, u32); 2] = [(Tag::ImageWidth, page.width), (Tag::ImageLength, page.height)];
+        let tags: [(Tag, u32); 2] = [
+            (Tag::ImageWidth, page.width),
+            (Tag::ImageLength, page.height),
+        ];
         for (tag, v) in tags {
             dir.write_tag(tag, v).map_err(|e| e.to_string())?;
         }
-        dir.write_tag(Tag::BitsPerSample, 1u16).map_err(|e| e.to_string())?;
-        dir.write_tag(Tag::Compression, 1u16).map_err(|e| e.to_string())?;
+        dir.write_tag(Tag::BitsPerSample, 1u16)
+            .map_err(|e| e.to_string())?;
+        dir.write_tag(Tag::Compression, 1u16)
+            .map_err(|e| e.to_string())?;
         // BlackIsZero: SANE's 1 = black is inverted while copying rows.
-        dir.write_tag(Tag::PhotometricInterpretation, 1u16).map_err(|e| e.to_string())?;
-        dir.write_tag(Tag::SamplesPerPixel, 1u16).map_err(|e| e.to_string())?;
-        dir.write_tag(Tag::RowsPerStrip, rows_per_strip).map_err(|e| e.to_string())?;
-        dir.write_tag(Tag::StripOffsets, &offsets[..]).map_err(|e| e.to_string())?;
-        dir.write_tag(Tag::StripByteCounts, &counts[..]).map_err(|e| e.to_string())?;
+        dir.write_tag(Tag::PhotometricInterpretation, 1u16)
+            .map_err(|e| e.to_string())?;
+        dir.write_tag(Tag::SamplesPerPixel, 1u16)
+            .map_err(|e| e.to_string())?;
+        dir.write_tag(Tag::RowsPerStrip, rows_per_strip)
+            .map_err(|e| e.to_string())?;
+        dir.write_tag(Tag::StripOffsets, &offsets[..])
+            .map_err(|e| e.to_string())?;
+        dir.write_tag(Tag::StripByteCounts, &counts[..])
+            .map_err(|e| e.to_string())?;
         if let Some(dpi) = dpi {
             let r = rational(dpi);
-            dir.write_tag(Tag::XResolution, r.clone()).map_err(|e| e.to_string())?;
-            dir.write_tag(Tag::YResolution, r).map_err(|e| e.to_string())?;
-            dir.write_tag(Tag::ResolutionUnit, ResolutionUnit::Inch.to_u16()).map_err(|e| e.to_string())?;
+            dir.write_tag(Tag::XResolution, r.clone())
+                .map_err(|e| e.to_string())?;
+            dir.write_tag(Tag::YResolution, r)
+                .map_err(|e| e.to_string())?;
+            dir.write_tag(Tag::ResolutionUnit, ResolutionUnit::Inch.to_u16())
+                .map_err(|e| e.to_string())?;
         }
         dir.finish().map_err(|e| e.to_string())
     }
 
     /// Flushes and syncs; the file then holds every appended page.
     pub fn finish(self) -> Result<(PathBuf, u32), ScanError> {
-        let Self { encoder, path, pages } = self;
+        let Self {
+            encoder,
+            path,
+            pages,
+        } = self;
         drop(encoder);
-        let file = File::options().append(true).open(&path).map_err(ScanError::output(&path, "reopen"))?;
+        let file = File::options()
+            .append(true)
+            .open(&path)
+            .map_err(ScanError::output(&path, "reopen"))?;
         file.sync_all().map_err(ScanError::output(&path, "sync"))?;
         Ok((path, pages))
     }
 }
 
 fn rational(dpi: f64) -> Rational {
-    Rational { n: (dpi * 100.0).round() as u32, d: 100 }
+    Rational {
+        n: (dpi * 100.0).round() as u32,
+        d: 100,
+    }
 }
 
 fn encode_error(path: &Path, page: u32, e: tiff::TiffError) -> ScanError {
-    ScanError::Encode { path: path.to_path_buf(), page, detail: e.to_string() }
+    ScanError::Encode {
+        path: path.to_path_buf(),
+        page,
+        detail: e.to_string(),
+    }
 }
 
 fn write_image<C: ColorType>(
@@ -140,11 +192,18 @@ fn write_image<C: ColorType>(
 where
     [C::Inner]: TiffValue,
 {
-    let mut image = encoder.new_image::<C>(page.width, page.height).map_err(|e| e.to_string())?;
+    let mut image = encoder
+        .new_image::<C>(page.width, page.height)
+        .map_err(|e| e.to_string())?;
     if let Some(dpi) = dpi {
         image.resolution(ResolutionUnit::Inch, rational(dpi));
     }
-    let mut strip = Vec::new();
+    let samples_per_row = page.width as usize * C::BITS_PER_SAMPLE.len();
+    let row_bytes = samples_per_row * std::mem::size_of::<C::Inner>();
+    image
+        .rows_per_strip((STRIP_BYTES / row_bytes.max(1)).max(1) as u32)
+        .map_err(|e| e.to_string())?;
+    let mut strip = Vec::with_capacity(STRIP_BYTES / std::mem::size_of::<C::Inner>() + samples_per_row);
     loop {
         let want = image.next_strip_sample_count() as usize;
         if want == 0 {
@@ -173,10 +232,20 @@ impl RowReader {
         let readers = page
             .frames
             .iter()
-            .map(|p| File::open(p).map(|f| BufReader::with_capacity(STRIP_BYTES, f)).map_err(ScanError::output(p, "read spool file")))
+            .map(|p| {
+                File::open(p)
+                    .map(|f| BufReader::with_capacity(STRIP_BYTES, f))
+                    .map_err(ScanError::output(p, "read spool file"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let raw = vec![vec![0u8; page.bytes_per_line]; readers.len()];
-        Ok(Self { layout: page.layout, depth: page.depth, width: page.width as usize, readers, raw })
+        Ok(Self {
+            layout: page.layout,
+            depth: page.depth,
+            width: page.width as usize,
+            readers,
+            raw,
+        })
     }
 
     fn next(&mut self) -> std::io::Result<()> {
@@ -204,12 +273,21 @@ impl RowReader {
         let w = self.width;
         match (self.layout, self.depth) {
             (Layout::Gray, 8) => out.extend_from_slice(&self.raw[0][..w]),
-            (Layout::Gray, 16) => out.extend(self.raw[0].chunks_exact(2).take(w).map(|c| (u16::from_ne_bytes([c[0], c[1]]) >> 8) as u8)),
-            (Layout::Gray, _) => out.extend((0..w).map(|i| if Self::bit(&self.raw[0], i) { 0 } else { 255 })),
+            (Layout::Gray, 16) => out.extend(
+                self.raw[0]
+                    .chunks_exact(2)
+                    .take(w)
+                    .map(|c| (u16::from_ne_bytes([c[0], c[1]]) >> 8) as u8),
+            ),
+            (Layout::Gray, _) => {
+                out.extend((0..w).map(|i| if Self::bit(&self.raw[0], i) { 0 } else { 255 }))
+            }
             _ => {
                 let mut rgb = Vec::with_capacity(w * 3);
                 self.rgb_from_raw(&mut rgb);
-                out.extend(rgb.chunks_exact(3).map(|p| ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114) / 1000) as u8));
+                out.extend(rgb.chunks_exact(3).map(|p| {
+                    ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114) / 1000) as u8
+                }));
             }
         }
         Ok(())
@@ -226,11 +304,23 @@ impl RowReader {
         let full = |on: bool| if on { 255u8 } else { 0 };
         match (self.layout, self.depth) {
             (Layout::Rgb, 8) => out.extend_from_slice(&self.raw[0][..w * 3]),
-            (Layout::Rgb, 16) => out.extend(self.raw[0].chunks_exact(2).take(w * 3).map(|c| (u16::from_ne_bytes([c[0], c[1]]) >> 8) as u8)),
+            (Layout::Rgb, 16) => out.extend(
+                self.raw[0]
+                    .chunks_exact(2)
+                    .take(w * 3)
+                    .map(|c| (u16::from_ne_bytes([c[0], c[1]]) >> 8) as u8),
+            ),
             (Layout::Rgb, _) => out.extend((0..w * 3).map(|i| full(Self::bit(&self.raw[0], i)))),
             (_, 8) => (0..w).for_each(|x| out.extend(self.raw.iter().map(|plane| plane[x]))),
-            (_, 16) => (0..w).for_each(|x| out.extend(self.raw.iter().map(|p| (u16::from_ne_bytes([p[2 * x], p[2 * x + 1]]) >> 8) as u8))),
-            _ => (0..w).for_each(|x| out.extend(self.raw.iter().map(|plane| full(Self::bit(plane, x))))),
+            (_, 16) => (0..w).for_each(|x| {
+                out.extend(
+                    self.raw
+                        .iter()
+                        .map(|p| (u16::from_ne_bytes([p[2 * x], p[2 * x + 1]]) >> 8) as u8),
+                )
+            }),
+            _ => (0..w)
+                .for_each(|x| out.extend(self.raw.iter().map(|plane| full(Self::bit(plane, x))))),
         }
     }
 
@@ -241,7 +331,9 @@ impl RowReader {
         match self.layout {
             Layout::Gray => out.extend((0..self.width).map(|i| sample(&self.raw[0], i))),
             Layout::Rgb => out.extend((0..self.width * 3).map(|i| sample(&self.raw[0], i))),
-            Layout::Planes => (0..self.width).for_each(|x| out.extend(self.raw.iter().map(|p| sample(p, x)))),
+            Layout::Planes => {
+                (0..self.width).for_each(|x| out.extend(self.raw.iter().map(|p| sample(p, x))))
+            }
         }
         Ok(())
     }
@@ -252,7 +344,11 @@ pub(crate) fn gray_image(page: &SpooledPage) -> Result<image::GrayImage, ScanErr
     let mut rows = RowReader::open(page)?;
     let mut pixels = Vec::with_capacity(page.width as usize * page.height as usize);
     for _ in 0..page.height {
-        rows.gray8(&mut pixels).map_err(ScanError::output(&page.frames[0], "read spool file"))?;
+        rows.gray8(&mut pixels)
+            .map_err(ScanError::output(&page.frames[0], "read spool file"))?;
     }
-    Ok(image::GrayImage::from_raw(page.width, page.height, pixels).expect("width x height samples"))
+    Ok(
+        image::GrayImage::from_raw(page.width, page.height, pixels)
+            .expect("width x height samples"),
+    )
 }

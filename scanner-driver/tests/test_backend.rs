@@ -9,8 +9,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use quire_scanner_driver::{
-    BatchPlan, CaptureFailure, Captured, ColorMode, FaultClass, Landing, PageEvent, Profile, Sane, ScanError,
-    Settings, Source, capture, profile,
+    BatchPlan, CaptureFailure, Captured, ColorMode, FaultClass, Landing, PageEvent, Profile, Sane,
+    ScanError, Settings, Source, capture, profile,
 };
 use tiff::decoder::{Decoder, DecodingResult};
 
@@ -19,7 +19,8 @@ use tiff::decoder::{Decoder, DecodingResult};
 fn sane_test_backend() {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("quire-scanner-driver-sane-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("quire-scanner-driver-sane-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("dll.conf"), "test\n").unwrap();
         // SAFETY: runs once under OnceLock before any thread reads SANE_CONFIG_DIR.
@@ -46,7 +47,10 @@ impl Run {
 
     fn err(&self) -> &CaptureFailure {
         match &self.outcome {
-            Ok(c) => panic!("capture succeeded with {} pages, expected a fault", c.report.kept),
+            Ok(c) => panic!(
+                "capture succeeded with {} pages, expected a fault",
+                c.report.kept
+            ),
             Err(f) => f,
         }
     }
@@ -62,7 +66,13 @@ struct Options<'a> {
 
 impl Default for Options<'_> {
     fn default() -> Self {
-        Self { settings: Settings::default(), profile: Profile::generic(), duplex: None, cancel_after: None, blank: None }
+        Self {
+            settings: Settings::default(),
+            profile: Profile::generic(),
+            duplex: None,
+            cancel_after: None,
+            blank: None,
+        }
     }
 }
 
@@ -72,7 +82,10 @@ fn settings(source: Source, mode: ColorMode, dpi: f64, extra: &[(&str, &str)]) -
         mode: Some(mode),
         dpi: Some(dpi),
         page: None,
-        extra_options: extra.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+        extra_options: extra
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
     }
 }
 
@@ -88,7 +101,14 @@ fn run(opts: Options<'_>) -> Run {
     let mut device = sane.open(Some("test:0")).unwrap();
     let mut events = Vec::new();
     let (outcome, notes) = match profile::apply(&mut device, &opts.profile, &opts.settings) {
-        Err(error) => (Err(CaptureFailure { error, report: Default::default(), partial: None }), Vec::new()),
+        Err(error) => (
+            Err(CaptureFailure {
+                error,
+                report: Default::default(),
+                partial: None,
+            }),
+            Vec::new(),
+        ),
         Ok(report) => {
             let plan = BatchPlan {
                 feeder: report.feeder,
@@ -98,16 +118,28 @@ fn run(opts: Options<'_>) -> Run {
                 compression: Default::default(),
             };
             let cancel = device.cancel_handle();
-            let outcome = capture(&mut device, &plan, &landing, opts.blank, &mut |e: &PageEvent| {
-                events.push(e.clone());
-                if opts.cancel_after == Some(e.scanned) {
-                    cancel.cancel();
-                }
-            });
+            let outcome = capture(
+                &mut device,
+                &plan,
+                &landing,
+                opts.blank,
+                &mut |e: &PageEvent| {
+                    events.push(e.clone());
+                    if opts.cancel_after == Some(e.scanned) {
+                        cancel.cancel();
+                    }
+                },
+            );
             (outcome, report.notes)
         }
     };
-    Run { _dir: dir, landing, outcome, events, notes }
+    Run {
+        _dir: dir,
+        landing,
+        outcome,
+        events,
+        notes,
+    }
 }
 
 /// One decoded TIFF page: dimensions, colour type and samples widened to u16.
@@ -128,9 +160,17 @@ fn read_tiff(path: &Path) -> Vec<TiffPage> {
         let samples = match decoder.read_image().unwrap() {
             DecodingResult::U8(v) => v.into_iter().map(u16::from).collect(),
             DecodingResult::U16(v) => v,
-            other => panic!("unexpected sample type {:?}", std::mem::discriminant(&other)),
+            other => panic!(
+                "unexpected sample type {:?}",
+                std::mem::discriminant(&other)
+            ),
         };
-        pages.push(TiffPage { width, height, color, samples });
+        pages.push(TiffPage {
+            width,
+            height,
+            color,
+            samples,
+        });
         if !decoder.more_images() {
             break;
         }
@@ -148,8 +188,16 @@ struct Pnm {
 
 fn scanimage(args: &[&str]) -> Pnm {
     sane_test_backend();
-    let out = Command::new("scanimage").args(["-d", "test:0", "--format=pnm"]).args(args).output().unwrap();
-    assert!(out.status.success(), "scanimage failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("scanimage")
+        .args(["-d", "test:0", "--format=pnm"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scanimage failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     parse_pnm(&out.stdout)
 }
 
@@ -180,49 +228,91 @@ fn parse_pnm(bytes: &[u8]) -> Pnm {
             // Unpacked to one sample per pixel, 1 = black, like SANE.
             let row = width.div_ceil(8) as usize;
             (0..height as usize)
-                .flat_map(|y| (0..width as usize).map(move |x| (data[y * row + x / 8] >> (7 - x % 8)) as u16 & 1))
+                .flat_map(|y| {
+                    (0..width as usize)
+                        .map(move |x| (data[y * row + x / 8] >> (7 - x % 8)) as u16 & 1)
+                })
                 .collect()
         }
-        (_, Some("65535")) => data.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect(),
+        (_, Some("65535")) => data
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect(),
         _ => data.iter().map(|&b| u16::from(b)).collect(),
     };
-    Pnm { width, height, samples }
+    Pnm {
+        width,
+        height,
+        samples,
+    }
 }
 
 fn unpack_bilevel(page: &TiffPage) -> Vec<u16> {
     // The tiff crate hands 1-bit pages back packed, rows padded to whole bytes; 0 = black.
     let row = page.width.div_ceil(8) as usize;
     (0..page.height as usize)
-        .flat_map(|y| (0..page.width as usize).map(move |x| 1 - ((page.samples[y * row + x / 8] >> (7 - x % 8)) & 1)))
+        .flat_map(|y| {
+            (0..page.width as usize)
+                .map(move |x| 1 - ((page.samples[y * row + x / 8] >> (7 - x % 8)) & 1))
+        })
         .collect()
 }
 
 #[test]
 fn adf_batch_of_ten_pages_lands_in_the_inbox_as_one_tiff() {
     let r = run(Options {
-        settings: settings(Source::Adf, ColorMode::Gray, 50.0, &[("test-picture", "Grid")]),
+        settings: settings(
+            Source::Adf,
+            ColorMode::Gray,
+            50.0,
+            &[("test-picture", "Grid")],
+        ),
         ..Default::default()
     });
     let captured = r.ok();
     assert_eq!(captured.path, r.landing.final_path());
     assert_eq!((captured.report.scanned, captured.report.kept), (10, 10));
-    assert_eq!(r.events.iter().map(|e| e.scanned).collect::<Vec<_>>(), (1..=10).collect::<Vec<_>>());
-    assert!(!r.landing.temp_path().exists(), "temporary file left behind");
+    assert_eq!(
+        r.events.iter().map(|e| e.scanned).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
+    assert!(
+        !r.landing.temp_path().exists(),
+        "temporary file left behind"
+    );
     let pages = read_tiff(&captured.path);
     assert_eq!(pages.len(), 10);
-    let reference = scanimage(&["--source", "Automatic Document Feeder", "--mode", "Gray", "--resolution", "50", "--test-picture", "Grid"]);
+    let reference = scanimage(&[
+        "--source",
+        "Automatic Document Feeder",
+        "--mode",
+        "Gray",
+        "--resolution",
+        "50",
+        "--test-picture",
+        "Grid",
+    ]);
     for page in &pages {
-        assert_eq!((page.width, page.height), (reference.width, reference.height));
+        assert_eq!(
+            (page.width, page.height),
+            (reference.width, reference.height)
+        );
         assert_eq!(page.color, tiff::ColorType::Gray(8));
         assert_eq!(page.samples, reference.samples);
     }
-    let inbox: Vec<_> = std::fs::read_dir(&r.landing.inbox).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let inbox: Vec<_> = std::fs::read_dir(&r.landing.inbox)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(inbox, vec![std::ffi::OsString::from("REQ-1.tif")]);
 }
 
 #[test]
 fn flatbed_scans_one_page_and_records_the_resolution() {
-    let r = run(Options { settings: settings(Source::Flatbed, ColorMode::Gray, 75.0, &[]), ..Default::default() });
+    let r = run(Options {
+        settings: settings(Source::Flatbed, ColorMode::Gray, 75.0, &[]),
+        ..Default::default()
+    });
     let captured = r.ok();
     assert_eq!(captured.report.kept, 1);
     let mut decoder = Decoder::new(File::open(&captured.path).unwrap()).unwrap();
@@ -231,21 +321,52 @@ fn flatbed_scans_one_page_and_records_the_resolution() {
 }
 
 fn compare_with_scanimage(mode: ColorMode, depth: &str, expect: tiff::ColorType) {
-    let sane_mode = if mode == ColorMode::Color { "Color" } else { "Gray" };
+    let sane_mode = if mode == ColorMode::Color {
+        "Color"
+    } else {
+        "Gray"
+    };
     let r = run(Options {
-        settings: settings(Source::Flatbed, mode, 50.0, &[("depth", depth), ("test-picture", "Color pattern")]),
+        settings: settings(
+            Source::Flatbed,
+            mode,
+            50.0,
+            &[("depth", depth), ("test-picture", "Color pattern")],
+        ),
         ..Default::default()
     });
     let pages = read_tiff(&r.ok().path);
     assert_eq!(pages.len(), 1);
     let page = &pages[0];
     assert_eq!(page.color, expect, "{sane_mode} depth {depth}");
-    let reference = scanimage(&["--mode", sane_mode, "--depth", depth, "--resolution", "50", "--test-picture", "Color pattern"]);
-    assert_eq!((page.width, page.height), (reference.width, reference.height));
-    let ours = if expect == tiff::ColorType::Gray(1) { unpack_bilevel(page) } else { page.samples.clone() };
+    let reference = scanimage(&[
+        "--mode",
+        sane_mode,
+        "--depth",
+        depth,
+        "--resolution",
+        "50",
+        "--test-picture",
+        "Color pattern",
+    ]);
+    assert_eq!(
+        (page.width, page.height),
+        (reference.width, reference.height)
+    );
+    let ours = if expect == tiff::ColorType::Gray(1) {
+        unpack_bilevel(page)
+    } else {
+        page.samples.clone()
+    };
     assert_eq!(ours.len(), reference.samples.len());
-    assert!(ours == reference.samples, "{sane_mode} depth {depth}: pixels differ from scanimage");
-    assert!(ours.iter().any(|&s| s != ours[0]), "a colour pattern must not be uniform");
+    assert!(
+        ours == reference.samples,
+        "{sane_mode} depth {depth}: pixels differ from scanimage"
+    );
+    assert!(
+        ours.iter().any(|&s| s != ours[0]),
+        "a colour pattern must not be uniform"
+    );
 }
 
 #[test]
@@ -275,8 +396,15 @@ fn colour_depth_16_matches_scanimage() {
 
 #[test]
 fn lineart_falls_back_to_gray_at_depth_1_with_a_note() {
-    let r = run(Options { settings: settings(Source::Flatbed, ColorMode::Lineart, 50.0, &[]), ..Default::default() });
-    assert!(r.notes.iter().any(|n| n.contains("no lineart mode")), "{:?}", r.notes);
+    let r = run(Options {
+        settings: settings(Source::Flatbed, ColorMode::Lineart, 50.0, &[]),
+        ..Default::default()
+    });
+    assert!(
+        r.notes.iter().any(|n| n.contains("no lineart mode")),
+        "{:?}",
+        r.notes
+    );
     let pages = read_tiff(&r.ok().path);
     assert_eq!(pages[0].color, tiff::ColorType::Gray(1));
     // The default test picture is solid black.
@@ -286,33 +414,67 @@ fn lineart_falls_back_to_gray_at_depth_1_with_a_note() {
 #[test]
 fn three_pass_colour_is_interleaved_like_single_pass() {
     let pattern = [("test-picture", "Color pattern")];
-    let single = run(Options { settings: settings(Source::Flatbed, ColorMode::Color, 50.0, &pattern), ..Default::default() });
+    let single = run(Options {
+        settings: settings(Source::Flatbed, ColorMode::Color, 50.0, &pattern),
+        ..Default::default()
+    });
     let three = run(Options {
-        settings: settings(Source::Flatbed, ColorMode::Color, 50.0, &[pattern[0], ("three-pass", "yes"), ("three-pass-order", "GBR")]),
+        settings: settings(
+            Source::Flatbed,
+            ColorMode::Color,
+            50.0,
+            &[
+                pattern[0],
+                ("three-pass", "yes"),
+                ("three-pass-order", "GBR"),
+            ],
+        ),
         ..Default::default()
     });
     let (a, b) = (read_tiff(&single.ok().path), read_tiff(&three.ok().path));
     assert_eq!(b[0].color, tiff::ColorType::RGB(8));
     assert_eq!((a[0].width, a[0].height), (b[0].width, b[0].height));
-    assert!(a[0].samples == b[0].samples, "three-pass pixels differ from single-pass");
+    assert!(
+        a[0].samples == b[0].samples,
+        "three-pass pixels differ from single-pass"
+    );
 }
 
 #[test]
 fn hand_scanner_pages_of_unknown_height_are_complete() {
     let r = run(Options {
-        settings: settings(Source::Flatbed, ColorMode::Gray, 50.0, &[("hand-scanner", "yes"), ("test-picture", "Grid")]),
+        settings: settings(
+            Source::Flatbed,
+            ColorMode::Gray,
+            50.0,
+            &[("hand-scanner", "yes"), ("test-picture", "Grid")],
+        ),
         ..Default::default()
     });
     let pages = read_tiff(&r.ok().path);
-    let reference = scanimage(&["--hand-scanner=yes", "--resolution", "50", "--test-picture", "Grid"]);
+    let reference = scanimage(&[
+        "--hand-scanner=yes",
+        "--resolution",
+        "50",
+        "--test-picture",
+        "Grid",
+    ]);
     assert!(pages[0].height > 0);
-    assert_eq!((pages[0].width, pages[0].height), (reference.width, reference.height));
+    assert_eq!(
+        (pages[0].width, pages[0].height),
+        (reference.width, reference.height)
+    );
     assert!(pages[0].samples == reference.samples);
 }
 
 fn fault(value: &str, source: Source) -> Run {
     run(Options {
-        settings: settings(source, ColorMode::Gray, 50.0, &[("read-return-value", value)]),
+        settings: settings(
+            source,
+            ColorMode::Gray,
+            50.0,
+            &[("read-return-value", value)],
+        ),
         ..Default::default()
     })
 }
@@ -320,13 +482,48 @@ fn fault(value: &str, source: Source) -> Run {
 #[test]
 fn each_injected_fault_has_its_class_code_and_exit_code() {
     let cases = [
-        ("SANE_STATUS_JAMMED", FaultClass::Jammed, "scanner.fault.jammed", 23),
-        ("SANE_STATUS_COVER_OPEN", FaultClass::CoverOpen, "scanner.fault.cover_open", 24),
-        ("SANE_STATUS_DEVICE_BUSY", FaultClass::DeviceBusy, "scanner.fault.busy", 25),
-        ("SANE_STATUS_IO_ERROR", FaultClass::DeviceIo, "scanner.fault.io_error", 26),
-        ("SANE_STATUS_NO_DOCS", FaultClass::FeederEmpty, "scanner.feeder.empty", 22),
-        ("SANE_STATUS_CANCELLED", FaultClass::Cancelled, "scanner.cancelled", 130),
-        ("SANE_STATUS_NO_MEM", FaultClass::DeviceOther, "scanner.fault.other", 27),
+        (
+            "SANE_STATUS_JAMMED",
+            FaultClass::Jammed,
+            "scanner.fault.jammed",
+            23,
+        ),
+        (
+            "SANE_STATUS_COVER_OPEN",
+            FaultClass::CoverOpen,
+            "scanner.fault.cover_open",
+            24,
+        ),
+        (
+            "SANE_STATUS_DEVICE_BUSY",
+            FaultClass::DeviceBusy,
+            "scanner.fault.busy",
+            25,
+        ),
+        (
+            "SANE_STATUS_IO_ERROR",
+            FaultClass::DeviceIo,
+            "scanner.fault.io_error",
+            26,
+        ),
+        (
+            "SANE_STATUS_NO_DOCS",
+            FaultClass::FeederEmpty,
+            "scanner.feeder.empty",
+            22,
+        ),
+        (
+            "SANE_STATUS_CANCELLED",
+            FaultClass::Cancelled,
+            "scanner.cancelled",
+            130,
+        ),
+        (
+            "SANE_STATUS_NO_MEM",
+            FaultClass::DeviceOther,
+            "scanner.fault.other",
+            27,
+        ),
     ];
     for (value, class, code, exit) in cases {
         let r = fault(value, Source::Adf);
@@ -334,8 +531,14 @@ fn each_injected_fault_has_its_class_code_and_exit_code() {
         assert_eq!(failure.error.class(), class, "{value}: {}", failure.error);
         assert_eq!(failure.error.code(), code, "{value}");
         assert_eq!(failure.error.exit_code(), exit, "{value}");
-        assert_eq!(failure.partial, None, "{value}: nothing was scanned, so nothing is kept");
-        assert!(!r.landing.final_path().exists() && !r.landing.temp_path().exists(), "{value}");
+        assert_eq!(
+            failure.partial, None,
+            "{value}: nothing was scanned, so nothing is kept"
+        );
+        assert!(
+            !r.landing.final_path().exists() && !r.landing.temp_path().exists(),
+            "{value}"
+        );
     }
 }
 
@@ -356,7 +559,12 @@ fn cancel_mid_batch_keeps_the_pages_so_far_outside_the_inbox() {
         ..Default::default()
     });
     let failure = r.err();
-    assert_eq!(failure.error.class(), FaultClass::Cancelled, "{}", failure.error);
+    assert_eq!(
+        failure.error.class(),
+        FaultClass::Cancelled,
+        "{}",
+        failure.error
+    );
     assert_eq!(failure.report.kept, 3);
     let partial = failure.partial.clone().expect("a partial file");
     assert_eq!(partial, r.landing.partial_path());
@@ -374,21 +582,43 @@ fn blank_back_sides_are_skipped_in_duplex_only() {
         page.pixels().all(|p| p.0[0] > 250)
     };
     let r = run(Options {
-        settings: settings(Source::Adf, ColorMode::Gray, 50.0, &[("test-picture", "Solid white")]),
+        settings: settings(
+            Source::Adf,
+            ColorMode::Gray,
+            50.0,
+            &[("test-picture", "Solid white")],
+        ),
         duplex: Some(true),
         blank: Some(&mut is_blank),
         ..Default::default()
     });
     let captured = r.ok();
-    assert_eq!((captured.report.scanned, captured.report.kept, captured.report.skipped_blank), (10, 5, 5));
+    assert_eq!(
+        (
+            captured.report.scanned,
+            captured.report.kept,
+            captured.report.skipped_blank
+        ),
+        (10, 5, 5)
+    );
     assert_eq!(read_tiff(&captured.path).len(), 5);
-    assert!(r.events.iter().filter(|e| e.skipped_blank).all(|e| e.back_side));
+    assert!(
+        r.events
+            .iter()
+            .filter(|e| e.skipped_blank)
+            .all(|e| e.back_side)
+    );
     drop(r);
     assert_eq!(seen, 5, "only back sides are tested");
 
     let mut never = |_: &image::GrayImage| -> bool { panic!("not duplex: no page is a back side") };
     let r = run(Options {
-        settings: settings(Source::Adf, ColorMode::Gray, 50.0, &[("test-picture", "Solid white")]),
+        settings: settings(
+            Source::Adf,
+            ColorMode::Gray,
+            50.0,
+            &[("test-picture", "Solid white")],
+        ),
         blank: Some(&mut never),
         ..Default::default()
     });
@@ -397,37 +627,85 @@ fn blank_back_sides_are_skipped_in_duplex_only() {
 
 #[test]
 fn missing_options_and_values_are_reported_never_ignored() {
-    let r = run(Options { settings: settings(Source::Adf, ColorMode::Gray, 50.0, &[("no-such-option", "1")]), ..Default::default() });
+    let r = run(Options {
+        settings: settings(
+            Source::Adf,
+            ColorMode::Gray,
+            50.0,
+            &[("no-such-option", "1")],
+        ),
+        ..Default::default()
+    });
     let err = &r.err().error;
-    assert!(matches!(err, ScanError::OptionMissing { option, .. } if option == "no-such-option"), "{err}");
+    assert!(
+        matches!(err, ScanError::OptionMissing { option, .. } if option == "no-such-option"),
+        "{err}"
+    );
     assert_eq!(err.exit_code(), 21);
 
-    let r = run(Options { settings: settings(Source::AdfDuplex, ColorMode::Gray, 50.0, &[]), ..Default::default() });
+    let r = run(Options {
+        settings: settings(Source::AdfDuplex, ColorMode::Gray, 50.0, &[]),
+        ..Default::default()
+    });
     let err = &r.err().error;
-    assert!(matches!(err, ScanError::OptionValue { option, .. } if option == "source"), "{err}");
-    assert!(err.to_string().contains("Automatic Document Feeder"), "lists what the device offers: {err}");
+    assert!(
+        matches!(err, ScanError::OptionValue { option, .. } if option == "source"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("Automatic Document Feeder"),
+        "lists what the device offers: {err}"
+    );
 
     // The ScanSnap profile on a device without ADF Duplex fails on the source...
-    let r = run(Options { profile: Profile::scansnap_ix1500(), ..Default::default() });
+    let r = run(Options {
+        profile: Profile::scansnap_ix1500(),
+        ..Default::default()
+    });
     assert_eq!(r.err().error.class(), FaultClass::OptionUnsupported);
     // ...and with a source the device has, the fujitsu-only extras are noted as missing.
     let r = run(Options {
-        profile: Profile { source: None, mode: Some(ColorMode::Gray), ..Profile::scansnap_ix1500() },
-        settings: Settings { dpi: Some(50.0), ..Default::default() },
+        profile: Profile {
+            source: None,
+            mode: Some(ColorMode::Gray),
+            ..Profile::scansnap_ix1500()
+        },
+        settings: Settings {
+            dpi: Some(50.0),
+            ..Default::default()
+        },
         ..Default::default()
     });
     r.ok();
-    assert!(r.notes.iter().any(|n| n.contains("swdeskew") && n.contains("not present")), "{:?}", r.notes);
-    assert!(r.notes.iter().any(|n| n.contains("br-y")), "A4 is taller than the test device: {:?}", r.notes);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("swdeskew") && n.contains("not present")),
+        "{:?}",
+        r.notes
+    );
+    assert!(
+        r.notes.iter().any(|n| n.contains("br-y")),
+        "A4 is taller than the test device: {:?}",
+        r.notes
+    );
 }
 
 #[test]
 fn unknown_device_lists_the_ones_there_are() {
     sane_test_backend();
     let sane = Sane::init().unwrap();
-    let names: Vec<String> = sane.devices().unwrap().into_iter().map(|d| d.name).collect();
+    let names: Vec<String> = sane
+        .devices()
+        .unwrap()
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
     assert!(names.contains(&"test:0".to_string()), "{names:?}");
-    let err = sane.open(Some("nosuchbackend:7")).err().expect("no such device");
+    let err = sane
+        .open(Some("nosuchbackend:7"))
+        .err()
+        .expect("no such device");
     assert_eq!(err.class(), FaultClass::NoDevice, "{err}");
     assert!(err.to_string().contains("test:0"), "{err}");
 }

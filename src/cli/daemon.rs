@@ -1,12 +1,15 @@
 //! `quire daemon`: opens the state, serves HTTP, and runs until SIGINT or SIGTERM.
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::Context;
 use serde_json::json;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::config::LoadedConfig;
+use crate::intake;
 use crate::server::{self, AppState};
 use crate::state::{self, NewEvent};
 
@@ -36,9 +39,25 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     eprintln!("  Health:            http://{local}/healthz");
     eprintln!("  Borrower links:    {}/d/<token>", cfg.server.public_url.trim_end_matches('/'));
 
+    let stop = Arc::new(AtomicBool::new(false));
+    let wake = intake::worker::Wake::default();
+    let worker = intake::worker::Worker::new(config, db.clone()).context("starting the processing worker")?;
+    let worker_thread = {
+        let (stop, wake) = (stop.clone(), wake.clone());
+        std::thread::Builder::new().name("quire-worker".into()).spawn(move || worker.run(stop, wake))?
+    };
+    let inbox_thread = {
+        let (stop, wake, config, db) = (stop.clone(), wake.clone(), config.clone(), db.clone());
+        std::thread::Builder::new().name("quire-inbox".into()).spawn(move || {
+            if let Err(e) = intake::run_inbox(&config, db, stop, wake) {
+                tracing::error!(error = %format!("{e:#}"), "inbox watcher stopped");
+            }
+        })?
+    };
+
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut http_stop = stop_rx.clone();
-    let http = tokio::spawn(server::serve(listener, AppState { db: db.clone() }, async move {
+    let http = tokio::spawn(server::serve(listener, AppState { db: db.clone(), api_tokens: std::sync::Arc::new(cfg.server.api_tokens.clone()) }, async move {
         let _ = http_stop.wait_for(|s| *s).await;
     }));
 
@@ -46,6 +65,14 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     tracing::info!(signal = signal_name, "shutting down");
     let _ = stop_tx.send(true);
     http.await.context("HTTP server task")?.context("HTTP server")?;
+    stop.store(true, Ordering::SeqCst);
+    wake.wake();
+    // A page mid-OCR finishes first; the job is then either done or resumed at the next start.
+    let _ = tokio::task::spawn_blocking(move || {
+        let _ = inbox_thread.join();
+        let _ = worker_thread.join();
+    })
+    .await;
     db.audit_append(NewEvent::new("daemon", "daemon.stopped").details(json!({"signal": signal_name})))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,8 +3,10 @@
 mod audit_cmd;
 mod config_cmd;
 mod daemon;
+mod job;
 pub mod logging;
 mod process;
+mod request;
 mod scan;
 mod stamp;
 
@@ -50,6 +52,14 @@ pub enum Command {
     /// Verify, export or search the tamper-evident audit log.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
+    /// List jobs (the review queue).
+    Jobs(job::JobsArgs),
+    /// Show, release, reprocess or match one job.
+    #[command(subcommand)]
+    Job(job::JobCommand),
+    /// Add, import or list requests.
+    #[command(subcommand)]
+    Request(request::RequestCommand),
     /// Turn scans into one searchable PDF, one-shot (like ocrmypdf).
     Process(process::ProcessArgs),
     /// Stamp a PDF with the cover sheet, notices and a per-recipient watermark.
@@ -68,6 +78,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Config(_) => unreachable!("handled above"),
                 Command::Daemon => daemon::run(&loaded),
                 Command::Audit(cmd) => audit_cmd::run(cmd, &loaded),
+                Command::Jobs(args) => job::list(args, &loaded),
+                Command::Job(cmd) => job::run(cmd, &loaded),
+                Command::Request(cmd) => request::run(cmd, &loaded),
                 Command::Process(args) => process::run(args, &loaded),
                 Command::Stamp(args) => stamp::run(args, &loaded),
                 Command::Scan(args) => scan::run(args, &loaded),

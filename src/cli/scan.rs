@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::ValueEnum;
 use quire_scanner_driver::{
-    ApplyReport, BatchPlan, CaptureFailure, Captured, ColorMode, Device, FaultClass, Landing, OptionValue,
-    PageEvent, PageSize, Sane, ScanError, Settings, Source, capture, profile,
+    ApplyReport, BatchPlan, CaptureFailure, Captured, ColorMode, Device, FaultClass, Landing,
+    OptionValue, PageEvent, PageSize, Sane, ScanError, Settings, Source, capture, profile,
 };
 use serde_json::json;
 
@@ -101,7 +101,9 @@ enum ModeArg {
 
 fn parse_assignment(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() => Ok((name.trim().to_string(), value.to_string())),
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
         _ => Err(format!("`{text}`: expected NAME=VALUE")),
     }
 }
@@ -115,9 +117,15 @@ pub fn run(args: ScanArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
         return list(args.device.as_deref());
     }
     let scanner = &config.config.scanner;
-    let profile_name = args.profile.clone().unwrap_or_else(|| scanner.profile.clone());
+    let profile_name = args
+        .profile
+        .clone()
+        .unwrap_or_else(|| scanner.profile.clone());
     let Some(profile) = scanner.profile(&profile_name) else {
-        anyhow::bail!("no scanner profile `{profile_name}`; known: {}", scanner.profile_names().join(", "));
+        anyhow::bail!(
+            "no scanner profile `{profile_name}`; known: {}",
+            scanner.profile_names().join(", ")
+        );
     };
     let stem = match &args.request {
         Some(request) => check_request(request)?,
@@ -143,7 +151,10 @@ pub fn run(args: ScanArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
         page: args.page,
         extra_options: args.options.clone(),
     };
-    let device_name = args.device.clone().or_else(|| Some(scanner.device.clone()).filter(|d| !d.is_empty()));
+    let device_name = args
+        .device
+        .clone()
+        .or_else(|| Some(scanner.device.clone()).filter(|d| !d.is_empty()));
 
     let sane = match Sane::init() {
         Ok(s) => s,
@@ -162,7 +173,9 @@ pub fn run(args: ScanArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
 
     let skip_blank = args.skip_blank_backs || scanner.skip_blank_backs;
     if skip_blank && !report.duplex {
-        eprintln!("note: blank back sides are only skipped on duplex sources; this source is not duplex");
+        eprintln!(
+            "note: blank back sides are only skipped on duplex sources; this source is not duplex"
+        );
     }
     let plan = BatchPlan {
         feeder: report.feeder,
@@ -174,9 +187,13 @@ pub fn run(args: ScanArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     if let Err(e) = device.cancel_handle().cancel_on_ctrl_c() {
         eprintln!("warning: {e}; Ctrl-C will stop quire without keeping the pages so far");
     }
-    let mut is_blank = |page: &quire_scanner_driver::GrayImage| quire_pipeline::imaging::blank::detect(page).blank;
-    let blank: Option<quire_scanner_driver::BlankTest<'_>> =
-        if skip_blank && report.duplex { Some(&mut is_blank) } else { None };
+    let mut is_blank =
+        |page: &quire_scanner_driver::GrayImage| quire_pipeline::imaging::blank::detect(page).blank;
+    let blank: Option<quire_scanner_driver::BlankTest<'_>> = if skip_blank && report.duplex {
+        Some(&mut is_blank)
+    } else {
+        None
+    };
     let mut line = ProgressLine::new();
     let outcome = capture(&mut device, &plan, &landing, blank, &mut |e| line.page(e));
     line.finish();
@@ -189,7 +206,11 @@ pub fn run(args: ScanArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
 }
 
 fn early(error: ScanError) -> CaptureFailure {
-    CaptureFailure { error, report: Default::default(), partial: None }
+    CaptureFailure {
+        error,
+        report: Default::default(),
+        partial: None,
+    }
 }
 
 /// A request id names a file in the inbox, so it must be a plain file name.
@@ -197,28 +218,52 @@ fn check_request(request: &str) -> anyhow::Result<String> {
     let ok = !request.is_empty()
         && !request.starts_with('.')
         && request.len() <= 100
-        && request.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    anyhow::ensure!(ok, "--request `{request}`: use letters, digits, '-', '_' and '.' only (it names the scan file)");
+        && request
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    anyhow::ensure!(
+        ok,
+        "--request `{request}`: use letters, digits, '-', '_' and '.' only (it names the scan file)"
+    );
     Ok(request.to_string())
 }
 
 fn timestamped_name() -> String {
     let now = time::OffsetDateTime::now_utc();
-    let format = time::macros::format_description!("scan-[year][month][day]-[hour][minute][second]");
-    now.format(&format).unwrap_or_else(|_| format!("scan-{}", std::process::id()))
+    let format =
+        time::macros::format_description!("scan-[year][month][day]-[hour][minute][second]");
+    now.format(&format)
+        .unwrap_or_else(|_| format!("scan-{}", std::process::id()))
 }
 
 fn describe_settings(device: &Device<'_>, profile: &str, report: &ApplyReport) {
-    let set: Vec<String> = report.applied.iter().map(|a| format!("{}={}", a.option, a.actual)).collect();
-    eprintln!("scanning from {} with profile `{profile}`: {}", device.name(), set.join(", "));
+    let set: Vec<String> = report
+        .applied
+        .iter()
+        .map(|a| format!("{}={}", a.option, a.actual))
+        .collect();
+    eprintln!(
+        "scanning from {} with profile `{profile}`: {}",
+        device.name(),
+        set.join(", ")
+    );
     for note in &report.notes {
         eprintln!("note: {note}");
     }
 }
 
-fn succeed(config: &LoadedConfig, args: &ScanArgs, device: &str, captured: &Captured) -> anyhow::Result<ExitCode> {
+fn succeed(
+    config: &LoadedConfig,
+    args: &ScanArgs,
+    device: &str,
+    captured: &Captured,
+) -> anyhow::Result<ExitCode> {
     let r = &captured.report;
-    let skipped = if r.skipped_blank > 0 { format!(", {} blank back side(s) left out", r.skipped_blank) } else { String::new() };
+    let skipped = if r.skipped_blank > 0 {
+        format!(", {} blank back side(s) left out", r.skipped_blank)
+    } else {
+        String::new()
+    };
     eprintln!(
         "{} page(s) in {:.1}s{skipped}: {}",
         r.kept,
@@ -234,12 +279,18 @@ fn succeed(config: &LoadedConfig, args: &ScanArgs, device: &str, captured: &Capt
             "pages_kept": r.kept,
             "blank_backs_skipped": r.skipped_blank,
         });
-        audit(config, request, "scan.captured", details).context("the scan landed, but writing the audit event failed")?;
+        audit(config, request, "scan.captured", details)
+            .context("the scan landed, but writing the audit event failed")?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn fail(config: &LoadedConfig, args: &ScanArgs, device: Option<&str>, failure: CaptureFailure) -> anyhow::Result<ExitCode> {
+fn fail(
+    config: &LoadedConfig,
+    args: &ScanArgs,
+    device: Option<&str>,
+    failure: CaptureFailure,
+) -> anyhow::Result<ExitCode> {
     let class = failure.error.class();
     eprintln!("quire: scan failed [{}]: {failure}", failure.error.code());
     if let Some(hint) = hint(class) {
@@ -255,7 +306,12 @@ fn fail(config: &LoadedConfig, args: &ScanArgs, device: Option<&str>, failure: C
             "pages_kept": failure.report.kept,
             "partial": failure.partial.as_ref().map(|p| p.display().to_string()),
         });
-        if let Err(e) = audit(config, request, &format!("scan.fault.{}", class.slug()), details) {
+        if let Err(e) = audit(
+            config,
+            request,
+            &format!("scan.fault.{}", class.slug()),
+            details,
+        ) {
             eprintln!("quire: warning: could not write the audit event: {e:#}");
         }
     }
@@ -264,21 +320,36 @@ fn fail(config: &LoadedConfig, args: &ScanArgs, device: Option<&str>, failure: C
 
 fn hint(class: FaultClass) -> Option<&'static str> {
     Some(match class {
-        FaultClass::Jammed => "Clear the jam, put the unscanned pages back in the feeder and scan again.",
+        FaultClass::Jammed => {
+            "Clear the jam, put the unscanned pages back in the feeder and scan again."
+        }
         FaultClass::CoverOpen => "Close the scanner cover and scan again.",
-        FaultClass::DeviceBusy => "Another program may be using the scanner; close it or wait, then scan again.",
+        FaultClass::DeviceBusy => {
+            "Another program may be using the scanner; close it or wait, then scan again."
+        }
         FaultClass::DeviceIo => "Check the cable and power, then scan again.",
         FaultClass::FeederEmpty => "Load the pages into the document feeder.",
         FaultClass::NoDevice => "`quire scan --list` shows the scanners SANE can see.",
-        FaultClass::OptionUnsupported => "`quire scan --list` shows the device's options and values.",
+        FaultClass::OptionUnsupported => {
+            "`quire scan --list` shows the device's options and values."
+        }
         _ => return None,
     })
 }
 
-fn audit(config: &LoadedConfig, request: &str, action: &str, details: serde_json::Value) -> anyhow::Result<()> {
+fn audit(
+    config: &LoadedConfig,
+    request: &str,
+    action: &str,
+    details: serde_json::Value,
+) -> anyhow::Result<()> {
     let db = state::open(config)?;
     let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-    db.audit_append(NewEvent::new(actor, action).subject("request", request).details(details))?;
+    db.audit_append(
+        NewEvent::new(actor, action)
+            .subject("request", request)
+            .details(details),
+    )?;
     Ok(())
 }
 
@@ -321,7 +392,12 @@ fn list(only: Option<&str>) -> anyhow::Result<ExitCode> {
                 Ok(v) => format!(" [{v}]"),
             };
             let state = if o.is_active() { "" } else { " (inactive)" };
-            writeln!(out, "    --option {}={}{current}{state}", o.name, o.allowed())?;
+            writeln!(
+                out,
+                "    --option {}={}{current}{state}",
+                o.name,
+                o.allowed()
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -335,13 +411,20 @@ struct ProgressLine {
 
 impl ProgressLine {
     fn new() -> Self {
-        Self { terminal: std::io::stderr().is_terminal(), drawn: false }
+        Self {
+            terminal: std::io::stderr().is_terminal(),
+            drawn: false,
+        }
     }
 
     fn page(&mut self, e: &PageEvent) {
         let rate = e.scanned as f64 / e.elapsed.as_secs_f64().max(1e-3);
         let side = if e.back_side { " (back)" } else { "" };
-        let blank = if e.skipped_blank { ", blank: left out" } else { "" };
+        let blank = if e.skipped_blank {
+            ", blank: left out"
+        } else {
+            ""
+        };
         let kind = if e.color { "colour" } else { "gray" };
         let text = format!(
             "page {}{side}: {}x{} {kind} {}-bit{blank}; {} kept, {rate:.2} pages/s",

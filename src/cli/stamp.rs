@@ -64,7 +64,8 @@ pub struct StampArgs {
 
 pub fn run(args: StampArgs, loaded: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let config = &loaded.config;
-    let input = std::fs::read(&args.input).with_context(|| format!("cannot read {}", args.input.display()))?;
+    let input = std::fs::read(&args.input)
+        .with_context(|| format!("cannot read {}", args.input.display()))?;
     let delivery = match &args.delivery {
         Some(id) => DeliveryId::new(id)?,
         None => new_delivery_id(&input),
@@ -91,7 +92,10 @@ pub fn run(args: StampArgs, loaded: &LoadedConfig) -> anyhow::Result<ExitCode> {
             issue: args.issue,
             pages: args.pages,
         },
-        recipient: Recipient { name: args.recipient, library: args.library },
+        recipient: Recipient {
+            name: args.recipient,
+            library: args.library,
+        },
         delivered_on: args.date.unwrap_or_else(today),
         link_expires: args.expires,
         copyright_basis: args.basis,
@@ -100,8 +104,9 @@ pub fn run(args: StampArgs, loaded: &LoadedConfig) -> anyhow::Result<ExitCode> {
         fonts: stamp_config.fonts(),
         watermark,
     };
-    let stamped = stamp_pdf(&input, &stamp)
-        .map_err(|e| anyhow::anyhow!("cannot stamp {}: {e} [{}]", args.input.display(), e.code()))?;
+    let stamped = stamp_pdf(&input, &stamp).map_err(|e| {
+        anyhow::anyhow!("cannot stamp {}: {e} [{}]", args.input.display(), e.code())
+    })?;
     write_atomically(&args.output, &stamped)?;
     println!("delivery: {delivery}");
     println!("sha256: {}", hex::encode(Sha256::digest(&stamped)));
@@ -111,14 +116,21 @@ pub fn run(args: StampArgs, loaded: &LoadedConfig) -> anyhow::Result<ExitCode> {
 
 fn today() -> String {
     let date = time::OffsetDateTime::now_utc().date();
-    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
 }
 
 /// A ULID-shaped id (48-bit millisecond time, then 80 bits derived from the input and the clock),
 /// for stand-alone use of this command; deliveries get theirs from the database.
 fn new_delivery_id(input: &[u8]) -> DeliveryId {
     const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let mut h = Sha256::new();
     h.update(input);
     h.update(now.as_nanos().to_le_bytes());
@@ -128,12 +140,17 @@ fn new_delivery_id(input: &[u8]) -> DeliveryId {
     for (i, b) in digest[..10].iter().enumerate() {
         value |= u128::from(*b) << (72 - 8 * i);
     }
-    let chars: String = (0..26).rev().map(|i| CROCKFORD[((value >> (5 * i)) & 31) as usize] as char).collect();
-    DeliveryId::new(&format!("{}{chars}", DeliveryId::PREFIX)).expect("generated id has the right shape")
+    let chars: String = (0..26)
+        .rev()
+        .map(|i| CROCKFORD[((value >> (5 * i)) & 31) as usize] as char)
+        .collect();
+    DeliveryId::new(&format!("{}{chars}", DeliveryId::PREFIX))
+        .expect("generated id has the right shape")
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("pdf.part");
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
 }

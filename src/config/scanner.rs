@@ -40,7 +40,10 @@ impl Default for ScannerConfig {
 impl ScannerConfig {
     /// A configured profile, else a built-in one of that name.
     pub fn profile(&self, name: &str) -> Option<Profile> {
-        self.profiles.get(name).cloned().or_else(|| Profile::builtin(name))
+        self.profiles
+            .get(name)
+            .cloned()
+            .or_else(|| Profile::builtin(name))
     }
 
     pub fn profile_names(&self) -> Vec<String> {
@@ -67,15 +70,22 @@ mod tests {
     fn the_documented_profiles_are_the_built_in_ones() {
         let config = embedded();
         assert_eq!(config.profiles.get("generic"), Some(&Profile::generic()));
-        assert_eq!(config.profiles.get("scansnap-ix1500"), Some(&Profile::scansnap_ix1500()));
+        assert_eq!(
+            config.profiles.get("scansnap-ix1500"),
+            Some(&Profile::scansnap_ix1500())
+        );
         assert_eq!(config.profile, ScannerConfig::default().profile);
     }
 
     #[test]
     fn built_in_profiles_survive_a_config_that_lists_others() {
-        let config: ScannerConfig = toml::from_str("[profiles.mine]\ndpi = 200\nmode = \"color\"\n").unwrap();
+        let config: ScannerConfig =
+            toml::from_str("[profiles.mine]\ndpi = 200\nmode = \"color\"\n").unwrap();
         assert_eq!(config.profile("mine").and_then(|p| p.dpi), Some(200.0));
-        assert_eq!(config.profile("scansnap-ix1500"), Some(Profile::scansnap_ix1500()));
+        assert_eq!(
+            config.profile("scansnap-ix1500"),
+            Some(Profile::scansnap_ix1500())
+        );
         assert!(config.profile("nonesuch").is_none());
         assert!(toml::from_str::<ScannerConfig>("[profiles.bad]\ncolour = \"red\"\n").is_err());
     }

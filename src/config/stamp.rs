@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 
 use quire_watermark::{
-    CoverRow, DEFAULT_NOTICE, DiagonalWatermark, FontSources, Scope, StampTexts, Template, WatermarkError,
+    CoverRow, DEFAULT_NOTICE, DiagonalWatermark, FontSources, Scope, StampTexts, Template,
+    WatermarkError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +44,11 @@ pub struct WatermarkConfig {
 
 impl Default for WatermarkConfig {
     fn default() -> Self {
-        Self { enabled: false, text: "{recipient} · {library} · {request}".into(), opacity: 0.12 }
+        Self {
+            enabled: false,
+            text: "{recipient} · {library} · {request}".into(),
+            opacity: 0.12,
+        }
     }
 }
 
@@ -68,7 +73,9 @@ impl Default for RawStampConfig {
         let stock = StampTexts::standard();
         Self {
             font: PathBuf::from("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-            fallback_fonts: vec![PathBuf::from("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")],
+            fallback_fonts: vec![PathBuf::from(
+                "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+            )],
             notice: DEFAULT_NOTICE.into(),
             long_notice: None,
             margin: stock.margin.source().into(),
@@ -78,7 +85,10 @@ impl Default for RawStampConfig {
             cover_rows: stock
                 .cover_rows
                 .iter()
-                .map(|r| CoverRowConfig { label: r.label.clone(), value: r.value.source().into() })
+                .map(|r| CoverRowConfig {
+                    label: r.label.clone(),
+                    value: r.value.source().into(),
+                })
                 .collect(),
             watermark: WatermarkConfig::default(),
         }
@@ -108,7 +118,11 @@ impl TryFrom<RawStampConfig> for StampConfig {
             watermark: raw.watermark,
         };
         let problems = config.problems();
-        if problems.is_empty() { Ok(config) } else { Err(problems.join("; ")) }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems.join("; "))
+        }
     }
 }
 
@@ -124,21 +138,33 @@ impl StampConfig {
         check("cover_title", &self.cover_title, Scope::Document);
         check("cover_subtitle", &self.cover_subtitle, Scope::Document);
         for (i, row) in self.cover_rows.iter().enumerate() {
-            check(&format!("cover_rows[{i}] ({})", row.label), &row.value, Scope::Document);
+            check(
+                &format!("cover_rows[{i}] ({})", row.label),
+                &row.value,
+                Scope::Document,
+            );
         }
         check("margin", &self.margin, Scope::Page);
         check("watermark.text", &self.watermark.text, Scope::Page);
         if !(self.margin_font_size >= 8.0 && self.margin_font_size <= 24.0) {
-            out.push(format!("margin_font_size: {} must be between 8 and 24 points", self.margin_font_size));
+            out.push(format!(
+                "margin_font_size: {} must be between 8 and 24 points",
+                self.margin_font_size
+            ));
         }
         if !(self.watermark.opacity > 0.0 && self.watermark.opacity <= 0.6) {
-            out.push(format!("watermark.opacity: {} must be above 0 and at most 0.6", self.watermark.opacity));
+            out.push(format!(
+                "watermark.opacity: {} must be above 0 and at most 0.6",
+                self.watermark.opacity
+            ));
         }
         if self.font.as_os_str().is_empty() {
             out.push("font: must name a TrueType font file".into());
         }
         if self.notice.trim().is_empty() {
-            out.push("notice: must not be empty; every delivered copy carries a copyright notice".into());
+            out.push(
+                "notice: must not be empty; every delivered copy carries a copyright notice".into(),
+            );
         }
         out
     }
@@ -151,7 +177,12 @@ impl StampConfig {
             cover_rows: self
                 .cover_rows
                 .iter()
-                .map(|r| Ok(CoverRow { label: r.label.clone(), value: Template::parse(&r.value, Scope::Document)? }))
+                .map(|r| {
+                    Ok(CoverRow {
+                        label: r.label.clone(),
+                        value: Template::parse(&r.value, Scope::Document)?,
+                    })
+                })
                 .collect::<Result<_, WatermarkError>>()?,
             notice: self.notice.clone(),
             long_notice: self.long_notice.clone().filter(|n| !n.trim().is_empty()),
@@ -161,7 +192,10 @@ impl StampConfig {
     }
 
     pub fn fonts(&self) -> FontSources {
-        FontSources { primary: self.font.clone(), fallbacks: self.fallback_fonts.clone() }
+        FontSources {
+            primary: self.font.clone(),
+            fallbacks: self.fallback_fonts.clone(),
+        }
     }
 
     /// The diagonal watermark, when enabled.
@@ -187,7 +221,10 @@ mod tests {
     #[test]
     fn unknown_placeholder_is_a_config_error_naming_key_and_placeholder() {
         let err = parse("margin = \"Delivered to {recipent}\"").unwrap_err();
-        assert!(err.contains("margin") && err.contains("{recipent}"), "{err}");
+        assert!(
+            err.contains("margin") && err.contains("{recipent}"),
+            "{err}"
+        );
         let err = parse("cover_rows = [ { label = \"Page\", value = \"{page}\" } ]").unwrap_err();
         assert!(err.contains("cover_rows[0]"), "{err}");
     }
@@ -205,9 +242,52 @@ mod tests {
     }
 
     #[test]
+    fn the_commented_37_cfr_201_14_notice_is_valid_once_uncommented() {
+        let text = crate::config::EMBEDDED_DEFAULT;
+        let start = text
+            .find("# long_notice = \"\"\"")
+            .expect("the option is shipped");
+        let block: String = text[start..]
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .or_else(|| l.strip_prefix("#"))
+                    .unwrap_or(l)
+            })
+            .scan(0, |quotes, l| {
+                // Stop after the closing triple quote.
+                if *quotes >= 2 {
+                    return None;
+                }
+                *quotes += l.matches("\"\"\"").count();
+                Some(format!("{l}\n"))
+            })
+            .collect();
+        let config = parse(&block).unwrap();
+        let notice = config.texts().unwrap().long_notice.unwrap();
+        let paragraphs: Vec<&str> = notice.split("\n\n").collect();
+        assert_eq!(paragraphs.len(), 4, "{notice}");
+        assert_eq!(
+            paragraphs[0].trim(),
+            "NOTICE WARNING CONCERNING COPYRIGHT RESTRICTIONS"
+        );
+        assert!(notice.contains(
+            "\"used for any purpose other than private study,\nscholarship, or research.\""
+        ));
+    }
+
+    #[test]
     fn out_of_range_values_are_refused() {
-        assert!(parse("margin_font_size = 6.0").unwrap_err().contains("margin_font_size"));
-        assert!(parse("[watermark]\nopacity = 1.0").unwrap_err().contains("opacity"));
+        assert!(
+            parse("margin_font_size = 6.0")
+                .unwrap_err()
+                .contains("margin_font_size")
+        );
+        assert!(
+            parse("[watermark]\nopacity = 1.0")
+                .unwrap_err()
+                .contains("opacity")
+        );
         assert!(parse("surprise = 1").is_err());
     }
 }

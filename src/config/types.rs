@@ -43,6 +43,7 @@ impl Default for InstitutionConfig {
 pub struct ServerConfig {
     pub listen: SocketAddr,
     pub public_url: String,
+    pub api_tokens: Vec<Secret>,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +51,7 @@ impl Default for ServerConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: "http://127.0.0.1:8080".into(),
+            api_tokens: Vec::new(),
         }
     }
 }
@@ -58,12 +60,38 @@ impl Default for ServerConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct IntakeConfig {
     pub inbox: PathBuf,
+    pub settle_secs: f64,
+    pub poll: bool,
+    pub poll_interval_secs: f64,
+    pub rescan_secs: f64,
+    pub request_pattern: String,
+    pub duplicates: DuplicatePolicy,
+    pub keep_originals: bool,
 }
 
 impl Default for IntakeConfig {
     fn default() -> Self {
-        Self { inbox: PathBuf::from("var/inbox") }
+        Self {
+            inbox: PathBuf::from("var/inbox"),
+            settle_secs: 2.0,
+            poll: false,
+            poll_interval_secs: 2.0,
+            rescan_secs: 30.0,
+            request_pattern: r"^(?P<request>[A-Za-z]*[0-9]+)(?:[^A-Za-z0-9]|$)".into(),
+            duplicates: DuplicatePolicy::Warn,
+            keep_originals: false,
+        }
     }
+}
+
+/// What to do with a scan whose bytes match an earlier job's exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DuplicatePolicy {
+    /// Process it, with a warning in the job's report and the audit log.
+    Warn,
+    /// Hold it for review without processing.
+    Skip,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

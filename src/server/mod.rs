@@ -1,7 +1,10 @@
 //! The daemon's HTTP server (axum): health now; the API, borrower pages and the staff console
 //! mount here as they arrive.
 
+mod api;
+
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,16 +12,19 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use crate::config::Secret;
 use crate::state::Db;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    pub api_tokens: Arc<Vec<Secret>>,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(api::routes())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

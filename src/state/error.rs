@@ -12,6 +12,10 @@ pub enum StateError {
     Corrupt(String),
     #[error("{0}")]
     Callback(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
 }
 
 impl StateError {
@@ -22,6 +26,8 @@ impl StateError {
             Self::Sqlite(_) => "state.sqlite",
             Self::Corrupt(_) => "state.corrupt",
             Self::Callback(_) => "state.callback",
+            Self::Conflict(_) => "state.conflict",
+            Self::NotFound(_) => "state.not_found",
         }
     }
 }

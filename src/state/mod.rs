@@ -3,12 +3,16 @@
 
 pub mod audit;
 mod error;
+pub mod job;
+pub mod request;
 mod sqlite;
 
 use std::sync::Arc;
 
 pub use audit::{Anchor, Break, Event, NewEvent, Summary};
 pub use error::StateError;
+pub use job::{Job, JobFilter, JobPatch, JobState};
+pub use request::{Basis, Request};
 
 use crate::config::{DatabaseConfig, LoadedConfig};
 
@@ -39,6 +43,30 @@ pub trait Database: Send + Sync {
 
     /// Where the stored chain starts: `(0, GENESIS)`, or the latest pruning checkpoint.
     fn audit_start(&self) -> Result<(i64, String), StateError>;
+
+    /// Adds requests all together or not at all (an import never half-lands), each with a
+    /// `request.created` event. An id that exists already is a `Conflict`.
+    fn requests_add(&self, requests: &[Request], actor: &str) -> Result<(), StateError>;
+
+    fn request_get(&self, id: &str) -> Result<Option<Request>, StateError>;
+
+    /// Records a job taken into custody, with its event, in one transaction.
+    fn job_create(&self, job: &Job, event: NewEvent) -> Result<Event, StateError>;
+
+    fn job_get(&self, id: &str) -> Result<Option<Job>, StateError>;
+
+    fn jobs_list(&self, filter: &JobFilter) -> Result<Vec<Job>, StateError>;
+
+    /// Other jobs whose original had this SHA-256: exact duplicates.
+    fn jobs_with_source(&self, sha256: &str, except: &str) -> Result<Vec<Job>, StateError>;
+
+    /// Compare-and-set: moves the job only if it is in one of `from` now, and records `event`
+    /// in the same transaction. Otherwise `Conflict`, and nothing changes.
+    fn job_transition(&self, id: &str, from: &[JobState], to: JobState, patch: JobPatch, event: NewEvent)
+    -> Result<Job, StateError>;
+
+    /// Newest first.
+    fn requests_list(&self, limit: usize) -> Result<Vec<Request>, StateError>;
 
     /// A cheap round trip, for `/healthz`.
     fn ping(&self) -> Result<(), StateError>;

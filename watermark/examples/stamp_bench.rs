@@ -1,5 +1,6 @@
 //! Benchmark: stamp a generated many-page "searchable scan" PDF and print how long it took.
-//! Usage: `stamp_bench [PAGES] [IMAGE_PIXELS]` (default 300 pages of 1200×1200 px images).
+//! Usage: `stamp_bench [PAGES] [IMAGE_PIXELS]` (default 300 pages, each a distinct
+//! 400×400 px raw greyscale noise image of 160 kB, so the file is the size of a real scan: 48 MB).
 //! Writes the input and output to `bench-out/` for inspection. Not a test.
 
 #[path = "../tests/support/mod.rs"]
@@ -8,20 +9,30 @@ mod support;
 use std::time::Instant;
 
 use quire_watermark::{
-    Citation, DeliveryId, DiagonalWatermark, FontSources, Institution, Recipient, Scope, Stamp, StampTexts, Template,
-    stamp_pdf,
+    Citation, DeliveryId, DiagonalWatermark, FontSources, Institution, Recipient, Scope, Stamp,
+    StampTexts, Template, stamp_pdf,
 };
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let pages: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(300);
-    let px: u32 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1200);
-    let input = support::synthetic_pdf(pages, px, None);
+    let px: u32 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(400);
+    let input = support::heavy_pdf(pages, px);
     let stamp = Stamp {
-        institution: Institution { name: "Example Library".into(), contact: "ill@example.org".into() },
+        institution: Institution {
+            name: "Example Library".into(),
+            contact: "ill@example.org".into(),
+        },
         request_id: "REQ-BENCH".into(),
-        citation: Citation { title: "Journal of Benchmarks".into(), pages: format!("1-{pages}"), ..Default::default() },
-        recipient: Recipient { name: "Nguyễn Thị Minh Khai 李小龍".into(), library: "Test Library".into() },
+        citation: Citation {
+            title: "Journal of Benchmarks".into(),
+            pages: format!("1-{pages}"),
+            ..Default::default()
+        },
+        recipient: Recipient {
+            name: "Nguyễn Thị Minh Khai 李小龍".into(),
+            library: "Test Library".into(),
+        },
         delivered_on: "2026-11-29".into(),
         link_expires: None,
         copyright_basis: None,
@@ -32,7 +43,8 @@ fn main() {
             fallbacks: vec!["/usr/share/fonts/truetype/wqy/wqy-microhei.ttc".into()],
         },
         watermark: Some(DiagonalWatermark {
-            text: Template::parse("{recipient} · {request} · page {page}", Scope::Page).expect("valid"),
+            text: Template::parse("{recipient} · {request} · page {page}", Scope::Page)
+                .expect("valid"),
             opacity: 0.12,
         }),
     };

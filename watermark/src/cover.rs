@@ -40,7 +40,14 @@ pub(crate) fn cover_content(
     let margin = (width.min(height) * 0.09).max(18.0);
     let mut items = Vec::new();
     for _ in 0..12 {
-        items = cover_items(stamp, fonts, width - 2.0 * margin, scale, margin, page_count)?;
+        items = cover_items(
+            stamp,
+            fonts,
+            width - 2.0 * margin,
+            scale,
+            margin,
+            page_count,
+        )?;
         let used: f32 = items
             .iter()
             .map(|i| match i {
@@ -73,7 +80,13 @@ pub(crate) fn cover_content(
             }
             Item::Line(l) => {
                 y -= l.advance;
-                let _ = writeln!(ops, "BT {} g 1 0 0 1 {} {} Tm", fmt_num(l.grey), fmt_num(l.x), fmt_num(y));
+                let _ = writeln!(
+                    ops,
+                    "BT {} g 1 0 0 1 {} {} Tm",
+                    fmt_num(l.grey),
+                    fmt_num(l.x),
+                    fmt_num(y)
+                );
                 l.text.show_ops(l.size, &mut ops);
                 ops.push_str("ET\n");
             }
@@ -95,26 +108,50 @@ fn cover_items(
     let texts = &stamp.texts;
     let mut items = Vec::new();
     let push_wrapped = |fonts: &mut FontSet<'_>,
-                            items: &mut Vec<Item>,
-                            text: &str,
-                            size: f32,
-                            grey: f32,
-                            x: f32,
-                            w: f32,
-                            space_before: f32|
+                        items: &mut Vec<Item>,
+                        text: &str,
+                        size: f32,
+                        grey: f32,
+                        x: f32,
+                        w: f32,
+                        space_before: f32|
      -> Result<(), WatermarkError> {
         for (i, text) in wrap(fonts, text, size, w)?.into_iter().enumerate() {
             let extra = if i == 0 { space_before } else { 0.0 };
-            items.push(Item::Line(Line { text, size, grey, x, advance: size * 1.3 + extra }));
+            items.push(Item::Line(Line {
+                text,
+                size,
+                grey,
+                x,
+                advance: size * 1.3 + extra,
+            }));
         }
         Ok(())
     };
 
     let title = texts.cover_title.render(field);
-    push_wrapped(fonts, &mut items, &title, 20.0 * scale, 0.0, left, text_width, 0.0)?;
+    push_wrapped(
+        fonts,
+        &mut items,
+        &title,
+        20.0 * scale,
+        0.0,
+        left,
+        text_width,
+        0.0,
+    )?;
     let subtitle = texts.cover_subtitle.render(field);
     if !subtitle.trim().is_empty() {
-        push_wrapped(fonts, &mut items, &subtitle, 10.5 * scale, 0.3, left, text_width, 2.0 * scale)?;
+        push_wrapped(
+            fonts,
+            &mut items,
+            &subtitle,
+            10.5 * scale,
+            0.3,
+            left,
+            text_width,
+            2.0 * scale,
+        )?;
     }
     items.push(Item::Rule(18.0 * scale));
 
@@ -141,7 +178,13 @@ fn cover_items(
             let advance = value_size * 1.35 + if i == 0 { 3.0 * scale } else { 0.0 };
             // Label and value share a baseline: the label takes the advance, the value none.
             match labels.next() {
-                Some(text) => items.push(Item::Line(Line { text, size: label_size, grey: 0.35, x: left, advance })),
+                Some(text) => items.push(Item::Line(Line {
+                    text,
+                    size: label_size,
+                    grey: 0.35,
+                    x: left,
+                    advance,
+                })),
                 None => items.push(Item::Line(Line {
                     text: ShapedText::default(),
                     size: label_size,
@@ -151,19 +194,47 @@ fn cover_items(
                 })),
             }
             if let Some(text) = values.next() {
-                items.push(Item::Line(Line { text, size: value_size, grey: 0.0, x: left + label_width, advance: 0.0 }));
+                items.push(Item::Line(Line {
+                    text,
+                    size: value_size,
+                    grey: 0.0,
+                    x: left + label_width,
+                    advance: 0.0,
+                }));
             }
         }
     }
     items.push(Item::Rule(22.0 * scale));
 
-    push_wrapped(fonts, &mut items, &texts.notice, 11.0 * scale, 0.0, left, text_width, 0.0)?;
+    push_wrapped(
+        fonts,
+        &mut items,
+        &texts.notice,
+        11.0 * scale,
+        0.0,
+        left,
+        text_width,
+        0.0,
+    )?;
     if let Some(long) = &texts.long_notice {
-        let paragraphs: Vec<&str> = long.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect();
+        let paragraphs: Vec<&str> = long
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
         for (i, p) in paragraphs.iter().enumerate() {
             let p = p.split_whitespace().collect::<Vec<_>>().join(" ");
             let size = if i == 0 { 10.5 * scale } else { 9.5 * scale };
-            push_wrapped(fonts, &mut items, &p, size, 0.0, left, text_width, 10.0 * scale)?;
+            push_wrapped(
+                fonts,
+                &mut items,
+                &p,
+                size,
+                0.0,
+                left,
+                text_width,
+                10.0 * scale,
+            )?;
         }
     }
     Ok(items)

@@ -20,8 +20,15 @@ pub enum WatermarkError {
     #[error("font {}: cannot be read: {reason}", path.display())]
     FontUnreadable { path: PathBuf, reason: String },
 
-    #[error("no configured font has the character {ch:?} (U+{code:04X}) needed for {context:?}; fonts tried: {fonts}")]
-    MissingGlyph { ch: char, code: u32, context: String, fonts: String },
+    #[error(
+        "no configured font has the character {ch:?} (U+{code:04X}) needed for {context:?}; fonts tried: {fonts}"
+    )]
+    MissingGlyph {
+        ch: char,
+        code: u32,
+        context: String,
+        fonts: String,
+    },
 
     #[error("font {}: subsetting failed: {reason}", path.display())]
     FontSubset { path: PathBuf, reason: String },

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat};
 use subsetter::GlyphRemapper;
 use ttf_parser::{Face, GlyphId};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::error::WatermarkError;
 use crate::spec::FontSources;
@@ -31,8 +32,14 @@ pub(crate) fn read_fonts(sources: &FontSources) -> Result<Vec<FontFile>, Waterma
         .all()
         .map(|path| {
             std::fs::read(path)
-                .map(|data| FontFile { path: path.clone(), data })
-                .map_err(|e| WatermarkError::FontUnreadable { path: path.clone(), reason: e.to_string() })
+                .map(|data| FontFile {
+                    path: path.clone(),
+                    data,
+                })
+                .map_err(|e| WatermarkError::FontUnreadable {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })
         })
         .collect()
 }
@@ -120,9 +127,12 @@ impl<'a> FontSet<'a> {
 
     /// Maps `text` to glyphs, one per character, taking each character from the first font that
     /// has it. Line breaks and tabs become spaces; other control characters are dropped.
+    ///
+    /// Text is composed (NFC) first: a name typed as `e` + combining marks then uses the font's
+    /// precomposed `ễ`, which is drawn properly without shaping and extracts as one character.
     pub(crate) fn shape(&mut self, text: &str) -> Result<ShapedText, WatermarkError> {
         let mut shaped = ShapedText::default();
-        for ch in text.chars() {
+        for ch in text.nfc() {
             let ch = match ch {
                 '\n' | '\r' | '\t' => ' ',
                 c if c.is_control() => continue,
@@ -137,7 +147,12 @@ impl<'a> FontSet<'a> {
                     ch,
                     code: u32::from(ch),
                     context: text.to_string(),
-                    fonts: self.faces.iter().map(|f| f.path.display().to_string()).collect::<Vec<_>>().join(", "),
+                    fonts: self
+                        .faces
+                        .iter()
+                        .map(|f| f.path.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 });
             };
             let lf = &mut self.faces[font];
@@ -150,14 +165,21 @@ impl<'a> FontSet<'a> {
                     run.cids.push(cid);
                     run.advance += advance;
                 }
-                _ => shaped.runs.push(Run { font, cids: vec![cid], advance }),
+                _ => shaped.runs.push(Run {
+                    font,
+                    cids: vec![cid],
+                    advance,
+                }),
             }
         }
         Ok(shaped)
     }
 
     /// Writes the fonts that were used into `doc`, returning their resource names and objects.
-    pub(crate) fn embed(&self, doc: &mut Document) -> Result<Vec<(String, ObjectId)>, WatermarkError> {
+    pub(crate) fn embed(
+        &self,
+        doc: &mut Document,
+    ) -> Result<Vec<(String, ObjectId)>, WatermarkError> {
         let mut out = Vec::new();
         for (i, lf) in self.faces.iter().enumerate() {
             if lf.used.is_empty() {
@@ -170,14 +192,22 @@ impl<'a> FontSet<'a> {
 }
 
 fn embed_face(lf: &LoadedFace<'_>, doc: &mut Document) -> Result<ObjectId, WatermarkError> {
-    let subset = subsetter::subset(lf.data, 0, &lf.remapper)
-        .map_err(|e| WatermarkError::FontSubset { path: lf.path.to_path_buf(), reason: e.to_string() })?;
+    let subset =
+        subsetter::subset(lf.data, 0, &lf.remapper).map_err(|e| WatermarkError::FontSubset {
+            path: lf.path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
     let face = &lf.face;
     let scale = |v: i16| f32::from(v) * 1000.0 / lf.upem;
     let base_font = format!("{}+{}", subset_tag(lf.used.keys()), postscript_name(face));
 
-    let mut file = Stream::new(Dictionary::from_iter([("Length1", Object::from(subset.len() as i64))]), subset);
-    file.compress().map_err(|e| WatermarkError::WriteFailed { reason: e.to_string() })?;
+    let mut file = Stream::new(
+        Dictionary::from_iter([("Length1", Object::from(subset.len() as i64))]),
+        subset,
+    );
+    file.compress().map_err(|e| WatermarkError::WriteFailed {
+        reason: e.to_string(),
+    })?;
     let file_id = doc.add_object(file);
 
     let bbox = face.global_bounding_box();
@@ -188,13 +218,19 @@ fn embed_face(lf: &LoadedFace<'_>, doc: &mut Document) -> Result<ObjectId, Water
         (
             "FontBBox",
             Object::Array(
-                [bbox.x_min, bbox.y_min, bbox.x_max, bbox.y_max].iter().map(|v| Object::Real(scale(*v))).collect(),
+                [bbox.x_min, bbox.y_min, bbox.x_max, bbox.y_max]
+                    .iter()
+                    .map(|v| Object::Real(scale(*v)))
+                    .collect(),
             ),
         ),
         ("ItalicAngle", 0.into()),
         ("Ascent", Object::Real(scale(face.ascender()))),
         ("Descent", Object::Real(scale(face.descender()))),
-        ("CapHeight", Object::Real(scale(face.capital_height().unwrap_or(face.ascender())))),
+        (
+            "CapHeight",
+            Object::Real(scale(face.capital_height().unwrap_or(face.ascender()))),
+        ),
         ("StemV", 80.into()),
         ("FontFile2", Object::Reference(file_id)),
     ]);
@@ -214,8 +250,14 @@ fn embed_face(lf: &LoadedFace<'_>, doc: &mut Document) -> Result<ObjectId, Water
         (
             "CIDSystemInfo",
             Object::Dictionary(Dictionary::from_iter([
-                ("Registry", Object::String(b"Adobe".to_vec(), StringFormat::Literal)),
-                ("Ordering", Object::String(b"Identity".to_vec(), StringFormat::Literal)),
+                (
+                    "Registry",
+                    Object::String(b"Adobe".to_vec(), StringFormat::Literal),
+                ),
+                (
+                    "Ordering",
+                    Object::String(b"Identity".to_vec(), StringFormat::Literal),
+                ),
                 ("Supplement", 0.into()),
             ])),
         ),
@@ -226,7 +268,11 @@ fn embed_face(lf: &LoadedFace<'_>, doc: &mut Document) -> Result<ObjectId, Water
     let cid_font_id = doc.add_object(cid_font);
 
     let mut to_unicode = Stream::new(Dictionary::new(), to_unicode_cmap(&lf.used).into_bytes());
-    to_unicode.compress().map_err(|e| WatermarkError::WriteFailed { reason: e.to_string() })?;
+    to_unicode
+        .compress()
+        .map_err(|e| WatermarkError::WriteFailed {
+            reason: e.to_string(),
+        })?;
     let to_unicode_id = doc.add_object(to_unicode);
 
     Ok(doc.add_object(Dictionary::from_iter([
@@ -234,7 +280,10 @@ fn embed_face(lf: &LoadedFace<'_>, doc: &mut Document) -> Result<ObjectId, Water
         ("Subtype", Object::Name(b"Type0".to_vec())),
         ("BaseFont", Object::Name(base_font.into_bytes())),
         ("Encoding", Object::Name(b"Identity-H".to_vec())),
-        ("DescendantFonts", Object::Array(vec![Object::Reference(cid_font_id)])),
+        (
+            "DescendantFonts",
+            Object::Array(vec![Object::Reference(cid_font_id)]),
+        ),
         ("ToUnicode", Object::Reference(to_unicode_id)),
     ])))
 }
@@ -247,7 +296,9 @@ fn postscript_name(face: &Face<'_>) -> String {
         .find_map(|n| n.to_string())
         .unwrap_or_else(|| "QuireFont".into());
     // A PDF name must not need escaping to be a readable BaseFont.
-    name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect()
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
 }
 
 /// The six-letter subset prefix the PDF spec asks for, derived from the glyph set so the same
@@ -280,7 +331,11 @@ fn to_unicode_cmap(used: &BTreeMap<u16, (f32, char)>) -> String {
         let _ = writeln!(s, "{} beginbfchar", chunk.len());
         for (cid, (_, ch)) in chunk {
             let mut utf16 = [0u16; 2];
-            let hex: String = ch.encode_utf16(&mut utf16).iter().map(|u| format!("{u:04X}")).collect();
+            let hex: String = ch
+                .encode_utf16(&mut utf16)
+                .iter()
+                .map(|u| format!("{u:04X}"))
+                .collect();
             let _ = writeln!(s, "<{cid:04X}> <{hex}>");
         }
         s.push_str("endbfchar\n");

@@ -16,7 +16,11 @@ pub(crate) fn wrap(
     for paragraph in text.split('\n') {
         let mut line = String::new();
         for word in paragraph.split_whitespace() {
-            let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+            let candidate = if line.is_empty() {
+                word.to_string()
+            } else {
+                format!("{line} {word}")
+            };
             if fonts.shape(&candidate)?.width(size) <= max_width {
                 line = candidate;
                 continue;

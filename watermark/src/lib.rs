@@ -37,8 +37,8 @@ pub mod trace;
 
 pub use error::WatermarkError;
 pub use spec::{
-    Citation, CoverRow, DEFAULT_NOTICE, DeliveryId, DiagonalWatermark, FontSources, Institution, Recipient, Stamp,
-    StampTexts,
+    Citation, CoverRow, DEFAULT_NOTICE, DeliveryId, DiagonalWatermark, FontSources, Institution,
+    Recipient, Stamp, StampTexts,
 };
 pub use stamp::stamp_pdf;
 pub use template::{Placeholder, Scope, Template};

@@ -36,7 +36,11 @@ impl Strip {
         let side = size * 2.0;
         let lines = wrap(fonts, text, size, (page_width - 2.0 * side).max(size * 4.0))?;
         let height = size * 1.25 * lines.len().max(1) as f32 + size * 1.4;
-        Ok(Self { lines, size, height })
+        Ok(Self {
+            lines,
+            size,
+            height,
+        })
     }
 }
 
@@ -100,14 +104,22 @@ pub(crate) fn page_overlay(
     ops.push_str("BT 0.25 g\n");
     for line in &strip.lines {
         let x = (width - line.width(size)) / 2.0;
-        let _ = writeln!(ops, "1 0 0 1 {} {} Tm", fmt_num(x.max(size)), fmt_num(baseline));
+        let _ = writeln!(
+            ops,
+            "1 0 0 1 {} {} Tm",
+            fmt_num(x.max(size)),
+            fmt_num(baseline)
+        );
         line.show_ops(size, &mut ops);
         baseline -= size * 1.25;
     }
     ops.push_str("ET\n");
     // Invisible (render mode 3) text in a standard font, so the id is plain ASCII in the content
     // stream and survives any rewrite that keeps the page's content.
-    let _ = writeln!(ops, "BT 3 Tr /{TRACE_FONT} 2 Tf 1 0 0 1 2 1 Tm ({TRACE_MARKER}{delivery_id}) Tj ET");
+    let _ = writeln!(
+        ops,
+        "BT 3 Tr /{TRACE_FONT} 2 Tf 1 0 0 1 2 1 Tm ({TRACE_MARKER}{delivery_id}) Tj ET"
+    );
     ops.push_str("Q\n");
     ops
 }

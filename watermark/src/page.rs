@@ -22,8 +22,16 @@ pub(crate) fn inherited<'d>(doc: &'d Document, page: ObjectId, key: &[u8]) -> Op
     None
 }
 
-pub(crate) fn read_rect(doc: &Document, obj: &Object, page: u32, key: &str) -> Result<Rect, WatermarkError> {
-    let bad = |reason: String| WatermarkError::BadPage { page, reason: format!("/{key}: {reason}") };
+pub(crate) fn read_rect(
+    doc: &Document,
+    obj: &Object,
+    page: u32,
+    key: &str,
+) -> Result<Rect, WatermarkError> {
+    let bad = |reason: String| WatermarkError::BadPage {
+        page,
+        reason: format!("/{key}: {reason}"),
+    };
     let (_, obj) = doc.dereference(obj).map_err(|e| bad(e.to_string()))?;
     let arr = obj.as_array().map_err(|_| bad("not an array".into()))?;
     if arr.len() != 4 {
@@ -32,9 +40,16 @@ pub(crate) fn read_rect(doc: &Document, obj: &Object, page: u32, key: &str) -> R
     let mut v = [0f32; 4];
     for (slot, item) in v.iter_mut().zip(arr) {
         let (_, item) = doc.dereference(item).map_err(|e| bad(e.to_string()))?;
-        *slot = item.as_float().map_err(|_| bad("holds a non-number".into()))?;
+        *slot = item
+            .as_float()
+            .map_err(|_| bad("holds a non-number".into()))?;
     }
-    let r = [v[0].min(v[2]), v[1].min(v[3]), v[0].max(v[2]), v[1].max(v[3])];
+    let r = [
+        v[0].min(v[2]),
+        v[1].min(v[3]),
+        v[0].max(v[2]),
+        v[1].max(v[3]),
+    ];
     if r[2] - r[0] < 1.0 || r[3] - r[1] < 1.0 {
         return Err(bad("is empty".into()));
     }
@@ -54,7 +69,11 @@ pub(crate) fn rotation(doc: &Document, page: ObjectId) -> i64 {
 /// Width and height of `rect` as displayed under `rotate`.
 pub(crate) fn display_size(rect: Rect, rotate: i64) -> (f32, f32) {
     let (w, h) = (rect[2] - rect[0], rect[3] - rect[1]);
-    if rotate == 90 || rotate == 270 { (h, w) } else { (w, h) }
+    if rotate == 90 || rotate == 270 {
+        (h, w)
+    } else {
+        (w, h)
+    }
 }
 
 /// `rect` grown by `strip` points at the edge a reader sees at the bottom.
@@ -98,16 +117,28 @@ mod tests {
             // Every corner of the display frame lands on a corner of the grown box.
             for (u, v) in [(0.0, 0.0), (w, 0.0), (0.0, h), (w, h)] {
                 let (x, y) = apply(m, u, v);
-                assert!((x - grown[0]).abs() < 1e-3 || (x - grown[2]).abs() < 1e-3, "{rotate}: x {x}");
-                assert!((y - grown[1]).abs() < 1e-3 || (y - grown[3]).abs() < 1e-3, "{rotate}: y {y}");
+                assert!(
+                    (x - grown[0]).abs() < 1e-3 || (x - grown[2]).abs() < 1e-3,
+                    "{rotate}: x {x}"
+                );
+                assert!(
+                    (y - grown[1]).abs() < 1e-3 || (y - grown[3]).abs() < 1e-3,
+                    "{rotate}: y {y}"
+                );
             }
             // The strip (display v < 20) lies wholly outside the original box.
             let (x, y) = apply(m, w / 2.0, 10.0);
             let inside = x > rect[0] && x < rect[2] && y > rect[1] && y < rect[3];
-            assert!(!inside, "rotate {rotate}: strip point ({x},{y}) falls on the page content");
+            assert!(
+                !inside,
+                "rotate {rotate}: strip point ({x},{y}) falls on the page content"
+            );
             // Just above the strip is inside the original box.
             let (x, y) = apply(m, w / 2.0, 30.0);
-            assert!(x > rect[0] && x < rect[2] && y > rect[1] && y < rect[3], "rotate {rotate}");
+            assert!(
+                x > rect[0] && x < rect[2] && y > rect[1] && y < rect[3],
+                "rotate {rotate}"
+            );
         }
     }
 }

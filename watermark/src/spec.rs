@@ -121,7 +121,9 @@ impl DeliveryId {
     pub fn new(id: &str) -> Result<Self, WatermarkError> {
         let rest = id.strip_prefix(Self::PREFIX);
         match rest {
-            Some(r) if (1..=60).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            Some(r)
+                if (1..=60).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
                 Ok(Self(id.to_string()))
             }
             _ => Err(WatermarkError::BadDeliveryId { id: id.to_string() }),
@@ -143,7 +145,10 @@ impl StampTexts {
     /// The stock wording, the same as the defaults in `config/quire.toml`.
     pub fn standard() -> Self {
         let doc = |s: &str| Template::parse(s, Scope::Document).expect("stock template parses");
-        let row = |label: &str, value: &str| CoverRow { label: label.into(), value: doc(value) };
+        let row = |label: &str, value: &str| CoverRow {
+            label: label.into(),
+            value: doc(value),
+        };
         Self {
             cover_title: doc("{institution}"),
             cover_subtitle: doc("Document delivery · {contact}"),
@@ -211,7 +216,14 @@ mod tests {
     #[test]
     fn delivery_ids_are_checked() {
         assert!(DeliveryId::new("dlv_01JDQ3ZK7W8X9Y0ABCDEFGHJKM").is_ok());
-        for bad in ["", "dlv_", "abc_01JD", "dlv_01 JD", "dlv_é", &format!("dlv_{}", "a".repeat(61))] {
+        for bad in [
+            "",
+            "dlv_",
+            "abc_01JD",
+            "dlv_01 JD",
+            "dlv_é",
+            &format!("dlv_{}", "a".repeat(61)),
+        ] {
             let err = DeliveryId::new(bad).unwrap_err();
             assert_eq!(err.code(), "watermark.delivery_id.invalid", "{bad:?}");
         }

@@ -10,7 +10,9 @@ use crate::cover::cover_content;
 use crate::error::WatermarkError;
 use crate::font::{FontSet, read_fonts};
 use crate::margin::{Diagonal, Strip, TRACE_FONT, WATERMARK_GS, page_overlay, trace_only};
-use crate::page::{Rect, display_matrix, display_size, grow_bottom, inherited, read_rect, rotation};
+use crate::page::{
+    Rect, display_matrix, display_size, grow_bottom, inherited, read_rect, rotation,
+};
 use crate::spec::Stamp;
 use crate::trace::embed_metadata;
 
@@ -29,10 +31,13 @@ struct PagePlan {
 /// Info, XMP and invisible text on every page.
 pub fn stamp_pdf(input: &[u8], stamp: &Stamp) -> Result<Vec<u8>, WatermarkError> {
     let size = stamp.texts.margin_font_size;
-    if !(size >= 8.0) {
+    // Written so that NaN is refused too.
+    if size.partial_cmp(&8.0).is_none_or(|o| o.is_lt()) {
         return Err(WatermarkError::StampTooSmall { size });
     }
-    let mut doc = Document::load_mem(input).map_err(|e| WatermarkError::UnreadablePdf { reason: e.to_string() })?;
+    let mut doc = Document::load_mem(input).map_err(|e| WatermarkError::UnreadablePdf {
+        reason: e.to_string(),
+    })?;
     if doc.is_encrypted() {
         return Err(WatermarkError::EncryptedPdf);
     }
@@ -51,8 +56,10 @@ pub fn stamp_pdf(input: &[u8], stamp: &Stamp) -> Result<Vec<u8>, WatermarkError>
     let mut cover_size = None;
     for (i, &page_id) in pages.iter().enumerate() {
         let number = i as u32 + 1;
-        let media_obj = inherited(&doc, page_id, b"MediaBox")
-            .ok_or(WatermarkError::BadPage { page: number, reason: "has no /MediaBox".into() })?;
+        let media_obj = inherited(&doc, page_id, b"MediaBox").ok_or(WatermarkError::BadPage {
+            page: number,
+            reason: "has no /MediaBox".into(),
+        })?;
         let media = read_rect(&doc, media_obj, number, "MediaBox")?;
         let crop = match inherited(&doc, page_id, b"CropBox") {
             Some(obj) => Some(read_rect(&doc, obj, number, "CropBox")?),
@@ -63,7 +70,10 @@ pub fn stamp_pdf(input: &[u8], stamp: &Stamp) -> Result<Vec<u8>, WatermarkError>
         let (width, height) = display_size(visible, rotate);
         cover_size.get_or_insert((width, height));
 
-        let text = stamp.texts.margin.render(|p| stamp.field(p, Some(number), page_count));
+        let text = stamp
+            .texts
+            .margin
+            .render(|p| stamp.field(p, Some(number), page_count));
         let key = (text, width.to_bits());
         let strip = match strip_index.get(&key) {
             Some(&k) => &strips[k],
@@ -81,9 +91,26 @@ pub fn stamp_pdf(input: &[u8], stamp: &Stamp) -> Result<Vec<u8>, WatermarkError>
         };
         let grown = grow_bottom(visible, rotate, strip.height);
         let (dw, dh) = display_size(grown, rotate);
-        let overlay = page_overlay(display_matrix(grown, rotate), dw, dh, strip, diagonal.as_ref(), id);
-        let new_media = [media[0].min(grown[0]), media[1].min(grown[1]), media[2].max(grown[2]), media[3].max(grown[3])];
-        plans.push(PagePlan { id: page_id, media: new_media, crop: crop.map(|_| grown), overlay });
+        let overlay = page_overlay(
+            display_matrix(grown, rotate),
+            dw,
+            dh,
+            strip,
+            diagonal.as_ref(),
+            id,
+        );
+        let new_media = [
+            media[0].min(grown[0]),
+            media[1].min(grown[1]),
+            media[2].max(grown[2]),
+            media[3].max(grown[3]),
+        ];
+        plans.push(PagePlan {
+            id: page_id,
+            media: new_media,
+            crop: crop.map(|_| grown),
+            overlay,
+        });
     }
 
     let (cover_w, cover_h) = cover_size.expect("at least one page");
@@ -116,7 +143,10 @@ pub fn stamp_pdf(input: &[u8], stamp: &Stamp) -> Result<Vec<u8>, WatermarkError>
         let overlay_id = match overlays.get(&plan.overlay) {
             Some(&o) => o,
             None => {
-                let mut s = Stream::new(Dictionary::new(), format!("Q\n{}", plan.overlay).into_bytes());
+                let mut s = Stream::new(
+                    Dictionary::new(),
+                    format!("Q\n{}", plan.overlay).into_bytes(),
+                );
                 let _ = s.compress();
                 let o = doc.add_object(s);
                 overlays.insert(plan.overlay, o);
@@ -124,7 +154,9 @@ pub fn stamp_pdf(input: &[u8], stamp: &Stamp) -> Result<Vec<u8>, WatermarkError>
             }
         };
         let mut contents = vec![Object::Reference(save_state)];
-        let page = doc.get_dictionary(plan.id).map_err(|e| bad_page(number, e))?;
+        let page = doc
+            .get_dictionary(plan.id)
+            .map_err(|e| bad_page(number, e))?;
         match page.get(b"Contents") {
             Ok(Object::Reference(c)) => match doc.get_object(*c) {
                 Ok(Object::Array(items)) => contents.extend(items.iter().cloned()),
@@ -134,25 +166,40 @@ pub fn stamp_pdf(input: &[u8], stamp: &Stamp) -> Result<Vec<u8>, WatermarkError>
             _ => {}
         }
         contents.push(Object::Reference(overlay_id));
-        let page = doc.get_dictionary_mut(plan.id).map_err(|e| bad_page(number, e))?;
+        let page = doc
+            .get_dictionary_mut(plan.id)
+            .map_err(|e| bad_page(number, e))?;
         page.set("Contents", contents);
         page.set("MediaBox", rect_object(plan.media));
         if let Some(crop) = plan.crop {
             page.set("CropBox", rect_object(crop));
         }
-        add_resources(&mut doc, plan.id, number, &font_entries, gstate, &mut resources_done)?;
+        add_resources(
+            &mut doc,
+            plan.id,
+            number,
+            &font_entries,
+            gstate,
+            &mut resources_done,
+        )?;
     }
 
     insert_cover(&mut doc, cover_w, cover_h, cover_ops, &font_entries)?;
     embed_metadata(&mut doc, &stamp.delivery_id, &stamp.texts.notice)?;
 
     let mut out = Vec::with_capacity(input.len() + 64 * 1024);
-    doc.save_to(&mut out).map_err(|e| WatermarkError::WriteFailed { reason: e.to_string() })?;
+    doc.save_to(&mut out)
+        .map_err(|e| WatermarkError::WriteFailed {
+            reason: e.to_string(),
+        })?;
     Ok(out)
 }
 
 fn bad_page(page: u32, e: lopdf::Error) -> WatermarkError {
-    WatermarkError::BadPage { page, reason: e.to_string() }
+    WatermarkError::BadPage {
+        page,
+        reason: e.to_string(),
+    }
 }
 
 fn rect_object(r: Rect) -> Object {
@@ -173,38 +220,58 @@ fn add_resources(
         Some(Object::Reference(r)) => r,
         Some(Object::Dictionary(d)) => {
             let r = doc.add_object(d);
-            doc.get_dictionary_mut(page).map_err(|e| bad_page(number, e))?.set("Resources", r);
+            doc.get_dictionary_mut(page)
+                .map_err(|e| bad_page(number, e))?
+                .set("Resources", r);
             r
         }
         _ => {
             let r = doc.add_object(Dictionary::new());
-            doc.get_dictionary_mut(page).map_err(|e| bad_page(number, e))?.set("Resources", r);
+            doc.get_dictionary_mut(page)
+                .map_err(|e| bad_page(number, e))?
+                .set("Resources", r);
             r
         }
     };
     if !done.insert(res_id) {
         return Ok(());
     }
-    let mut additions: Vec<(&[u8], String, ObjectId)> =
-        fonts.iter().map(|(name, id)| (&b"Font"[..], name.clone(), *id)).collect();
+    let mut additions: Vec<(&[u8], String, ObjectId)> = fonts
+        .iter()
+        .map(|(name, id)| (&b"Font"[..], name.clone(), *id))
+        .collect();
     if let Some(gs) = gstate {
         additions.push((b"ExtGState", WATERMARK_GS.to_string(), gs));
     }
     for (category, name, id) in additions {
-        let resources = doc.get_dictionary(res_id).map_err(|e| bad_page(number, e))?;
+        let resources = doc
+            .get_dictionary(res_id)
+            .map_err(|e| bad_page(number, e))?;
         match resources.get(category) {
             Ok(Object::Reference(sub)) => {
                 let sub = *sub;
-                doc.get_dictionary_mut(sub).map_err(|e| bad_page(number, e))?.set(name, id);
+                doc.get_dictionary_mut(sub)
+                    .map_err(|e| bad_page(number, e))?
+                    .set(name, id);
             }
             Ok(Object::Dictionary(_)) => {
-                let resources = doc.get_dictionary_mut(res_id).map_err(|e| bad_page(number, e))?;
-                let sub = resources.get_mut(category).and_then(Object::as_dict_mut).map_err(|e| bad_page(number, e))?;
+                let resources = doc
+                    .get_dictionary_mut(res_id)
+                    .map_err(|e| bad_page(number, e))?;
+                let sub = resources
+                    .get_mut(category)
+                    .and_then(Object::as_dict_mut)
+                    .map_err(|e| bad_page(number, e))?;
                 sub.set(name, id);
             }
             _ => {
-                let resources = doc.get_dictionary_mut(res_id).map_err(|e| bad_page(number, e))?;
-                resources.set(category, Dictionary::from_iter([(name, Object::Reference(id))]));
+                let resources = doc
+                    .get_dictionary_mut(res_id)
+                    .map_err(|e| bad_page(number, e))?;
+                resources.set(
+                    category,
+                    Dictionary::from_iter([(name, Object::Reference(id))]),
+                );
             }
         }
     }
@@ -218,7 +285,9 @@ fn insert_cover(
     ops: String,
     fonts: &[(String, ObjectId)],
 ) -> Result<(), WatermarkError> {
-    let broken = |what: &str| WatermarkError::UnreadablePdf { reason: format!("page tree: {what}") };
+    let broken = |what: &str| WatermarkError::UnreadablePdf {
+        reason: format!("page tree: {what}"),
+    };
     let root = doc
         .catalog()
         .and_then(|c| c.get(b"Pages"))
@@ -227,18 +296,35 @@ fn insert_cover(
     let mut content = Stream::new(Dictionary::new(), ops.into_bytes());
     let _ = content.compress();
     let content = doc.add_object(content);
-    let font_dict: Dictionary = fonts.iter().map(|(n, id)| (n.clone(), Object::Reference(*id))).collect();
+    let font_dict: Dictionary = fonts
+        .iter()
+        .map(|(n, id)| (n.clone(), Object::Reference(*id)))
+        .collect();
     let cover = doc.add_object(Dictionary::from_iter([
         ("Type", Object::Name(b"Page".to_vec())),
         ("Parent", Object::Reference(root)),
         ("MediaBox", rect_object([0.0, 0.0, width, height])),
         ("Contents", Object::Reference(content)),
-        ("Resources", Object::Dictionary(Dictionary::from_iter([("Font", Object::Dictionary(font_dict))]))),
+        (
+            "Resources",
+            Object::Dictionary(Dictionary::from_iter([(
+                "Font",
+                Object::Dictionary(font_dict),
+            )])),
+        ),
     ]));
-    let pages = doc.get_dictionary_mut(root).map_err(|_| broken("/Pages is not a dictionary"))?;
-    let count = pages.get(b"Count").and_then(Object::as_i64).map_err(|_| broken("/Count missing"))?;
+    let pages = doc
+        .get_dictionary_mut(root)
+        .map_err(|_| broken("/Pages is not a dictionary"))?;
+    let count = pages
+        .get(b"Count")
+        .and_then(Object::as_i64)
+        .map_err(|_| broken("/Count missing"))?;
     pages.set("Count", count + 1);
-    let kids = pages.get_mut(b"Kids").and_then(Object::as_array_mut).map_err(|_| broken("/Kids is not an array"))?;
+    let kids = pages
+        .get_mut(b"Kids")
+        .and_then(Object::as_array_mut)
+        .map_err(|_| broken("/Kids is not an array"))?;
     kids.insert(0, Object::Reference(cover));
     Ok(())
 }

@@ -108,7 +108,10 @@ impl Template {
     /// Parses `text`, refusing placeholders that do not exist or are not available in `scope`,
     /// and unbalanced braces.
     pub fn parse(text: &str, scope: Scope) -> Result<Self, WatermarkError> {
-        let bad = |reason: String| WatermarkError::BadTemplate { template: text.to_string(), reason };
+        let bad = |reason: String| WatermarkError::BadTemplate {
+            template: text.to_string(),
+            reason,
+        };
         let mut pieces = Vec::new();
         let mut literal = String::new();
         let mut chars = text.chars().peekable();
@@ -122,7 +125,11 @@ impl Template {
                     chars.next();
                     literal.push('}');
                 }
-                '}' => return Err(bad("a `}` without its `{` (write `}}` for a literal brace)".into())),
+                '}' => {
+                    return Err(bad(
+                        "a `}` without its `{` (write `}}` for a literal brace)".into(),
+                    ));
+                }
                 '{' => {
                     let mut name = String::new();
                     loop {
@@ -134,10 +141,14 @@ impl Template {
                     }
                     let known = Placeholder::ALL.map(Placeholder::name).join(", ");
                     let field = Placeholder::from_name(name.trim()).ok_or_else(|| {
-                        bad(format!("unknown placeholder `{{{name}}}`; known placeholders: {known}"))
+                        bad(format!(
+                            "unknown placeholder `{{{name}}}`; known placeholders: {known}"
+                        ))
                     })?;
                     if !field.allowed_in(scope) {
-                        return Err(bad(format!("`{{{name}}}` is only available in per-page texts")));
+                        return Err(bad(format!(
+                            "`{{{name}}}` is only available in per-page texts"
+                        )));
                     }
                     if !literal.is_empty() {
                         pieces.push(Piece::Literal(std::mem::take(&mut literal)));
@@ -150,7 +161,10 @@ impl Template {
         if !literal.is_empty() {
             pieces.push(Piece::Literal(literal));
         }
-        Ok(Self { source: text.to_string(), pieces })
+        Ok(Self {
+            source: text.to_string(),
+            pieces,
+        })
     }
 
     pub fn source(&self) -> &str {
@@ -183,10 +197,6 @@ impl Template {
         any && all_empty
     }
 
-    /// Whether the template's text changes from page to page.
-    pub fn uses_page(&self) -> bool {
-        self.pieces.iter().any(|p| *p == Piece::Field(Placeholder::Page))
-    }
 }
 
 #[cfg(test)]

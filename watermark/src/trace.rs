@@ -54,10 +54,15 @@ pub struct Trace {
 
 /// Every delivery id in `pdf`, most widely found first. Empty when the file carries none.
 pub fn find_deliveries(pdf: &[u8]) -> Result<Vec<Trace>, WatermarkError> {
-    let doc = Document::load_mem(pdf).map_err(|e| WatermarkError::UnreadablePdf { reason: e.to_string() })?;
+    let doc = Document::load_mem(pdf).map_err(|e| WatermarkError::UnreadablePdf {
+        reason: e.to_string(),
+    })?;
     let mut found: BTreeMap<DeliveryId, Vec<TracePlace>> = BTreeMap::new();
     let mut note = |id: &[u8], place: TracePlace| {
-        if let Some(id) = std::str::from_utf8(id).ok().and_then(|s| DeliveryId::new(s.trim()).ok()) {
+        if let Some(id) = std::str::from_utf8(id)
+            .ok()
+            .and_then(|s| DeliveryId::new(s.trim()).ok())
+        {
             let places = found.entry(id).or_default();
             if !places.contains(&place) {
                 places.push(place);
@@ -72,10 +77,10 @@ pub fn find_deliveries(pdf: &[u8]) -> Result<Vec<Trace>, WatermarkError> {
             }
         }
     }
-    if let Some(info) = info_dictionary(&doc) {
-        if let Ok(bytes) = info.get(INFO_KEY.as_bytes()).and_then(Object::as_str) {
-            note(bytes, TracePlace::InfoDictionary);
-        }
+    if let Some(Ok(bytes)) =
+        info_dictionary(&doc).map(|info| info.get(INFO_KEY.as_bytes()).and_then(Object::as_str))
+    {
+        note(bytes, TracePlace::InfoDictionary);
     }
     if let Some(xmp) = metadata_stream(&doc).and_then(|s| s.decompressed_content().ok()) {
         for id in between(&xmp, XMP_OPEN.as_bytes(), XMP_CLOSE.as_bytes()) {
@@ -84,31 +89,49 @@ pub fn find_deliveries(pdf: &[u8]) -> Result<Vec<Trace>, WatermarkError> {
     }
     for (number, page) in doc.get_pages() {
         // Leaked files are untrusted: bound what a page's content may inflate to.
-        let Ok(content) = doc.get_page_content_with_limit(page, 64 << 20) else { continue };
+        let Ok(content) = doc.get_page_content_with_limit(page, 64 << 20) else {
+            continue;
+        };
         let marker = TRACE_MARKER.as_bytes();
         let mut rest = &content[..];
         while let Some(at) = find(rest, marker) {
             let tail = &rest[at + marker.len()..];
-            let len = tail.iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
+            let len = tail
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                .count();
             note(&tail[..len], TracePlace::Page(number));
             rest = &tail[len..];
         }
     }
-    let mut traces: Vec<Trace> =
-        found.into_iter().map(|(delivery_id, found_in)| Trace { delivery_id, found_in }).collect();
-    traces.sort_by(|a, b| b.found_in.len().cmp(&a.found_in.len()));
+    let mut traces: Vec<Trace> = found
+        .into_iter()
+        .map(|(delivery_id, found_in)| Trace {
+            delivery_id,
+            found_in,
+        })
+        .collect();
+    traces.sort_by_key(|t| std::cmp::Reverse(t.found_in.len()));
     Ok(traces)
 }
 
 /// The delivery ids in `pdf`, most widely found first.
 pub fn find_delivery_ids(pdf: &[u8]) -> Result<Vec<String>, WatermarkError> {
-    Ok(find_deliveries(pdf)?.into_iter().map(|t| t.delivery_id.as_str().to_string()).collect())
+    Ok(find_deliveries(pdf)?
+        .into_iter()
+        .map(|t| t.delivery_id.as_str().to_string())
+        .collect())
 }
 
 /// Writes the id into the file identifier, the Info dictionary and the XMP metadata.
-pub(crate) fn embed_metadata(doc: &mut Document, id: &DeliveryId, notice: &str) -> Result<(), WatermarkError> {
+pub(crate) fn embed_metadata(
+    doc: &mut Document,
+    id: &DeliveryId,
+    notice: &str,
+) -> Result<(), WatermarkError> {
     let id_string = || Object::String(id.as_str().as_bytes().to_vec(), StringFormat::Literal);
-    doc.trailer.set("ID", Object::Array(vec![id_string(), id_string()]));
+    doc.trailer
+        .set("ID", Object::Array(vec![id_string(), id_string()]));
 
     match doc.trailer.get(b"Info").and_then(Object::as_reference) {
         Ok(info_id) => match doc.get_dictionary_mut(info_id) {
@@ -132,13 +155,20 @@ pub(crate) fn embed_metadata(doc: &mut Document, id: &DeliveryId, notice: &str) 
     let existing = metadata_stream(doc).and_then(|s| s.decompressed_content().ok());
     let packet = xmp_packet(existing.as_deref(), id, notice);
     let mut stream = Stream::new(
-        Dictionary::from_iter([("Type", Object::Name(b"Metadata".to_vec())), ("Subtype", Object::Name(b"XML".to_vec()))]),
+        Dictionary::from_iter([
+            ("Type", Object::Name(b"Metadata".to_vec())),
+            ("Subtype", Object::Name(b"XML".to_vec())),
+        ]),
         packet.into_bytes(),
     );
     // XMP stays uncompressed so that tools scanning files for packets can read it.
     stream.allows_compression = false;
     let xmp_id = doc.add_object(stream);
-    let catalog = doc.catalog_mut().map_err(|e| WatermarkError::UnreadablePdf { reason: format!("no catalog: {e}") })?;
+    let catalog = doc
+        .catalog_mut()
+        .map_err(|e| WatermarkError::UnreadablePdf {
+            reason: format!("no catalog: {e}"),
+        })?;
     catalog.set("Metadata", xmp_id);
     Ok(())
 }
@@ -148,12 +178,11 @@ fn xmp_packet(existing: Option<&[u8]>, id: &DeliveryId, notice: &str) -> String 
     let ours = format!(
         "<rdf:Description rdf:about=\"\" xmlns:quire=\"{XMP_NAMESPACE}\">{XMP_OPEN}{id}{XMP_CLOSE}</rdf:Description>\n"
     );
-    if let Some(text) = existing.and_then(|b| std::str::from_utf8(b).ok()) {
-        if let Some(at) = text.find("</rdf:RDF>") {
-            if !text.contains(XMP_OPEN) {
-                return format!("{}{ours}{}", &text[..at], &text[at..]);
-            }
-        }
+    if let Some(text) = existing.and_then(|b| std::str::from_utf8(b).ok())
+        && let Some(at) = text.find("</rdf:RDF>")
+        && !text.contains(XMP_OPEN)
+    {
+        return format!("{}{ours}{}", &text[..at], &text[at..]);
     }
     format!(
         "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n\
@@ -168,7 +197,10 @@ fn xmp_packet(existing: Option<&[u8]>, id: &DeliveryId, notice: &str) -> String 
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn info_dictionary(doc: &Document) -> Option<&Dictionary> {
@@ -208,7 +240,10 @@ mod tests {
         let new = xmp_packet(Some(old), &id, "n");
         assert!(new.contains("<rdf:Description/>"));
         assert!(new.contains("<quire:DeliveryId>dlv_ABC</quire:DeliveryId>"));
-        assert_eq!(between(new.as_bytes(), XMP_OPEN.as_bytes(), XMP_CLOSE.as_bytes()), vec![&b"dlv_ABC"[..]]);
+        assert_eq!(
+            between(new.as_bytes(), XMP_OPEN.as_bytes(), XMP_CLOSE.as_bytes()),
+            vec![&b"dlv_ABC"[..]]
+        );
     }
 
     #[test]

@@ -6,15 +6,17 @@ use std::path::{Path, PathBuf};
 
 use quire_watermark::trace::{TracePlace, find_deliveries, find_delivery_ids};
 use quire_watermark::{
-    Citation, DeliveryId, DiagonalWatermark, FontSources, Institution, Recipient, Scope, Stamp, StampTexts, Template,
-    stamp_pdf,
+    Citation, DeliveryId, DiagonalWatermark, FontSources, Institution, Recipient, Scope, Stamp,
+    StampTexts, Template, stamp_pdf,
 };
 use support::*;
 
 const ID: &str = "dlv_01JDQ3ZK7W8X9Y0ABCDEFGHJKM";
 
 fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpus")
+        .join(name)
 }
 
 fn fonts() -> FontSources {
@@ -26,7 +28,10 @@ fn fonts() -> FontSources {
 
 fn stamp_for(recipient: &str) -> Stamp {
     Stamp {
-        institution: Institution { name: "Bodleian Test Library".into(), contact: "ill@bodleian.example".into() },
+        institution: Institution {
+            name: "Bodleian Test Library".into(),
+            contact: "ill@bodleian.example".into(),
+        },
         request_id: "REQ-2026-0042".into(),
         citation: Citation {
             title: "Journal of Lichenology".into(),
@@ -37,7 +42,10 @@ fn stamp_for(recipient: &str) -> Stamp {
             issue: String::new(),
             pages: "113-127".into(),
         },
-        recipient: Recipient { name: recipient.into(), library: "Biblioteka Jagiellońska".into() },
+        recipient: Recipient {
+            name: recipient.into(),
+            library: "Biblioteka Jagiellońska".into(),
+        },
         delivered_on: "2026-11-29".into(),
         link_expires: Some("2026-12-29".into()),
         copyright_basis: None,
@@ -85,16 +93,25 @@ fn stamped_copy_has_cover_stamps_and_untouched_pages() {
         "Pages delivered 3",
         "NOTICE: This material may be protected by copyright law (Title 17 U.S. Code).",
     ] {
-        assert!(cover.contains(expected), "cover lacks {expected:?}:\n{cover}");
+        assert!(
+            cover.contains(expected),
+            "cover lacks {expected:?}:\n{cover}"
+        );
     }
     // Empty citation fields are left off rather than printed blank.
     assert!(!cover.contains("Issue"), "{cover}");
 
     for n in 1..=3 {
         let text = flat(&pdftotext_page(&path, n + 1));
-        assert!(text.contains(&page_text(n)), "page {n} lost its text layer or moved:\n{text}");
+        assert!(
+            text.contains(&page_text(n)),
+            "page {n} lost its text layer or moved:\n{text}"
+        );
         let stamp = "Delivered to Zoë Łukasiewicz (Biblioteka Jagiellońska) · request REQ-2026-0042 · 2026-11-29 · for private study, scholarship or research";
-        assert!(text.contains(stamp), "page {n} lacks the margin stamp:\n{text}");
+        assert!(
+            text.contains(stamp),
+            "page {n} lacks the margin stamp:\n{text}"
+        );
     }
 
     // Images and the original content streams are carried over byte for byte.
@@ -110,20 +127,43 @@ fn stamped_copy_has_cover_stamps_and_untouched_pages() {
                 let xo = res.get(b"XObject").unwrap();
                 let xo = doc.dereference(xo).unwrap().1.as_dict().unwrap().clone();
                 let im = xo.get(b"Im0").unwrap().as_reference().unwrap();
-                doc.get_object(im).unwrap().as_stream().unwrap().content.clone()
+                doc.get_object(im)
+                    .unwrap()
+                    .as_stream()
+                    .unwrap()
+                    .content
+                    .clone()
             })
             .collect()
     };
     assert_eq!(images(&before, 0), images(&after, 1));
     let first_content = |doc: &lopdf::Document, page: u32| {
         let id = doc.get_pages()[&page];
-        doc.get_page_contents(id).into_iter().map(|c| doc.get_object(c).unwrap().as_stream().unwrap().content.clone()).collect::<Vec<_>>()
+        doc.get_page_contents(id)
+            .into_iter()
+            .map(|c| {
+                doc.get_object(c)
+                    .unwrap()
+                    .as_stream()
+                    .unwrap()
+                    .content
+                    .clone()
+            })
+            .collect::<Vec<_>>()
     };
     for n in 1..=3u32 {
         let original = first_content(&before, n);
         let stamped = first_content(&after, n + 1);
-        assert_eq!(stamped.len(), original.len() + 2, "page {n}: q, original, stamp");
-        assert_eq!(&stamped[1..=original.len()], &original[..], "page {n}: content changed");
+        assert_eq!(
+            stamped.len(),
+            original.len() + 2,
+            "page {n}: q, original, stamp"
+        );
+        assert_eq!(
+            &stamped[1..=original.len()],
+            &original[..],
+            "page {n}: content changed"
+        );
     }
 }
 
@@ -131,18 +171,49 @@ fn stamped_copy_has_cover_stamps_and_untouched_pages() {
 fn every_script_renders_and_extracts() {
     let dir = tempfile::tempdir().unwrap();
     let input = synthetic_pdf(1, 16, None);
-    for name in ["Zoë Łukasiewicz", "Σωκράτης Παππάς", "Иван Петров", "李小龍", "Nguyễn Thị Minh Khai"] {
+    for name in [
+        "Zoë Łukasiewicz",
+        "Σωκράτης Παππάς",
+        "Иван Петров",
+        "李小龍",
+        "Nguyễn Thị Minh Khai",
+    ] {
         let out = stamp_pdf(&input, &stamp_for(name)).unwrap();
         let path = write(dir.path(), "names.pdf", &out);
         qpdf_check(&path);
-        assert!(flat(&pdftotext_page(&path, 1)).contains(name), "cover: {name}");
-        assert!(flat(&pdftotext_page(&path, 2)).contains(&format!("Delivered to {name} (")), "stamp: {name}");
+        renders_cleanly(&path);
+        assert!(
+            flat(&pdftotext_page(&path, 1)).contains(name),
+            "cover: {name}"
+        );
+        assert!(
+            flat(&pdftotext_page(&path, 2)).contains(&format!("Delivered to {name} (")),
+            "stamp: {name}"
+        );
     }
+    // A decomposed name (as some forms and macOS send it) is set and extracted composed.
+    let decomposed = "Nguye\u{302}\u{303}n Thi\u{323} Minh Khai";
+    let path = write(dir.path(), "nfd.pdf", &stamp_pdf(&input, &stamp_for(decomposed)).unwrap());
+    assert!(flat(&pdftotext_page(&path, 1)).contains("Nguyễn Thị Minh Khai"));
+
     // The CJK name needs the fallback font: two fonts are embedded, both as subsets.
     let out = stamp_pdf(&input, &stamp_for("李小龍")).unwrap();
-    let fonts = run("pdffonts", &[write(dir.path(), "cjk.pdf", &out).to_str().unwrap()]);
-    assert!(fonts.contains("DejaVuSans") && fonts.contains("CID TrueType"), "{fonts}");
-    assert!(fonts.lines().filter(|l| l.contains("CID TrueType") && l.contains("yes yes yes")).count() == 2, "{fonts}");
+    let fonts = run(
+        "pdffonts",
+        &[write(dir.path(), "cjk.pdf", &out).to_str().unwrap()],
+    );
+    assert!(
+        fonts.contains("DejaVuSans") && fonts.contains("CID TrueType"),
+        "{fonts}"
+    );
+    assert!(
+        fonts
+            .lines()
+            .filter(|l| l.contains("CID TrueType") && l.contains("yes yes yes"))
+            .count()
+            == 2,
+        "{fonts}"
+    );
 }
 
 #[test]
@@ -169,7 +240,12 @@ fn garbage_and_small_stamps_are_refused() {
     assert_eq!(err.code(), "watermark.pdf.unreadable");
     let mut stamp = stamp_for("A");
     stamp.texts.margin_font_size = 6.0;
-    assert_eq!(stamp_pdf(&synthetic_pdf(1, 16, None), &stamp).unwrap_err().code(), "watermark.stamp.too_small");
+    assert_eq!(
+        stamp_pdf(&synthetic_pdf(1, 16, None), &stamp)
+            .unwrap_err()
+            .code(),
+        "watermark.stamp.too_small"
+    );
 }
 
 #[test]
@@ -189,15 +265,27 @@ fn rotated_pages_and_diagonal_watermark_and_long_notice() {
         qpdf_check(&path);
         let page = flat(&pdftotext_page(&path, 3));
         assert!(page.contains(&page_text(2)), "{rotate}: {page}");
-        assert!(page.contains("Delivered to Иван Петров"), "{rotate}: {page}");
+        assert!(
+            page.contains("Delivered to Иван Петров"),
+            "{rotate}: {page}"
+        );
         // pdftotext reads diagonal text reliably only in raw order, glyph by glyph.
-        let raw: String = run("pdftotext", &["-raw", "-f", "3", "-l", "3", path.to_str().unwrap(), "-"])
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        assert!(raw.contains("ИванПетров·page2"), "{rotate}: diagonal watermark missing: {raw}");
+        let raw: String = run(
+            "pdftotext",
+            &["-raw", "-f", "3", "-l", "3", path.to_str().unwrap(), "-"],
+        )
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+        assert!(
+            raw.contains("ИванПетров·page2"),
+            "{rotate}: diagonal watermark missing: {raw}"
+        );
         let cover = flat(&pdftotext_page(&path, 1));
-        assert!(cover.contains("NOTICE WARNING CONCERNING COPYRIGHT RESTRICTIONS"), "{cover}");
+        assert!(
+            cover.contains("NOTICE WARNING CONCERNING COPYRIGHT RESTRICTIONS"),
+            "{cover}"
+        );
     }
 }
 
@@ -210,6 +298,7 @@ fn corpus_scans_stamp_cleanly() {
         let out = stamp_pdf(&input, &stamp_for("Σωκράτης Παππάς")).unwrap();
         let path = write(dir.path(), "stamped.pdf", &out);
         qpdf_check(&path);
+        renders_cleanly(&path);
         let n = page_count(&original);
         assert_eq!(page_count(&path), n + 1, "{name}");
         // Same images, in the same order, after the cover (which has none).
@@ -221,15 +310,29 @@ fn corpus_scans_stamp_cleanly() {
                 .collect()
         };
         let (a, b) = (list(&original), list(&path));
-        let strip_page = |v: Vec<String>| v.into_iter().map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")).collect::<Vec<_>>();
+        let strip_page = |v: Vec<String>| {
+            v.into_iter()
+                .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(strip_page(a), strip_page(b), "{name}: images changed");
         for page in 1..=n {
             let before = flat(&pdftotext_page(&original, page));
             let after = flat(&pdftotext_page(&path, page + 1));
-            assert!(after.contains(&before), "{name} page {page}: text layer changed");
-            assert!(after.contains("Delivered to Σωκράτης Παππάς"), "{name} page {page}");
+            assert!(
+                after.contains(&before),
+                "{name} page {page}: text layer changed"
+            );
+            assert!(
+                after.contains("Delivered to Σωκράτης Παππάς"),
+                "{name} page {page}"
+            );
         }
-        assert_eq!(find_delivery_ids(&out).unwrap(), vec![ID.to_string()], "{name}");
+        assert_eq!(
+            find_delivery_ids(&out).unwrap(),
+            vec![ID.to_string()],
+            "{name}"
+        );
     }
 }
 
@@ -243,19 +346,32 @@ fn copies_are_traceable_after_rewriting_cutting_and_stripping() {
     let traces = find_deliveries(&out).unwrap();
     assert_eq!(traces.len(), 1);
     let places = &traces[0].found_in;
-    for p in [TracePlace::FileIdentifier, TracePlace::InfoDictionary, TracePlace::XmpMetadata] {
+    for p in [
+        TracePlace::FileIdentifier,
+        TracePlace::InfoDictionary,
+        TracePlace::XmpMetadata,
+    ] {
         assert!(places.contains(&p), "{p} missing: {places:?}");
     }
     for n in 1..=4 {
-        assert!(places.contains(&TracePlace::Page(n)), "page {n}: {places:?}");
+        assert!(
+            places.contains(&TracePlace::Page(n)),
+            "page {n}: {places:?}"
+        );
     }
 
     let linearized = dir.path().join("lin.pdf");
     run("qpdf", &["--linearize", &s(&exact), &s(&linearized)]);
     let objstm = dir.path().join("objstm.pdf");
-    run("qpdf", &["--object-streams=generate", &s(&exact), &s(&objstm)]);
+    run(
+        "qpdf",
+        &["--object-streams=generate", &s(&exact), &s(&objstm)],
+    );
     let one_page = dir.path().join("page3.pdf");
-    run("qpdf", &["--empty", "--pages", &s(&exact), "3", "--", &s(&one_page)]);
+    run(
+        "qpdf",
+        &["--empty", "--pages", &s(&exact), "3", "--", &s(&one_page)],
+    );
     // Stripped: no Info, no XMP, no file identifier left.
     let mut doc = lopdf::Document::load_mem(&out).unwrap();
     doc.trailer.remove(b"Info");
@@ -265,22 +381,50 @@ fn copies_are_traceable_after_rewriting_cutting_and_stripping() {
     doc.save_to(&mut bytes).unwrap();
     let stripped = write(dir.path(), "stripped.pdf", &bytes);
 
-    for (what, path) in
-        [("exact", &exact), ("linearized", &linearized), ("object streams", &objstm), ("one page", &one_page), ("stripped", &stripped)]
-    {
+    for (what, path) in [
+        ("exact", &exact),
+        ("linearized", &linearized),
+        ("object streams", &objstm),
+        ("one page", &one_page),
+        ("stripped", &stripped),
+    ] {
         qpdf_check(path);
         let bytes = std::fs::read(path).unwrap();
-        assert_eq!(find_delivery_ids(&bytes).unwrap(), vec![ID.to_string()], "{what}");
+        assert_eq!(
+            find_delivery_ids(&bytes).unwrap(),
+            vec![ID.to_string()],
+            "{what}"
+        );
     }
     let cut = find_deliveries(&std::fs::read(&one_page).unwrap()).unwrap();
-    assert_eq!(cut[0].found_in, vec![TracePlace::Page(1)], "only the page text survives a cut-out page");
+    assert_eq!(
+        cut[0].found_in,
+        vec![TracePlace::Page(1)],
+        "only the page text survives a cut-out page"
+    );
     let stripped = find_deliveries(&std::fs::read(&stripped).unwrap()).unwrap();
-    assert!(!stripped[0].found_in.iter().any(|p| !matches!(p, TracePlace::Page(_))));
+    assert!(
+        !stripped[0]
+            .found_in
+            .iter()
+            .any(|p| !matches!(p, TracePlace::Page(_)))
+    );
 }
 
 #[test]
 fn unstamped_files_carry_no_delivery() {
-    assert!(find_delivery_ids(&synthetic_pdf(2, 16, None)).unwrap().is_empty());
-    assert!(find_delivery_ids(&std::fs::read(corpus("epson.pdf")).unwrap()).unwrap().is_empty());
-    assert_eq!(find_delivery_ids(b"%PDF-1.4 junk").unwrap_err().code(), "watermark.pdf.unreadable");
+    assert!(
+        find_delivery_ids(&synthetic_pdf(2, 16, None))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        find_delivery_ids(&std::fs::read(corpus("epson.pdf")).unwrap())
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        find_delivery_ids(b"%PDF-1.4 junk").unwrap_err().code(),
+        "watermark.pdf.unreadable"
+    );
 }

@@ -34,7 +34,10 @@ pub fn detect(page: &GrayImage) -> BlankVerdict {
     let my = (h as f32 * MARGIN_FRACTION) as u32;
     let (x0, x1, y0, y1) = (mx, w.saturating_sub(mx), my, h.saturating_sub(my));
     if x1 <= x0 || y1 <= y0 {
-        return BlankVerdict { blank: true, ink_fraction: 0.0 };
+        return BlankVerdict {
+            blank: true,
+            ink_fraction: 0.0,
+        };
     }
     let raw = page.as_raw();
     let stride = w as usize;
@@ -59,5 +62,8 @@ pub fn detect(page: &GrayImage) -> BlankVerdict {
     }
     let area = (x1 - x0) as u64 * (y1 - y0) as u64;
     let ink_fraction = ink as f32 / area as f32;
-    BlankVerdict { blank: ink_fraction < COVERAGE_THRESHOLD, ink_fraction }
+    BlankVerdict {
+        blank: ink_fraction < COVERAGE_THRESHOLD,
+        ink_fraction,
+    }
 }

@@ -7,3 +7,10 @@
 pub mod blank;
 pub mod deskew;
 pub mod quality;
+
+#[cfg(test)]
+mod blank_tests;
+#[cfg(test)]
+mod deskew_tests;
+#[cfg(test)]
+mod quality_tests;

@@ -71,7 +71,9 @@ impl QualityWarning {
                 format!("page was skewed {angle_deg:.2}°, more than {MAX_SKEW_DEG:.0}°")
             }
             Self::SkewUncertain { confidence } => {
-                format!("skew could not be measured reliably (confidence {confidence:.2}); page left unrotated")
+                format!(
+                    "skew could not be measured reliably (confidence {confidence:.2}); page left unrotated"
+                )
             }
         }
     }

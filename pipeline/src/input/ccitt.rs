@@ -45,8 +45,13 @@ pub(crate) fn decode_g3_rows(
     let mut ok = true;
     let mut decoder = fax::decoder::Group3Decoder::new(data.iter().copied().map(Ok::<u8, ()>)).ok()?;
     while decoded < rows {
-        let status = decoder.advance();
-        let Ok(status) = status else {
+        let Ok(status) = decoder.advance() else {
+            // TIFF Group 3 has no end-of-page codes, so the last row ends the data without the
+            // EOL the decoder looks for next; the row itself was decoded before that.
+            if decoded + 1 == rows {
+                ok &= fill_row(out, y0 + decoded, decoder.transitions(), width, dark, light);
+                decoded += 1;
+            }
             break;
         };
         ok &= fill_row(out, y0 + decoded, decoder.transitions(), width, dark, light);

@@ -25,7 +25,7 @@ use crate::options::ProcessOptions;
 use crate::page::{DecodedPage, EmbeddedImage, Raster};
 
 /// Resolution given to pages that paint nothing: enough for a blank check, tiny in the output.
-const BLANK_PAGE_DPI: f32 = 100.0;
+const BLANK_PAGE_DPI: f32 = 150.0;
 
 #[derive(Debug, Clone)]
 pub(crate) struct PagePlan {
@@ -449,6 +449,16 @@ fn decode_image(
             };
             Raster::Bilevel(img)
         }
+        Some(b"DCTDecode") if filters[..filters.len() - 1].iter().all(|f| f == b"FlateDecode") => {
+            // Some writers deflate their JPEGs once more; undo that, then decode the JPEG.
+            let mut jpeg = stream.content.clone();
+            for _ in 1..filters.len() {
+                jpeg = inflate(&jpeg, limit).map_err(|e| damaged(at.clone(), format!("image data: {e}")))?;
+            }
+            let img = image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg)
+                .map_err(|e| damaged(at.clone(), format!("JPEG image: {e}")))?;
+            raster_from_dynamic(img)
+        }
         Some(b"DCTDecode") | Some(b"CCITTFaxDecode") => {
             return Err(PipelineError::Unsupported { at: at.clone(), reason: "chained image filters".into() });
         }
@@ -465,6 +475,16 @@ fn decode_image(
 
     let passthrough = passthrough(doc, stream, &filters, bpc, image_mask, inverted_decode);
     Ok((raster, passthrough))
+}
+
+fn inflate(data: &[u8], limit: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::ZlibDecoder::new(data).take(limit as u64 + 1).read_to_end(&mut out)?;
+    if out.len() > limit {
+        return Err(std::io::Error::other("decompresses past the size limit"));
+    }
+    Ok(out)
 }
 
 /// Interpret unfiltered samples: 1/2/4/8/16 bits, grey, RGB, CMYK or indexed.
@@ -485,6 +505,22 @@ fn raw_samples(
     let stride = (w * comps * bpc as usize).div_ceil(8);
     if data.len() < stride * h {
         return Err(damaged(at.clone(), "truncated: the image data is shorter than its size says"));
+    }
+    // The common scanner cases, 8-bit grey and RGB, are plain copies.
+    if bpc == 8 && matches!(space, Space::Gray | Space::Rgb) {
+        let mut v = Vec::with_capacity(stride * h);
+        for row in data.chunks_exact(stride).take(h) {
+            v.extend_from_slice(&row[..w * comps]);
+        }
+        return Ok(match space {
+            Space::Gray => {
+                if invert {
+                    v.iter_mut().for_each(|p| *p = 255 - *p);
+                }
+                Raster::from_gray(GrayImage::from_raw(width, height, v).expect("sized from the dimensions"))
+            }
+            _ => Raster::from_rgb(RgbImage::from_raw(width, height, v).expect("sized from the dimensions")),
+        });
     }
     let max = ((1u32 << bpc) - 1) as f32;
     let sample = |row: &[u8], i: usize| -> u32 {

@@ -56,19 +56,21 @@ thread_local! {
     static ENGINE: RefCell<Option<OcrEngine>> = const { RefCell::new(None) };
 }
 
-/// Run `f` with this thread's engine for `languages`, creating it on first use.
+/// Run `f` with this thread's engine for `languages`, creating it on first use. The flag says
+/// whether an engine was started for this call (so callers can show that engines are reused).
 pub fn with_engine<R>(
     languages: &str,
     tessdata: Option<&str>,
     f: impl FnOnce(&mut OcrEngine) -> R,
-) -> Result<R> {
+) -> Result<(R, bool)> {
     ENGINE.with(|cell| {
         let mut slot = cell.borrow_mut();
         let key = (languages.to_owned(), tessdata.map(Into::into));
-        if !slot.as_ref().is_some_and(|e| e.usable_for(&key)) {
+        let start = !slot.as_ref().is_some_and(|e| e.usable_for(&key));
+        if start {
             *slot = None;
             *slot = Some(OcrEngine::new(languages, tessdata)?);
         }
-        Ok(f(slot.as_mut().expect("engine just set")))
+        Ok((f(slot.as_mut().expect("engine just set")), start))
     })
 }

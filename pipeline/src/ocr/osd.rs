@@ -44,6 +44,9 @@ impl OsdEngine {
                 return Err(init_err("cannot load osd.traineddata (is tesseract-ocr-osd installed?)"));
             }
             sys::TessBaseAPISetPageSegMode(handle, sys::TessPageSegMode_PSM_OSD_ONLY);
+            // Tesseract's warnings go to stderr otherwise, one per page.
+            let (name, value) = (CString::new("debug_file").expect("no NUL"), CString::new("/dev/null").expect("no NUL"));
+            sys::TessBaseAPISetVariable(handle, name.as_ptr(), value.as_ptr());
             Ok(OsdEngine { handle, key: tessdata.map(Into::into) })
         }
     }
@@ -76,10 +79,10 @@ impl OsdEngine {
         if ok == 0 {
             return None;
         }
-        // Tesseract reports the page's own rotation, counter-clockwise; undoing it is the same
-        // angle clockwise.
-        let rotation = (degrees.rem_euclid(360) as u32 / 90 * 90) % 360;
-        Some(Orientation { rotate_clockwise: rotation, confidence })
+        // Tesseract reports how far the page is turned clockwise; undoing it is turning back
+        // the other way (checked against pages turned by a known amount in the tests).
+        let turned = degrees.rem_euclid(360) as u32 / 90 * 90;
+        Some(Orientation { rotate_clockwise: (360 - turned) % 360, confidence })
     }
 }
 

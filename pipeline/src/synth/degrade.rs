@@ -70,7 +70,8 @@ impl Degradation {
             );
         }
         if self.bilevel {
-            page.pixels_mut().for_each(|p| p.0[0] = if p.0[0] < 128 { 0 } else { 255 });
+            page.pixels_mut()
+                .for_each(|p| p.0[0] = if p.0[0] < 128 { 0 } else { 255 });
         }
         page
     }

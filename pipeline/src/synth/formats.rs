@@ -101,7 +101,9 @@ fn write_png(out: &mut impl Write, page: &GrayImage, dpi: f32, bilevel: bool) ->
     if bilevel {
         encoder.set_depth(png::BitDepth::One);
         let mut writer = encoder.write_header().map_err(other)?;
-        writer.write_image_data(&pack_bits(page, false)).map_err(other)?;
+        writer
+            .write_image_data(&pack_bits(page, false))
+            .map_err(other)?;
         writer.finish().map_err(other)
     } else {
         encoder.set_depth(png::BitDepth::Eight);
@@ -117,7 +119,11 @@ fn pack_bits(page: &GrayImage, black_is_one: bool) -> Vec<u8> {
     let w = page.width() as usize;
     let row_bytes = w.div_ceil(8);
     let mut out = vec![0u8; row_bytes * page.height() as usize];
-    for (row, packed) in page.as_raw().chunks_exact(w).zip(out.chunks_exact_mut(row_bytes)) {
+    for (row, packed) in page
+        .as_raw()
+        .chunks_exact(w)
+        .zip(out.chunks_exact_mut(row_bytes))
+    {
         for (x, &p) in row.iter().enumerate() {
             let white = p >= 128;
             if white != black_is_one {
@@ -138,10 +144,18 @@ fn jpeg(page: &GrayImage, dpi: f32, quality: u8) -> io::Result<Vec<u8>> {
 
 fn resolution(dpi: f32) -> Rational {
     // Hundredths keep fractional resolutions such as 72.5 exact enough.
-    Rational { n: (dpi * 100.0).round() as u32, d: 100 }
+    Rational {
+        n: (dpi * 100.0).round() as u32,
+        d: 100,
+    }
 }
 
-fn write_tiff(path: &Path, pages: &[GrayImage], dpi: f32, compression: TiffCompression) -> io::Result<()> {
+fn write_tiff(
+    path: &Path,
+    pages: &[GrayImage],
+    dpi: f32,
+    compression: TiffCompression,
+) -> io::Result<()> {
     let compression = match compression {
         TiffCompression::None => Compression::Uncompressed,
         TiffCompression::Lzw => Compression::Lzw,
@@ -150,10 +164,13 @@ fn write_tiff(path: &Path, pages: &[GrayImage], dpi: f32, compression: TiffCompr
         TiffCompression::G4 => unreachable!("G4 has its own writer"),
     };
     let file = BufWriter::new(File::create(path)?);
-    let mut encoder = TiffEncoder::new(file).map_err(other)?.with_compression(compression);
+    let mut encoder = TiffEncoder::new(file)
+        .map_err(other)?
+        .with_compression(compression);
     for page in pages {
-        let mut image =
-            encoder.new_image::<colortype::Gray8>(page.width(), page.height()).map_err(other)?;
+        let mut image = encoder
+            .new_image::<colortype::Gray8>(page.width(), page.height())
+            .map_err(other)?;
         image.resolution(ResolutionUnit::Inch, resolution(dpi));
         image.write_data(page.as_raw()).map_err(other)?;
     }
@@ -165,10 +182,20 @@ pub(crate) fn g4(page: &GrayImage) -> io::Result<Vec<u8>> {
     let mut encoder = fax::encoder::Encoder::new(fax::VecWriter::new());
     let w = page.width();
     for row in page.as_raw().chunks_exact(w as usize) {
-        let colours = row.iter().map(|&p| if p < 128 { fax::Color::Black } else { fax::Color::White });
-        encoder.encode_line(colours, w).map_err(|_| other("CCITT G4 encoding failed"))?;
+        let colours = row.iter().map(|&p| {
+            if p < 128 {
+                fax::Color::Black
+            } else {
+                fax::Color::White
+            }
+        });
+        encoder
+            .encode_line(colours, w)
+            .map_err(|_| other("CCITT G4 encoding failed"))?;
     }
-    let writer = encoder.finish().map_err(|_| other("CCITT G4 encoding failed"))?;
+    let writer = encoder
+        .finish()
+        .map_err(|_| other("CCITT G4 encoding failed"))?;
     Ok(writer.finish())
 }
 
@@ -194,21 +221,99 @@ fn write_tiff_g4(path: &Path, pages: &[GrayImage], dpi: f32) -> io::Result<()> {
         }
         // 4 = CCITT Group 4; photometric 0 = WhiteIsZero, the usual choice for fax data.
         dir.write_tag(Tag::Compression, 4u16).map_err(other)?;
-        dir.write_tag(Tag::PhotometricInterpretation, 0u16).map_err(other)?;
+        dir.write_tag(Tag::PhotometricInterpretation, 0u16)
+            .map_err(other)?;
         dir.write_tag(Tag::ResolutionUnit, 2u16).map_err(other)?;
-        dir.write_tag(Tag::XResolution, resolution(dpi)).map_err(other)?;
-        dir.write_tag(Tag::YResolution, resolution(dpi)).map_err(other)?;
+        dir.write_tag(Tag::XResolution, resolution(dpi))
+            .map_err(other)?;
+        dir.write_tag(Tag::YResolution, resolution(dpi))
+            .map_err(other)?;
         dir.finish().map_err(other)?;
     }
     Ok(())
 }
 
-fn write_pdf(out: &mut impl Write, pages: &[GrayImage], dpi: f32, codec: PdfImageCodec) -> io::Result<()> {
-    let mut doc = Document::with_version("1.5");
-    let pages_id = doc.new_object_id();
-    let mut kids = Vec::with_capacity(pages.len());
+fn write_pdf(
+    out: &mut impl Write,
+    pages: &[GrayImage],
+    dpi: f32,
+    codec: PdfImageCodec,
+) -> io::Result<()> {
+    let mut pdf = ImagePdf::new();
     for page in pages {
-        let (w, h) = page.dimensions();
+        pdf.push(PdfPageImage::encode(page, dpi, codec)?);
+    }
+    pdf.save_to(out)
+}
+
+/// One page image encoded for an image-only PDF. Encoding is the costly part, so it is separate
+/// from `ImagePdf` and can run on many threads.
+pub struct PdfPageImage {
+    width: u32,
+    height: u32,
+    dpi: f32,
+    codec: PdfImageCodec,
+    data: Vec<u8>,
+}
+
+impl PdfPageImage {
+    pub fn encode(page: &GrayImage, dpi: f32, codec: PdfImageCodec) -> io::Result<Self> {
+        let data = match codec {
+            PdfImageCodec::Dct => jpeg(page, dpi, 85)?,
+            PdfImageCodec::Flate => {
+                let mut stream = Stream::new(Dictionary::new(), page.as_raw().clone());
+                stream.compress().map_err(other)?;
+                if stream.dict.get(b"Filter").is_err() {
+                    // lopdf keeps data raw when zlib does not shrink it; the filter is promised.
+                    return Err(other("Flate did not compress this page"));
+                }
+                stream.content
+            }
+            PdfImageCodec::Ccitt => g4(page)?,
+        };
+        Ok(PdfPageImage {
+            width: page.width(),
+            height: page.height(),
+            dpi,
+            codec,
+            data,
+        })
+    }
+}
+
+/// An image-only PDF built a page at a time, holding only encoded pages: a long synthetic scan
+/// does not need all its decoded pages in memory.
+pub struct ImagePdf {
+    doc: Document,
+    pages_id: lopdf::ObjectId,
+    kids: Vec<Object>,
+}
+
+impl Default for ImagePdf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ImagePdf {
+    pub fn new() -> Self {
+        let mut doc = Document::with_version("1.5");
+        let pages_id = doc.new_object_id();
+        ImagePdf {
+            doc,
+            pages_id,
+            kids: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, image: PdfPageImage) {
+        let PdfPageImage {
+            width: w,
+            height: h,
+            dpi,
+            codec,
+            data,
+        } = image;
         let mut image_dict = dictionary! {
             "Type" => "XObject",
             "Subtype" => "Image",
@@ -216,17 +321,14 @@ fn write_pdf(out: &mut impl Write, pages: &[GrayImage], dpi: f32, codec: PdfImag
             "Height" => h as i64,
             "ColorSpace" => "DeviceGray",
         };
-        let image = match codec {
+        match codec {
             PdfImageCodec::Dct => {
                 image_dict.set("BitsPerComponent", 8);
                 image_dict.set("Filter", "DCTDecode");
-                Stream::new(image_dict, jpeg(page, dpi, 85)?)
             }
             PdfImageCodec::Flate => {
                 image_dict.set("BitsPerComponent", 8);
-                let mut stream = Stream::new(image_dict, page.as_raw().clone());
-                stream.compress().map_err(other)?;
-                stream
+                image_dict.set("Filter", "FlateDecode");
             }
             PdfImageCodec::Ccitt => {
                 image_dict.set("BitsPerComponent", 1);
@@ -238,33 +340,42 @@ fn write_pdf(out: &mut impl Write, pages: &[GrayImage], dpi: f32, codec: PdfImag
                     "BlackIs1" => false,
                 };
                 image_dict.set("DecodeParms", parms);
-                Stream::new(image_dict, g4(page)?)
             }
         }
-        .with_compression(false);
-        let image_id = doc.add_object(image);
+        let image_id = self
+            .doc
+            .add_object(Stream::new(image_dict, data).with_compression(false));
         let (pt_w, pt_h) = (w as f32 * 72.0 / dpi, h as f32 * 72.0 / dpi);
         let content = format!("q {pt_w:.3} 0 0 {pt_h:.3} 0 0 cm /Im0 Do Q\n");
-        let content_id = doc.add_object(Stream::new(Dictionary::new(), content.into_bytes()));
-        let page_id = doc.add_object(dictionary! {
+        let content_id = self
+            .doc
+            .add_object(Stream::new(Dictionary::new(), content.into_bytes()));
+        let page_id = self.doc.add_object(dictionary! {
             "Type" => "Page",
-            "Parent" => pages_id,
+            "Parent" => self.pages_id,
             "MediaBox" => vec![0.into(), 0.into(), Object::Real(pt_w), Object::Real(pt_h)],
             "Resources" => dictionary! { "XObject" => dictionary! { "Im0" => image_id } },
             "Contents" => content_id,
         });
-        kids.push(Object::Reference(page_id));
+        self.kids.push(Object::Reference(page_id));
     }
-    let count = kids.len() as i64;
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
-    );
-    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    let info_id = doc.add_object(dictionary! {
-        "Producer" => Object::string_literal("Quire synthetic scanner"),
-    });
-    doc.trailer.set("Root", catalog_id);
-    doc.trailer.set("Info", info_id);
-    doc.save_to(out).map_err(other)
+
+    pub fn save_to(mut self, out: &mut impl Write) -> io::Result<()> {
+        let count = self.kids.len() as i64;
+        self.doc.objects.insert(
+            self.pages_id,
+            Object::Dictionary(
+                dictionary! { "Type" => "Pages", "Kids" => self.kids, "Count" => count },
+            ),
+        );
+        let catalog_id = self
+            .doc
+            .add_object(dictionary! { "Type" => "Catalog", "Pages" => self.pages_id });
+        let info_id = self.doc.add_object(dictionary! {
+            "Producer" => Object::string_literal("Quire synthetic scanner"),
+        });
+        self.doc.trailer.set("Root", catalog_id);
+        self.doc.trailer.set("Info", info_id);
+        self.doc.save_to(out).map_err(other)
+    }
 }

@@ -18,7 +18,7 @@ mod rng;
 
 pub use cer::cer;
 pub use degrade::Degradation;
-pub use formats::{Format, PdfImageCodec, TiffCompression, write};
+pub use formats::{Format, ImagePdf, PdfImageCodec, PdfPageImage, TiffCompression, write};
 pub use render::{Typeface, render_page};
 
 use image::GrayImage;
@@ -69,7 +69,12 @@ pub struct SyntheticPage {
 /// The pages of an article: `pages` pages from `template`, numbered from 1.
 pub fn render_article(template: &PageSpec, pages: u32) -> std::io::Result<Vec<SyntheticPage>> {
     (1..=pages)
-        .map(|n| render_page(&PageSpec { page_number: n, ..template.clone() }))
+        .map(|n| {
+            render_page(&PageSpec {
+                page_number: n,
+                ..template.clone()
+            })
+        })
         .collect()
 }
 

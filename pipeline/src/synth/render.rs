@@ -34,10 +34,16 @@ impl Typeface {
     fn load(self) -> std::io::Result<FontVec> {
         let path = std::path::Path::new(FONT_DIR).join(self.file());
         let bytes = std::fs::read(&path).map_err(|e| {
-            std::io::Error::new(e.kind(), format!("{}: {e} (install fonts-dejavu-core)", path.display()))
+            std::io::Error::new(
+                e.kind(),
+                format!("{}: {e} (install fonts-dejavu-core)", path.display()),
+            )
         })?;
         FontVec::try_from_vec(bytes).map_err(|e| {
-            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: {e}", path.display()),
+            )
         })
     }
 }
@@ -63,7 +69,15 @@ pub fn render_page(spec: &PageSpec) -> std::io::Result<SyntheticPage> {
     if spec.page_number == 1 {
         let heading = PxScale::from(spec.font_pt * 1.8 * px_per_pt);
         let text = title(spec.seed);
-        draw_text_mut(&mut image, Luma([INK]), margin as i32, y as i32, heading, &bold, &text);
+        draw_text_mut(
+            &mut image,
+            Luma([INK]),
+            margin as i32,
+            y as i32,
+            heading,
+            &bold,
+            &text,
+        );
         truth.push(text);
         truth.push(String::new());
         y += spec.font_pt * 1.8 * px_per_pt * LEADING * 1.5;
@@ -79,7 +93,15 @@ pub fn render_page(spec: &PageSpec) -> std::io::Result<SyntheticPage> {
             }
             let taken = fit_line(rest, body, &font, text_width);
             let line = rest[..taken].join(" ");
-            draw_text_mut(&mut image, Luma([INK]), margin as i32, y as i32, body, &font, &line);
+            draw_text_mut(
+                &mut image,
+                Luma([INK]),
+                margin as i32,
+                y as i32,
+                body,
+                &font,
+                &line,
+            );
             truth.push(line);
             rest = &rest[taken..];
             y += line_pitch;
@@ -95,7 +117,15 @@ pub fn render_page(spec: &PageSpec) -> std::io::Result<SyntheticPage> {
     let (number_width, _) = text_size(body, &font, &number);
     let number_y = height as f32 - margin * 0.6;
     let number_x = (width as f32 - number_width as f32) / 2.0;
-    draw_text_mut(&mut image, Luma([INK]), number_x as i32, number_y as i32, body, &font, &number);
+    draw_text_mut(
+        &mut image,
+        Luma([INK]),
+        number_x as i32,
+        number_y as i32,
+        body,
+        &font,
+        &number,
+    );
     truth.push(String::new());
     truth.push(number);
 
@@ -112,7 +142,11 @@ pub fn render_page(spec: &PageSpec) -> std::io::Result<SyntheticPage> {
 fn fit_line(words: &[String], scale: PxScale, font: &FontVec, width: f32) -> usize {
     let mut line = String::new();
     for (i, word) in words.iter().enumerate() {
-        let candidate = if line.is_empty() { word.clone() } else { format!("{line} {word}") };
+        let candidate = if line.is_empty() {
+            word.clone()
+        } else {
+            format!("{line} {word}")
+        };
         if i > 0 && text_size(scale, font, &candidate).0 as f32 > width {
             return i;
         }

@@ -6,11 +6,16 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::{params_from_iter, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 
 use super::audit::{self, Event, NewEvent, GENESIS};
+use super::job::{Job, JobFilter, JobPatch, JobState};
+use super::request::Request;
 use super::{AuditFilter, Database, StateError};
+
+mod jobs;
+mod requests;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![M::up(include_str!("migrations/0001_initial.sql"))])
@@ -67,30 +72,67 @@ impl Database for SqliteDatabase {
     fn audit_append(&self, new: NewEvent) -> Result<Event, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let head: Option<(i64, String)> = tx
-            .query_row("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let (seq, prev) = match head {
-            Some(h) => h,
-            None => start(&tx)?,
-        };
-        let event = audit::seal(seq, &prev, super::now_rfc3339(), new);
-        tx.execute(
-            "INSERT INTO audit_events (seq, time, actor, action, subjects, details, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            rusqlite::params![
-                event.seq,
-                event.time,
-                event.actor,
-                event.action,
-                event.subjects.to_string(),
-                event.details.to_string(),
-                event.prev_hash,
-                event.hash
-            ],
-        )?;
+        let event = append_in(&tx, new)?;
         tx.commit()?;
         Ok(event)
+    }
+
+    fn requests_add(&self, requests: &[Request], actor: &str) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for r in requests {
+            requests::insert(&tx, r)?;
+            append_in(&tx, NewEvent::new(actor, "request.created").subject("request", &r.id).details(serde_json::json!({
+                "library": r.library, "basis": r.basis.as_str(), "title": r.title, "issn": r.issn,
+            })))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn job_create(&self, job: &Job, event: NewEvent) -> Result<Event, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        jobs::insert(&tx, job)?;
+        let event = append_in(&tx, event)?;
+        tx.commit()?;
+        Ok(event)
+    }
+
+    fn job_get(&self, id: &str) -> Result<Option<Job>, StateError> {
+        jobs::get(&self.conn(), id)
+    }
+
+    fn jobs_list(&self, filter: &JobFilter) -> Result<Vec<Job>, StateError> {
+        jobs::list(&self.conn(), filter)
+    }
+
+    fn jobs_with_source(&self, sha256: &str, except: &str) -> Result<Vec<Job>, StateError> {
+        jobs::by_source(&self.conn(), sha256, except)
+    }
+
+    fn job_transition(
+        &self,
+        id: &str,
+        from: &[JobState],
+        to: JobState,
+        patch: JobPatch,
+        event: NewEvent,
+    ) -> Result<Job, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let job = jobs::transition(&tx, id, from, to, &patch)?;
+        append_in(&tx, event)?;
+        tx.commit()?;
+        Ok(job)
+    }
+
+    fn request_get(&self, id: &str) -> Result<Option<Request>, StateError> {
+        requests::get(&self.conn(), id)
+    }
+
+    fn requests_list(&self, limit: usize) -> Result<Vec<Request>, StateError> {
+        requests::list(&self.conn(), limit)
     }
 
     fn audit_scan(&self, filter: &AuditFilter, each: &mut dyn FnMut(Event) -> Result<(), StateError>) -> Result<(), StateError> {
@@ -143,6 +185,34 @@ impl Database for SqliteDatabase {
         self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
     }
+}
+
+/// Appends inside a caller's `BEGIN IMMEDIATE` transaction, so a state change and its audit
+/// event commit together or not at all.
+pub(super) fn append_in(tx: &Transaction<'_>, new: NewEvent) -> Result<Event, StateError> {
+    let head: Option<(i64, String)> = tx
+        .query_row("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (seq, prev) = match head {
+        Some(h) => h,
+        None => start(tx)?,
+    };
+    let event = audit::seal(seq, &prev, super::now_rfc3339(), new);
+    tx.execute(
+        "INSERT INTO audit_events (seq, time, actor, action, subjects, details, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        rusqlite::params![
+            event.seq,
+            event.time,
+            event.actor,
+            event.action,
+            event.subjects.to_string(),
+            event.details.to_string(),
+            event.prev_hash,
+            event.hash
+        ],
+    )?;
+    Ok(event)
 }
 
 fn start(conn: &Connection) -> Result<(i64, String), StateError> {

@@ -1,0 +1,156 @@
+//! The filesystem backend: `root/objects/<first two hex digits>/<hash>`, written through
+//! `root/tmp/` and renamed into place.
+//!
+//! Atomicity comes from the rename: a temp file is written and fsynced in `root/tmp/` (same
+//! file system as `root/objects/`), then renamed over its final name and the folder fsynced,
+//! so a reader or [`list`](super::Store::list) sees the whole object or nothing. Storing an
+//! object that exists renames over it with identical bytes, which also repairs a corrupted
+//! copy. Temp files left by a crash are not listed and may be deleted by hand.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+
+use super::verify::{RawObject, verified_body};
+use super::{CHUNK, ContentHash, ObjectBody, ObjectKey, Store};
+use crate::DeliveryError;
+
+#[derive(Debug, Clone)]
+pub struct FsStore {
+    objects: PathBuf,
+    tmp: PathBuf,
+}
+
+impl FsStore {
+    /// Opens (creating if needed) the store under `root`.
+    pub fn open(root: &Path) -> Result<Self, DeliveryError> {
+        let store = Self { objects: root.join("objects"), tmp: root.join("tmp") };
+        for dir in [&store.objects, &store.tmp] {
+            std::fs::create_dir_all(dir).map_err(|e| DeliveryError::store_io(dir, e))?;
+        }
+        Ok(store)
+    }
+
+    /// Where the object with `hash` lives (tests corrupt it there).
+    pub fn object_path(&self, hash: &ContentHash) -> PathBuf {
+        self.objects.join(&hash.as_str()[..2]).join(hash.as_str())
+    }
+
+    async fn write_temp(&self, source: &mut (dyn AsyncRead + Send + Unpin), tmp: &Path) -> Result<ObjectKey, DeliveryError> {
+        let io = |e| DeliveryError::store_io(tmp, e);
+        let mut file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(tmp).await.map_err(io)?;
+        let mut hasher = Sha256::new();
+        let mut bytes = 0u64;
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = source.read(&mut buf).await.map_err(DeliveryError::SourceRead)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            file.write_all(&buf[..n]).await.map_err(io)?;
+            bytes += n as u64;
+        }
+        file.flush().await.map_err(io)?;
+        file.sync_all().await.map_err(io)?;
+        Ok(ObjectKey { sha256: ContentHash::from_digest(hasher.finalize().into()), bytes })
+    }
+
+    async fn open_raw(&self, hash: &ContentHash) -> Result<RawObject, DeliveryError> {
+        let path = self.object_path(hash);
+        let file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(DeliveryError::NotFound { hash: hash.to_string() });
+            }
+            Err(e) => return Err(DeliveryError::store_io(&path, e)),
+        };
+        let len = file.metadata().await.map_err(|e| DeliveryError::store_io(&path, e))?.len();
+        Ok(RawObject { len, reader: Box::new(file) })
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for FsStore {
+    async fn put(&self, source: &mut (dyn AsyncRead + Send + Unpin)) -> Result<ObjectKey, DeliveryError> {
+        let tmp = self.tmp.join(format!("{}.part", crate::token::random_hex(16)?));
+        let key = match self.write_temp(source, &tmp).await {
+            Ok(key) => key,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(e);
+            }
+        };
+        let target = self.object_path(&key.sha256);
+        let dir = target.parent().expect("object paths have a parent").to_owned();
+        let placed = async {
+            tokio::fs::create_dir_all(&dir).await.map_err(|e| DeliveryError::store_io(&dir, e))?;
+            tokio::fs::rename(&tmp, &target).await.map_err(|e| DeliveryError::store_io(&target, e))?;
+            // The rename is only durable once the folder entry is on disk.
+            let dir_handle = tokio::fs::File::open(&dir).await.map_err(|e| DeliveryError::store_io(&dir, e))?;
+            dir_handle.sync_all().await.map_err(|e| DeliveryError::store_io(&dir, e))
+        }
+        .await;
+        if let Err(e) = placed {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e);
+        }
+        Ok(key)
+    }
+
+    async fn get(&self, hash: &ContentHash) -> Result<ObjectBody, DeliveryError> {
+        verified_body(hash.clone(), self.open_raw(hash).await?, None)
+    }
+
+    async fn get_range(&self, hash: &ContentHash, range: Range<u64>) -> Result<ObjectBody, DeliveryError> {
+        verified_body(hash.clone(), self.open_raw(hash).await?, Some(range))
+    }
+
+    async fn exists(&self, hash: &ContentHash) -> Result<bool, DeliveryError> {
+        let path = self.object_path(hash);
+        tokio::fs::try_exists(&path).await.map_err(|e| DeliveryError::store_io(&path, e))
+    }
+
+    async fn delete(&self, hash: &ContentHash) -> Result<bool, DeliveryError> {
+        let path = self.object_path(hash);
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(DeliveryError::store_io(&path, e)),
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<ObjectKey>, DeliveryError> {
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |e| DeliveryError::store_io(path, e)
+        };
+        let mut keys = Vec::new();
+        let mut shards = tokio::fs::read_dir(&self.objects).await.map_err(io(&self.objects))?;
+        while let Some(shard) = shards.next_entry().await.map_err(io(&self.objects))? {
+            if !shard.file_type().await.map_err(io(&shard.path()))?.is_dir() {
+                continue;
+            }
+            let mut entries = tokio::fs::read_dir(shard.path()).await.map_err(io(&shard.path()))?;
+            while let Some(entry) = entries.next_entry().await.map_err(io(&shard.path()))? {
+                // Anything not named like an object (an editor's backup, say) is not ours.
+                let Some(hash) = entry.file_name().to_str().and_then(|n| ContentHash::parse(n).ok()) else {
+                    continue;
+                };
+                let meta = entry.metadata().await.map_err(io(&entry.path()))?;
+                if meta.is_file() {
+                    keys.push(ObjectKey { sha256: hash, bytes: meta.len() });
+                }
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    async fn presigned_get(&self, _: &ContentHash, _: Duration, _: &str) -> Result<Option<String>, DeliveryError> {
+        Ok(None)
+    }
+}

@@ -1,0 +1,292 @@
+//! The S3 backend: objects at `objects/<hash>` in one bucket of any S3-compatible server.
+//!
+//! Uploads need the key (the hash) before the first byte is sent, so [`Store::put`] first
+//! streams the source into a temp file in the system temp folder while hashing it, then sends
+//! it in a single PUT that carries `x-amz-checksum-sha256`: the server recomputes the hash and
+//! refuses the upload if one byte differs, which is the verify-after-write. A single PUT is
+//! atomic in S3 (an object is visible whole or not at all), so no multipart upload and no
+//! temp object in the bucket; the price is the 5 GiB single-PUT limit, far above any PDF.
+//! [`Store::put_bytes`] skips the temp file.
+//!
+//! Credentials come from the spec, else from the standard `AWS_ACCESS_KEY_ID`,
+//! `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` variables; the endpoint from the spec, else
+//! `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`, else AWS itself. No profile files, no instance
+//! metadata (that would need aws-config and its dependency tree). HTTPS uses rustls with ring.
+
+use std::fmt;
+use std::ops::Range;
+use std::time::Duration;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_http_client::tls;
+use base64::Engine;
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+
+use super::verify::{RawObject, verified_body};
+use super::{CHUNK, ContentHash, MAX_PRESIGN_TTL, ObjectBody, ObjectKey, Store};
+use crate::DeliveryError;
+
+const PREFIX: &str = "objects/";
+
+/// Where the S3 backend keeps objects.
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Spec {
+    /// e.g. `http://127.0.0.1:9000`; `None` for AWS (or the env var, see the module docs).
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    /// `https://host/bucket/key` rather than `https://bucket.host/key` (MinIO, s3s, Garage).
+    pub path_style: bool,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+impl fmt::Debug for S3Spec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Spec")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("path_style", &self.path_style)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "****"))
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Store {
+    pub fn open(spec: &S3Spec) -> Result<Self, DeliveryError> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let (key_id, secret, session) = match (&spec.access_key_id, &spec.secret_access_key) {
+            (Some(id), Some(secret)) => (id.clone(), secret.clone(), None),
+            (None, None) => match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+                (Some(id), Some(secret)) => (id, secret, env("AWS_SESSION_TOKEN")),
+                _ => {
+                    return Err(DeliveryError::S3Config(
+                        "no credentials: set access_key_id and secret_access_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                            .into(),
+                    ));
+                }
+            },
+            _ => return Err(DeliveryError::S3Config("access_key_id and secret_access_key must be set together".into())),
+        };
+        if spec.bucket.is_empty() {
+            return Err(DeliveryError::S3Config("bucket is empty".into()));
+        }
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+            .build_https();
+        let mut config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(spec.region.clone()))
+            .credentials_provider(Credentials::new(key_id, secret, session, None, "quire"))
+            .force_path_style(spec.path_style)
+            .http_client(http);
+        if let Some(endpoint) = spec.endpoint.clone().or_else(|| env("AWS_ENDPOINT_URL_S3")).or_else(|| env("AWS_ENDPOINT_URL")) {
+            config = config.endpoint_url(endpoint);
+        }
+        Ok(Self { client: Client::from_conf(config.build()), bucket: spec.bucket.clone() })
+    }
+
+    /// The bucket key of an object (tests overwrite it out of band).
+    pub fn object_key(hash: &ContentHash) -> String {
+        format!("{PREFIX}{hash}")
+    }
+
+    async fn upload(&self, key: &ObjectKey, body: ByteStream) -> Result<(), DeliveryError> {
+        let name = Self::object_key(&key.sha256);
+        let checksum = base64::engine::general_purpose::STANDARD.encode(key.sha256.to_bytes());
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&name)
+            .content_length(key.bytes as i64)
+            .checksum_sha256(checksum)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| s3_error("PutObject", &name, e))?;
+        Ok(())
+    }
+
+    async fn open_raw(&self, hash: &ContentHash) -> Result<RawObject, DeliveryError> {
+        let name = Self::object_key(hash);
+        let out = match self.client.get_object().bucket(&self.bucket).key(&name).send().await {
+            Ok(out) => out,
+            Err(e) if is_not_found(&e) => return Err(DeliveryError::NotFound { hash: hash.to_string() }),
+            Err(e) => return Err(s3_error("GetObject", &name, e)),
+        };
+        let len = out.content_length().and_then(|n| u64::try_from(n).ok()).ok_or_else(|| DeliveryError::S3 {
+            operation: "GetObject",
+            key: name.clone(),
+            reason: "response has no Content-Length".into(),
+        })?;
+        Ok(RawObject { len, reader: Box::new(out.body.into_async_read()) })
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for S3Store {
+    async fn put(&self, source: &mut (dyn AsyncRead + Send + Unpin)) -> Result<ObjectKey, DeliveryError> {
+        let staging = std::env::temp_dir().join(format!("quire-s3-{}.part", crate::token::random_hex(16)?));
+        let result = async {
+            let key = stage(source, &staging).await?;
+            let body = ByteStream::from_path(&staging).await.map_err(|e| DeliveryError::S3 {
+                operation: "PutObject",
+                key: Self::object_key(&key.sha256),
+                reason: format!("reading staged file {}: {e}", staging.display()),
+            })?;
+            self.upload(&key, body).await?;
+            Ok(key)
+        }
+        .await;
+        let _ = tokio::fs::remove_file(&staging).await;
+        result
+    }
+
+    async fn put_bytes(&self, bytes: Bytes) -> Result<ObjectKey, DeliveryError> {
+        let key = ObjectKey { sha256: ContentHash::of(&bytes), bytes: bytes.len() as u64 };
+        self.upload(&key, ByteStream::from(bytes)).await?;
+        Ok(key)
+    }
+
+    async fn get(&self, hash: &ContentHash) -> Result<ObjectBody, DeliveryError> {
+        verified_body(hash.clone(), self.open_raw(hash).await?, None)
+    }
+
+    async fn get_range(&self, hash: &ContentHash, range: Range<u64>) -> Result<ObjectBody, DeliveryError> {
+        verified_body(hash.clone(), self.open_raw(hash).await?, Some(range))
+    }
+
+    async fn exists(&self, hash: &ContentHash) -> Result<bool, DeliveryError> {
+        let name = Self::object_key(hash);
+        match self.client.head_object().bucket(&self.bucket).key(&name).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(s3_error("HeadObject", &name, e)),
+        }
+    }
+
+    async fn delete(&self, hash: &ContentHash) -> Result<bool, DeliveryError> {
+        // S3 deletes report success for absent keys; ask first so purge can count.
+        if !self.exists(hash).await? {
+            return Ok(false);
+        }
+        let name = Self::object_key(hash);
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&name)
+            .send()
+            .await
+            .map_err(|e| s3_error("DeleteObject", &name, e))?;
+        Ok(true)
+    }
+
+    async fn list(&self) -> Result<Vec<ObjectKey>, DeliveryError> {
+        let mut keys = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(PREFIX)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| s3_error("ListObjectsV2", PREFIX, e))?;
+            for object in page.contents() {
+                let Some(hash) = object.key().and_then(|k| k.strip_prefix(PREFIX)).and_then(|k| ContentHash::parse(k).ok())
+                else {
+                    continue;
+                };
+                keys.push(ObjectKey { sha256: hash, bytes: object.size().unwrap_or(0).max(0) as u64 });
+            }
+            token = page.next_continuation_token().map(str::to_owned);
+            if token.is_none() || page.is_truncated() != Some(true) {
+                break;
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    async fn presigned_get(
+        &self,
+        hash: &ContentHash,
+        ttl: Duration,
+        file_name: &str,
+    ) -> Result<Option<String>, DeliveryError> {
+        if ttl > MAX_PRESIGN_TTL {
+            return Err(DeliveryError::PresignTooLong { requested_secs: ttl.as_secs(), max_secs: MAX_PRESIGN_TTL.as_secs() });
+        }
+        let name = Self::object_key(hash);
+        let config = PresigningConfig::expires_in(ttl)
+            .map_err(|e| DeliveryError::S3 { operation: "presign", key: name.clone(), reason: e.to_string() })?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&name)
+            .response_content_disposition(crate::disposition::attachment(file_name))
+            .response_content_type(crate::disposition::content_type(file_name))
+            .presigned(config)
+            .await
+            .map_err(|e| s3_error("presign GetObject", &name, e))?;
+        Ok(Some(request.uri().to_owned()))
+    }
+}
+
+/// Copies `source` into a new file at `path`, hashing on the way.
+async fn stage(source: &mut (dyn AsyncRead + Send + Unpin), path: &std::path::Path) -> Result<ObjectKey, DeliveryError> {
+    let io = |e| DeliveryError::store_io(path, e);
+    let mut file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(path).await.map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = source.read(&mut buf).await.map_err(DeliveryError::SourceRead)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        file.write_all(&buf[..n]).await.map_err(io)?;
+        bytes += n as u64;
+    }
+    file.flush().await.map_err(io)?;
+    Ok(ObjectKey { sha256: ContentHash::from_digest(hasher.finalize().into()), bytes })
+}
+
+fn is_not_found<E, R>(err: &SdkError<E, R>) -> bool
+where
+    R: HttpStatus,
+{
+    err.raw_response().is_some_and(|r| r.status_code() == 404)
+}
+
+trait HttpStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+fn s3_error<E: std::error::Error + 'static, R: fmt::Debug>(operation: &'static str, key: &str, err: SdkError<E, R>) -> DeliveryError {
+    DeliveryError::S3 { operation, key: key.to_owned(), reason: DisplayErrorContext(&err).to_string() }
+}

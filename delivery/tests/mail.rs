@@ -1,0 +1,158 @@
+//! Notices against a real SMTP server (aiosmtpd on loopback) and the outbox folder: content,
+//! retry with back-off, permanent failures, and independence of concurrent sends.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use quire_delivery::{Delivered, Mailer, MailerSpec, NoticeFields, NoticeTemplates, RetryPolicy, SmtpSpec, SmtpTls};
+use support::smtp::SmtpSink;
+
+const FROM: &str = "Example Library <ill@example.org>";
+
+fn fields() -> NoticeFields {
+    NoticeFields {
+        link: "http://127.0.0.1:8080/d/q7Xb3kR9mN2pL5vT8wY1zA4cE6gH0jK".into(),
+        expires: "29 December 2026".into(),
+        downloads: 5,
+        pickup_code: Some("042917".into()),
+        request: "ILL-2026-0042".into(),
+        title: "Notes on the Binding of Early Codices".into(),
+        institution: "Example Library".into(),
+        contact: "ill@example.org".into(),
+    }
+}
+
+fn smtp(port: u16) -> Arc<Mailer> {
+    let spec = SmtpSpec {
+        host: "127.0.0.1".into(),
+        port,
+        tls: SmtpTls::None,
+        username: None,
+        password: None,
+        from: FROM.into(),
+        timeout: Duration::from_secs(10),
+    };
+    Arc::new(Mailer::open(&MailerSpec::Smtp(spec)).unwrap())
+}
+
+fn quick(attempts: u32, base_ms: u64) -> RetryPolicy {
+    RetryPolicy { attempts, base_delay: Duration::from_millis(base_ms), max_delay: Duration::from_secs(1) }
+}
+
+#[tokio::test]
+async fn smtp_delivers_the_rendered_notice() {
+    let sink = SmtpSink::start(support::free_port());
+    let notice = NoticeTemplates::default().render("reader@uni.example", &fields());
+    let delivered = smtp(sink.port).send(&notice, &quick(1, 10)).await.unwrap();
+    assert_eq!(delivered, Delivered::Smtp);
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1);
+    // Long headers are folded onto continuation lines; unfold before looking.
+    let m = &messages[0].replace("\r\n ", " ");
+    for needle in [
+        "X-Envelope-To: reader@uni.example",
+        "To: reader@uni.example",
+        "From: \"Example Library\" <ill@example.org>",
+        "Subject: Your document from Example Library is ready: Notes on the Binding of Early Codices",
+        "http://127.0.0.1:8080/d/q7Xb3kR9mN2pL5vT8wY1zA4cE6gH0jK",
+        "until 29 December 2026 and for 5 download(s)",
+        "pickup code: 042917",
+        "(ILL-2026-0042)",
+        "Contact Example Library at ill@example.org",
+    ] {
+        assert!(m.contains(needle), "{needle:?} missing from:\n{m}");
+    }
+}
+
+#[tokio::test]
+async fn outbox_writes_whole_eml_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    let mailer = Mailer::open(&MailerSpec::Outbox { dir: outbox.clone(), from: FROM.into() }).unwrap();
+    assert_eq!(mailer.outbox_dir(), Some(outbox.as_path()));
+    let notice = NoticeTemplates::default().render("reader@uni.example", &fields());
+    let first = mailer.send(&notice, &RetryPolicy::default()).await.unwrap();
+    let second = mailer.send_once(&notice).await.unwrap();
+    let (Delivered::Outbox(first), Delivered::Outbox(second)) = (first, second) else { panic!("not the outbox") };
+    assert_ne!(first, second);
+    let mut names: Vec<String> =
+        std::fs::read_dir(&outbox).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.iter().all(|n| n.ends_with(".eml") && !n.starts_with('.')), "{names:?}");
+    let text = std::fs::read_to_string(&first).unwrap();
+    assert!(text.contains("Subject: Your document from Example Library"), "{text}");
+    assert!(text.contains("http://127.0.0.1:8080/d/q7Xb3kR9mN2pL5vT8wY1zA4cE6gH0jK"), "{text}");
+    assert!(text.contains("\r\n\r\n"), "headers and body are separated");
+}
+
+#[tokio::test]
+async fn a_server_that_stays_down_is_retried_then_reported() {
+    let port = support::free_port();
+    let notice = NoticeTemplates::default().render("reader@uni.example", &fields());
+    let started = Instant::now();
+    let err = smtp(port).send(&notice, &quick(3, 100)).await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(err.code(), "delivery.mail.send_failed");
+    let text = err.to_string();
+    assert!(text.contains("reader@uni.example") && text.contains("3 attempt(s)"), "{text}");
+    assert!(!text.contains("q7Xb3kR9"), "the link token leaked into the error: {text}");
+    // Waits of 100 ms and 200 ms between the three attempts.
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn a_server_that_comes_up_mid_retry_gets_the_notice_once() {
+    let port = support::free_port();
+    let mailer = smtp(port);
+    let notice = NoticeTemplates::default().render("reader@uni.example", &fields());
+    let sending = mailer.spawn(notice, quick(10, 150));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(!sending.is_finished());
+    let sink = SmtpSink::start(port);
+    assert_eq!(sending.await.unwrap().unwrap(), Delivered::Smtp);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failing_notice_does_not_hold_up_another() {
+    let sink = SmtpSink::start(support::free_port());
+    let dead = smtp(support::free_port());
+    let live = smtp(sink.port);
+    let notice = NoticeTemplates::default().render("reader@uni.example", &fields());
+    let stuck = dead.spawn(notice.clone(), quick(20, 1000));
+    let started = Instant::now();
+    assert_eq!(live.spawn(notice, quick(1, 10)).await.unwrap().unwrap(), Delivered::Smtp);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(!stuck.is_finished());
+    stuck.abort();
+    assert_eq!(sink.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn permanent_rejections_are_not_retried() {
+    let sink = SmtpSink::start(support::free_port());
+    let notice = NoticeTemplates::default().render("reject-me@uni.example", &fields());
+    let started = Instant::now();
+    let err = smtp(sink.port).send(&notice, &quick(5, 2000)).await.unwrap_err();
+    assert_eq!(err.code(), "delivery.mail.send_failed");
+    assert!(err.to_string().contains("1 attempt(s)") && err.to_string().contains("permanent"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(sink.messages().is_empty());
+}
+
+#[tokio::test]
+async fn bad_addresses_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Mailer::open(&MailerSpec::Outbox { dir: dir.path().into(), from: "not an address".into() }).unwrap_err();
+    assert_eq!(err.code(), "delivery.mail.address");
+    assert!(err.to_string().contains("not an address"));
+    let mailer = Mailer::open(&MailerSpec::Outbox { dir: dir.path().into(), from: FROM.into() }).unwrap();
+    let notice = NoticeTemplates::default().render("nobody", &fields());
+    let err = mailer.send_once(&notice).await.unwrap_err();
+    assert_eq!(err.code(), "delivery.mail.address");
+}

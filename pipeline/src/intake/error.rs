@@ -1,0 +1,33 @@
+//! The error type of intake and similarity, with stable codes for logs and the audit trail.
+//! It defines errors only; the daemon decides whether to quarantine, retry or carry on.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("request-matching pattern `{pattern}` is not a valid regex: {reason}")]
+    BadPattern { pattern: String, reason: String },
+    #[error("request-matching pattern `{pattern}` has no named group `request`")]
+    PatternWithoutGroup { pattern: String },
+    #[error("{path}: cannot examine: {source}")]
+    Look { path: PathBuf, source: std::io::Error },
+    #[error("page range `{range}` is not understood: {reason}")]
+    BadPageRange { range: String, reason: String },
+    #[error("barcode `{text}` cannot be drawn as {symbology}: {reason}")]
+    BarcodeEncode { text: String, symbology: &'static str, reason: String },
+    #[error("stored page fingerprint is corrupt: {reason}")]
+    CorruptFingerprint { reason: String },
+}
+
+impl IntakeError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadPattern { .. } => "intake.naming.bad_pattern",
+            Self::PatternWithoutGroup { .. } => "intake.naming.no_request_group",
+            Self::Look { .. } => "intake.settle.look",
+            Self::BadPageRange { .. } => "intake.pages.bad_range",
+            Self::BarcodeEncode { .. } => "intake.barcode.encode",
+            Self::CorruptFingerprint { .. } => "intake.similarity.corrupt_fingerprint",
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Near-duplicate detection (placeholder while being written).

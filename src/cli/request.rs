@@ -1,0 +1,234 @@
+//! `quire request add|import|list`: the requests borrowers made, as ILL staff enter them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use crate::config::LoadedConfig;
+use crate::state::{self, Basis, Request};
+
+#[derive(Debug, Subcommand)]
+pub enum RequestCommand {
+    /// Add one request.
+    Add(AddArgs),
+    /// Add every request in a CSV file, or none if any row is bad.
+    ///
+    /// Columns (header row required, any order; only id, patron and email are required):
+    /// id, patron, email, library, title, issn, isbn, article, author, year, volume, issue,
+    /// pages, basis, basis_reference, link_days, link_downloads.
+    Import {
+        file: PathBuf,
+    },
+    /// List requests, newest first.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The ILL transaction number.
+    #[arg(long)]
+    id: String,
+    #[arg(long)]
+    patron: String,
+    #[arg(long)]
+    email: String,
+    /// Requesting library symbol (e.g. an OCLC symbol).
+    #[arg(long)]
+    library: Option<String>,
+    /// Periodical or book title.
+    #[arg(long)]
+    title: Option<String>,
+    #[arg(long)]
+    issn: Option<String>,
+    #[arg(long)]
+    isbn: Option<String>,
+    /// Article or chapter title.
+    #[arg(long)]
+    article: Option<String>,
+    #[arg(long)]
+    author: Option<String>,
+    #[arg(long)]
+    year: Option<i32>,
+    #[arg(long)]
+    volume: Option<String>,
+    #[arg(long)]
+    issue: Option<String>,
+    /// Requested pages, e.g. 101-115.
+    #[arg(long)]
+    pages: Option<String>,
+    /// Copyright basis.
+    #[arg(long, value_enum, default_value_t = Basis::Ccl)]
+    basis: Basis,
+    /// Reference for the basis, e.g. a CCC order number for `permission`.
+    #[arg(long)]
+    basis_reference: Option<String>,
+    /// Link lifetime in days for this request (overrides the default).
+    #[arg(long)]
+    link_days: Option<u32>,
+    /// Downloads allowed for this request (overrides the default).
+    #[arg(long)]
+    link_downloads: Option<u32>,
+}
+
+impl From<AddArgs> for Request {
+    fn from(a: AddArgs) -> Self {
+        Request {
+            id: a.id,
+            patron_name: a.patron,
+            patron_email: a.email,
+            library: a.library,
+            title: a.title,
+            issn: a.issn,
+            isbn: a.isbn,
+            article: a.article,
+            author: a.author,
+            year: a.year,
+            volume: a.volume,
+            issue: a.issue,
+            pages: a.pages,
+            basis: a.basis,
+            basis_reference: a.basis_reference,
+            link_days: a.link_days,
+            link_downloads: a.link_downloads,
+            created_at: String::new(),
+        }
+    }
+}
+
+pub fn run(cmd: RequestCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
+    let db = state::open(config)?;
+    let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    match cmd {
+        RequestCommand::Add(args) => {
+            let request = Request::from(args);
+            let problems = request.problems();
+            if !problems.is_empty() {
+                anyhow::bail!("request {}: {}", request.id, problems.join("; "));
+            }
+            db.requests_add(std::slice::from_ref(&request), &actor)?;
+            println!("added request {}", request.id);
+        }
+        RequestCommand::Import { file } => {
+            let requests = read_csv(&file)?;
+            db.requests_add(&requests, &actor).with_context(|| format!("{}: nothing imported", file.display()))?;
+            println!("imported {} request(s) from {}", requests.len(), file.display());
+        }
+        RequestCommand::List { json, limit } => {
+            let list = db.requests_list(limit)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                print_table(&list);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads and checks every row before anything is written; the error names each bad row.
+pub fn read_csv(path: &std::path::Path) -> anyhow::Result<Vec<Request>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let headers: Vec<String> = reader.headers()?.iter().map(|h| h.to_ascii_lowercase()).collect();
+    const KNOWN: [&str; 17] = [
+        "id", "patron", "email", "library", "title", "issn", "isbn", "article", "author", "year", "volume", "issue",
+        "pages", "basis", "basis_reference", "link_days", "link_downloads",
+    ];
+    let unknown: Vec<&String> = headers.iter().filter(|h| !KNOWN.contains(&h.as_str())).collect();
+    if !unknown.is_empty() {
+        anyhow::bail!("{}: unknown column(s) {unknown:?}; known: {}", path.display(), KNOWN.join(", "));
+    }
+    for required in ["id", "patron", "email"] {
+        if !headers.iter().any(|h| h == required) {
+            anyhow::bail!("{}: the column `{required}` is required", path.display());
+        }
+    }
+    let mut requests = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(format!("row {line}: {e}"));
+                continue;
+            }
+        };
+        let field = |name: &str| -> Option<String> {
+            headers.iter().position(|h| h == name).and_then(|i| record.get(i)).filter(|v| !v.is_empty()).map(String::from)
+        };
+        let mut problems = Vec::new();
+        let number = |name: &str, problems: &mut Vec<String>| -> Option<u32> {
+            field(name).and_then(|v| v.parse().map_err(|_| problems.push(format!("{name} `{v}` is not a number"))).ok())
+        };
+        let basis = match field("basis") {
+            None => Basis::Ccl,
+            Some(b) => b.parse().unwrap_or_else(|e| {
+                problems.push(e);
+                Basis::Ccl
+            }),
+        };
+        let year = field("year").and_then(|v| v.parse().map_err(|_| problems.push(format!("year `{v}` is not a number"))).ok());
+        let request = Request {
+            id: field("id").unwrap_or_default(),
+            patron_name: field("patron").unwrap_or_default(),
+            patron_email: field("email").unwrap_or_default(),
+            library: field("library"),
+            title: field("title"),
+            issn: field("issn"),
+            isbn: field("isbn"),
+            article: field("article"),
+            author: field("author"),
+            year,
+            volume: field("volume"),
+            issue: field("issue"),
+            pages: field("pages"),
+            basis,
+            basis_reference: field("basis_reference"),
+            link_days: number("link_days", &mut problems),
+            link_downloads: number("link_downloads", &mut problems),
+            created_at: String::new(),
+        };
+        problems.extend(request.problems());
+        if !seen.insert(request.id.clone()) {
+            problems.push(format!("id {} appears twice in the file", request.id));
+        }
+        if problems.is_empty() {
+            requests.push(request);
+        } else {
+            errors.push(format!("row {line} ({}): {}", request.id, problems.join("; ")));
+        }
+    }
+    if !errors.is_empty() {
+        anyhow::bail!("{}: nothing imported; {} bad row(s):\n  {}", path.display(), errors.len(), errors.join("\n  "));
+    }
+    Ok(requests)
+}
+
+fn print_table(list: &[Request]) {
+    println!("{:<14} {:<22} {:<8} {:<6} CITATION", "ID", "PATRON", "LIBRARY", "BASIS");
+    for r in list {
+        println!(
+            "{:<14} {:<22} {:<8} {:<6} {}",
+            r.id,
+            truncate(&r.patron_name, 22),
+            r.library.as_deref().unwrap_or("-"),
+            r.basis.as_str(),
+            truncate(&r.citation(), 60)
+        );
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
+}

@@ -1,0 +1,212 @@
+//! Taking scans into custody: the move into the spool, the job row, request matching by name,
+//! exact-duplicate detection, and recovery of whatever a crash left half-done.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context;
+use quire_pipeline::intake::naming::RequestNaming;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::config::{DuplicatePolicy, LoadedConfig};
+use crate::state::{Db, Job, JobPatch, JobState, NewEvent, StateError};
+
+pub struct Custody {
+    db: Db,
+    spool: PathBuf,
+    naming: RequestNaming,
+    duplicates: DuplicatePolicy,
+}
+
+impl Custody {
+    pub fn new(config: &LoadedConfig, db: Db, naming: RequestNaming) -> Self {
+        Self { db, spool: config.spool_dir(), naming, duplicates: config.config.intake.duplicates }
+    }
+
+    /// Moves `path` (a file, or a folder of files for one request) into a new job's spool
+    /// folder, then records the job.
+    pub fn take(&self, path: &Path) -> anyhow::Result<Job> {
+        let name = path.file_name().context("inbox entry without a name")?.to_owned();
+        let id = new_job_id(path);
+        let dir = self.spool.join(&id);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let dest = dir.join(&name);
+        move_into(path, &dest)?;
+        self.record(&id, &dir)
+    }
+
+    /// Finds spool folders without a job (a crash between move and record) and records them;
+    /// puts jobs that were mid-processing back in the queue. Returns how many it touched.
+    pub fn recover(&self) -> anyhow::Result<usize> {
+        let mut touched = 0;
+        if let Ok(entries) = std::fs::read_dir(&self.spool) {
+            let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+            dirs.sort();
+            for dir in dirs {
+                let id = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                if !id.starts_with("job_") || self.db.job_get(&id)?.is_some() {
+                    continue;
+                }
+                if originals(&dir)?.is_empty() {
+                    // Created but the move never happened: nothing of the scan is here.
+                    let _ = std::fs::remove_dir(&dir);
+                    continue;
+                }
+                self.record(&id, &dir)?;
+                touched += 1;
+            }
+        }
+        for job in self.db.jobs_list(&crate::state::JobFilter { states: vec![JobState::Processing], ..Default::default() })? {
+            let event = NewEvent::new("daemon", "job.resumed").subject("job", &job.id);
+            match self.db.job_transition(&job.id, &[JobState::Processing], JobState::Received, JobPatch::default(), event) {
+                Ok(_) | Err(StateError::Conflict(_)) => touched += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(touched)
+    }
+
+    fn record(&self, id: &str, dir: &Path) -> anyhow::Result<Job> {
+        let sources = originals(dir)?;
+        let top = sources.first().context("job folder is empty")?;
+        let source_name = top.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let sha256 = hash_sources(&sources)?;
+        let candidate = if top.is_dir() { self.naming.from_folder(top) } else { self.naming.from_file(top) };
+        let request_id = match &candidate {
+            Some(c) => self.db.request_get(c)?.map(|r| r.id),
+            None => None,
+        };
+        let job = Job {
+            id: id.to_string(),
+            request_id: request_id.clone(),
+            state: JobState::Received,
+            hold_reason: None,
+            source_name: source_name.clone(),
+            spool_path: dir.display().to_string(),
+            source_sha256: sha256.clone(),
+            page_count: None,
+            report_json: None,
+            output_sha256: None,
+            error_code: None,
+            error_message: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        let mut event = NewEvent::new("daemon", "job.received").subject("job", id).details(json!({
+            "source": source_name, "sha256": sha256, "name_match": candidate,
+        }));
+        if let Some(r) = &request_id {
+            event = event.subject("request", r);
+        }
+        self.db.job_create(&job, event)?;
+
+        let earlier = self.db.jobs_with_source(&sha256, id)?;
+        if let Some(first) = earlier.first() {
+            let ids: Vec<&str> = earlier.iter().map(|j| j.id.as_str()).collect();
+            self.db.audit_append(
+                NewEvent::new("daemon", "job.duplicate")
+                    .subject("job", id)
+                    .details(json!({ "of": ids, "policy": format!("{:?}", self.duplicates).to_lowercase() })),
+            )?;
+            if self.duplicates == DuplicatePolicy::Skip {
+                let reason = format!("exact duplicate of job {} (same SHA-256); not processed", first.id);
+                let patch = JobPatch { hold_reason: Some(Some(reason.clone())), ..Default::default() };
+                let event = NewEvent::new("daemon", "job.held").subject("job", id).details(json!({ "reason": reason }));
+                return Ok(self.db.job_transition(id, &[JobState::Received], JobState::Held, patch, event)?);
+            }
+        }
+        Ok(self.db.job_get(id)?.expect("just created"))
+    }
+}
+
+/// The originals in a job folder, leaving out Quire's own outputs and hidden files.
+pub fn originals(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let n = p.file_name().unwrap_or_default().to_string_lossy();
+            !n.starts_with('.') && !n.starts_with("quire-")
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// The input files of a job: the file itself, or the files of the folder, in name order.
+pub fn inputs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in originals(dir)? {
+        if p.is_dir() {
+            let mut inner: Vec<PathBuf> = std::fs::read_dir(&p)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file() && !f.file_name().unwrap_or_default().to_string_lossy().starts_with('.'))
+                .collect();
+            inner.sort();
+            files.extend(inner);
+        } else {
+            files.push(p);
+        }
+    }
+    Ok(files)
+}
+
+fn hash_sources(sources: &[PathBuf]) -> anyhow::Result<String> {
+    let files = if sources.len() == 1 && sources[0].is_dir() {
+        inputs(sources[0].parent().unwrap_or(Path::new(".")))?
+    } else {
+        sources.to_vec()
+    };
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    for f in &files {
+        let mut file = std::fs::File::open(f).with_context(|| format!("reading {}", f.display()))?;
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Atomic on one file system; across file systems (a network inbox) it copies, syncs, then
+/// removes the original, so the scan exists in at least one place at every instant.
+fn move_into(from: &Path, to: &Path) -> anyhow::Result<()> {
+    match std::fs::rename(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(18) && from.is_file() => {
+            let tmp = to.with_extension("part");
+            std::fs::copy(from, &tmp).with_context(|| format!("copying {}", from.display()))?;
+            std::fs::File::open(&tmp)?.sync_all()?;
+            std::fs::rename(&tmp, to)?;
+            std::fs::remove_file(from)?;
+            Ok(())
+        }
+        Err(e) => Err(e).with_context(|| format!("moving {} into the spool", from.display())),
+    }
+}
+
+fn new_job_id(path: &Path) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = Sha256::new();
+    h.update(format!("{:?}", std::time::SystemTime::now()));
+    h.update(std::process::id().to_le_bytes());
+    h.update(COUNTER.fetch_add(1, Ordering::SeqCst).to_le_bytes());
+    h.update(path.as_os_str().as_encoded_bytes());
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "job_{:04}{:02}{:02}{:02}{:02}{:02}_{}",
+        now.year(),
+        now.month() as u8,
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+        &hex::encode(h.finalize())[..8]
+    )
+}

@@ -1,0 +1,112 @@
+//! `/api/v1`: the machine interface for ILL systems, behind bearer tokens from
+//! `[server] api_tokens`.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use crate::state::{Request, StateError};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/requests", get(list_requests).post(add_requests))
+}
+
+type ApiError = (StatusCode, Json<Value>);
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+    (status, Json(json!({ "error": { "code": code, "message": message.into() } })))
+}
+
+/// Compares digests, not the tokens, so neither the length nor a common prefix of a valid
+/// token leaks through timing.
+fn authorised(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "api.unauthorised", "missing bearer token"))?;
+    let presented = Sha256::digest(presented.trim().as_bytes());
+    let mut ok = false;
+    for token in state.api_tokens.iter() {
+        let known = Sha256::digest(token.expose().as_bytes());
+        let diff = presented.iter().zip(known.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        ok |= diff == 0;
+    }
+    if ok { Ok(()) } else { Err(error(StatusCode::UNAUTHORIZED, "api.unauthorised", "unknown token")) }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+fn default_limit() -> usize {
+    200
+}
+
+async fn list_requests(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<Request>>, ApiError> {
+    authorised(&state, &headers)?;
+    let db = state.db.clone();
+    let list = tokio::task::spawn_blocking(move || db.requests_list(q.limit.min(10_000)))
+        .await
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "api.internal", e.to_string()))?
+        .map_err(state_error)?;
+    Ok(Json(list))
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(Box<Request>),
+    Many(Vec<Request>),
+}
+
+/// One request object, or an array added all together or not at all.
+async fn add_requests(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<OneOrMany>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorised(&state, &headers)?;
+    let Json(body) = body.map_err(|e| error(StatusCode::BAD_REQUEST, "api.bad_json", e.body_text()))?;
+    let requests = match body {
+        OneOrMany::One(r) => vec![*r],
+        OneOrMany::Many(v) => v,
+    };
+    let problems: Vec<String> = requests
+        .iter()
+        .filter_map(|r| {
+            let p = r.problems();
+            (!p.is_empty()).then(|| format!("{}: {}", r.id, p.join("; ")))
+        })
+        .collect();
+    if !problems.is_empty() {
+        return Err(error(StatusCode::UNPROCESSABLE_ENTITY, "api.invalid_request", problems.join(" | ")));
+    }
+    let ids: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
+    let db = state.db.clone();
+    tokio::task::spawn_blocking(move || db.requests_add(&requests, "api"))
+        .await
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "api.internal", e.to_string()))?
+        .map_err(state_error)?;
+    Ok((StatusCode::CREATED, Json(json!({ "created": ids }))))
+}
+
+fn state_error(e: StateError) -> ApiError {
+    let status = match e {
+        StateError::Conflict(_) => StatusCode::CONFLICT,
+        StateError::NotFound(_) => StatusCode::NOT_FOUND,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error(status, e.code(), e.to_string())
+}

@@ -1,0 +1,96 @@
+//! A job: one scan in Quire's custody, and the states it moves through.
+//!
+//! received → processing → processed → delivered, or held (for review), or failed (bad input,
+//! quarantined). Every move is a compare-and-set on the current state, so a job is delivered at
+//! most once even if two workers race or a crashed run resumes.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Received,
+    Processing,
+    Processed,
+    Delivered,
+    Held,
+    Failed,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Processing => "processing",
+            Self::Processed => "processed",
+            Self::Delivered => "delivered",
+            Self::Held => "held",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "received" => Self::Received,
+            "processing" => Self::Processing,
+            "processed" => Self::Processed,
+            "delivered" => Self::Delivered,
+            "held" => Self::Held,
+            "failed" => Self::Failed,
+            other => return Err(format!("unknown job state `{other}`")),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    pub id: String,
+    pub request_id: Option<String>,
+    pub state: JobState,
+    pub hold_reason: Option<String>,
+    /// The name the scan had in the inbox.
+    pub source_name: String,
+    /// The job's own folder in the spool, holding the original(s) and the output.
+    pub spool_path: String,
+    pub source_sha256: String,
+    pub page_count: Option<i64>,
+    #[serde(skip)]
+    pub report_json: Option<String>,
+    pub output_sha256: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Fields a state change may set alongside the new state; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct JobPatch {
+    pub request_id: Option<String>,
+    pub hold_reason: Option<Option<String>>,
+    pub page_count: Option<i64>,
+    pub report_json: Option<String>,
+    pub output_sha256: Option<String>,
+    pub error: Option<(String, String)>,
+}
+
+/// Which jobs to list.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub states: Vec<JobState>,
+    /// Only jobs with no request yet.
+    pub unmatched: bool,
+    pub limit: usize,
+}

@@ -1,0 +1,176 @@
+//! A request: what a borrower asked for, keyed by the ILL transaction number.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The copyright basis a copy is made under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Basis {
+    /// Conforms to the CONTU guidelines.
+    Ccg,
+    /// Conforms to copyright law (fair use, 17 U.S.C. §108).
+    Ccl,
+    /// Permission obtained from the rights holder (e.g. a CCC order).
+    Permission,
+    /// The work is in the public domain.
+    PublicDomain,
+    /// Own-collection copy for a local user under §108(d).
+    #[serde(rename = "108d")]
+    #[value(name = "108d")]
+    Section108d,
+}
+
+impl Basis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ccg => "ccg",
+            Self::Ccl => "ccl",
+            Self::Permission => "permission",
+            Self::PublicDomain => "public-domain",
+            Self::Section108d => "108d",
+        }
+    }
+}
+
+impl fmt::Display for Basis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Basis {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "ccg" => Ok(Self::Ccg),
+            "ccl" => Ok(Self::Ccl),
+            "permission" => Ok(Self::Permission),
+            "public-domain" | "public_domain" | "pd" => Ok(Self::PublicDomain),
+            "108d" | "108(d)" => Ok(Self::Section108d),
+            other => Err(format!("unknown copyright basis `{other}` (ccg, ccl, permission, public-domain, 108d)")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    pub id: String,
+    pub patron_name: String,
+    pub patron_email: String,
+    #[serde(default)]
+    pub library: Option<String>,
+    /// Periodical or book title.
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub issn: Option<String>,
+    #[serde(default)]
+    pub isbn: Option<String>,
+    /// Article or chapter title.
+    #[serde(default)]
+    pub article: Option<String>,
+    #[serde(default)]
+    pub author: Option<String>,
+    #[serde(default)]
+    pub year: Option<i32>,
+    #[serde(default)]
+    pub volume: Option<String>,
+    #[serde(default)]
+    pub issue: Option<String>,
+    /// Requested pages, e.g. `101-115`.
+    #[serde(default)]
+    pub pages: Option<String>,
+    #[serde(default = "default_basis")]
+    pub basis: Basis,
+    /// E.g. a CCC order number, for `permission`.
+    #[serde(default)]
+    pub basis_reference: Option<String>,
+    /// Overrides `[links] days` for this request.
+    #[serde(default)]
+    pub link_days: Option<u32>,
+    /// Overrides `[links] downloads` for this request.
+    #[serde(default)]
+    pub link_downloads: Option<u32>,
+    #[serde(default, skip_deserializing)]
+    pub created_at: String,
+}
+
+fn default_basis() -> Basis {
+    Basis::Ccl
+}
+
+impl Request {
+    /// Every problem with this request, so an import can name them all.
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.id.is_empty() || self.id.len() > 64 || !self.id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            p.push(format!("id `{}` must be 1-64 letters, digits, `-`, `_` or `.`", self.id));
+        }
+        if self.patron_name.trim().is_empty() {
+            p.push("patron name is empty".into());
+        }
+        let email = self.patron_email.trim();
+        let valid_email = email.split_once('@').is_some_and(|(u, d)| !u.is_empty() && d.contains('.') && !d.starts_with('.') && !email.contains(char::is_whitespace));
+        if !valid_email {
+            p.push(format!("e-mail `{email}` is not an address"));
+        }
+        if let Some(y) = self.year {
+            if !(1400..=2200).contains(&y) {
+                p.push(format!("year {y} is implausible"));
+            }
+        }
+        if let Some(pages) = &self.pages {
+            let ok = !pages.trim().is_empty()
+                && pages.split(',').all(|part| {
+                    let part = part.trim();
+                    let mut ends = part.splitn(2, '-').map(str::trim);
+                    ends.all(|e| !e.is_empty() && e.chars().all(|c| c.is_ascii_alphanumeric()))
+                });
+            if !ok {
+                p.push(format!("pages `{pages}` should look like `101-115` or `5, 7-9`"));
+            }
+        }
+        if self.basis == Basis::Permission && self.basis_reference.as_deref().is_none_or(|r| r.trim().is_empty()) {
+            p.push("basis `permission` needs a reference (e.g. the CCC order number)".into());
+        }
+        if self.link_days == Some(0) || self.link_downloads == Some(0) {
+            p.push("link days and downloads must be at least 1".into());
+        }
+        p
+    }
+
+    /// A one-line citation for tables and e-mails.
+    pub fn citation(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(a) = &self.author {
+            parts.push(a.clone());
+        }
+        if let Some(a) = &self.article {
+            parts.push(format!("\"{a}\""));
+        }
+        if let Some(t) = &self.title {
+            parts.push(t.clone());
+        }
+        let mut vol = String::new();
+        if let Some(v) = &self.volume {
+            vol.push_str(&format!("vol. {v}"));
+        }
+        if let Some(i) = &self.issue {
+            vol.push_str(&format!("{}no. {i}", if vol.is_empty() { "" } else { ", " }));
+        }
+        if !vol.is_empty() {
+            parts.push(vol);
+        }
+        if let Some(y) = self.year {
+            parts.push(format!("({y})"));
+        }
+        if let Some(p) = &self.pages {
+            parts.push(format!("pp. {p}"));
+        }
+        parts.join(", ")
+    }
+}

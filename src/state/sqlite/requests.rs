@@ -1,0 +1,76 @@
+//! Requests in SQLite.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::state::request::Request;
+use crate::state::StateError;
+
+const COLUMNS: &str = "id, patron_name, patron_email, library, title, issn, isbn, article, author, year, \
+                       volume, issue, pages, basis, basis_reference, link_days, link_downloads, created_at";
+
+pub fn insert(conn: &Connection, r: &Request) -> Result<(), StateError> {
+    let exists: bool = conn.query_row("SELECT EXISTS(SELECT 1 FROM requests WHERE id = ?1)", [&r.id], |row| row.get(0))?;
+    if exists {
+        return Err(StateError::Conflict(format!("request {} exists already", r.id)));
+    }
+    conn.execute(
+        &format!("INSERT INTO requests ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"),
+        params![
+            r.id,
+            r.patron_name,
+            r.patron_email,
+            r.library,
+            r.title,
+            r.issn,
+            r.isbn,
+            r.article,
+            r.author,
+            r.year,
+            r.volume,
+            r.issue,
+            r.pages,
+            r.basis.as_str(),
+            r.basis_reference,
+            r.link_days,
+            r.link_downloads,
+            crate::state::now_rfc3339(),
+        ],
+    )?;
+    Ok(())
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Request> {
+    let basis: String = row.get(13)?;
+    Ok(Request {
+        id: row.get(0)?,
+        patron_name: row.get(1)?,
+        patron_email: row.get(2)?,
+        library: row.get(3)?,
+        title: row.get(4)?,
+        issn: row.get(5)?,
+        isbn: row.get(6)?,
+        article: row.get(7)?,
+        author: row.get(8)?,
+        year: row.get(9)?,
+        volume: row.get(10)?,
+        issue: row.get(11)?,
+        pages: row.get(12)?,
+        basis: basis.parse().map_err(|e: String| {
+            rusqlite::Error::FromSqlConversionFailure(13, rusqlite::types::Type::Text, e.into())
+        })?,
+        basis_reference: row.get(14)?,
+        link_days: row.get(15)?,
+        link_downloads: row.get(16)?,
+        created_at: row.get(17)?,
+    })
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Option<Request>, StateError> {
+    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM requests WHERE id = ?1"), [id], from_row).optional()?)
+}
+
+pub fn list(conn: &Connection, limit: usize) -> Result<Vec<Request>, StateError> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM requests ORDER BY created_at DESC, id LIMIT ?1"))?;
+    let rows = stmt.query_map([limit as i64], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
