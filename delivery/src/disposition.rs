@@ -9,11 +9,20 @@
 pub fn attachment(file_name: &str) -> String {
     let clean: String = file_name
         .chars()
-        .map(|c| if c.is_control() || matches!(c, '/' | '\\') { '_' } else { c })
+        .map(|c| {
+            if c.is_control() || matches!(c, '/' | '\\') {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     let clean = clean.trim();
     let clean = if clean.is_empty() { "download" } else { clean };
-    let ascii: String = clean.chars().map(|c| if c.is_ascii() && c != '"' { c } else { '_' }).collect();
+    let ascii: String = clean
+        .chars()
+        .map(|c| if c.is_ascii() && c != '"' { c } else { '_' })
+        .collect();
     let mut encoded = String::new();
     for b in clean.bytes() {
         if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
@@ -27,7 +36,11 @@ pub fn attachment(file_name: &str) -> String {
 
 /// The media type for a file name (what Quire delivers is PDF; anything else is opaque).
 pub fn content_type(file_name: &str) -> &'static str {
-    if file_name.to_ascii_lowercase().ends_with(".pdf") { "application/pdf" } else { "application/octet-stream" }
+    if file_name.to_ascii_lowercase().ends_with(".pdf") {
+        "application/pdf"
+    } else {
+        "application/octet-stream"
+    }
 }
 
 #[cfg(test)]
@@ -36,12 +49,27 @@ mod tests {
 
     #[test]
     fn names_are_safe_and_exact() {
-        assert_eq!(attachment("ILL-42 Smith.pdf"), "attachment; filename=\"ILL-42 Smith.pdf\"; filename*=UTF-8''ILL-42%20Smith.pdf");
+        assert_eq!(
+            attachment("ILL-42 Smith.pdf"),
+            "attachment; filename=\"ILL-42 Smith.pdf\"; filename*=UTF-8''ILL-42%20Smith.pdf"
+        );
         let tricky = attachment("a\"b\r\n../é.pdf");
-        assert!(!tricky.contains('\r') && !tricky.contains('\n') && !tricky.contains('/'), "{tricky}");
-        assert!(tricky.starts_with("attachment; filename=\"a_b__..__.pdf\""), "{tricky}");
-        assert!(tricky.ends_with("filename*=UTF-8''a%22b__.._%C3%A9.pdf"), "{tricky}");
-        assert_eq!(attachment("  "), "attachment; filename=\"download\"; filename*=UTF-8''download");
+        assert!(
+            !tricky.contains('\r') && !tricky.contains('\n') && !tricky.contains('/'),
+            "{tricky}"
+        );
+        assert!(
+            tricky.starts_with("attachment; filename=\"a_b__..__.pdf\""),
+            "{tricky}"
+        );
+        assert!(
+            tricky.ends_with("filename*=UTF-8''a%22b__.._%C3%A9.pdf"),
+            "{tricky}"
+        );
+        assert_eq!(
+            attachment("  "),
+            "attachment; filename=\"download\"; filename*=UTF-8''download"
+        );
         assert_eq!(content_type("X.PDF"), "application/pdf");
         assert_eq!(content_type("x.bin"), "application/octet-stream");
     }

@@ -18,7 +18,12 @@ pub enum DeliveryError {
     HashMismatch { hash: String, reason: String },
 
     #[error("range {start}..{end} is not inside object {hash} of {len} bytes")]
-    BadRange { hash: String, start: u64, end: u64, len: u64 },
+    BadRange {
+        hash: String,
+        start: u64,
+        end: u64,
+        len: u64,
+    },
 
     #[error("store I/O on {path}: {source}")]
     StoreIo {
@@ -31,7 +36,11 @@ pub enum DeliveryError {
     SourceRead(#[source] std::io::Error),
 
     #[error("S3 {operation} on {key}: {reason}")]
-    S3 { operation: &'static str, key: String, reason: String },
+    S3 {
+        operation: &'static str,
+        key: String,
+        reason: String,
+    },
 
     #[error("S3 store is misconfigured: {0}")]
     S3Config(String),
@@ -43,7 +52,10 @@ pub enum DeliveryError {
     Random(String),
 
     #[error("mail template {template}: {reason}")]
-    Template { template: &'static str, reason: String },
+    Template {
+        template: &'static str,
+        reason: String,
+    },
 
     #[error("mail address {address:?}: {reason}")]
     MailAddress { address: String, reason: String },
@@ -55,7 +67,11 @@ pub enum DeliveryError {
     MailConfig(String),
 
     #[error("sending to {to} failed after {attempts} attempt(s): {reason}")]
-    MailSendFailed { to: String, attempts: u32, reason: String },
+    MailSendFailed {
+        to: String,
+        attempts: u32,
+        reason: String,
+    },
 
     #[error("writing the outbox message {path}: {source}")]
     Outbox {
@@ -89,6 +105,9 @@ impl DeliveryError {
     }
 
     pub(crate) fn store_io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::StoreIo { path: path.into(), source }
+        Self::StoreIo {
+            path: path.into(),
+            source,
+        }
     }
 }

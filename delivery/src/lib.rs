@@ -21,6 +21,11 @@ pub mod store;
 pub mod token;
 
 pub use error::DeliveryError;
-pub use mail::{Delivered, Mailer, MailerSpec, Notice, NoticeFields, NoticeTemplates, RetryPolicy, SmtpSpec, SmtpTls};
-pub use store::{ContentHash, MAX_PRESIGN_TTL, ObjectBody, ObjectKey, S3Spec, Store, StoreSpec, open_store};
+pub use mail::{
+    Delivered, Mailer, MailerSpec, Notice, NoticeFields, NoticeTemplates, RetryPolicy, SmtpSpec,
+    SmtpTls,
+};
+pub use store::{
+    ContentHash, MAX_PRESIGN_TTL, ObjectBody, ObjectKey, S3Spec, Store, StoreSpec, open_store,
+};
 pub use token::{PickupCode, Token, hash_matches, token_hash};

@@ -31,7 +31,9 @@ impl Token {
     pub fn generate() -> Result<Self, DeliveryError> {
         let mut bytes = [0u8; TOKEN_BYTES];
         fill_random(&mut bytes)?;
-        Ok(Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
+        Ok(Self(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+        ))
     }
 
     /// Wraps a token taken from a URL path, so it cannot be logged by accident either.
@@ -76,7 +78,11 @@ impl PickupCode {
             fill_random(&mut bytes)?;
             let n = u32::from_le_bytes(bytes);
             if n < limit {
-                return Ok(Self(format!("{:0width$}", n % modulus, width = PICKUP_CODE_DIGITS)));
+                return Ok(Self(format!(
+                    "{:0width$}",
+                    n % modulus,
+                    width = PICKUP_CODE_DIGITS
+                )));
             }
         }
     }
@@ -137,11 +143,17 @@ mod tests {
 
     #[test]
     fn tokens_are_long_url_safe_and_distinct() {
-        let tokens: HashSet<String> = (0..1000).map(|_| Token::generate().unwrap().expose().to_owned()).collect();
+        let tokens: HashSet<String> = (0..1000)
+            .map(|_| Token::generate().unwrap().expose().to_owned())
+            .collect();
         assert_eq!(tokens.len(), 1000);
         for t in &tokens {
             assert_eq!(t.len(), 32);
-            assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{t}");
+            assert!(
+                t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+                "{t}"
+            );
         }
         // 32 base64 characters carry 192 bits; check they are not, say, all from a small alphabet.
         let distinct_chars: HashSet<char> = tokens.iter().flat_map(|t| t.chars()).collect();
@@ -153,7 +165,10 @@ mod tests {
         let token = Token::generate().unwrap();
         let code = PickupCode::generate().unwrap();
         let printed = format!("{token} {token:?} {code} {code:?} {:?}", (&token, &code));
-        assert!(!printed.contains(token.expose()) && !printed.contains(code.expose()), "{printed}");
+        assert!(
+            !printed.contains(token.expose()) && !printed.contains(code.expose()),
+            "{printed}"
+        );
         assert_eq!(format!("{token:?}"), "Token(****)");
     }
 
@@ -166,7 +181,10 @@ mod tests {
         assert!(!hash_matches(&token.expose()[1..], &stored));
         assert!(!hash_matches(Token::generate().unwrap().expose(), &stored));
         assert!(!hash_matches(token.expose(), ""));
-        assert_eq!(token_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use quire_delivery::{Delivered, Mailer, MailerSpec, NoticeFields, NoticeTemplates, RetryPolicy, SmtpSpec, SmtpTls};
+use quire_delivery::{
+    Delivered, Mailer, MailerSpec, NoticeFields, NoticeTemplates, RetryPolicy, SmtpSpec, SmtpTls,
+};
 use support::smtp::SmtpSink;
 
 const FROM: &str = "Example Library <ill@example.org>";
@@ -38,7 +40,11 @@ fn smtp(port: u16) -> Arc<Mailer> {
 }
 
 fn quick(attempts: u32, base_ms: u64) -> RetryPolicy {
-    RetryPolicy { attempts, base_delay: Duration::from_millis(base_ms), max_delay: Duration::from_secs(1) }
+    RetryPolicy {
+        attempts,
+        base_delay: Duration::from_millis(base_ms),
+        max_delay: Duration::from_secs(1),
+    }
 }
 
 #[tokio::test]
@@ -70,21 +76,40 @@ async fn smtp_delivers_the_rendered_notice() {
 async fn outbox_writes_whole_eml_files() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = dir.path().join("outbox");
-    let mailer = Mailer::open(&MailerSpec::Outbox { dir: outbox.clone(), from: FROM.into() }).unwrap();
+    let mailer = Mailer::open(&MailerSpec::Outbox {
+        dir: outbox.clone(),
+        from: FROM.into(),
+    })
+    .unwrap();
     assert_eq!(mailer.outbox_dir(), Some(outbox.as_path()));
     let notice = NoticeTemplates::default().render("reader@uni.example", &fields());
     let first = mailer.send(&notice, &RetryPolicy::default()).await.unwrap();
     let second = mailer.send_once(&notice).await.unwrap();
-    let (Delivered::Outbox(first), Delivered::Outbox(second)) = (first, second) else { panic!("not the outbox") };
+    let (Delivered::Outbox(first), Delivered::Outbox(second)) = (first, second) else {
+        panic!("not the outbox")
+    };
     assert_ne!(first, second);
-    let mut names: Vec<String> =
-        std::fs::read_dir(&outbox).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     names.sort();
     assert_eq!(names.len(), 2, "{names:?}");
-    assert!(names.iter().all(|n| n.ends_with(".eml") && !n.starts_with('.')), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| n.ends_with(".eml") && !n.starts_with('.')),
+        "{names:?}"
+    );
     let text = std::fs::read_to_string(&first).unwrap();
-    assert!(text.contains("Subject: Your document from Example Library"), "{text}");
-    assert!(text.contains("http://127.0.0.1:8080/d/q7Xb3kR9mN2pL5vT8wY1zA4cE6gH0jK"), "{text}");
+    assert!(
+        text.contains("Subject: Your document from Example Library"),
+        "{text}"
+    );
+    assert!(
+        text.contains("http://127.0.0.1:8080/d/q7Xb3kR9mN2pL5vT8wY1zA4cE6gH0jK"),
+        "{text}"
+    );
     assert!(text.contains("\r\n\r\n"), "headers and body are separated");
 }
 
@@ -97,8 +122,14 @@ async fn a_server_that_stays_down_is_retried_then_reported() {
     let elapsed = started.elapsed();
     assert_eq!(err.code(), "delivery.mail.send_failed");
     let text = err.to_string();
-    assert!(text.contains("reader@uni.example") && text.contains("3 attempt(s)"), "{text}");
-    assert!(!text.contains("q7Xb3kR9"), "the link token leaked into the error: {text}");
+    assert!(
+        text.contains("reader@uni.example") && text.contains("3 attempt(s)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("q7Xb3kR9"),
+        "the link token leaked into the error: {text}"
+    );
     // Waits of 100 ms and 200 ms between the three attempts.
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
@@ -126,7 +157,10 @@ async fn a_failing_notice_does_not_hold_up_another() {
     let notice = NoticeTemplates::default().render("reader@uni.example", &fields());
     let stuck = dead.spawn(notice.clone(), quick(20, 1000));
     let started = Instant::now();
-    assert_eq!(live.spawn(notice, quick(1, 10)).await.unwrap().unwrap(), Delivered::Smtp);
+    assert_eq!(
+        live.spawn(notice, quick(1, 10)).await.unwrap().unwrap(),
+        Delivered::Smtp
+    );
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(!stuck.is_finished());
     stuck.abort();
@@ -138,9 +172,15 @@ async fn permanent_rejections_are_not_retried() {
     let sink = SmtpSink::start(support::free_port());
     let notice = NoticeTemplates::default().render("reject-me@uni.example", &fields());
     let started = Instant::now();
-    let err = smtp(sink.port).send(&notice, &quick(5, 2000)).await.unwrap_err();
+    let err = smtp(sink.port)
+        .send(&notice, &quick(5, 2000))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "delivery.mail.send_failed");
-    assert!(err.to_string().contains("1 attempt(s)") && err.to_string().contains("permanent"), "{err}");
+    assert!(
+        err.to_string().contains("1 attempt(s)") && err.to_string().contains("permanent"),
+        "{err}"
+    );
     assert!(started.elapsed() < Duration::from_secs(2));
     assert!(sink.messages().is_empty());
 }
@@ -148,10 +188,18 @@ async fn permanent_rejections_are_not_retried() {
 #[tokio::test]
 async fn bad_addresses_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let err = Mailer::open(&MailerSpec::Outbox { dir: dir.path().into(), from: "not an address".into() }).unwrap_err();
+    let err = Mailer::open(&MailerSpec::Outbox {
+        dir: dir.path().into(),
+        from: "not an address".into(),
+    })
+    .unwrap_err();
     assert_eq!(err.code(), "delivery.mail.address");
     assert!(err.to_string().contains("not an address"));
-    let mailer = Mailer::open(&MailerSpec::Outbox { dir: dir.path().into(), from: FROM.into() }).unwrap();
+    let mailer = Mailer::open(&MailerSpec::Outbox {
+        dir: dir.path().into(),
+        from: FROM.into(),
+    })
+    .unwrap();
     let notice = NoticeTemplates::default().render("nobody", &fields());
     let err = mailer.send_once(&notice).await.unwrap_err();
     assert_eq!(err.code(), "delivery.mail.address");

@@ -17,8 +17,15 @@ use tokio::io::{AsyncRead, ReadBuf};
 
 /// A backend under test and a way to damage its objects behind its back.
 enum Backend {
-    Fs { store: Arc<dyn Store>, fs: FsStore, _dir: tempfile::TempDir },
-    S3 { store: Arc<dyn Store>, server: support::s3::S3Server },
+    Fs {
+        store: Arc<dyn Store>,
+        fs: FsStore,
+        _dir: tempfile::TempDir,
+    },
+    S3 {
+        store: Arc<dyn Store>,
+        server: support::s3::S3Server,
+    },
 }
 
 impl Backend {
@@ -26,7 +33,11 @@ impl Backend {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("store");
         let store = open_store(&StoreSpec::Filesystem { root: root.clone() }).unwrap();
-        Self::Fs { store, fs: FsStore::open(&root).unwrap(), _dir: dir }
+        Self::Fs {
+            store,
+            fs: FsStore::open(&root).unwrap(),
+            _dir: dir,
+        }
     }
 
     async fn s3() -> Self {
@@ -110,14 +121,22 @@ conformance!(
 );
 
 async fn round_trip_small_empty_and_multi_mb(b: &Backend) {
-    for bytes in [b"hello, borrower".to_vec(), Vec::new(), data(6 * 1024 * 1024 + 17, 1)] {
+    for bytes in [
+        b"hello, borrower".to_vec(),
+        Vec::new(),
+        data(6 * 1024 * 1024 + 17, 1),
+    ] {
         let key = b.store().put(&mut &bytes[..]).await.unwrap();
         assert_eq!(key.sha256.as_str(), sha256_hex(&bytes));
         assert_eq!(key.bytes, bytes.len() as u64);
         let body = b.store().get(&key.sha256).await.unwrap();
         assert_eq!(body.len(), bytes.len() as u64);
         assert_eq!(body.key, key);
-        assert!(body.to_vec().await.unwrap() == bytes, "{} bytes did not round-trip", bytes.len());
+        assert!(
+            body.to_vec().await.unwrap() == bytes,
+            "{} bytes did not round-trip",
+            bytes.len()
+        );
     }
 }
 
@@ -128,14 +147,26 @@ async fn keyed_by_hash_and_deduplicated(b: &Backend) {
     std::fs::write(&path, &bytes).unwrap();
     let from_reader = b.store().put(&mut &bytes[..]).await.unwrap();
     let from_file = b.store().put_file(&path).await.unwrap();
-    let from_bytes = b.store().put_bytes(Bytes::from(bytes.clone())).await.unwrap();
+    let from_bytes = b
+        .store()
+        .put_bytes(Bytes::from(bytes.clone()))
+        .await
+        .unwrap();
     assert_eq!(from_reader, from_file);
     assert_eq!(from_reader, from_bytes);
-    let other = b.store().put_bytes(Bytes::from_static(b"another")).await.unwrap();
+    let other = b
+        .store()
+        .put_bytes(Bytes::from_static(b"another"))
+        .await
+        .unwrap();
     let mut expected = vec![from_reader.clone(), other];
     expected.sort();
     assert_eq!(b.store().list().await.unwrap(), expected);
-    let missing = b.store().put_file(&dir.path().join("absent.pdf")).await.unwrap_err();
+    let missing = b
+        .store()
+        .put_file(&dir.path().join("absent.pdf"))
+        .await
+        .unwrap_err();
     assert!(missing.to_string().contains("absent.pdf"), "{missing}");
 }
 
@@ -161,13 +192,32 @@ async fn corruption_is_never_served(b: &Backend) {
             }
         };
         assert_eq!(err.code(), "delivery.store.hash_mismatch", "{err}");
-        assert!(served < bytes.len().min(bad_len), "served {served} of {bad_len}");
-        let err = b.store().get_range(&key.sha256, 10..20).await.unwrap().to_vec().await.unwrap_err();
+        assert!(
+            served < bytes.len().min(bad_len),
+            "served {served} of {bad_len}"
+        );
+        let err = b
+            .store()
+            .get_range(&key.sha256, 10..20)
+            .await
+            .unwrap()
+            .to_vec()
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "delivery.store.hash_mismatch", "{err}");
     }
     // Storing the same bytes again repairs the object.
     b.store().put(&mut &bytes[..]).await.unwrap();
-    assert!(b.store().get(&key.sha256).await.unwrap().to_vec().await.unwrap() == bytes);
+    assert!(
+        b.store()
+            .get(&key.sha256)
+            .await
+            .unwrap()
+            .to_vec()
+            .await
+            .unwrap()
+            == bytes
+    );
 }
 
 /// A source that fails after yielding `fail_after` bytes.
@@ -176,7 +226,11 @@ struct Failing {
 }
 
 impl AsyncRead for Failing {
-    fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         if self.left == 0 {
             return Poll::Ready(Err(io::Error::other("scanner unplugged")));
         }
@@ -188,12 +242,21 @@ impl AsyncRead for Failing {
 }
 
 async fn failed_writes_leave_nothing_visible(b: &Backend) {
-    let err = b.store().put(&mut Failing { left: 2_000_000 }).await.unwrap_err();
+    let err = b
+        .store()
+        .put(&mut Failing { left: 2_000_000 })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "delivery.store.source_read");
     assert!(b.store().list().await.unwrap().is_empty());
     if let Backend::Fs { _dir, .. } = b {
         let tmp = _dir.path().join("store/tmp");
-        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "temp file left in {}", tmp.display());
+        assert_eq!(
+            std::fs::read_dir(&tmp).unwrap().count(),
+            0,
+            "temp file left in {}",
+            tmp.display()
+        );
     }
 
     // While a large object is being written, listings show nothing or the whole object.
@@ -216,20 +279,34 @@ async fn failed_writes_leave_nothing_visible(b: &Backend) {
         seen_partial
     };
     let ((), partial) = tokio::join!(writer, watcher);
-    assert!(partial.is_empty(), "half-written objects were listed: {partial:?}");
+    assert!(
+        partial.is_empty(),
+        "half-written objects were listed: {partial:?}"
+    );
     let listed = store.list().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].bytes, expected_len);
 }
 
 async fn delete_and_exists(b: &Backend) {
-    let keep = b.store().put_bytes(Bytes::from_static(b"keep")).await.unwrap();
-    let gone = b.store().put_bytes(Bytes::from_static(b"gone")).await.unwrap();
+    let keep = b
+        .store()
+        .put_bytes(Bytes::from_static(b"keep"))
+        .await
+        .unwrap();
+    let gone = b
+        .store()
+        .put_bytes(Bytes::from_static(b"gone"))
+        .await
+        .unwrap();
     assert!(b.store().exists(&gone.sha256).await.unwrap());
     assert!(b.store().delete(&gone.sha256).await.unwrap());
     assert!(!b.store().exists(&gone.sha256).await.unwrap());
     assert!(!b.store().delete(&gone.sha256).await.unwrap());
-    assert_eq!(b.store().get(&gone.sha256).await.unwrap_err().code(), "delivery.store.not_found");
+    assert_eq!(
+        b.store().get(&gone.sha256).await.unwrap_err().code(),
+        "delivery.store.not_found"
+    );
     assert_eq!(b.store().list().await.unwrap(), vec![keep.clone()]);
     assert!(b.store().exists(&keep.sha256).await.unwrap());
 }
@@ -237,19 +314,39 @@ async fn delete_and_exists(b: &Backend) {
 async fn ranges(b: &Backend) {
     let bytes = data(700_000, 5);
     let key = b.store().put(&mut &bytes[..]).await.unwrap();
-    for r in [0..1u64, 0..700_000, 1000..200_000, 131_072..262_144, 699_999..700_000, 350_000..350_000] {
+    for r in [
+        0..1u64,
+        0..700_000,
+        1000..200_000,
+        131_072..262_144,
+        699_999..700_000,
+        350_000..350_000,
+    ] {
         let body = b.store().get_range(&key.sha256, r.clone()).await.unwrap();
         assert_eq!(body.len(), r.end - r.start);
-        assert!(body.to_vec().await.unwrap() == bytes[r.start as usize..r.end as usize], "range {r:?}");
+        assert!(
+            body.to_vec().await.unwrap() == bytes[r.start as usize..r.end as usize],
+            "range {r:?}"
+        );
     }
-    let err = b.store().get_range(&key.sha256, 600_000..700_001).await.unwrap_err();
+    let err = b
+        .store()
+        .get_range(&key.sha256, 600_000..700_001)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "delivery.store.bad_range");
 }
 
 async fn unknown_objects_are_not_found(b: &Backend) {
     let hash = ContentHash::of(b"never stored");
-    assert_eq!(b.store().get(&hash).await.unwrap_err().code(), "delivery.store.not_found");
-    assert_eq!(b.store().get_range(&hash, 0..1).await.unwrap_err().code(), "delivery.store.not_found");
+    assert_eq!(
+        b.store().get(&hash).await.unwrap_err().code(),
+        "delivery.store.not_found"
+    );
+    assert_eq!(
+        b.store().get_range(&hash, 0..1).await.unwrap_err().code(),
+        "delivery.store.not_found"
+    );
     assert!(!b.store().exists(&hash).await.unwrap());
     assert!(b.store().list().await.unwrap().is_empty());
 }
@@ -257,21 +354,41 @@ async fn unknown_objects_are_not_found(b: &Backend) {
 async fn presigned_urls(b: &Backend) {
     let bytes = data(200_000, 6);
     let key = b.store().put(&mut &bytes[..]).await.unwrap();
-    let too_long = b.store().presigned_get(&key.sha256, Duration::from_secs(61), "x.pdf").await;
-    let url = b.store().presigned_get(&key.sha256, Duration::from_secs(60), "ILL-9 Smith é.pdf").await.unwrap();
+    let too_long = b
+        .store()
+        .presigned_get(&key.sha256, Duration::from_secs(61), "x.pdf")
+        .await;
+    let url = b
+        .store()
+        .presigned_get(&key.sha256, Duration::from_secs(60), "ILL-9 Smith é.pdf")
+        .await
+        .unwrap();
     match b {
         Backend::Fs { .. } => {
             assert!(url.is_none());
             return;
         }
-        Backend::S3 { .. } => assert_eq!(too_long.unwrap_err().code(), "delivery.store.presign_too_long"),
+        Backend::S3 { .. } => assert_eq!(
+            too_long.unwrap_err().code(),
+            "delivery.store.presign_too_long"
+        ),
     }
     let url = url.expect("S3 presigns");
     let response = support::http_get(&url).await;
-    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+    assert_eq!(
+        response.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
     assert!(response.body == bytes);
-    let disposition = response.header("content-disposition").expect("Content-Disposition");
-    assert!(disposition.contains("ILL-9 Smith _.pdf") && disposition.contains("%C3%A9"), "{disposition}");
+    let disposition = response
+        .header("content-disposition")
+        .expect("Content-Disposition");
+    assert!(
+        disposition.contains("ILL-9 Smith _.pdf") && disposition.contains("%C3%A9"),
+        "{disposition}"
+    );
     assert_eq!(response.header("content-type"), Some("application/pdf"));
 
     // A tampered signature is refused, and so is a valid one after it expires.
@@ -279,9 +396,19 @@ async fn presigned_urls(b: &Backend) {
     let flipped = if &url[at..at + 1] == "0" { "1" } else { "0" };
     let tampered = support::http_get(&format!("{}{flipped}{}", &url[..at], &url[at + 1..])).await;
     assert_eq!(tampered.status, 403);
-    let short = b.store().presigned_get(&key.sha256, Duration::from_secs(1), "x.pdf").await.unwrap().unwrap();
+    let short = b
+        .store()
+        .presigned_get(&key.sha256, Duration::from_secs(1), "x.pdf")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(support::http_get(&short).await.status, 200);
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let expired = support::http_get(&short).await;
-    assert_eq!(expired.status, 403, "expired URL served: {}", String::from_utf8_lossy(&expired.body));
+    assert_eq!(
+        expired.status,
+        403,
+        "expired URL served: {}",
+        String::from_utf8_lossy(&expired.body)
+    );
 }

@@ -203,7 +203,8 @@ where
     image
         .rows_per_strip((STRIP_BYTES / row_bytes.max(1)).max(1) as u32)
         .map_err(|e| e.to_string())?;
-    let mut strip = Vec::with_capacity(STRIP_BYTES / std::mem::size_of::<C::Inner>() + samples_per_row);
+    let mut strip =
+        Vec::with_capacity(STRIP_BYTES / std::mem::size_of::<C::Inner>() + samples_per_row);
     loop {
         let want = image.next_strip_sample_count() as usize;
         if want == 0 {

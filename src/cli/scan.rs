@@ -265,9 +265,10 @@ fn succeed(
         String::new()
     };
     eprintln!(
-        "{} page(s) in {:.1}s{skipped}: {}",
+        "{} page(s) in {:.3} s ({:.1} pages/s){skipped}: {}",
         r.kept,
         r.elapsed.as_secs_f64(),
+        r.scanned as f64 / r.elapsed.as_secs_f64().max(1e-6),
         captured.path.display()
     );
     println!("{}", captured.path.display());

@@ -136,7 +136,7 @@ fn new_delivery_id(input: &[u8]) -> DeliveryId {
     h.update(now.as_nanos().to_le_bytes());
     h.update(std::process::id().to_le_bytes());
     let digest = h.finalize();
-    let mut value: u128 = (now.as_millis() as u128 & ((1 << 48) - 1)) << 80;
+    let mut value: u128 = (now.as_millis() & ((1 << 48) - 1)) << 80;
     for (i, b) in digest[..10].iter().enumerate() {
         value |= u128::from(*b) << (72 - 8 * i);
     }

@@ -146,7 +146,7 @@ impl<'a> FontSet<'a> {
                 return Err(WatermarkError::MissingGlyph {
                     ch,
                     code: u32::from(ch),
-                    context: text.to_string(),
+                    context: text.chars().take(80).collect(),
                     fonts: self
                         .faces
                         .iter()

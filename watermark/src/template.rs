@@ -196,7 +196,6 @@ impl Template {
         });
         any && all_empty
     }
-
 }
 
 #[cfg(test)]

@@ -114,6 +114,32 @@ fn stamped_copy_has_cover_stamps_and_untouched_pages() {
         );
     }
 
+    // The strip is added below the page: the page box only grows downwards.
+    let media = |doc: &lopdf::Document, page: u32| -> Vec<f32> {
+        let id = doc.get_pages()[&page];
+        let b = doc
+            .get_dictionary(id)
+            .unwrap()
+            .get(b"MediaBox")
+            .unwrap()
+            .as_array()
+            .unwrap();
+        b.iter().map(|v| v.as_float().unwrap()).collect()
+    };
+    let stamped_doc = lopdf::Document::load_mem(&out).unwrap();
+    let grown = media(&stamped_doc, 2);
+    assert_eq!(&grown[..], &[0.0, grown[1], 612.0, 792.0]);
+    assert!(
+        (-30.0..-15.0).contains(&grown[1]),
+        "strip height {}",
+        -grown[1]
+    );
+    assert_eq!(
+        media(&stamped_doc, 1),
+        vec![0.0, 0.0, 612.0, 792.0],
+        "cover has the first page's size"
+    );
+
     // Images and the original content streams are carried over byte for byte.
     let before = lopdf::Document::load_mem(&input).unwrap();
     let after = lopdf::Document::load_mem(&out).unwrap();
@@ -193,7 +219,11 @@ fn every_script_renders_and_extracts() {
     }
     // A decomposed name (as some forms and macOS send it) is set and extracted composed.
     let decomposed = "Nguye\u{302}\u{303}n Thi\u{323} Minh Khai";
-    let path = write(dir.path(), "nfd.pdf", &stamp_pdf(&input, &stamp_for(decomposed)).unwrap());
+    let path = write(
+        dir.path(),
+        "nfd.pdf",
+        &stamp_pdf(&input, &stamp_for(decomposed)).unwrap(),
+    );
     assert!(flat(&pdftotext_page(&path, 1)).contains("Nguyễn Thị Minh Khai"));
 
     // The CJK name needs the fallback font: two fonts are embedded, both as subsets.

@@ -36,7 +36,11 @@ pub struct NoticeTemplates {
 impl NoticeTemplates {
     /// Custom templates (from config); every placeholder is checked now.
     pub fn parse(subject: &str, body: &str) -> Result<Self, DeliveryError> {
-        Ok(Self { subject: Template::parse("subject", subject)?, body: Template::parse("body", body)?, with_code: None })
+        Ok(Self {
+            subject: Template::parse("subject", subject)?,
+            body: Template::parse("body", body)?,
+            with_code: None,
+        })
     }
 
     pub fn render(&self, to: &str, fields: &NoticeFields) -> Notice {
@@ -44,11 +48,19 @@ impl NoticeTemplates {
         let body = match &self.with_code {
             None => body,
             Some(line) => {
-                let code_line = if fields.pickup_code.is_some() { line.render(fields) } else { String::new() };
+                let code_line = if fields.pickup_code.is_some() {
+                    line.render(fields)
+                } else {
+                    String::new()
+                };
                 body.replace(PICKUP_SLOT, &code_line)
             }
         };
-        Notice { to: to.to_owned(), subject: self.subject.render(fields), body }
+        Notice {
+            to: to.to_owned(),
+            subject: self.subject.render(fields),
+            body,
+        }
     }
 }
 
@@ -62,7 +74,11 @@ impl Default for NoticeTemplates {
             subject: Template::parse("subject", DEFAULT_SUBJECT).expect("default subject parses"),
             body: Template::parse("body", &body).expect("default body parses"),
             with_code: Some(
-                Template::parse("body", "You will be asked for this pickup code: {pickup_code}\n").expect("parses"),
+                Template::parse(
+                    "body",
+                    "You will be asked for this pickup code: {pickup_code}\n",
+                )
+                .expect("parses"),
             ),
         }
     }
@@ -78,7 +94,10 @@ pub struct Notice {
 
 impl std::fmt::Debug for Notice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Notice").field("to", &self.to).field("subject", &self.subject).finish_non_exhaustive()
+        f.debug_struct("Notice")
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
     }
 }
 
@@ -102,19 +121,43 @@ mod tests {
     #[test]
     fn default_notice_says_everything_and_the_code_only_when_set() {
         let with = NoticeTemplates::default().render("a@b.org", &fields(Some("042917")));
-        assert_eq!(with.subject, "Your document from Example Library is ready: A Study of Things");
-        for needle in ["https://lib.example/d/SECRET", "29 December 2026", "5 download(s)", "ILL-42", "pickup code: 042917", "ill@example.org"] {
-            assert!(with.body.contains(needle), "{needle} missing from:\n{}", with.body);
+        assert_eq!(
+            with.subject,
+            "Your document from Example Library is ready: A Study of Things"
+        );
+        for needle in [
+            "https://lib.example/d/SECRET",
+            "29 December 2026",
+            "5 download(s)",
+            "ILL-42",
+            "pickup code: 042917",
+            "ill@example.org",
+        ] {
+            assert!(
+                with.body.contains(needle),
+                "{needle} missing from:\n{}",
+                with.body
+            );
         }
         let without = NoticeTemplates::default().render("a@b.org", &fields(None));
-        assert!(!without.body.contains("pickup") && !without.body.contains('\0'), "{}", without.body);
+        assert!(
+            !without.body.contains("pickup") && !without.body.contains('\0'),
+            "{}",
+            without.body
+        );
         assert!(!format!("{with:?}").contains("SECRET"));
     }
 
     #[test]
     fn custom_templates_are_checked() {
         let t = NoticeTemplates::parse("{request}", "Get {link} by {expires}").unwrap();
-        assert_eq!(t.render("x@y", &fields(None)).body, "Get https://lib.example/d/SECRET by 29 December 2026");
-        assert_eq!(NoticeTemplates::parse("{reqest}", "").unwrap_err().code(), "delivery.mail.template");
+        assert_eq!(
+            t.render("x@y", &fields(None)).body,
+            "Get https://lib.example/d/SECRET by 29 December 2026"
+        );
+        assert_eq!(
+            NoticeTemplates::parse("{reqest}", "").unwrap_err().code(),
+            "delivery.mail.template"
+        );
     }
 }

@@ -14,7 +14,11 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     /// Five tries over about 15 minutes: 1, 2, 4 and 8 minutes apart.
     fn default() -> Self {
-        Self { attempts: 5, base_delay: Duration::from_secs(60), max_delay: Duration::from_secs(30 * 60) }
+        Self {
+            attempts: 5,
+            base_delay: Duration::from_secs(60),
+            max_delay: Duration::from_secs(30 * 60),
+        }
     }
 }
 
@@ -32,7 +36,11 @@ mod tests {
 
     #[test]
     fn delays_double_up_to_the_cap() {
-        let p = RetryPolicy { attempts: 9, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1) };
+        let p = RetryPolicy {
+            attempts: 9,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
         let delays: Vec<u128> = (1..=6).map(|n| p.delay_after(n).as_millis()).collect();
         assert_eq!(delays, [100, 200, 400, 800, 1000, 1000]);
         assert_eq!(p.delay_after(200), Duration::from_secs(1));

@@ -96,7 +96,10 @@ pub struct Template {
 impl Template {
     /// Parses `text`; `name` ("subject", "body") only labels errors.
     pub fn parse(name: &'static str, text: &str) -> Result<Self, DeliveryError> {
-        let err = |reason: String| DeliveryError::Template { template: name, reason };
+        let err = |reason: String| DeliveryError::Template {
+            template: name,
+            reason,
+        };
         let mut pieces = Vec::new();
         let mut literal = String::new();
         let mut chars = text.char_indices().peekable();
@@ -116,8 +119,11 @@ impl Template {
                         return Err(err(format!("unclosed '{{' at byte {at}")));
                     };
                     let placeholder = &rest[..len];
-                    let field = Field::named(placeholder)
-                        .ok_or_else(|| err(format!("unknown placeholder {{{placeholder}}} at byte {at}")))?;
+                    let field = Field::named(placeholder).ok_or_else(|| {
+                        err(format!(
+                            "unknown placeholder {{{placeholder}}} at byte {at}"
+                        ))
+                    })?;
                     if !literal.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut literal)));
                     }
@@ -126,7 +132,11 @@ impl Template {
                         chars.next();
                     }
                 }
-                '}' => return Err(err(format!("unmatched '}}' at byte {at} (write '}}}}' for a brace)"))),
+                '}' => {
+                    return Err(err(format!(
+                        "unmatched '}}' at byte {at} (write '}}}}' for a brace)"
+                    )));
+                }
                 c => literal.push(c),
             }
         }
@@ -169,9 +179,20 @@ mod tests {
             institution: "Lib".into(),
             contact: "ill@lib".into(),
         };
-        assert_eq!(t.render(&fields), "{x} https://x/d/T|2026-12-29|5|123456|ILL-7|On Scans|Lib|ill@lib é}");
-        let no_code = NoticeFields { pickup_code: None, ..fields };
-        assert_eq!(Template::parse("s", "[{pickup_code}]").unwrap().render(&no_code), "[]");
+        assert_eq!(
+            t.render(&fields),
+            "{x} https://x/d/T|2026-12-29|5|123456|ILL-7|On Scans|Lib|ill@lib é}"
+        );
+        let no_code = NoticeFields {
+            pickup_code: None,
+            ..fields
+        };
+        assert_eq!(
+            Template::parse("s", "[{pickup_code}]")
+                .unwrap()
+                .render(&no_code),
+            "[]"
+        );
     }
 
     #[test]
@@ -184,7 +205,10 @@ mod tests {
         ] {
             let e = Template::parse("subject", text).unwrap_err();
             assert_eq!(e.code(), "delivery.mail.template");
-            assert!(e.to_string().contains(needle) && e.to_string().contains("subject"), "{text}: {e}");
+            assert!(
+                e.to_string().contains(needle) && e.to_string().contains("subject"),
+                "{text}: {e}"
+            );
         }
     }
 }

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -61,7 +61,10 @@ impl std::fmt::Debug for SmtpSpec {
 pub enum MailerSpec {
     Smtp(SmtpSpec),
     /// `.eml` files in `dir` (created if missing).
-    Outbox { dir: PathBuf, from: String },
+    Outbox {
+        dir: PathBuf,
+        from: String,
+    },
 }
 
 /// What became of a sent notice.
@@ -92,7 +95,10 @@ impl std::fmt::Debug for Mailer {
             Transport::Smtp(_) => "smtp".to_owned(),
             Transport::Outbox(dir) => format!("outbox {}", dir.display()),
         };
-        f.debug_struct("Mailer").field("transport", &kind).field("from", &self.from.to_string()).finish()
+        f.debug_struct("Mailer")
+            .field("transport", &kind)
+            .field("from", &self.from.to_string())
+            .finish()
     }
 }
 
@@ -100,25 +106,48 @@ impl Mailer {
     pub fn open(spec: &MailerSpec) -> Result<Self, DeliveryError> {
         match spec {
             MailerSpec::Outbox { dir, from } => {
-                std::fs::create_dir_all(dir).map_err(|e| DeliveryError::Outbox { path: dir.clone(), source: e })?;
-                Ok(Self { transport: Transport::Outbox(dir.clone()), from: mailbox(from)? })
+                std::fs::create_dir_all(dir).map_err(|e| DeliveryError::Outbox {
+                    path: dir.clone(),
+                    source: e,
+                })?;
+                Ok(Self {
+                    transport: Transport::Outbox(dir.clone()),
+                    from: mailbox(from)?,
+                })
             }
             MailerSpec::Smtp(smtp) => {
-                let config = |e: lettre::transport::smtp::Error| DeliveryError::MailConfig(format!("{}: {e}", smtp.host));
+                let config = |e: lettre::transport::smtp::Error| {
+                    DeliveryError::MailConfig(format!("{}: {e}", smtp.host))
+                };
                 let builder = match smtp.tls {
-                    SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
-                    SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host).map_err(config)?,
-                    SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host).map_err(config)?,
+                    SmtpTls::None => {
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+                    }
+                    SmtpTls::Starttls => {
+                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
+                            .map_err(config)?
+                    }
+                    SmtpTls::Tls => {
+                        AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host).map_err(config)?
+                    }
                 };
                 let mut builder = builder.port(smtp.port).timeout(Some(smtp.timeout));
                 match (&smtp.username, &smtp.password) {
                     (Some(user), Some(password)) => {
-                        builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+                        builder =
+                            builder.credentials(Credentials::new(user.clone(), password.clone()));
                     }
                     (None, None) => {}
-                    _ => return Err(DeliveryError::MailConfig("SMTP username and password must be set together".into())),
+                    _ => {
+                        return Err(DeliveryError::MailConfig(
+                            "SMTP username and password must be set together".into(),
+                        ));
+                    }
                 }
-                Ok(Self { transport: Transport::Smtp(builder.build()), from: mailbox(&smtp.from)? })
+                Ok(Self {
+                    transport: Transport::Smtp(builder.build()),
+                    from: mailbox(&smtp.from)?,
+                })
             }
         }
     }
@@ -136,16 +165,28 @@ impl Mailer {
         let message = self.message(notice)?;
         match &self.transport {
             Transport::Smtp(smtp) => {
-                smtp.send(message).await.map_err(|e| SendFailure { permanent: e.is_permanent(), reason: e.to_string() }.into_error(notice, 1))?;
+                smtp.send(message).await.map_err(|e| {
+                    SendFailure {
+                        permanent: e.is_permanent(),
+                        reason: e.to_string(),
+                    }
+                    .into_error(notice, 1)
+                })?;
                 Ok(Delivered::Smtp)
             }
-            Transport::Outbox(dir) => write_eml(dir, &message.formatted()).await.map(Delivered::Outbox),
+            Transport::Outbox(dir) => write_eml(dir, &message.formatted())
+                .await
+                .map(Delivered::Outbox),
         }
     }
 
     /// Sends with retries per `policy`, sleeping between attempts; the error names the
     /// recipient, the attempts made and the last reason.
-    pub async fn send(&self, notice: &Notice, policy: &RetryPolicy) -> Result<Delivered, DeliveryError> {
+    pub async fn send(
+        &self,
+        notice: &Notice,
+        policy: &RetryPolicy,
+    ) -> Result<Delivered, DeliveryError> {
         let message = self.message(notice)?;
         let attempts = policy.attempts.max(1);
         let mut attempt = 1;
@@ -155,15 +196,23 @@ impl Mailer {
                     .send(message.clone())
                     .await
                     .map(|_| Delivered::Smtp)
-                    .map_err(|e| SendFailure { permanent: e.is_permanent(), reason: e.to_string() }),
+                    .map_err(|e| SendFailure {
+                        permanent: e.is_permanent(),
+                        reason: e.to_string(),
+                    }),
                 Transport::Outbox(dir) => write_eml(dir, &message.formatted())
                     .await
                     .map(Delivered::Outbox)
-                    .map_err(|e| SendFailure { permanent: false, reason: e.to_string() }),
+                    .map_err(|e| SendFailure {
+                        permanent: false,
+                        reason: e.to_string(),
+                    }),
             };
             match result {
                 Ok(delivered) => return Ok(delivered),
-                Err(failure) if failure.permanent || attempt >= attempts => return Err(failure.into_error(notice, attempt)),
+                Err(failure) if failure.permanent || attempt >= attempts => {
+                    return Err(failure.into_error(notice, attempt));
+                }
                 Err(failure) => {
                     let wait = policy.delay_after(attempt);
                     tracing::warn!(to = %notice.to, attempt, reason = %failure.reason, wait_ms = wait.as_millis() as u64, "notice not sent; will retry");
@@ -175,7 +224,11 @@ impl Mailer {
     }
 
     /// Runs [`Mailer::send`] on its own task, so the caller (and every other notice) goes on.
-    pub fn spawn(self: &Arc<Self>, notice: Notice, policy: RetryPolicy) -> tokio::task::JoinHandle<Result<Delivered, DeliveryError>> {
+    pub fn spawn(
+        self: &Arc<Self>,
+        notice: Notice,
+        policy: RetryPolicy,
+    ) -> tokio::task::JoinHandle<Result<Delivered, DeliveryError>> {
         let mailer = Arc::clone(self);
         tokio::spawn(async move { mailer.send(&notice, &policy).await })
     }
@@ -187,7 +240,10 @@ impl Mailer {
             .subject(notice.subject.clone())
             .header(ContentType::TEXT_PLAIN)
             .body(notice.body.clone())
-            .map_err(|e| DeliveryError::MailBuild { to: notice.to.clone(), reason: e.to_string() })
+            .map_err(|e| DeliveryError::MailBuild {
+                to: notice.to.clone(),
+                reason: e.to_string(),
+            })
     }
 }
 
@@ -198,19 +254,39 @@ struct SendFailure {
 
 impl SendFailure {
     fn into_error(self, notice: &Notice, attempts: u32) -> DeliveryError {
-        let reason = if self.permanent { format!("{} (permanent, not retried)", self.reason) } else { self.reason };
-        DeliveryError::MailSendFailed { to: notice.to.clone(), attempts, reason }
+        let reason = if self.permanent {
+            format!("{} (permanent, not retried)", self.reason)
+        } else {
+            self.reason
+        };
+        DeliveryError::MailSendFailed {
+            to: notice.to.clone(),
+            attempts,
+            reason,
+        }
     }
 }
 
 fn mailbox(address: &str) -> Result<Mailbox, DeliveryError> {
-    address.parse().map_err(|e: lettre::address::AddressError| DeliveryError::MailAddress { address: address.to_owned(), reason: e.to_string() })
+    address.parse().map_err(
+        |e: lettre::address::AddressError| DeliveryError::MailAddress {
+            address: address.to_owned(),
+            reason: e.to_string(),
+        },
+    )
 }
 
 /// Writes `bytes` as a new `.eml` in `dir`: temp file, fsync, rename.
 async fn write_eml(dir: &Path, bytes: &[u8]) -> Result<PathBuf, DeliveryError> {
-    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    let name = format!("{}-{:09}-{}", stamp.as_secs(), stamp.subsec_nanos(), crate::token::random_hex(4)?);
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let name = format!(
+        "{}-{:09}-{}",
+        stamp.as_secs(),
+        stamp.subsec_nanos(),
+        crate::token::random_hex(4)?
+    );
     let tmp = dir.join(format!(".{name}.tmp"));
     let target = dir.join(format!("{name}.eml"));
     let written = async {
@@ -224,7 +300,10 @@ async fn write_eml(dir: &Path, bytes: &[u8]) -> Result<PathBuf, DeliveryError> {
     .await;
     if let Err(source) = written {
         let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(DeliveryError::Outbox { path: target, source });
+        return Err(DeliveryError::Outbox {
+            path: target,
+            source,
+        });
     }
     Ok(target)
 }

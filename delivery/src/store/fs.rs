@@ -27,7 +27,10 @@ pub struct FsStore {
 impl FsStore {
     /// Opens (creating if needed) the store under `root`.
     pub fn open(root: &Path) -> Result<Self, DeliveryError> {
-        let store = Self { objects: root.join("objects"), tmp: root.join("tmp") };
+        let store = Self {
+            objects: root.join("objects"),
+            tmp: root.join("tmp"),
+        };
         for dir in [&store.objects, &store.tmp] {
             std::fs::create_dir_all(dir).map_err(|e| DeliveryError::store_io(dir, e))?;
         }
@@ -39,14 +42,26 @@ impl FsStore {
         self.objects.join(&hash.as_str()[..2]).join(hash.as_str())
     }
 
-    async fn write_temp(&self, source: &mut (dyn AsyncRead + Send + Unpin), tmp: &Path) -> Result<ObjectKey, DeliveryError> {
+    async fn write_temp(
+        &self,
+        source: &mut (dyn AsyncRead + Send + Unpin),
+        tmp: &Path,
+    ) -> Result<ObjectKey, DeliveryError> {
         let io = |e| DeliveryError::store_io(tmp, e);
-        let mut file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(tmp).await.map_err(io)?;
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(tmp)
+            .await
+            .map_err(io)?;
         let mut hasher = Sha256::new();
         let mut bytes = 0u64;
         let mut buf = vec![0u8; CHUNK];
         loop {
-            let n = source.read(&mut buf).await.map_err(DeliveryError::SourceRead)?;
+            let n = source
+                .read(&mut buf)
+                .await
+                .map_err(DeliveryError::SourceRead)?;
             if n == 0 {
                 break;
             }
@@ -56,7 +71,10 @@ impl FsStore {
         }
         file.flush().await.map_err(io)?;
         file.sync_all().await.map_err(io)?;
-        Ok(ObjectKey { sha256: ContentHash::from_digest(hasher.finalize().into()), bytes })
+        Ok(ObjectKey {
+            sha256: ContentHash::from_digest(hasher.finalize().into()),
+            bytes,
+        })
     }
 
     async fn open_raw(&self, hash: &ContentHash) -> Result<RawObject, DeliveryError> {
@@ -64,19 +82,33 @@ impl FsStore {
         let file = match tokio::fs::File::open(&path).await {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(DeliveryError::NotFound { hash: hash.to_string() });
+                return Err(DeliveryError::NotFound {
+                    hash: hash.to_string(),
+                });
             }
             Err(e) => return Err(DeliveryError::store_io(&path, e)),
         };
-        let len = file.metadata().await.map_err(|e| DeliveryError::store_io(&path, e))?.len();
-        Ok(RawObject { len, reader: Box::new(file) })
+        let len = file
+            .metadata()
+            .await
+            .map_err(|e| DeliveryError::store_io(&path, e))?
+            .len();
+        Ok(RawObject {
+            len,
+            reader: Box::new(file),
+        })
     }
 }
 
 #[async_trait::async_trait]
 impl Store for FsStore {
-    async fn put(&self, source: &mut (dyn AsyncRead + Send + Unpin)) -> Result<ObjectKey, DeliveryError> {
-        let tmp = self.tmp.join(format!("{}.part", crate::token::random_hex(16)?));
+    async fn put(
+        &self,
+        source: &mut (dyn AsyncRead + Send + Unpin),
+    ) -> Result<ObjectKey, DeliveryError> {
+        let tmp = self
+            .tmp
+            .join(format!("{}.part", crate::token::random_hex(16)?));
         let key = match self.write_temp(source, &tmp).await {
             Ok(key) => key,
             Err(e) => {
@@ -85,13 +117,25 @@ impl Store for FsStore {
             }
         };
         let target = self.object_path(&key.sha256);
-        let dir = target.parent().expect("object paths have a parent").to_owned();
+        let dir = target
+            .parent()
+            .expect("object paths have a parent")
+            .to_owned();
         let placed = async {
-            tokio::fs::create_dir_all(&dir).await.map_err(|e| DeliveryError::store_io(&dir, e))?;
-            tokio::fs::rename(&tmp, &target).await.map_err(|e| DeliveryError::store_io(&target, e))?;
+            tokio::fs::create_dir_all(&dir)
+                .await
+                .map_err(|e| DeliveryError::store_io(&dir, e))?;
+            tokio::fs::rename(&tmp, &target)
+                .await
+                .map_err(|e| DeliveryError::store_io(&target, e))?;
             // The rename is only durable once the folder entry is on disk.
-            let dir_handle = tokio::fs::File::open(&dir).await.map_err(|e| DeliveryError::store_io(&dir, e))?;
-            dir_handle.sync_all().await.map_err(|e| DeliveryError::store_io(&dir, e))
+            let dir_handle = tokio::fs::File::open(&dir)
+                .await
+                .map_err(|e| DeliveryError::store_io(&dir, e))?;
+            dir_handle
+                .sync_all()
+                .await
+                .map_err(|e| DeliveryError::store_io(&dir, e))
         }
         .await;
         if let Err(e) = placed {
@@ -105,13 +149,19 @@ impl Store for FsStore {
         verified_body(hash.clone(), self.open_raw(hash).await?, None)
     }
 
-    async fn get_range(&self, hash: &ContentHash, range: Range<u64>) -> Result<ObjectBody, DeliveryError> {
+    async fn get_range(
+        &self,
+        hash: &ContentHash,
+        range: Range<u64>,
+    ) -> Result<ObjectBody, DeliveryError> {
         verified_body(hash.clone(), self.open_raw(hash).await?, Some(range))
     }
 
     async fn exists(&self, hash: &ContentHash) -> Result<bool, DeliveryError> {
         let path = self.object_path(hash);
-        tokio::fs::try_exists(&path).await.map_err(|e| DeliveryError::store_io(&path, e))
+        tokio::fs::try_exists(&path)
+            .await
+            .map_err(|e| DeliveryError::store_io(&path, e))
     }
 
     async fn delete(&self, hash: &ContentHash) -> Result<bool, DeliveryError> {
@@ -129,20 +179,31 @@ impl Store for FsStore {
             move |e| DeliveryError::store_io(path, e)
         };
         let mut keys = Vec::new();
-        let mut shards = tokio::fs::read_dir(&self.objects).await.map_err(io(&self.objects))?;
+        let mut shards = tokio::fs::read_dir(&self.objects)
+            .await
+            .map_err(io(&self.objects))?;
         while let Some(shard) = shards.next_entry().await.map_err(io(&self.objects))? {
             if !shard.file_type().await.map_err(io(&shard.path()))?.is_dir() {
                 continue;
             }
-            let mut entries = tokio::fs::read_dir(shard.path()).await.map_err(io(&shard.path()))?;
+            let mut entries = tokio::fs::read_dir(shard.path())
+                .await
+                .map_err(io(&shard.path()))?;
             while let Some(entry) = entries.next_entry().await.map_err(io(&shard.path()))? {
                 // Anything not named like an object (an editor's backup, say) is not ours.
-                let Some(hash) = entry.file_name().to_str().and_then(|n| ContentHash::parse(n).ok()) else {
+                let Some(hash) = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| ContentHash::parse(n).ok())
+                else {
                     continue;
                 };
                 let meta = entry.metadata().await.map_err(io(&entry.path()))?;
                 if meta.is_file() {
-                    keys.push(ObjectKey { sha256: hash, bytes: meta.len() });
+                    keys.push(ObjectKey {
+                        sha256: hash,
+                        bytes: meta.len(),
+                    });
                 }
             }
         }
@@ -150,7 +211,12 @@ impl Store for FsStore {
         Ok(keys)
     }
 
-    async fn presigned_get(&self, _: &ContentHash, _: Duration, _: &str) -> Result<Option<String>, DeliveryError> {
+    async fn presigned_get(
+        &self,
+        _: &ContentHash,
+        _: Duration,
+        _: &str,
+    ) -> Result<Option<String>, DeliveryError> {
         Ok(None)
     }
 }

@@ -14,8 +14,13 @@ pub struct ContentHash(String);
 impl ContentHash {
     /// Accepts exactly 64 lowercase hex digits.
     pub fn parse(text: &str) -> Result<Self, DeliveryError> {
-        let valid = text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        if valid { Ok(Self(text.to_owned())) } else { Err(DeliveryError::BadHash(text.to_owned())) }
+        let valid =
+            text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if valid {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(DeliveryError::BadHash(text.to_owned()))
+        }
     }
 
     /// The hash of `bytes`.
@@ -58,10 +63,23 @@ mod tests {
     #[test]
     fn parse_rejects_paths_and_uppercase() {
         let good = ContentHash::of(b"abc");
-        assert_eq!(good.as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            good.as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(ContentHash::parse(good.as_str()).unwrap(), good);
-        for bad in ["", "../etc/passwd", &good.as_str().to_uppercase(), &good.as_str()[..63], &format!("{good}0")] {
-            assert_eq!(ContentHash::parse(bad).unwrap_err().code(), "delivery.store.bad_hash", "{bad}");
+        for bad in [
+            "",
+            "../etc/passwd",
+            &good.as_str().to_uppercase(),
+            &good.as_str()[..63],
+            &format!("{good}0"),
+        ] {
+            assert_eq!(
+                ContentHash::parse(bad).unwrap_err().code(),
+                "delivery.store.bad_hash",
+                "{bad}"
+            );
         }
     }
 }

@@ -21,8 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::stream::BoxStream;
 use futures_util::TryStreamExt;
+use futures_util::stream::BoxStream;
 use tokio::io::AsyncRead;
 
 pub use fs::FsStore;
@@ -100,7 +100,10 @@ impl ObjectBody {
 
 impl fmt::Debug for ObjectBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ObjectBody").field("key", &self.key).field("range", &self.range).finish()
+        f.debug_struct("ObjectBody")
+            .field("key", &self.key)
+            .field("range", &self.range)
+            .finish()
     }
 }
 
@@ -112,11 +115,16 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Stores everything `source` yields and returns its key. The hash is computed while
     /// streaming; the object becomes visible all at once or not at all. Storing bytes that are
     /// already stored leaves one object.
-    async fn put(&self, source: &mut (dyn AsyncRead + Send + Unpin)) -> Result<ObjectKey, DeliveryError>;
+    async fn put(
+        &self,
+        source: &mut (dyn AsyncRead + Send + Unpin),
+    ) -> Result<ObjectKey, DeliveryError>;
 
     /// Stores the file at `path` (streamed, not loaded).
     async fn put_file(&self, path: &Path) -> Result<ObjectKey, DeliveryError> {
-        let mut file = tokio::fs::File::open(path).await.map_err(|e| DeliveryError::store_io(path, e))?;
+        let mut file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| DeliveryError::store_io(path, e))?;
         self.put(&mut file).await
     }
 
@@ -130,7 +138,11 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Bytes `range` of the object (for HTTP Range). The whole object is still read and
     /// hashed; the range's last chunk is only yielded once the hash matched.
-    async fn get_range(&self, hash: &ContentHash, range: Range<u64>) -> Result<ObjectBody, DeliveryError>;
+    async fn get_range(
+        &self,
+        hash: &ContentHash,
+        range: Range<u64>,
+    ) -> Result<ObjectBody, DeliveryError>;
 
     async fn exists(&self, hash: &ContentHash) -> Result<bool, DeliveryError>;
 

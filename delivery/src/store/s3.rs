@@ -55,7 +55,10 @@ impl fmt::Debug for S3Spec {
             .field("bucket", &self.bucket)
             .field("path_style", &self.path_style)
             .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "****"))
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "****"),
+            )
             .finish()
     }
 }
@@ -80,13 +83,19 @@ impl S3Store {
                     ));
                 }
             },
-            _ => return Err(DeliveryError::S3Config("access_key_id and secret_access_key must be set together".into())),
+            _ => {
+                return Err(DeliveryError::S3Config(
+                    "access_key_id and secret_access_key must be set together".into(),
+                ));
+            }
         };
         if spec.bucket.is_empty() {
             return Err(DeliveryError::S3Config("bucket is empty".into()));
         }
         let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
             .build_https();
         let mut config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -94,10 +103,18 @@ impl S3Store {
             .credentials_provider(Credentials::new(key_id, secret, session, None, "quire"))
             .force_path_style(spec.path_style)
             .http_client(http);
-        if let Some(endpoint) = spec.endpoint.clone().or_else(|| env("AWS_ENDPOINT_URL_S3")).or_else(|| env("AWS_ENDPOINT_URL")) {
+        if let Some(endpoint) = spec
+            .endpoint
+            .clone()
+            .or_else(|| env("AWS_ENDPOINT_URL_S3"))
+            .or_else(|| env("AWS_ENDPOINT_URL"))
+        {
             config = config.endpoint_url(endpoint);
         }
-        Ok(Self { client: Client::from_conf(config.build()), bucket: spec.bucket.clone() })
+        Ok(Self {
+            client: Client::from_conf(config.build()),
+            bucket: spec.bucket.clone(),
+        })
     }
 
     /// The bucket key of an object (tests overwrite it out of band).
@@ -123,31 +140,54 @@ impl S3Store {
 
     async fn open_raw(&self, hash: &ContentHash) -> Result<RawObject, DeliveryError> {
         let name = Self::object_key(hash);
-        let out = match self.client.get_object().bucket(&self.bucket).key(&name).send().await {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&name)
+            .send()
+            .await
+        {
             Ok(out) => out,
-            Err(e) if is_not_found(&e) => return Err(DeliveryError::NotFound { hash: hash.to_string() }),
+            Err(e) if is_not_found(&e) => {
+                return Err(DeliveryError::NotFound {
+                    hash: hash.to_string(),
+                });
+            }
             Err(e) => return Err(s3_error("GetObject", &name, e)),
         };
-        let len = out.content_length().and_then(|n| u64::try_from(n).ok()).ok_or_else(|| DeliveryError::S3 {
-            operation: "GetObject",
-            key: name.clone(),
-            reason: "response has no Content-Length".into(),
-        })?;
-        Ok(RawObject { len, reader: Box::new(out.body.into_async_read()) })
+        let len = out
+            .content_length()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| DeliveryError::S3 {
+                operation: "GetObject",
+                key: name.clone(),
+                reason: "response has no Content-Length".into(),
+            })?;
+        Ok(RawObject {
+            len,
+            reader: Box::new(out.body.into_async_read()),
+        })
     }
 }
 
 #[async_trait::async_trait]
 impl Store for S3Store {
-    async fn put(&self, source: &mut (dyn AsyncRead + Send + Unpin)) -> Result<ObjectKey, DeliveryError> {
-        let staging = std::env::temp_dir().join(format!("quire-s3-{}.part", crate::token::random_hex(16)?));
+    async fn put(
+        &self,
+        source: &mut (dyn AsyncRead + Send + Unpin),
+    ) -> Result<ObjectKey, DeliveryError> {
+        let staging =
+            std::env::temp_dir().join(format!("quire-s3-{}.part", crate::token::random_hex(16)?));
         let result = async {
             let key = stage(source, &staging).await?;
-            let body = ByteStream::from_path(&staging).await.map_err(|e| DeliveryError::S3 {
-                operation: "PutObject",
-                key: Self::object_key(&key.sha256),
-                reason: format!("reading staged file {}: {e}", staging.display()),
-            })?;
+            let body = ByteStream::from_path(&staging)
+                .await
+                .map_err(|e| DeliveryError::S3 {
+                    operation: "PutObject",
+                    key: Self::object_key(&key.sha256),
+                    reason: format!("reading staged file {}: {e}", staging.display()),
+                })?;
             self.upload(&key, body).await?;
             Ok(key)
         }
@@ -157,7 +197,10 @@ impl Store for S3Store {
     }
 
     async fn put_bytes(&self, bytes: Bytes) -> Result<ObjectKey, DeliveryError> {
-        let key = ObjectKey { sha256: ContentHash::of(&bytes), bytes: bytes.len() as u64 };
+        let key = ObjectKey {
+            sha256: ContentHash::of(&bytes),
+            bytes: bytes.len() as u64,
+        };
         self.upload(&key, ByteStream::from(bytes)).await?;
         Ok(key)
     }
@@ -166,13 +209,24 @@ impl Store for S3Store {
         verified_body(hash.clone(), self.open_raw(hash).await?, None)
     }
 
-    async fn get_range(&self, hash: &ContentHash, range: Range<u64>) -> Result<ObjectBody, DeliveryError> {
+    async fn get_range(
+        &self,
+        hash: &ContentHash,
+        range: Range<u64>,
+    ) -> Result<ObjectBody, DeliveryError> {
         verified_body(hash.clone(), self.open_raw(hash).await?, Some(range))
     }
 
     async fn exists(&self, hash: &ContentHash) -> Result<bool, DeliveryError> {
         let name = Self::object_key(hash);
-        match self.client.head_object().bucket(&self.bucket).key(&name).send().await {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&name)
+            .send()
+            .await
+        {
             Ok(_) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
             Err(e) => Err(s3_error("HeadObject", &name, e)),
@@ -209,11 +263,17 @@ impl Store for S3Store {
                 .await
                 .map_err(|e| s3_error("ListObjectsV2", PREFIX, e))?;
             for object in page.contents() {
-                let Some(hash) = object.key().and_then(|k| k.strip_prefix(PREFIX)).and_then(|k| ContentHash::parse(k).ok())
+                let Some(hash) = object
+                    .key()
+                    .and_then(|k| k.strip_prefix(PREFIX))
+                    .and_then(|k| ContentHash::parse(k).ok())
                 else {
                     continue;
                 };
-                keys.push(ObjectKey { sha256: hash, bytes: object.size().unwrap_or(0).max(0) as u64 });
+                keys.push(ObjectKey {
+                    sha256: hash,
+                    bytes: object.size().unwrap_or(0).max(0) as u64,
+                });
             }
             token = page.next_continuation_token().map(str::to_owned);
             if token.is_none() || page.is_truncated() != Some(true) {
@@ -231,11 +291,17 @@ impl Store for S3Store {
         file_name: &str,
     ) -> Result<Option<String>, DeliveryError> {
         if ttl > MAX_PRESIGN_TTL {
-            return Err(DeliveryError::PresignTooLong { requested_secs: ttl.as_secs(), max_secs: MAX_PRESIGN_TTL.as_secs() });
+            return Err(DeliveryError::PresignTooLong {
+                requested_secs: ttl.as_secs(),
+                max_secs: MAX_PRESIGN_TTL.as_secs(),
+            });
         }
         let name = Self::object_key(hash);
-        let config = PresigningConfig::expires_in(ttl)
-            .map_err(|e| DeliveryError::S3 { operation: "presign", key: name.clone(), reason: e.to_string() })?;
+        let config = PresigningConfig::expires_in(ttl).map_err(|e| DeliveryError::S3 {
+            operation: "presign",
+            key: name.clone(),
+            reason: e.to_string(),
+        })?;
         let request = self
             .client
             .get_object()
@@ -251,14 +317,25 @@ impl Store for S3Store {
 }
 
 /// Copies `source` into a new file at `path`, hashing on the way.
-async fn stage(source: &mut (dyn AsyncRead + Send + Unpin), path: &std::path::Path) -> Result<ObjectKey, DeliveryError> {
+async fn stage(
+    source: &mut (dyn AsyncRead + Send + Unpin),
+    path: &std::path::Path,
+) -> Result<ObjectKey, DeliveryError> {
     let io = |e| DeliveryError::store_io(path, e);
-    let mut file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(path).await.map_err(io)?;
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .await
+        .map_err(io)?;
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
     let mut buf = vec![0u8; CHUNK];
     loop {
-        let n = source.read(&mut buf).await.map_err(DeliveryError::SourceRead)?;
+        let n = source
+            .read(&mut buf)
+            .await
+            .map_err(DeliveryError::SourceRead)?;
         if n == 0 {
             break;
         }
@@ -267,7 +344,10 @@ async fn stage(source: &mut (dyn AsyncRead + Send + Unpin), path: &std::path::Pa
         bytes += n as u64;
     }
     file.flush().await.map_err(io)?;
-    Ok(ObjectKey { sha256: ContentHash::from_digest(hasher.finalize().into()), bytes })
+    Ok(ObjectKey {
+        sha256: ContentHash::from_digest(hasher.finalize().into()),
+        bytes,
+    })
 }
 
 fn is_not_found<E, R>(err: &SdkError<E, R>) -> bool
@@ -287,6 +367,14 @@ impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
     }
 }
 
-fn s3_error<E: std::error::Error + 'static, R: fmt::Debug>(operation: &'static str, key: &str, err: SdkError<E, R>) -> DeliveryError {
-    DeliveryError::S3 { operation, key: key.to_owned(), reason: DisplayErrorContext(&err).to_string() }
+fn s3_error<E: std::error::Error + 'static, R: fmt::Debug>(
+    operation: &'static str,
+    key: &str,
+    err: SdkError<E, R>,
+) -> DeliveryError {
+    DeliveryError::S3 {
+        operation,
+        key: key.to_owned(),
+        reason: DisplayErrorContext(&err).to_string(),
+    }
 }

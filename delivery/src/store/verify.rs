@@ -36,7 +36,12 @@ pub(crate) fn verified_body(
 ) -> Result<ObjectBody, DeliveryError> {
     let range = range.unwrap_or(0..raw.len);
     if range.start > range.end || range.end > raw.len {
-        return Err(DeliveryError::BadRange { hash: hash.to_string(), start: range.start, end: range.end, len: raw.len });
+        return Err(DeliveryError::BadRange {
+            hash: hash.to_string(),
+            start: range.start,
+            end: range.end,
+            len: raw.len,
+        });
     }
     let state = Verifier {
         hash: hash.clone(),
@@ -53,7 +58,14 @@ pub(crate) fn verified_body(
             None => Ok(None),
         }
     });
-    Ok(ObjectBody { key: ObjectKey { sha256: hash, bytes: raw.len }, range, stream: Box::pin(stream) })
+    Ok(ObjectBody {
+        key: ObjectKey {
+            sha256: hash,
+            bytes: raw.len,
+        },
+        range,
+        stream: Box::pin(stream),
+    })
 }
 
 struct Verifier {
@@ -97,7 +109,11 @@ impl Verifier {
     /// One chunk from the backend, hashed; empty at end of file.
     async fn read(&mut self) -> Result<Bytes, DeliveryError> {
         let mut buf = BytesMut::with_capacity(CHUNK);
-        let n = self.reader.read_buf(&mut buf).await.map_err(|e| self.mismatch(format!("read failed: {e}")))?;
+        let n = self
+            .reader
+            .read_buf(&mut buf)
+            .await
+            .map_err(|e| self.mismatch(format!("read failed: {e}")))?;
         self.pos += n as u64;
         if self.pos > self.len {
             return Err(self.mismatch(format!("more than the expected {} bytes", self.len)));
@@ -119,7 +135,10 @@ impl Verifier {
     }
 
     fn mismatch(&self, reason: String) -> DeliveryError {
-        DeliveryError::HashMismatch { hash: self.hash.to_string(), reason }
+        DeliveryError::HashMismatch {
+            hash: self.hash.to_string(),
+            reason,
+        }
     }
 }
 
@@ -127,20 +146,49 @@ impl Verifier {
 mod tests {
     use super::*;
 
-    fn body(data: &'static [u8], claimed: &[u8], range: Option<Range<u64>>) -> Result<ObjectBody, DeliveryError> {
-        let raw = RawObject { len: data.len() as u64, reader: Box::new(data) };
+    fn body(
+        data: &'static [u8],
+        claimed: &[u8],
+        range: Option<Range<u64>>,
+    ) -> Result<ObjectBody, DeliveryError> {
+        let raw = RawObject {
+            len: data.len() as u64,
+            reader: Box::new(data),
+        };
         verified_body(ContentHash::of(claimed), raw, range)
     }
 
     #[tokio::test]
     async fn good_object_and_ranges_read_back() {
-        let data: &'static [u8] = Box::leak((0..400_000u32).map(|i| (i % 251) as u8).collect::<Vec<_>>().into_boxed_slice());
-        assert_eq!(body(data, data, None).unwrap().to_vec().await.unwrap(), data);
-        for r in [0..0, 0..1, 5..CHUNK as u64 + 7, CHUNK as u64..2 * CHUNK as u64, 399_999..400_000, 400_000..400_000] {
-            let got = body(data, data, Some(r.clone())).unwrap().to_vec().await.unwrap();
+        let data: &'static [u8] = Box::leak(
+            (0..400_000u32)
+                .map(|i| (i % 251) as u8)
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        );
+        assert_eq!(
+            body(data, data, None).unwrap().to_vec().await.unwrap(),
+            data
+        );
+        for r in [
+            0..0,
+            0..1,
+            5..CHUNK as u64 + 7,
+            CHUNK as u64..2 * CHUNK as u64,
+            399_999..400_000,
+            400_000..400_000,
+        ] {
+            let got = body(data, data, Some(r.clone()))
+                .unwrap()
+                .to_vec()
+                .await
+                .unwrap();
             assert_eq!(got, &data[r.start as usize..r.end as usize], "{r:?}");
         }
-        assert_eq!(body(data, data, Some(3..400_001)).unwrap_err().code(), "delivery.store.bad_range");
+        assert_eq!(
+            body(data, data, Some(3..400_001)).unwrap_err().code(),
+            "delivery.store.bad_range"
+        );
     }
 
     #[tokio::test]
@@ -160,7 +208,11 @@ mod tests {
         assert_eq!(err.code(), "delivery.store.hash_mismatch");
         assert!(delivered < data.len());
         // A range that ends well before the corrupt byte is refused too.
-        let err = body(data, &claimed, Some(0..10)).unwrap().to_vec().await.unwrap_err();
+        let err = body(data, &claimed, Some(0..10))
+            .unwrap()
+            .to_vec()
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "delivery.store.hash_mismatch");
     }
 

@@ -49,8 +49,18 @@ impl S3Server {
             access_key_id: Some(ACCESS_KEY.into()),
             secret_access_key: Some(SECRET_KEY.into()),
         };
-        let server = Self { child, spec, _dir: dir };
-        server.raw_client().create_bucket().bucket(BUCKET).send().await.expect("create bucket");
+        let server = Self {
+            child,
+            spec,
+            _dir: dir,
+        };
+        server
+            .raw_client()
+            .create_bucket()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .expect("create bucket");
         server
     }
 

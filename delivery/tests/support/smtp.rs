@@ -17,7 +17,11 @@ impl SmtpSink {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
         let dir = tempfile::tempdir().unwrap();
         // Debian's interpreter, where python3-aiosmtpd lives (a pyenv python3 on PATH lacks it).
-        let python = if Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" };
+        let python = if Path::new("/usr/bin/python3").exists() {
+            "/usr/bin/python3"
+        } else {
+            "python3"
+        };
         let mut child = Command::new(python)
             .arg(&script)
             .arg(port.to_string())
@@ -26,7 +30,9 @@ impl SmtpSink {
             .spawn()
             .expect("python3 is needed for the SMTP tests");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         assert_eq!(
             line.trim(),
             "READY",
@@ -42,8 +48,18 @@ impl SmtpSink {
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_some_and(|x| x == "eml"))
             .collect();
-        files.sort_by_key(|p| p.file_stem().unwrap().to_str().unwrap().parse::<u32>().unwrap());
-        files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
+        files.sort_by_key(|p| {
+            p.file_stem()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .parse::<u32>()
+                .unwrap()
+        });
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
     }
 }
 

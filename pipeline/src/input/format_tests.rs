@@ -35,7 +35,12 @@ fn gray_of(raster: &Raster) -> GrayImage {
 #[track_caller]
 fn assert_same(a: &GrayImage, b: &GrayImage, what: &str) {
     assert_eq!(a.dimensions(), b.dimensions(), "{what}: sizes differ");
-    let differing = a.as_raw().iter().zip(b.as_raw()).filter(|(x, y)| x != y).count();
+    let differing = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .filter(|(x, y)| x != y)
+        .count();
     assert_eq!(differing, 0, "{what}: {differing} pixels differ");
 }
 
@@ -56,9 +61,14 @@ fn tiff_compressions_decode_to_the_same_pixels() {
     ] {
         let path = dir.path().join(format!("{name}.tif"));
         let file = std::fs::File::create(&path).unwrap();
-        let mut enc = TiffEncoder::new(file).unwrap().with_compression(compression);
+        let mut enc = TiffEncoder::new(file)
+            .unwrap()
+            .with_compression(compression);
         let mut image = enc.new_image::<colortype::Gray8>(64, 48).unwrap();
-        image.resolution(tiff::tags::ResolutionUnit::Inch, tiff::encoder::Rational { n: 200, d: 1 });
+        image.resolution(
+            tiff::tags::ResolutionUnit::Inch,
+            tiff::encoder::Rational { n: 200, d: 1 },
+        );
         image.write_data(img.as_raw()).unwrap();
         let page = only_page(&path).decode(&opts()).unwrap();
         assert_same(&gray_of(&page.raster), &img, name);
@@ -73,20 +83,31 @@ fn multi_page_tiff_pages_come_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("three.tif");
     let mut enc = TiffEncoder::new(std::fs::File::create(&path).unwrap()).unwrap();
-    let pages: Vec<GrayImage> = (0..3u8).map(|i| GrayImage::from_pixel(20 + u32::from(i), 10, image::Luma([40 * i + 10]))).collect();
+    let pages: Vec<GrayImage> = (0..3u8)
+        .map(|i| GrayImage::from_pixel(20 + u32::from(i), 10, image::Luma([40 * i + 10])))
+        .collect();
     for p in &pages {
-        enc.write_image::<colortype::Gray8>(p.width(), p.height(), p.as_raw()).unwrap();
+        enc.write_image::<colortype::Gray8>(p.width(), p.height(), p.as_raw())
+            .unwrap();
     }
     let refs = probe(&[path], &opts()).unwrap();
-    assert_eq!(refs.iter().map(|r| (r.index, r.width)).collect::<Vec<_>>(), vec![(0, 20), (1, 21), (2, 22)]);
+    assert_eq!(
+        refs.iter().map(|r| (r.index, r.width)).collect::<Vec<_>>(),
+        vec![(0, 20), (1, 21), (2, 22)]
+    );
     let third = refs[2].decode(&opts()).unwrap();
     assert_same(&gray_of(&third.raster), &pages[2], "third page");
-    assert!(third.dpi_assumed, "no resolution tag: the fallback is used and said so");
+    assert!(
+        third.dpi_assumed,
+        "no resolution tag: the fallback is used and said so"
+    );
 }
 
 /// A 1-bit test pattern as PBM (1 = black), for libtiff's ppm2tiff.
 fn write_pbm(path: &Path, w: u32, h: u32) -> GrayImage {
-    let img = GrayImage::from_fn(w, h, |x, y| image::Luma([if (x / 8 + y / 4) % 3 == 0 { 0 } else { 255 }]));
+    let img = GrayImage::from_fn(w, h, |x, y| {
+        image::Luma([if (x / 8 + y / 4) % 3 == 0 { 0 } else { 255 }])
+    });
     let mut data = format!("P4\n{w} {h}\n").into_bytes();
     for row in img.rows() {
         let mut bytes = vec![0u8; (w as usize).div_ceil(8)];
@@ -104,11 +125,20 @@ fn write_pbm(path: &Path, w: u32, h: u32) -> GrayImage {
 #[test]
 fn ccitt_group3_and_group4_tiffs_decode() {
     let dir = tempfile::tempdir().unwrap();
-    let pbm = dir.path().join("p.pbm");
-    let img = write_pbm(&pbm, 203, 61);
-    for codec in ["g3", "g4", "none", "packbits", "lzw", "zip"] {
+    // Widths on and off a byte boundary take different paths through the `tiff` crate.
+    for (width, codec) in [203, 200]
+        .into_iter()
+        .flat_map(|w| ["g3", "g4", "none", "packbits", "lzw", "zip"].map(move |c| (w, c)))
+    {
+        let pbm = dir.path().join("p.pbm");
+        let img = write_pbm(&pbm, width, 61);
         let tif = dir.path().join(format!("{codec}.tif"));
-        let status = Command::new("ppm2tiff").args(["-c", codec, "-R", "300"]).arg(&pbm).arg(&tif).status().expect("ppm2tiff (libtiff-tools) is installed");
+        let status = Command::new("ppm2tiff")
+            .args(["-c", codec, "-R", "300"])
+            .arg(&pbm)
+            .arg(&tif)
+            .status()
+            .expect("ppm2tiff (libtiff-tools) is installed");
         assert!(status.success());
         let page = only_page(&tif).decode(&opts()).unwrap();
         assert!(matches!(page.raster, Raster::Bilevel(_)), "{codec}");
@@ -121,9 +151,16 @@ fn ccitt_group3_and_group4_tiffs_decode() {
 fn poppler_image(pdf: &Path) -> GrayImage {
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("img");
-    let status = Command::new("pdfimages").args(["-png", "-f", "1", "-l", "1"]).arg(pdf).arg(&prefix).status().unwrap();
+    let status = Command::new("pdfimages")
+        .args(["-png", "-f", "1", "-l", "1"])
+        .arg(pdf)
+        .arg(&prefix)
+        .status()
+        .unwrap();
     assert!(status.success());
-    image::open(dir.path().join("img-000.png")).unwrap().into_luma8()
+    image::open(dir.path().join("img-000.png"))
+        .unwrap()
+        .into_luma8()
 }
 
 #[test]
@@ -132,16 +169,30 @@ fn ccitt_pdfs_decode_exactly_as_poppler_does_and_keep_their_stream() {
         let page = only_page(&corpus(name)).decode(&opts()).unwrap();
         assert!(matches!(page.raster, Raster::Bilevel(_)), "{name}");
         assert_same(&gray_of(&page.raster), &poppler_image(&corpus(name)), name);
-        assert!((page.dpi.0 - 300.0).abs() < 1.0 && (page.dpi.1 - 300.0).abs() < 1.0, "{name}: {:?}", page.dpi);
-        let kept = page.passthrough.expect("a plain CCITT image passes through");
-        assert_eq!(kept.dict.get(b"Filter").unwrap().as_name().unwrap(), b"CCITTFaxDecode");
+        assert!(
+            (page.dpi.0 - 300.0).abs() < 1.0 && (page.dpi.1 - 300.0).abs() < 1.0,
+            "{name}: {:?}",
+            page.dpi
+        );
+        let kept = page
+            .passthrough
+            .expect("a plain CCITT image passes through");
+        assert_eq!(
+            kept.dict.get(b"Filter").unwrap().as_name().unwrap(),
+            b"CCITTFaxDecode"
+        );
     }
     // ccitt.pdf is linn.png made into a PDF (with BlackIs1, which flips the coding): the same
     // page but for a handful of pixels where the corpus files themselves differ.
     let pdf = only_page(&corpus("ccitt.pdf")).decode(&opts()).unwrap();
     let png = only_page(&corpus("linn.png")).decode(&opts()).unwrap();
     let (a, b) = (gray_of(&pdf.raster), gray_of(&png.raster));
-    let differing = a.as_raw().iter().zip(b.as_raw()).filter(|(x, y)| x != y).count();
+    let differing = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .filter(|(x, y)| x != y)
+        .count();
     assert!(differing < 100, "{differing} pixels differ");
 }
 
@@ -150,11 +201,25 @@ fn mixed_pdf_pages_decode_and_the_big_one_is_judged_by_its_header() {
     let file = corpus("multipage.pdf");
     let refs = probe(&[file.clone()], &opts()).unwrap();
     let sizes: Vec<(u32, u32)> = refs.iter().map(|r| (r.width, r.height)).collect();
-    assert_eq!(sizes, vec![(800, 981), (9000, 9000), (958, 400), (958, 400), (612, 792), (1258, 1253)]);
+    assert_eq!(
+        sizes,
+        vec![
+            (800, 981),
+            (9000, 9000),
+            (958, 400),
+            (958, 400),
+            (612, 792),
+            (1258, 1253)
+        ]
+    );
     // Page 1: JPEG with an ICC profile — passes through with its profile.
     let p1 = refs[0].decode(&opts()).unwrap();
     assert!(matches!(p1.raster, Raster::Rgb(_)));
-    assert!(p1.passthrough.as_ref().is_some_and(|e| e.icc_profile.is_some()));
+    assert!(
+        p1.passthrough
+            .as_ref()
+            .is_some_and(|e| e.icc_profile.is_some())
+    );
     assert!((p1.dpi.0 - 150.0).abs() < 1.0);
     // Page 5: 8-bit grey at 72 dpi.
     let p5 = refs[4].decode(&opts()).unwrap();
@@ -163,7 +228,10 @@ fn mixed_pdf_pages_decode_and_the_big_one_is_judged_by_its_header() {
     let p6 = refs[5].decode(&opts()).unwrap();
     assert!(p6.passthrough.is_none());
     // The 9000×9000 page is refused from its header when the limit is lower.
-    let strict = ProcessOptions { max_megapixels: 50, ..opts() };
+    let strict = ProcessOptions {
+        max_megapixels: 50,
+        ..opts()
+    };
     let err = probe(&[file], &strict).unwrap_err();
     assert_eq!(err.code(), "pipeline.decode.too_large");
     assert!(err.to_string().contains("multipage.pdf, page 2"), "{err}");
@@ -177,7 +245,9 @@ fn a_page_that_paints_nothing_is_a_white_page() {
 
 #[test]
 fn colour_jpeg_without_resolution_uses_the_fallback() {
-    let page = only_page(&corpus("baiona_color.jpg")).decode(&opts()).unwrap();
+    let page = only_page(&corpus("baiona_color.jpg"))
+        .decode(&opts())
+        .unwrap();
     assert!(matches!(page.raster, Raster::Rgb(_)));
     assert_eq!(page.raster.dimensions(), (640, 682));
     assert!(page.dpi_assumed);
@@ -215,7 +285,13 @@ fn truncated_and_corrupt_files_are_refused_with_their_name() {
     let cut = dir.path().join("cut.png");
     std::fs::write(&cut, &linn[..linn.len() / 2]).unwrap();
     let err = refusal(&cut);
-    assert!(matches!(err, PipelineError::Truncated { .. } | PipelineError::Corrupt { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            PipelineError::Truncated { .. } | PipelineError::Corrupt { .. }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("cut.png, page 1"), "{err}");
 
     let pdf = std::fs::read(corpus("ccitt.pdf")).unwrap();
@@ -230,7 +306,13 @@ fn truncated_and_corrupt_files_are_refused_with_their_name() {
     let bad = dir.path().join("bad.png");
     std::fs::write(&bad, &garbled).unwrap();
     let err = refusal(&bad);
-    assert!(matches!(err, PipelineError::Corrupt { .. } | PipelineError::Truncated { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            PipelineError::Corrupt { .. } | PipelineError::Truncated { .. }
+        ),
+        "{err}"
+    );
 
     let text = dir.path().join("notes.png");
     std::fs::write(&text, "just some text\n").unwrap();
@@ -255,7 +337,10 @@ fn pdf_with(content: &[u8], image: Option<Stream>) -> Document {
     let mut page = Dictionary::new();
     page.set("Type", Object::Name(b"Page".to_vec()));
     page.set("Parent", Object::Reference(pages_id));
-    page.set("MediaBox", Object::Array(vec![0.into(), 0.into(), 612.into(), 792.into()]));
+    page.set(
+        "MediaBox",
+        Object::Array(vec![0.into(), 0.into(), 612.into(), 792.into()]),
+    );
     page.set("Resources", Object::Dictionary(resources));
     page.set("Contents", Object::Reference(content_id));
     let page_id = doc.add_object(page);
@@ -293,13 +378,22 @@ fn jbig2_born_digital_and_vector_pages_are_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let draw = b"q 612 0 0 792 0 0 cm /Im0 Do Q";
     let jbig2 = dir.path().join("jbig2.pdf");
-    save(&mut pdf_with(draw, Some(image_stream(b"JBIG2Decode", 100, 100, vec![0; 20]))), &jbig2);
+    save(
+        &mut pdf_with(
+            draw,
+            Some(image_stream(b"JBIG2Decode", 100, 100, vec![0; 20])),
+        ),
+        &jbig2,
+    );
     let err = refusal(&jbig2);
     assert_eq!(err.code(), "pipeline.decode.jbig2");
     assert!(err.to_string().contains("jbig2.pdf, page 1"), "{err}");
 
     let born = dir.path().join("born.pdf");
-    save(&mut pdf_with(b"BT /F1 12 Tf 72 700 Td (Hello) Tj ET", None), &born);
+    save(
+        &mut pdf_with(b"BT /F1 12 Tf 72 700 Td (Hello) Tj ET", None),
+        &born,
+    );
     assert_eq!(refusal(&born).code(), "pipeline.input.born_digital");
 
     let vector = dir.path().join("vector.pdf");
@@ -313,7 +407,17 @@ fn a_page_with_an_old_text_layer_over_its_scan_is_redone() {
     let (w, h) = (64u32, 16u32);
     let mut enc = fax::encoder::Encoder::new(fax::VecWriter::new());
     for _ in 0..h {
-        enc.encode_line((0..w).map(|x| if x < 10 { fax::Color::Black } else { fax::Color::White }), w).unwrap();
+        enc.encode_line(
+            (0..w).map(|x| {
+                if x < 10 {
+                    fax::Color::Black
+                } else {
+                    fax::Color::White
+                }
+            }),
+            w,
+        )
+        .unwrap();
     }
     let data = enc.finish().unwrap().finish();
     let mut stream = image_stream(b"CCITTFaxDecode", w.into(), h.into(), data);
@@ -322,7 +426,13 @@ fn a_page_with_an_old_text_layer_over_its_scan_is_redone() {
     parms.set("Columns", Object::Integer(w.into()));
     stream.dict.set("DecodeParms", Object::Dictionary(parms));
     let path = dir.path().join("ocrd.pdf");
-    save(&mut pdf_with(b"q 612 0 0 792 0 0 cm /Im0 Do Q BT 3 Tr /F1 12 Tf (old) Tj ET", Some(stream)), &path);
+    save(
+        &mut pdf_with(
+            b"q 612 0 0 792 0 0 cm /Im0 Do Q BT 3 Tr /F1 12 Tf (old) Tj ET",
+            Some(stream),
+        ),
+        &path,
+    );
     let page = only_page(&path).decode(&opts()).unwrap();
     assert!(page.had_text);
     let g = gray_of(&page.raster);
@@ -391,8 +501,14 @@ fn decompression_bombs_are_refused_from_the_header_quickly() {
         let started = std::time::Instant::now();
         let err = probe(&[path], &opts()).unwrap_err();
         assert_eq!(err.code(), "pipeline.decode.too_large", "{name}: {err}");
-        assert!(err.to_string().contains(&format!("{name}, page 1")), "{err}");
-        assert!(started.elapsed().as_millis() < 500, "{name} took {:?}", started.elapsed());
+        assert!(
+            err.to_string().contains(&format!("{name}, page 1")),
+            "{err}"
+        );
+        assert!(
+            started.elapsed().as_millis() < 500,
+            "{name} took {:?}",
+            started.elapsed()
+        );
     }
 }
-

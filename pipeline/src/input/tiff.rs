@@ -64,7 +64,7 @@ pub(super) fn decode(file: &Path, index: usize, options: &ProcessOptions) -> Res
     } else {
         let colortype = decoder.colortype().map_err(|e| damaged(at.clone(), e))?;
         let data = decoder.read_image().map_err(|e| map_tiff_error(at.clone(), e))?;
-        to_raster(&at, data, colortype, photometric, width, height)?
+        to_raster(&at, data, colortype, width, height)?
     };
     Ok(DecodedPage {
         raster,
@@ -166,7 +166,6 @@ fn to_raster(
     at: &Location,
     data: DecodingResult,
     colortype: ColorType,
-    photometric: u16,
     width: u32,
     height: u32,
 ) -> Result<Raster> {
@@ -181,7 +180,8 @@ fn to_raster(
         }
         _ => return Err(unsupported(format!("TIFF sample format of {colortype:?}"))),
     };
-    let invert = photometric == 0;
+    // The `tiff` crate already turns WhiteIsZero data round (all paths, Fax4 included), so
+    // what it returns is always BlackIsZero: 0 is black, the maximum is white.
     match colortype {
         ColorType::Gray(1) => {
             let stride = w.div_ceil(8);
@@ -190,8 +190,7 @@ fn to_raster(
             }
             let img = GrayImage::from_fn(width, height, |x, y| {
                 let bit = bytes[y as usize * stride + x as usize / 8] >> (7 - x % 8) & 1;
-                // BlackIsZero: 1 = white; WhiteIsZero: 1 = black.
-                let white = (bit == 1) != invert;
+                let white = bit == 1;
                 image::Luma([if white { 255 } else { 0 }])
             });
             Ok(Raster::Bilevel(img))
@@ -202,9 +201,6 @@ fn to_raster(
                 return Err(short());
             }
             v.truncate(w * h);
-            if invert {
-                v.iter_mut().for_each(|p| *p = 255 - *p);
-            }
             Ok(Raster::from_gray(GrayImage::from_raw(width, height, v).ok_or_else(short)?))
         }
         ColorType::GrayA(8) | ColorType::GrayA(16) => {
@@ -215,7 +211,7 @@ fn to_raster(
                 .chunks_exact(2)
                 .take(w * h)
                 .map(|p| {
-                    let g = if invert { 255 - p[0] } else { p[0] };
+                    let g = p[0];
                     ((u32::from(g) * u32::from(p[1]) + 255 * (255 - u32::from(p[1]))) / 255) as u8
                 })
                 .collect();

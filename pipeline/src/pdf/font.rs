@@ -13,6 +13,10 @@ use super::writer::{PdfWriter, deflate};
 
 /// Advance width of every glyph, in 1/1000 em; text placement stretches words with `Tz`.
 pub const GLYPH_WIDTH: f32 = 500.0;
+/// Ascent and descent, in 1/1000 em, that viewers use for selection and highlight boxes. They add
+/// up to one em, so a word set at its box height gets a box of exactly that height.
+pub const ASCENT: i64 = 650;
+pub const DESCENT: i64 = -350;
 
 pub struct GlyphlessFont {
     ttf: Vec<u8>,
@@ -67,12 +71,12 @@ impl GlyphlessFont {
         descriptor.set("Flags", Object::Integer(5));
         descriptor.set(
             "FontBBox",
-            Object::Array(vec![0.into(), 0.into(), Object::Integer(GLYPH_WIDTH as i64), 1000.into()]),
+            Object::Array(vec![0.into(), DESCENT.into(), Object::Integer(GLYPH_WIDTH as i64), ASCENT.into()]),
         );
         descriptor.set("ItalicAngle", Object::Integer(0));
-        descriptor.set("Ascent", Object::Integer(1000));
-        descriptor.set("Descent", Object::Integer(0));
-        descriptor.set("CapHeight", Object::Integer(1000));
+        descriptor.set("Ascent", Object::Integer(ASCENT));
+        descriptor.set("Descent", Object::Integer(DESCENT));
+        descriptor.set("CapHeight", Object::Integer(ASCENT));
         descriptor.set("StemV", Object::Integer(80));
         descriptor.set("FontFile2", Object::Reference((file_id, 0)));
         let descriptor_id = w.add(&Object::Dictionary(descriptor))?;

@@ -1,14 +1,14 @@
 //! The invisible text layer: each OCR'd word shown in render mode 3 (neither fill nor stroke)
 //! exactly over its pixels, so search highlights and selection cover the right words.
 //!
-//! All words of a line share the line's baseline (its box bottom) and font size (its box
-//! height), which keeps `pdftotext` and viewers treating them as one line. Each word but the
+//! All words of a line share one baseline (set so the font's descent reaches the line's box
+//! bottom) and font size (the line's box height), which keeps `pdftotext` and viewers treating them as one line. Each word but the
 //! last on a line carries a trailing space and is stretched (`Tz`) to reach the next word, so
 //! copied text has its spaces.
 
 use std::fmt::Write as _;
 
-use super::font::{GLYPH_WIDTH, encode_text};
+use super::font::{DESCENT, GLYPH_WIDTH, encode_text};
 use super::writer::num;
 use crate::ocr::OcrPage;
 
@@ -26,7 +26,8 @@ pub fn content(ocr: &OcrPage, dpi: (f32, f32), height_px: u32) -> Vec<u8> {
         let top = line.iter().map(|w| w.top).min().unwrap_or(0);
         let bottom = line.iter().map(|w| w.top + w.height).max().unwrap_or(0);
         let size = ((bottom.saturating_sub(top)) as f32 * sy).max(1.0);
-        let baseline = page_h - bottom as f32 * sy;
+        // The font's descent hangs below the baseline; lift it so the box bottom is the line's.
+        let baseline = page_h - bottom as f32 * sy + size * (-DESCENT) as f32 / 1000.0;
         let _ = writeln!(s, "/F0 {} Tf", num(size));
         for (i, word) in line.iter().enumerate() {
             let (text, span_px) = match line.get(i + 1) {
@@ -65,9 +66,10 @@ mod tests {
     fn places_words_on_a_shared_baseline_in_points() {
         let ocr = OcrPage { words: vec![word("Hi", 300, 300, 60, 1), word("there", 400, 300, 100, 1)] };
         let text = String::from_utf8(content(&ocr, (300.0, 300.0), 3300)).unwrap();
-        // 3300 px at 300 dpi = 792 pt; bottom 330 px = 79.2 pt; baseline 712.8.
-        assert!(text.contains("1 0 0 1 72 712.8 Tm <004800690020> Tj"), "{text}");
-        assert!(text.contains("1 0 0 1 96 712.8 Tm <00740068006500720065> Tj"), "{text}");
+        // 3300 px at 300 dpi = 792 pt; bottom 330 px = 79.2 pt up from it, 712.8; the line is
+        // 7.2 pt tall, so the baseline sits 0.35 × 7.2 = 2.52 pt higher, at 715.32.
+        assert!(text.contains("1 0 0 1 72 715.32 Tm <004800690020> Tj"), "{text}");
+        assert!(text.contains("1 0 0 1 96 715.32 Tm <00740068006500720065> Tj"), "{text}");
         assert!(text.starts_with("BT\n3 Tr\n/F0 7.2 Tf\n"), "{text}");
     }
 

@@ -253,6 +253,18 @@ mod tests {
         assert_eq!(summary.head.seq, 100);
     }
 
+    /// Details are hashed before storage and re-read for verification, so numbers must survive
+    /// the trip through text exactly.
+    #[test]
+    fn floats_in_details_survive_storage_and_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDatabase::open(&dir.path().join("q.sqlite3")).unwrap();
+        for x in [0.1 + 0.2, 1.0 / 3.0, 6.02214076e23, 2.2250738585072014e-308, 12.345678901234567] {
+            db.audit_append(NewEvent::new("daemon", "test.float").details(serde_json::json!({ "x": x }))).unwrap();
+        }
+        assert!(super::super::verify_audit(&db, None).unwrap().is_ok());
+    }
+
     #[test]
     fn migrations_are_valid_and_recorded() {
         assert!(migrations().validate().is_ok());

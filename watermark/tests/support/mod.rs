@@ -165,5 +165,9 @@ pub fn renders_cleanly(path: &Path) {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && stderr.trim().is_empty(), "pdftoppm on {}: {stderr}", path.display());
+    assert!(
+        out.status.success() && stderr.trim().is_empty(),
+        "pdftoppm on {}: {stderr}",
+        path.display()
+    );
 }
