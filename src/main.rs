@@ -5,6 +5,7 @@
 
 mod cli;
 mod config;
+mod deliver;
 mod intake;
 mod server;
 mod state;

@@ -17,7 +17,7 @@ async fn main() {
     let dir = std::env::temp_dir().join(format!("quire-store-read-{}", std::process::id()));
     let store = open_store(&StoreSpec::Filesystem { root: dir.clone() }).unwrap();
     let bytes: Vec<u8> = (0..mb * 1024 * 1024)
-        .map(|i| (i * 2_654_435_761 >> 13) as u8)
+        .map(|i| ((i * 2_654_435_761) >> 13) as u8)
         .collect();
     let key = store.put(&mut &bytes[..]).await.unwrap();
     let total = (key.bytes * rounds as u64) as f64 / 1e6;

@@ -17,6 +17,13 @@ pub enum DeliveryError {
     #[error("object {hash} failed verification on read: {reason}")]
     HashMismatch { hash: String, reason: String },
 
+    #[error("reading object {hash} from the store: {source}")]
+    ReadFailed {
+        hash: String,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("range {start}..{end} is not inside object {hash} of {len} bytes")]
     BadRange {
         hash: String,
@@ -88,6 +95,7 @@ impl DeliveryError {
             Self::BadHash(_) => "delivery.store.bad_hash",
             Self::NotFound { .. } => "delivery.store.not_found",
             Self::HashMismatch { .. } => "delivery.store.hash_mismatch",
+            Self::ReadFailed { .. } => "delivery.store.read",
             Self::BadRange { .. } => "delivery.store.bad_range",
             Self::StoreIo { .. } => "delivery.store.io",
             Self::SourceRead(_) => "delivery.store.source_read",

@@ -9,6 +9,37 @@
 //!   `.eml` files to an outbox folder, with retry and back-off.
 //! - [`disposition`]: the Content-Disposition a download carries.
 //!
+//! # A delivery, end to end
+//!
+//! ```no_run
+//! # async fn deliver(stamped_pdf: Vec<u8>) -> Result<(), quire_delivery::DeliveryError> {
+//! use std::path::PathBuf;
+//! use std::sync::Arc;
+//! use quire_delivery::*;
+//!
+//! let store = open_store(&StoreSpec::Filesystem { root: PathBuf::from("/var/lib/quire/store") })?;
+//! let key = store.put_bytes(stamped_pdf.into()).await?; // keep key.sha256 with the link
+//! let token = Token::generate()?; // keep token.hash() only
+//! let fields = NoticeFields {
+//!     link: format!("https://ill.example.org/d/{}", token.expose()),
+//!     expires: "29 December 2026".into(),
+//!     downloads: 5,
+//!     ..Default::default()
+//! };
+//! let notice = NoticeTemplates::default().render("reader@uni.example", &fields);
+//! let mailer = Arc::new(Mailer::open(&MailerSpec::Outbox {
+//!     dir: PathBuf::from("/var/lib/quire/outbox"),
+//!     from: "ILL <ill@example.org>".into(),
+//! })?);
+//! let sending = mailer.spawn(notice, RetryPolicy::default()); // runs on its own task
+//!
+//! // Later, on GET /d/{token}/file: check the token against the stored hash, count the
+//! // download, then stream the verified body (or redirect to store.presigned_get(...)).
+//! let body = store.get(&key.sha256).await?;
+//! let _chunks = body.into_stream();
+//! # let _ = sending.await; Ok(()) }
+//! ```
+//!
 //! This crate does not know about the database, link state (expiry, download counts,
 //! revocation), HTTP routing or purge policy; the `quire` binary owns those and uses the
 //! pieces here. It does not stamp PDFs either: callers run the watermark crate first and store

@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,10 +28,15 @@ fn fields() -> NoticeFields {
 }
 
 fn smtp(port: u16) -> Arc<Mailer> {
+    smtp_tls(port, SmtpTls::None, None)
+}
+
+fn smtp_tls(port: u16, tls: SmtpTls, ca_certificate: Option<&Path>) -> Arc<Mailer> {
     let spec = SmtpSpec {
         host: "127.0.0.1".into(),
         port,
-        tls: SmtpTls::None,
+        tls,
+        ca_certificate: ca_certificate.map(Path::to_owned),
         username: None,
         password: None,
         from: FROM.into(),
@@ -203,4 +209,47 @@ async fn bad_addresses_are_named() {
     let notice = NoticeTemplates::default().render("nobody", &fields());
     let err = mailer.send_once(&notice).await.unwrap_err();
     assert_eq!(err.code(), "delivery.mail.address");
+}
+
+#[tokio::test]
+async fn tls_and_starttls_deliver_to_a_server_with_a_trusted_ca() {
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = support::smtp::make_certificates(certs.path());
+    let notice = NoticeTemplates::default().render("reader@uni.example", &fields());
+    for (mode, tls) in [("starttls", SmtpTls::Starttls), ("tls", SmtpTls::Tls)] {
+        let sink = SmtpSink::start_with(
+            support::free_port(),
+            &[mode.as_ref(), cert.as_os_str(), key.as_os_str()],
+        );
+        let delivered = smtp_tls(sink.port, tls, Some(&ca))
+            .send(&notice, &quick(1, 10))
+            .await;
+        assert_eq!(delivered.unwrap(), Delivered::Smtp, "{mode}");
+        let messages = sink.messages();
+        assert_eq!(messages.len(), 1, "{mode}");
+        assert!(
+            messages[0].contains("q7Xb3kR9mN2pL5vT8wY1zA4cE6gH0jK"),
+            "{mode}"
+        );
+
+        // The same server is refused when its CA is not trusted.
+        let err = smtp_tls(sink.port, tls, None)
+            .send(&notice, &quick(1, 10))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "delivery.mail.send_failed", "{mode}: {err}");
+        assert_eq!(sink.messages().len(), 1, "{mode}");
+    }
+}
+
+#[tokio::test]
+async fn required_starttls_is_not_downgraded_to_plain_text() {
+    let sink = SmtpSink::start(support::free_port());
+    let notice = NoticeTemplates::default().render("reader@uni.example", &fields());
+    let err = smtp_tls(sink.port, SmtpTls::Starttls, None)
+        .send(&notice, &quick(2, 10))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "delivery.mail.send_failed", "{err}");
+    assert!(sink.messages().is_empty());
 }

@@ -1,8 +1,11 @@
 """A real SMTP server for the mail tests: aiosmtpd on 127.0.0.1:PORT that saves every
 accepted message (and refuses recipients starting with "reject" with a 550), with its envelope recipients, as DIR/<n>.eml (written to a temp name
-and renamed, so the test never reads half a file). Prints READY once it accepts mail."""
+and renamed, so the test never reads half a file). Prints READY once it accepts mail.
+
+Usage: smtp_sink.py PORT DIR [plain|starttls|tls CERT.pem KEY.pem]"""
 
 import os
+import ssl
 import sys
 import time
 
@@ -33,7 +36,16 @@ class Sink:
 
 def main():
     port, folder = int(sys.argv[1]), sys.argv[2]
-    controller = Controller(Sink(folder), hostname="127.0.0.1", port=port)
+    mode = sys.argv[3] if len(sys.argv) > 3 else "plain"
+    options = {}
+    if mode != "plain":
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(sys.argv[4], sys.argv[5])
+        if mode == "starttls":
+            options = {"tls_context": context, "require_starttls": True}
+        else:
+            options = {"ssl_context": context}
+    controller = Controller(Sink(folder), hostname="127.0.0.1", port=port, **options)
     controller.start()
     print("READY", flush=True)
     while True:

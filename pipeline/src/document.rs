@@ -23,6 +23,53 @@ use crate::report::Report;
 /// Pages decoded at once, per worker.
 const WINDOW_PER_WORKER: usize = 2;
 
+/// Refuse up front a language whose traineddata is nowhere to be found, rather than after
+/// decoding the first pages. When no tessdata folder is found at all, tesseract decides.
+fn check_languages(options: &ProcessOptions) -> Result<()> {
+    let dirs: Vec<PathBuf> = crate::pdf::font::tessdata_candidates(options.tessdata_dir.as_deref())
+        .into_iter()
+        .filter(|d| d.is_dir())
+        .collect();
+    if dirs.is_empty() {
+        return Ok(());
+    }
+    let wanted = options
+        .languages
+        .split('+')
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
+    let missing: Vec<&str> = wanted
+        .filter(|lang| {
+            !dirs
+                .iter()
+                .any(|d| d.join(format!("{lang}.traineddata")).is_file())
+        })
+        .collect();
+    if missing.is_empty() && !options.languages.trim().is_empty() {
+        return Ok(());
+    }
+    Err(PipelineError::OcrInit {
+        languages: options.languages.clone(),
+        reason: format!(
+            "no traineddata for {} in {} (Debian: apt-get install {})",
+            if missing.is_empty() {
+                "an empty language list".to_string()
+            } else {
+                missing.join(", ")
+            },
+            dirs.iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            missing
+                .iter()
+                .map(|l| format!("tesseract-ocr-{l}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    })
+}
+
 /// The result of a run: where the PDF is, what it is, and the report.
 #[derive(Debug, Clone)]
 pub struct ProcessedDocument {
@@ -47,10 +94,22 @@ impl Processor {
             .num_threads(workers)
             .thread_name(|i| format!("quire-page-{i}"))
             .build()
-            .map_err(|e| PipelineError::OcrInit { languages: options.languages.clone(), reason: e.to_string() })?;
-        let font = GlyphlessFont::load(options.tessdata_dir.as_deref())
-            .map_err(|e| PipelineError::OcrInit { languages: options.languages.clone(), reason: e.to_string() })?;
-        Ok(Processor { options, pool, font })
+            .map_err(|e| PipelineError::OcrInit {
+                languages: options.languages.clone(),
+                reason: e.to_string(),
+            })?;
+        let font = GlyphlessFont::load(options.tessdata_dir.as_deref()).map_err(|e| {
+            PipelineError::OcrInit {
+                languages: options.languages.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        check_languages(&options)?;
+        Ok(Processor {
+            options,
+            pool,
+            font,
+        })
     }
 
     pub fn options(&self) -> &ProcessOptions {
@@ -58,13 +117,21 @@ impl Processor {
     }
 
     /// Turn `inputs` (their pages in order) into one searchable PDF at `output`.
-    pub fn process(&self, inputs: &[PathBuf], output: &Path, progress: &dyn Progress) -> Result<ProcessedDocument> {
+    pub fn process(
+        &self,
+        inputs: &[PathBuf],
+        output: &Path,
+        progress: &dyn Progress,
+    ) -> Result<ProcessedDocument> {
         let started = Instant::now();
         let options = &self.options;
         let pages = input::probe(inputs, options)?;
         progress.start(pages.len());
 
-        let write_err = |source: std::io::Error| PipelineError::Write { path: output.to_owned(), source };
+        let write_err = |source: std::io::Error| PipelineError::Write {
+            path: output.to_owned(),
+            source,
+        };
         let dir = match output.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
@@ -82,8 +149,12 @@ impl Processor {
         let mut engines_started = 0;
         let mut done = 0;
         for chunk in pages.chunks(window) {
-            let finished: Vec<Result<page_steps::FinishedPage>> =
-                self.pool.install(|| chunk.par_iter().map(|page| page_steps::process(page, options)).collect());
+            let finished: Vec<Result<page_steps::FinishedPage>> = self.pool.install(|| {
+                chunk
+                    .par_iter()
+                    .map(|page| page_steps::process(page, options))
+                    .collect()
+            });
             for page in finished {
                 let page = page?;
                 engines_started += page.engines_started;
@@ -91,7 +162,9 @@ impl Processor {
                 if report.blank && options.remove_blank {
                     removed += 1;
                 } else {
-                    report.bytes = writer.add_page(page.image, page.size, &page.text_layer).map_err(write_err)?;
+                    report.bytes = writer
+                        .add_page(page.image, page.size, &page.text_layer)
+                        .map_err(write_err)?;
                     report.output_page = Some(writer.page_count());
                 }
                 reports.push(report);
@@ -104,15 +177,23 @@ impl Processor {
         }
 
         let title = options.title.clone().unwrap_or_else(|| {
-            inputs[0].file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+            inputs[0]
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
         });
         let info = DocumentInfo {
             title,
-            producer: format!("Quire {} (quire-pipeline, tesseract, lopdf)", env!("CARGO_PKG_VERSION")),
+            producer: format!(
+                "Quire {} (quire-pipeline, tesseract, lopdf)",
+                env!("CARGO_PKG_VERSION")
+            ),
             created: time::OffsetDateTime::now_utc(),
         };
         let (buffered, written) = writer.finish(&info).map_err(write_err)?;
-        let temp = buffered.into_inner().map_err(|e| write_err(e.into_error()))?;
+        let temp = buffered
+            .into_inner()
+            .map_err(|e| write_err(e.into_error()))?;
         temp.as_file().sync_all().map_err(write_err)?;
         temp.persist(output).map_err(|e| write_err(e.error))?;
         progress.finish();
@@ -134,6 +215,11 @@ impl Processor {
             other_seconds: other_ms / 1000.0,
             pages: reports,
         };
-        Ok(ProcessedDocument { output: output.to_owned(), bytes: written.bytes, sha256: written.sha256, report })
+        Ok(ProcessedDocument {
+            output: output.to_owned(),
+            bytes: written.bytes,
+            sha256: written.sha256,
+            report,
+        })
     }
 }

@@ -7,10 +7,10 @@ use std::process::Command;
 use image::GrayImage;
 
 use crate::ocr::{OcrPage, Word};
+use crate::page::Raster;
 use crate::pdf::font::GlyphlessFont;
 use crate::pdf::writer::{DocumentInfo, PdfWriter};
 use crate::pdf::{image_encode, text_layer};
-use crate::page::Raster;
 use crate::synth::{self, Degradation, Format, PageSpec};
 use crate::{ProcessOptions, Processor, Silent};
 
@@ -21,7 +21,10 @@ fn small_spec(seed: u64, skew_deg: f32) -> PageSpec {
         dpi: 200.0,
         paper_in: (8.27, 4.5),
         font_pt: 12.0,
-        degradation: Degradation { skew_deg, ..Degradation::scanner(0.0) },
+        degradation: Degradation {
+            skew_deg,
+            ..Degradation::scanner(0.0)
+        },
         ..PageSpec::default()
     }
 }
@@ -49,35 +52,91 @@ fn turned_and_skewed_pages_come_back_upright_and_straight() {
         (rotate270(&page.image), 90, &page.truth),
         (skewed.image.clone(), 0, &skewed.truth),
     ];
-    let inputs: Vec<PathBuf> =
-        cases.iter().enumerate().map(|(i, (img, _, _))| write_png(dir.path(), &format!("{i}.png"), img, 200.0)).collect();
-    let processor = Processor::new(ProcessOptions { jobs: 2, ..ProcessOptions::default() }).unwrap();
-    let done = processor.process(&inputs, &dir.path().join("out.pdf"), &Silent).unwrap();
+    let inputs: Vec<PathBuf> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (img, _, _))| write_png(dir.path(), &format!("{i}.png"), img, 200.0))
+        .collect();
+    let processor = Processor::new(ProcessOptions {
+        jobs: 2,
+        ..ProcessOptions::default()
+    })
+    .unwrap();
+    let done = processor
+        .process(&inputs, &dir.path().join("out.pdf"), &Silent)
+        .unwrap();
     for (report, (_, fix, truth)) in done.report.pages.iter().zip(&cases) {
-        assert_eq!(report.rotation_applied, *fix, "{}", report.source_file.display());
+        assert_eq!(
+            report.rotation_applied,
+            *fix,
+            "{}",
+            report.source_file.display()
+        );
         let cer = synth::cer(truth, &report.text);
-        assert!(cer <= 0.02, "{}: CER {cer:.4}\n{}", report.source_file.display(), report.text);
+        assert!(
+            cer <= 0.02,
+            "{}: CER {cer:.4}\n{}",
+            report.source_file.display(),
+            report.text
+        );
     }
     let skew = done.report.pages[3].skew.expect("skew measured");
-    assert!((skew.angle_deg - 2.5).abs() < 0.2, "measured {}", skew.angle_deg);
+    assert!(
+        (skew.angle_deg - 2.5).abs() < 0.2,
+        "measured {}",
+        skew.angle_deg
+    );
     assert!(skew.corrected);
     let straight = done.report.pages[0].skew.expect("skew measured");
-    assert!(!straight.corrected, "an unskewed page is left alone: {straight:?}");
+    assert!(
+        !straight.corrected,
+        "an unskewed page is left alone: {straight:?}"
+    );
 }
 
 #[test]
 fn engines_start_once_per_worker_and_are_reused_across_documents() {
     let dir = tempfile::tempdir().unwrap();
     let pages = synth::render_article(&small_spec(5, 0.0), 3).unwrap();
-    let inputs: Vec<PathBuf> =
-        pages.iter().enumerate().map(|(i, p)| write_png(dir.path(), &format!("{i}.png"), &p.image, p.dpi)).collect();
-    let processor = Processor::new(ProcessOptions { jobs: 1, ..ProcessOptions::default() }).unwrap();
-    let first = processor.process(&inputs, &dir.path().join("a.pdf"), &Silent).unwrap();
+    let inputs: Vec<PathBuf> = pages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| write_png(dir.path(), &format!("{i}.png"), &p.image, p.dpi))
+        .collect();
+    let processor = Processor::new(ProcessOptions {
+        jobs: 1,
+        ..ProcessOptions::default()
+    })
+    .unwrap();
+    let first = processor
+        .process(&inputs, &dir.path().join("a.pdf"), &Silent)
+        .unwrap();
     assert_eq!(first.report.ocr_engines_started, 1);
-    let second = processor.process(&inputs, &dir.path().join("b.pdf"), &Silent).unwrap();
+    let second = processor
+        .process(&inputs, &dir.path().join("b.pdf"), &Silent)
+        .unwrap();
     assert_eq!(second.report.ocr_engines_started, 0);
-    assert_eq!(first.report.pages.iter().map(|p| &p.text).collect::<Vec<_>>(), second.report.pages.iter().map(|p| &p.text).collect::<Vec<_>>());
-    assert!(first.report.pages.iter().all(|p| p.printed_page_number.is_some()));
+    assert_eq!(
+        first
+            .report
+            .pages
+            .iter()
+            .map(|p| &p.text)
+            .collect::<Vec<_>>(),
+        second
+            .report
+            .pages
+            .iter()
+            .map(|p| &p.text)
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        first
+            .report
+            .pages
+            .iter()
+            .all(|p| p.printed_page_number.is_some())
+    );
 }
 
 #[test]
@@ -89,18 +148,29 @@ fn a_failing_page_leaves_no_output_at_all() {
     let cut = dir.path().join("cut.png");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let out = dir.path().join("out.pdf");
-    let processor = Processor::new(ProcessOptions { jobs: 2, ..ProcessOptions::default() }).unwrap();
+    let processor = Processor::new(ProcessOptions {
+        jobs: 2,
+        ..ProcessOptions::default()
+    })
+    .unwrap();
     let err = processor.process(&[good, cut], &out, &Silent).unwrap_err();
     assert!(err.to_string().contains("cut.png, page 1"), "{err}");
-    let names: Vec<String> =
-        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert!(!out.exists());
     assert!(names.iter().all(|n| n.ends_with(".png")), "{names:?}");
 }
 
 /// Where `pdftotext -bbox` puts each word: (text, xMin, yMin, xMax, yMax) in points.
 fn pdftotext_boxes(pdf: &Path) -> Vec<(String, f32, f32, f32, f32)> {
-    let out = Command::new("pdftotext").args(["-bbox", "-enc", "UTF-8"]).arg(pdf).arg("-").output().unwrap();
+    let out = Command::new("pdftotext")
+        .args(["-bbox", "-enc", "UTF-8"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let html = String::from_utf8(out.stdout).unwrap();
     let attr = |line: &str, key: &str| -> f32 {
@@ -110,8 +180,21 @@ fn pdftotext_boxes(pdf: &Path) -> Vec<(String, f32, f32, f32, f32)> {
     html.lines()
         .filter(|l| l.trim_start().starts_with("<word"))
         .map(|l| {
-            let text = l.split('>').nth(1).unwrap().split('<').next().unwrap().to_owned();
-            (text, attr(l, "xMin"), attr(l, "yMin"), attr(l, "xMax"), attr(l, "yMax"))
+            let text = l
+                .split('>')
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap()
+                .to_owned();
+            (
+                text,
+                attr(l, "xMin"),
+                attr(l, "yMin"),
+                attr(l, "xMax"),
+                attr(l, "yMax"),
+            )
         })
         .collect()
 }
@@ -139,22 +222,57 @@ fn the_text_layer_gives_back_every_word_with_its_diacritics_in_place() {
             left += width + 40;
         }
     }
-    let ocr = OcrPage { words: words_in.clone() };
+    let ocr = OcrPage {
+        words: words_in.clone(),
+    };
     let font = GlyphlessFont::load(None).unwrap();
     let path = dir.path().join("layer.pdf");
     let file = std::fs::File::create(&path).unwrap();
     let mut writer = PdfWriter::new(file, &font).unwrap();
-    let image = image_encode::encode(&Raster::Bilevel(GrayImage::from_pixel(w, h, image::Luma([255]))), 80);
+    let image = image_encode::encode(
+        &Raster::Bilevel(GrayImage::from_pixel(w, h, image::Luma([255]))),
+        80,
+    );
     let size = (w as f32 * 72.0 / dpi, h as f32 * 72.0 / dpi);
-    writer.add_page(image, size, &text_layer::content(&ocr, (dpi, dpi), h)).unwrap();
-    let info = DocumentInfo { title: "Ærø test".into(), producer: "test".into(), created: time::OffsetDateTime::now_utc() };
+    writer
+        .add_page(image, size, &text_layer::content(&ocr, (dpi, dpi), h))
+        .unwrap();
+    let info = DocumentInfo {
+        title: "Ærø test".into(),
+        producer: "test".into(),
+        created: time::OffsetDateTime::now_utc(),
+    };
     writer.finish(&info).unwrap();
 
-    let check = Command::new("qpdf").arg("--check").arg(&path).output().unwrap();
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
-    let text = String::from_utf8(Command::new("pdftotext").args(["-enc", "UTF-8"]).arg(&path).arg("-").output().unwrap().stdout).unwrap();
-    assert_eq!(words(&text), words_in.iter().map(|w| w.text.clone()).collect::<Vec<_>>(), "{text}");
-    assert!(text.lines().any(|l| l.trim() == line1.join(" ")), "one line per OCR line:\n{text}");
+    let check = Command::new("qpdf")
+        .arg("--check")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let text = String::from_utf8(
+        Command::new("pdftotext")
+            .args(["-enc", "UTF-8"])
+            .arg(&path)
+            .arg("-")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        words(&text),
+        words_in.iter().map(|w| w.text.clone()).collect::<Vec<_>>(),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.trim() == line1.join(" ")),
+        "one line per OCR line:\n{text}"
+    );
 
     // Each word's box, as a viewer computes it for highlighting, sits on the word's pixels.
     let boxes = pdftotext_boxes(&path);
@@ -163,9 +281,36 @@ fn the_text_layer_gives_back_every_word_with_its_diacritics_in_place() {
     for ((text, x0, y0, x1, y1), word) in boxes.iter().zip(&words_in) {
         assert_eq!(text, &word.text);
         let tol = 2.0;
-        assert!((x0 - pt(word.left)).abs() < tol, "{text}: x0 {x0} vs {}", pt(word.left));
-        assert!((y0 - pt(word.top)).abs() < tol, "{text}: y0 {y0} vs {}", pt(word.top));
-        assert!((y1 - pt(word.top + word.height)).abs() < tol, "{text}: y1 {y1}");
-        assert!((x1 - pt(word.left + word.width)).abs() < 8.0, "{text}: x1 {x1} vs {}", pt(word.left + word.width));
+        assert!(
+            (x0 - pt(word.left)).abs() < tol,
+            "{text}: x0 {x0} vs {}",
+            pt(word.left)
+        );
+        assert!(
+            (y0 - pt(word.top)).abs() < tol,
+            "{text}: y0 {y0} vs {}",
+            pt(word.top)
+        );
+        assert!(
+            (y1 - pt(word.top + word.height)).abs() < tol,
+            "{text}: y1 {y1}"
+        );
+        assert!(
+            (x1 - pt(word.left + word.width)).abs() < 8.0,
+            "{text}: x1 {x1} vs {}",
+            pt(word.left + word.width)
+        );
     }
+}
+
+#[test]
+fn a_language_without_traineddata_is_refused_before_any_work() {
+    let err = Processor::new(ProcessOptions {
+        languages: "eng+xyz".into(),
+        ..ProcessOptions::default()
+    })
+    .err()
+    .expect("xyz has no traineddata");
+    assert_eq!(err.code(), "pipeline.ocr.init");
+    assert!(err.to_string().contains("xyz"), "{err}");
 }

@@ -16,11 +16,17 @@ pub struct Location {
 
 impl Location {
     pub fn file(file: impl Into<PathBuf>) -> Self {
-        Self { file: file.into(), page: None }
+        Self {
+            file: file.into(),
+            page: None,
+        }
     }
 
     pub fn page(file: impl Into<PathBuf>, page: usize) -> Self {
-        Self { file: file.into(), page: Some(page) }
+        Self {
+            file: file.into(),
+            page: Some(page),
+        }
     }
 }
 
@@ -38,7 +44,10 @@ pub enum PipelineError {
     #[error("no input files given")]
     NoInput,
     #[error("{at}: cannot read: {source}")]
-    Read { at: Location, source: std::io::Error },
+    Read {
+        at: Location,
+        source: std::io::Error,
+    },
     #[error("{at}: unsupported input: {reason}")]
     Unsupported { at: Location, reason: String },
     #[error("{at}: the PDF is encrypted; decrypt it first (for example `qpdf --decrypt`)")]
@@ -56,7 +65,13 @@ pub enum PipelineError {
         "{at}: page is {width}×{height} pixels ({megapixels:.0} megapixels), over the limit of \
          {limit} megapixels"
     )]
-    TooLarge { at: Location, width: u64, height: u64, megapixels: f64, limit: u32 },
+    TooLarge {
+        at: Location,
+        width: u64,
+        height: u64,
+        megapixels: f64,
+        limit: u32,
+    },
     #[error(
         "{at}: the page carries text but no scanned image (a born-digital page); Quire only \
          processes scans"
@@ -69,7 +84,10 @@ pub enum PipelineError {
     #[error("every page was blank and --remove-blank removed them all; no PDF written")]
     AllPagesRemoved,
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl PipelineError {

@@ -53,7 +53,9 @@ impl ProcessOptions {
         if self.jobs > 0 {
             self.jobs
         } else {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
         }
     }
 }

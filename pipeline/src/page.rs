@@ -62,9 +62,7 @@ impl Raster {
             }
         }
         match self {
-            Raster::Bilevel(img) => {
-                Raster::Bilevel(turn(&img, clockwise_degrees).unwrap_or(img))
-            }
+            Raster::Bilevel(img) => Raster::Bilevel(turn(&img, clockwise_degrees).unwrap_or(img)),
             Raster::Gray(img) => Raster::Gray(turn(&img, clockwise_degrees).unwrap_or(img)),
             Raster::Rgb(img) => Raster::Rgb(turn(&img, clockwise_degrees).unwrap_or(img)),
         }

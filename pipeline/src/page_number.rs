@@ -16,7 +16,9 @@ pub fn find(ocr: &OcrPage, page_height: u32) -> Option<String> {
         if edge_distance > margin {
             continue;
         }
-        let Some(number) = as_page_number(&word.text) else { continue };
+        let Some(number) = as_page_number(&word.text) else {
+            continue;
+        };
         // A folio stands (nearly) alone on its line, maybe between dashes; a number in a line
         // of text (an address, a phone number, a date) is not one.
         let line_words = ocr.words.iter().filter(|w| w.line == word.line).count();
@@ -51,22 +53,40 @@ mod tests {
     use crate::ocr::Word;
 
     fn word(text: &str, top: u32, line: u32) -> Word {
-        Word { text: text.into(), left: 100, top, width: 40, height: 30, confidence: 90.0, line: (line, 1, 1) }
+        Word {
+            text: text.into(),
+            left: 100,
+            top,
+            width: 40,
+            height: 30,
+            confidence: 90.0,
+            line: (line, 1, 1),
+        }
     }
 
     #[test]
     fn finds_a_folio_in_the_margin_not_in_the_body() {
         let ocr = OcrPage {
-            words: vec![word("Chapter", 50, 1), word("1984", 1500, 2), word("— 17 —", 3200, 3)],
+            words: vec![
+                word("Chapter", 50, 1),
+                word("1984", 1500, 2),
+                word("— 17 —", 3200, 3),
+            ],
         };
         assert_eq!(find(&ocr, 3300).as_deref(), Some("17"));
-        let body_only = OcrPage { words: vec![word("1984", 1500, 1)] };
+        let body_only = OcrPage {
+            words: vec![word("1984", 1500, 1)],
+        };
         assert_eq!(find(&body_only, 3300), None);
-        let mut address: Vec<Word> =
-            ["(818)", "708-8131", "TELEX", "#298949"].iter().map(|t| word(t, 3200, 9)).collect();
+        let mut address: Vec<Word> = ["(818)", "708-8131", "TELEX", "#298949"]
+            .iter()
+            .map(|t| word(t, 3200, 9))
+            .collect();
         address[0].left = 10;
         assert_eq!(find(&OcrPage { words: address }, 3300), None);
-        let roman = OcrPage { words: vec![word("xiv", 3200, 1)] };
+        let roman = OcrPage {
+            words: vec![word("xiv", 3200, 1)],
+        };
         assert_eq!(find(&roman, 3300).as_deref(), Some("xiv"));
     }
 }

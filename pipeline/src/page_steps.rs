@@ -64,15 +64,23 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
         // OSD needs letter shapes, not fine detail: at half resolution it is as sure and
         // 2–3 times faster on 300 dpi scans.
         let found = if dpi.0.min(dpi.1) >= 250.0 {
-            let half = image::imageops::resize(&gray, gray.width() / 2, gray.height() / 2, image::imageops::FilterType::Triangle);
-            ocr::with_osd(tessdata, |osd| osd.detect(&half, (dpi.0 / 2.0).round() as u32))?
+            let half = image::imageops::resize(
+                &gray,
+                gray.width() / 2,
+                gray.height() / 2,
+                image::imageops::FilterType::Triangle,
+            );
+            ocr::with_osd(tessdata, |osd| {
+                osd.detect(&half, (dpi.0 / 2.0).round() as u32)
+            })?
         } else {
             ocr::with_osd(tessdata, |osd| osd.detect(&gray, dpi.0.round() as u32))?
         };
         timings.orientation_ms = ms(t);
         if let Some(found) = found {
             orientation_confidence = Some(found.confidence);
-            if found.rotate_clockwise != 0 && found.confidence >= options.orientation_min_confidence {
+            if found.rotate_clockwise != 0 && found.confidence >= options.orientation_min_confidence
+            {
                 raster = raster.rotate_quarters(found.rotate_clockwise);
                 gray = raster.to_gray();
                 passthrough = None;
@@ -98,14 +106,27 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
             warnings.push((&w).into());
         }
         if estimate.confidence < deskew::MIN_CONFIDENCE {
-            warnings.push((&quality::QualityWarning::SkewUncertain { confidence: estimate.confidence }).into());
+            warnings.push(
+                (&quality::QualityWarning::SkewUncertain {
+                    confidence: estimate.confidence,
+                })
+                    .into(),
+            );
         }
-        skew = Some(SkewReport { angle_deg: estimate.angle_deg, confidence: estimate.confidence, corrected });
+        skew = Some(SkewReport {
+            angle_deg: estimate.angle_deg,
+            confidence: estimate.confidence,
+            corrected,
+        });
         timings.deskew_ms = ms(t);
     }
 
     let t = Instant::now();
-    warnings.extend(quality::checks(&gray, dpi.0.min(dpi.1)).iter().map(Warning::from));
+    warnings.extend(
+        quality::checks(&gray, dpi.0.min(dpi.1))
+            .iter()
+            .map(Warning::from),
+    );
     timings.analysis_ms += ms(t);
 
     let ocr_page = if verdict.blank {
@@ -117,7 +138,10 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
         })?;
         engines_started += usize::from(started);
         timings.ocr_ms = ms(t);
-        result.map_err(|reason| PipelineError::Ocr { at: at.clone(), reason })?
+        result.map_err(|reason| PipelineError::Ocr {
+            at: at.clone(),
+            reason,
+        })?
     };
     if let Some(w) = quality::QualityWarning::for_ocr_confidence(ocr_page.mean_confidence()) {
         warnings.push((&w).into());
@@ -164,7 +188,13 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
         timings,
     };
     let size = (width as f32 * 72.0 / dpi.0, height as f32 * 72.0 / dpi.1);
-    Ok(FinishedPage { image, size, text_layer, report, engines_started })
+    Ok(FinishedPage {
+        image,
+        size,
+        text_layer,
+        report,
+        engines_started,
+    })
 }
 
 fn rotate(raster: Raster, angle_deg: f32) -> Raster {

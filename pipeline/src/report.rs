@@ -18,13 +18,19 @@ pub struct Warning {
 
 impl From<&QualityWarning> for Warning {
     fn from(w: &QualityWarning) -> Self {
-        Warning { code: w.code().into(), message: w.message() }
+        Warning {
+            code: w.code().into(),
+            message: w.message(),
+        }
     }
 }
 
 impl Warning {
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        Warning { code: code.into(), message: message.into() }
+        Warning {
+            code: code.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -130,7 +136,10 @@ impl Report {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
         };
-        let mut temp = tempfile::Builder::new().prefix(".quire-").suffix(".json.part").tempfile_in(dir)?;
+        let mut temp = tempfile::Builder::new()
+            .prefix(".quire-")
+            .suffix(".json.part")
+            .tempfile_in(dir)?;
         temp.write_all(self.to_json().as_bytes())?;
         temp.as_file().sync_all()?;
         temp.persist(path).map_err(|e| e.error)?;

@@ -53,7 +53,13 @@ pub(crate) fn read_page(
     buf: &mut [u8],
 ) -> Result<PageRead, ScanError> {
     let cancel = device.cancel_handle();
+    // After an asynchronous cancel a backend may end the frame with any status (the test
+    // backend says EOF), so a pending cancel decides what the fault was.
     let fault = |device: &Device<'_>, status: SaneStatus| match status {
+        _ if cancel.is_requested() => ScanError::Cancelled {
+            device: device.name().to_string(),
+            page,
+        },
         SaneStatus::Cancelled => ScanError::Cancelled {
             device: device.name().to_string(),
             page,
@@ -125,6 +131,9 @@ pub(crate) fn read_page(
                     out.write_all(&buf[..n])
                         .map_err(ScanError::output(&path, "write spool file"))?;
                     total += n as u64;
+                }
+                Err(SaneStatus::Eof) if cancel.is_requested() => {
+                    return Err(fault(device, SaneStatus::Cancelled));
                 }
                 Err(SaneStatus::Eof) => break,
                 Err(SaneStatus::NoDocs) if first_frame && total == 0 => {

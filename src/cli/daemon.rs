@@ -9,6 +9,7 @@ use serde_json::json;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::config::LoadedConfig;
+use crate::deliver::{notices, purge, Deliverer};
 use crate::intake;
 use crate::server::{self, AppState};
 use crate::state::{self, NewEvent};
@@ -37,11 +38,44 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     eprintln!("Quire is running.");
     eprintln!("  Drop scans into:   {}", cfg.intake.inbox.display());
     eprintln!("  Health:            http://{local}/healthz");
-    eprintln!("  Borrower links:    {}/d/<token>", cfg.server.public_url.trim_end_matches('/'));
+    eprintln!("  Borrower links:    {}/d/<token>  (quire links)", cfg.server.public_url.trim_end_matches('/'));
+    if cfg.mail.transport == crate::config::delivery::MailTransport::Outbox {
+        eprintln!("  E-mails (.eml):    {}", config.outbox_dir().display());
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stop_rx_for_tasks = stop_rx.clone();
     let wake = intake::worker::Wake::default();
-    let worker = intake::worker::Worker::new(config, db.clone()).context("starting the processing worker")?;
+    let deliverer = Arc::new(Deliverer::open(config, db.clone()).context("opening the store")?);
+    let worker = intake::worker::Worker::new(config, db.clone(), deliverer.clone(), tokio::runtime::Handle::current())
+        .context("starting the processing worker")?;
+    let mailer = notices::mailer(config).context("setting up mail")?;
+    let background = {
+        let (db, deliverer, config) = (db.clone(), deliverer.clone(), config.clone());
+        let mut stop = stop_rx_for_tasks.clone();
+        tokio::spawn(async move {
+            let purge_every = std::time::Duration::from_secs(config.config.links.purge_interval_secs.max(1));
+            let mut last_purge = tokio::time::Instant::now() - purge_every;
+            loop {
+                if let Err(e) = notices::send_due(&db, &mailer, &config).await {
+                    tracing::error!(error = %format!("{e:#}"), "sending notices");
+                }
+                if last_purge.elapsed() >= purge_every {
+                    last_purge = tokio::time::Instant::now();
+                    match purge::run(&db, deliverer.store(), &config, false, "daemon").await {
+                        Ok(r) if !r.deliveries.is_empty() => tracing::info!(purged = r.deliveries.len(), bytes = r.bytes, "purged delivered files"),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %format!("{e:#}"), "purge"),
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+                    _ = stop.wait_for(|s| *s) => break,
+                }
+            }
+        })
+    };
     let worker_thread = {
         let (stop, wake) = (stop.clone(), wake.clone());
         std::thread::Builder::new().name("quire-worker".into()).spawn(move || worker.run(stop, wake))?
@@ -55,9 +89,13 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
         })?
     };
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut http_stop = stop_rx.clone();
-    let http = tokio::spawn(server::serve(listener, AppState { db: db.clone(), api_tokens: std::sync::Arc::new(cfg.server.api_tokens.clone()) }, async move {
+    let http = tokio::spawn(server::serve(listener, AppState {
+            db: db.clone(),
+            api_tokens: Arc::new(cfg.server.api_tokens.clone()),
+            deliverer: deliverer.clone(),
+            institution: Arc::new(cfg.institution.clone()),
+        }, async move {
         let _ = http_stop.wait_for(|s| *s).await;
     }));
 
@@ -66,6 +104,7 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let _ = stop_tx.send(true);
     http.await.context("HTTP server task")?.context("HTTP server")?;
     stop.store(true, Ordering::SeqCst);
+    let _ = background.await;
     wake.wake();
     // A page mid-OCR finishes first; the job is then either done or resumed at the next start.
     let _ = tokio::task::spawn_blocking(move || {

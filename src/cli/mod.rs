@@ -4,11 +4,13 @@ mod audit_cmd;
 mod config_cmd;
 mod daemon;
 mod job;
+mod links;
 pub mod logging;
 mod process;
 mod request;
 mod scan;
 mod stamp;
+mod trace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,6 +59,17 @@ pub enum Command {
     /// Show, release, reprocess or match one job.
     #[command(subcommand)]
     Job(job::JobCommand),
+    /// List borrowers' links.
+    Links(links::LinksArgs),
+    /// Revoke or extend one link.
+    #[command(subcommand)]
+    Link(links::LinkCommand),
+    /// Deliver a finished PDF by hand: stamp, store, link, notice.
+    Deliver(links::DeliverArgs),
+    /// Remove delivered files whose links ended long enough ago.
+    Purge(links::PurgeArgs),
+    /// Find which delivery a PDF copy came from.
+    Trace(trace::TraceArgs),
     /// Add, import or list requests.
     #[command(subcommand)]
     Request(request::RequestCommand),
@@ -80,6 +93,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Audit(cmd) => audit_cmd::run(cmd, &loaded),
                 Command::Jobs(args) => job::list(args, &loaded),
                 Command::Job(cmd) => job::run(cmd, &loaded),
+                Command::Links(args) => links::list(args, &loaded),
+                Command::Link(cmd) => links::change(cmd, &loaded),
+                Command::Deliver(args) => links::deliver(args, &loaded),
+                Command::Purge(args) => links::purge(args, &loaded),
+                Command::Trace(args) => trace::run(args, &loaded),
                 Command::Request(cmd) => request::run(cmd, &loaded),
                 Command::Process(args) => process::run(args, &loaded),
                 Command::Stamp(args) => stamp::run(args, &loaded),

@@ -18,6 +18,14 @@ use crate::config::LoadedConfig;
 const EXIT_REFUSED: u8 = 2;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Pages of a PDF that already carry text: when the page has a scanned image, its old text layer \
+is dropped and the image is OCR'd afresh, so the text always matches the processed image; a \
+page with text and no image (born-digital) is refused.
+
+Refused input (unsupported, encrypted, truncated, corrupt, over [processing] max_megapixels, \
+JBIG2) is reported with the file, the page and the reason; the exit status is then 2 and no \
+PDF is left behind.")]
 pub struct ProcessArgs {
     /// Input scans (PNG, JPEG, TIFF, image-only PDF); their pages make one document, in order.
     #[arg(required = true, value_name = "IN")]

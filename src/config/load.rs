@@ -125,6 +125,17 @@ impl LoadedConfig {
         self.data_dir().join("quarantine")
     }
 
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.config.mail.outbox.clone().unwrap_or_else(|| self.data_dir().join("outbox"))
+    }
+
+    pub fn store_dir(&self) -> Option<PathBuf> {
+        match &self.config.storage {
+            StorageConfig::Filesystem { path } => Some(path.clone().unwrap_or_else(|| self.data_dir().join("store"))),
+            StorageConfig::S3 { .. } => None,
+        }
+    }
+
     pub fn spool_dir(&self) -> PathBuf {
         self.data_dir().join("spool")
     }
@@ -150,6 +161,8 @@ fn parse_sections(mut table: Table, errors: &mut Vec<String>) -> Config {
         processing: section(&mut table, "processing", errors),
         stamp: section(&mut table, "stamp", errors),
         scanner: section(&mut table, "scanner", errors),
+        links: section(&mut table, "links", errors),
+        mail: section(&mut table, "mail", errors),
     };
     for key in table.keys() {
         errors.push(format!("unknown key `{key}` at the top level"));
@@ -182,6 +195,9 @@ fn resolve_paths(config: &mut Config, base: &Path) {
     if let StorageConfig::Filesystem { path: Some(p) } = &mut config.storage {
         abs(p);
     }
+    if let Some(p) = &mut config.mail.outbox {
+        abs(p);
+    }
 }
 
 fn validate(config: &Config, errors: &mut Vec<String>) {
@@ -189,6 +205,20 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
     check_creatable("[intake] inbox", &config.intake.inbox, errors);
     if let StorageConfig::Filesystem { path: Some(p) } = &config.storage {
         check_creatable("[storage] path", p, errors);
+    }
+    let links = &config.links;
+    if links.days == 0 || links.downloads == 0 {
+        errors.push("[links] days and downloads must be at least 1".into());
+    }
+    if config.mail.transport == super::delivery::MailTransport::Smtp && config.mail.host.is_empty() {
+        errors.push("[mail] host: needed when transport = \"smtp\"".into());
+    }
+    for (key, text) in [("subject", &config.mail.subject), ("body", &config.mail.body)] {
+        if let Some(t) = text {
+            if let Err(e) = quire_delivery::mail::Template::parse("mail", t) {
+                errors.push(format!("[mail] {key}: {e}"));
+            }
+        }
     }
     let url = &config.server.public_url;
     if !(url.starts_with("http://") || url.starts_with("https://")) {

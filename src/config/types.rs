@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize, Serializer};
 
+use super::delivery::{LinksConfig, MailConfig};
 use super::processing::ProcessingConfig;
 use super::scanner::ScannerConfig;
 use super::stamp::StampConfig;
@@ -23,6 +24,8 @@ pub struct Config {
     pub processing: ProcessingConfig,
     pub stamp: StampConfig,
     pub scanner: ScannerConfig,
+    pub links: LinksConfig,
+    pub mail: MailConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

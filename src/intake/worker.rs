@@ -10,10 +10,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use quire_pipeline::intake::page_range::RequestedPages;
+use quire_pipeline::intake::pages;
 use quire_pipeline::{PipelineError, Processor, Report};
 use serde_json::json;
 
+use anyhow::Context;
+
 use super::custody;
+use crate::deliver::Deliverer;
 use crate::config::LoadedConfig;
 use crate::state::{Db, Job, JobFilter, JobPatch, JobState, NewEvent, StateError};
 
@@ -43,16 +48,36 @@ pub struct Worker {
     db: Db,
     processor: Processor,
     quarantine: PathBuf,
+    deliverer: Arc<Deliverer>,
+    runtime: tokio::runtime::Handle,
+    keep_originals: bool,
 }
 
 impl Worker {
-    pub fn new(config: &LoadedConfig, db: Db) -> anyhow::Result<Self> {
+    pub fn new(config: &LoadedConfig, db: Db, deliverer: Arc<Deliverer>, runtime: tokio::runtime::Handle) -> anyhow::Result<Self> {
         let processor = Processor::new(config.config.processing.to_options())?;
-        Ok(Self { db, processor, quarantine: config.quarantine_dir() })
+        Ok(Self {
+            db,
+            processor,
+            quarantine: config.quarantine_dir(),
+            deliverer,
+            runtime,
+            keep_originals: config.config.intake.keep_originals,
+        })
     }
 
     pub fn run(&self, stop: Arc<AtomicBool>, wake: Wake) {
         while !stop.load(Ordering::SeqCst) {
+            // Ready jobs first: they only need a stamp and a link, and a released job should not
+            // wait behind a long scan.
+            let ready = self.db.jobs_list(&JobFilter { states: vec![JobState::Processed], limit: 16, ..Default::default() });
+            for job in ready.unwrap_or_default() {
+                if job.request_id.is_some() {
+                    if let Err(e) = self.deliver(&job) {
+                        tracing::error!(job = %job.id, error = %format!("{e:#}"), "delivery failed; will retry");
+                    }
+                }
+            }
             let queued = match self.db.jobs_list(&JobFilter { states: vec![JobState::Received], limit: 16, ..Default::default() }) {
                 Ok(q) => q,
                 Err(e) => {
@@ -106,27 +131,57 @@ impl Worker {
             output_sha256: Some(sha256.to_string()),
             ..Default::default()
         };
+        let mut reasons = Vec::new();
+        let request = match &job.request_id {
+            Some(id) => self.db.request_get(id)?,
+            None => None,
+        };
+        match &request {
+            None => reasons.push("no request matched the scan: match it with `quire job match`".to_string()),
+            Some(r) => {
+                if let Some(problem) = r.pages.as_deref().and_then(|p| page_problem(p, report)) {
+                    reasons.push(problem);
+                }
+            }
+        }
+        if !warnings.is_empty() {
+            reasons.push(format!("quality warnings: {}", warnings.join(", ")));
+        }
+        // Held or ready is decided in the same step that records the result, so a crash can
+        // never leave an unreviewed job looking ready.
+        let held = !reasons.is_empty();
+        let reason = reasons.join("; ");
+        let patch = JobPatch { hold_reason: Some(held.then(|| reason.clone())), ..patch };
         let event = NewEvent::new("daemon", "job.processed").subject("job", &job.id).details(json!({
             "pages": report.pages_out,
             "warnings": warnings,
             "tesseract_seconds": report.tesseract_seconds,
             "wall_seconds": report.wall_seconds,
             "output_sha256": sha256,
+            "outcome": if held { "held" } else { "ready" },
+            "hold_reason": held.then_some(reason),
         }));
-        self.db.job_transition(&job.id, &[JobState::Processing], JobState::Processed, patch, event)?;
+        let to = if held { JobState::Held } else { JobState::Processed };
+        self.db.job_transition(&job.id, &[JobState::Processing], to, patch, event)?;
+        Ok(())
+    }
 
-        let mut reasons = Vec::new();
-        if job.request_id.is_none() {
-            reasons.push("no request matched the scan: match it with `quire job match`".to_string());
-        }
-        if !warnings.is_empty() {
-            reasons.push(format!("quality warnings: {}", warnings.join(", ")));
-        }
-        if !reasons.is_empty() {
-            let reason = reasons.join("; ");
-            let patch = JobPatch { hold_reason: Some(Some(reason.clone())), ..Default::default() };
-            let event = NewEvent::new("daemon", "job.held").subject("job", &job.id).details(json!({ "reason": reason }));
-            self.db.job_transition(&job.id, &[JobState::Processed], JobState::Held, patch, event)?;
+    /// Delivers a ready job: stamped copy, stored, link, queued notice; then the originals
+    /// leave the spool unless `[intake] keep_originals`.
+    fn deliver(&self, job: &Job) -> anyhow::Result<()> {
+        let Some(request_id) = &job.request_id else { return Ok(()) };
+        let request = self.db.request_get(request_id)?.with_context(|| format!("request {request_id} vanished"))?;
+        let dir = PathBuf::from(&job.spool_path);
+        let pdf = std::fs::read(dir.join(OUTPUT_NAME))?;
+        let receipt = self.runtime.block_on(self.deliverer.deliver(&request, pdf, Some(&job.id), "daemon"))?;
+        tracing::info!(job = %job.id, delivery = %receipt.delivery_id, link = %receipt.link_id, "delivered");
+        if !self.keep_originals {
+            for original in custody::originals(&dir)? {
+                let removed = if original.is_dir() { std::fs::remove_dir_all(&original) } else { std::fs::remove_file(&original) };
+                if let Err(e) = removed {
+                    tracing::warn!(path = %original.display(), error = %e, "could not remove an original after delivery");
+                }
+            }
         }
         Ok(())
     }
@@ -162,4 +217,18 @@ impl Worker {
         tracing::warn!(job = %job.id, code = error.code(), reason = %error, quarantine = %target.display(), "scan refused and quarantined");
         Ok(())
     }
+}
+
+/// Compares the requested page range with what was scanned: by printed page numbers where OCR
+/// found them (naming the gaps), else by count. `None` when it fits or cannot be judged.
+fn page_problem(requested: &str, report: &Report) -> Option<String> {
+    let wanted = RequestedPages::parse(requested).ok()?;
+    let texts: Vec<&str> = report.pages.iter().filter(|p| p.output_page.is_some()).map(|p| p.text.as_str()).collect();
+    let check = pages::check(&wanted, &texts);
+    if check.checked() {
+        let fits = check.missing.is_empty() && check.extra.is_empty() && check.repeated.is_empty() && check.out_of_order.is_empty();
+        return (!fits).then(|| format!("pages {requested} requested: {}", check.summary()));
+    }
+    (wanted.len() != report.pages_out)
+        .then(|| format!("{} pages scanned but {requested} is {} pages (no printed page numbers found)", report.pages_out, wanted.len()))
 }

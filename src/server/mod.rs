@@ -2,6 +2,8 @@
 //! mount here as they arrive.
 
 mod api;
+mod borrower;
+mod html;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,20 +14,29 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::config::Secret;
+use crate::config::{InstitutionConfig, Secret};
+use crate::deliver::Deliverer;
 use crate::state::Db;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub api_tokens: Arc<Vec<Secret>>,
+    pub deliverer: Arc<Deliverer>,
+    pub institution: Arc<InstitutionConfig>,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(api::routes())
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .merge(borrower::routes())
+        // Paths under /d/ carry a secret: log them without it.
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let path = req.uri().path();
+            let shown = if path.starts_with("/d/") { "/d/<token>" } else { path };
+            tracing::info_span!("http", method = %req.method(), path = %shown)
+        }))
         .with_state(state)
 }
 

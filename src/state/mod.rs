@@ -2,6 +2,7 @@
 //! for PostgreSQL without touching callers. The backend is chosen once, from `[database]`.
 
 pub mod audit;
+pub mod delivery;
 mod error;
 pub mod job;
 pub mod request;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 pub use audit::{Anchor, Break, Event, NewEvent, Summary};
 pub use error::StateError;
+pub use delivery::{Delivery, Grant, Link, LinkState, QueuedNotice};
 pub use job::{Job, JobFilter, JobPatch, JobState};
 pub use request::{Basis, Request};
 
@@ -68,11 +70,58 @@ pub trait Database: Send + Sync {
     /// Newest first.
     fn requests_list(&self, limit: usize) -> Result<Vec<Request>, StateError>;
 
+    /// Records a delivery with its link and queued notice, and (for a job) moves the job from
+    /// processed to delivered, all in one transaction: a job is delivered at most once.
+    fn delivery_create(
+        &self,
+        delivery: &Delivery,
+        link: &Link,
+        notice: Option<(&str, &str, &str)>,
+        job: Option<&str>,
+        event: NewEvent,
+    ) -> Result<(), StateError>;
+
+    fn delivery_get(&self, id: &str) -> Result<Option<Delivery>, StateError>;
+
+    /// Deliveries whose stamped file has this SHA-256 (for `quire trace`).
+    fn deliveries_by_stamped(&self, sha256: &str) -> Result<Vec<Delivery>, StateError>;
+
+    fn link_by_token(&self, token_sha256: &str) -> Result<Option<(Link, Delivery)>, StateError>;
+
+    fn link_get(&self, id: &str) -> Result<Option<(Link, Delivery)>, StateError>;
+
+    fn links_list(&self, request: Option<&str>) -> Result<Vec<(Link, Delivery)>, StateError>;
+
+    /// Counts one download if the link allows it, atomically, and audits the attempt.
+    fn link_download(&self, link_id: &str, client: &str) -> Result<Grant, StateError>;
+
+    fn link_change(&self, link_id: &str, change: LinkChange, event: NewEvent) -> Result<(), StateError>;
+
+    /// Pending notices whose next attempt is due.
+    fn notices_due(&self, limit: usize) -> Result<Vec<QueuedNotice>, StateError>;
+
+    /// `state`: pending (retry at `next_at`), sent or failed.
+    fn notice_update(&self, id: i64, state: &str, next_at: &str, error: Option<&str>, event: NewEvent)
+    -> Result<(), StateError>;
+
+    /// Deliveries not yet purged whose links all ended before `cutoff`.
+    fn deliveries_purgeable(&self, cutoff: &str) -> Result<Vec<Delivery>, StateError>;
+
+    /// Marks a delivery's file gone; false if it was already.
+    fn delivery_purged(&self, id: &str, event: NewEvent) -> Result<bool, StateError>;
+
     /// A cheap round trip, for `/healthz`.
     fn ping(&self) -> Result<(), StateError>;
 }
 
 pub type Db = Arc<dyn Database>;
+
+/// A staff change to a link.
+#[derive(Debug, Clone)]
+pub enum LinkChange {
+    Revoke,
+    Extend { expires_at: Option<String>, more_downloads: Option<i64> },
+}
 
 /// Opens (creating and migrating as needed) the configured database.
 pub fn open(config: &LoadedConfig) -> Result<Db, StateError> {

@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::{Notice, RetryPolicy};
@@ -38,8 +39,11 @@ pub struct SmtpSpec {
     pub password: Option<String>,
     /// The From address, e.g. `Example Library <ill@example.org>`.
     pub from: String,
-    /// Per-attempt limit on the whole SMTP conversation.
+    /// Per-attempt limit on each SMTP command.
     pub timeout: Duration,
+    /// A PEM CA certificate to trust besides the bundled web roots (a campus relay with a
+    /// private CA). The server name checked is `host`.
+    pub ca_certificate: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for SmtpSpec {
@@ -52,6 +56,7 @@ impl std::fmt::Debug for SmtpSpec {
             .field("password", &self.password.as_ref().map(|_| "****"))
             .field("from", &self.from)
             .field("timeout", &self.timeout)
+            .field("ca_certificate", &self.ca_certificate)
             .finish()
     }
 }
@@ -116,20 +121,11 @@ impl Mailer {
                 })
             }
             MailerSpec::Smtp(smtp) => {
-                let config = |e: lettre::transport::smtp::Error| {
-                    DeliveryError::MailConfig(format!("{}: {e}", smtp.host))
-                };
+                let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host);
                 let builder = match smtp.tls {
-                    SmtpTls::None => {
-                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
-                    }
-                    SmtpTls::Starttls => {
-                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
-                            .map_err(config)?
-                    }
-                    SmtpTls::Tls => {
-                        AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host).map_err(config)?
-                    }
+                    SmtpTls::None => builder,
+                    SmtpTls::Starttls => builder.tls(Tls::Required(tls_parameters(smtp)?)),
+                    SmtpTls::Tls => builder.tls(Tls::Wrapper(tls_parameters(smtp)?)),
                 };
                 let mut builder = builder.port(smtp.port).timeout(Some(smtp.timeout));
                 match (&smtp.username, &smtp.password) {
@@ -265,6 +261,23 @@ impl SendFailure {
             reason,
         }
     }
+}
+
+/// Certificate checking against the bundled web roots plus the configured CA, for `host`.
+fn tls_parameters(smtp: &SmtpSpec) -> Result<TlsParameters, DeliveryError> {
+    let mut builder = TlsParameters::builder(smtp.host.clone());
+    if let Some(path) = &smtp.ca_certificate {
+        let pem = std::fs::read(path).map_err(|e| {
+            DeliveryError::MailConfig(format!("reading CA certificate {}: {e}", path.display()))
+        })?;
+        let cert = Certificate::from_pem(&pem).map_err(|e| {
+            DeliveryError::MailConfig(format!("CA certificate {}: {e}", path.display()))
+        })?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+        .build()
+        .map_err(|e| DeliveryError::MailConfig(format!("TLS for {}: {e}", smtp.host)))
 }
 
 fn mailbox(address: &str) -> Result<Mailbox, DeliveryError> {

@@ -5,7 +5,7 @@
 //! file system as `root/objects/`), then renamed over its final name and the folder fsynced,
 //! so a reader or [`list`](super::Store::list) sees the whole object or nothing. Storing an
 //! object that exists renames over it with identical bytes, which also repairs a corrupted
-//! copy. Temp files left by a crash are not listed and may be deleted by hand.
+//! copy. Temp files left by a crash are never listed; [`FsStore::sweep_temp`] removes them.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -40,6 +40,29 @@ impl FsStore {
     /// Where the object with `hash` lives (tests corrupt it there).
     pub fn object_path(&self, hash: &ContentHash) -> PathBuf {
         self.objects.join(&hash.as_str()[..2]).join(hash.as_str())
+    }
+
+    /// Deletes temp files older than `older_than` (left by a crash mid-write); returns how
+    /// many. Younger ones may belong to a write in progress and are left alone.
+    pub async fn sweep_temp(&self, older_than: Duration) -> Result<usize, DeliveryError> {
+        let io = |e| DeliveryError::store_io(&self.tmp, e);
+        let mut removed = 0;
+        let mut entries = tokio::fs::read_dir(&self.tmp).await.map_err(io)?;
+        while let Some(entry) = entries.next_entry().await.map_err(io)? {
+            let meta = entry.metadata().await.map_err(io)?;
+            let age = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .unwrap_or_default();
+            if meta.is_file() && age >= older_than {
+                tokio::fs::remove_file(entry.path())
+                    .await
+                    .map_err(|e| DeliveryError::store_io(entry.path(), e))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     async fn write_temp(
@@ -218,5 +241,34 @@ impl Store for FsStore {
         _: &str,
     ) -> Result<Option<String>, DeliveryError> {
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sweep_removes_only_old_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::open(dir.path()).unwrap();
+        let key = store
+            .put_bytes(bytes::Bytes::from_static(b"kept"))
+            .await
+            .unwrap();
+        std::fs::write(dir.path().join("tmp/crashed.part"), b"half").unwrap();
+        assert_eq!(
+            store.sweep_temp(Duration::from_secs(3600)).await.unwrap(),
+            0
+        );
+        assert_eq!(store.sweep_temp(Duration::ZERO).await.unwrap(), 1);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
+        assert!(store.exists(&key.sha256).await.unwrap());
+        // A stray file among the objects is not mistaken for one.
+        std::fs::write(dir.path().join("objects/notes.txt"), b"x").unwrap();
+        assert_eq!(store.list().await.unwrap(), vec![key]);
     }
 }

@@ -136,8 +136,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// The whole object, verified against its hash as it streams.
     async fn get(&self, hash: &ContentHash) -> Result<ObjectBody, DeliveryError>;
 
-    /// Bytes `range` of the object (for HTTP Range). The whole object is still read and
-    /// hashed; the range's last chunk is only yielded once the hash matched.
+    /// Bytes `range` of the object (for HTTP Range; `end` is exclusive, so `bytes=a-b` is
+    /// `a..b + 1`). The whole object is still read and hashed; the range's last chunk is only
+    /// yielded once the hash matched.
     async fn get_range(
         &self,
         hash: &ContentHash,

@@ -378,3 +378,52 @@ fn s3_error<E: std::error::Error + 'static, R: fmt::Debug>(
         reason: DisplayErrorContext(&err).to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> S3Spec {
+        S3Spec {
+            endpoint: Some("http://127.0.0.1:9".into()),
+            region: "us-east-1".into(),
+            bucket: "b".into(),
+            path_style: true,
+            access_key_id: Some("id".into()),
+            secret_access_key: Some("very-secret".into()),
+        }
+    }
+
+    #[test]
+    fn half_credentials_and_empty_buckets_are_refused() {
+        let half = S3Spec {
+            secret_access_key: None,
+            ..spec()
+        };
+        assert_eq!(
+            S3Store::open(&half).unwrap_err().code(),
+            "delivery.store.s3_config"
+        );
+        let no_bucket = S3Spec {
+            bucket: String::new(),
+            ..spec()
+        };
+        assert_eq!(
+            S3Store::open(&no_bucket).unwrap_err().code(),
+            "delivery.store.s3_config"
+        );
+        assert!(S3Store::open(&spec()).is_ok());
+        assert!(!format!("{:?}", spec()).contains("very-secret"));
+    }
+
+    #[tokio::test]
+    async fn presign_refuses_more_than_a_minute() {
+        let store = S3Store::open(&spec()).unwrap();
+        let hash = ContentHash::of(b"x");
+        let err = store
+            .presigned_get(&hash, Duration::from_secs(3600), "x.pdf")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "delivery.store.presign_too_long");
+    }
+}

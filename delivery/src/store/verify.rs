@@ -109,11 +109,14 @@ impl Verifier {
     /// One chunk from the backend, hashed; empty at end of file.
     async fn read(&mut self) -> Result<Bytes, DeliveryError> {
         let mut buf = BytesMut::with_capacity(CHUNK);
-        let n = self
-            .reader
-            .read_buf(&mut buf)
-            .await
-            .map_err(|e| self.mismatch(format!("read failed: {e}")))?;
+        let n =
+            self.reader
+                .read_buf(&mut buf)
+                .await
+                .map_err(|source| DeliveryError::ReadFailed {
+                    hash: self.hash.to_string(),
+                    source,
+                })?;
         self.pos += n as u64;
         if self.pos > self.len {
             return Err(self.mismatch(format!("more than the expected {} bytes", self.len)));

@@ -12,8 +12,13 @@ pub struct SmtpSink {
 }
 
 impl SmtpSink {
-    /// Starts the sink on `port` and returns once it accepts mail.
+    /// Starts a plain-text sink on `port` and returns once it accepts mail.
     pub fn start(port: u16) -> Self {
+        Self::start_with(port, &[])
+    }
+
+    /// Starts the sink with extra script arguments (`starttls|tls CERT KEY`).
+    pub fn start_with(port: u16, extra: &[&std::ffi::OsStr]) -> Self {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
         let dir = tempfile::tempdir().unwrap();
         // Debian's interpreter, where python3-aiosmtpd lives (a pyenv python3 on PATH lacks it).
@@ -26,6 +31,7 @@ impl SmtpSink {
             .arg(&script)
             .arg(port.to_string())
             .arg(dir.path())
+            .args(extra)
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3 is needed for the SMTP tests");
@@ -61,6 +67,85 @@ impl SmtpSink {
             .map(|p| std::fs::read_to_string(p).unwrap())
             .collect()
     }
+}
+
+/// A throwaway CA and a server certificate for 127.0.0.1 signed by it, made with the openssl
+/// command line; returns (CA cert, server cert, server key) paths inside `dir`.
+pub fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is needed for the TLS tests");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Quire Test CA",
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec,
+        &[
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    ]
+    .concat());
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
 }
 
 impl Drop for SmtpSink {

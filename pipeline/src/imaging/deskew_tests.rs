@@ -200,3 +200,30 @@ fn bilevel_rotation_stays_bilevel_and_keeps_ink() {
         "ink changed by a factor {ratio}"
     );
 }
+
+#[test]
+fn turning_there_and_back_keeps_the_page() {
+    let page = render_page(&PageSpec {
+        seed: 16,
+        dpi: 150.0,
+        paper_in: (4.0, 4.0),
+        ..PageSpec::default()
+    })
+    .expect("render")
+    .image;
+    let back = rotate_gray(&rotate_gray(&page, 2.9), -2.9);
+    // Compare away from the corners, which the first turn filled with white.
+    let (w, h) = page.dimensions();
+    let (mut diff, mut n) = (0u64, 0u64);
+    for y in h / 8..h * 7 / 8 {
+        for x in w / 8..w * 7 / 8 {
+            diff += u64::from(page.get_pixel(x, y).0[0].abs_diff(back.get_pixel(x, y).0[0]));
+            n += 1;
+        }
+    }
+    let mean = diff as f64 / n as f64;
+    assert!(
+        mean < 4.0,
+        "mean difference {mean} after turning there and back"
+    );
+}

@@ -7,6 +7,7 @@
 pub mod blank;
 pub mod deskew;
 pub mod quality;
+mod rotate;
 
 #[cfg(test)]
 mod blank_tests;

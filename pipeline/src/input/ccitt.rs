@@ -15,7 +15,12 @@ pub(crate) struct Polarity {
 }
 
 /// Decode a Group 4 stream of `width`×`height`. `None` when the data is damaged.
-pub(crate) fn decode_g4(data: &[u8], width: u32, height: u32, polarity: Polarity) -> Option<GrayImage> {
+pub(crate) fn decode_g4(
+    data: &[u8],
+    width: u32,
+    height: u32,
+    polarity: Polarity,
+) -> Option<GrayImage> {
     let mut img = GrayImage::new(width, height);
     let (dark, light) = levels(polarity);
     let mut y = 0u32;
@@ -43,7 +48,8 @@ pub(crate) fn decode_g3_rows(
     let (dark, light) = levels(polarity);
     let mut decoded = 0u32;
     let mut ok = true;
-    let mut decoder = fax::decoder::Group3Decoder::new(data.iter().copied().map(Ok::<u8, ()>)).ok()?;
+    let mut decoder =
+        fax::decoder::Group3Decoder::new(data.iter().copied().map(Ok::<u8, ()>)).ok()?;
     while decoded < rows {
         let Ok(status) = decoder.advance() else {
             // TIFF Group 3 has no end-of-page codes, so the last row ends the data without the
@@ -64,10 +70,21 @@ pub(crate) fn decode_g3_rows(
 }
 
 fn levels(polarity: Polarity) -> (u8, u8) {
-    if polarity.black_is_dark { (0, 255) } else { (255, 0) }
+    if polarity.black_is_dark {
+        (0, 255)
+    } else {
+        (255, 0)
+    }
 }
 
-fn fill_row(img: &mut GrayImage, y: u32, transitions: &[u32], width: u32, dark: u8, light: u8) -> bool {
+fn fill_row(
+    img: &mut GrayImage,
+    y: u32,
+    transitions: &[u32],
+    width: u32,
+    dark: u8,
+    light: u8,
+) -> bool {
     if transitions.iter().any(|&t| t > width) {
         return false;
     }
@@ -89,15 +106,41 @@ mod tests {
     #[test]
     fn g4_round_trips_through_the_fax_encoder() {
         let (w, h) = (64u32, 16u32);
-        let img = GrayImage::from_fn(w, h, |x, y| image::Luma([if (x / 8 + y / 4) % 2 == 0 { 0 } else { 255 }]));
+        let img = GrayImage::from_fn(w, h, |x, y| {
+            image::Luma([if (x / 8 + y / 4) % 2 == 0 { 0 } else { 255 }])
+        });
         let mut enc = fax::encoder::Encoder::new(fax::VecWriter::new());
         for y in 0..h {
-            let row = (0..w).map(|x| if img.get_pixel(x, y)[0] == 0 { Color::Black } else { Color::White });
+            let row = (0..w).map(|x| {
+                if img.get_pixel(x, y)[0] == 0 {
+                    Color::Black
+                } else {
+                    Color::White
+                }
+            });
             enc.encode_line(row, w).unwrap();
         }
         let data = enc.finish().unwrap().finish();
-        let back = decode_g4(&data, w, h, Polarity { black_is_dark: true }).unwrap();
+        let back = decode_g4(
+            &data,
+            w,
+            h,
+            Polarity {
+                black_is_dark: true,
+            },
+        )
+        .unwrap();
         assert_eq!(back, img);
-        assert!(decode_g4(&data[..data.len() / 3], w, h, Polarity { black_is_dark: true }).is_none());
+        assert!(
+            decode_g4(
+                &data[..data.len() / 3],
+                w,
+                h,
+                Polarity {
+                    black_is_dark: true
+                }
+            )
+            .is_none()
+        );
     }
 }

@@ -34,7 +34,11 @@ pub struct PageRef {
 enum Source {
     Raster,
     Tiff,
-    Pdf { doc: Arc<lopdf::Document>, page_id: lopdf::ObjectId, plan: Arc<pdf::PagePlan> },
+    Pdf {
+        doc: Arc<lopdf::Document>,
+        page_id: lopdf::ObjectId,
+        plan: Arc<pdf::PagePlan>,
+    },
 }
 
 impl PageRef {
@@ -96,8 +100,10 @@ fn probe_file(file: &Path, options: &ProcessOptions) -> Result<Vec<PageRef>> {
     let mut head = [0u8; 1024];
     let n = {
         use std::io::Read;
-        let mut f = std::fs::File::open(file)
-            .map_err(|source| PipelineError::Read { at: at.clone(), source })?;
+        let mut f = std::fs::File::open(file).map_err(|source| PipelineError::Read {
+            at: at.clone(),
+            source,
+        })?;
         let mut filled = 0;
         loop {
             match f.read(&mut head[filled..]) {
@@ -108,7 +114,12 @@ fn probe_file(file: &Path, options: &ProcessOptions) -> Result<Vec<PageRef>> {
                         break;
                     }
                 }
-                Err(source) => return Err(PipelineError::Read { at: at.clone(), source }),
+                Err(source) => {
+                    return Err(PipelineError::Read {
+                        at: at.clone(),
+                        source,
+                    });
+                }
             }
         }
         filled
@@ -125,14 +136,26 @@ fn probe_file(file: &Path, options: &ProcessOptions) -> Result<Vec<PageRef>> {
         Format::Png | Format::Jpeg => {
             let (width, height) = raster::probe(file)?;
             check_pixel_limit(&Location::page(file, 1), width, height, options)?;
-            vec![PageRef { file: file.to_owned(), index: 0, width, height, source: Source::Raster }]
+            vec![PageRef {
+                file: file.to_owned(),
+                index: 0,
+                width,
+                height,
+                source: Source::Raster,
+            }]
         }
         Format::Tiff => tiff::probe(file)?
             .into_iter()
             .enumerate()
             .map(|(index, (width, height))| {
                 check_pixel_limit(&Location::page(file, index + 1), width, height, options)?;
-                Ok(PageRef { file: file.to_owned(), index, width, height, source: Source::Tiff })
+                Ok(PageRef {
+                    file: file.to_owned(),
+                    index,
+                    width,
+                    height,
+                    source: Source::Tiff,
+                })
             })
             .collect::<Result<Vec<_>>>()?,
         Format::Pdf => {
@@ -149,14 +172,21 @@ fn probe_file(file: &Path, options: &ProcessOptions) -> Result<Vec<PageRef>> {
                         index,
                         width,
                         height,
-                        source: Source::Pdf { doc: doc.clone(), page_id, plan: Arc::new(plan) },
+                        source: Source::Pdf {
+                            doc: doc.clone(),
+                            page_id,
+                            plan: Arc::new(plan),
+                        },
                     })
                 })
                 .collect::<Result<Vec<_>>>()?
         }
     };
     if pages.is_empty() {
-        return Err(PipelineError::Unsupported { at, reason: "the file has no pages".into() });
+        return Err(PipelineError::Unsupported {
+            at,
+            reason: "the file has no pages".into(),
+        });
     }
     Ok(pages)
 }

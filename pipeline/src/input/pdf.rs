@@ -64,23 +64,35 @@ fn blank_size(media: (f32, f32)) -> (u32, u32) {
 }
 
 fn corrupt(at: &Location, reason: impl std::fmt::Display) -> PipelineError {
-    PipelineError::Corrupt { at: at.clone(), reason: reason.to_string() }
+    PipelineError::Corrupt {
+        at: at.clone(),
+        reason: reason.to_string(),
+    }
 }
 
 pub(super) fn probe(file: &Path) -> Result<(Document, Vec<(ObjectId, PagePlan)>)> {
     let at = Location::file(file);
-    let bytes = std::fs::read(file).map_err(|source| PipelineError::Read { at: at.clone(), source })?;
+    let bytes = std::fs::read(file).map_err(|source| PipelineError::Read {
+        at: at.clone(),
+        source,
+    })?;
     // Scanners always finish the file; a missing end marker means it was cut short, and lopdf
     // would otherwise quietly rebuild what it can.
     let tail = &bytes[bytes.len().saturating_sub(2048)..];
     if !tail.windows(5).any(|w| w == b"%%EOF") {
-        return Err(PipelineError::Truncated { at, reason: "no %%EOF marker at the end".into() });
+        return Err(PipelineError::Truncated {
+            at,
+            reason: "no %%EOF marker at the end".into(),
+        });
     }
     let doc = match Document::load_mem(&bytes) {
         Ok(doc) => doc,
         Err(e) => {
             let text = e.to_string().to_ascii_lowercase();
-            if text.contains("encrypt") || text.contains("password") || contains(&bytes, b"/Encrypt") {
+            if text.contains("encrypt")
+                || text.contains("password")
+                || contains(&bytes, b"/Encrypt")
+            {
                 return Err(PipelineError::Encrypted { at });
             }
             return Err(corrupt(&at, e));
@@ -150,7 +162,9 @@ fn plan_page(doc: &Document, page_id: ObjectId, at: &Location) -> Result<PagePla
         .map(|r| ((r as i64).rem_euclid(360) as u32 / 90) * 90)
         .unwrap_or(0);
 
-    let content = doc.get_and_decode_page_content(page_id).map_err(|e| corrupt(at, format!("page content: {e}")))?;
+    let content = doc
+        .get_and_decode_page_content(page_id)
+        .map_err(|e| corrupt(at, format!("page content: {e}")))?;
     let xobjects = page_xobjects(doc, page_id);
     let mut had_text = false;
     let mut paints_vectors = false;
@@ -176,12 +190,20 @@ fn plan_page(doc: &Document, page_id: ObjectId, at: &Location) -> Result<PagePla
                 });
             }
             "Do" => {
-                let Some(name) = operands.first().and_then(|o| o.as_name().ok()) else { continue };
+                let Some(name) = operands.first().and_then(|o| o.as_name().ok()) else {
+                    continue;
+                };
                 let Some(&id) = xobjects.iter().find(|(n, _)| n == name).map(|(_, id)| id) else {
                     continue;
                 };
-                let Ok(stream) = doc.get_object(id).and_then(Object::as_stream) else { continue };
-                let subtype = stream.dict.get(b"Subtype").and_then(Object::as_name).unwrap_or(b"");
+                let Ok(stream) = doc.get_object(id).and_then(Object::as_stream) else {
+                    continue;
+                };
+                let subtype = stream
+                    .dict
+                    .get(b"Subtype")
+                    .and_then(Object::as_name)
+                    .unwrap_or(b"");
                 if subtype == b"Form" {
                     // Forms may hold text or drawing we cannot see into cheaply; treat as drawing.
                     paints_vectors = true;
@@ -191,7 +213,13 @@ fn plan_page(doc: &Document, page_id: ObjectId, at: &Location) -> Result<PagePla
                     continue;
                 }
                 let dim = |key: &[u8]| {
-                    stream.dict.get(key).ok().map(|o| resolve(doc, o)).and_then(number).map(|v| v as u32)
+                    stream
+                        .dict
+                        .get(key)
+                        .ok()
+                        .map(|o| resolve(doc, o))
+                        .and_then(number)
+                        .map(|v| v as u32)
                 };
                 let (Some(w), Some(h)) = (dim(b"Width"), dim(b"Height")) else {
                     return Err(corrupt(at, "an image without Width or Height"));
@@ -210,7 +238,12 @@ fn plan_page(doc: &Document, page_id: ObjectId, at: &Location) -> Result<PagePla
         }
     }
     let kind = match best {
-        Some((_, id, width, height, drawn)) => PlanKind::Image { id, width, height, drawn },
+        Some((_, id, width, height, drawn)) => PlanKind::Image {
+            id,
+            width,
+            height,
+            drawn,
+        },
         None if had_text => return Err(PipelineError::BornDigital { at: at.clone() }),
         None if paints_vectors => {
             return Err(PipelineError::Unsupported {
@@ -220,7 +253,12 @@ fn plan_page(doc: &Document, page_id: ObjectId, at: &Location) -> Result<PagePla
         }
         None => PlanKind::Blank,
     };
-    Ok(PagePlan { kind, had_text, media, rotate })
+    Ok(PagePlan {
+        kind,
+        had_text,
+        media,
+        rotate,
+    })
 }
 
 fn multiply(a: [f32; 6], b: [f32; 6]) -> [f32; 6] {
@@ -236,13 +274,19 @@ fn multiply(a: [f32; 6], b: [f32; 6]) -> [f32; 6] {
 
 /// The page's `/XObject` names and ids, from the nearest resources that define them.
 fn page_xobjects(doc: &Document, page_id: ObjectId) -> Vec<(Vec<u8>, ObjectId)> {
-    let Ok((direct, ids)) = doc.get_page_resources(page_id) else { return Vec::new() };
+    let Ok((direct, ids)) = doc.get_page_resources(page_id) else {
+        return Vec::new();
+    };
     let mut dicts: Vec<&Dictionary> = direct.into_iter().collect();
     dicts.extend(ids.iter().filter_map(|id| doc.get_dictionary(*id).ok()));
     let mut out = Vec::new();
     for res in dicts {
-        let Ok(xo) = res.get(b"XObject") else { continue };
-        let Ok(xo) = resolve(doc, xo).as_dict() else { continue };
+        let Ok(xo) = res.get(b"XObject") else {
+            continue;
+        };
+        let Ok(xo) = resolve(doc, xo).as_dict() else {
+            continue;
+        };
         for (name, v) in xo.iter() {
             if let Ok(id) = v.as_reference() {
                 if !out.iter().any(|(n, _): &(Vec<u8>, ObjectId)| n == name) {
@@ -267,8 +311,16 @@ pub(super) fn decode(
             let img = GrayImage::from_pixel(w, h, image::Luma([255]));
             (Raster::Bilevel(img), (BLANK_PAGE_DPI, BLANK_PAGE_DPI), None)
         }
-        PlanKind::Image { id, width, height, drawn } => {
-            let stream = doc.get_object(id).and_then(Object::as_stream).map_err(|e| corrupt(at, e))?;
+        PlanKind::Image {
+            id,
+            width,
+            height,
+            drawn,
+        } => {
+            let stream = doc
+                .get_object(id)
+                .and_then(Object::as_stream)
+                .map_err(|e| corrupt(at, e))?;
             let (raster, passthrough) = decode_image(doc, stream, width, height, at, options)?;
             let (dw, dh) = drawn.unwrap_or(if plan.rotate % 180 == 90 {
                 (plan.media.1, plan.media.0)
@@ -282,26 +334,44 @@ pub(super) fn decode(
     let (raster, dpi, passthrough) = if plan.rotate == 0 {
         (raster, dpi, passthrough)
     } else {
-        let dpi = if plan.rotate % 180 == 90 { (dpi.1, dpi.0) } else { dpi };
+        let dpi = if plan.rotate % 180 == 90 {
+            (dpi.1, dpi.0)
+        } else {
+            dpi
+        };
         (raster.rotate_quarters(plan.rotate), dpi, None)
     };
-    Ok(DecodedPage { raster, dpi, dpi_assumed: false, passthrough, had_text: plan.had_text })
+    Ok(DecodedPage {
+        raster,
+        dpi,
+        dpi_assumed: false,
+        passthrough,
+        had_text: plan.had_text,
+    })
 }
 
 fn filters(doc: &Document, dict: &Dictionary) -> Vec<Vec<u8>> {
     match dict.get(b"Filter").map(|o| resolve(doc, o)) {
         Ok(Object::Name(n)) => vec![n.clone()],
-        Ok(Object::Array(a)) => a.iter().filter_map(|o| resolve(doc, o).as_name().ok().map(<[u8]>::to_vec)).collect(),
+        Ok(Object::Array(a)) => a
+            .iter()
+            .filter_map(|o| resolve(doc, o).as_name().ok().map(<[u8]>::to_vec))
+            .collect(),
         _ => Vec::new(),
     }
 }
 
 fn decode_parms(doc: &Document, dict: &Dictionary) -> Dictionary {
-    match dict.get(b"DecodeParms").or_else(|_| dict.get(b"DP")).map(|o| resolve(doc, o)) {
+    match dict
+        .get(b"DecodeParms")
+        .or_else(|_| dict.get(b"DP"))
+        .map(|o| resolve(doc, o))
+    {
         Ok(Object::Dictionary(d)) => d.clone(),
-        Ok(Object::Array(a)) => {
-            a.iter().find_map(|o| resolve(doc, o).as_dict().ok().cloned()).unwrap_or_default()
-        }
+        Ok(Object::Array(a)) => a
+            .iter()
+            .find_map(|o| resolve(doc, o).as_dict().ok().cloned())
+            .unwrap_or_default(),
         _ => Dictionary::new(),
     }
 }
@@ -326,8 +396,10 @@ impl Space {
 }
 
 fn color_space(doc: &Document, obj: &Object, at: &Location) -> Result<Space> {
-    let unsupported =
-        |what: String| PipelineError::Unsupported { at: at.clone(), reason: format!("colour space {what}") };
+    let unsupported = |what: String| PipelineError::Unsupported {
+        at: at.clone(),
+        reason: format!("colour space {what}"),
+    };
     match resolve(doc, obj) {
         Object::Name(n) => match n.as_slice() {
             b"DeviceGray" | b"CalGray" | b"G" => Ok(Space::Gray),
@@ -336,7 +408,11 @@ fn color_space(doc: &Document, obj: &Object, at: &Location) -> Result<Space> {
             other => Err(unsupported(String::from_utf8_lossy(other).into_owned())),
         },
         Object::Array(a) => {
-            let family = a.first().map(|o| resolve(doc, o)).and_then(|o| o.as_name().ok()).unwrap_or(b"");
+            let family = a
+                .first()
+                .map(|o| resolve(doc, o))
+                .and_then(|o| o.as_name().ok())
+                .unwrap_or(b"");
             match family {
                 b"CalGray" => Ok(Space::Gray),
                 b"CalRGB" | b"Lab" => Ok(Space::Rgb),
@@ -355,13 +431,23 @@ fn color_space(doc: &Document, obj: &Object, at: &Location) -> Result<Space> {
                     }
                 }
                 b"Indexed" | b"I" => {
-                    let base = color_space(doc, a.get(1).ok_or_else(|| corrupt(at, "Indexed without base"))?, at)?;
+                    let base = color_space(
+                        doc,
+                        a.get(1)
+                            .ok_or_else(|| corrupt(at, "Indexed without base"))?,
+                        at,
+                    )?;
                     let lookup = match a.get(3).map(|o| resolve(doc, o)) {
                         Some(Object::String(s, _)) => s.clone(),
-                        Some(Object::Stream(s)) => s.get_plain_content().map_err(|e| corrupt(at, e))?,
+                        Some(Object::Stream(s)) => {
+                            s.get_plain_content().map_err(|e| corrupt(at, e))?
+                        }
                         _ => return Err(corrupt(at, "Indexed without a lookup table")),
                     };
-                    Ok(Space::Indexed { base: Box::new(base), palette: lookup })
+                    Ok(Space::Indexed {
+                        base: Box::new(base),
+                        palette: lookup,
+                    })
                 }
                 other => Err(unsupported(String::from_utf8_lossy(other).into_owned())),
             }
@@ -383,20 +469,36 @@ fn decode_image(
     if filters.iter().any(|f| f == b"JBIG2Decode") {
         return Err(PipelineError::Jbig2 { at: at.clone() });
     }
-    if let Some(f) = filters.iter().find(|f| !matches!(f.as_slice(), b"DCTDecode" | b"FlateDecode" | b"CCITTFaxDecode" | b"LZWDecode")) {
+    if let Some(f) = filters.iter().find(|f| {
+        !matches!(
+            f.as_slice(),
+            b"DCTDecode" | b"FlateDecode" | b"CCITTFaxDecode" | b"LZWDecode"
+        )
+    }) {
         return Err(PipelineError::Unsupported {
             at: at.clone(),
-            reason: format!("image filter {} is not supported", String::from_utf8_lossy(f)),
+            reason: format!(
+                "image filter {} is not supported",
+                String::from_utf8_lossy(f)
+            ),
         });
     }
-    let image_mask = matches!(dict.get(b"ImageMask").map(|o| resolve(doc, o)), Ok(Object::Boolean(true)));
+    let image_mask = matches!(
+        dict.get(b"ImageMask").map(|o| resolve(doc, o)),
+        Ok(Object::Boolean(true))
+    );
     let inverted_decode = dict
         .get(b"Decode")
         .ok()
         .and_then(|o| resolve(doc, o).as_array().ok())
         .and_then(|a| a.first().map(|o| resolve(doc, o)).and_then(number))
         .is_some_and(|first| first > 0.5);
-    let bpc = dict.get(b"BitsPerComponent").ok().map(|o| resolve(doc, o)).and_then(number).map(|v| v as u32);
+    let bpc = dict
+        .get(b"BitsPerComponent")
+        .ok()
+        .map(|o| resolve(doc, o))
+        .and_then(number)
+        .map(|v| v as u32);
     let space = if image_mask {
         Space::Gray
     } else {
@@ -410,10 +512,14 @@ fn decode_image(
 
     let raster = match filters.last().map(Vec::as_slice) {
         Some(b"DCTDecode") if filters.len() == 1 => {
-            let img = image::load_from_memory_with_format(&stream.content, image::ImageFormat::Jpeg)
-                .map_err(|e| damaged(at.clone(), format!("JPEG image: {e}")))?;
+            let img =
+                image::load_from_memory_with_format(&stream.content, image::ImageFormat::Jpeg)
+                    .map_err(|e| damaged(at.clone(), format!("JPEG image: {e}")))?;
             if img.width() != width || img.height() != height {
-                return Err(corrupt(at, "the JPEG's size differs from the image dictionary's"));
+                return Err(corrupt(
+                    at,
+                    "the JPEG's size differs from the image dictionary's",
+                ));
             }
             raster_from_dynamic(img)
         }
@@ -421,7 +527,10 @@ fn decode_image(
             let parms = decode_parms(doc, dict);
             let get = |k: &[u8]| parms.get(k).ok().map(|o| resolve(doc, o));
             let k = get(b"K").and_then(number).unwrap_or(0.0);
-            let columns = get(b"Columns").and_then(number).map(|v| v as u32).unwrap_or(1728);
+            let columns = get(b"Columns")
+                .and_then(number)
+                .map(|v| v as u32)
+                .unwrap_or(1728);
             let black_is_1 = matches!(get(b"BlackIs1"), Some(Object::Boolean(true)));
             if columns != width {
                 return Err(corrupt(at, "CCITT Columns differ from the image Width"));
@@ -429,14 +538,18 @@ fn decode_image(
             // A coded black run decodes to 1 when BlackIs1, else 0; Decode [1 0] flips that;
             // a final 0 is dark.
             let black_value = u8::from(black_is_1) ^ u8::from(inverted_decode);
-            let polarity = Polarity { black_is_dark: black_value == 0 };
+            let polarity = Polarity {
+                black_is_dark: black_value == 0,
+            };
             let img = if k < 0.0 {
-                ccitt::decode_g4(&stream.content, width, height, polarity)
-                    .ok_or_else(|| damaged(at.clone(), "CCITT G4 image data is damaged or truncated"))?
+                ccitt::decode_g4(&stream.content, width, height, polarity).ok_or_else(|| {
+                    damaged(at.clone(), "CCITT G4 image data is damaged or truncated")
+                })?
             } else if k == 0.0 {
                 let mut img = GrayImage::new(width, height);
-                let rows = ccitt::decode_g3_rows(&stream.content, width, &mut img, 0, height, polarity)
-                    .ok_or_else(|| damaged(at.clone(), "CCITT G3 image data is damaged"))?;
+                let rows =
+                    ccitt::decode_g3_rows(&stream.content, width, &mut img, 0, height, polarity)
+                        .ok_or_else(|| damaged(at.clone(), "CCITT G3 image data is damaged"))?;
                 if rows < height {
                     return Err(damaged(at.clone(), "truncated CCITT G3 image"));
                 }
@@ -449,25 +562,43 @@ fn decode_image(
             };
             Raster::Bilevel(img)
         }
-        Some(b"DCTDecode") if filters[..filters.len() - 1].iter().all(|f| f == b"FlateDecode") => {
+        Some(b"DCTDecode")
+            if filters[..filters.len() - 1]
+                .iter()
+                .all(|f| f == b"FlateDecode") =>
+        {
             // Some writers deflate their JPEGs once more; undo that, then decode the JPEG.
             let mut jpeg = stream.content.clone();
             for _ in 1..filters.len() {
-                jpeg = inflate(&jpeg, limit).map_err(|e| damaged(at.clone(), format!("image data: {e}")))?;
+                jpeg = inflate(&jpeg, limit)
+                    .map_err(|e| damaged(at.clone(), format!("image data: {e}")))?;
             }
             let img = image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg)
                 .map_err(|e| damaged(at.clone(), format!("JPEG image: {e}")))?;
             raster_from_dynamic(img)
         }
         Some(b"DCTDecode") | Some(b"CCITTFaxDecode") => {
-            return Err(PipelineError::Unsupported { at: at.clone(), reason: "chained image filters".into() });
+            return Err(PipelineError::Unsupported {
+                at: at.clone(),
+                reason: "chained image filters".into(),
+            });
         }
         _ => {
             let samples = stream
                 .decompressed_content_with_limit(limit)
-                .or_else(|e| if filters.is_empty() { Ok(stream.content.clone()) } else { Err(e) })
+                .or_else(|e| {
+                    if filters.is_empty() {
+                        Ok(stream.content.clone())
+                    } else {
+                        Err(e)
+                    }
+                })
                 .map_err(|e| damaged(at.clone(), format!("image data: {e}")))?;
-            let bpc = if image_mask { 1 } else { bpc.ok_or_else(|| corrupt(at, "image without BitsPerComponent"))? };
+            let bpc = if image_mask {
+                1
+            } else {
+                bpc.ok_or_else(|| corrupt(at, "image without BitsPerComponent"))?
+            };
             raw_samples(&samples, width, height, bpc, &space, inverted_decode, at)?
         }
     };
@@ -480,7 +611,9 @@ fn decode_image(
 fn inflate(data: &[u8], limit: usize) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut out = Vec::new();
-    flate2::read::ZlibDecoder::new(data).take(limit as u64 + 1).read_to_end(&mut out)?;
+    flate2::read::ZlibDecoder::new(data)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)?;
     if out.len() > limit {
         return Err(std::io::Error::other("decompresses past the size limit"));
     }
@@ -504,7 +637,10 @@ fn raw_samples(
     let (w, h) = (width as usize, height as usize);
     let stride = (w * comps * bpc as usize).div_ceil(8);
     if data.len() < stride * h {
-        return Err(damaged(at.clone(), "truncated: the image data is shorter than its size says"));
+        return Err(damaged(
+            at.clone(),
+            "truncated: the image data is shorter than its size says",
+        ));
     }
     // The common scanner cases, 8-bit grey and RGB, are plain copies.
     if bpc == 8 && matches!(space, Space::Gray | Space::Rgb) {
@@ -517,9 +653,13 @@ fn raw_samples(
                 if invert {
                     v.iter_mut().for_each(|p| *p = 255 - *p);
                 }
-                Raster::from_gray(GrayImage::from_raw(width, height, v).expect("sized from the dimensions"))
+                Raster::from_gray(
+                    GrayImage::from_raw(width, height, v).expect("sized from the dimensions"),
+                )
             }
-            _ => Raster::from_rgb(RgbImage::from_raw(width, height, v).expect("sized from the dimensions")),
+            _ => Raster::from_rgb(
+                RgbImage::from_raw(width, height, v).expect("sized from the dimensions"),
+            ),
         });
     }
     let max = ((1u32 << bpc) - 1) as f32;
@@ -580,7 +720,14 @@ fn raw_samples(
 
 /// Put a soft-masked image on white paper, as a viewer shows it. A mask we cannot read is
 /// ignored rather than failing the page: the image itself is what gets OCR'd.
-fn apply_soft_mask(doc: &Document, dict: &Dictionary, raster: Raster, width: u32, height: u32, limit: usize) -> Raster {
+fn apply_soft_mask(
+    doc: &Document,
+    dict: &Dictionary,
+    raster: Raster,
+    width: u32,
+    height: u32,
+    limit: usize,
+) -> Raster {
     let Some(mask) = dict
         .get(b"SMask")
         .ok()
@@ -590,14 +737,20 @@ fn apply_soft_mask(doc: &Document, dict: &Dictionary, raster: Raster, width: u32
         return raster;
     };
     let dims = |k: &[u8]| mask.dict.get(k).ok().and_then(number).map(|v| v as u32);
-    if dims(b"Width") != Some(width) || dims(b"Height") != Some(height) || dims(b"BitsPerComponent") != Some(8) {
+    if dims(b"Width") != Some(width)
+        || dims(b"Height") != Some(height)
+        || dims(b"BitsPerComponent") != Some(8)
+    {
         return raster;
     }
-    let Ok(alpha) = mask.decompressed_content_with_limit(limit) else { return raster };
+    let Ok(alpha) = mask.decompressed_content_with_limit(limit) else {
+        return raster;
+    };
     if alpha.len() < (width * height) as usize {
         return raster;
     }
-    let over = |c: u8, a: u8| ((u32::from(c) * u32::from(a) + 255 * (255 - u32::from(a))) / 255) as u8;
+    let over =
+        |c: u8, a: u8| ((u32::from(c) * u32::from(a) + 255 * (255 - u32::from(a))) / 255) as u8;
     let mut rgb = match raster {
         Raster::Rgb(img) => img,
         other => image::DynamicImage::ImageLuma8(other.to_gray()).into_rgb8(),
@@ -619,7 +772,10 @@ fn passthrough(
 ) -> Option<EmbeddedImage> {
     let dict = &stream.dict;
     if filters.len() != 1
-        || !matches!(filters[0].as_slice(), b"DCTDecode" | b"FlateDecode" | b"CCITTFaxDecode")
+        || !matches!(
+            filters[0].as_slice(),
+            b"DCTDecode" | b"FlateDecode" | b"CCITTFaxDecode"
+        )
         || image_mask
         || inverted_decode
         || dict.get(b"SMask").is_ok()
@@ -630,11 +786,16 @@ fn passthrough(
     let mut out = Dictionary::new();
     let mut icc_profile = None;
     match dict.get(b"ColorSpace").map(|o| resolve(doc, o)) {
-        Ok(Object::Name(n)) if matches!(n.as_slice(), b"DeviceGray" | b"DeviceRGB" | b"DeviceCMYK") => {
+        Ok(Object::Name(n))
+            if matches!(n.as_slice(), b"DeviceGray" | b"DeviceRGB" | b"DeviceCMYK") =>
+        {
             out.set("ColorSpace", Object::Name(n.clone()));
         }
         Ok(Object::Array(a)) if a.first().and_then(|o| o.as_name().ok()) == Some(b"ICCBased") => {
-            let profile = a.get(1).map(|o| resolve(doc, o)).and_then(|o| o.as_stream().ok())?;
+            let profile = a
+                .get(1)
+                .map(|o| resolve(doc, o))
+                .and_then(|o| o.as_stream().ok())?;
             let mut profile = profile.clone();
             // Keep only what a profile needs; anything else might point at objects we do not copy.
             let n = profile.dict.get(b"N").ok().and_then(number)?;
@@ -646,7 +807,9 @@ fn passthrough(
             profile.dict = pd;
             icc_profile = Some(profile);
         }
-        Err(_) if filters[0] == b"CCITTFaxDecode" => out.set("ColorSpace", Object::Name(b"DeviceGray".to_vec())),
+        Err(_) if filters[0] == b"CCITTFaxDecode" => {
+            out.set("ColorSpace", Object::Name(b"DeviceGray".to_vec()))
+        }
         _ => return None,
     }
     for key in [&b"Width"[..], b"Height", b"BitsPerComponent"] {
@@ -663,5 +826,9 @@ fn passthrough(
         }
         out.set("DecodeParms", Object::Dictionary(parms));
     }
-    Some(EmbeddedImage { data: stream.content.clone(), dict: out, icc_profile })
+    Some(EmbeddedImage {
+        data: stream.content.clone(),
+        dict: out,
+        icc_profile,
+    })
 }

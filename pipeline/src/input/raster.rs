@@ -16,18 +16,30 @@ use crate::page::{DecodedPage, Raster};
 pub(super) fn probe(file: &Path) -> Result<(u32, u32)> {
     let at = Location::page(file, 1);
     let reader = ImageReader::open(file)
-        .map_err(|source| PipelineError::Read { at: at.clone(), source })?
+        .map_err(|source| PipelineError::Read {
+            at: at.clone(),
+            source,
+        })?
         .with_guessed_format()
-        .map_err(|source| PipelineError::Read { at: at.clone(), source })?;
+        .map_err(|source| PipelineError::Read {
+            at: at.clone(),
+            source,
+        })?;
     reader.into_dimensions().map_err(|e| damaged(at, e))
 }
 
 pub(super) fn decode(file: &Path, options: &ProcessOptions) -> Result<DecodedPage> {
     let at = Location::page(file, 1);
-    let bytes = std::fs::read(file).map_err(|source| PipelineError::Read { at: at.clone(), source })?;
+    let bytes = std::fs::read(file).map_err(|source| PipelineError::Read {
+        at: at.clone(),
+        source,
+    })?;
     let mut reader = ImageReader::new(std::io::Cursor::new(&bytes))
         .with_guessed_format()
-        .map_err(|source| PipelineError::Read { at: at.clone(), source })?;
+        .map_err(|source| PipelineError::Read {
+            at: at.clone(),
+            source,
+        })?;
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(u64::from(options.max_megapixels) * 1_000_000 * 4);
     reader.limits(limits);
@@ -65,7 +77,11 @@ pub(crate) fn raster_from_dynamic(img: DynamicImage) -> Raster {
 }
 
 fn stated_dpi(bytes: &[u8]) -> Option<(f32, f32)> {
-    if bytes.starts_with(b"\x89PNG") { png_dpi(bytes) } else { jpeg_dpi(bytes) }
+    if bytes.starts_with(b"\x89PNG") {
+        png_dpi(bytes)
+    } else {
+        jpeg_dpi(bytes)
+    }
 }
 
 /// `pHYs`: pixels per unit, unit 1 = metre. Chunks before `IDAT` only.
@@ -131,14 +147,28 @@ mod tests {
             .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
             .unwrap();
         // Insert pHYs (11811 px/m = 300 dpi) right after IHDR (8 + 25 bytes).
-        let body = [&11811u32.to_be_bytes()[..], &11811u32.to_be_bytes()[..], &[1u8][..]].concat();
+        let body = [
+            &11811u32.to_be_bytes()[..],
+            &11811u32.to_be_bytes()[..],
+            &[1u8][..],
+        ]
+        .concat();
         let mut crc = flate2::Crc::new();
         crc.update(b"pHYs");
         crc.update(&body);
-        let chunk = [&9u32.to_be_bytes()[..], b"pHYs", &body, &crc.sum().to_be_bytes()].concat();
+        let chunk = [
+            &9u32.to_be_bytes()[..],
+            b"pHYs",
+            &body,
+            &crc.sum().to_be_bytes(),
+        ]
+        .concat();
         png.splice(33..33, chunk);
         let (x, y) = png_dpi(&png).expect("pHYs states a resolution");
-        assert!((x - 300.0).abs() < 0.1 && (y - 300.0).abs() < 0.1, "{x} {y}");
+        assert!(
+            (x - 300.0).abs() < 0.1 && (y - 300.0).abs() < 0.1,
+            "{x} {y}"
+        );
         // linn.png has no pHYs: no resolution, not a guess.
         let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/linn.png");
         assert_eq!(png_dpi(&std::fs::read(corpus).unwrap()), None);
@@ -146,7 +176,10 @@ mod tests {
 
     #[test]
     fn jfif_aspect_only_states_no_resolution() {
-        let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/baiona_color.jpg");
+        let corpus = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/corpus/baiona_color.jpg"
+        );
         let bytes = std::fs::read(corpus).unwrap();
         assert_eq!(jpeg_dpi(&bytes), None);
     }

@@ -9,9 +9,9 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use image::{GrayImage, RgbImage};
+use tiff::ColorType;
 use tiff::decoder::{Decoder, DecodingResult, ifd::Value};
 use tiff::tags::Tag;
-use tiff::ColorType;
 
 use super::ccitt::{self, Polarity};
 use super::damaged;
@@ -23,7 +23,10 @@ const COMPRESSION_CCITT_RLE: u32 = 2;
 const COMPRESSION_CCITT_G3: u32 = 3;
 
 fn open(file: &Path, at: &Location) -> Result<Decoder<BufReader<File>>> {
-    let f = File::open(file).map_err(|source| PipelineError::Read { at: at.clone(), source })?;
+    let f = File::open(file).map_err(|source| PipelineError::Read {
+        at: at.clone(),
+        source,
+    })?;
     Decoder::new(BufReader::new(f)).map_err(|e| damaged(at.clone(), e))
 }
 
@@ -34,13 +37,20 @@ pub(super) fn probe(file: &Path) -> Result<Vec<(u32, u32)>> {
     let mut sizes = Vec::new();
     loop {
         let page_at = Location::page(file, sizes.len() + 1);
-        sizes.push(decoder.dimensions().map_err(|e| damaged(page_at.clone(), e))?);
+        sizes.push(
+            decoder
+                .dimensions()
+                .map_err(|e| damaged(page_at.clone(), e))?,
+        );
         if !decoder.more_images() {
             break;
         }
         decoder.next_image().map_err(|e| damaged(page_at, e))?;
         if sizes.len() > 100_000 {
-            return Err(PipelineError::Corrupt { at, reason: "the IFD chain does not end".into() });
+            return Err(PipelineError::Corrupt {
+                at,
+                reason: "the IFD chain does not end".into(),
+            });
         }
     }
     Ok(sizes)
@@ -49,21 +59,40 @@ pub(super) fn probe(file: &Path) -> Result<Vec<(u32, u32)>> {
 pub(super) fn decode(file: &Path, index: usize, options: &ProcessOptions) -> Result<DecodedPage> {
     let at = Location::page(file, index + 1);
     let mut decoder = open(file, &at)?;
-    decoder.seek_to_image(index).map_err(|e| damaged(at.clone(), e))?;
+    decoder
+        .seek_to_image(index)
+        .map_err(|e| damaged(at.clone(), e))?;
     let (width, height) = decoder.dimensions().map_err(|e| damaged(at.clone(), e))?;
-    let compression = decoder.find_tag_unsigned::<u32>(Tag::Compression).ok().flatten().unwrap_or(1);
+    let compression = decoder
+        .find_tag_unsigned::<u32>(Tag::Compression)
+        .ok()
+        .flatten()
+        .unwrap_or(1);
     let photometric = decoder
         .find_tag_unsigned::<u16>(Tag::PhotometricInterpretation)
         .ok()
         .flatten()
-        .unwrap_or(if compression == 3 || compression == 4 { 0 } else { 1 });
+        .unwrap_or(if compression == 3 || compression == 4 {
+            0
+        } else {
+            1
+        });
     let stated = resolution(&mut decoder);
 
     let raster = if compression == COMPRESSION_CCITT_G3 || compression == COMPRESSION_CCITT_RLE {
-        Raster::Bilevel(decode_group3(&mut decoder, &at, width, height, compression, photometric)?)
+        Raster::Bilevel(decode_group3(
+            &mut decoder,
+            &at,
+            width,
+            height,
+            compression,
+            photometric,
+        )?)
     } else {
         let colortype = decoder.colortype().map_err(|e| damaged(at.clone(), e))?;
-        let data = decoder.read_image().map_err(|e| map_tiff_error(at.clone(), e))?;
+        let data = decoder
+            .read_image()
+            .map_err(|e| map_tiff_error(at.clone(), e))?;
         to_raster(&at, data, colortype, width, height)?
     };
     Ok(DecodedPage {
@@ -77,9 +106,10 @@ pub(super) fn decode(file: &Path, index: usize, options: &ProcessOptions) -> Res
 
 fn map_tiff_error(at: Location, e: tiff::TiffError) -> PipelineError {
     match e {
-        tiff::TiffError::UnsupportedError(u) => {
-            PipelineError::Unsupported { at, reason: format!("TIFF feature not supported: {u}") }
-        }
+        tiff::TiffError::UnsupportedError(u) => PipelineError::Unsupported {
+            at,
+            reason: format!("TIFF feature not supported: {u}"),
+        },
         other => damaged(at, other),
     }
 }
@@ -98,8 +128,17 @@ fn rational(v: Value) -> Option<f32> {
 
 fn resolution<R: Read + Seek>(decoder: &mut Decoder<R>) -> Option<(f32, f32)> {
     let x = rational(decoder.find_tag(Tag::XResolution).ok()??)?;
-    let y = decoder.find_tag(Tag::YResolution).ok().flatten().and_then(rational).unwrap_or(x);
-    let unit = decoder.find_tag_unsigned::<u16>(Tag::ResolutionUnit).ok().flatten().unwrap_or(2);
+    let y = decoder
+        .find_tag(Tag::YResolution)
+        .ok()
+        .flatten()
+        .and_then(rational)
+        .unwrap_or(x);
+    let unit = decoder
+        .find_tag_unsigned::<u16>(Tag::ResolutionUnit)
+        .ok()
+        .flatten()
+        .unwrap_or(2);
     let scale = match unit {
         2 => 1.0,
         3 => 2.54,
@@ -124,19 +163,34 @@ fn decode_group3<R: Read + Seek>(
                 .into(),
         });
     }
-    let t4_options = decoder.find_tag_unsigned::<u32>(Tag::Unknown(292)).ok().flatten().unwrap_or(0);
+    let t4_options = decoder
+        .find_tag_unsigned::<u32>(Tag::Unknown(292))
+        .ok()
+        .flatten()
+        .unwrap_or(0);
     if t4_options & 1 != 0 {
         return Err(PipelineError::Unsupported {
             at: at.clone(),
-            reason: "two-dimensional CCITT Group 3 is not supported; use Group 4 or 1-D Group 3".into(),
+            reason: "two-dimensional CCITT Group 3 is not supported; use Group 4 or 1-D Group 3"
+                .into(),
         });
     }
-    let offsets = decoder.get_tag_u64_vec(Tag::StripOffsets).map_err(|e| damaged(at.clone(), e))?;
-    let counts = decoder.get_tag_u64_vec(Tag::StripByteCounts).map_err(|e| damaged(at.clone(), e))?;
-    let rows_per_strip =
-        decoder.find_tag_unsigned::<u32>(Tag::RowsPerStrip).ok().flatten().unwrap_or(height).min(height);
+    let offsets = decoder
+        .get_tag_u64_vec(Tag::StripOffsets)
+        .map_err(|e| damaged(at.clone(), e))?;
+    let counts = decoder
+        .get_tag_u64_vec(Tag::StripByteCounts)
+        .map_err(|e| damaged(at.clone(), e))?;
+    let rows_per_strip = decoder
+        .find_tag_unsigned::<u32>(Tag::RowsPerStrip)
+        .ok()
+        .flatten()
+        .unwrap_or(height)
+        .min(height);
     // Coded white is a 0 bit; WhiteIsZero (0) displays 0 as white, BlackIsZero inverts that.
-    let polarity = Polarity { black_is_dark: photometric == 0 };
+    let polarity = Polarity {
+        black_is_dark: photometric == 0,
+    };
     let mut img = GrayImage::new(width, height);
     let mut y = 0u32;
     for (offset, count) in offsets.iter().zip(&counts) {
@@ -144,20 +198,34 @@ fn decode_group3<R: Read + Seek>(
             break;
         }
         let reader = decoder.inner();
-        reader.seek(SeekFrom::Start(*offset)).map_err(|e| damaged(at.clone(), e))?;
+        reader
+            .seek(SeekFrom::Start(*offset))
+            .map_err(|e| damaged(at.clone(), e))?;
         let mut data = vec![0u8; usize::try_from(*count).unwrap_or(usize::MAX).min(64 << 20)];
-        reader.read_exact(&mut data).map_err(|e| damaged(at.clone(), e))?;
+        reader
+            .read_exact(&mut data)
+            .map_err(|e| damaged(at.clone(), e))?;
         let rows = rows_per_strip.min(height - y);
-        let got = ccitt::decode_g3_rows(&data, width, &mut img, y, rows, polarity).ok_or_else(|| {
-            PipelineError::Corrupt { at: at.clone(), reason: format!("bad CCITT Group 3 data near row {y}") }
-        })?;
+        let got =
+            ccitt::decode_g3_rows(&data, width, &mut img, y, rows, polarity).ok_or_else(|| {
+                PipelineError::Corrupt {
+                    at: at.clone(),
+                    reason: format!("bad CCITT Group 3 data near row {y}"),
+                }
+            })?;
         if got < rows {
-            return Err(damaged(at.clone(), format!("CCITT Group 3 data ends early at row {}", y + got)));
+            return Err(damaged(
+                at.clone(),
+                format!("CCITT Group 3 data ends early at row {}", y + got),
+            ));
         }
         y += rows;
     }
     if y < height {
-        return Err(damaged(at.clone(), format!("truncated: only {y} of {height} rows present")));
+        return Err(damaged(
+            at.clone(),
+            format!("truncated: only {y} of {height} rows present"),
+        ));
     }
     Ok(img)
 }
@@ -169,7 +237,10 @@ fn to_raster(
     width: u32,
     height: u32,
 ) -> Result<Raster> {
-    let unsupported = |what: String| PipelineError::Unsupported { at: at.clone(), reason: what };
+    let unsupported = |what: String| PipelineError::Unsupported {
+        at: at.clone(),
+        reason: what,
+    };
     let short = || damaged(at.clone(), "truncated: fewer pixels than the header states");
     let (w, h) = (width as usize, height as usize);
     let bytes = match data {
@@ -201,7 +272,9 @@ fn to_raster(
                 return Err(short());
             }
             v.truncate(w * h);
-            Ok(Raster::from_gray(GrayImage::from_raw(width, height, v).ok_or_else(short)?))
+            Ok(Raster::from_gray(
+                GrayImage::from_raw(width, height, v).ok_or_else(short)?,
+            ))
         }
         ColorType::GrayA(8) | ColorType::GrayA(16) => {
             if bytes.len() < w * h * 2 {
@@ -215,7 +288,9 @@ fn to_raster(
                     ((u32::from(g) * u32::from(p[1]) + 255 * (255 - u32::from(p[1]))) / 255) as u8
                 })
                 .collect();
-            Ok(Raster::from_gray(GrayImage::from_raw(width, height, v).ok_or_else(short)?))
+            Ok(Raster::from_gray(
+                GrayImage::from_raw(width, height, v).ok_or_else(short)?,
+            ))
         }
         ColorType::RGB(8) | ColorType::RGB(16) => {
             let mut v = bytes;
@@ -223,7 +298,9 @@ fn to_raster(
                 return Err(short());
             }
             v.truncate(w * h * 3);
-            Ok(Raster::from_rgb(RgbImage::from_raw(width, height, v).ok_or_else(short)?))
+            Ok(Raster::from_rgb(
+                RgbImage::from_raw(width, height, v).ok_or_else(short)?,
+            ))
         }
         ColorType::RGBA(8) | ColorType::RGBA(16) => {
             if bytes.len() < w * h * 4 {
@@ -238,7 +315,9 @@ fn to_raster(
                     [over(p[0]), over(p[1]), over(p[2])]
                 })
                 .collect();
-            Ok(Raster::from_rgb(RgbImage::from_raw(width, height, v).ok_or_else(short)?))
+            Ok(Raster::from_rgb(
+                RgbImage::from_raw(width, height, v).ok_or_else(short)?,
+            ))
         }
         ColorType::CMYK(8) => {
             if bytes.len() < w * h * 4 {
@@ -253,7 +332,9 @@ fn to_raster(
                     [c(p[0]), c(p[1]), c(p[2])]
                 })
                 .collect();
-            Ok(Raster::from_rgb(RgbImage::from_raw(width, height, v).ok_or_else(short)?))
+            Ok(Raster::from_rgb(
+                RgbImage::from_raw(width, height, v).ok_or_else(short)?,
+            ))
         }
         other => Err(unsupported(format!("TIFF colour type {other:?}"))),
     }

@@ -95,7 +95,7 @@ fn downscale(page: &GrayImage, dpi: f32) -> GrayImage {
 
 /// Averages `factor`×`factor` blocks. Whole-pixel blocks keep bar edges decodable, and this is
 /// several times faster than `imageops::resize` or `thumbnail` on an 8-megapixel page.
-fn box_shrink(page: &GrayImage, factor: u32) -> GrayImage {
+pub(crate) fn box_shrink(page: &GrayImage, factor: u32) -> GrayImage {
     let (w, h) = (page.width() / factor, page.height() / factor);
     let src = page.as_raw();
     let stride = page.width() as usize;

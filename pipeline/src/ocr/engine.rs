@@ -26,22 +26,43 @@ pub struct OcrEngine {
 
 impl OcrEngine {
     pub fn new(languages: &str, tessdata: Option<&str>) -> Result<OcrEngine> {
-        let init_err = |reason: String| PipelineError::OcrInit { languages: languages.into(), reason };
+        let init_err = |reason: String| PipelineError::OcrInit {
+            languages: languages.into(),
+            reason,
+        };
         let mut tess = Tesseract::new_with_oem(tessdata, Some(languages), OcrEngineMode::LstmOnly)
-            .map_err(|e| init_err(format!("{e} (is tesseract-ocr-{} installed?)", languages.replace('+', ", tesseract-ocr-"))))?;
+            .map_err(|e| {
+                init_err(format!(
+                    "{e} (is tesseract-ocr-{} installed?)",
+                    languages.replace('+', ", tesseract-ocr-")
+                ))
+            })?;
         // The C API defaults to one uniform block; scans need layout analysis.
         tess.set_page_seg_mode(PageSegMode::PsmAuto);
-        let tess = tess.set_variable("debug_file", "/dev/null").map_err(|e| init_err(e.to_string()))?;
+        let tess = tess
+            .set_variable("debug_file", "/dev/null")
+            .map_err(|e| init_err(e.to_string()))?;
         ENGINE_INITS.fetch_add(1, Ordering::Relaxed);
-        Ok(OcrEngine { key: (languages.into(), tessdata.map(Into::into)), tess: Some(tess) })
+        Ok(OcrEngine {
+            key: (languages.into(), tessdata.map(Into::into)),
+            tess: Some(tess),
+        })
     }
 
     /// OCR one grey page at the given resolution.
     pub fn recognize(&mut self, img: &GrayImage, dpi: u32) -> std::result::Result<OcrPage, String> {
-        let tess = self.tess.take().ok_or("the engine was lost after an earlier failure")?;
+        let tess = self
+            .tess
+            .take()
+            .ok_or("the engine was lost after an earlier failure")?;
         let (w, h) = img.dimensions();
-        let tess = tess.set_frame(img.as_raw(), w as i32, h as i32, 1, w as i32).map_err(|e| e.to_string())?;
-        let mut tess = tess.set_source_resolution(dpi.clamp(70, 2400) as i32).recognize().map_err(|e| e.to_string())?;
+        let tess = tess
+            .set_frame(img.as_raw(), w as i32, h as i32, 1, w as i32)
+            .map_err(|e| e.to_string())?;
+        let mut tess = tess
+            .set_source_resolution(dpi.clamp(70, 2400) as i32)
+            .recognize()
+            .map_err(|e| e.to_string())?;
         let tsv = tess.get_tsv_text(0).map_err(|e| e.to_string());
         self.tess = Some(tess);
         Ok(OcrPage::from_tsv(&tsv?))

@@ -29,8 +29,14 @@ pub struct OsdEngine {
 
 impl OsdEngine {
     pub fn new(tessdata: Option<&str>) -> Result<OsdEngine> {
-        let init_err = |reason: &str| PipelineError::OcrInit { languages: "osd".into(), reason: reason.into() };
-        let datapath = tessdata.map(CString::new).transpose().map_err(|_| init_err("bad tessdata path"))?;
+        let init_err = |reason: &str| PipelineError::OcrInit {
+            languages: "osd".into(),
+            reason: reason.into(),
+        };
+        let datapath = tessdata
+            .map(CString::new)
+            .transpose()
+            .map_err(|_| init_err("bad tessdata path"))?;
         let lang = CString::new("osd").expect("no NUL");
         // SAFETY: a fresh handle; the strings outlive the call; the handle is freed in Drop.
         unsafe {
@@ -41,13 +47,21 @@ impl OsdEngine {
             let path_ptr = datapath.as_ref().map_or(std::ptr::null(), |p| p.as_ptr());
             if sys::TessBaseAPIInit3(handle, path_ptr, lang.as_ptr()) != 0 {
                 sys::TessBaseAPIDelete(handle);
-                return Err(init_err("cannot load osd.traineddata (is tesseract-ocr-osd installed?)"));
+                return Err(init_err(
+                    "cannot load osd.traineddata (is tesseract-ocr-osd installed?)",
+                ));
             }
             sys::TessBaseAPISetPageSegMode(handle, sys::TessPageSegMode_PSM_OSD_ONLY);
             // Tesseract's warnings go to stderr otherwise, one per page.
-            let (name, value) = (CString::new("debug_file").expect("no NUL"), CString::new("/dev/null").expect("no NUL"));
+            let (name, value) = (
+                CString::new("debug_file").expect("no NUL"),
+                CString::new("/dev/null").expect("no NUL"),
+            );
             sys::TessBaseAPISetVariable(handle, name.as_ptr(), value.as_ptr());
-            Ok(OsdEngine { handle, key: tessdata.map(Into::into) })
+            Ok(OsdEngine {
+                handle,
+                key: tessdata.map(Into::into),
+            })
         }
     }
 
@@ -61,7 +75,14 @@ impl OsdEngine {
         // SAFETY: the image buffer outlives the calls (Clear drops tesseract's reference before
         // we return); the out-pointers are valid locals.
         let ok = unsafe {
-            sys::TessBaseAPISetImage(self.handle, img.as_raw().as_ptr(), w as c_int, h as c_int, 1, w as c_int);
+            sys::TessBaseAPISetImage(
+                self.handle,
+                img.as_raw().as_ptr(),
+                w as c_int,
+                h as c_int,
+                1,
+                w as c_int,
+            );
             sys::TessBaseAPISetSourceResolution(self.handle, dpi.clamp(70, 2400) as c_int);
             let ok = sys::TessBaseAPIDetectOrientationScript(
                 self.handle,
@@ -82,7 +103,10 @@ impl OsdEngine {
         // Tesseract reports how far the page is turned clockwise; undoing it is turning back
         // the other way (checked against pages turned by a known amount in the tests).
         let turned = degrees.rem_euclid(360) as u32 / 90 * 90;
-        Some(Orientation { rotate_clockwise: (360 - turned) % 360, confidence })
+        Some(Orientation {
+            rotate_clockwise: (360 - turned) % 360,
+            confidence,
+        })
     }
 }
 

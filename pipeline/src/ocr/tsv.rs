@@ -38,7 +38,11 @@ impl OcrPage {
                 continue;
             }
             let n = |i: usize| cols[i].trim().parse::<i64>().unwrap_or(0).max(0) as u32;
-            let confidence = cols[10].trim().parse::<f32>().unwrap_or(0.0).clamp(0.0, 100.0);
+            let confidence = cols[10]
+                .trim()
+                .parse::<f32>()
+                .unwrap_or(0.0)
+                .clamp(0.0, 100.0);
             words.push(Word {
                 text: text.to_owned(),
                 left: n(6),

@@ -71,7 +71,12 @@ impl GlyphlessFont {
         descriptor.set("Flags", Object::Integer(5));
         descriptor.set(
             "FontBBox",
-            Object::Array(vec![0.into(), DESCENT.into(), Object::Integer(GLYPH_WIDTH as i64), ASCENT.into()]),
+            Object::Array(vec![
+                0.into(),
+                DESCENT.into(),
+                Object::Integer(GLYPH_WIDTH as i64),
+                ASCENT.into(),
+            ]),
         );
         descriptor.set("ItalicAngle", Object::Integer(0));
         descriptor.set("Ascent", Object::Integer(ASCENT));
@@ -110,7 +115,10 @@ impl GlyphlessFont {
         font.set("Subtype", Object::Name(b"Type0".to_vec()));
         font.set("BaseFont", Object::Name(b"GlyphLessFont".to_vec()));
         font.set("Encoding", Object::Name(b"Identity-H".to_vec()));
-        font.set("DescendantFonts", Object::Array(vec![Object::Reference((cid_id, 0))]));
+        font.set(
+            "DescendantFonts",
+            Object::Array(vec![Object::Reference((cid_id, 0))]),
+        );
         font.set("ToUnicode", Object::Reference((tu_id, 0)));
         w.add(&Object::Dictionary(font))
     }
@@ -125,7 +133,9 @@ fn to_unicode_cmap() -> String {
          1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
     );
     // Surrogate halves (D8–DF) are not characters; leave them unmapped.
-    let highs: Vec<u32> = (0..=0xFFu32).filter(|h| !(0xD8..=0xDF).contains(h)).collect();
+    let highs: Vec<u32> = (0..=0xFFu32)
+        .filter(|h| !(0xD8..=0xDF).contains(h))
+        .collect();
     for chunk in highs.chunks(100) {
         s.push_str(&format!("{} beginbfrange\n", chunk.len()));
         for h in chunk {
@@ -142,7 +152,11 @@ pub fn encode_text(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len() * 2);
     for c in text.chars() {
         let code = u32::from(c);
-        let unit = if code > 0xFFFF || (0xD800..=0xDFFF).contains(&code) { 0xFFFD } else { code as u16 };
+        let unit = if code > 0xFFFF || (0xD800..=0xDFFF).contains(&code) {
+            0xFFFD
+        } else {
+            code as u16
+        };
         out.extend_from_slice(&unit.to_be_bytes());
     }
     out

@@ -49,7 +49,14 @@ pub fn encode(raster: &Raster, jpeg_quality: u8) -> EncodedImage {
             if levels <= FLAT_LEVELS {
                 flate(img.as_raw(), w, h, b"DeviceGray")
             } else {
-                jpeg(img.as_raw(), w, h, ExtendedColorType::L8, b"DeviceGray", jpeg_quality)
+                jpeg(
+                    img.as_raw(),
+                    w,
+                    h,
+                    ExtendedColorType::L8,
+                    b"DeviceGray",
+                    jpeg_quality,
+                )
             }
         }
         Raster::Rgb(img) => {
@@ -61,7 +68,14 @@ pub fn encode(raster: &Raster, jpeg_quality: u8) -> EncodedImage {
             if flat {
                 flate(img.as_raw(), w, h, b"DeviceRGB")
             } else {
-                jpeg(img.as_raw(), w, h, ExtendedColorType::Rgb8, b"DeviceRGB", jpeg_quality)
+                jpeg(
+                    img.as_raw(),
+                    w,
+                    h,
+                    ExtendedColorType::Rgb8,
+                    b"DeviceRGB",
+                    jpeg_quality,
+                )
             }
         }
     }
@@ -89,8 +103,15 @@ fn ccitt_g4(img: &GrayImage) -> EncodedImage {
     let (w, h) = img.dimensions();
     let mut enc = fax::encoder::Encoder::new(fax::VecWriter::new());
     for row in img.as_raw().chunks_exact(w as usize) {
-        let pels = row.iter().map(|&v| if v < 128 { fax::Color::Black } else { fax::Color::White });
-        enc.encode_line(pels, w).expect("writing to a Vec cannot fail");
+        let pels = row.iter().map(|&v| {
+            if v < 128 {
+                fax::Color::Black
+            } else {
+                fax::Color::White
+            }
+        });
+        enc.encode_line(pels, w)
+            .expect("writing to a Vec cannot fail");
     }
     let data = enc.finish().expect("writing to a Vec cannot fail").finish();
     let mut dict = base_dict(w, h, 1, b"DeviceGray");
@@ -101,23 +122,45 @@ fn ccitt_g4(img: &GrayImage) -> EncodedImage {
     parms.set("Rows", Object::Integer(h.into()));
     parms.set("BlackIs1", Object::Boolean(false));
     dict.set("DecodeParms", Object::Dictionary(parms));
-    EncodedImage { dict, data, icc_profile: None, encoding: ImageEncoding::CcittG4 }
+    EncodedImage {
+        dict,
+        data,
+        icc_profile: None,
+        encoding: ImageEncoding::CcittG4,
+    }
 }
 
 fn flate(raw: &[u8], w: u32, h: u32, space: &[u8]) -> EncodedImage {
     let mut dict = base_dict(w, h, 8, space);
     dict.set("Filter", Object::Name(b"FlateDecode".to_vec()));
-    EncodedImage { dict, data: deflate(raw), icc_profile: None, encoding: ImageEncoding::Flate }
+    EncodedImage {
+        dict,
+        data: deflate(raw),
+        icc_profile: None,
+        encoding: ImageEncoding::Flate,
+    }
 }
 
-fn jpeg(raw: &[u8], w: u32, h: u32, color: ExtendedColorType, space: &[u8], quality: u8) -> EncodedImage {
+fn jpeg(
+    raw: &[u8],
+    w: u32,
+    h: u32,
+    color: ExtendedColorType,
+    space: &[u8],
+    quality: u8,
+) -> EncodedImage {
     let mut data = Vec::new();
     JpegEncoder::new_with_quality(&mut data, quality.clamp(1, 100))
         .write_image(raw, w, h, color)
         .expect("encoding a well-formed buffer to a Vec cannot fail");
     let mut dict = base_dict(w, h, 8, space);
     dict.set("Filter", Object::Name(b"DCTDecode".to_vec()));
-    EncodedImage { dict, data, icc_profile: None, encoding: ImageEncoding::Jpeg }
+    EncodedImage {
+        dict,
+        data,
+        icc_profile: None,
+        encoding: ImageEncoding::Jpeg,
+    }
 }
 
 #[cfg(test)]
@@ -126,10 +169,17 @@ mod tests {
 
     #[test]
     fn picks_the_encoding_from_the_content() {
-        let bilevel = GrayImage::from_fn(40, 20, |x, _| image::Luma([if x < 20 { 0 } else { 255 }]));
-        assert_eq!(encode(&Raster::Bilevel(bilevel), 80).encoding, ImageEncoding::CcittG4);
+        let bilevel =
+            GrayImage::from_fn(40, 20, |x, _| image::Luma([if x < 20 { 0 } else { 255 }]));
+        assert_eq!(
+            encode(&Raster::Bilevel(bilevel), 80).encoding,
+            ImageEncoding::CcittG4
+        );
         let flat = GrayImage::from_fn(40, 20, |x, _| image::Luma([(x % 4) as u8 * 60]));
-        assert_eq!(encode(&Raster::Gray(flat), 80).encoding, ImageEncoding::Flate);
+        assert_eq!(
+            encode(&Raster::Gray(flat), 80).encoding,
+            ImageEncoding::Flate
+        );
         let tone = GrayImage::from_fn(256, 4, |x, _| image::Luma([x as u8]));
         let jpeg = encode(&Raster::Gray(tone), 80);
         assert_eq!(jpeg.encoding, ImageEncoding::Jpeg);

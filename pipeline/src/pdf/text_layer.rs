@@ -39,7 +39,10 @@ pub fn content(ocr: &OcrPage, dpi: (f32, f32), height_px: u32) -> Vec<u8> {
             let chars = text.chars().count().max(1) as f32;
             let natural = chars * size * GLYPH_WIDTH / 1000.0;
             let stretch = (100.0 * span_px * sx / natural).clamp(1.0, 10_000.0);
-            let hex: String = encode_text(&text).iter().map(|b| format!("{b:02X}")).collect();
+            let hex: String = encode_text(&text)
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect();
             let _ = writeln!(
                 s,
                 "{} Tz 1 0 0 1 {} {} Tm <{hex}> Tj",
@@ -59,17 +62,33 @@ mod tests {
     use crate::ocr::Word;
 
     fn word(text: &str, left: u32, top: u32, width: u32, line: u32) -> Word {
-        Word { text: text.into(), left, top, width, height: 30, confidence: 90.0, line: (1, 1, line) }
+        Word {
+            text: text.into(),
+            left,
+            top,
+            width,
+            height: 30,
+            confidence: 90.0,
+            line: (1, 1, line),
+        }
     }
 
     #[test]
     fn places_words_on_a_shared_baseline_in_points() {
-        let ocr = OcrPage { words: vec![word("Hi", 300, 300, 60, 1), word("there", 400, 300, 100, 1)] };
+        let ocr = OcrPage {
+            words: vec![word("Hi", 300, 300, 60, 1), word("there", 400, 300, 100, 1)],
+        };
         let text = String::from_utf8(content(&ocr, (300.0, 300.0), 3300)).unwrap();
         // 3300 px at 300 dpi = 792 pt; bottom 330 px = 79.2 pt up from it, 712.8; the line is
         // 7.2 pt tall, so the baseline sits 0.35 × 7.2 = 2.52 pt higher, at 715.32.
-        assert!(text.contains("1 0 0 1 72 715.32 Tm <004800690020> Tj"), "{text}");
-        assert!(text.contains("1 0 0 1 96 715.32 Tm <00740068006500720065> Tj"), "{text}");
+        assert!(
+            text.contains("1 0 0 1 72 715.32 Tm <004800690020> Tj"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 0 0 1 96 715.32 Tm <00740068006500720065> Tj"),
+            "{text}"
+        );
         assert!(text.starts_with("BT\n3 Tr\n/F0 7.2 Tf\n"), "{text}");
     }
 

@@ -57,10 +57,20 @@ pub struct PdfWriter<W: Write> {
 impl<W: Write> PdfWriter<W> {
     /// Start a file and write the shared font.
     pub fn new(inner: W, font: &GlyphlessFont) -> std::io::Result<Self> {
-        let mut out = Tally { inner, written: 0, hash: Sha256::new() };
+        let mut out = Tally {
+            inner,
+            written: 0,
+            hash: Sha256::new(),
+        };
         // The binary comment marks the file as binary for transfer tools, as the spec advises.
         out.write_all(b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n")?;
-        let mut w = PdfWriter { out, offsets: Vec::new(), pages_id: 0, page_ids: Vec::new(), font_id: 0 };
+        let mut w = PdfWriter {
+            out,
+            offsets: Vec::new(),
+            pages_id: 0,
+            page_ids: Vec::new(),
+            font_id: 0,
+        };
         w.pages_id = w.reserve();
         w.font_id = font.write(&mut w)?;
         Ok(w)
@@ -95,14 +105,22 @@ impl<W: Write> PdfWriter<W> {
 
     /// Add one page: `image` drawn over the whole `size` (points), `text` (content operators
     /// for the invisible text layer) over it. Returns the bytes this page added to the file.
-    pub fn add_page(&mut self, image: EncodedImage, size: (f32, f32), text: &[u8]) -> std::io::Result<u64> {
+    pub fn add_page(
+        &mut self,
+        image: EncodedImage,
+        size: (f32, f32),
+        text: &[u8],
+    ) -> std::io::Result<u64> {
         let before = self.out.written;
         let mut dict = image.dict;
         if let Some(profile) = image.icc_profile {
             let icc_id = self.add_stream(profile.dict, profile.content)?;
             dict.set(
                 "ColorSpace",
-                Object::Array(vec![Object::Name(b"ICCBased".to_vec()), Object::Reference((icc_id, 0))]),
+                Object::Array(vec![
+                    Object::Name(b"ICCBased".to_vec()),
+                    Object::Reference((icc_id, 0)),
+                ]),
             );
         }
         dict.set("Type", Object::Name(b"XObject".to_vec()));
@@ -129,7 +147,12 @@ impl<W: Write> PdfWriter<W> {
         page.set("Parent", Object::Reference((self.pages_id, 0)));
         page.set(
             "MediaBox",
-            Object::Array(vec![0.into(), 0.into(), Object::Real(round2(w)), Object::Real(round2(h))]),
+            Object::Array(vec![
+                0.into(),
+                0.into(),
+                Object::Real(round2(w)),
+                Object::Real(round2(h)),
+            ]),
         );
         page.set("Resources", Object::Dictionary(resources));
         page.set("Contents", Object::Reference((content_id, 0)));
@@ -146,7 +169,15 @@ impl<W: Write> PdfWriter<W> {
     pub fn finish(mut self, info: &DocumentInfo) -> std::io::Result<(W, WrittenPdf)> {
         let mut pages = Dictionary::new();
         pages.set("Type", Object::Name(b"Pages".to_vec()));
-        pages.set("Kids", Object::Array(self.page_ids.iter().map(|&id| Object::Reference((id, 0))).collect()));
+        pages.set(
+            "Kids",
+            Object::Array(
+                self.page_ids
+                    .iter()
+                    .map(|&id| Object::Reference((id, 0)))
+                    .collect(),
+            ),
+        );
         pages.set("Count", Object::Integer(self.page_ids.len() as i64));
         self.write_object(self.pages_id, &Object::Dictionary(pages))?;
 
@@ -175,8 +206,19 @@ impl<W: Write> PdfWriter<W> {
         )?;
         self.out.flush()?;
         let pages = self.page_ids.len();
-        let Tally { inner, written, hash } = self.out;
-        Ok((inner, WrittenPdf { bytes: written, sha256: hex::encode(hash.finalize()), pages }))
+        let Tally {
+            inner,
+            written,
+            hash,
+        } = self.out;
+        Ok((
+            inner,
+            WrittenPdf {
+                bytes: written,
+                sha256: hex::encode(hash.finalize()),
+                pages,
+            },
+        ))
     }
 }
 
@@ -220,7 +262,11 @@ fn round2(v: f32) -> f32 {
 pub(crate) fn num(v: f32) -> String {
     let s = format!("{:.3}", v);
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() || s == "-0" { "0".into() } else { s.into() }
+    if s.is_empty() || s == "-0" {
+        "0".into()
+    } else {
+        s.into()
+    }
 }
 
 #[cfg(test)]

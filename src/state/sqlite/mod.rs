@@ -10,15 +10,20 @@ use rusqlite::{params_from_iter, Connection, OptionalExtension, Transaction, Tra
 use rusqlite_migration::{Migrations, M};
 
 use super::audit::{self, Event, NewEvent, GENESIS};
+use super::delivery::{Delivery, Grant, Link, QueuedNotice};
 use super::job::{Job, JobFilter, JobPatch, JobState};
 use super::request::Request;
-use super::{AuditFilter, Database, StateError};
+use super::{AuditFilter, Database, LinkChange, StateError};
 
+mod deliveries;
 mod jobs;
 mod requests;
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("migrations/0001_initial.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("migrations/0001_initial.sql")),
+        M::up(include_str!("migrations/0002_delivery.sql")),
+    ])
 }
 
 pub struct SqliteDatabase {
@@ -125,6 +130,112 @@ impl Database for SqliteDatabase {
         append_in(&tx, event)?;
         tx.commit()?;
         Ok(job)
+    }
+
+    fn delivery_create(
+        &self,
+        delivery: &Delivery,
+        link: &Link,
+        notice: Option<(&str, &str, &str)>,
+        job: Option<&str>,
+        event: NewEvent,
+    ) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(job_id) = job {
+            let patch = JobPatch { hold_reason: Some(None), ..Default::default() };
+            jobs::transition(&tx, job_id, &[JobState::Processed], JobState::Delivered, &patch)?;
+        }
+        deliveries::insert(&tx, delivery, link, notice)?;
+        append_in(&tx, event)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn delivery_get(&self, id: &str) -> Result<Option<Delivery>, StateError> {
+        deliveries::get(&self.conn(), id)
+    }
+
+    fn deliveries_by_stamped(&self, sha256: &str) -> Result<Vec<Delivery>, StateError> {
+        deliveries::by_stamped(&self.conn(), sha256)
+    }
+
+    fn link_by_token(&self, token_sha256: &str) -> Result<Option<(Link, Delivery)>, StateError> {
+        deliveries::link_by_token(&self.conn(), token_sha256)
+    }
+
+    fn link_get(&self, id: &str) -> Result<Option<(Link, Delivery)>, StateError> {
+        deliveries::link_get(&self.conn(), id)
+    }
+
+    fn links_list(&self, request: Option<&str>) -> Result<Vec<(Link, Delivery)>, StateError> {
+        deliveries::links(&self.conn(), request)
+    }
+
+    fn link_download(&self, link_id: &str, client: &str) -> Result<Grant, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = super::now_rfc3339();
+        let grant = deliveries::consume(&tx, link_id, &now)?;
+        let (outcome, left) = match grant {
+            Grant::Granted { left } => ("granted", Some(left)),
+            Grant::Refused(state) => (state.as_str(), None),
+        };
+        append_in(
+            &tx,
+            NewEvent::new(format!("borrower:{link_id}"), "link.download")
+                .subject("link", link_id)
+                .details(serde_json::json!({ "outcome": outcome, "client": client, "downloads_left": left })),
+        )?;
+        tx.commit()?;
+        Ok(grant)
+    }
+
+    fn link_change(&self, link_id: &str, change: LinkChange, event: NewEvent) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        deliveries::link_get(&tx, link_id)?.ok_or_else(|| StateError::NotFound(format!("no link {link_id}")))?;
+        match change {
+            LinkChange::Revoke => {
+                if !deliveries::revoke(&tx, link_id, &super::now_rfc3339())? {
+                    return Err(StateError::Conflict(format!("link {link_id} is revoked already")));
+                }
+            }
+            LinkChange::Extend { expires_at, more_downloads } => {
+                deliveries::extend(&tx, link_id, expires_at.as_deref(), more_downloads)?
+            }
+        }
+        append_in(&tx, event)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn notices_due(&self, limit: usize) -> Result<Vec<QueuedNotice>, StateError> {
+        deliveries::notices_due(&self.conn(), &super::now_rfc3339(), limit)
+    }
+
+    fn notice_update(&self, id: i64, state: &str, next_at: &str, error: Option<&str>, event: NewEvent) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        deliveries::notice_update(&tx, id, state, next_at, error)?;
+        append_in(&tx, event)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn deliveries_purgeable(&self, cutoff: &str) -> Result<Vec<Delivery>, StateError> {
+        deliveries::purgeable(&self.conn(), cutoff)
+    }
+
+    fn delivery_purged(&self, id: &str, event: NewEvent) -> Result<bool, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let changed = deliveries::mark_purged(&tx, id, &super::now_rfc3339())?;
+        if changed {
+            append_in(&tx, event)?;
+        }
+        tx.commit()?;
+        Ok(changed)
     }
 
     fn request_get(&self, id: &str) -> Result<Option<Request>, StateError> {

@@ -1,0 +1,165 @@
+//! `quire links`, `quire link revoke|extend`, `quire deliver`, `quire purge`: staff control of
+//! what borrowers can download.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::config::LoadedConfig;
+use crate::deliver::{purge, Deliverer};
+use crate::state::{self, LinkChange, NewEvent};
+
+fn actor() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "cli".into())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LinksArgs {
+    /// Only links of this request.
+    #[arg(long)]
+    request: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn list(args: LinksArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
+    let db = state::open(config)?;
+    let key = crate::deliver::link_key::LinkKey::load_or_create(config.data_dir())?;
+    let base = config.config.server.public_url.trim_end_matches('/').to_string();
+    let now = state::now_rfc3339();
+    let rows: Vec<serde_json::Value> = db
+        .links_list(args.request.as_deref())?
+        .into_iter()
+        .map(|(l, d)| {
+            json!({
+                "id": l.id,
+                "url": format!("{base}/d/{}", key.token(&l.id)),
+                "request": d.request_id,
+                "delivery": d.id,
+                "recipient": d.recipient,
+                "expires_at": l.expires_at,
+                "downloads_left": l.downloads_left,
+                "downloads_allowed": l.downloads_allowed,
+                "state": l.state(&d.state, &now).as_str(),
+            })
+        })
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        println!("{:<26} {:<12} {:<9} {:>5}  {:<20} URL", "LINK", "REQUEST", "STATE", "LEFT", "EXPIRES");
+        for r in &rows {
+            println!(
+                "{:<26} {:<12} {:<9} {:>5}  {:<20} {}",
+                r["id"].as_str().unwrap_or(""),
+                r["request"].as_str().unwrap_or(""),
+                r["state"].as_str().unwrap_or(""),
+                r["downloads_left"],
+                r["expires_at"].as_str().unwrap_or("").get(..16).unwrap_or(""),
+                r["url"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LinkCommand {
+    /// Withdraw a link now; the borrower's page then says so (410).
+    Revoke {
+        link: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Give a link more days (from its expiry, or from now if it has expired) or more downloads.
+    #[command(group = clap::ArgGroup::new("more").required(true).multiple(true))]
+    Extend {
+        link: String,
+        #[arg(long, group = "more")]
+        days: Option<u32>,
+        #[arg(long, group = "more")]
+        downloads: Option<u32>,
+    },
+}
+
+pub fn change(cmd: LinkCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
+    let db = state::open(config)?;
+    match cmd {
+        LinkCommand::Revoke { link, reason } => {
+            let event = NewEvent::new(actor(), "link.revoked").subject("link", &link).details(json!({ "reason": reason }));
+            db.link_change(&link, LinkChange::Revoke, event)?;
+            println!("revoked {link}");
+        }
+        LinkCommand::Extend { link, days, downloads } => {
+            let (current, _) = db.link_get(&link)?.with_context(|| format!("no link {link}"))?;
+            let expires_at = match days {
+                None => None,
+                Some(d) => {
+                    use time::format_description::well_known::Rfc3339;
+                    let now = time::OffsetDateTime::now_utc();
+                    let from = time::OffsetDateTime::parse(&current.expires_at, &Rfc3339)?.max(now);
+                    Some((from + time::Duration::days(d as i64)).format(&Rfc3339)?)
+                }
+            };
+            let event = NewEvent::new(actor(), "link.extended")
+                .subject("link", &link)
+                .details(json!({ "days": days, "downloads": downloads, "expires_at": expires_at }));
+            db.link_change(&link, LinkChange::Extend { expires_at, more_downloads: downloads.map(i64::from) }, event)?;
+            println!("extended {link}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeliverArgs {
+    /// The request the file answers.
+    #[arg(long)]
+    request: String,
+    /// A finished PDF (it is stamped for the recipient on the way).
+    file: PathBuf,
+}
+
+pub fn deliver(args: DeliverArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
+    let db = state::open(config)?;
+    let request = db.request_get(&args.request)?.with_context(|| format!("no request {}", args.request))?;
+    let pdf = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let deliverer = Deliverer::open(config, db)?;
+    let receipt = runtime()?
+        .block_on(deliverer.deliver(&request, pdf, None, &actor()))
+        .with_context(|| format!("delivering {}", args.file.display()))?;
+    println!("delivered {} to {} <{}>", args.file.display(), request.patron_name, request.patron_email);
+    println!("  delivery  {}", receipt.delivery_id);
+    println!("  link      {} (until {}, {} downloads)", receipt.link_id, receipt.expires_at, receipt.downloads);
+    println!("  url       {}", receipt.url);
+    if let Some(code) = receipt.pickup_code {
+        println!("  pickup    {code}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PurgeArgs {
+    /// Say what would be removed, remove nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub fn purge(args: PurgeArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
+    let db = state::open(config)?;
+    let store = crate::deliver::open_store(config)?;
+    let report = runtime()?.block_on(purge::run(&db, &store, config, args.dry_run, &actor()))?;
+    let verb = if args.dry_run { "would remove" } else { "removed" };
+    println!("{verb} {} delivered file(s), {} bytes", report.deliveries.len(), report.bytes);
+    for d in &report.deliveries {
+        println!("  {d}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,190 @@
+//! Delivery: a processed PDF becomes one stamped copy for one recipient, stored by content
+//! hash, with an expiring, download-limited link and a queued e-mail notice.
+//!
+//! The order makes a crash harmless: stamp and store first (an unreferenced object is only
+//! garbage for purge), then one database transaction records the delivery, its link, its notice
+//! and the job's move to `delivered`. The notice is sent afterwards from the queue, so a crash
+//! can delay an e-mail but never lose it or deliver a job twice.
+
+pub mod link_key;
+pub mod notices;
+pub mod purge;
+mod stamp_spec;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use quire_delivery::{NoticeFields, NoticeTemplates, Store, StoreSpec, S3Spec};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::config::{LoadedConfig, StorageConfig};
+use crate::state::{Db, Delivery, Link, NewEvent, Request};
+use link_key::LinkKey;
+
+pub struct Deliverer {
+    db: Db,
+    store: Arc<dyn Store>,
+    config: LoadedConfig,
+    key: LinkKey,
+    templates: NoticeTemplates,
+}
+
+/// What staff are told after a delivery.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub delivery_id: String,
+    pub link_id: String,
+    pub url: String,
+    pub expires_at: String,
+    pub downloads: u32,
+    pub pickup_code: Option<String>,
+}
+
+pub fn open_store(config: &LoadedConfig) -> anyhow::Result<Arc<dyn Store>> {
+    let spec = match &config.config.storage {
+        StorageConfig::Filesystem { .. } => StoreSpec::Filesystem { root: config.store_dir().expect("filesystem") },
+        StorageConfig::S3 { endpoint, region, bucket, path_style, access_key_id, secret_access_key } => StoreSpec::S3(S3Spec {
+            endpoint: endpoint.clone(),
+            region: region.clone(),
+            bucket: bucket.clone(),
+            path_style: *path_style,
+            access_key_id: access_key_id.as_ref().map(|s| s.expose().to_string()),
+            secret_access_key: secret_access_key.as_ref().map(|s| s.expose().to_string()),
+        }),
+    };
+    Ok(quire_delivery::open_store(&spec)?)
+}
+
+impl Deliverer {
+    pub fn open(config: &LoadedConfig, db: Db) -> anyhow::Result<Self> {
+        let mail = &config.config.mail;
+        let templates = match (&mail.subject, &mail.body) {
+            (None, None) => NoticeTemplates::default(),
+            (s, b) => NoticeTemplates::parse(
+                s.as_deref().unwrap_or(quire_delivery::mail::DEFAULT_SUBJECT),
+                b.as_deref().context("[mail] subject is set but body is not")?,
+            )?,
+        };
+        Ok(Self {
+            store: open_store(config)?,
+            key: LinkKey::load_or_create(config.data_dir())?,
+            db,
+            config: config.clone(),
+            templates,
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn link_url(&self, link_id: &str) -> String {
+        format!("{}/d/{}", self.config.config.server.public_url.trim_end_matches('/'), self.key.token(link_id))
+    }
+
+    /// Stamps `pdf` for the request's patron and delivers it. With `job`, the job must be
+    /// `processed` and moves to `delivered` in the same transaction (else nothing is recorded).
+    pub async fn deliver(&self, request: &Request, pdf: Vec<u8>, job: Option<&str>, actor: &str) -> anyhow::Result<Receipt> {
+        let cfg = &self.config.config;
+        let document_sha256 = hex::encode(Sha256::digest(&pdf));
+        let nonce = quire_delivery::Token::generate()?;
+        let id_hash = hex::encode(Sha256::digest(format!("{document_sha256}{}", nonce.expose()).as_bytes()));
+        let delivery_id = format!("dlv_{}", &id_hash[..26]);
+        let link_id = format!("lnk_{}", &id_hash[26..46]);
+        let days = request.link_days.unwrap_or(cfg.links.days);
+        let downloads = request.link_downloads.unwrap_or(cfg.links.downloads);
+        let now = time::OffsetDateTime::now_utc();
+        let expires = now + time::Duration::days(days as i64);
+        let expires_at = expires.format(&time::format_description::well_known::Rfc3339)?;
+        let expires_text = expires.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))?;
+
+        let stamp = stamp_spec::build(&self.config, request, &delivery_id, &expires_text)?;
+        let (stamped, page_count) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Vec<u8>, usize)> {
+            let out = quire_watermark::stamp_pdf(&pdf, &stamp).map_err(|e| anyhow::anyhow!("stamping failed: {e} [{}]", e.code()))?;
+            let pages = lopdf::Document::load_mem(&out).map(|d| d.get_pages().len()).unwrap_or(0);
+            Ok((out, pages))
+        })
+        .await??;
+        let bytes = stamped.len() as i64;
+        let key = self.store.put_bytes(bytes::Bytes::from(stamped)).await?;
+
+        let pickup = if cfg.links.pickup_code { Some(quire_delivery::PickupCode::generate()?) } else { None };
+        let url = self.link_url(&link_id);
+        let fields = NoticeFields {
+            link: url.clone(),
+            expires: expires_text.clone(),
+            downloads,
+            pickup_code: pickup.as_ref().map(|c| c.expose().to_string()),
+            request: request.id.clone(),
+            title: request.article.clone().or(request.title.clone()).unwrap_or_else(|| request.id.clone()),
+            institution: cfg.institution.name.clone(),
+            contact: cfg.institution.contact.clone(),
+        };
+        let notice = self.templates.render(&request.patron_email, &fields);
+        let delivery = Delivery {
+            id: delivery_id.clone(),
+            request_id: request.id.clone(),
+            job_id: job.map(String::from),
+            document_sha256,
+            stamped_sha256: key.sha256.to_string(),
+            basis: request.basis.as_str().to_string(),
+            state: "active".into(),
+            hold_reason: None,
+            file_name: file_name(request),
+            bytes,
+            page_count: page_count as i64,
+            recipient: request.patron_name.clone(),
+            library: request.library.clone(),
+            created_at: String::new(),
+            purged_at: None,
+        };
+        let link = Link {
+            id: link_id.clone(),
+            delivery_id: delivery_id.clone(),
+            token_sha256: quire_delivery::token_hash(&self.key.token(&link_id)),
+            expires_at: expires_at.clone(),
+            downloads_left: downloads as i64,
+            downloads_allowed: downloads as i64,
+            pickup_code_sha256: pickup.as_ref().map(|c| c.hash()),
+            revoked_at: None,
+            created_at: String::new(),
+        };
+        let mut event = NewEvent::new(actor, "delivery.created")
+            .subject("request", &request.id)
+            .subject("delivery", &delivery_id)
+            .subject("link", &link_id)
+            .details(json!({
+                "stamped_sha256": delivery.stamped_sha256,
+                "document_sha256": delivery.document_sha256,
+                "basis": delivery.basis,
+                "recipient": request.patron_name,
+                "library": request.library,
+                "pages": page_count,
+                "expires_at": expires_at,
+                "downloads": downloads,
+            }));
+        if let Some(j) = job {
+            event = event.subject("job", j);
+        }
+        let db = self.db.clone();
+        let job = job.map(String::from);
+        tokio::task::spawn_blocking(move || {
+            db.delivery_create(&delivery, &link, Some((&notice.to, &notice.subject, &notice.body)), job.as_deref(), event)
+        })
+        .await??;
+        Ok(Receipt { delivery_id, link_id, url, expires_at, downloads, pickup_code: pickup.map(|c| c.expose().to_string()) })
+    }
+}
+
+/// `TN12345 - Smith 2024 - Article title.pdf`, kept to safe characters by the disposition code.
+fn file_name(r: &Request) -> String {
+    let mut parts = vec![r.id.clone()];
+    if let Some(a) = &r.author {
+        parts.push(a.split(|c: char| c == ',' || c == ';').next().unwrap_or(a).trim().to_string());
+    }
+    if let Some(t) = r.article.as_ref().or(r.title.as_ref()) {
+        parts.push(t.chars().take(60).collect());
+    }
+    format!("{}.pdf", parts.join(" - "))
+}

@@ -1,0 +1,100 @@
+//! Deliveries (one stamped copy for one recipient), their links, and the notices that announce
+//! them.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Delivery {
+    pub id: String,
+    pub request_id: String,
+    pub job_id: Option<String>,
+    /// The processed, unstamped PDF this copy was made from.
+    pub document_sha256: String,
+    /// The stamped copy: its key in the store, and what `quire trace` looks up.
+    pub stamped_sha256: String,
+    pub basis: String,
+    /// `held`, `active` or `purged`.
+    pub state: String,
+    pub hold_reason: Option<String>,
+    pub file_name: String,
+    pub bytes: i64,
+    pub page_count: i64,
+    pub recipient: String,
+    pub library: Option<String>,
+    pub created_at: String,
+    pub purged_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    pub id: String,
+    pub delivery_id: String,
+    #[serde(skip)]
+    pub token_sha256: String,
+    pub expires_at: String,
+    pub downloads_left: i64,
+    pub downloads_allowed: i64,
+    #[serde(skip)]
+    pub pickup_code_sha256: Option<String>,
+    pub revoked_at: Option<String>,
+    pub created_at: String,
+}
+
+/// Why a link no longer gives the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    Active,
+    Expired,
+    Revoked,
+    UsedUp,
+    Purged,
+}
+
+impl LinkState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+            Self::UsedUp => "used_up",
+            Self::Purged => "purged",
+        }
+    }
+}
+
+impl Link {
+    /// `now` is RFC 3339 UTC as stored, so text order is time order.
+    pub fn state(&self, delivery_state: &str, now: &str) -> LinkState {
+        if delivery_state == "purged" {
+            LinkState::Purged
+        } else if self.revoked_at.is_some() {
+            LinkState::Revoked
+        } else if self.expires_at.as_str() <= now {
+            LinkState::Expired
+        } else if self.downloads_left <= 0 {
+            LinkState::UsedUp
+        } else {
+            LinkState::Active
+        }
+    }
+}
+
+/// An e-mail waiting in the database to be sent.
+#[derive(Debug, Clone)]
+pub struct QueuedNotice {
+    pub id: i64,
+    pub delivery_id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+/// What one download attempt got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// Counted; this many remain.
+    Granted { left: i64 },
+    Refused(LinkState),
+}

@@ -1,0 +1,190 @@
+//! Deliveries, links and queued notices in SQLite.
+
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+
+use crate::state::delivery::{Delivery, Grant, Link, QueuedNotice};
+use crate::state::StateError;
+
+const DELIVERY: &str = "d.id, d.request_id, d.job_id, d.document_sha256, d.stamped_sha256, d.basis, d.state, \
+     d.hold_reason, d.file_name, d.bytes, d.page_count, d.recipient, d.library, d.created_at, d.purged_at";
+const LINK: &str = "l.id, l.delivery_id, l.token_sha256, l.expires_at, l.downloads_left, l.downloads_allowed, \
+     l.pickup_code_sha256, l.revoked_at, l.created_at";
+
+fn delivery_from(row: &Row<'_>, at: usize) -> rusqlite::Result<Delivery> {
+    Ok(Delivery {
+        id: row.get(at)?,
+        request_id: row.get(at + 1)?,
+        job_id: row.get(at + 2)?,
+        document_sha256: row.get(at + 3)?,
+        stamped_sha256: row.get(at + 4)?,
+        basis: row.get(at + 5)?,
+        state: row.get(at + 6)?,
+        hold_reason: row.get(at + 7)?,
+        file_name: row.get(at + 8)?,
+        bytes: row.get(at + 9)?,
+        page_count: row.get(at + 10)?,
+        recipient: row.get(at + 11)?,
+        library: row.get(at + 12)?,
+        created_at: row.get(at + 13)?,
+        purged_at: row.get(at + 14)?,
+    })
+}
+
+fn link_from(row: &Row<'_>, at: usize) -> rusqlite::Result<Link> {
+    Ok(Link {
+        id: row.get(at)?,
+        delivery_id: row.get(at + 1)?,
+        token_sha256: row.get(at + 2)?,
+        expires_at: row.get(at + 3)?,
+        downloads_left: row.get(at + 4)?,
+        downloads_allowed: row.get(at + 5)?,
+        pickup_code_sha256: row.get(at + 6)?,
+        revoked_at: row.get(at + 7)?,
+        created_at: row.get(at + 8)?,
+    })
+}
+
+fn pair(row: &Row<'_>) -> rusqlite::Result<(Link, Delivery)> {
+    Ok((link_from(row, 0)?, delivery_from(row, 9)?))
+}
+
+pub fn insert(tx: &Transaction<'_>, d: &Delivery, l: &Link, notice: Option<(&str, &str, &str)>) -> Result<(), StateError> {
+    let now = crate::state::now_rfc3339();
+    tx.execute(
+        "INSERT INTO deliveries (id, request_id, job_id, document_sha256, stamped_sha256, basis, state, hold_reason,
+            file_name, bytes, page_count, recipient, library, created_at)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+        params![
+            d.id, d.request_id, d.job_id, d.document_sha256, d.stamped_sha256, d.basis, d.state, d.hold_reason,
+            d.file_name, d.bytes, d.page_count, d.recipient, d.library, now
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO links (id, delivery_id, token_sha256, expires_at, downloads_left, downloads_allowed,
+            pickup_code_sha256, created_at)
+         VALUES (?1,?2,?3,?4,?5,?5,?6,?7)",
+        params![l.id, d.id, l.token_sha256, l.expires_at, l.downloads_left, l.pickup_code_sha256, now],
+    )?;
+    if let Some((to, subject, body)) = notice {
+        tx.execute(
+            "INSERT INTO notices (delivery_id, recipient, subject, body, state, next_attempt_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+            params![d.id, to, subject, body, now],
+        )?;
+    }
+    Ok(())
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Option<Delivery>, StateError> {
+    Ok(conn.query_row(&format!("SELECT {DELIVERY} FROM deliveries d WHERE d.id = ?1"), [id], |r| delivery_from(r, 0)).optional()?)
+}
+
+pub fn by_stamped(conn: &Connection, sha256: &str) -> Result<Vec<Delivery>, StateError> {
+    let mut stmt = conn.prepare(&format!("SELECT {DELIVERY} FROM deliveries d WHERE d.stamped_sha256 = ?1"))?;
+    let rows = stmt.query_map([sha256], |r| delivery_from(r, 0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn link_by_token(conn: &Connection, token_sha256: &str) -> Result<Option<(Link, Delivery)>, StateError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {LINK}, {DELIVERY} FROM links l JOIN deliveries d ON d.id = l.delivery_id WHERE l.token_sha256 = ?1"),
+            [token_sha256],
+            pair,
+        )
+        .optional()?)
+}
+
+pub fn link_get(conn: &Connection, id: &str) -> Result<Option<(Link, Delivery)>, StateError> {
+    Ok(conn
+        .query_row(&format!("SELECT {LINK}, {DELIVERY} FROM links l JOIN deliveries d ON d.id = l.delivery_id WHERE l.id = ?1"), [id], pair)
+        .optional()?)
+}
+
+pub fn links(conn: &Connection, request: Option<&str>) -> Result<Vec<(Link, Delivery)>, StateError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {LINK}, {DELIVERY} FROM links l JOIN deliveries d ON d.id = l.delivery_id
+         WHERE ?1 IS NULL OR d.request_id = ?1 ORDER BY l.created_at, l.id"
+    ))?;
+    let rows = stmt.query_map([request], pair)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The one place a download is counted: a single conditional UPDATE, so concurrent requests
+/// can never take more downloads than there are.
+pub fn consume(tx: &Transaction<'_>, link_id: &str, now: &str) -> Result<Grant, StateError> {
+    let changed = tx.execute(
+        "UPDATE links SET downloads_left = downloads_left - 1,
+                ended_at = CASE WHEN downloads_left = 1 THEN ?2 ELSE ended_at END
+         WHERE id = ?1 AND revoked_at IS NULL AND expires_at > ?2 AND downloads_left > 0
+           AND (SELECT state FROM deliveries WHERE id = links.delivery_id) = 'active'",
+        params![link_id, now],
+    )?;
+    let (link, delivery) = link_get(tx, link_id)?.ok_or_else(|| StateError::NotFound(format!("link {link_id}")))?;
+    Ok(if changed == 1 { Grant::Granted { left: link.downloads_left } } else { Grant::Refused(link.state(&delivery.state, now)) })
+}
+
+pub fn revoke(tx: &Transaction<'_>, link_id: &str, now: &str) -> Result<bool, StateError> {
+    Ok(tx.execute(
+        "UPDATE links SET revoked_at = ?2, ended_at = COALESCE(ended_at, ?2) WHERE id = ?1 AND revoked_at IS NULL",
+        params![link_id, now],
+    )? == 1)
+}
+
+pub fn extend(tx: &Transaction<'_>, link_id: &str, expires_at: Option<&str>, more_downloads: Option<i64>) -> Result<(), StateError> {
+    if let Some(e) = expires_at {
+        tx.execute("UPDATE links SET expires_at = ?2 WHERE id = ?1", params![link_id, e])?;
+    }
+    if let Some(n) = more_downloads {
+        tx.execute(
+            "UPDATE links SET downloads_left = downloads_left + ?2, downloads_allowed = downloads_allowed + ?2,
+                    ended_at = CASE WHEN revoked_at IS NULL THEN NULL ELSE ended_at END WHERE id = ?1",
+            params![link_id, n],
+        )?;
+    }
+    Ok(())
+}
+
+pub fn notices_due(conn: &Connection, now: &str, limit: usize) -> Result<Vec<QueuedNotice>, StateError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, delivery_id, recipient, subject, body, attempts FROM notices
+         WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now, limit as i64], |r| {
+        Ok(QueuedNotice {
+            id: r.get(0)?,
+            delivery_id: r.get(1)?,
+            recipient: r.get(2)?,
+            subject: r.get(3)?,
+            body: r.get(4)?,
+            attempts: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn notice_update(tx: &Transaction<'_>, id: i64, state: &str, next_at: &str, error: Option<&str>) -> Result<(), StateError> {
+    let now = crate::state::now_rfc3339();
+    tx.execute(
+        "UPDATE notices SET state = ?2, attempts = attempts + 1, next_attempt_at = ?3, last_error = ?4,
+                sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1",
+        params![id, state, next_at, error, now],
+    )?;
+    Ok(())
+}
+
+/// Active deliveries every one of whose links ended before `cutoff`.
+pub fn purgeable(conn: &Connection, cutoff: &str) -> Result<Vec<Delivery>, StateError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {DELIVERY} FROM deliveries d WHERE d.state IN ('active', 'held') AND NOT EXISTS (
+            SELECT 1 FROM links l WHERE l.delivery_id = d.id
+              AND MIN(l.expires_at, COALESCE(l.ended_at, l.expires_at)) >= ?1)
+         ORDER BY d.created_at"
+    ))?;
+    let rows = stmt.query_map([cutoff], |r| delivery_from(r, 0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn mark_purged(tx: &Transaction<'_>, id: &str, now: &str) -> Result<bool, StateError> {
+    Ok(tx.execute("UPDATE deliveries SET state = 'purged', purged_at = ?2 WHERE id = ?1 AND state != 'purged'", params![id, now])? == 1)
+}
