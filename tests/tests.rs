@@ -4,6 +4,7 @@ mod util;
 
 mod audit;
 mod config;
+mod delivery;
 mod intake;
 mod process;
 mod scan;

@@ -18,7 +18,12 @@ use quire_pipeline::intake::temp_name::is_temporary;
 const POLL: Duration = Duration::from_millis(100);
 
 /// Writes `total` bytes to `path` in equal chunks spread over `over`, then sets `done`.
-fn slow_writer(path: PathBuf, total: usize, over: Duration, done: Arc<AtomicBool>) -> thread::JoinHandle<()> {
+fn slow_writer(
+    path: PathBuf,
+    total: usize,
+    over: Duration,
+    done: Arc<AtomicBool>,
+) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         let chunks = (over.as_millis() / 50).max(1) as usize;
         let bytes = vec![0x49u8; total / chunks + 1];
@@ -38,14 +43,27 @@ fn slow_writer(path: PathBuf, total: usize, over: Duration, done: Arc<AtomicBool
 }
 
 /// Polls `path` until the tracker calls it stable; panics if that happens before `done`.
-fn poll_until_stable(tracker: &mut SettleTracker, path: &Path, done: &AtomicBool, limit: Duration) -> Duration {
+fn poll_until_stable(
+    tracker: &mut SettleTracker,
+    path: &Path,
+    done: &AtomicBool,
+    limit: Duration,
+) -> Duration {
     let start = Instant::now();
     loop {
-        assert!(start.elapsed() < limit, "{} never became stable", path.display());
+        assert!(
+            start.elapsed() < limit,
+            "{} never became stable",
+            path.display()
+        );
         if let Ok(l) = look(path) {
             let finished = done.load(Ordering::SeqCst);
             if tracker.look(path, l, Instant::now()) == Verdict::Stable {
-                assert!(finished, "{} reported complete while still being written", path.display());
+                assert!(
+                    finished,
+                    "{} reported complete while still being written",
+                    path.display()
+                );
                 return start.elapsed();
             }
         }
@@ -63,7 +81,10 @@ fn a_20_mb_file_written_over_10_s_is_never_taken_early() {
     let mut tracker = SettleTracker::new(DEFAULT_SETTLE_DELAY);
     let waited = poll_until_stable(&mut tracker, &path, &done, Duration::from_secs(40));
     writer.join().unwrap();
-    assert!(waited >= Duration::from_secs(10), "stable after only {waited:?}");
+    assert!(
+        waited >= Duration::from_secs(10),
+        "stable after only {waited:?}"
+    );
     assert_eq!(std::fs::metadata(&path).unwrap().len(), total as u64);
 }
 
@@ -72,7 +93,14 @@ fn rename_into_place_is_taken_under_the_final_name_only() {
     let dir = tempfile::tempdir().unwrap();
     let part = dir.path().join("TN7.pdf.part");
     let done = Arc::new(AtomicBool::new(false));
-    slow_writer(part.clone(), 2 * 1024 * 1024, Duration::from_secs(2), done.clone()).join().unwrap();
+    slow_writer(
+        part.clone(),
+        2 * 1024 * 1024,
+        Duration::from_secs(2),
+        done.clone(),
+    )
+    .join()
+    .unwrap();
     assert!(is_temporary(&part, dir.path()));
     let fin = dir.path().join("TN7.pdf");
     std::fs::rename(&part, &fin).unwrap();
@@ -81,7 +109,10 @@ fn rename_into_place_is_taken_under_the_final_name_only() {
     let start = Instant::now();
     tracker.event(&fin, start);
     let waited = poll_until_stable(&mut tracker, &fin, &done, Duration::from_secs(10));
-    assert!(waited >= Duration::from_secs(1), "taken after {waited:?}, before the settle delay");
+    assert!(
+        waited >= Duration::from_secs(1),
+        "taken after {waited:?}, before the settle delay"
+    );
 }
 
 #[test]
@@ -93,8 +124,14 @@ fn symlinks_are_never_taken() {
     std::os::unix::fs::symlink(&target, &link).unwrap();
     let mut tracker = SettleTracker::new(Duration::from_millis(10));
     let t0 = Instant::now();
-    assert_eq!(tracker.look(&link, look(&link).unwrap(), t0), Verdict::Ignored);
-    assert_eq!(tracker.look(&link, look(&link).unwrap(), t0 + Duration::from_secs(5)), Verdict::Ignored);
+    assert_eq!(
+        tracker.look(&link, look(&link).unwrap(), t0),
+        Verdict::Ignored
+    );
+    assert_eq!(
+        tracker.look(&link, look(&link).unwrap(), t0 + Duration::from_secs(5)),
+        Verdict::Ignored
+    );
     let err = look(&dir.path().join("gone.pdf")).unwrap_err();
     assert_eq!(err.code(), "intake.settle.look");
     assert!(err.to_string().contains("gone.pdf"));
@@ -113,23 +150,36 @@ fn a_request_folder_waits_for_its_last_page() {
             for page in 1..=3 {
                 let page_done = Arc::new(AtomicBool::new(false));
                 let path = folder.join(format!("page{page}.tif"));
-                slow_writer(path, 1024 * 1024, Duration::from_millis(700), page_done).join().unwrap();
+                slow_writer(path, 1024 * 1024, Duration::from_millis(700), page_done)
+                    .join()
+                    .unwrap();
                 // A scanner pauses between pages, for less than the settle delay.
                 thread::sleep(Duration::from_millis(600));
             }
             // A temporary file left behind by a sync tool does not hold the folder.
-            OpenOptions::new().create(true).append(true).open(folder.join(".sync.tmp")).unwrap();
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(folder.join(".sync.tmp"))
+                .unwrap();
             done.store(true, Ordering::SeqCst);
         })
     };
     let mut tracker = FolderTracker::new(Duration::from_secs(1));
     let start = Instant::now();
     loop {
-        assert!(start.elapsed() < Duration::from_secs(20), "folder never became stable");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "folder never became stable"
+        );
         let listing = look_folder(&folder).unwrap();
         let finished = done.load(Ordering::SeqCst);
         if tracker.look(&listing, Instant::now()) == Verdict::Stable {
-            assert!(finished, "folder taken with {} pages while still being filled", listing.len());
+            assert!(
+                finished,
+                "folder taken with {} pages while still being filled",
+                listing.len()
+            );
             assert_eq!(listing.len(), 3);
             break;
         }

@@ -7,17 +7,27 @@ use std::io::Cursor;
 use image::GrayImage;
 use image::codecs::jpeg::JpegEncoder;
 use quire_pipeline::ocr::OcrEngine;
-use quire_pipeline::similarity::{PAGE_MATCH_TEXT, PageFingerprint, compare_documents, minhash_similarity};
+use quire_pipeline::similarity::{
+    PAGE_MATCH_TEXT, PageFingerprint, compare_documents, minhash_similarity,
+};
 use quire_pipeline::synth::{Degradation, PageSpec, render_page};
 
 fn scan(seed: u64, dpi: f32, skew_deg: f32) -> GrayImage {
-    let spec = PageSpec { seed, page_number: 2, dpi, degradation: Degradation::scanner(skew_deg), ..PageSpec::default() };
+    let spec = PageSpec {
+        seed,
+        page_number: 2,
+        dpi,
+        degradation: Degradation::scanner(skew_deg),
+        ..PageSpec::default()
+    };
     render_page(&spec).unwrap().image
 }
 
 fn jpeg(page: &GrayImage, quality: u8) -> GrayImage {
     let mut bytes = Vec::new();
-    JpegEncoder::new_with_quality(Cursor::new(&mut bytes), quality).encode_image(page).unwrap();
+    JpegEncoder::new_with_quality(Cursor::new(&mut bytes), quality)
+        .encode_image(page)
+        .unwrap();
     image::load_from_memory(&bytes).unwrap().to_luma8()
 }
 
@@ -37,8 +47,12 @@ fn a_rescan_is_recognised_through_ocr() {
     let different = minhash_similarity(&original.minhash, &other.minhash);
     println!("OCR text similarity: rescan {same:.3}, different article {different:.3}");
     assert!(same >= PAGE_MATCH_TEXT + 0.1, "rescan similarity {same}");
-    assert!(different < PAGE_MATCH_TEXT / 2.0, "different-article similarity {different}");
-    let found = compare_documents(&[rescan], std::slice::from_ref(&original)).expect("rescan recognised");
+    assert!(
+        different < PAGE_MATCH_TEXT / 2.0,
+        "different-article similarity {different}"
+    );
+    let found =
+        compare_documents(&[rescan], std::slice::from_ref(&original)).expect("rescan recognised");
     assert_eq!((found.new_pages, found.old_pages), (1..=1, 1..=1));
     assert_eq!(compare_documents(&[other], &[original]), None);
 }

@@ -36,14 +36,31 @@ struct Rescan {
 }
 
 const RESCANS: [Rescan; 3] = [
-    Rescan { dpi: 150.0, skew_deg: -1.2, jpeg_quality: 30, ocr_error_rate: 0.02 },
-    Rescan { dpi: 75.0, skew_deg: 2.0, jpeg_quality: 50, ocr_error_rate: 0.03 },
-    Rescan { dpi: 200.0, skew_deg: 0.7, jpeg_quality: 15, ocr_error_rate: 0.01 },
+    Rescan {
+        dpi: 150.0,
+        skew_deg: -1.2,
+        jpeg_quality: 30,
+        ocr_error_rate: 0.02,
+    },
+    Rescan {
+        dpi: 75.0,
+        skew_deg: 2.0,
+        jpeg_quality: 50,
+        ocr_error_rate: 0.03,
+    },
+    Rescan {
+        dpi: 200.0,
+        skew_deg: 0.7,
+        jpeg_quality: 15,
+        ocr_error_rate: 0.01,
+    },
 ];
 
 fn jpeg(page: &GrayImage, quality: u8) -> GrayImage {
     let mut bytes = Vec::new();
-    JpegEncoder::new_with_quality(Cursor::new(&mut bytes), quality).encode_image(page).unwrap();
+    JpegEncoder::new_with_quality(Cursor::new(&mut bytes), quality)
+        .encode_image(page)
+        .unwrap();
     image::load_from_memory(&bytes).unwrap().to_luma8()
 }
 
@@ -83,7 +100,13 @@ fn with_boilerplate(truth: &str) -> String {
 }
 
 fn original(seed: u64) -> Vec<PageFingerprint> {
-    let spec = PageSpec { seed, dpi: ORIGINAL_DPI, font_pt: 10.0, degradation: Degradation::scanner(0.3), ..PageSpec::default() };
+    let spec = PageSpec {
+        seed,
+        dpi: ORIGINAL_DPI,
+        font_pt: 10.0,
+        degradation: Degradation::scanner(0.3),
+        ..PageSpec::default()
+    };
     render_article(&spec, PAGES)
         .unwrap()
         .iter()
@@ -92,14 +115,27 @@ fn original(seed: u64) -> Vec<PageFingerprint> {
 }
 
 fn rescan(seed: u64, how: &Rescan) -> Vec<PageFingerprint> {
-    let degradation = Degradation { noise_seed: seed + 99, ..Degradation::scanner(how.skew_deg) };
-    let spec = PageSpec { seed, dpi: how.dpi, font_pt: 10.0, degradation, ..PageSpec::default() };
+    let degradation = Degradation {
+        noise_seed: seed + 99,
+        ..Degradation::scanner(how.skew_deg)
+    };
+    let spec = PageSpec {
+        seed,
+        dpi: how.dpi,
+        font_pt: 10.0,
+        degradation,
+        ..PageSpec::default()
+    };
     render_article(&spec, PAGES)
         .unwrap()
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let text = ocr_noise(&with_boilerplate(&p.truth), how.ocr_error_rate, seed * 10 + i as u64);
+            let text = ocr_noise(
+                &with_boilerplate(&p.truth),
+                how.ocr_error_rate,
+                seed * 10 + i as u64,
+            );
             PageFingerprint::of(&jpeg(&p.image, how.jpeg_quality), p.dpi, &text)
         })
         .collect()
@@ -120,17 +156,32 @@ fn stats(name: &str, values: &mut [f32]) {
 #[test]
 fn every_rescan_is_found_and_no_two_articles_match() {
     let start = Instant::now();
-    let originals: Vec<Vec<PageFingerprint>> =
-        (0..ARTICLES).into_par_iter().map(|k| original(1000 + k)).collect();
+    let originals: Vec<Vec<PageFingerprint>> = (0..ARTICLES)
+        .into_par_iter()
+        .map(|k| original(1000 + k))
+        .collect();
     let rescanned: Vec<(u64, Vec<PageFingerprint>)> = (0..ARTICLES)
         .into_par_iter()
         .filter(|k| k % RESCAN_EVERY == 0)
-        .map(|k| (k, rescan(1000 + k, &RESCANS[(k / RESCAN_EVERY) as usize % RESCANS.len()])))
+        .map(|k| {
+            (
+                k,
+                rescan(
+                    1000 + k,
+                    &RESCANS[(k / RESCAN_EVERY) as usize % RESCANS.len()],
+                ),
+            )
+        })
         .collect();
-    println!("rendered and fingerprinted {} pages in {:?}", (originals.len() + rescanned.len()) * PAGES as usize, start.elapsed());
+    println!(
+        "rendered and fingerprinted {} pages in {:?}",
+        (originals.len() + rescanned.len()) * PAGES as usize,
+        start.elapsed()
+    );
 
     // Score distributions, page against page.
-    let (mut same_text, mut same_image, mut other_text, mut other_image) = (vec![], vec![], vec![], vec![]);
+    let (mut same_text, mut same_image, mut other_text, mut other_image) =
+        (vec![], vec![], vec![], vec![]);
     for (k, pages) in &rescanned {
         for (i, page) in pages.iter().enumerate() {
             let own = &originals[*k as usize][i];
@@ -146,10 +197,22 @@ fn every_rescan_is_found_and_no_two_articles_match() {
             }
         }
     }
-    stats("text similarity, rescan vs its original page", &mut same_text);
-    stats("text similarity, different articles, same page number", &mut other_text);
-    stats("image similarity, rescan vs its original page", &mut same_image);
-    stats("image similarity, different articles, same page number", &mut other_image);
+    stats(
+        "text similarity, rescan vs its original page",
+        &mut same_text,
+    );
+    stats(
+        "text similarity, different articles, same page number",
+        &mut other_text,
+    );
+    stats(
+        "image similarity, rescan vs its original page",
+        &mut same_image,
+    );
+    stats(
+        "image similarity, different articles, same page number",
+        &mut other_image,
+    );
     println!("thresholds: text {PAGE_MATCH_TEXT}, image {PAGE_MATCH_IMAGE}");
 
     // Documents: every rescan matches its own article in full and nothing else.
@@ -169,11 +232,17 @@ fn every_rescan_is_found_and_no_two_articles_match() {
         .into_par_iter()
         .flat_map_iter(|a| {
             let originals = &originals;
-            (a + 1..originals.len()).filter_map(move |b| compare_documents(&originals[a], &originals[b]).map(|_| (a, b)))
+            (a + 1..originals.len()).filter_map(move |b| {
+                compare_documents(&originals[a], &originals[b]).map(|_| (a, b))
+            })
         })
         .collect();
     assert_eq!(false_matches, vec![], "different articles matched");
-    println!("{} rescans found, 0 false matches among {ARTICLES} articles, in {:?}", rescanned.len(), start.elapsed());
+    println!(
+        "{} rescans found, 0 false matches among {ARTICLES} articles, in {:?}",
+        rescanned.len(),
+        start.elapsed()
+    );
 }
 
 /// A page without text (a plate: shapes in shades of grey), drawn from `seed` at `dpi`.
@@ -194,7 +263,11 @@ fn plate(seed: u64, dpi: f32) -> GrayImage {
         let (x, y) = (inch(80 + next(560)), inch(80 + next(900)));
         if next(2) == 0 {
             let (rw, rh) = (inch(40 + next(250)), inch(40 + next(250)));
-            draw_filled_rect_mut(&mut page, Rect::at(x, y).of_size(rw.max(1) as u32, rh.max(1) as u32), shade);
+            draw_filled_rect_mut(
+                &mut page,
+                Rect::at(x, y).of_size(rw.max(1) as u32, rh.max(1) as u32),
+                shade,
+            );
         } else {
             draw_filled_circle_mut(&mut page, (x, y), inch(20 + next(150)), shade);
         }
@@ -216,24 +289,36 @@ fn pages_without_text_match_by_image() {
             let how = &RESCANS[(k / RESCAN_EVERY) as usize % RESCANS.len()];
             let mut page = rotate_gray(&plate(k, how.dpi), how.skew_deg);
             imageproc::noise::gaussian_noise_mut(&mut page, 0.0, 6.0, k);
-            (k as usize, PageFingerprint::of(&jpeg(&page, how.jpeg_quality), how.dpi, ""))
+            (
+                k as usize,
+                PageFingerprint::of(&jpeg(&page, how.jpeg_quality), how.dpi, ""),
+            )
         })
         .collect();
-    let mut same: Vec<f32> = rescanned.iter().map(|(k, p)| phash_similarity(&p.phash, &originals[*k].phash)).collect();
+    let mut same: Vec<f32> = rescanned
+        .iter()
+        .map(|(k, p)| phash_similarity(&p.phash, &originals[*k].phash))
+        .collect();
     let mut other = Vec::new();
     for a in 0..originals.len() {
         for b in a + 1..originals.len() {
             other.push(phash_similarity(&originals[a].phash, &originals[b].phash));
         }
     }
-    stats("image similarity, rescanned plate vs its original", &mut same);
+    stats(
+        "image similarity, rescanned plate vs its original",
+        &mut same,
+    );
     stats("image similarity, different plates", &mut other);
     for (k, page) in &rescanned {
         for (j, old) in originals.iter().enumerate() {
             let found = compare_documents(std::slice::from_ref(page), std::slice::from_ref(old));
-            assert_eq!(found.is_some(), j == *k, "rescanned plate {k} against plate {j}: {found:?}");
+            assert_eq!(
+                found.is_some(),
+                j == *k,
+                "rescanned plate {k} against plate {j}: {found:?}"
+            );
         }
     }
     println!("plates checked in {:?}", start.elapsed());
 }
-

@@ -119,11 +119,12 @@ pub(crate) fn box_shrink(page: &GrayImage, factor: u32) -> GrayImage {
 type Region = (u32, u32, u32, u32);
 
 fn detect_in(page: &GrayImage) -> Option<(Barcode, Region)> {
-    let mut hints = DecodeHints::default();
-    hints.PossibleFormats = Some(
-        [Symbology::Code128, Symbology::Code39, Symbology::Qr].map(Symbology::format).into(),
-    );
-    hints.TryHarder = Some(true);
+    let formats = [Symbology::Code128, Symbology::Code39, Symbology::Qr].map(Symbology::format);
+    let mut hints = DecodeHints {
+        PossibleFormats: Some(formats.into()),
+        TryHarder: Some(true),
+        ..DecodeHints::default()
+    };
     let result = rxing::helpers::detect_in_luma_slice_with_hints(
         page.as_raw(),
         page.width(),
@@ -135,12 +136,22 @@ fn detect_in(page: &GrayImage) -> Option<(Barcode, Region)> {
     let symbology = Symbology::from_format(result.getBarcodeFormat())?;
     let points = result.getPoints();
     let region = region_of(points.iter().map(|p| (p.x, p.y)), symbology, page);
-    Some((Barcode { text: result.getText().to_owned(), symbology }, region))
+    Some((
+        Barcode {
+            text: result.getText().to_owned(),
+            symbology,
+        },
+        region,
+    ))
 }
 
 /// rxing gives the two ends of the scan line for a 1D code and the finder centres for QR; the
 /// region around them is padded so that the bars and quiet zones fall inside it.
-fn region_of(points: impl Iterator<Item = (f32, f32)>, symbology: Symbology, page: &GrayImage) -> Region {
+fn region_of(
+    points: impl Iterator<Item = (f32, f32)>,
+    symbology: Symbology,
+    page: &GrayImage,
+) -> Region {
     let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
     for (x, y) in points {
         x0 = x0.min(x);
@@ -176,9 +187,7 @@ fn ink_share(page: &GrayImage, exclude: Option<Region>) -> f32 {
     let (ex0, ey0, ex1, ey1) = exclude.unwrap_or((0, 0, 0, 0));
     let inked = page
         .enumerate_pixels()
-        .filter(|(x, y, p)| {
-            p.0[0] < INK_LEVEL && !(*x >= ex0 && *x < ex1 && *y >= ey0 && *y < ey1)
-        })
+        .filter(|(x, y, p)| p.0[0] < INK_LEVEL && !(*x >= ex0 && *x < ex1 && *y >= ey0 && *y < ey1))
         .count();
     inked as f32 / (page.width() as u64 * page.height() as u64).max(1) as f32
 }
@@ -202,10 +211,18 @@ pub fn draw(
     let (cols, rows) = (matrix.getWidth(), matrix.getHeight());
     let one_d = symbology != Symbology::Qr;
     let width = cols * module_px;
-    let height = if one_d { bar_height_px.max(1) } else { rows * module_px };
+    let height = if one_d {
+        bar_height_px.max(1)
+    } else {
+        rows * module_px
+    };
     Ok(GrayImage::from_fn(width, height, |x, y| {
         let row = if one_d { 0 } else { y / module_px };
-        if matrix.get(x / module_px, row) { Luma([0]) } else { Luma([255]) }
+        if matrix.get(x / module_px, row) {
+            Luma([0])
+        } else {
+            Luma([255])
+        }
     }))
 }
 

@@ -29,7 +29,9 @@ pub enum Sheet {
 
 impl PageBarcodes {
     pub fn sheet(&self) -> Sheet {
-        let Some(code) = &self.barcode else { return Sheet::Content };
+        let Some(code) = &self.barcode else {
+            return Sheet::Content;
+        };
         if self.ink_outside > SHEET_MAX_INK {
             return Sheet::Content;
         }
@@ -68,16 +70,25 @@ pub fn split_batch(pages: &[PageBarcodes]) -> Vec<Segment> {
 /// [`split_batch`] on already-classified pages.
 pub fn split_sheets(sheets: &[Sheet]) -> Vec<Segment> {
     let mut segments = Vec::new();
-    let mut current = Segment { request: None, pages: 0..0, sheets: Vec::new() };
+    let mut current = Segment {
+        request: None,
+        pages: 0..0,
+        sheets: Vec::new(),
+    };
     for (i, sheet) in sheets.iter().enumerate() {
         let has_content = !current.pages.is_empty();
         match sheet {
             Sheet::Content if has_content => current.pages.end = i + 1,
             Sheet::Content => current.pages = i..i + 1,
             Sheet::Separator | Sheet::Request(_) => {
-                let second_request = matches!(sheet, Sheet::Request(_)) && current.request.is_some();
+                let second_request =
+                    matches!(sheet, Sheet::Request(_)) && current.request.is_some();
                 if has_content || second_request {
-                    let next = Segment { request: None, pages: i + 1..i + 1, sheets: Vec::new() };
+                    let next = Segment {
+                        request: None,
+                        pages: i + 1..i + 1,
+                        sheets: Vec::new(),
+                    };
                     push(&mut segments, std::mem::replace(&mut current, next));
                 }
                 current.sheets.push(i);
@@ -107,7 +118,11 @@ mod tests {
     }
 
     fn segment(request: Option<&str>, pages: Range<usize>, sheets: &[usize]) -> Segment {
-        Segment { request: request.map(str::to_owned), pages, sheets: sheets.to_vec() }
+        Segment {
+            request: request.map(str::to_owned),
+            pages,
+            sheets: sheets.to_vec(),
+        }
     }
 
     #[test]
@@ -116,7 +131,10 @@ mod tests {
         let batch = [request("TN1"), C, C, request("TN2"), C, C, C];
         assert_eq!(
             split_sheets(&batch),
-            vec![segment(Some("TN1"), 1..3, &[0]), segment(Some("TN2"), 4..7, &[3])]
+            vec![
+                segment(Some("TN1"), 1..3, &[0]),
+                segment(Some("TN2"), 4..7, &[3])
+            ]
         );
     }
 
@@ -124,7 +142,20 @@ mod tests {
     fn patch_t_runs_pages_before_sheets_and_empty_covers() {
         use Sheet::{Content as C, Separator as P};
         // Loose pages first, a bare PATCH-T, a PATCH-T followed by a cover, two covers in a row.
-        let batch = [C, C, P, C, P, request("TN3"), C, request("TN4"), request("TN5"), C, P, P];
+        let batch = [
+            C,
+            C,
+            P,
+            C,
+            P,
+            request("TN3"),
+            C,
+            request("TN4"),
+            request("TN5"),
+            C,
+            P,
+            P,
+        ];
         assert_eq!(
             split_sheets(&batch),
             vec![

@@ -10,11 +10,18 @@ pub enum IntakeError {
     #[error("request-matching pattern `{pattern}` has no named group `request`")]
     PatternWithoutGroup { pattern: String },
     #[error("{path}: cannot examine: {source}")]
-    Look { path: PathBuf, source: std::io::Error },
+    Look {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("page range `{range}` is not understood: {reason}")]
     BadPageRange { range: String, reason: String },
     #[error("barcode `{text}` cannot be drawn as {symbology}: {reason}")]
-    BarcodeEncode { text: String, symbology: &'static str, reason: String },
+    BarcodeEncode {
+        text: String,
+        symbology: &'static str,
+        reason: String,
+    },
     #[error("stored page fingerprint is corrupt: {reason}")]
     CorruptFingerprint { reason: String },
 }

@@ -18,7 +18,11 @@ pub struct FolderTracker {
 
 impl FolderTracker {
     pub fn new(delay: std::time::Duration) -> Self {
-        Self { files: SettleTracker::new(delay), names: BTreeSet::new(), changed_at: None }
+        Self {
+            files: SettleTracker::new(delay),
+            names: BTreeSet::new(),
+            changed_at: None,
+        }
     }
 
     /// Records a listing of the folder (as [`super::look::look_folder`] returns it) taken at
@@ -42,7 +46,11 @@ impl FolderTracker {
         let quiet = self
             .changed_at
             .is_some_and(|c| at.saturating_duration_since(c) >= self.files.delay());
-        if all_stable && quiet { Verdict::Stable } else { Verdict::Waiting }
+        if all_stable && quiet {
+            Verdict::Stable
+        } else {
+            Verdict::Waiting
+        }
     }
 
     /// A change event for a file in the folder.
@@ -60,7 +68,11 @@ mod tests {
     use super::*;
 
     fn file(name: &str, size: u64) -> (PathBuf, Look) {
-        let look = Look { kind: FileKind::Regular, size, mtime: SystemTime::UNIX_EPOCH };
+        let look = Look {
+            kind: FileKind::Regular,
+            size,
+            mtime: SystemTime::UNIX_EPOCH,
+        };
         (PathBuf::from(format!("/in/TN1/{name}")), look)
     }
 
@@ -94,8 +106,17 @@ mod tests {
         let t0 = Instant::now();
         let mut folder = FolderTracker::new(Duration::from_secs(1));
         let mut listing = vec![file("p1.tif", 10)];
-        listing.push((PathBuf::from("/in/TN1/l.tif"), Look { kind: FileKind::Symlink, ..listing[0].1 }));
+        listing.push((
+            PathBuf::from("/in/TN1/l.tif"),
+            Look {
+                kind: FileKind::Symlink,
+                ..listing[0].1
+            },
+        ));
         folder.look(&listing, t0);
-        assert_eq!(folder.look(&listing, t0 + Duration::from_secs(5)), Verdict::Waiting);
+        assert_eq!(
+            folder.look(&listing, t0 + Duration::from_secs(5)),
+            Verdict::Waiting
+        );
     }
 }

@@ -9,8 +9,10 @@ use super::temp_name::is_temporary;
 
 /// One look at `path`, not following a symlink (a link is reported as [`FileKind::Symlink`]).
 pub fn look(path: &Path) -> Result<Look, IntakeError> {
-    let meta = std::fs::symlink_metadata(path)
-        .map_err(|source| IntakeError::Look { path: path.to_owned(), source })?;
+    let meta = std::fs::symlink_metadata(path).map_err(|source| IntakeError::Look {
+        path: path.to_owned(),
+        source,
+    })?;
     let file_type = meta.file_type();
     let kind = if file_type.is_symlink() {
         FileKind::Symlink
@@ -21,10 +23,15 @@ pub fn look(path: &Path) -> Result<Look, IntakeError> {
     } else {
         FileKind::Other
     };
-    let mtime = meta
-        .modified()
-        .map_err(|source| IntakeError::Look { path: path.to_owned(), source })?;
-    Ok(Look { kind, size: meta.len(), mtime })
+    let mtime = meta.modified().map_err(|source| IntakeError::Look {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(Look {
+        kind,
+        size: meta.len(),
+        mtime,
+    })
 }
 
 /// The files of a request folder and a look at each, sorted by name, leaving out temporary
@@ -34,10 +41,15 @@ pub fn look_folder(folder: &Path) -> Result<Vec<(PathBuf, Look)>, IntakeError> {
     let mut found = Vec::new();
     let mut pending = vec![folder.to_owned()];
     while let Some(dir) = pending.pop() {
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|source| IntakeError::Look { path: dir.clone(), source })?;
+        let entries = std::fs::read_dir(&dir).map_err(|source| IntakeError::Look {
+            path: dir.clone(),
+            source,
+        })?;
         for entry in entries {
-            let entry = entry.map_err(|source| IntakeError::Look { path: dir.clone(), source })?;
+            let entry = entry.map_err(|source| IntakeError::Look {
+                path: dir.clone(),
+                source,
+            })?;
             let path = entry.path();
             if is_temporary(&path, folder) {
                 continue;

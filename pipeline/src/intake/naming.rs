@@ -30,7 +30,9 @@ impl RequestNaming {
             reason: e.to_string(),
         })?;
         if !compiled.capture_names().any(|n| n == Some("request")) {
-            return Err(IntakeError::PatternWithoutGroup { pattern: pattern.to_owned() });
+            return Err(IntakeError::PatternWithoutGroup {
+                pattern: pattern.to_owned(),
+            });
         }
         Ok(Self { pattern: compiled })
     }
@@ -75,7 +77,10 @@ mod tests {
         assert_eq!(id("scan_0001.tif"), None);
         assert_eq!(id("TN12345abc.pdf"), None);
         assert_eq!(id("notes.pdf"), None);
-        assert_eq!(naming.from_folder(Path::new("/in/TN777")).as_deref(), Some("TN777"));
+        assert_eq!(
+            naming.from_folder(Path::new("/in/TN777")).as_deref(),
+            Some("TN777")
+        );
         assert_eq!(naming.from_folder(Path::new("/in/batch")), None);
     }
 
@@ -83,7 +88,9 @@ mod tests {
     fn custom_patterns_need_the_request_group() {
         let naming = RequestNaming::new(r"ILL-(?P<request>\d{4}-\d+)").unwrap();
         assert_eq!(
-            naming.from_file(Path::new("scan ILL-2026-0042 p1.tif")).as_deref(),
+            naming
+                .from_file(Path::new("scan ILL-2026-0042 p1.tif"))
+                .as_deref(),
             Some("2026-0042")
         );
         let err = RequestNaming::new(r"^(\d+)").unwrap_err();

@@ -27,7 +27,10 @@ impl PartialOrd for Folio {
 
 impl Folio {
     pub fn arabic(value: u32) -> Self {
-        Folio { roman: false, value }
+        Folio {
+            roman: false,
+            value,
+        }
     }
 
     pub fn roman(value: u32) -> Self {
@@ -46,7 +49,11 @@ impl Folio {
 
 impl fmt::Display for Folio {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.roman { f.write_str(&to_roman(self.value)) } else { write!(f, "{}", self.value) }
+        if self.roman {
+            f.write_str(&to_roman(self.value))
+        } else {
+            write!(f, "{}", self.value)
+        }
     }
 }
 
@@ -68,9 +75,15 @@ pub fn roman_value(text: &str) -> Option<u32> {
     let chars: Vec<u32> = lower.chars().map(digit).collect();
     let mut value = 0;
     for (i, d) in chars.iter().enumerate() {
-        if chars.get(i + 1).is_some_and(|next| next > d) { value -= *d as i64 } else { value += *d as i64 }
+        if chars.get(i + 1).is_some_and(|next| next > d) {
+            value -= *d as i64
+        } else {
+            value += *d as i64
+        }
     }
-    let value = u32::try_from(value).ok().filter(|v| (1..4000).contains(v))?;
+    let value = u32::try_from(value)
+        .ok()
+        .filter(|v| (1..4000).contains(v))?;
     // Only the canonical spelling counts, so that words like "mix" or "dim" are not numbers.
     (to_roman(value) == lower).then_some(value)
 }
@@ -78,8 +91,19 @@ pub fn roman_value(text: &str) -> Option<u32> {
 /// Lower-case roman numeral of `value` (1–3999).
 pub fn to_roman(mut value: u32) -> String {
     const PARTS: [(u32, &str); 13] = [
-        (1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
-        (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"),
+        (1000, "m"),
+        (900, "cm"),
+        (500, "d"),
+        (400, "cd"),
+        (100, "c"),
+        (90, "xc"),
+        (50, "l"),
+        (40, "xl"),
+        (10, "x"),
+        (9, "ix"),
+        (5, "v"),
+        (4, "iv"),
+        (1, "i"),
     ];
     let mut out = String::new();
     for (n, s) in PARTS {
@@ -102,7 +126,10 @@ impl RequestedPages {
     /// Parses a request's page field. Parts are separated by `,` or `;`; a part is a page or
     /// two joined by `-`, `–` or `—`. A leading `p.`, `pp.` or `pages` is ignored.
     pub fn parse(text: &str) -> Result<Self, IntakeError> {
-        let bad = |reason: &str| IntakeError::BadPageRange { range: text.to_owned(), reason: reason.to_owned() };
+        let bad = |reason: &str| IntakeError::BadPageRange {
+            range: text.to_owned(),
+            reason: reason.to_owned(),
+        };
         let mut body = text.trim();
         for prefix in ["pages", "pp.", "pp", "p."] {
             if body.len() >= prefix.len() && body[..prefix.len()].eq_ignore_ascii_case(prefix) {
@@ -111,20 +138,28 @@ impl RequestedPages {
             }
         }
         let mut pages: Vec<Folio> = Vec::new();
-        for part in body.split([',', ';']).map(str::trim).filter(|p| !p.is_empty()) {
+        for part in body
+            .split([',', ';'])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             let mut ends = part.split(['-', '–', '—']).map(str::trim);
             let first = ends.next().unwrap_or_default();
-            let start = Folio::parse(first).ok_or_else(|| bad(&format!("`{first}` is not a page number")))?;
+            let start = Folio::parse(first)
+                .ok_or_else(|| bad(&format!("`{first}` is not a page number")))?;
             let end = match ends.next() {
                 None => start,
                 Some(last) => {
-                    let mut end = Folio::parse(last).ok_or_else(|| bad(&format!("`{last}` is not a page number")))?;
+                    let mut end = Folio::parse(last)
+                        .ok_or_else(|| bad(&format!("`{last}` is not a page number")))?;
                     if end.roman != start.roman {
                         return Err(bad(&format!("`{part}` mixes roman and arabic numbers")));
                     }
                     if !end.roman && end.value < start.value && last.len() < first.len() {
                         // 101-15 means 101-115: the end repeats the start's leading digits.
-                        end.value = format!("{}{last}", &first[..first.len() - last.len()]).parse().unwrap_or(0);
+                        end.value = format!("{}{last}", &first[..first.len() - last.len()])
+                            .parse()
+                            .unwrap_or(0);
                     }
                     end
                 }
@@ -139,7 +174,10 @@ impl RequestedPages {
                 return Err(bad(&format!("`{part}` is more than {MAX_PAGES} pages")));
             }
             for value in start.value..=end.value {
-                let folio = Folio { roman: start.roman, value };
+                let folio = Folio {
+                    roman: start.roman,
+                    value,
+                };
                 if !pages.contains(&folio) {
                     pages.push(folio);
                 }
@@ -175,7 +213,11 @@ pub fn describe(folios: &[Folio]) -> String {
         {
             j += 1;
         }
-        parts.push(if j == i { sorted[i].to_string() } else { format!("{}–{}", sorted[i], sorted[j]) });
+        parts.push(if j == i {
+            sorted[i].to_string()
+        } else {
+            format!("{}–{}", sorted[i], sorted[j])
+        });
         i = j + 1;
     }
     parts.join(", ")
@@ -191,13 +233,35 @@ mod tests {
 
     #[test]
     fn parses_the_forms_requests_use() {
-        assert_eq!(RequestedPages::parse("101-115").unwrap().0, arabic(101..=115));
-        assert_eq!(RequestedPages::parse("5, 7-9").unwrap().0, arabic([5, 7, 8, 9]));
-        assert_eq!(RequestedPages::parse("pp. 101–15").unwrap().0, arabic(101..=115));
-        assert_eq!(RequestedPages::parse("1234-56").unwrap().0, arabic(1234..=1256));
+        assert_eq!(
+            RequestedPages::parse("101-115").unwrap().0,
+            arabic(101..=115)
+        );
+        assert_eq!(
+            RequestedPages::parse("5, 7-9").unwrap().0,
+            arabic([5, 7, 8, 9])
+        );
+        assert_eq!(
+            RequestedPages::parse("pp. 101–15").unwrap().0,
+            arabic(101..=115)
+        );
+        assert_eq!(
+            RequestedPages::parse("1234-56").unwrap().0,
+            arabic(1234..=1256)
+        );
         assert_eq!(RequestedPages::parse("7; 7-8").unwrap().0, arabic([7, 8]));
         let roman = RequestedPages::parse("xii-xv, 1-2").unwrap().0;
-        assert_eq!(roman, vec![Folio::roman(12), Folio::roman(13), Folio::roman(14), Folio::roman(15), Folio::arabic(1), Folio::arabic(2)]);
+        assert_eq!(
+            roman,
+            vec![
+                Folio::roman(12),
+                Folio::roman(13),
+                Folio::roman(14),
+                Folio::roman(15),
+                Folio::arabic(1),
+                Folio::arabic(2)
+            ]
+        );
     }
 
     #[test]
@@ -222,6 +286,9 @@ mod tests {
     fn describes_runs() {
         let folios = arabic([113, 109, 112]);
         assert_eq!(describe(&folios), "109, 112–113");
-        assert_eq!(describe(&[Folio::roman(3), Folio::roman(4), Folio::arabic(1)]), "iii–iv, 1");
+        assert_eq!(
+            describe(&[Folio::roman(3), Folio::roman(4), Folio::arabic(1)]),
+            "iii–iv, 1"
+        );
     }
 }

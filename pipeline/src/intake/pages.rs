@@ -60,10 +60,18 @@ impl PageCheck {
             parts.push(format!("scanned twice {}", describe(&self.repeated)));
         }
         if !self.out_of_order.is_empty() {
-            let pages: Vec<String> = self.out_of_order.iter().map(|i| (i + 1).to_string()).collect();
+            let pages: Vec<String> = self
+                .out_of_order
+                .iter()
+                .map(|i| (i + 1).to_string())
+                .collect();
             parts.push(format!("out of order at scan page {}", pages.join(", ")));
         }
-        if parts.is_empty() { "all requested pages present".to_owned() } else { parts.join("; ") }
+        if parts.is_empty() {
+            "all requested pages present".to_owned()
+        } else {
+            parts.join("; ")
+        }
     }
 }
 
@@ -81,7 +89,12 @@ pub fn check(requested: &RequestedPages, ocr_pages: &[&str]) -> PageCheck {
         }
     }
     let wanted: BTreeSet<Folio> = requested.0.iter().copied().collect();
-    let missing = requested.0.iter().copied().filter(|f| !seen.contains(f)).collect();
+    let missing = requested
+        .0
+        .iter()
+        .copied()
+        .filter(|f| !seen.contains(f))
+        .collect();
     let extra = seen.difference(&wanted).copied().collect();
 
     let mut out_of_order = Vec::new();
@@ -106,7 +119,11 @@ pub fn check(requested: &RequestedPages, ocr_pages: &[&str]) -> PageCheck {
 
 /// The page number printed on a page, from its OCR text.
 pub fn printed_number(text: &str) -> Option<Folio> {
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let n = lines.len();
     let bottom = lines[n.saturating_sub(EDGE_LINES)..].iter().rev();
     let top = lines[..EDGE_LINES.min(n)].iter();
@@ -155,7 +172,11 @@ fn in_running_head(line: &str) -> Option<Folio> {
 }
 
 fn number(word: &str) -> Option<Folio> {
-    digits(word).or_else(|| roman_value(word).filter(|v| *v <= ROMAN_MAX).map(Folio::roman))
+    digits(word).or_else(|| {
+        roman_value(word)
+            .filter(|v| *v <= ROMAN_MAX)
+            .map(Folio::roman)
+    })
 }
 
 /// An arabic number of at most five digits, with OCR's usual letter-for-digit slips (`l0I`,
@@ -183,24 +204,37 @@ fn infer(read: &[Option<Folio>]) -> (Vec<Option<Folio>>, Vec<usize>) {
     let mut folios = read.to_vec();
     let mut inferred = Vec::new();
     let step = |f: Folio, by: i64| -> Option<Folio> {
-        u32::try_from(i64::from(f.value) + by).ok().filter(|v| *v > 0).map(|value| Folio { value, ..f })
+        u32::try_from(i64::from(f.value) + by)
+            .ok()
+            .filter(|v| *v > 0)
+            .map(|value| Folio { value, ..f })
     };
     // A lone reading one digit off from what two agreeing neighbours imply is a misreading.
     for i in 1..folios.len().saturating_sub(1) {
         let (Some(prev), Some(here), Some(next)) = (read[i - 1], read[i], read[i + 1]) else {
             continue;
         };
-        let Some(expected) = step(prev, 1) else { continue };
+        let Some(expected) = step(prev, 1) else {
+            continue;
+        };
         // A page equal to a neighbour is a page scanned twice, not a misreading.
         let repeat = here == prev || here == next;
-        if step(prev, 2) == Some(next) && !repeat && here != expected && one_digit_off(here, expected) {
+        if step(prev, 2) == Some(next)
+            && !repeat
+            && here != expected
+            && one_digit_off(here, expected)
+        {
             folios[i] = Some(expected);
             inferred.push(i);
         }
     }
     // A page without a number takes one from the nearest numbered pages when the pages between
     // them account exactly for the difference, or from one side at the ends of the scan.
-    let known: Vec<(usize, Folio)> = read.iter().enumerate().filter_map(|(i, f)| f.map(|f| (i, f))).collect();
+    let known: Vec<(usize, Folio)> = read
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| f.map(|f| (i, f)))
+        .collect();
     for i in 0..folios.len() {
         if read[i].is_some() {
             continue;
@@ -208,11 +242,10 @@ fn infer(read: &[Option<Folio>]) -> (Vec<Option<Folio>>, Vec<usize>) {
         let before = known.iter().rev().find(|(j, _)| *j < i).copied();
         let after = known.iter().find(|(j, _)| *j > i).copied();
         let guess = match (before, after) {
-            (Some((a, fa)), Some((b, fb))) => {
-                (fa.roman == fb.roman && i64::from(fb.value) - i64::from(fa.value) == (b - a) as i64)
-                    .then(|| step(fa, (i - a) as i64))
-                    .flatten()
-            }
+            (Some((a, fa)), Some((b, fb))) => (fa.roman == fb.roman
+                && i64::from(fb.value) - i64::from(fa.value) == (b - a) as i64)
+                .then(|| step(fa, (i - a) as i64))
+                .flatten(),
             (Some((a, fa)), None) if i - a <= 2 => step(fa, (i - a) as i64),
             (None, Some((b, fb))) if b - i <= 2 => step(fb, -((b - i) as i64)),
             _ => None,

@@ -63,7 +63,10 @@ pub struct SettleTracker {
 
 impl SettleTracker {
     pub fn new(delay: Duration) -> Self {
-        Self { delay, files: HashMap::new() }
+        Self {
+            delay,
+            files: HashMap::new(),
+        }
     }
 
     pub fn delay(&self) -> Duration {
@@ -86,10 +89,11 @@ impl SettleTracker {
             self.files.remove(path);
             return Verdict::Ignored;
         }
-        let seen = self
-            .files
-            .entry(path.to_owned())
-            .or_insert(Seen { last: look, same_looks: 0, active_at: at });
+        let seen = self.files.entry(path.to_owned()).or_insert(Seen {
+            last: look,
+            same_looks: 0,
+            active_at: at,
+        });
         if seen.last == look {
             seen.same_looks += 1;
         } else {
@@ -142,8 +146,14 @@ mod tests {
         let mut tracker = SettleTracker::default();
         assert_eq!(tracker.look(path, regular(100, 1), at(0)), Verdict::Waiting);
         // Same look but not yet quiet for 2 s.
-        assert_eq!(tracker.look(path, regular(100, 1), at(1000)), Verdict::Waiting);
-        assert_eq!(tracker.look(path, regular(100, 1), at(2000)), Verdict::Stable);
+        assert_eq!(
+            tracker.look(path, regular(100, 1), at(1000)),
+            Verdict::Waiting
+        );
+        assert_eq!(
+            tracker.look(path, regular(100, 1), at(2000)),
+            Verdict::Stable
+        );
     }
 
     #[test]
@@ -153,16 +163,37 @@ mod tests {
         let path = Path::new("/in/TN1.pdf");
         let mut tracker = SettleTracker::default();
         tracker.look(path, regular(100, 1), at(0));
-        assert_eq!(tracker.look(path, regular(200, 1), at(2500)), Verdict::Waiting);
-        assert_eq!(tracker.look(path, regular(200, 1), at(3000)), Verdict::Waiting);
-        assert_eq!(tracker.look(path, regular(200, 1), at(4500)), Verdict::Stable);
+        assert_eq!(
+            tracker.look(path, regular(200, 1), at(2500)),
+            Verdict::Waiting
+        );
+        assert_eq!(
+            tracker.look(path, regular(200, 1), at(3000)),
+            Verdict::Waiting
+        );
+        assert_eq!(
+            tracker.look(path, regular(200, 1), at(4500)),
+            Verdict::Stable
+        );
         // Same size, new mtime: rewritten in place.
-        assert_eq!(tracker.look(path, regular(200, 9), at(5000)), Verdict::Waiting);
-        assert_eq!(tracker.look(path, regular(200, 9), at(7000)), Verdict::Stable);
+        assert_eq!(
+            tracker.look(path, regular(200, 9), at(5000)),
+            Verdict::Waiting
+        );
+        assert_eq!(
+            tracker.look(path, regular(200, 9), at(7000)),
+            Verdict::Stable
+        );
         // An event without a visible change still restarts the clock.
         tracker.event(path, at(7100));
-        assert_eq!(tracker.look(path, regular(200, 9), at(8000)), Verdict::Waiting);
-        assert_eq!(tracker.look(path, regular(200, 9), at(9200)), Verdict::Stable);
+        assert_eq!(
+            tracker.look(path, regular(200, 9), at(8000)),
+            Verdict::Waiting
+        );
+        assert_eq!(
+            tracker.look(path, regular(200, 9), at(9200)),
+            Verdict::Stable
+        );
     }
 
     #[test]
@@ -170,11 +201,23 @@ mod tests {
         let t0 = Instant::now();
         let later = t0 + Duration::from_secs(60);
         let mut tracker = SettleTracker::new(Duration::from_secs(1));
-        let link = Look { kind: FileKind::Symlink, ..regular(100, 1) };
+        let link = Look {
+            kind: FileKind::Symlink,
+            ..regular(100, 1)
+        };
         assert_eq!(tracker.look(Path::new("/in/l"), link, t0), Verdict::Ignored);
-        assert_eq!(tracker.look(Path::new("/in/l"), link, later), Verdict::Ignored);
-        let dir = Look { kind: FileKind::Directory, ..regular(4096, 1) };
-        assert_eq!(tracker.look(Path::new("/in/d"), dir, later), Verdict::Ignored);
+        assert_eq!(
+            tracker.look(Path::new("/in/l"), link, later),
+            Verdict::Ignored
+        );
+        let dir = Look {
+            kind: FileKind::Directory,
+            ..regular(4096, 1)
+        };
+        assert_eq!(
+            tracker.look(Path::new("/in/d"), dir, later),
+            Verdict::Ignored
+        );
         let empty = Path::new("/in/empty.pdf");
         tracker.look(empty, regular(0, 1), t0);
         assert_eq!(tracker.look(empty, regular(0, 1), later), Verdict::Waiting);
@@ -186,9 +229,15 @@ mod tests {
         let mut tracker = SettleTracker::new(Duration::from_secs(1));
         let path = Path::new("/in/TN1.pdf");
         tracker.look(path, regular(5, 1), t0);
-        assert_eq!(tracker.look(path, regular(5, 1), t0 + Duration::from_secs(2)), Verdict::Stable);
+        assert_eq!(
+            tracker.look(path, regular(5, 1), t0 + Duration::from_secs(2)),
+            Verdict::Stable
+        );
         tracker.forget(path);
         assert_eq!(tracker.active_at(path), None);
-        assert_eq!(tracker.look(path, regular(5, 1), t0 + Duration::from_secs(3)), Verdict::Waiting);
+        assert_eq!(
+            tracker.look(path, regular(5, 1), t0 + Duration::from_secs(3)),
+            Verdict::Waiting
+        );
     }
 }

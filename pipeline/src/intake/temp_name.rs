@@ -14,7 +14,10 @@ pub fn is_temporary(path: &Path, inbox: &Path) -> bool {
     if hidden {
         return true;
     }
-    let Some(name) = relative.file_name().map(|n| n.to_string_lossy().to_lowercase()) else {
+    let Some(name) = relative
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+    else {
         return true;
     };
     name.ends_with('~') || name.ends_with(".part") || name.ends_with(".tmp")
@@ -35,10 +38,21 @@ mod tests {
             ".sync/TN1.pdf",
             "TN1/.cache/page1.tif",
         ] {
-            assert!(is_temporary(&inbox.join(name), inbox), "{name} should be ignored");
+            assert!(
+                is_temporary(&inbox.join(name), inbox),
+                "{name} should be ignored"
+            );
         }
-        for name in ["TN1.pdf", "TN1_part2.tif", "TN1/page1.tif", "TN1.partial.pdf"] {
-            assert!(!is_temporary(&inbox.join(name), inbox), "{name} should be taken");
+        for name in [
+            "TN1.pdf",
+            "TN1_part2.tif",
+            "TN1/page1.tif",
+            "TN1.partial.pdf",
+        ] {
+            assert!(
+                !is_temporary(&inbox.join(name), inbox),
+                "{name} should be taken"
+            );
         }
         // A dot in the inbox path itself must not hide everything below it.
         let dotted = Path::new("/home/u/.quire/inbox");

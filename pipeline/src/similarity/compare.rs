@@ -39,8 +39,10 @@ pub fn page_similarity(a: &PageFingerprint, b: &PageFingerprint) -> Option<f32> 
 /// The longest run of consecutive new pages matching consecutive old pages in the same order
 /// (ties go to the higher similarity), or `None` when no page matches.
 pub fn compare_documents(new: &[PageFingerprint], old: &[PageFingerprint]) -> Option<Match> {
-    let scores: Vec<Vec<Option<f32>>> =
-        new.iter().map(|n| old.iter().map(|o| page_similarity(n, o)).collect()).collect();
+    let scores: Vec<Vec<Option<f32>>> = new
+        .iter()
+        .map(|n| old.iter().map(|o| page_similarity(n, o)).collect())
+        .collect();
     let mut best: Option<(usize, f32, usize, usize)> = None;
     for (i, row) in scores.iter().enumerate() {
         for (j, score) in row.iter().enumerate() {
@@ -73,14 +75,24 @@ mod tests {
 
     fn text_page(tag: u32) -> PageFingerprint {
         let text: String = (0..80).map(|w| format!("w{tag}x{w} ")).collect();
-        PageFingerprint { phash: vec![0; 32], minhash: super::super::minhash::minhash(&text) }
+        PageFingerprint {
+            phash: vec![0; 32],
+            minhash: super::super::minhash::minhash(&text),
+        }
     }
 
     #[test]
     fn finds_the_longest_aligned_run() {
         let old: Vec<_> = (1..=6).map(text_page).collect();
         // New: an unrelated page, then old pages 2–5, then old page 1.
-        let new = vec![text_page(99), old[1].clone(), old[2].clone(), old[3].clone(), old[4].clone(), old[0].clone()];
+        let new = vec![
+            text_page(99),
+            old[1].clone(),
+            old[2].clone(),
+            old[3].clone(),
+            old[4].clone(),
+            old[0].clone(),
+        ];
         let found = compare_documents(&new, &old).unwrap();
         assert_eq!(found.new_pages, 2..=5);
         assert_eq!(found.old_pages, 2..=5);
@@ -91,7 +103,10 @@ mod tests {
 
     #[test]
     fn pages_without_text_compare_by_image() {
-        let a = PageFingerprint { phash: vec![0b1010_1010; 32], minhash: vec![] };
+        let a = PageFingerprint {
+            phash: vec![0b1010_1010; 32],
+            minhash: vec![],
+        };
         let mut near = a.clone();
         near.phash[0] ^= 0b111;
         let mut far = a.clone();
@@ -99,6 +114,15 @@ mod tests {
         assert!(page_similarity(&a, &near).is_some_and(|s| s > 0.98));
         assert_eq!(page_similarity(&a, &far), None);
         // One page with text, one without: the image decides.
-        assert!(page_similarity(&text_page(1), &PageFingerprint { phash: vec![0; 32], minhash: vec![] }).is_some());
+        assert!(
+            page_similarity(
+                &text_page(1),
+                &PageFingerprint {
+                    phash: vec![0; 32],
+                    minhash: vec![]
+                }
+            )
+            .is_some()
+        );
     }
 }

@@ -23,7 +23,10 @@ pub struct PageFingerprint {
 impl PageFingerprint {
     /// The fingerprint of a page image scanned at `dpi` whose OCR text is `text`.
     pub fn of(page: &GrayImage, dpi: f32, text: &str) -> Self {
-        PageFingerprint { phash: perceptual_hash(page, dpi), minhash: minhash(text) }
+        PageFingerprint {
+            phash: perceptual_hash(page, dpi),
+            minhash: minhash(text),
+        }
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -39,19 +42,32 @@ impl PageFingerprint {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, IntakeError> {
-        let corrupt = |reason: &str| IntakeError::CorruptFingerprint { reason: reason.to_owned() };
+        let corrupt = |reason: &str| IntakeError::CorruptFingerprint {
+            reason: reason.to_owned(),
+        };
         let (&format, rest) = bytes.split_first().ok_or_else(|| corrupt("empty"))?;
         if format != FORMAT {
             return Err(corrupt(&format!("unknown format {format}")));
         }
         let (phash_len, rest) = take_u16(rest).ok_or_else(|| corrupt("truncated hash length"))?;
-        let (phash, rest) = rest.split_at_checked(phash_len).ok_or_else(|| corrupt("truncated hash"))?;
+        let (phash, rest) = rest
+            .split_at_checked(phash_len)
+            .ok_or_else(|| corrupt("truncated hash"))?;
         let (count, rest) = take_u16(rest).ok_or_else(|| corrupt("truncated signature length"))?;
         if rest.len() != count * 4 {
-            return Err(corrupt(&format!("signature of {count} entries but {} bytes", rest.len())));
+            return Err(corrupt(&format!(
+                "signature of {count} entries but {} bytes",
+                rest.len()
+            )));
         }
-        let minhash = rest.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        Ok(PageFingerprint { phash: phash.to_vec(), minhash })
+        let minhash = rest
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        Ok(PageFingerprint {
+            phash: phash.to_vec(),
+            minhash,
+        })
     }
 }
 
@@ -66,18 +82,32 @@ mod tests {
 
     #[test]
     fn round_trips_and_refuses_damage() {
-        let fp = PageFingerprint { phash: vec![1, 2, 3, 250], minhash: vec![7, u32::MAX, 0] };
+        let fp = PageFingerprint {
+            phash: vec![1, 2, 3, 250],
+            minhash: vec![7, u32::MAX, 0],
+        };
         let bytes = fp.to_bytes();
         assert_eq!(bytes.len(), 1 + 2 + 4 + 2 + 12);
         assert_eq!(PageFingerprint::from_bytes(&bytes).unwrap(), fp);
-        let empty = PageFingerprint { phash: vec![], minhash: vec![] };
-        assert_eq!(PageFingerprint::from_bytes(&empty.to_bytes()).unwrap(), empty);
+        let empty = PageFingerprint {
+            phash: vec![],
+            minhash: vec![],
+        };
+        assert_eq!(
+            PageFingerprint::from_bytes(&empty.to_bytes()).unwrap(),
+            empty
+        );
         for cut in 0..bytes.len() {
             let err = PageFingerprint::from_bytes(&bytes[..cut]).unwrap_err();
             assert_eq!(err.code(), "intake.similarity.corrupt_fingerprint");
         }
         let mut other = bytes.clone();
         other[0] = 9;
-        assert!(PageFingerprint::from_bytes(&other).unwrap_err().to_string().contains("format 9"));
+        assert!(
+            PageFingerprint::from_bytes(&other)
+                .unwrap_err()
+                .to_string()
+                .contains("format 9")
+        );
     }
 }

@@ -16,7 +16,12 @@ pub const MINHASH_SIZE: usize = 128;
 /// The normalised words of an OCR text.
 pub fn words(text: &str) -> Vec<String> {
     text.split_whitespace()
-        .map(|w| w.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>())
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
+        })
         .filter(|w| w.chars().count() > 1)
         .collect()
 }
@@ -89,7 +94,10 @@ mod tests {
 
     #[test]
     fn words_are_normalised() {
-        assert_eq!(words("The  Library's records, 1887. a I"), vec!["the", "librarys", "records", "1887"]);
+        assert_eq!(
+            words("The  Library's records, 1887. a I"),
+            vec!["the", "librarys", "records", "1887"]
+        );
     }
 
     #[test]

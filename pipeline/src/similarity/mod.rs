@@ -13,7 +13,7 @@ mod fingerprint;
 mod minhash;
 mod phash;
 
-pub use compare::{Match, PAGE_MATCH_TEXT, PAGE_MATCH_IMAGE, compare_documents, page_similarity};
+pub use compare::{Match, PAGE_MATCH_IMAGE, PAGE_MATCH_TEXT, compare_documents, page_similarity};
 pub use fingerprint::PageFingerprint;
 pub use minhash::{MINHASH_SIZE, SHINGLE_WORDS, minhash, minhash_similarity, words};
 pub use phash::{perceptual_hash, phash_similarity};

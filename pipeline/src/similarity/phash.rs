@@ -20,7 +20,11 @@ const HASH_SIDE: u32 = 16;
 /// The perceptual hash of a page scanned at `dpi`, as bytes (32 bytes for 256 bits).
 pub fn perceptual_hash(page: &GrayImage, dpi: f32) -> Vec<u8> {
     let factor = (dpi / HASH_DPI).floor() as u32;
-    let small = if factor >= 2 { box_shrink(page, factor) } else { page.clone() };
+    let small = if factor >= 2 {
+        box_shrink(page, factor)
+    } else {
+        page.clone()
+    };
     let hasher = HasherConfig::new()
         .hash_size(HASH_SIDE, HASH_SIDE)
         .hash_alg(HashAlg::Median)
@@ -31,8 +35,10 @@ pub fn perceptual_hash(page: &GrayImage, dpi: f32) -> Vec<u8> {
 
 /// 1 for equal hashes, 0 for hashes differing in every bit; 0 when they cannot be compared.
 pub fn phash_similarity(a: &[u8], b: &[u8]) -> f32 {
-    let (Ok(ha), Ok(hb)) = (ImageHash::<Box<[u8]>>::from_bytes(a), ImageHash::<Box<[u8]>>::from_bytes(b))
-    else {
+    let (Ok(ha), Ok(hb)) = (
+        ImageHash::<Box<[u8]>>::from_bytes(a),
+        ImageHash::<Box<[u8]>>::from_bytes(b),
+    ) else {
         return 0.0;
     };
     if a.len() != b.len() || a.is_empty() {

@@ -14,7 +14,8 @@ use crate::synth::{Degradation, PageSpec, render_page};
 const A4: (f32, f32) = (8.27, 11.69);
 
 fn font() -> FontVec {
-    let bytes = std::fs::read("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").expect("fonts-dejavu-core");
+    let bytes = std::fs::read("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+        .expect("fonts-dejavu-core");
     FontVec::try_from_vec(bytes).unwrap()
 }
 
@@ -25,16 +26,38 @@ fn scanned_sheet(text: &str, symbology: Symbology, dpi: f32, skew_deg: f32) -> G
     let scale = PxScale::from(14.0 * dpi / 72.0);
     let y = (A4.1 * dpi * 0.55) as i32;
     let x = (dpi * 1.2) as i32;
-    imageproc::drawing::draw_text_mut(&mut page, Luma([0]), x, y, scale, &font(), &format!("Request {text}"));
+    imageproc::drawing::draw_text_mut(
+        &mut page,
+        Luma([0]),
+        x,
+        y,
+        scale,
+        &font(),
+        &format!("Request {text}"),
+    );
     let second = y + (scale.y * 1.5) as i32;
-    imageproc::drawing::draw_text_mut(&mut page, Luma([0]), x, second, scale, &font(), "Patron: A. Reader, Library SYM");
+    imageproc::drawing::draw_text_mut(
+        &mut page,
+        Luma([0]),
+        x,
+        second,
+        scale,
+        &font(),
+        "Patron: A. Reader, Library SYM",
+    );
     let mut page = rotate_gray(&page, skew_deg);
     imageproc::noise::gaussian_noise_mut(&mut page, 0.0, 8.0, 3);
     page
 }
 
 fn article_page(dpi: f32, number: u32) -> GrayImage {
-    let spec = PageSpec { seed: 11, page_number: number, dpi, degradation: Degradation::scanner(0.4), ..PageSpec::default() };
+    let spec = PageSpec {
+        seed: 11,
+        page_number: number,
+        dpi,
+        degradation: Degradation::scanner(0.4),
+        ..PageSpec::default()
+    };
     render_page(&spec).unwrap().image
 }
 
@@ -50,10 +73,17 @@ fn reads_each_symbology_on_scanned_sheets() {
     ] {
         let page = scanned_sheet("TN12345", symbology, dpi, skew);
         let seen = examine(&page, dpi);
-        let code = seen.barcode.as_ref().unwrap_or_else(|| panic!("no {} found at {dpi} dpi", symbology.name()));
+        let code = seen
+            .barcode
+            .as_ref()
+            .unwrap_or_else(|| panic!("no {} found at {dpi} dpi", symbology.name()));
         assert_eq!(code.text, "TN12345");
         assert_eq!(code.symbology, symbology);
-        assert_eq!(seen.sheet(), Sheet::Request("TN12345".into()), "{symbology:?} {dpi}: {seen:?}");
+        assert_eq!(
+            seen.sheet(),
+            Sheet::Request("TN12345".into()),
+            "{symbology:?} {dpi}: {seen:?}"
+        );
     }
 }
 
@@ -68,7 +98,11 @@ fn patch_t_is_a_separator_and_article_pages_are_content() {
     let article = article_page(300.0, 2);
     let seen = examine(&article, 300.0);
     assert_eq!(seen.barcode, None);
-    assert!(seen.ink_outside > SHEET_MAX_INK, "article ink {}", seen.ink_outside);
+    assert!(
+        seen.ink_outside > SHEET_MAX_INK,
+        "article ink {}",
+        seen.ink_outside
+    );
     assert_eq!(seen.sheet(), Sheet::Content);
 
     // A DOI QR code printed in an article is read but the page stays content.
@@ -76,7 +110,10 @@ fn patch_t_is_a_separator_and_article_pages_are_content() {
     let code = draw("https://doi.org/10.1000/182", Symbology::Qr, 6, 0).unwrap();
     image::imageops::overlay(&mut with_qr, &code, 1700, 2900);
     let seen = examine(&with_qr, 300.0);
-    assert_eq!(seen.barcode.as_ref().map(|b| b.text.as_str()), Some("https://doi.org/10.1000/182"));
+    assert_eq!(
+        seen.barcode.as_ref().map(|b| b.text.as_str()),
+        Some("https://doi.org/10.1000/182")
+    );
     assert_eq!(seen.sheet(), Sheet::Content);
 }
 
@@ -97,8 +134,16 @@ fn a_scanned_batch_splits_into_one_job_per_request() {
     assert_eq!(
         split_batch(&pages),
         vec![
-            Segment { request: Some("TN1".into()), pages: 1..3, sheets: vec![0] },
-            Segment { request: Some("TN2".into()), pages: 5..6, sheets: vec![3, 4] },
+            Segment {
+                request: Some("TN1".into()),
+                pages: 1..3,
+                sheets: vec![0]
+            },
+            Segment {
+                request: Some("TN2".into()),
+                pages: 5..6,
+                sheets: vec![3, 4]
+            },
         ]
     );
 }
@@ -123,7 +168,9 @@ fn detection_time_on_a_300_dpi_page() {
         let start = Instant::now();
         let full = detect(page, DETECT_DPI);
         let full_time = start.elapsed();
-        println!("barcode detection, {name}, 300 dpi A4: downscaled to {DETECT_DPI} dpi {downscaled:?}, full resolution {full_time:?}");
+        println!(
+            "barcode detection, {name}, 300 dpi A4: downscaled to {DETECT_DPI} dpi {downscaled:?}, full resolution {full_time:?}"
+        );
         assert_eq!(small.map(|b| b.text), full.map(|b| b.text));
     }
 }

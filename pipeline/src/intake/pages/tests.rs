@@ -6,12 +6,24 @@ use super::*;
 /// OCR-like text of one page: a running head, prose, and a foot line.
 fn page(head: &str, foot: &str, seed: usize) -> String {
     const WORDS: [&str; 12] = [
-        "the", "library", "collection", "of", "letters", "was", "printed", "in", "1887,", "and",
-        "read", "widely",
+        "the",
+        "library",
+        "collection",
+        "of",
+        "letters",
+        "was",
+        "printed",
+        "in",
+        "1887,",
+        "and",
+        "read",
+        "widely",
     ];
     let mut lines = vec![head.to_owned()];
     for l in 0..30 {
-        let line: Vec<&str> = (0..11).map(|w| WORDS[(seed * 7 + l * 5 + w * 3) % WORDS.len()]).collect();
+        let line: Vec<&str> = (0..11)
+            .map(|w| WORDS[(seed * 7 + l * 5 + w * 3) % WORDS.len()])
+            .collect();
         lines.push(line.join(" "));
     }
     lines.push(String::new());
@@ -20,7 +32,10 @@ fn page(head: &str, foot: &str, seed: usize) -> String {
 }
 
 fn pages_with_feet(feet: &[&str]) -> Vec<String> {
-    feet.iter().enumerate().map(|(i, f)| page("Journal of Library History 1987", f, i)).collect()
+    feet.iter()
+        .enumerate()
+        .map(|(i, f)| page("Journal of Library History 1987", f, i))
+        .collect()
 }
 
 fn run(requested: &str, pages: &[String]) -> PageCheck {
@@ -35,34 +50,65 @@ fn arabic(values: impl IntoIterator<Item = u32>) -> Vec<Folio> {
 #[test]
 fn reads_the_folio_styles_journals_print() {
     assert_eq!(printed_number(&page("", "17", 0)), Some(Folio::arabic(17)));
-    assert_eq!(printed_number(&page("", "— 17 —", 0)), Some(Folio::arabic(17)));
-    assert_eq!(printed_number(&page("", "Page 17", 0)), Some(Folio::arabic(17)));
-    assert_eq!(printed_number(&page("", "page 17 of 30", 0)), Some(Folio::arabic(17)));
-    assert_eq!(printed_number(&page("", "p. 17", 0)), Some(Folio::arabic(17)));
+    assert_eq!(
+        printed_number(&page("", "— 17 —", 0)),
+        Some(Folio::arabic(17))
+    );
+    assert_eq!(
+        printed_number(&page("", "Page 17", 0)),
+        Some(Folio::arabic(17))
+    );
+    assert_eq!(
+        printed_number(&page("", "page 17 of 30", 0)),
+        Some(Folio::arabic(17))
+    );
+    assert_eq!(
+        printed_number(&page("", "p. 17", 0)),
+        Some(Folio::arabic(17))
+    );
     assert_eq!(printed_number(&page("", "xiv", 0)), Some(Folio::roman(14)));
-    assert_eq!(printed_number(&page("102 JOURNAL OF LIBRARY HISTORY", "", 0)), Some(Folio::arabic(102)));
-    assert_eq!(printed_number(&page("NOTES ON RIVER TRADE | 103", "", 0)), Some(Folio::arabic(103)));
-    assert_eq!(printed_number(&page("", "l04", 0)), Some(Folio::arabic(104)));
+    assert_eq!(
+        printed_number(&page("102 JOURNAL OF LIBRARY HISTORY", "", 0)),
+        Some(Folio::arabic(102))
+    );
+    assert_eq!(
+        printed_number(&page("NOTES ON RIVER TRADE | 103", "", 0)),
+        Some(Folio::arabic(103))
+    );
+    assert_eq!(
+        printed_number(&page("", "l04", 0)),
+        Some(Folio::arabic(104))
+    );
     // A year closing a running head is not a folio, and prose has none.
-    assert_eq!(printed_number(&page("Journal of Library History 1987", "", 0)), None);
+    assert_eq!(
+        printed_number(&page("Journal of Library History 1987", "", 0)),
+        None
+    );
     assert_eq!(printed_number(""), None);
 }
 
 #[test]
 fn reports_a_missing_page_in_the_middle() {
-    let feet: Vec<String> = (101..=115).filter(|p| *p != 109).map(|p| p.to_string()).collect();
+    let feet: Vec<String> = (101..=115)
+        .filter(|p| *p != 109)
+        .map(|p| p.to_string())
+        .collect();
     let feet: Vec<&str> = feet.iter().map(String::as_str).collect();
     let result = run("101-115", &pages_with_feet(&feet));
     assert!(result.checked());
     assert_eq!(result.missing, arabic([109]));
-    assert!(result.extra.is_empty() && result.out_of_order.is_empty() && result.inferred.is_empty());
+    assert!(
+        result.extra.is_empty() && result.out_of_order.is_empty() && result.inferred.is_empty()
+    );
     assert_eq!(result.summary(), "missing 109");
 }
 
 #[test]
 fn a_lost_or_misread_folio_is_inferred_not_reported() {
     // 101 unprinted (first page), 104 lost by OCR, 106 misread as 108, 110 read as "ll0".
-    let feet = ["", "102", "103", "", "105", "108", "107", "108", "109", "ll0"];
+    let feet = [
+        "", "102", "103", "", "105", "108", "107", "108", "109", "ll0",
+    ];
     let result = run("101-110", &pages_with_feet(&feet));
     assert_eq!(result.missing, vec![], "{result:?}");
     assert_eq!(result.inferred, vec![0, 3, 5]);
@@ -101,5 +147,8 @@ fn roman_front_matter_and_unnumbered_scans() {
     assert_eq!(result.folios[2], Some(Folio::roman(14)));
     let blank = run("1-3", &pages_with_feet(&["", "", ""]));
     assert!(!blank.checked());
-    assert_eq!(blank.summary(), "no printed page numbers found; pages not checked");
+    assert_eq!(
+        blank.summary(),
+        "no printed page numbers found; pages not checked"
+    );
 }

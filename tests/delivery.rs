@@ -1,0 +1,236 @@
+//! Delivery end to end: stamped copies, the borrower's page, counted downloads, revocation,
+//! purge, tracing, and a scan dropped in the inbox reaching the borrower's outbox.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::intake::{daemon_home, http, jobs, start_daemon, wait_until};
+use crate::util::{corpus, stderr, stdout, Home};
+
+fn add_request(home: &Home, id: &str, extra: &[&str]) {
+    let mut args = vec!["request", "add", "--id", id, "--patron", "Nguyễn Thị Minh Khai", "--email", "minh@example.org",
+        "--library", "ZZQ", "--title", "Journal of Tests", "--article", "On testing", "--author", "Smith, J.", "--year", "2024"];
+    args.extend_from_slice(extra);
+    home.ok(&args);
+}
+
+fn links(home: &Home) -> Vec<Value> {
+    serde_json::from_str(&stdout(&home.ok(&["links", "--json"]))).unwrap()
+}
+
+fn path_of(url: &str) -> String {
+    let rest = url.split_once("://").unwrap().1;
+    rest[rest.find('/').unwrap()..].to_string()
+}
+
+/// GET returning (status, headers, body bytes).
+fn get(port: u16, path: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n").unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("a header block");
+    let head = String::from_utf8_lossy(&buf[..split]).to_string();
+    let status = head[9..12].parse().unwrap();
+    let mut body = buf[split + 4..].to_vec();
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        body = dechunk(&body);
+    }
+    (status, head, body)
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let eol = b.windows(2).position(|w| w == b"\r\n").unwrap();
+        let n = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[eol + 2..eol + 2 + n]);
+        b = &b[eol + 2 + n + 2..];
+    }
+}
+
+fn pdftotext(pdf: &Path) -> String {
+    let out = std::process::Command::new("pdftotext").arg("-enc").arg("UTF-8").arg(pdf).arg("-").output().unwrap();
+    assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_hand_delivery_is_stamped_linked_counted_revoked_and_traced() {
+    let (home, port) = daemon_home(&format!("[links]\ndownloads = 3\n"));
+    std::fs::OpenOptions::new().append(true).open(home.config_path()).unwrap();
+    add_request(&home, "TN700", &["--pages", "1-1", "--basis", "ccg"]);
+    let out = home.ok(&["deliver", "--request", "TN700", corpus("ccitt.pdf").to_str().unwrap()]);
+    assert!(stdout(&out).contains("delivered"), "{}", stdout(&out));
+    let _d = start_daemon(&home, port);
+    let l = links(&home);
+    assert_eq!(l.len(), 1);
+    assert_eq!(l[0]["downloads_left"], 3);
+    assert_eq!(l[0]["state"], "active");
+    let url = path_of(l[0]["url"].as_str().unwrap());
+
+    // The borrower's page: institution, citation, warning, expiry, downloads, the button.
+    let (status, head, body) = get(port, &url, &[]);
+    let page = String::from_utf8(body).unwrap();
+    assert_eq!(status, 200, "{head}");
+    for needle in ["Example Library", "On testing", "Journal of Tests", "Nguyễn Thị Minh Khai", "copyright law", "3 of 3", "Download PDF", "lang=\"en\""] {
+        assert!(page.contains(needle), "borrower page lacks {needle:?}:\n{page}");
+    }
+    assert!(!page.contains("<script"), "the page works without JavaScript");
+
+    // A ranged request is served as such (and counts).
+    let (status, head, body) = get(port, &format!("{url}/file"), &[("Range", "bytes=0-99")]);
+    assert_eq!(status, 206, "{head}");
+    assert_eq!(body.len(), 100);
+    assert!(body.starts_with(b"%PDF"));
+    assert!(head.to_ascii_lowercase().contains("content-range: bytes 0-99/"), "{head}");
+
+    let (status, head, pdf) = get(port, &format!("{url}/file"), &[]);
+    assert_eq!(status, 200, "{head}");
+    let lower = head.to_ascii_lowercase();
+    assert!(lower.contains("content-type: application/pdf") && lower.contains("content-disposition: attachment"), "{head}");
+    assert!(lower.contains(&format!("content-length: {}", pdf.len())), "{head}");
+    let file = home.path().join("copy.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let text = pdftotext(&file);
+    assert!(text.contains("Nguyễn Thị Minh Khai") && text.contains("TN700"), "stamp missing from:\n{text}");
+    let qpdf = std::process::Command::new("qpdf").arg("--check").arg(&file).output().unwrap();
+    assert!(qpdf.status.success(), "{}", String::from_utf8_lossy(&qpdf.stdout));
+
+    // The copy leads back to its delivery, even with its metadata stripped.
+    let traced = stdout(&home.ok(&["trace", file.to_str().unwrap()]));
+    assert!(traced.contains("TN700") && traced.contains("Nguyễn Thị Minh Khai") && traced.contains("exact file"), "{traced}");
+    let stripped = home.path().join("stripped.pdf");
+    // One page cut out into a new file: no Info, no XMP, a new file identifier.
+    let st = std::process::Command::new("qpdf")
+        .args(["--empty", "--object-streams=generate", "--pages"])
+        .arg(&file)
+        .args(["2", "--"])
+        .arg(&stripped)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let traced = stdout(&home.ok(&["trace", stripped.to_str().unwrap()]));
+    assert!(traced.contains("TN700") && traced.contains("modified copy"), "{traced}");
+    let unknown = home.fails(&["trace", corpus("ccitt.pdf").to_str().unwrap()]);
+    assert!(stdout(&unknown).contains("no Quire delivery found"), "{}", stdout(&unknown));
+
+    // One download left; the third is the last; then 410 "used up".
+    assert_eq!(get(port, &format!("{url}/file"), &[]).0, 200);
+    let (status, head, body) = get(port, &format!("{url}/file"), &[]);
+    assert_eq!(status, 410, "{head}");
+    assert!(head.contains("x-link-state: used_up"), "{head}");
+    assert!(String::from_utf8_lossy(&body).contains("ill@example.org"));
+    assert_eq!(get(port, &url, &[]).0, 410);
+
+    // Extend, then revoke: the page says which.
+    let id = links(&home)[0]["id"].as_str().unwrap().to_string();
+    home.ok(&["link", "extend", &id, "--downloads", "2"]);
+    assert_eq!(links(&home)[0]["downloads_left"], 2);
+    assert_eq!(get(port, &url, &[]).0, 200);
+    home.ok(&["link", "revoke", &id, "--reason", "sent to the wrong patron"]);
+    let (status, head, _) = get(port, &format!("{url}/file"), &[]);
+    assert_eq!(status, 410);
+    assert!(head.contains("x-link-state: revoked"), "{head}");
+
+    // Unknown tokens: 404, same page for any shape.
+    assert_eq!(get(port, "/d/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &[]).0, 404);
+    assert_eq!(get(port, "/d/x/file", &[]).0, 404);
+
+    // Every attempt is in the log with its outcome and the client's address.
+    let log = stdout(&home.ok(&["audit", "export", "--action", "link.download"]));
+    let outcomes: Vec<String> = log.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["details"]["outcome"].as_str().unwrap().to_string()).collect();
+    assert_eq!(outcomes, ["granted", "granted", "granted", "used_up", "revoked"]);
+    assert!(log.contains("127.0.0.1"));
+    // The token itself is never written anywhere in the log.
+    let token = url.trim_start_matches("/d/");
+    assert!(!stdout(&home.ok(&["audit", "export"])).contains(token));
+    home.ok(&["audit", "verify"]);
+}
+
+#[test]
+fn a_hundred_concurrent_downloads_of_five_get_exactly_five_files() {
+    let (home, port) = daemon_home("");
+    add_request(&home, "TN710", &[]);
+    home.ok(&["deliver", "--request", "TN710", corpus("ccitt.pdf").to_str().unwrap()]);
+    let _d = start_daemon(&home, port);
+    let url = path_of(links(&home)[0]["url"].as_str().unwrap());
+    let handles: Vec<_> = (0..100)
+        .map(|_| {
+            let path = format!("{url}/file");
+            std::thread::spawn(move || get(port, &path, &[]).0)
+        })
+        .collect();
+    let statuses: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|&&s| s == 410).count(), 95, "{statuses:?}");
+    assert_eq!(links(&home)[0]["downloads_left"], 0);
+}
+
+#[test]
+fn purge_removes_the_file_after_the_link_ends_and_keeps_the_record() {
+    let (home, _port) = daemon_home("[links]\npurge_after_days = 0\n");
+    add_request(&home, "TN720", &[]);
+    home.ok(&["deliver", "--request", "TN720", corpus("ccitt.pdf").to_str().unwrap()]);
+    let id = links(&home)[0]["id"].as_str().unwrap().to_string();
+    let objects = || walk(&home.path().join("var/store/objects"));
+    assert_eq!(objects(), 1);
+    let dry = stdout(&home.ok(&["purge", "--dry-run"]));
+    assert!(dry.contains("would remove 0"), "an active link keeps its file: {dry}");
+    home.ok(&["link", "revoke", &id]);
+    assert!(stdout(&home.ok(&["purge", "--dry-run"])).contains("would remove 1"));
+    assert_eq!(objects(), 1, "a dry run removes nothing");
+    assert!(stdout(&home.ok(&["purge"])).contains("removed 1"));
+    assert_eq!(objects(), 0);
+    assert_eq!(links(&home)[0]["state"], "purged");
+    let log = stdout(&home.ok(&["audit", "export", "--action", "delivery."]));
+    assert!(log.contains("delivery.created") && log.contains("delivery.purged"), "{log}");
+    assert!(stdout(&home.ok(&["purge"])).contains("removed 0"), "purge is idempotent");
+}
+
+fn walk(dir: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
+    rd.filter_map(|e| e.ok()).map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum()
+}
+
+#[test]
+fn a_scan_dropped_in_the_inbox_reaches_the_borrower() {
+    let (home, port) = daemon_home("");
+    add_request(&home, "TN730", &[]);
+    let _d = start_daemon(&home, port);
+    std::fs::copy(corpus("ccitt.pdf"), home.path().join("var/inbox/TN730.pdf")).unwrap();
+    wait_until(Duration::from_secs(180), "the job is delivered or held", || {
+        jobs(&home).first().is_some_and(|j| ["delivered", "held", "failed"].contains(&j["state"].as_str().unwrap()))
+    });
+    let job = &jobs(&home)[0];
+    assert_eq!(job["state"], "delivered", "{job}");
+    let l = links(&home);
+    assert_eq!(l.len(), 1);
+    assert_eq!(l[0]["request"], "TN730");
+    // The notice waits in the outbox (the embedded default), naming the link.
+    let outbox = home.path().join("var/outbox");
+    wait_until(Duration::from_secs(30), "the notice is written", || walk(&outbox) == 1);
+    let eml = std::fs::read_dir(&outbox).unwrap().next().unwrap().unwrap().path();
+    let text = std::fs::read_to_string(eml).unwrap();
+    assert!(text.contains("minh@example.org"), "{text}");
+    let url = l[0]["url"].as_str().unwrap();
+    assert!(text.replace("=\r\n", "").replace("=\n", "").contains(url.rsplit('/').next().unwrap()), "the e-mail carries the link:\n{text}");
+    let (status, _, pdf) = get(port, &format!("{}/file", path_of(url)), &[]);
+    assert_eq!(status, 200);
+    let file = home.path().join("got.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let text = pdftotext(&file);
+    assert!(text.contains("TN730"), "{text}");
+    // The original left the spool after delivery.
+    let spool = Path::new(job["spool_path"].as_str().unwrap());
+    assert!(!spool.join("TN730.pdf").exists(), "originals leave the spool after delivery");
+    let _ = stderr;
+}
