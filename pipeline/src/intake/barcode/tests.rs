@@ -84,6 +84,23 @@ fn reads_each_symbology_on_scanned_sheets() {
             Sheet::Request("TN12345".into()),
             "{symbology:?} {dpi}: {seen:?}"
         );
+        println!(
+            "{} sheet at {dpi} dpi: ink outside the code {:.4}",
+            symbology.name(),
+            seen.ink_outside
+        );
+    }
+}
+
+#[test]
+fn sheets_placed_sideways_or_upside_down_are_read() {
+    let page = scanned_sheet("TN4242", Symbology::Code128, 200.0, 0.5);
+    for turned in [
+        image::imageops::rotate90(&page),
+        image::imageops::rotate180(&page),
+    ] {
+        let seen = examine(&turned, 200.0);
+        assert_eq!(seen.sheet(), Sheet::Request("TN4242".into()), "{seen:?}");
     }
 }
 
@@ -103,6 +120,7 @@ fn patch_t_is_a_separator_and_article_pages_are_content() {
         "article ink {}",
         seen.ink_outside
     );
+    println!("article page: ink {:.4}", seen.ink_outside);
     assert_eq!(seen.sheet(), Sheet::Content);
 
     // A DOI QR code printed in an article is read but the page stays content.
