@@ -123,6 +123,16 @@ fn a_hand_delivery_is_stamped_linked_counted_revoked_and_traced() {
     let unknown = home.fails(&["trace", corpus("ccitt.pdf").to_str().unwrap()]);
     assert!(stdout(&unknown).contains("no Quire delivery found"), "{}", stdout(&unknown));
 
+    // A staff preview (API token) gives the same bytes and uses up no download.
+    let delivery = stdout(&home.ok(&["links", "--json"]));
+    let delivery: Vec<Value> = serde_json::from_str(&delivery).unwrap();
+    let preview_path = format!("/api/v1/deliveries/{}/preview", delivery[0]["delivery"].as_str().unwrap());
+    assert_eq!(get(port, &preview_path, &[]).0, 401, "preview needs a token");
+    let (status, _, previewed) = get(port, &preview_path, &[("Authorization", "Bearer test-token-1234567890")]);
+    assert_eq!(status, 200);
+    assert_eq!(previewed, pdf, "the preview is the borrower's copy");
+    assert_eq!(links(&home)[0]["downloads_left"], 1, "a preview is not a download");
+
     // One download left; the third is the last; then 410 "used up".
     assert_eq!(get(port, &format!("{url}/file"), &[]).0, 200);
     let (status, head, body) = get(port, &format!("{url}/file"), &[]);

@@ -13,7 +13,9 @@ use super::AppState;
 use crate::state::{Request, StateError};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/requests", get(list_requests).post(add_requests))
+    Router::new()
+        .route("/api/v1/requests", get(list_requests).post(add_requests))
+        .route("/api/v1/deliveries/{id}/preview", get(preview))
 }
 
 type ApiError = (StatusCode, Json<Value>);
@@ -109,4 +111,40 @@ fn state_error(e: StateError) -> ApiError {
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     error(status, e.code(), e.to_string())
+}
+
+/// Staff preview of a delivered copy: the same bytes the borrower gets, not counted against
+/// the link, audited as a preview.
+async fn preview(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    authorised(&state, &headers)?;
+    let db = state.db.clone();
+    let lookup = id.clone();
+    let delivery = tokio::task::spawn_blocking(move || db.delivery_get(&lookup))
+        .await
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "api.internal", e.to_string()))?
+        .map_err(state_error)?
+        .ok_or_else(|| error(StatusCode::NOT_FOUND, "api.not_found", format!("no delivery {id}")))?;
+    if delivery.state == "purged" {
+        return Err(error(StatusCode::GONE, "api.purged", format!("delivery {id} was purged")));
+    }
+    let hash = quire_delivery::ContentHash::parse(&delivery.stamped_sha256)
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), e.to_string()))?;
+    let body = state.deliverer.store().get(&hash).await.map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), e.to_string()))?;
+    let db = state.db.clone();
+    let event = crate::state::NewEvent::new("api", "delivery.previewed").subject("delivery", &id).subject("request", &delivery.request_id);
+    tokio::task::spawn_blocking(move || db.audit_append(event))
+        .await
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "api.internal", e.to_string()))?
+        .map_err(state_error)?;
+    let len = body.len();
+    let mut resp = axum::response::Response::new(axum::body::Body::from_stream(body.into_stream()));
+    let h = resp.headers_mut();
+    h.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/pdf"));
+    h.insert(axum::http::header::CONTENT_LENGTH, axum::http::HeaderValue::from(len));
+    h.insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(resp)
 }

@@ -28,18 +28,30 @@ pub enum Sheet {
 }
 
 impl PageBarcodes {
+    /// What the page is, judged from the page alone.
     pub fn sheet(&self) -> Sheet {
+        self.sheet_knowing(|_| false)
+    }
+
+    /// What the page is, when `is_open_request` tells which barcode texts are ids of open
+    /// requests: a page carrying such a barcode is a cover sheet however much else is printed
+    /// on it (a printed ILL form, say), since articles do not print request ids.
+    pub fn sheet_knowing(&self, is_open_request: impl Fn(&str) -> bool) -> Sheet {
         let Some(code) = &self.barcode else {
             return Sheet::Content;
         };
+        let text = code.text.trim();
+        if text.is_empty() {
+            return Sheet::Content;
+        }
+        if is_open_request(text) {
+            return Sheet::Request(text.to_owned());
+        }
         if self.ink_outside > SHEET_MAX_INK {
             return Sheet::Content;
         }
-        let text = code.text.trim();
         if code.symbology == Symbology::Code39 && text.eq_ignore_ascii_case(PATCH_T) {
             Sheet::Separator
-        } else if text.is_empty() {
-            Sheet::Content
         } else {
             Sheet::Request(text.to_owned())
         }
@@ -64,6 +76,19 @@ pub struct Segment {
 /// request and no pages are dropped.
 pub fn split_batch(pages: &[PageBarcodes]) -> Vec<Segment> {
     let sheets: Vec<Sheet> = pages.iter().map(PageBarcodes::sheet).collect();
+    split_sheets(&sheets)
+}
+
+/// [`split_batch`] with [`PageBarcodes::sheet_knowing`]: pages carrying the id of an open
+/// request are cover sheets even when much else is printed on them.
+pub fn split_batch_knowing(
+    pages: &[PageBarcodes],
+    is_open_request: impl Fn(&str) -> bool,
+) -> Vec<Segment> {
+    let sheets: Vec<Sheet> = pages
+        .iter()
+        .map(|p| p.sheet_knowing(&is_open_request))
+        .collect();
     split_sheets(&sheets)
 }
 
@@ -123,6 +148,32 @@ mod tests {
             pages,
             sheets: sheets.to_vec(),
         }
+    }
+
+    #[test]
+    fn a_busy_page_is_a_cover_sheet_only_when_its_barcode_is_an_open_request() {
+        use crate::intake::barcode::Barcode;
+        let form = PageBarcodes {
+            barcode: Some(Barcode {
+                text: "TN5".into(),
+                symbology: Symbology::Qr,
+            }),
+            ink_outside: 0.06,
+        };
+        assert_eq!(form.sheet(), Sheet::Content);
+        assert_eq!(
+            form.sheet_knowing(|id| id == "TN5"),
+            Sheet::Request("TN5".into())
+        );
+        assert_eq!(form.sheet_knowing(|id| id == "TN6"), Sheet::Content);
+        let content = PageBarcodes {
+            barcode: None,
+            ink_outside: 0.06,
+        };
+        assert_eq!(
+            split_batch_knowing(&[form, content], |id| id == "TN5"),
+            vec![segment(Some("TN5"), 1..2, &[0])]
+        );
     }
 
     #[test]
