@@ -244,3 +244,46 @@ fn a_scan_dropped_in_the_inbox_reaches_the_borrower() {
     assert!(!spool.join("TN730.pdf").exists(), "originals leave the spool after delivery");
     let _ = stderr;
 }
+
+/// The same delivery on the S3 backend: a real `s3s-fs` server on loopback that checks
+/// signatures. The object lands in the bucket and the borrower gets verified bytes from it.
+#[test]
+fn delivery_works_on_an_s3_store() {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/s3s-fs");
+    assert!(bin.exists(), "s3s-fs is missing at {}: run scripts/bootstrap", bin.display());
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("quire")).unwrap();
+    let s3_port = crate::util::free_port();
+    let mut s3 = std::process::Command::new(&bin)
+        .args(["--host", "127.0.0.1", "--port", &s3_port.to_string(), "--access-key", "AKQUIRETEST", "--secret-key", "quire-secret-key-123"])
+        .arg(root.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(Duration::from_secs(20), "s3s-fs listens", || std::net::TcpStream::connect(("127.0.0.1", s3_port)).is_ok());
+    let storage = |secret: &str| {
+        format!(
+            "[storage]\nbackend = \"s3\"\nendpoint = \"http://127.0.0.1:{s3_port}\"\nbucket = \"quire\"\npath_style = true\n\
+             access_key_id = \"AKQUIRETEST\"\nsecret_access_key = \"{secret}\"\n"
+        )
+    };
+    // A wrong secret is refused by the server's signature check, and nothing is recorded.
+    let (bad, _) = daemon_home(&storage("wrong-secret"));
+    add_request(&bad, "TN740", &[]);
+    let out = bad.fails(&["deliver", "--request", "TN740", corpus("ccitt.pdf").to_str().unwrap()]);
+    assert!(stderr(&out).contains("TN740") || stderr(&out).contains("ccitt.pdf"), "{}", stderr(&out));
+    assert!(links(&bad).is_empty());
+
+    let (home, port) = daemon_home(&storage("quire-secret-key-123"));
+    add_request(&home, "TN740", &[]);
+    home.ok(&["deliver", "--request", "TN740", corpus("ccitt.pdf").to_str().unwrap()]);
+    assert_eq!(walk(&root.path().join("quire")), 1, "one object in the bucket");
+    let _d = start_daemon(&home, port);
+    let url = path_of(links(&home)[0]["url"].as_str().unwrap());
+    let (status, _, pdf) = get(port, &format!("{url}/file"), &[]);
+    assert_eq!(status, 200);
+    assert!(pdf.starts_with(b"%PDF"));
+    let _ = s3.kill();
+    let _ = s3.wait();
+}
