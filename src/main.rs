@@ -4,6 +4,7 @@
 //! configuration, opens the state, and wires them together. `anyhow` lives here only.
 
 mod cli;
+mod compliance;
 mod config;
 mod deliver;
 mod intake;

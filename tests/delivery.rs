@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::intake::{daemon_home, http, jobs, start_daemon, wait_until};
+use crate::intake::{daemon_home, jobs, start_daemon, wait_until};
 use crate::util::{corpus, stderr, stdout, Home};
 
 fn add_request(home: &Home, id: &str, extra: &[&str]) {

@@ -324,3 +324,91 @@ fn kill_minus_nine_at_random_points_loses_nothing_and_doubles_nothing() {
     assert!(per_job.values().all(|&n| n == 1), "a job processed twice: {per_job:?}");
     home.ok(&["audit", "verify"]);
 }
+
+fn article_page(seed: u64, page: u32, dpi: f32, skew: f32) -> image::GrayImage {
+    use quire_pipeline::synth::{render_page, Degradation, PageSpec};
+    let spec = PageSpec {
+        seed,
+        page_number: page,
+        dpi,
+        paper_in: (6.0, 8.0),
+        degradation: Degradation { skew_deg: skew, ..Degradation::default() },
+        ..PageSpec::default()
+    };
+    render_page(&spec).unwrap().image
+}
+
+fn save_png_with_dpi(img: &image::GrayImage, path: &Path, dpi: f32) {
+    // PNG carries its resolution in pHYs; the pipeline reads it.
+    let file = std::fs::File::create(path).unwrap();
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), img.width(), img.height());
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    let ppm = (dpi / 0.0254).round() as u32;
+    enc.set_pixel_dims(Some(png::PixelDimensions { xppu: ppm, yppu: ppm, unit: png::Unit::Meter }));
+    enc.write_header().unwrap().write_image_data(img.as_raw()).unwrap();
+}
+
+/// A scan whose name names no request, with a Code 128 cover sheet for TN800 in front: the
+/// sheet matches it and is left out of the delivered document.
+#[test]
+fn a_barcode_cover_sheet_matches_the_request_and_is_removed() {
+    use quire_pipeline::intake::barcode::{sheet, Symbology};
+    let (home, port) = daemon_home("");
+    add_request(&home, "TN800");
+    let _d = start_daemon(&home, port);
+    let staging = home.path().join("staging/batch");
+    std::fs::create_dir_all(&staging).unwrap();
+    save_png_with_dpi(&sheet("TN800", Symbology::Code128, 200.0, (6.0, 8.0)).unwrap(), &staging.join("p0.png"), 200.0);
+    save_png_with_dpi(&article_page(5, 1, 200.0, 0.0), &staging.join("p1.png"), 200.0);
+    std::fs::rename(&staging, home.path().join("var/inbox/batch")).unwrap();
+    wait_until(Duration::from_secs(120), "the batch is processed", || {
+        jobs(&home).first().is_some_and(|j| ["delivered", "held", "failed", "processed"].contains(&j["state"].as_str().unwrap()))
+    });
+    let job = &jobs(&home)[0];
+    assert_eq!(job["request_id"], "TN800", "{job}");
+    assert_eq!(job["page_count"], 1, "the cover sheet is not delivered: {job}");
+    let shown: Value = serde_json::from_str(&stdout(&home.ok(&["job", "show", job["id"].as_str().unwrap(), "--json"]))).unwrap();
+    assert_eq!(shown["report"]["pages"][0]["barcode"]["text"], "TN800");
+    assert_eq!(shown["report"]["pages"][0]["barcode"]["sheet"], "request");
+    assert!(shown["report"]["pages"][0]["output_page"].is_null());
+}
+
+/// The same article scanned twice (another resolution and skew): the second job's report names
+/// the first, and `quire similar` finds it too; a different article matches nothing.
+#[test]
+fn a_rescan_is_recognised_as_a_near_duplicate() {
+    let (home, port) = daemon_home("");
+    add_request(&home, "TN810");
+    add_request(&home, "TN811");
+    let _d = start_daemon(&home, port);
+    let inbox = home.path().join("var/inbox");
+    let staging = home.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    save_png_with_dpi(&article_page(42, 3, 200.0, 0.0), &staging.join("a.png"), 200.0);
+    std::fs::rename(staging.join("a.png"), inbox.join("TN810.png")).unwrap();
+    wait_until(Duration::from_secs(120), "the first scan is processed", || {
+        jobs(&home).first().is_some_and(|j| j["page_count"].as_i64().is_some())
+    });
+    save_png_with_dpi(&article_page(42, 3, 150.0, 1.2), &staging.join("b.png"), 150.0);
+    std::fs::rename(staging.join("b.png"), inbox.join("TN811.png")).unwrap();
+    wait_until(Duration::from_secs(120), "the rescan is processed", || {
+        jobs(&home).len() == 2 && jobs(&home).iter().all(|j| j["page_count"].as_i64().is_some())
+    });
+    let all = jobs(&home);
+    let first = all.iter().find(|j| j["source_name"] == "TN810.png").unwrap()["id"].as_str().unwrap().to_string();
+    let second = all.iter().find(|j| j["source_name"] == "TN811.png").unwrap()["id"].as_str().unwrap().to_string();
+    let shown: Value = serde_json::from_str(&stdout(&home.ok(&["job", "show", &second, "--json"]))).unwrap();
+    let near = &shown["report"]["near_duplicates"];
+    assert_eq!(near[0]["job"], first.as_str(), "{near}");
+    assert!(near[0]["similarity"].as_f64().unwrap() > 0.4, "{near}");
+
+    let other = staging.join("other.png");
+    save_png_with_dpi(&article_page(7, 1, 200.0, 0.0), &other, 200.0);
+    let out = stdout(&home.ok(&["similar", other.to_str().unwrap()]));
+    assert!(out.contains("no earlier job"), "a different article matched: {out}");
+    let again = staging.join("again.png");
+    save_png_with_dpi(&article_page(42, 3, 200.0, -0.7), &again, 200.0);
+    let out = stdout(&home.ok(&["similar", again.to_str().unwrap()]));
+    assert!(out.contains(&first) && out.contains(&second), "{out}");
+}

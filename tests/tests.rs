@@ -3,6 +3,7 @@
 mod util;
 
 mod audit;
+mod compliance;
 mod config;
 mod delivery;
 mod intake;

@@ -148,6 +148,7 @@ impl Processor {
         let mut removed = 0;
         let mut engines_started = 0;
         let mut done = 0;
+        let mut sheets = 0;
         for chunk in pages.chunks(window) {
             let finished: Vec<Result<page_steps::FinishedPage>> = self.pool.install(|| {
                 chunk
@@ -159,8 +160,15 @@ impl Processor {
                 let page = page?;
                 engines_started += page.engines_started;
                 let mut report = page.report;
+                // Cover and separator sheets are instructions to Quire, not part of the document.
+                let sheet = report
+                    .barcode
+                    .as_ref()
+                    .is_some_and(|b| b.sheet != "content");
                 if report.blank && options.remove_blank {
                     removed += 1;
+                } else if sheet {
+                    sheets += 1;
                 } else {
                     report.bytes = writer
                         .add_page(page.image, page.size, &page.text_layer)
@@ -209,6 +217,7 @@ impl Processor {
             pages_in: reports.len(),
             pages_out: written.pages,
             blank_pages_removed: removed,
+            barcode_sheets_removed: sheets,
             ocr_engines_started: engines_started,
             wall_seconds: started.elapsed().as_secs_f64(),
             tesseract_seconds: tesseract_ms / 1000.0,

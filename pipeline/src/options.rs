@@ -28,6 +28,9 @@ pub struct ProcessOptions {
     pub jpeg_quality: u8,
     /// Title in the PDF metadata; the first input's file stem when `None`.
     pub title: Option<String>,
+    /// Read barcodes (request cover sheets, PATCH-T separators) and leave such sheets out of
+    /// the output. Costs tens of milliseconds a page, so the one-shot command leaves it off.
+    pub barcodes: bool,
 }
 
 impl Default for ProcessOptions {
@@ -44,6 +47,7 @@ impl Default for ProcessOptions {
             fallback_dpi: 300.0,
             jpeg_quality: 80,
             title: None,
+            barcodes: false,
         }
     }
 }

@@ -9,12 +9,13 @@ use std::time::Instant;
 use crate::error::{PipelineError, Result};
 use crate::imaging::{blank, deskew, quality};
 use crate::input::PageRef;
+use crate::intake::batch::Sheet;
 use crate::ocr::{self, OcrPage};
 use crate::options::ProcessOptions;
 use crate::page::Raster;
 use crate::page_number;
 use crate::pdf::{EncodedImage, image_encode, text_layer};
-use crate::report::{PageReport, PageTimings, SkewReport, Warning};
+use crate::report::{BarcodeFinding, PageReport, PageTimings, SkewReport, Warning};
 
 /// A page ready to be written: its image, its text layer and most of its report.
 pub(crate) struct FinishedPage {
@@ -129,6 +130,26 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
     );
     timings.analysis_ms += ms(t);
 
+    let t = Instant::now();
+    let fingerprint_phash = crate::similarity::perceptual_hash(&gray, dpi.0.min(dpi.1));
+    let barcode = if options.barcodes && !verdict.blank {
+        let found = crate::intake::barcode::examine(&gray, dpi.0.min(dpi.1));
+        found.barcode.as_ref().map(|b| BarcodeFinding {
+            text: b.text.clone(),
+            symbology: b.symbology.name().to_string(),
+            ink_outside: found.ink_outside,
+            sheet: match found.sheet() {
+                Sheet::Content => "content",
+                Sheet::Separator => "separator",
+                Sheet::Request(_) => "request",
+            }
+            .to_string(),
+        })
+    } else {
+        None
+    };
+    timings.analysis_ms += ms(t);
+
     let ocr_page = if verdict.blank {
         OcrPage::default()
     } else {
@@ -185,6 +206,8 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
         bytes: 0,
         warnings,
         text: ocr_page.text(),
+        fingerprint_phash,
+        barcode,
         timings,
     };
     let size = (width as f32 * 72.0 / dpi.0, height as f32 * 72.0 / dpi.1);

@@ -100,7 +100,24 @@ pub struct PageReport {
     pub warnings: Vec<Warning>,
     /// The OCR text, lines separated by newlines.
     pub text: String,
+    /// Perceptual hash of the processed page, for near-duplicate search
+    /// ([`crate::similarity::perceptual_hash`]).
+    pub fingerprint_phash: Vec<u8>,
+    /// A barcode read on the page, when barcodes were looked for.
+    pub barcode: Option<BarcodeFinding>,
     pub timings: PageTimings,
+}
+
+/// A barcode on a page, and what it makes the page.
+#[derive(Debug, Clone, Serialize)]
+pub struct BarcodeFinding {
+    pub text: String,
+    pub symbology: String,
+    /// Share of the page inked outside the barcode (0–1).
+    pub ink_outside: f32,
+    /// `content`, `separator` (PATCH-T) or `request` (a cover or separator sheet naming a
+    /// request). Sheets are left out of the output.
+    pub sheet: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -113,6 +130,8 @@ pub struct Report {
     pub pages_in: usize,
     pub pages_out: usize,
     pub blank_pages_removed: usize,
+    /// Cover and separator sheets recognised by their barcode and left out.
+    pub barcode_sheets_removed: usize,
     /// Tesseract OCR engines started for this run: at most one per worker, and none when the
     /// processor's workers already had theirs from an earlier run.
     pub ocr_engines_started: usize,

@@ -86,7 +86,7 @@ import random, sys, zlib
 path, mb = sys.argv[1], int(sys.argv[2])
 rng = random.Random(6)
 side = 1448  # ~2 MiB of grey pixels a page
-pages = max(1, -(-mb * 1024 * 1024 // (side * side)))
+pages = max(1, round(mb * 1024 * 1024 / (side * side)))
 objects = {1: b"<< /Type /Catalog /Pages 2 0 R >>"}
 kids = []
 for i in range(pages):
@@ -132,13 +132,14 @@ public_url = "http://127.0.0.1:$QPORT"
 downloads = 100000000
 EOF
 q() { (cd "$HOME_DIR" && "$QUIRE" --config quire.toml "$@"); }
-q config check >/dev/null || fail "quire config check refused the benchmark config"
-q request add --id TN1 --patron "Bench" --email bench@example.org >/dev/null
+q config check >"$WORK/setup.log" 2>&1 || { cat "$WORK/setup.log" >&2; fail "quire config check refused the benchmark config"; }
+q request add --id TN1 --patron "Bench" --email bench@example.org >>"$WORK/setup.log" 2>&1 \
+    || { cat "$WORK/setup.log" >&2; fail "quire request add failed"; }
 q deliver --request TN1 "$ROOT/$INPUT" >"$WORK/deliver.log" 2>&1 || { cat "$WORK/deliver.log" >&2; fail "quire deliver failed"; }
 (cd "$HOME_DIR" && exec "$QUIRE" --config quire.toml daemon) >"$WORK/daemon.log" 2>&1 &
 DAEMON_PID=$!
 wait_http "http://127.0.0.1:$QPORT/healthz" "quire daemon"
-PAGE_URL=$(q links --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["url"])')
+PAGE_URL=$(q links --json 2>>"$WORK/setup.log" | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["url"])')
 FILE_URL="$PAGE_URL/file"
 
 # The delivered bytes, fetched once, are what nginx serves; they must be the stored object.
@@ -231,7 +232,8 @@ run_wrk() { # label, server, connections, url
     after=$(cpu_ticks $(server_pids "$server"))
     awk -v cpu=$((after - before)) -v hz="$TICKS" '/^WRK / {
         for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-        printf "%d %d %.3f %.2f %.2f %.2f %.2f %d %d %d %.2f\n", v["requests"], v["bytes"], v["duration_us"] / 1e6,
+        # %.0f, not %d: in mawk %d stops at 2^31, and a run moves more bytes than that.
+        printf "%.0f %.0f %.3f %.2f %.2f %.2f %.2f %d %d %d %.2f\n", v["requests"], v["bytes"], v["duration_us"] / 1e6,
             v["p50_us"] / 1e3, v["p90_us"] / 1e3, v["p99_us"] / 1e3, v["max_us"] / 1e3,
             v["errors"], v["status_errors"], v["timeouts"], cpu / hz }' "$log" | grep . || fail "no wrk summary in $log"
 }
@@ -281,7 +283,7 @@ for server in quire nginx; do
 done
 add "  quire page p99 ${page_p99} ms under $PAGE_CONN connections"
 add ""
-add "audit: $(q audit verify 2>&1 | tail -1)"
+add "audit: $(q audit verify 2>/dev/null | tail -1)"
 add "notes:"
 add "  - errors a/b/c = socket errors (connect+read+write) / non-2xx responses / timeouts; all should be 0."
 add "  - the machine has $(nproc) cores and wrk shares them with the server, so both servers are partly"

@@ -1,4 +1,4 @@
-//! `quire audit verify|anchor|export|search`: the compliance officer's view of the log.
+//! `quire audit verify|anchor|export|search|note`: the compliance officer's view of the log.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,6 +27,19 @@ pub enum AuditCommand {
         #[arg(long)]
         actor: Option<String>,
     },
+    /// Find events for a compliance officer: by request, patron, library, action and dates.
+    Search {
+        /// A patron's name or e-mail (any case): events about their requests, deliveries and links.
+        #[arg(long)]
+        patron: Option<String>,
+        /// A requesting library's symbol: events about its requests, deliveries and links.
+        #[arg(long)]
+        library: Option<String>,
+        #[arg(long, value_enum, default_value_t = SearchFormat::Table)]
+        format: SearchFormat,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
     /// Stream events as CSV or JSON lines.
     Export {
         #[arg(long, value_enum, default_value_t = Format::Jsonl)]
@@ -40,6 +53,30 @@ pub enum AuditCommand {
 pub enum Format {
     Csv,
     Jsonl,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SearchFormat {
+    Table,
+    Csv,
+    Jsonl,
+}
+
+/// Whether an event concerns the patron or library searched for: filed under one of their
+/// ids, or naming them in its details (events with no request subject, such as a delivery's).
+struct PartyMatch {
+    ids: std::collections::HashSet<String>,
+    patron: Option<String>,
+    library: Option<String>,
+}
+
+impl PartyMatch {
+    fn matches(&self, e: &Event) -> bool {
+        let filed = e.subjects.as_object().is_some_and(|m| m.values().any(|v| v.as_str().is_some_and(|id| self.ids.contains(id))));
+        let named = self.patron.as_ref().is_none_or(|p| e.details["recipient"].as_str().is_some_and(|r| r.eq_ignore_ascii_case(p)))
+            && self.library.as_ref().is_none_or(|l| e.details["library"].as_str() == Some(l.as_str()));
+        filed || named
+    }
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +143,58 @@ pub fn run(cmd: AuditCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode>
             let actor = actor.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "cli".into());
             let event = db.audit_append(NewEvent::new(actor, "audit.note").details(serde_json::json!({ "text": text })))?;
             println!("recorded as seq {}", event.seq);
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Search { patron, library, format, filter } => {
+            let filter = filter.into_filter()?;
+            let party = (patron.is_some() || library.is_some())
+                .then(|| -> anyhow::Result<PartyMatch> {
+                    let ids = db.audit_subject_ids(patron.as_deref(), library.as_deref())?.into_iter().collect();
+                    Ok(PartyMatch { ids, patron, library })
+                })
+                .transpose()?;
+            let mut found = Vec::new();
+            db.audit_scan(&filter, &mut |e| {
+                if party.as_ref().is_none_or(|p| p.matches(&e)) {
+                    found.push(e);
+                }
+                Ok(())
+            })?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            match format {
+                SearchFormat::Jsonl => {
+                    for e in &found {
+                        serde_json::to_writer(&mut out, e)?;
+                        out.write_all(b"\n")?;
+                    }
+                }
+                SearchFormat::Csv => {
+                    let mut w = csv::Writer::from_writer(&mut out);
+                    w.write_record(["seq", "time", "actor", "action", "subjects", "details", "prev_hash", "hash"])?;
+                    for e in found {
+                        w.write_record([
+                            e.seq.to_string(),
+                            e.time,
+                            e.actor,
+                            e.action,
+                            e.subjects.to_string(),
+                            e.details.to_string(),
+                            e.prev_hash,
+                            e.hash,
+                        ])?;
+                    }
+                    w.flush()?;
+                }
+                SearchFormat::Table => {
+                    writeln!(out, "{:>6}  {:<24} {:<16} {:<24} SUBJECTS", "SEQ", "TIME", "ACTOR", "ACTION")?;
+                    for e in &found {
+                        writeln!(out, "{:>6}  {:<24} {:<16} {:<24} {}", e.seq, e.time, e.actor, e.action, e.subjects)?;
+                    }
+                    writeln!(out, "{} event(s)", found.len())?;
+                }
+            }
+            out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Export { format, filter } => {

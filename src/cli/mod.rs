@@ -1,14 +1,17 @@
 //! Command-line surface: one file per command family.
 
 mod audit_cmd;
+mod compliance_cmd;
 mod config_cmd;
 mod daemon;
 mod job;
 mod links;
 pub mod logging;
 mod process;
+mod report;
 mod request;
 mod scan;
+mod similar;
 mod stamp;
 mod trace;
 
@@ -68,6 +71,8 @@ pub enum Command {
     Deliver(links::DeliverArgs),
     /// Remove delivered files whose links ended long enough ago.
     Purge(links::PurgeArgs),
+    /// Find earlier jobs that share pages with a scan (rescans, duplicates).
+    Similar(similar::SimilarArgs),
     /// Find which delivery a PDF copy came from.
     Trace(trace::TraceArgs),
     /// Add, import or list requests.
@@ -79,6 +84,17 @@ pub enum Command {
     Stamp(stamp::StampArgs),
     /// Capture from a SANE scanner into the inbox.
     Scan(scan::ScanArgs),
+    /// List deliveries (`--held`: those awaiting copyright review).
+    Deliveries(compliance_cmd::DeliveriesArgs),
+    /// Release a delivery held for copyright review.
+    #[command(subcommand)]
+    Delivery(compliance_cmd::DeliveryCommand),
+    /// Compliance reports (`report contu`: the CONTU copyright list).
+    #[command(subcommand)]
+    Report(report::ReportCommand),
+    /// Prune records past retention and pseudonymise patrons.
+    #[command(subcommand)]
+    Retention(compliance_cmd::RetentionCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -97,11 +113,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Link(cmd) => links::change(cmd, &loaded),
                 Command::Deliver(args) => links::deliver(args, &loaded),
                 Command::Purge(args) => links::purge(args, &loaded),
+                Command::Similar(args) => similar::run(args, &loaded),
                 Command::Trace(args) => trace::run(args, &loaded),
                 Command::Request(cmd) => request::run(cmd, &loaded),
                 Command::Process(args) => process::run(args, &loaded),
                 Command::Stamp(args) => stamp::run(args, &loaded),
                 Command::Scan(args) => scan::run(args, &loaded),
+                Command::Deliveries(args) => compliance_cmd::list(args, &loaded),
+                Command::Delivery(cmd) => compliance_cmd::run(cmd, &loaded),
+                Command::Report(cmd) => report::run(cmd, &loaded),
+                Command::Retention(cmd) => compliance_cmd::retention(cmd, &loaded),
             }
         }
     }

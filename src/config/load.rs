@@ -163,6 +163,7 @@ fn parse_sections(mut table: Table, errors: &mut Vec<String>) -> Config {
         scanner: section(&mut table, "scanner", errors),
         links: section(&mut table, "links", errors),
         mail: section(&mut table, "mail", errors),
+        compliance: section(&mut table, "compliance", errors),
     };
     for key in table.keys() {
         errors.push(format!("unknown key `{key}` at the top level"));

@@ -4,6 +4,7 @@
 //! Loading reports every error at once (unknown keys, bad values, unreachable paths) rather than
 //! stopping at the first, because an operator fixing a config file wants the whole list.
 
+pub mod compliance;
 pub mod delivery;
 mod env;
 mod load;

@@ -52,6 +52,7 @@ impl ProcessingConfig {
             fallback_dpi: self.fallback_dpi,
             jpeg_quality: self.jpeg_quality,
             title: None,
+            barcodes: false,
         }
     }
 }

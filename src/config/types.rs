@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize, Serializer};
 
+use super::compliance::ComplianceConfig;
 use super::delivery::{LinksConfig, MailConfig};
 use super::processing::ProcessingConfig;
 use super::scanner::ScannerConfig;
@@ -26,6 +27,7 @@ pub struct Config {
     pub scanner: ScannerConfig,
     pub links: LinksConfig,
     pub mail: MailConfig,
+    pub compliance: ComplianceConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

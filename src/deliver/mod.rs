@@ -39,6 +39,9 @@ pub struct Receipt {
     pub expires_at: String,
     pub downloads: u32,
     pub pickup_code: Option<String>,
+    /// How the copy was counted under the rule of five; a `Hold` verdict means nothing reaches
+    /// the borrower until an officer releases it.
+    pub compliance: crate::compliance::CopyDecision,
 }
 
 pub fn open_store(config: &LoadedConfig) -> anyhow::Result<Arc<dyn Store>> {
@@ -167,13 +170,52 @@ impl Deliverer {
         if let Some(j) = job {
             event = event.subject("job", j);
         }
+        // The rule of five is counted inside the same transaction as the insert; a copy beyond
+        // the limit may be recorded as held, its link closed and its notice parked.
         let db = self.db.clone();
         let job = job.map(String::from);
-        tokio::task::spawn_blocking(move || {
-            db.delivery_create(&delivery, &link, Some((&notice.to, &notice.subject, &notice.body)), job.as_deref(), event)
+        let work = crate::compliance::Work::of(request);
+        let basis = request.basis;
+        let rules = cfg.compliance.clone();
+        let compliance = tokio::task::spawn_blocking(move || {
+            db.delivery_create_counted(
+                &delivery,
+                &link,
+                Some((&notice.to, &notice.subject, &notice.body)),
+                job.as_deref(),
+                event,
+                &work,
+                basis,
+                &rules,
+            )
         })
         .await??;
-        Ok(Receipt { delivery_id, link_id, url, expires_at, downloads, pickup_code: pickup.map(|c| c.expose().to_string()) })
+        match compliance.verdict {
+            crate::compliance::Verdict::Hold => tracing::warn!(
+                delivery = %delivery_id,
+                "delivery HELD for copyright review (copy {} of this work for this library in {}); \
+                 a compliance officer must run `quire delivery release {delivery_id} --reason ...`",
+                compliance.nth,
+                compliance.year
+            ),
+            crate::compliance::Verdict::Warn => tracing::warn!(
+                delivery = %delivery_id,
+                "copy {} of this work for this library in {} is beyond the CONTU limit of {}; delivered under policy `warn`",
+                compliance.nth,
+                compliance.year,
+                compliance.limit
+            ),
+            crate::compliance::Verdict::Deliver => {}
+        }
+        Ok(Receipt {
+            delivery_id,
+            link_id,
+            url,
+            expires_at,
+            downloads,
+            pickup_code: pickup.map(|c| c.expose().to_string()),
+            compliance,
+        })
     }
 }
 

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use anyhow::Context;
 
-use super::custody;
+use super::{custody, similar};
 use crate::deliver::Deliverer;
 use crate::config::LoadedConfig;
 use crate::state::{Db, Job, JobFilter, JobPatch, JobState, NewEvent, StateError};
@@ -55,7 +55,9 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(config: &LoadedConfig, db: Db, deliverer: Arc<Deliverer>, runtime: tokio::runtime::Handle) -> anyhow::Result<Self> {
-        let processor = Processor::new(config.config.processing.to_options())?;
+        let mut options = config.config.processing.to_options();
+        options.barcodes = true;
+        let processor = Processor::new(options)?;
         Ok(Self {
             db,
             processor,
@@ -132,10 +134,18 @@ impl Worker {
             ..Default::default()
         };
         let mut reasons = Vec::new();
-        let request = match &job.request_id {
+        let (barcode_request, barcode_note) = self.barcode_request(report)?;
+        if let Some(note) = barcode_note {
+            reasons.push(note);
+        }
+        let request_id = job.request_id.clone().or(barcode_request.clone());
+        let request = match &request_id {
             Some(id) => self.db.request_get(id)?,
             None => None,
         };
+        let rows = similar::page_rows(report);
+        self.db.pages_record(&job.id, &rows)?;
+        let near = similar::find(&self.db, &rows, Some(&job.id))?;
         match &request {
             None => reasons.push("no request matched the scan: match it with `quire job match`".to_string()),
             Some(r) => {
@@ -151,7 +161,14 @@ impl Worker {
         // never leave an unreviewed job looking ready.
         let held = !reasons.is_empty();
         let reason = reasons.join("; ");
-        let patch = JobPatch { hold_reason: Some(held.then(|| reason.clone())), ..patch };
+        let mut report_json: serde_json::Value = serde_json::from_str(&report.to_json())?;
+        report_json["near_duplicates"] = serde_json::to_value(&near)?;
+        let patch = JobPatch {
+            hold_reason: Some(held.then(|| reason.clone())),
+            request_id: if job.request_id.is_none() { barcode_request.clone() } else { None },
+            report_json: Some(report_json.to_string()),
+            ..patch
+        };
         let event = NewEvent::new("daemon", "job.processed").subject("job", &job.id).details(json!({
             "pages": report.pages_out,
             "warnings": warnings,
@@ -159,11 +176,43 @@ impl Worker {
             "wall_seconds": report.wall_seconds,
             "output_sha256": sha256,
             "outcome": if held { "held" } else { "ready" },
+            "near_duplicates": near.iter().map(|n| n.describe()).collect::<Vec<_>>(),
+            "matched_by_barcode": barcode_request,
             "hold_reason": held.then_some(reason),
         }));
         let to = if held { JobState::Held } else { JobState::Processed };
         self.db.job_transition(&job.id, &[JobState::Processing], to, patch, event)?;
         Ok(())
+    }
+
+    /// A request named by a barcode cover sheet, if the scan has exactly one and the request
+    /// exists; else a note on why the barcodes need a person.
+    fn barcode_request(&self, report: &Report) -> anyhow::Result<(Option<String>, Option<String>)> {
+        let mut named: Vec<String> = report
+            .pages
+            .iter()
+            .filter_map(|p| p.barcode.as_ref())
+            .filter(|b| b.sheet == "request")
+            .map(|b| b.text.trim().to_string())
+            .collect();
+        named.dedup();
+        let separators = report.pages.iter().filter(|p| p.barcode.as_ref().is_some_and(|b| b.sheet == "separator")).count();
+        match named.as_slice() {
+            [] if separators == 0 => Ok((None, None)),
+            [] => Ok((None, Some(format!("{separators} PATCH-T separator sheet(s) but no request cover sheet")))),
+            [one] if separators == 0 => match self.db.request_get(one)? {
+                Some(r) => Ok((Some(r.id), None)),
+                None => Ok((None, Some(format!("cover sheet names request {one}, which is not known")))),
+            },
+            many => Ok((
+                None,
+                Some(format!(
+                    "a batch of {} cover sheets ({}) and {separators} separator(s): splitting a batch into jobs is not done automatically yet; scan each request separately",
+                    many.len(),
+                    many.join(", ")
+                )),
+            )),
+        }
     }
 
     /// Delivers a ready job: stamped copy, stored, link, queued notice; then the originals

@@ -64,6 +64,7 @@ fn gone(state: &AppState, why: LinkState, request: &str) -> Response {
         LinkState::UsedUp => "This link has been used the number of times it allows.",
         LinkState::Purged => "The file behind this link has been deleted after its retention period.",
         LinkState::Active => "This link cannot be used now.",
+        LinkState::Held => "This copy is awaiting copyright review by the library. You will get an e-mail when it is released.",
     };
     let body = format!(
         "<p><strong>{}</strong></p><p>If you still need the document, contact {} and quote request <strong>{}</strong>.</p>",
@@ -71,7 +72,12 @@ fn gone(state: &AppState, why: LinkState, request: &str) -> Response {
         escape(&state.institution.contact),
         escape(request)
     );
-    let mut resp = (StatusCode::GONE, Html(page("Link no longer available", &state.institution.name, &body))).into_response();
+    // A held copy is not gone: it may be released, so it is refused (403) rather than 410.
+    let (status, heading) = match why {
+        LinkState::Held => (StatusCode::FORBIDDEN, "Awaiting copyright review"),
+        _ => (StatusCode::GONE, "Link no longer available"),
+    };
+    let mut resp = (status, Html(page(heading, &state.institution.name, &body))).into_response();
     resp.headers_mut().insert("x-link-state", HeaderValue::from_static(why.as_str()));
     resp
 }

@@ -49,6 +49,8 @@ pub enum LinkState {
     Revoked,
     UsedUp,
     Purged,
+    /// Waiting for a compliance officer (a copy beyond the CONTU limit).
+    Held,
 }
 
 impl LinkState {
@@ -59,6 +61,7 @@ impl LinkState {
             Self::Revoked => "revoked",
             Self::UsedUp => "used_up",
             Self::Purged => "purged",
+            Self::Held => "held",
         }
     }
 }
@@ -68,6 +71,8 @@ impl Link {
     pub fn state(&self, delivery_state: &str, now: &str) -> LinkState {
         if delivery_state == "purged" {
             LinkState::Purged
+        } else if delivery_state == "held" {
+            LinkState::Held
         } else if self.revoked_at.is_some() {
             LinkState::Revoked
         } else if self.expires_at.as_str() <= now {

@@ -94,3 +94,20 @@ pub struct JobFilter {
     pub unmatched: bool,
     pub limit: usize,
 }
+
+/// What is kept of one page of a processed job, for near-duplicate search and review.
+#[derive(Debug, Clone, Default)]
+pub struct PageRow {
+    /// 1-based page in the job's output.
+    pub page_no: i64,
+    pub source_file: String,
+    pub source_page: i64,
+    /// Perceptual hash of the page image; empty when not computed.
+    pub phash: Vec<u8>,
+    /// MinHash signature of the page's OCR words; empty for a page without text.
+    pub minhash: Vec<u32>,
+    pub printed_page: Option<String>,
+    pub ocr_confidence: Option<f64>,
+    pub word_count: i64,
+    pub blank: bool,
+}

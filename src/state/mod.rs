@@ -13,7 +13,7 @@ use std::sync::Arc;
 pub use audit::{Anchor, Break, Event, NewEvent, Summary};
 pub use error::StateError;
 pub use delivery::{Delivery, Grant, Link, LinkState, QueuedNotice};
-pub use job::{Job, JobFilter, JobPatch, JobState};
+pub use job::{Job, JobFilter, JobPatch, JobState, PageRow};
 pub use request::{Basis, Request};
 
 use crate::config::{DatabaseConfig, LoadedConfig};
@@ -56,6 +56,12 @@ pub trait Database: Send + Sync {
     fn job_create(&self, job: &Job, event: NewEvent) -> Result<Event, StateError>;
 
     fn job_get(&self, id: &str) -> Result<Option<Job>, StateError>;
+
+    /// Replaces the stored pages of a job (near-duplicate fingerprints and findings).
+    fn pages_record(&self, job_id: &str, pages: &[PageRow]) -> Result<(), StateError>;
+
+    /// Stored pages of every job but `except`, grouped by job, oldest first.
+    fn pages_of_other_jobs(&self, except: Option<&str>) -> Result<Vec<(String, Vec<PageRow>)>, StateError>;
 
     fn jobs_list(&self, filter: &JobFilter) -> Result<Vec<Job>, StateError>;
 
@@ -112,6 +118,46 @@ pub trait Database: Send + Sync {
 
     /// A cheap round trip, for `/healthz`.
     fn ping(&self) -> Result<(), StateError>;
+
+    /// `delivery_create` under the CONTU rule of five: counts earlier copies of `work` for the
+    /// delivery's library in the request's year, and records the delivery `held` (link closed,
+    /// notice parked) or `active` with its audit events, all in one transaction, so two
+    /// concurrent deliveries can never both be the fifth.
+    #[allow(clippy::too_many_arguments)]
+    fn delivery_create_counted(
+        &self,
+        delivery: &Delivery,
+        link: &Link,
+        notice: Option<(&str, &str, &str)>,
+        job: Option<&str>,
+        event: NewEvent,
+        work: &crate::compliance::Work,
+        basis: Basis,
+        rules: &crate::config::compliance::ComplianceConfig,
+    ) -> Result<crate::compliance::CopyDecision, StateError>;
+
+    /// Releases a held delivery: needs a reason and the officer, audits both, reopens the link
+    /// for its full lifetime and queues the notice. `Conflict` if it is not held.
+    fn delivery_release(&self, id: &str, officer: &str, reason: &str) -> Result<Delivery, StateError>;
+
+    /// Deliveries, oldest first; only those in `state` if given.
+    fn deliveries_list(&self, state: Option<&str>) -> Result<Vec<Delivery>, StateError>;
+
+    /// How each delivery of requests made in `year` was counted (for the CONTU report).
+    fn counted_copies(&self, year: i32, library: Option<&str>) -> Result<Vec<crate::compliance::CountedCopy>, StateError>;
+
+    /// Ids of requests (and their deliveries and links) of a patron (name or e-mail, any case)
+    /// and/or library: the subjects their audit events carry.
+    fn audit_subject_ids(&self, patron: Option<&str>, library: Option<&str>) -> Result<Vec<String>, StateError>;
+
+    /// Removes records of requests made before `cutoff` and audit events before it (behind a
+    /// checkpoint, so the rest still verifies), auditing the run.
+    fn retention_prune(&self, cutoff: &str, actor: &str, dry_run: bool)
+    -> Result<crate::compliance::retention::PruneReport, StateError>;
+
+    /// Pseudonymises patrons of requests made before `cutoff`, auditing the run.
+    fn pseudonymise(&self, cutoff: &str, actor: &str, dry_run: bool)
+    -> Result<crate::compliance::retention::PseudonymReport, StateError>;
 }
 
 pub type Db = Arc<dyn Database>;
@@ -151,7 +197,8 @@ pub fn verify_audit(db: &dyn Database, anchor: Option<Anchor>) -> Result<Result<
 
 /// Now, as stored: RFC 3339 UTC with milliseconds.
 pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let now = now.replace_nanosecond(now.millisecond() as u32 * 1_000_000).unwrap_or(now);
-    now.format(&time::format_description::well_known::Rfc3339).expect("UTC times always format")
+    // Always three fractional digits: RFC 3339 formatting drops trailing zeros (`.12Z`), and
+    // `.12Z` sorts after `.125Z` as text, which broke `<=` comparisons on stored times.
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    time::OffsetDateTime::now_utc().format(&format).expect("UTC times always format")
 }

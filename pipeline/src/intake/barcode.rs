@@ -11,6 +11,7 @@ use image::{GrayImage, Luma, imageops};
 use rxing::{BarcodeFormat, DecodeHints, MultiFormatWriter, Writer};
 
 use super::IntakeError;
+use super::shrink::box_shrink;
 
 /// Pages are detected at this resolution (or their own, if lower).
 pub const DETECT_DPI: f32 = 150.0;
@@ -91,28 +92,6 @@ fn downscale(page: &GrayImage, dpi: f32) -> GrayImage {
         return page.clone();
     }
     box_shrink(page, factor)
-}
-
-/// Averages `factor`×`factor` blocks. Whole-pixel blocks keep bar edges decodable, and this is
-/// several times faster than `imageops::resize` or `thumbnail` on an 8-megapixel page.
-pub(crate) fn box_shrink(page: &GrayImage, factor: u32) -> GrayImage {
-    let (w, h) = (page.width() / factor, page.height() / factor);
-    let src = page.as_raw();
-    let stride = page.width() as usize;
-    let f = factor as usize;
-    let mut sums = vec![0u32; w as usize];
-    let mut out = Vec::with_capacity(w as usize * h as usize);
-    for by in 0..h as usize {
-        sums.iter_mut().for_each(|s| *s = 0);
-        for row in src[by * f * stride..(by * f + f) * stride].chunks_exact(stride) {
-            for (sum, block) in sums.iter_mut().zip(row.chunks_exact(f)) {
-                *sum += block.iter().map(|&v| u32::from(v)).sum::<u32>();
-            }
-        }
-        let area = (f * f) as u32;
-        out.extend(sums.iter().map(|s| (s / area) as u8));
-    }
-    GrayImage::from_raw(w, h, out).expect("buffer sized to the image")
 }
 
 /// The pixel rectangle (x0, y0, x1, y1) a barcode occupies, guessed from rxing's points.

@@ -3,9 +3,19 @@
 //! which requested pages a scan lacks.
 //!
 //! Nothing here watches folders, moves files, touches the database or runs OCR: the daemon in
-//! the `quire` binary does that and calls these functions with what it observed. Every function
-//! is deterministic given its inputs (time is passed in, never read), so each rule is tested on
-//! its own.
+//! the `quire` binary does that and calls these functions with what it observed. Apart from
+//! [`look`], which reads file metadata, every function is deterministic given its inputs (time
+//! is passed in, never read), so each rule is tested on its own.
+//!
+//! - [`settle`], [`folder`], [`look`], [`temp_name`]: when a file or a request folder is
+//!   complete, and which names are never taken.
+//! - [`naming`]: the request id in a file or folder name.
+//! - [`barcode`], [`batch`]: cover sheets, PATCH-T separators and splitting a batch.
+//! - [`page_range`], [`pages`]: requested page ranges and the missing-page check.
+//!
+//! Errors are [`IntakeError`], shared with `crate::similarity`, each with a stable code
+//! (`intake.naming.*`, `intake.settle.*`, `intake.pages.*`, `intake.barcode.*`,
+//! `intake.similarity.*`).
 
 pub mod barcode;
 pub mod batch;
@@ -16,6 +26,7 @@ pub mod naming;
 pub mod page_range;
 pub mod pages;
 pub mod settle;
+pub(crate) mod shrink;
 pub mod temp_name;
 
 pub use error::IntakeError;

@@ -11,18 +11,21 @@ use rusqlite_migration::{Migrations, M};
 
 use super::audit::{self, Event, NewEvent, GENESIS};
 use super::delivery::{Delivery, Grant, Link, QueuedNotice};
-use super::job::{Job, JobFilter, JobPatch, JobState};
+use super::job::{Job, JobFilter, JobPatch, JobState, PageRow};
 use super::request::Request;
 use super::{AuditFilter, Database, LinkChange, StateError};
 
+mod compliance;
 mod deliveries;
 mod jobs;
+mod pages;
 mod requests;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/0001_initial.sql")),
         M::up(include_str!("migrations/0002_delivery.sql")),
+        M::up(include_str!("migrations/0003_compliance.sql")),
     ])
 }
 
@@ -102,6 +105,18 @@ impl Database for SqliteDatabase {
         let event = append_in(&tx, event)?;
         tx.commit()?;
         Ok(event)
+    }
+
+    fn pages_record(&self, job_id: &str, pages: &[PageRow]) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        pages::replace(&tx, job_id, pages)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn pages_of_other_jobs(&self, except: Option<&str>) -> Result<Vec<(String, Vec<PageRow>)>, StateError> {
+        pages::all_except(&self.conn(), except)
     }
 
     fn job_get(&self, id: &str) -> Result<Option<Job>, StateError> {
@@ -296,6 +311,61 @@ impl Database for SqliteDatabase {
         self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
     }
+
+    fn delivery_create_counted(
+        &self,
+        delivery: &Delivery,
+        link: &Link,
+        notice: Option<(&str, &str, &str)>,
+        job: Option<&str>,
+        event: NewEvent,
+        work: &crate::compliance::Work,
+        basis: super::Basis,
+        rules: &crate::config::compliance::ComplianceConfig,
+    ) -> Result<crate::compliance::CopyDecision, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let new = compliance::NewCopy { delivery, link, notice, job, event, work, basis };
+        let decision = compliance::create_counted(&tx, new, rules)?;
+        tx.commit()?;
+        Ok(decision)
+    }
+
+    fn delivery_release(&self, id: &str, officer: &str, reason: &str) -> Result<Delivery, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let d = compliance::release(&tx, id, officer, reason)?;
+        tx.commit()?;
+        Ok(d)
+    }
+
+    fn deliveries_list(&self, state: Option<&str>) -> Result<Vec<Delivery>, StateError> {
+        compliance::list(&self.conn(), state)
+    }
+
+    fn counted_copies(&self, year: i32, library: Option<&str>) -> Result<Vec<crate::compliance::CountedCopy>, StateError> {
+        compliance::copies(&self.conn(), year, library)
+    }
+
+    fn audit_subject_ids(&self, patron: Option<&str>, library: Option<&str>) -> Result<Vec<String>, StateError> {
+        compliance::subject_ids(&self.conn(), patron, library)
+    }
+
+    fn retention_prune(&self, cutoff: &str, actor: &str, dry_run: bool) -> Result<crate::compliance::retention::PruneReport, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let report = compliance::prune(&tx, cutoff, actor, dry_run)?;
+        if dry_run { tx.rollback()? } else { tx.commit()? }
+        Ok(report)
+    }
+
+    fn pseudonymise(&self, cutoff: &str, actor: &str, dry_run: bool) -> Result<crate::compliance::retention::PseudonymReport, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let report = compliance::pseudonymise(&tx, cutoff, actor, dry_run)?;
+        if dry_run { tx.rollback()? } else { tx.commit()? }
+        Ok(report)
+    }
 }
 
 /// Appends inside a caller's `BEGIN IMMEDIATE` transaction, so a state change and its audit
@@ -382,6 +452,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = SqliteDatabase::open(&dir.path().join("q.sqlite3")).unwrap();
         let v: i64 = db.conn().query_row("SELECT max(version) FROM schema_history", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 1);
+        assert_eq!(v, 3);
     }
 }

@@ -1,0 +1,374 @@
+//! Compliance end to end: the sixth copy of a periodical for one library waits for an officer
+//! (link closed with a clear page, no e-mail), the release with its reason is audited, the CONTU
+//! report counts and flags, audit search finds by patron and library, and retention runs.
+//!
+//! The edges that need a history of several years (1 January, a publication exactly five years
+//! old, pruning and verifying after it) are unit tests against the real SQLite backend in
+//! `src/state/sqlite/compliance.rs`, where request dates can be backdated; here every request
+//! is made today.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::intake::{daemon_home, http, start_daemon, wait_until};
+use crate::util::{Home, corpus, stderr, stdout};
+
+fn this_year() -> i32 {
+    let out = std::process::Command::new("date")
+        .args(["-u", "+%Y"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+fn add(home: &Home, id: &str, library: &str, email: &str, published: i32) {
+    home.ok(&[
+        "request",
+        "add",
+        "--id",
+        id,
+        "--patron",
+        &format!("Reader {id}"),
+        "--email",
+        email,
+        "--library",
+        library,
+        "--title",
+        "The Journal of Tests",
+        "--issn",
+        "0378-5955",
+        "--article",
+        &format!("Part {id}"),
+        "--year",
+        &published.to_string(),
+        "--basis",
+        "ccg",
+    ]);
+}
+
+fn deliver(home: &Home, id: &str) -> std::process::Output {
+    home.ok(&[
+        "deliver",
+        "--request",
+        id,
+        corpus("ccitt.pdf").to_str().unwrap(),
+    ])
+}
+
+fn json(home: &Home, args: &[&str]) -> Value {
+    serde_json::from_str(&stdout(&home.ok(args))).unwrap()
+}
+
+fn jsonl(home: &Home, args: &[&str]) -> Vec<Value> {
+    stdout(&home.ok(args))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn emails(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn path_of(url: &str) -> String {
+    let rest = url.split_once("://").unwrap().1;
+    rest[rest.find('/').unwrap()..].to_string()
+}
+
+#[test]
+fn the_sixth_copy_waits_for_an_officer_who_releases_it_with_a_reason() {
+    let (home, port) = daemon_home("");
+    let year = this_year();
+    for i in 1..=6 {
+        add(
+            &home,
+            &format!("TN80{i}"),
+            "ZZQ",
+            &format!("r{i}@example.org"),
+            year - 1,
+        );
+    }
+    add(&home, "TN900", "XYZ", "other@example.org", year - 1);
+    for i in 1..=5 {
+        let out = deliver(&home, &format!("TN80{i}"));
+        assert!(!stderr(&out).contains("HELD"), "{}", stderr(&out));
+    }
+    let out = deliver(&home, "TN806");
+    assert!(
+        stderr(&out).contains("HELD for copyright review"),
+        "{}",
+        stderr(&out)
+    );
+    // Another library's first copy of the same journal goes out.
+    let out = deliver(&home, "TN900");
+    assert!(!stderr(&out).contains("HELD"), "{}", stderr(&out));
+
+    let held = json(&home, &["deliveries", "--held", "--json"]);
+    let held = held.as_array().unwrap();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0]["request_id"], "TN806");
+    assert!(
+        held[0]["hold_reason"]
+            .as_str()
+            .unwrap()
+            .contains("copy 6 of ISSN 0378-5955"),
+        "{held:?}"
+    );
+    let id = held[0]["id"].as_str().unwrap().to_string();
+    let table = stdout(&home.ok(&["deliveries", "--held"]));
+    assert!(table.contains(&id) && table.contains("ccg"), "{table}");
+
+    let links = json(&home, &["links", "--json", "--request", "TN806"]);
+    assert_eq!(links[0]["state"], "held");
+    let url = path_of(links[0]["url"].as_str().unwrap());
+
+    let _d = start_daemon(&home, port);
+    let (status, page) = http(port, "GET", &url, None, None).unwrap();
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("awaiting copyright review"), "{page}");
+    assert_eq!(
+        http(port, "GET", &format!("{url}/file"), None, None)
+            .unwrap()
+            .0,
+        403
+    );
+    // Six notices go out; the held copy's does not.
+    let outbox = home.path().join("var/outbox");
+    wait_until(Duration::from_secs(30), "six notices are written", || {
+        emails(&outbox) == 6
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(emails(&outbox), 6);
+
+    // Release needs a reason, and only a held delivery can be released.
+    home.fails(&["delivery", "release", &id]);
+    let out = home.fails(&["delivery", "release", &id, "--reason", "  "]);
+    assert!(stderr(&out).contains("reason"), "{}", stderr(&out));
+    home.ok(&[
+        "delivery",
+        "release",
+        &id,
+        "--reason",
+        "CCC order 4711 paid",
+        "--officer",
+        "officer.jones",
+    ]);
+    let out = home.fails(&["delivery", "release", &id, "--reason", "again"]);
+    assert!(stderr(&out).contains("not held"), "{}", stderr(&out));
+    let (status, page) = http(port, "GET", &url, None, None).unwrap();
+    assert_eq!(status, 200, "{page}");
+    wait_until(
+        Duration::from_secs(30),
+        "the released copy's notice is written",
+        || emails(&outbox) == 7,
+    );
+
+    // The release, its reason and its officer are in the log, and the log verifies.
+    let released = jsonl(
+        &home,
+        &[
+            "audit",
+            "search",
+            "--action",
+            "delivery.released",
+            "--format",
+            "jsonl",
+        ],
+    );
+    assert_eq!(released.len(), 1);
+    assert_eq!(released[0]["actor"], "officer.jones");
+    assert_eq!(released[0]["details"]["reason"], "CCC order 4711 paid");
+    assert_eq!(released[0]["subjects"]["request"], "TN806");
+    let held_events = jsonl(
+        &home,
+        &[
+            "audit",
+            "search",
+            "--action",
+            "compliance.",
+            "--format",
+            "jsonl",
+        ],
+    );
+    assert_eq!(
+        held_events
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["compliance.held"]
+    );
+
+    // Search by library and by patron finds their events and only theirs.
+    let xyz = jsonl(
+        &home,
+        &["audit", "search", "--library", "XYZ", "--format", "jsonl"],
+    );
+    assert!(
+        xyz.iter().any(|e| e["action"] == "delivery.created"),
+        "{xyz:?}"
+    );
+    assert!(
+        xyz.iter().any(|e| e["action"] == "request.created"),
+        "{xyz:?}"
+    );
+    assert!(
+        xyz.iter().any(|e| e["action"] == "notice.sent"),
+        "found through the delivery id: {xyz:?}"
+    );
+    assert!(
+        xyz.iter()
+            .all(|e| !e.to_string().contains("TN80") && !e.to_string().contains("ZZQ")),
+        "{xyz:?}"
+    );
+    let csv = stdout(&home.ok(&[
+        "audit",
+        "search",
+        "--patron",
+        "R6@example.org",
+        "--format",
+        "csv",
+    ]));
+    assert!(csv.starts_with("seq,time,actor,action"), "{csv}");
+    assert!(
+        csv.contains("delivery.released")
+            && csv.contains("compliance.held")
+            && !csv.contains("TN801"),
+        "{csv}"
+    );
+    let table = stdout(&home.ok(&[
+        "audit",
+        "search",
+        "--request",
+        "TN806",
+        "--since",
+        "2000-01-01",
+    ]));
+    assert!(
+        table.contains("delivery.released") && table.contains("event(s)"),
+        "{table}"
+    );
+    let anchor = stdout(&home.ok(&["audit", "anchor"])).trim().to_string();
+    home.ok(&["audit", "verify", "--anchor", &anchor]);
+
+    // The CONTU report: six copies for ZZQ (flagged), one for XYZ.
+    let report = json(
+        &home,
+        &[
+            "report",
+            "contu",
+            "--year",
+            &year.to_string(),
+            "--format",
+            "json",
+        ],
+    );
+    let lines = report.as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{report:#}");
+    let zzq = lines.iter().find(|l| l["library"] == "ZZQ").unwrap();
+    assert_eq!(
+        (
+            zzq["copies"].as_i64(),
+            zzq["held"].as_i64(),
+            zzq["flagged"].as_bool()
+        ),
+        (Some(6), Some(0), Some(true)),
+        "{zzq}"
+    );
+    assert_eq!(zzq["ident"], "0378-5955");
+    let xyz = lines.iter().find(|l| l["library"] == "XYZ").unwrap();
+    assert_eq!(
+        (xyz["copies"].as_i64(), xyz["flagged"].as_bool()),
+        (Some(1), Some(false))
+    );
+    let csv = stdout(&home.ok(&[
+        "report",
+        "contu",
+        "--year",
+        &year.to_string(),
+        "--library",
+        "XYZ",
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("XYZ,periodical,0378-5955,The Journal of Tests,"),
+        "{csv}"
+    );
+    let table = stdout(&home.ok(&["report", "contu", "--year", &year.to_string()]));
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("ZZQ") && l.contains("LIMIT")),
+        "{table}"
+    );
+    let empty = json(
+        &home,
+        &[
+            "report",
+            "contu",
+            "--year",
+            &(year - 4).to_string(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(empty, serde_json::json!([]));
+
+    // Nothing is old enough to prune or pseudonymise yet.
+    let run = json(&home, &["retention", "run", "--json"]);
+    assert_eq!(run["pruned"]["deliveries"], serde_json::json!([]));
+    assert_eq!(run["pseudonymised"]["requests"], serde_json::json!([]));
+    home.ok(&["audit", "verify", "--anchor", &anchor]);
+}
+
+#[test]
+fn warn_delivers_beyond_the_limit_and_records_a_warning() {
+    let home = Home::with_config("[compliance]\npolicy = \"warn\"\ncopies_per_year = 1\n");
+    let year = this_year();
+    add(&home, "TN1", "ZZQ", "a@example.org", year);
+    add(&home, "TN2", "ZZQ", "b@example.org", year);
+    deliver(&home, "TN1");
+    let out = deliver(&home, "TN2");
+    assert!(
+        stderr(&out).contains("beyond the CONTU limit"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        json(&home, &["deliveries", "--held", "--json"]),
+        serde_json::json!([])
+    );
+    let warned = jsonl(
+        &home,
+        &[
+            "audit",
+            "search",
+            "--action",
+            "compliance.warning",
+            "--format",
+            "jsonl",
+        ],
+    );
+    assert_eq!(warned.len(), 1);
+    assert_eq!(warned[0]["subjects"]["request"], "TN2");
+    assert_eq!(warned[0]["details"]["policy"], "warn");
+}
+
+#[test]
+fn a_bad_compliance_section_is_reported() {
+    let home = Home::with_config("[compliance]\npolicy = \"sometimes\"\nretain_yeras = 3\n");
+    let out = home.fails(&["deliveries"]);
+    assert!(stderr(&out).contains("[compliance]"), "{}", stderr(&out));
+}
