@@ -5,6 +5,7 @@ mod util;
 mod audit;
 mod compliance;
 mod config;
+mod console;
 mod delivery;
 mod intake;
 mod process;

@@ -26,6 +26,7 @@ ROUNDS="${ROUNDS:-2}"
 SIZE_MB="${SIZE_MB:-20}"
 OUT=bench-out/delivery
 mkdir -p "$OUT"
+rm -f "$OUT"/*.log "$OUT"/*.log.time
 
 fail() { echo "delivery bench: $*" >&2; exit 1; }
 
@@ -34,10 +35,12 @@ missing=()
 command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v curl >/dev/null || missing+=(curl)
+[[ -x /usr/bin/time ]] || missing+=(time)
 if ((${#missing[@]})); then
     echo "delivery bench: installing ${missing[*]} with apt-get" >&2
-    # Debian's policy-rc.d (or the lack of systemd) keeps the packaged nginx service from
-    # starting; this script only ever runs its own nginx on its own port.
+    # On a host with systemd, installing nginx also starts its packaged service on port 80
+    # (in a container a policy-rc.d usually prevents that). This script neither uses nor
+    # touches that service: it runs its own nginx on its own port and prefix.
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null \
         || fail "apt-get install ${missing[*]} failed"
 fi
@@ -214,28 +217,36 @@ cpu_ticks() { # pid...
 server_pids() { # quire|nginx
     if [[ "$1" == quire ]]; then echo "$DAEMON_PID"; else echo "$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"; fi
 }
+# Ticks of the whole machine: process time (user, nice, system) and interrupt time (irq,
+# softirq: loopback TCP delivery lands here), to tell how much of the machine went to
+# processes other than the server and wrk during a measurement.
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4, $7 + $8 }' /proc/stat; }
 TICKS=$(getconf CLK_TCK)
 
 # Runs wrk against one server; prints "requests bytes seconds p50_ms p90_ms p99_ms max_ms
-# errors status_errors timeouts server_cpu_seconds".
+# errors status_errors timeouts server_cpu_s wrk_cpu_s other_cpu_s irq_cpu_s" (CPU in
+# core-seconds).
 run_wrk() { # label, server, connections, url
-    local label=$1 server=$2 conn=$3 url=$4 log before after
+    local label=$1 server=$2 conn=$3 url=$4 log before after m_before m_after i_before i_after
     log="$OUT/$label.log"
     local cmd=(wrk -t"$THREADS" -c"$conn" -d"${DURATION}s" --timeout 60s --latency -s "$WORK/report.lua" "$url")
     # run_wrk runs in a subshell (process substitution): the command list goes to a file.
     echo "${cmd[*]}" >>"$WORK/commands"
     wrk -t"$THREADS" -c"$conn" -d"${WARMUP}s" --timeout 60s "$url" >/dev/null 2>&1 || true
     # shellcheck disable=SC2046
-    before=$(cpu_ticks $(server_pids "$server"))
-    "${cmd[@]}" >"$log" 2>&1 || { cat "$log" >&2; fail "wrk failed against $label"; }
+    before=$(cpu_ticks $(server_pids "$server")); read -r m_before i_before < <(machine_ticks)
+    /usr/bin/time -f "%U %S" -o "$log.time" "${cmd[@]}" >"$log" 2>&1 || { cat "$log" >&2; fail "wrk failed against $label"; }
+    sed -i 's|/d/[A-Za-z0-9_-]*|/d/TOKEN|' "$log" # the link dies with the temporary home anyway
     # shellcheck disable=SC2046
-    after=$(cpu_ticks $(server_pids "$server"))
-    awk -v cpu=$((after - before)) -v hz="$TICKS" '/^WRK / {
+    after=$(cpu_ticks $(server_pids "$server")); read -r m_after i_after < <(machine_ticks)
+    awk -v cpu=$((after - before)) -v machine=$((m_after - m_before)) -v irq=$((i_after - i_before)) -v hz="$TICKS" \
+        -v wrk_cpu="$(awk '{ print $1 + $2 }' "$log.time")" '/^WRK / {
         for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
         # %.0f, not %d: in mawk %d stops at 2^31, and a run moves more bytes than that.
-        printf "%.0f %.0f %.3f %.2f %.2f %.2f %.2f %d %d %d %.2f\n", v["requests"], v["bytes"], v["duration_us"] / 1e6,
+        other = machine / hz - cpu / hz - wrk_cpu
+        printf "%.0f %.0f %.3f %.2f %.2f %.2f %.2f %d %d %d %.2f %.2f %.2f %.2f\n", v["requests"], v["bytes"], v["duration_us"] / 1e6,
             v["p50_us"] / 1e3, v["p90_us"] / 1e3, v["p99_us"] / 1e3, v["max_us"] / 1e3,
-            v["errors"], v["status_errors"], v["timeouts"], cpu / hz }' "$log" | grep . || fail "no wrk summary in $log"
+            v["errors"], v["status_errors"], v["timeouts"], cpu / hz, wrk_cpu, (other > 0 ? other : 0), irq / hz }' "$log" | grep . || fail "no wrk summary in $log"
 }
 
 MIB=1048576
@@ -246,18 +257,25 @@ add "delivery: $(date -u +%Y-%m-%dT%H:%M:%SZ); $(nproc) cores ($(awk -F': ' '/^m
 add "          $("$QUIRE" --version) vs nginx $("$NGINX" -v 2>&1 | sed 's|.*nginx/||'); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
 add "          file: the stamped delivery of a generated ${SIZE_MB} MiB PDF, $FILE_BYTES bytes ($(awk -v b="$FILE_BYTES" -v m=$MIB 'BEGIN { printf "%.1f", b / m }') MiB), sha256 ${SHA:0:16}..."
 add "          load average before the run: $LOAD_BEFORE (other work on the machine skews every figure)"
-add "          wrk -t$THREADS, ${DURATION} s per measurement after a ${WARMUP} s warm-up; server CPU is user+system seconds during the measurement"
+add "          wrk -t$THREADS, ${DURATION} s per measurement after a ${WARMUP} s warm-up, $ROUNDS rounds alternating quire and nginx"
+add "          CPU columns: core-seconds used during the measurement by the server, by wrk, by every"
+add "          other process on the machine (other engineers' builds and tests count there; the % is"
+add "          their share of all cores), and in interrupts (irq+softirq: loopback TCP delivery)"
 add ""
+pct() { awk -v c="$1" -v s="$2" -v n="$(nproc)" 'BEGIN { printf "%.0f%%", 100 * c / s / n }'; }
 add "downloads (GET /d/{token}/file vs nginx static file, $DL_CONN connections):"
 q_bytes=0; q_secs=0; n_bytes=0; n_secs=0; broken=0
 for round in $(seq "$ROUNDS"); do
     for server in quire nginx; do
         if [[ $server == quire ]]; then url=$FILE_URL; else url=$NGINX_FILE_URL; fi
-        read -r reqs bytes secs p50 p90 p99 max errs status tmo cpu < <(run_wrk "download-$server-$round" "$server" "$DL_CONN" "$url")
+        read -r reqs bytes secs p50 p90 p99 max errs status tmo cpu wcpu ocpu icpu \
+            < <(run_wrk "download-$server-$round" "$server" "$DL_CONN" "$url")
         mibs=$(awk -v b="$bytes" -v s="$secs" -v m=$MIB 'BEGIN { printf "%.1f", b / m / s }')
-        add "$(printf '  round %d %-5s %8.1f MiB/s %7.1f req/s  latency p50 %7.1f ms p99 %7.1f ms  %6d responses  errors %d/%d/%d  server CPU %5.1f s (%.0f%% of %d cores)' \
-            "$round" "$server" "$mibs" "$(awk -v r="$reqs" -v s="$secs" 'BEGIN { print r / s }')" "$p50" "$p99" "$reqs" "$errs" "$status" "$tmo" "$cpu" \
-            "$(awk -v c="$cpu" -v s="$secs" -v n="$(nproc)" 'BEGIN { print 100 * c / s / n }')" "$(nproc)")"
+        add "$(printf '  round %d %-5s %7.1f MiB/s %5.1f downloads/s  p50 %6.1f ms p99 %7.1f ms  %5d responses  errors %d/%d/%d' \
+            "$round" "$server" "$mibs" "$(awk -v r="$reqs" -v s="$secs" 'BEGIN { print r / s }')" "$p50" "$p99" "$reqs" \
+            "$errs" "$status" "$tmo")"
+        add "$(printf '                CPU server %4.1f (%.2f core-s per GiB sent) wrk %4.1f others %4.1f (%s) irq %4.1f' \
+            "$cpu" "$(awk -v c="$cpu" -v b="$bytes" 'BEGIN { print c / (b / 1073741824) }')" "$wcpu" "$ocpu" "$(pct "$ocpu" "$secs")" "$icpu")"
         ((errs + status > 0)) && broken=1
         if [[ $server == quire ]]; then q_bytes=$((q_bytes + bytes)); q_secs=$(awk -v a="$q_secs" -v b="$secs" 'BEGIN { print a + b }')
         else n_bytes=$((n_bytes + bytes)); n_secs=$(awk -v a="$n_secs" -v b="$secs" 'BEGIN { print a + b }'); fi
@@ -271,17 +289,22 @@ add "$(printf '  all rounds: quire %.1f MiB/s (%.1f downloads/s), nginx %.1f MiB
     "$n_rate" "$(awk -v r="$n_rate" -v b="$FILE_BYTES" -v m=$MIB 'BEGIN { print r * m / b }')")"
 add "  ratio quire/nginx ${ratio}x (target >= 0.8x: $(awk -v r="$ratio" 'BEGIN { print (r >= 0.8 ? "met" : "MISSED") }'))"
 add ""
-add "borrower page (GET /d/{token}, $PAGE_BYTES bytes of HTML, $PAGE_CONN connections):"
-for server in quire nginx; do
-    if [[ $server == quire ]]; then url=$PAGE_URL; label="quire"; else url=$NGINX_PAGE_URL; label="nginx"; fi
-    read -r reqs bytes secs p50 p90 p99 max errs status tmo cpu < <(run_wrk "page-$server" "$server" "$PAGE_CONN" "$url")
-    note=""; [[ $server == nginx ]] && note="  (a static copy: reference floor only)"
-    add "$(printf '  %-5s p50 %6.2f ms  p90 %6.2f ms  p99 %6.2f ms  max %7.2f ms  %8.0f req/s  errors %d/%d/%d  server CPU %5.1f s%s' \
-        "$label" "$p50" "$p90" "$p99" "$max" "$(awk -v r="$reqs" -v s="$secs" 'BEGIN { print r / s }')" "$errs" "$status" "$tmo" "$cpu" "$note")"
-    ((errs + status > 0)) && broken=1
-    [[ $server == quire ]] && page_p99=$p99
+add "borrower page (GET /d/{token}, $PAGE_BYTES bytes of HTML, $PAGE_CONN connections; nginx serves a static copy: a floor, not a target):"
+page_p99s=()
+for round in $(seq "$ROUNDS"); do
+    for server in quire nginx; do
+        if [[ $server == quire ]]; then url=$PAGE_URL; else url=$NGINX_PAGE_URL; fi
+        read -r reqs bytes secs p50 p90 p99 max errs status tmo cpu wcpu ocpu icpu \
+            < <(run_wrk "page-$server-$round" "$server" "$PAGE_CONN" "$url")
+        add "$(printf '  round %d %-5s p50 %6.2f ms p90 %6.2f ms p99 %7.2f ms max %7.2f ms  %6.0f req/s  errors %d/%d/%d' \
+            "$round" "$server" "$p50" "$p90" "$p99" "$max" "$(awk -v r="$reqs" -v s="$secs" 'BEGIN { print r / s }')" \
+            "$errs" "$status" "$tmo")"
+        add "$(printf '                CPU server %4.1f wrk %4.1f others %4.1f (%s) irq %4.1f' "$cpu" "$wcpu" "$ocpu" "$(pct "$ocpu" "$secs")" "$icpu")"
+        ((errs + status > 0)) && broken=1
+        [[ $server == quire ]] && page_p99s+=("$p99 ms")
+    done
 done
-add "  quire page p99 ${page_p99} ms under $PAGE_CONN connections"
+add "  quire page p99 under $PAGE_CONN connections, by round: $(IFS=,; echo "${page_p99s[*]}" | sed 's/,/, /g')"
 add ""
 add "audit: $(q audit verify 2>/dev/null | tail -1)"
 add "notes:"
@@ -291,7 +314,9 @@ add "    CPU-bound on the load generator; figures are relative, not what a separ
 add "  - every Quire download is counted and audited: one SQLite write transaction (link counter +"
 add "    hash-chained audit event), and the whole file is read through SHA-256 verification on every"
 add "    download; nginx does neither and sends the file with sendfile(2)."
-add "  - wrk reads bodies into user space, so its own CPU use is the same for both servers."
+add "  - loopback TCP work (softirq) is charged to whichever process is on the CPU, so the split of"
+add "    kernel time between server and wrk is approximate; 'others' is everything else on the machine."
+add "  - Quire runs with its default logging (info); tower-http request spans are not printed at info."
 add "commands:"
 add "  quire: (cd HOME && quire --config quire.toml daemon); quire.toml: data_dir=\"var\", [server] listen/public_url 127.0.0.1:PORT, [links] downloads=100000000"
 add "  nginx: nginx -p PREFIX -c PREFIX/nginx.conf (daemon off; worker_processes auto; sendfile on; access_log off)"

@@ -95,6 +95,7 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
             api_tokens: Arc::new(cfg.server.api_tokens.clone()),
             deliverer: deliverer.clone(),
             institution: Arc::new(cfg.institution.clone()),
+            console: Arc::new(crate::console::Console::new(config)),
         }, async move {
         let _ = http_stop.wait_for(|s| *s).await;
     }));

@@ -14,6 +14,7 @@ mod scan;
 mod similar;
 mod stamp;
 mod trace;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -95,6 +96,9 @@ pub enum Command {
     /// Prune records past retention and pseudonymise patrons.
     #[command(subcommand)]
     Retention(compliance_cmd::RetentionCommand),
+    /// Add or list staff users of the web console.
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -123,6 +127,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Delivery(cmd) => compliance_cmd::run(cmd, &loaded),
                 Command::Report(cmd) => report::run(cmd, &loaded),
                 Command::Retention(cmd) => compliance_cmd::retention(cmd, &loaded),
+                Command::User(cmd) => user::run(cmd, &loaded),
             }
         }
     }

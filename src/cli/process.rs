@@ -3,7 +3,7 @@
 //! Settings come from `[processing]`, flags override them for the run. The PDF appears only when
 //! complete; on any refusal the command names the file, page and reason and exits 2, leaving
 //! no output behind. Tesseract's OpenMP must be limited before libtesseract loads, so the
-//! command re-executes itself once with `OMP_THREAD_LIMIT=1` when that is not already set.
+//! binary re-executes itself once with `OMP_THREAD_LIMIT=1` when that is not already set (main.rs).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,9 +57,6 @@ pub struct ProcessArgs {
 }
 
 pub fn run(args: ProcessArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
-    if !quire_pipeline::ocr::openmp_limited() && std::env::var_os("QUIRE_NO_REEXEC").is_none() {
-        return reexec_with_openmp_limit();
-    }
     let mut options = config.config.processing.to_options();
     if let Some(lang) = args.lang {
         options.languages = lang;
@@ -102,14 +99,3 @@ fn refused(err: &PipelineError) -> ExitCode {
     ExitCode::from(EXIT_REFUSED)
 }
 
-/// libgomp reads `OMP_THREAD_LIMIT` once, when it is loaded at process start; setting it later
-/// in-process has no effect, so the only way to apply it is a fresh process image.
-fn reexec_with_openmp_limit() -> anyhow::Result<ExitCode> {
-    use std::os::unix::process::CommandExt;
-    let exe = std::env::current_exe().context("cannot find the quire executable to re-run")?;
-    let err = std::process::Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .env("OMP_THREAD_LIMIT", "1")
-        .exec();
-    Err(err).context("cannot re-run quire with OMP_THREAD_LIMIT=1")
-}

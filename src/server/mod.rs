@@ -24,6 +24,8 @@ pub struct AppState {
     pub api_tokens: Arc<Vec<Secret>>,
     pub deliverer: Arc<Deliverer>,
     pub institution: Arc<InstitutionConfig>,
+    /// The staff console's settings (`crate::console`).
+    pub console: Arc<crate::console::Console>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -31,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .merge(api::routes())
         .merge(borrower::routes())
+        .merge(crate::console::routes())
         // Paths under /d/ carry a secret: log them without it.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let path = req.uri().path();

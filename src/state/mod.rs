@@ -15,6 +15,7 @@ pub use error::StateError;
 pub use delivery::{Delivery, Grant, Link, LinkState, QueuedNotice};
 pub use job::{Job, JobFilter, JobPatch, JobState, PageRow};
 pub use request::{Basis, Request};
+pub use sqlite::users::{StaffSession, StaffUser};
 
 use crate::config::{DatabaseConfig, LoadedConfig};
 
@@ -158,6 +159,28 @@ pub trait Database: Send + Sync {
     /// Pseudonymises patrons of requests made before `cutoff`, auditing the run.
     fn pseudonymise(&self, cutoff: &str, actor: &str, dry_run: bool)
     -> Result<crate::compliance::retention::PseudonymReport, StateError>;
+
+    /// Adds a staff user, with a `user.added` event. A name that exists is a `Conflict`.
+    fn user_add(&self, user: &StaffUser, actor: &str) -> Result<(), StateError>;
+
+    fn user_get(&self, name: &str) -> Result<Option<StaffUser>, StateError>;
+
+    fn users_list(&self) -> Result<Vec<StaffUser>, StateError>;
+
+    /// Starts a console session: audits the login and forgets the user's failed logins.
+    fn session_start(&self, session: &StaffSession, client: &str) -> Result<(), StateError>;
+
+    /// The unexpired session with this id hash, and its user.
+    fn session_get(&self, id_sha256: &str) -> Result<Option<(StaffSession, StaffUser)>, StateError>;
+
+    /// Ends a session (logout), audited; false if there was none.
+    fn session_end(&self, id_sha256: &str, user: &str) -> Result<bool, StateError>;
+
+    /// Counts one failed login against each key (`user:NAME`, `client:ADDRESS`), audited.
+    fn login_failed(&self, keys: &[String], user: &str, client: &str) -> Result<(), StateError>;
+
+    /// Failed logins against `key` after `since`.
+    fn login_failures(&self, key: &str, since: &str) -> Result<i64, StateError>;
 }
 
 pub type Db = Arc<dyn Database>;

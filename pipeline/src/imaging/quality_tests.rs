@@ -44,7 +44,7 @@ fn low_resolution_is_flagged() {
 #[test]
 fn dark_paper_is_flagged() {
     let mut page = text_page(200.0);
-    page.pixels_mut().for_each(|p| p.0[0] = p.0[0] / 2);
+    page.pixels_mut().for_each(|p| p.0[0] /= 2);
     assert_eq!(codes(&checks(&page, 200.0)), vec!["quality.too_dark"]);
 }
 

@@ -20,12 +20,14 @@ mod deliveries;
 mod jobs;
 mod pages;
 mod requests;
+pub(crate) mod users;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/0001_initial.sql")),
         M::up(include_str!("migrations/0002_delivery.sql")),
         M::up(include_str!("migrations/0003_compliance.sql")),
+        M::up(include_str!("migrations/0004_users.sql")),
     ])
 }
 
@@ -366,6 +368,66 @@ impl Database for SqliteDatabase {
         if dry_run { tx.rollback()? } else { tx.commit()? }
         Ok(report)
     }
+
+    fn user_add(&self, user: &users::StaffUser, actor: &str) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        users::insert_user(&tx, user)?;
+        append_in(&tx, NewEvent::new(actor, "user.added").subject("user", &user.name).details(serde_json::json!({ "role": user.role })))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn user_get(&self, name: &str) -> Result<Option<users::StaffUser>, StateError> {
+        users::get_user(&self.conn(), name)
+    }
+
+    fn users_list(&self) -> Result<Vec<users::StaffUser>, StateError> {
+        users::list_users(&self.conn())
+    }
+
+    fn session_start(&self, session: &users::StaffSession, client: &str) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        users::insert_session(&tx, session)?;
+        users::clear_failures(&tx, &format!("user:{}", session.user_name), &session.created_at)?;
+        append_in(
+            &tx,
+            NewEvent::new(format!("staff:{}", session.user_name), "staff.login")
+                .subject("user", &session.user_name)
+                .details(serde_json::json!({ "client": client })),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn session_get(&self, id_sha256: &str) -> Result<Option<(users::StaffSession, users::StaffUser)>, StateError> {
+        users::get_session(&self.conn(), id_sha256, &super::now_rfc3339())
+    }
+
+    fn session_end(&self, id_sha256: &str, user: &str) -> Result<bool, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ended = users::delete_session(&tx, id_sha256)?;
+        if ended {
+            append_in(&tx, NewEvent::new(format!("staff:{user}"), "staff.logout").subject("user", user))?;
+        }
+        tx.commit()?;
+        Ok(ended)
+    }
+
+    fn login_failed(&self, keys: &[String], user: &str, client: &str) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        users::record_failure(&tx, keys, &super::now_rfc3339())?;
+        append_in(&tx, NewEvent::new("console", "staff.login_failed").details(serde_json::json!({ "user": user, "client": client })))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn login_failures(&self, key: &str, since: &str) -> Result<i64, StateError> {
+        users::count_failures(&self.conn(), key, since)
+    }
 }
 
 /// Appends inside a caller's `BEGIN IMMEDIATE` transaction, so a state change and its audit
@@ -452,6 +514,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = SqliteDatabase::open(&dir.path().join("q.sqlite3")).unwrap();
         let v: i64 = db.conn().query_row("SELECT max(version) FROM schema_history", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 3);
+        assert_eq!(v, 4);
     }
 }

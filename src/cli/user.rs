@@ -1,0 +1,72 @@
+//! `quire user add NAME --role technician|compliance|admin` and `quire user list`: staff
+//! accounts for the web console. The password comes from stdin (`--password-stdin`, for
+//! scripts) or is asked for twice on the terminal; only its argon2 hash is stored.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+
+use crate::config::LoadedConfig;
+use crate::console::auth::{self, Role};
+use crate::state::{self, StaffUser};
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a staff user who can sign in to the console at /staff/.
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        /// Read the password from the first line of stdin instead of asking.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List staff users and their roles.
+    List,
+}
+
+pub fn run(cmd: UserCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
+    let db = state::open(config)?;
+    match cmd {
+        UserCommand::Add { name, role, password_stdin } => {
+            auth::check_user_name(&name)?;
+            let password = if password_stdin { read_line()? } else { prompt_twice()? };
+            auth::check_password(&password)?;
+            let user = StaffUser {
+                name: name.clone(),
+                role: role.as_str().to_string(),
+                password: auth::hash_password(&password)?,
+                created_at: state::now_rfc3339(),
+            };
+            db.user_add(&user, &std::env::var("USER").unwrap_or_else(|_| "cli".into()))?;
+            println!("added {name} ({})", role.as_str());
+        }
+        UserCommand::List => {
+            for u in db.users_list()? {
+                println!("{:<24} {:<11} {}", u.name, u.role, u.created_at);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Asks on the terminal. Without a terminal-echo crate the typed password is visible, so this
+/// says so; scripts and careful admins use `--password-stdin`.
+fn prompt_twice() -> anyhow::Result<String> {
+    anyhow::ensure!(std::io::stdin().is_terminal(), "no terminal to ask for the password: use --password-stdin");
+    eprint!("Password (shown as typed; use --password-stdin to avoid): ");
+    std::io::stderr().flush()?;
+    let first = read_line()?;
+    eprint!("Again: ");
+    std::io::stderr().flush()?;
+    anyhow::ensure!(read_line()? == first, "the two passwords differ");
+    Ok(first)
+}

@@ -1,0 +1,60 @@
+//! The staff and compliance web console, served under `/staff/` by the daemon's own HTTP
+//! server, plus `/metrics`. Server-rendered HTML (minijinja templates compiled in), one small
+//! stylesheet inline and no external assets: library networks can be closed.
+//!
+//! Staff sign in with a user made by `quire user add`; borrowers never reach these pages. Every
+//! state change goes through the same `crate::state` methods the CLI uses, with the staff
+//! member as the audit actor. Not here: page thumbnails, creating requests, resending e-mails
+//! (see the module docs of `views`).
+
+pub mod auth;
+mod csrf;
+mod metrics;
+pub mod session;
+mod templates;
+mod views;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::config::LoadedConfig;
+use crate::server::AppState;
+
+/// What the console needs beyond the shared server state.
+pub struct Console {
+    pub config: LoadedConfig,
+    /// Cookies get `Secure` when borrowers and staff reach the server over https.
+    pub secure_cookies: bool,
+}
+
+impl Console {
+    pub fn new(config: &LoadedConfig) -> Self {
+        let secure_cookies = config.config.server.public_url.trim().to_ascii_lowercase().starts_with("https://");
+        Self { config: config.clone(), secure_cookies }
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    use views::{compliance, jobs, login, requests};
+    Router::new()
+        .route("/metrics", get(metrics::metrics))
+        .route("/staff", get(login::home))
+        .route("/staff/", get(login::home))
+        .route("/staff/login", get(login::form).post(login::submit))
+        .route("/staff/logout", post(login::logout))
+        .route("/staff/jobs", get(jobs::queue))
+        .route("/staff/unmatched", get(jobs::unmatched))
+        .route("/staff/jobs/{id}", get(jobs::show))
+        .route("/staff/jobs/{id}/release", post(jobs::release))
+        .route("/staff/jobs/{id}/reprocess", post(jobs::reprocess))
+        .route("/staff/jobs/{id}/match", post(jobs::match_request))
+        .route("/staff/requests", get(requests::list))
+        .route("/staff/requests/{id}", get(requests::show))
+        .route("/staff/links/{id}/revoke", post(requests::revoke))
+        .route("/staff/links/{id}/extend", post(requests::extend))
+        .route("/staff/compliance/audit", get(compliance::audit))
+        .route("/staff/compliance/audit.csv", get(compliance::audit_csv))
+        .route("/staff/compliance/held", get(compliance::held))
+        .route("/staff/compliance/held/{id}/release", post(compliance::release))
+        .route("/staff/compliance/contu", get(compliance::contu))
+}

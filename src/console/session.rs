@@ -1,0 +1,80 @@
+//! Console sessions: the `quire_session` cookie (HttpOnly, SameSite=Strict, Secure when the
+//! public URL is https), and [`Staff`], the extractor every staff page takes. Without a live
+//! session a request is sent to the login page; a page outside the user's role gets 403.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::auth::{self, Area, Role};
+use crate::server::AppState;
+use crate::state::{StaffSession, StaffUser};
+
+pub const COOKIE: &str = "quire_session";
+/// The login form's double-submit token, before there is a session to hold one.
+pub const LOGIN_COOKIE: &str = "quire_login";
+pub const SESSION_HOURS: i64 = 12;
+
+/// A signed-in staff member, read from the session cookie.
+pub struct Staff {
+    pub user: StaffUser,
+    pub role: Role,
+    pub session: StaffSession,
+}
+
+impl Staff {
+    /// 403 unless the user's role opens `area`.
+    pub fn require(&self, area: Area) -> Result<(), Response> {
+        if self.role.may(area) {
+            Ok(())
+        } else {
+            Err(super::views::error_page(self, StatusCode::FORBIDDEN, "Not for your role", "This page is not part of your role in the console."))
+        }
+    }
+
+    /// The actor recorded in the audit log.
+    pub fn actor(&self) -> String {
+        format!("staff:{}", self.user.name)
+    }
+}
+
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// A `Set-Cookie` value; `max_age` 0 deletes the cookie.
+pub fn set_cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"))
+        .expect("cookie values are hex")
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let to_login = || Redirect::to("/staff/login").into_response();
+        let Some(id) = cookie_value(&parts.headers, COOKIE) else { return Err(to_login()) };
+        let db = state.db.clone();
+        let hash = auth::sha256_hex(&id);
+        let found = tokio::task::spawn_blocking(move || db.session_get(&hash))
+            .await
+            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?
+            .map_err(|e| {
+                tracing::error!(error = %e, code = e.code(), "reading a console session");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            })?;
+        let Some((session, user)) = found else { return Err(to_login()) };
+        // A role edited to something unknown in the database signs the user out, not in.
+        let Some(role) = Role::parse(&user.role) else { return Err(to_login()) };
+        Ok(Staff { user, role, session })
+    }
+}

@@ -1,0 +1,54 @@
+//! The console's HTML templates (minijinja), compiled into the binary and parsed once.
+//! Autoescaping is on for every `.html` template, so data from scans, requests and patrons
+//! can never become markup.
+
+use std::sync::OnceLock;
+
+use minijinja::Environment;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("templates/base.html")),
+    ("login.html", include_str!("templates/login.html")),
+    ("message.html", include_str!("templates/message.html")),
+    ("jobs.html", include_str!("templates/jobs.html")),
+    ("job.html", include_str!("templates/job.html")),
+    ("requests.html", include_str!("templates/requests.html")),
+    ("request.html", include_str!("templates/request.html")),
+    ("audit.html", include_str!("templates/audit.html")),
+    ("held.html", include_str!("templates/held.html")),
+    ("contu.html", include_str!("templates/contu.html")),
+];
+
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            // The templates are part of the binary: one that does not parse is a build bug,
+            // which the console tests catch on their first page.
+            env.add_template(name, source).unwrap_or_else(|e| panic!("console template {name}: {e}"));
+        }
+        env
+    })
+}
+
+pub fn render(name: &str, ctx: minijinja::Value) -> Result<String, minijinja::Error> {
+    environment().get_template(name)?.render(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_template_parses_and_escapes() {
+        for (name, _) in super::TEMPLATES {
+            super::environment().get_template(name).unwrap();
+        }
+        let html = super::render(
+            "message.html",
+            minijinja::context! { title => "<b>x</b>", message => "<script>alert(1)</script>" },
+        )
+        .unwrap();
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(!html.contains("<script>alert"), "{html}");
+    }
+}

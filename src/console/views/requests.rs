@@ -1,0 +1,143 @@
+//! Requests and links: search requests, see one request's deliveries with each link's state
+//! (expiry, downloads left), and revoke or extend a link, as `quire link` does.
+
+use axum::extract::{Path, Query, State};
+use axum::Form;
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{blocking, done, page, v, PageResult};
+use crate::console::auth::Area;
+use crate::console::csrf;
+use crate::console::session::Staff;
+use crate::server::AppState;
+use crate::state::{LinkChange, NewEvent, StateError};
+
+/// How many of the newest requests a search looks through.
+const SEARCH_DEPTH: usize = 2000;
+const SHOWN: usize = 200;
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    q: Option<String>,
+    done: Option<String>,
+}
+
+pub async fn list(State(state): State<AppState>, staff: Staff, Query(q): Query<ListQuery>) -> PageResult {
+    staff.require(Area::Requests)?;
+    let db = state.db.clone();
+    let all = blocking(&staff, move || db.requests_list(SEARCH_DEPTH)).await?;
+    let needle = q.q.as_deref().unwrap_or("").trim().to_lowercase();
+    let found: Vec<_> = all
+        .into_iter()
+        .filter(|r| {
+            needle.is_empty()
+                || [Some(&r.id), Some(&r.patron_name), Some(&r.patron_email), r.title.as_ref(), r.article.as_ref(), r.library.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .any(|f| f.to_lowercase().contains(&needle))
+        })
+        .take(SHOWN)
+        .collect();
+    Ok(page(&staff, "requests.html", context! { requests => v(&found), q => q.q, done => q.done }))
+}
+
+pub async fn show(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, Query(q): Query<ListQuery>) -> PageResult {
+    staff.require(Area::Requests)?;
+    let db = state.db.clone();
+    let (request, links) = blocking(&staff, move || {
+        let r = db.request_get(&id)?.ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
+        Ok((r, db.links_list(Some(&id))?))
+    })
+    .await?;
+    let now = crate::state::now_rfc3339();
+    let links: Vec<Value> = links
+        .into_iter()
+        .map(|(l, d)| {
+            let s = l.state(&d.state, &now);
+            json!({
+                "id": l.id, "delivery": d.id, "recipient": d.recipient, "file": d.file_name, "pages": d.page_count,
+                "delivered": d.created_at, "expires_at": l.expires_at, "downloads_left": l.downloads_left,
+                "downloads_allowed": l.downloads_allowed, "state": s.as_str(), "hold_reason": d.hold_reason,
+                "revocable": l.revoked_at.is_none() && d.state != "purged",
+            })
+        })
+        .collect();
+    Ok(page(&staff, "request.html", context! { request => v(&request), links => v(&links), done => q.done }))
+}
+
+#[derive(Deserialize)]
+pub struct LinkForm {
+    #[serde(default)]
+    csrf: String,
+    /// The request page to go back to.
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    days: String,
+    #[serde(default)]
+    downloads: String,
+}
+
+fn back(f: &LinkForm) -> String {
+    format!("/staff/requests/{}", super::urlencode(&f.request))
+}
+
+pub async fn revoke(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, Form(f): Form<LinkForm>) -> PageResult {
+    staff.require(Area::Requests)?;
+    csrf::check(&staff, &f.csrf)?;
+    let reason = Some(f.reason.trim().to_string()).filter(|r| !r.is_empty());
+    let event = NewEvent::new(staff.actor(), "link.revoked").subject("link", &id).details(json!({ "reason": reason }));
+    let db = state.db.clone();
+    blocking(&staff, move || db.link_change(&id, LinkChange::Revoke, event)).await?;
+    Ok(done(&back(&f), "link revoked"))
+}
+
+/// Parses an optional positive count from a form field; empty means "no change".
+fn count(field: &str, what: &str) -> Result<Option<u32>, String> {
+    let t = field.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    match t.parse::<u32>() {
+        Ok(n) if (1..=3650).contains(&n) => Ok(Some(n)),
+        _ => Err(format!("{what} must be a whole number from 1 to 3650, not `{t}`")),
+    }
+}
+
+pub async fn extend(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, Form(f): Form<LinkForm>) -> PageResult {
+    staff.require(Area::Requests)?;
+    csrf::check(&staff, &f.csrf)?;
+    let bad = |m: String| super::error_page(&staff, axum::http::StatusCode::UNPROCESSABLE_ENTITY, "Not extended", &m);
+    let days = count(&f.days, "Days").map_err(bad)?;
+    let downloads = count(&f.downloads, "Downloads").map_err(bad)?;
+    if days.is_none() && downloads.is_none() {
+        return Err(bad("Give more days, more downloads, or both.".into()));
+    }
+    let db = state.db.clone();
+    let actor = staff.actor();
+    blocking(&staff, move || {
+        let (current, _) = db.link_get(&id)?.ok_or_else(|| StateError::NotFound(format!("no link {id}")))?;
+        // As `quire link extend`: more days count from the expiry, or from now if it passed.
+        let expires_at = match days {
+            None => None,
+            Some(d) => {
+                use time::format_description::well_known::Rfc3339;
+                let now = time::OffsetDateTime::now_utc();
+                let from = time::OffsetDateTime::parse(&current.expires_at, &Rfc3339)
+                    .map_err(|e| StateError::Corrupt(format!("link {id}: expiry `{}`: {e}", current.expires_at)))?
+                    .max(now);
+                Some((from + time::Duration::days(d as i64)).format(&Rfc3339).map_err(|e| StateError::Corrupt(e.to_string()))?)
+            }
+        };
+        let event = NewEvent::new(actor, "link.extended")
+            .subject("link", &id)
+            .details(json!({ "days": days, "downloads": downloads, "expires_at": expires_at }));
+        db.link_change(&id, LinkChange::Extend { expires_at, more_downloads: downloads.map(i64::from) }, event)
+    })
+    .await?;
+    Ok(done(&back(&f), "link extended"))
+}
