@@ -372,3 +372,109 @@ fn a_bad_compliance_section_is_reported() {
     let out = home.fails(&["deliveries"]);
     assert!(stderr(&out).contains("[compliance]"), "{}", stderr(&out));
 }
+
+#[test]
+fn retention_prunes_old_records_and_pseudonymises_readers_from_the_command_line() {
+    let home = Home::new();
+    let year = this_year();
+    add(&home, "TN1", "ZZQ", "a@example.org", year);
+    add(&home, "TN2", "ZZQ", "b@example.org", year);
+    add(&home, "TN3", "ZZQ", "c@example.org", year);
+    for id in ["TN1", "TN2", "TN3"] {
+        deliver(&home, id);
+    }
+    let anchor = stdout(&home.ok(&["audit", "anchor"])).trim().to_string();
+    // Backdate as an import from an older ILL system would: TN1 is from 2020 and its file is
+    // long purged; TN2 is from January last year; TN3 is today's.
+    {
+        let db = rusqlite::Connection::open(home.db_path()).unwrap();
+        db.execute_batch(&format!(
+            "UPDATE requests SET created_at = '2020-03-01T00:00:00.000Z' WHERE id = 'TN1';
+             UPDATE deliveries SET state = 'purged', purged_at = '2020-05-01T00:00:00.000Z' WHERE request_id = 'TN1';
+             UPDATE requests SET created_at = '{}-01-02T00:00:00.000Z' WHERE id = 'TN2';
+             UPDATE notices SET state = 'sent';",
+            year - 1
+        ))
+        .unwrap();
+    }
+    let dry = json(&home, &["retention", "run", "--dry-run", "--json"]);
+    assert_eq!(
+        dry["pruned"]["requests"],
+        serde_json::json!(["TN1"]),
+        "{dry:#}"
+    );
+    assert_eq!(dry["pruned"]["deliveries"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        json(&home, &["deliveries", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        3,
+        "a dry run changes nothing"
+    );
+
+    let out = stdout(&home.ok(&["retention", "run"]));
+    assert!(
+        out.contains("pruned records of requests before")
+            && out.contains("1 deliveries, 1 requests"),
+        "{out}"
+    );
+    assert!(out.contains("pseudonymised patrons of 1 requests"), "{out}");
+    let left = json(&home, &["deliveries", "--json"]);
+    let left: Vec<&str> = left
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["request_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, ["TN2", "TN3"]);
+    let (name, email): (String, String) = rusqlite::Connection::open(home.db_path())
+        .unwrap()
+        .query_row(
+            "SELECT patron_name, patron_email FROM requests WHERE id = 'TN2'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(
+        name.starts_with("patron-") && email == format!("{name}@pseudonymised.invalid"),
+        "{name} {email}"
+    );
+    // The reader is found under the pseudonym now, no longer under the address.
+    let found = jsonl(
+        &home,
+        &["audit", "search", "--patron", &name, "--format", "jsonl"],
+    );
+    assert!(
+        found.iter().any(|e| e["subjects"]["request"] == "TN2"),
+        "{found:?}"
+    );
+    assert!(
+        jsonl(
+            &home,
+            &[
+                "audit",
+                "search",
+                "--patron",
+                "b@example.org",
+                "--format",
+                "jsonl"
+            ]
+        )
+        .is_empty()
+    );
+    let runs = jsonl(
+        &home,
+        &[
+            "audit",
+            "search",
+            "--action",
+            "retention.",
+            "--format",
+            "jsonl",
+        ],
+    );
+    let actions: Vec<&str> = runs.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["retention.pruned", "retention.pseudonymised"]);
+    home.ok(&["audit", "verify", "--anchor", &anchor]);
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::intake::{daemon_home, jobs, start_daemon, wait_until};
-use crate::util::{corpus, stdout, Home};
+use crate::util::{Home, corpus, stdout};
 
 /// A tiny cookie-keeping HTTP/1.1 client, like a browser without JavaScript.
 struct Browser {
@@ -30,7 +30,9 @@ impl Reply {
     fn header(&self, name: &str) -> Option<String> {
         self.head.lines().find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
         })
     }
 
@@ -45,7 +47,10 @@ impl Reply {
 
     /// The value of the first hidden `csrf` field on the page.
     fn csrf(&self) -> String {
-        let at = self.body.find("name=\"csrf\" value=\"").unwrap_or_else(|| panic!("no csrf field in:\n{}", self.body));
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .unwrap_or_else(|| panic!("no csrf field in:\n{}", self.body));
         let rest = &self.body[at + 19..];
         rest[..rest.find('"').unwrap()].to_string()
     }
@@ -57,7 +62,13 @@ fn form_encode(fields: &[(&str, &str)]) -> String {
         .map(|(k, v)| {
             let enc: String = v
                 .bytes()
-                .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
                 .collect();
             format!("{k}={enc}")
         })
@@ -67,7 +78,10 @@ fn form_encode(fields: &[(&str, &str)]) -> String {
 
 impl Browser {
     fn new(port: u16) -> Self {
-        Self { port, cookies: BTreeMap::new() }
+        Self {
+            port,
+            cookies: BTreeMap::new(),
+        }
     }
 
     fn send(&mut self, method: &str, path: &str, body: Option<String>) -> Reply {
@@ -77,10 +91,21 @@ impl Browser {
         let cookie = if self.cookies.is_empty() {
             String::new()
         } else {
-            format!("Cookie: {}\r\n", self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; "))
+            format!(
+                "Cookie: {}\r\n",
+                self.cookies
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
         };
         let body = body.unwrap_or_default();
-        let ctype = if method == "POST" { "Content-Type: application/x-www-form-urlencoded\r\n" } else { "" };
+        let ctype = if method == "POST" {
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+        } else {
+            ""
+        };
         write!(
             s,
             "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{cookie}{ctype}Content-Length: {}\r\n\r\n{body}",
@@ -89,10 +114,17 @@ impl Browser {
         .unwrap();
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).unwrap();
-        let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("a header block");
+        let split = buf
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a header block");
         let head = String::from_utf8_lossy(&buf[..split]).to_string();
         let status = head[9..12].parse().unwrap();
-        let reply = Reply { status, head, body: String::from_utf8_lossy(&buf[split + 4..]).to_string() };
+        let reply = Reply {
+            status,
+            head,
+            body: String::from_utf8_lossy(&buf[split + 4..]).to_string(),
+        };
         for c in reply.set_cookies() {
             let pair = c.split(';').next().unwrap();
             let (k, v) = pair.split_once('=').unwrap();
@@ -117,7 +149,10 @@ impl Browser {
         let form = self.get("/staff/login");
         assert_eq!(form.status, 200);
         let csrf = form.csrf();
-        self.post("/staff/login", &[("name", name), ("password", password), ("csrf", &csrf)])
+        self.post(
+            "/staff/login",
+            &[("name", name), ("password", password), ("csrf", &csrf)],
+        )
     }
 
     /// Signs in and returns a page's CSRF token for later forms.
@@ -147,7 +182,11 @@ fn try_add_user(home: &Home, name: &str, role: &str, password: &str) -> std::pro
 
 fn add_user(home: &Home, name: &str, role: &str, password: &str) {
     let out = try_add_user(home, name, role, password);
-    assert!(out.status.success(), "user add {name}: {}", crate::util::describe(&out));
+    assert!(
+        out.status.success(),
+        "user add {name}: {}",
+        crate::util::describe(&out)
+    );
 }
 
 fn staff_home() -> (Home, u16) {
@@ -160,7 +199,10 @@ fn staff_home() -> (Home, u16) {
 fn audit_actions(home: &Home) -> Vec<Value> {
     let out = home.ok(&["audit", "export", "--format", "jsonl"]);
     let text = stdout(&out);
-    text.lines().filter(|l| !l.trim().is_empty()).filter_map(|l| serde_json::from_str(l).ok()).collect()
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }
 
 #[test]
@@ -168,19 +210,43 @@ fn users_need_a_valid_name_role_and_password_and_are_stored_hashed() {
     let home = Home::new();
     add_user(&home, "ana.lopez", "admin", "a long enough password");
     let listed = stdout(&home.ok(&["user", "list"]));
-    assert!(listed.contains("ana.lopez") && listed.contains("admin"), "{listed}");
+    assert!(
+        listed.contains("ana.lopez") && listed.contains("admin"),
+        "{listed}"
+    );
     let db = rusqlite::Connection::open(home.db_path()).unwrap();
-    let stored: String = db.query_row("SELECT password FROM staff_users WHERE name = 'ana.lopez'", [], |r| r.get(0)).unwrap();
-    assert!(stored.starts_with("$argon2id$") && !stored.contains("a long enough password"), "{stored}");
+    let stored: String = db
+        .query_row(
+            "SELECT password FROM staff_users WHERE name = 'ana.lopez'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        stored.starts_with("$argon2id$") && !stored.contains("a long enough password"),
+        "{stored}"
+    );
     let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
     let dup = try_add_user(&home, "ana.lopez", "technician", "another long password");
-    assert!(!dup.status.success() && stderr(&dup).contains("exists already"), "{}", stderr(&dup));
+    assert!(
+        !dup.status.success() && stderr(&dup).contains("exists already"),
+        "{}",
+        stderr(&dup)
+    );
     let role = try_add_user(&home, "bob", "borrower", "a long enough password");
     assert!(!role.status.success(), "borrowers are no staff role");
     let short = try_add_user(&home, "bob", "technician", "short");
-    assert!(!short.status.success() && stderr(&short).contains("too short"), "{}", stderr(&short));
+    assert!(
+        !short.status.success() && stderr(&short).contains("too short"),
+        "{}",
+        stderr(&short)
+    );
     let name = try_add_user(&home, "bob smith", "technician", "a long enough password");
-    assert!(!name.status.success() && stderr(&name).contains("user name"), "{}", stderr(&name));
+    assert!(
+        !name.status.success() && stderr(&name).contains("user name"),
+        "{}",
+        stderr(&name)
+    );
     assert!(!stdout(&home.ok(&["user", "list"])).contains("bob"));
 }
 
@@ -189,9 +255,20 @@ fn staff_sign_in_and_out_and_borrowers_never_reach_staff_pages() {
     let (home, port) = staff_home();
     let _d = start_daemon(&home, port);
     let mut anon = Browser::new(port);
-    for path in ["/staff/", "/staff/jobs", "/staff/requests", "/staff/compliance/audit", "/staff/compliance/audit.csv", "/staff/jobs/x"] {
+    for path in [
+        "/staff/",
+        "/staff/jobs",
+        "/staff/requests",
+        "/staff/compliance/audit",
+        "/staff/compliance/audit.csv",
+        "/staff/jobs/x",
+    ] {
         let r = anon.get(path);
-        assert_eq!((r.status, r.location().as_deref()), (303, Some("/staff/login")), "{path}");
+        assert_eq!(
+            (r.status, r.location().as_deref()),
+            (303, Some("/staff/login")),
+            "{path}"
+        );
     }
     // A made-up session cookie is no session.
     anon.cookies.insert("quire_session".into(), "00".repeat(32));
@@ -200,39 +277,81 @@ fn staff_sign_in_and_out_and_borrowers_never_reach_staff_pages() {
     let mut b = Browser::new(port);
     let wrong = b.login("tina", "not her password");
     assert_eq!(wrong.status, 401);
-    assert!(wrong.body.contains("Wrong name or password"), "{}", wrong.body);
+    assert!(
+        wrong.body.contains("Wrong name or password"),
+        "{}",
+        wrong.body
+    );
     // Without the login form's token the post is refused even with the right password.
-    let forged = b.post("/staff/login", &[("name", "tina"), ("password", "tina-password-1"), ("csrf", "forged")]);
+    let forged = b.post(
+        "/staff/login",
+        &[
+            ("name", "tina"),
+            ("password", "tina-password-1"),
+            ("csrf", "forged"),
+        ],
+    );
     assert_eq!(forged.status, 403);
 
     let ok = b.login("tina", "tina-password-1");
     assert_eq!(ok.status, 303, "{}", ok.body);
-    let cookie = ok.set_cookies().into_iter().find(|c| c.starts_with("quire_session=")).expect("a session cookie");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain http public_url: no Secure flag: {cookie}");
+    let cookie = ok
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("quire_session="))
+        .expect("a session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http public_url: no Secure flag: {cookie}"
+    );
     let session = b.cookies["quire_session"].clone();
     let db = rusqlite::Connection::open(home.db_path()).unwrap();
-    let stored: String = db.query_row("SELECT id_sha256 FROM staff_sessions", [], |r| r.get(0)).unwrap();
+    let stored: String = db
+        .query_row("SELECT id_sha256 FROM staff_sessions", [], |r| r.get(0))
+        .unwrap();
     assert_ne!(stored, session, "only the hash of the session id is stored");
 
     let home_page = b.get("/staff/");
     assert_eq!(home_page.location().as_deref(), Some("/staff/jobs"));
     let queue = b.get("/staff/jobs");
     assert_eq!(queue.status, 200);
-    assert!(queue.body.contains("Job queue") && queue.body.contains("tina (technician)"), "{}", queue.body);
+    assert!(
+        queue.body.contains("Job queue") && queue.body.contains("tina (technician)"),
+        "{}",
+        queue.body
+    );
     let csrf = queue.csrf();
 
-    assert_eq!(b.post("/staff/logout", &[("csrf", "wrong")]).status, 403, "logout needs the CSRF token");
+    assert_eq!(
+        b.post("/staff/logout", &[("csrf", "wrong")]).status,
+        403,
+        "logout needs the CSRF token"
+    );
     assert_eq!(b.get("/staff/jobs").status, 200, "still signed in");
     let out = b.post("/staff/logout", &[("csrf", &csrf)]);
-    assert_eq!((out.status, out.location().as_deref()), (303, Some("/staff/login")));
+    assert_eq!(
+        (out.status, out.location().as_deref()),
+        (303, Some("/staff/login"))
+    );
     // The old cookie, replayed, opens nothing: the session ended on the server.
     let mut replay = Browser::new(port);
     replay.cookies.insert("quire_session".into(), session);
     assert_eq!(replay.get("/staff/jobs").status, 303);
 
-    let actions: Vec<String> = audit_actions(&home).iter().map(|e| e["action"].as_str().unwrap_or("").to_string()).collect();
-    for a in ["user.added", "staff.login_failed", "staff.login", "staff.logout"] {
+    let actions: Vec<String> = audit_actions(&home)
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or("").to_string())
+        .collect();
+    for a in [
+        "user.added",
+        "staff.login_failed",
+        "staff.login",
+        "staff.logout",
+    ] {
         assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
     }
 }
@@ -242,46 +361,99 @@ fn roles_are_checked_on_every_route_and_an_officer_exports_the_audit_log() {
     let (home, port) = staff_home();
     let _d = start_daemon(&home, port);
     let (mut tech, tech_csrf) = Browser::signed_in(port, "tina", "tina-password-1");
-    for path in ["/staff/compliance/audit", "/staff/compliance/audit.csv", "/staff/compliance/held", "/staff/compliance/contu"] {
+    for path in [
+        "/staff/compliance/audit",
+        "/staff/compliance/audit.csv",
+        "/staff/compliance/held",
+        "/staff/compliance/contu",
+    ] {
         let r = tech.get(path);
         assert_eq!(r.status, 403, "technician on {path}");
         assert!(!r.body.contains("Chain verified"), "{path}");
     }
-    let r = tech.post("/staff/compliance/held/D1/release", &[("csrf", &tech_csrf), ("reason", "x")]);
+    let r = tech.post(
+        "/staff/compliance/held/D1/release",
+        &[("csrf", &tech_csrf), ("reason", "x")],
+    );
     assert_eq!(r.status, 403);
-    assert!(!tech.get("/staff/jobs").body.contains("Audit log"), "the nav shows only the technician's pages");
+    assert!(
+        !tech.get("/staff/jobs").body.contains("Audit log"),
+        "the nav shows only the technician's pages"
+    );
 
     let (mut carl, _) = Browser::signed_in(port, "carl", "carl-password-1");
-    assert_eq!(carl.get("/staff/jobs").status, 403, "an officer does not review scans");
-    assert_eq!(carl.get("/staff/").location().as_deref(), Some("/staff/compliance/held"));
+    assert_eq!(
+        carl.get("/staff/jobs").status,
+        403,
+        "an officer does not review scans"
+    );
+    assert_eq!(
+        carl.get("/staff/").location().as_deref(),
+        Some("/staff/compliance/held")
+    );
     let audit = carl.get("/staff/compliance/audit");
     assert_eq!(audit.status, 200);
     assert!(audit.body.contains("Chain verified"), "{}", audit.body);
     assert!(audit.body.contains("staff.login"), "{}", audit.body);
     assert_eq!(carl.get("/staff/compliance/held").status, 200);
     let contu = carl.get("/staff/compliance/contu?year=2026");
-    assert!(contu.status == 200 && contu.body.contains("CONTU report 2026"), "{}", contu.body);
+    assert!(
+        contu.status == 200 && contu.body.contains("CONTU report 2026"),
+        "{}",
+        contu.body
+    );
 
     let csv = carl.get("/staff/compliance/audit.csv");
     assert_eq!(csv.status, 200);
     assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
-    assert!(csv.header("content-disposition").unwrap().contains("attachment"));
+    assert!(
+        csv.header("content-disposition")
+            .unwrap()
+            .contains("attachment")
+    );
     let mut rows = csv::Reader::from_reader(csv.body.as_bytes());
-    assert_eq!(rows.headers().unwrap().iter().collect::<Vec<_>>(), ["seq", "time", "actor", "action", "subjects", "details", "prev_hash", "hash"]);
+    assert_eq!(
+        rows.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "seq",
+            "time",
+            "actor",
+            "action",
+            "subjects",
+            "details",
+            "prev_hash",
+            "hash"
+        ]
+    );
     let all: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
-    assert!(all.iter().any(|r| &r[2] == "staff:carl" && &r[3] == "staff.login"), "{all:?}");
+    assert!(
+        all.iter()
+            .any(|r| &r[2] == "staff:carl" && &r[3] == "staff.login"),
+        "{all:?}"
+    );
     // Consecutive rows chain: each prev_hash is the hash before it.
     for w in all.windows(2) {
         assert_eq!(&w[1][6], &w[0][7]);
     }
     let filtered = carl.get("/staff/compliance/audit.csv?action=staff.login");
-    let n = csv::Reader::from_reader(filtered.body.as_bytes()).records().count();
-    assert_eq!(n, 2, "tina and carl signed in once each:\n{}", filtered.body);
+    let n = csv::Reader::from_reader(filtered.body.as_bytes())
+        .records()
+        .count();
+    assert_eq!(
+        n, 2,
+        "tina and carl signed in once each:\n{}",
+        filtered.body
+    );
     assert!(n < all.len());
 
     let metrics = Browser::new(port).get("/metrics");
     assert_eq!(metrics.status, 200);
-    assert!(metrics.body.contains("quire_jobs{state=\"held\"} 0") && metrics.body.contains("quire_queue_depth 0"), "{}", metrics.body);
+    assert!(
+        metrics.body.contains("quire_jobs{state=\"held\"} 0")
+            && metrics.body.contains("quire_queue_depth 0"),
+        "{}",
+        metrics.body
+    );
 }
 
 #[test]
@@ -293,19 +465,55 @@ fn failed_logins_are_limited_per_user_and_per_client() {
         assert_eq!(b.login("tina", "guess guess guess").status, 401, "try {i}");
     }
     let limited = b.login("tina", "tina-password-1");
-    assert_eq!(limited.status, 429, "the right password after five failures is still refused");
-    assert!(limited.body.contains("Too many failed sign-ins"), "{}", limited.body);
+    assert_eq!(
+        limited.status, 429,
+        "the right password after five failures is still refused"
+    );
+    assert!(
+        limited.body.contains("Too many failed sign-ins"),
+        "{}",
+        limited.body
+    );
     assert!(!b.cookies.contains_key("quire_session"));
     // The same client trying another name is limited too.
-    assert_eq!(Browser::new(port).login("carl", "carl-password-1").status, 429);
-    let failures = audit_actions(&home).iter().filter(|e| e["action"] == "staff.login_failed").count();
+    assert_eq!(
+        Browser::new(port).login("carl", "carl-password-1").status,
+        429
+    );
+    let failures = audit_actions(&home)
+        .iter()
+        .filter(|e| e["action"] == "staff.login_failed")
+        .count();
     assert_eq!(failures, 5);
 }
 
 fn deliver_one(home: &Home, id: &str) {
-    home.ok(&["request", "add", "--id", id, "--patron", "Ada Borrower", "--email", "ada@example.org", "--library", "ZZQ",
-        "--title", "Journal of Tests", "--article", "On consoles", "--year", "2024", "--basis", "ccl"]);
-    home.ok(&["deliver", "--request", id, corpus("ccitt.pdf").to_str().unwrap()]);
+    home.ok(&[
+        "request",
+        "add",
+        "--id",
+        id,
+        "--patron",
+        "Ada Borrower",
+        "--email",
+        "ada@example.org",
+        "--library",
+        "ZZQ",
+        "--title",
+        "Journal of Tests",
+        "--article",
+        "On consoles",
+        "--year",
+        "2024",
+        "--basis",
+        "ccl",
+    ]);
+    home.ok(&[
+        "deliver",
+        "--request",
+        id,
+        corpus("ccitt.pdf").to_str().unwrap(),
+    ]);
 }
 
 fn links(home: &Home) -> Vec<Value> {
@@ -323,7 +531,10 @@ fn a_link_extended_then_revoked_in_the_console_turns_the_borrower_page_to_410() 
     deliver_one(&home, "TN900");
     let _d = start_daemon(&home, port);
     let l = &links(&home)[0];
-    let (link, borrower) = (l["id"].as_str().unwrap().to_string(), path_of(l["url"].as_str().unwrap()));
+    let (link, borrower) = (
+        l["id"].as_str().unwrap().to_string(),
+        path_of(l["url"].as_str().unwrap()),
+    );
     let left = l["downloads_left"].as_i64().unwrap();
     let mut patron = Browser::new(port);
     assert_eq!(patron.get(&borrower).status, 200);
@@ -331,42 +542,156 @@ fn a_link_extended_then_revoked_in_the_console_turns_the_borrower_page_to_410() 
     assert_eq!(patron.get("/staff/requests/TN900").status, 303);
 
     let (mut tech, csrf) = Browser::signed_in(port, "tina", "tina-password-1");
+    let made = tech.post(
+        "/staff/requests",
+        &[
+            ("csrf", &csrf),
+            ("id", "TN901"),
+            ("patron_name", "Bo Reader"),
+            ("patron_email", "bo@example.org"),
+            ("title", "Journal of Tests"),
+            ("basis", "ccg"),
+            ("year", "2023"),
+        ],
+    );
+    assert_eq!(
+        (
+            made.status,
+            made.location()
+                .unwrap()
+                .starts_with("/staff/requests/TN901")
+        ),
+        (303, true),
+        "{}",
+        made.body
+    );
+    let listed = stdout(&home.ok(&["request", "list", "--json"]));
+    assert!(
+        listed.contains("TN901") && listed.contains("Bo Reader"),
+        "{listed}"
+    );
+    let bad = tech.post(
+        "/staff/requests",
+        &[
+            ("csrf", &csrf),
+            ("id", "TN902"),
+            ("patron_name", "X"),
+            ("patron_email", "not-an-address"),
+        ],
+    );
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("not an address"), "{}", bad.body);
+    assert_eq!(
+        tech.post(
+            "/staff/requests",
+            &[
+                ("csrf", &csrf),
+                ("id", "TN901"),
+                ("patron_name", "X"),
+                ("patron_email", "x@example.org")
+            ]
+        )
+        .status,
+        409
+    );
     let search = tech.get("/staff/requests?q=ada%20borrower");
-    assert!(search.body.contains("/staff/requests/TN900"), "{}", search.body);
-    assert!(!tech.get("/staff/requests?q=nobody-like-this").body.contains("/staff/requests/TN900"));
+    assert!(
+        search.body.contains("/staff/requests/TN900"),
+        "{}",
+        search.body
+    );
+    assert!(
+        !tech
+            .get("/staff/requests?q=nobody-like-this")
+            .body
+            .contains("/staff/requests/TN900")
+    );
     let page = tech.get("/staff/requests/TN900");
     assert_eq!(page.status, 200);
-    assert!(page.body.contains(&link) && page.body.contains("data-link-state=\"active\""), "{}", page.body);
+    assert!(
+        page.body.contains(&link) && page.body.contains("data-link-state=\"active\""),
+        "{}",
+        page.body
+    );
 
-    let r = tech.post(&format!("/staff/links/{link}/extend"), &[("csrf", &csrf), ("request", "TN900"), ("downloads", "2")]);
+    let r = tech.post(
+        &format!("/staff/links/{link}/extend"),
+        &[("csrf", &csrf), ("request", "TN900"), ("downloads", "2")],
+    );
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(links(&home)[0]["downloads_left"].as_i64().unwrap(), left + 2);
-    let bad = tech.post(&format!("/staff/links/{link}/extend"), &[("csrf", &csrf), ("request", "TN900"), ("days", "soon")]);
+    assert_eq!(
+        links(&home)[0]["downloads_left"].as_i64().unwrap(),
+        left + 2
+    );
+    let bad = tech.post(
+        &format!("/staff/links/{link}/extend"),
+        &[("csrf", &csrf), ("request", "TN900"), ("days", "soon")],
+    );
     assert_eq!(bad.status, 422);
 
     // Without the CSRF token nothing happens.
-    let forged = tech.post(&format!("/staff/links/{link}/revoke"), &[("request", "TN900")]);
+    let forged = tech.post(
+        &format!("/staff/links/{link}/revoke"),
+        &[("request", "TN900")],
+    );
     assert_eq!(forged.status, 403);
     assert_eq!(patron.get(&borrower).status, 200);
 
-    let r = tech.post(&format!("/staff/links/{link}/revoke"), &[("csrf", &csrf), ("request", "TN900"), ("reason", "sent to the wrong patron")]);
-    assert_eq!((r.status, r.location().unwrap().starts_with("/staff/requests/TN900?done=")), (303, true));
+    let r = tech.post(
+        &format!("/staff/links/{link}/revoke"),
+        &[
+            ("csrf", &csrf),
+            ("request", "TN900"),
+            ("reason", "sent to the wrong patron"),
+        ],
+    );
+    assert_eq!(
+        (
+            r.status,
+            r.location()
+                .unwrap()
+                .starts_with("/staff/requests/TN900?done=")
+        ),
+        (303, true)
+    );
     let gone = patron.get(&borrower);
     assert_eq!(gone.status, 410, "{}", gone.body);
     assert!(gone.body.contains("withdrawn"), "{}", gone.body);
-    assert!(tech.get("/staff/requests/TN900").body.contains("data-link-state=\"revoked\""));
-    assert_eq!(tech.post(&format!("/staff/links/{link}/revoke"), &[("csrf", &csrf), ("request", "TN900")]).status, 409);
+    assert!(
+        tech.get("/staff/requests/TN900")
+            .body
+            .contains("data-link-state=\"revoked\"")
+    );
+    assert_eq!(
+        tech.post(
+            &format!("/staff/links/{link}/revoke"),
+            &[("csrf", &csrf), ("request", "TN900")]
+        )
+        .status,
+        409
+    );
 
     let events = audit_actions(&home);
-    let revoked = events.iter().find(|e| e["action"] == "link.revoked").expect("revocation audited");
+    let revoked = events
+        .iter()
+        .find(|e| e["action"] == "link.revoked")
+        .expect("revocation audited");
     assert_eq!(revoked["actor"], "staff:tina");
     assert_eq!(revoked["details"]["reason"], "sent to the wrong patron");
-    assert!(events.iter().any(|e| e["action"] == "link.extended" && e["actor"] == "staff:tina"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["action"] == "link.extended" && e["actor"] == "staff:tina")
+    );
 }
 
 fn noise_png(seed: u32) -> image::GrayImage {
     image::GrayImage::from_fn(300, 200, move |x, y| {
-        let v = (x.wrapping_mul(2654435761).wrapping_add(y.wrapping_mul(40503)).wrapping_add(seed.wrapping_mul(97))) >> 13;
+        let v = (x
+            .wrapping_mul(2654435761)
+            .wrapping_add(y.wrapping_mul(40503))
+            .wrapping_add(seed.wrapping_mul(97)))
+            >> 13;
         image::Luma([if v % 11 == 0 { 0 } else { 255 }])
     })
 }
@@ -374,15 +699,32 @@ fn noise_png(seed: u32) -> image::GrayImage {
 #[test]
 fn a_technician_reviews_a_held_job_matches_and_releases_it() {
     let (home, port) = staff_home();
-    home.ok(&["request", "add", "--id", "TN910", "--patron", "Ada Borrower", "--email", "ada@example.org", "--basis", "ccl"]);
+    home.ok(&[
+        "request",
+        "add",
+        "--id",
+        "TN910",
+        "--patron",
+        "Ada Borrower",
+        "--email",
+        "ada@example.org",
+        "--basis",
+        "ccl",
+    ]);
     let _d = start_daemon(&home, port);
     // No request in the name: the scan is processed, then held for a person to match.
     let staging = home.path().join("scan-unknown.png");
     noise_png(3).save(&staging).unwrap();
     std::fs::rename(&staging, home.path().join("var/inbox/scan-unknown.png")).unwrap();
-    wait_until(Duration::from_secs(120), "the scan is processed and held", || {
-        jobs(&home).first().is_some_and(|j| j["state"] == "held" || j["state"] == "failed")
-    });
+    wait_until(
+        Duration::from_secs(120),
+        "the scan is processed and held",
+        || {
+            jobs(&home)
+                .first()
+                .is_some_and(|j| j["state"] == "held" || j["state"] == "failed")
+        },
+    );
     let job = jobs(&home)[0].clone();
     assert_eq!(job["state"], "held", "{job}");
     let id = job["id"].as_str().unwrap().to_string();
@@ -391,28 +733,165 @@ fn a_technician_reviews_a_held_job_matches_and_releases_it() {
     let unmatched = tech.get("/staff/unmatched");
     assert!(unmatched.body.contains(&id), "{}", unmatched.body);
     let queue = tech.get("/staff/jobs?state=held");
-    assert!(queue.body.contains(&id) && queue.body.contains("no request matched"), "{}", queue.body);
+    assert!(
+        queue.body.contains(&id) && queue.body.contains("no request matched"),
+        "{}",
+        queue.body
+    );
     let page = tech.get(&format!("/staff/jobs/{id}"));
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("Release") && page.body.contains("<h2>Pages</h2>"), "{}", page.body);
-    assert!(!page.body.contains("No quality report yet"), "the processed job shows its pages: {}", page.body);
+    assert!(
+        page.body.contains("Release") && page.body.contains("<h2>Pages</h2>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("No quality report yet"),
+        "the processed job shows its pages: {}",
+        page.body
+    );
 
-    let nope = tech.post(&format!("/staff/jobs/{id}/match"), &[("csrf", &csrf), ("request", "TN999")]);
+    let nope = tech.post(
+        &format!("/staff/jobs/{id}/match"),
+        &[("csrf", &csrf), ("request", "TN999")],
+    );
     assert_eq!(nope.status, 404, "no such request");
-    let r = tech.post(&format!("/staff/jobs/{id}/match"), &[("csrf", &csrf), ("request", "TN910")]);
+    let r = tech.post(
+        &format!("/staff/jobs/{id}/match"),
+        &[("csrf", &csrf), ("request", "TN910")],
+    );
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(jobs(&home)[0]["request_id"], "TN910");
     assert!(!tech.get("/staff/unmatched").body.contains(&id));
 
-    assert_eq!(tech.post(&format!("/staff/jobs/{id}/release"), &[("reason", "checked")]).status, 403);
+    assert_eq!(
+        tech.post(
+            &format!("/staff/jobs/{id}/release"),
+            &[("reason", "checked")]
+        )
+        .status,
+        403
+    );
     assert_eq!(jobs(&home)[0]["state"], "held");
-    let r = tech.post(&format!("/staff/jobs/{id}/release"), &[("csrf", &csrf), ("reason", "checked by eye")]);
+    let r = tech.post(
+        &format!("/staff/jobs/{id}/release"),
+        &[("csrf", &csrf), ("reason", "checked by eye")],
+    );
     assert_eq!(r.status, 303, "{}", r.body);
     let state = jobs(&home)[0]["state"].as_str().unwrap().to_string();
-    assert!(state == "processed" || state == "delivered", "released: {state}");
+    assert!(
+        state == "processed" || state == "delivered",
+        "released: {state}"
+    );
     // Releasing twice is a conflict, not a second release.
-    assert_eq!(tech.post(&format!("/staff/jobs/{id}/release"), &[("csrf", &csrf)]).status, 409);
-    let released = audit_actions(&home).into_iter().find(|e| e["action"] == "job.released").expect("audited");
+    assert_eq!(
+        tech.post(&format!("/staff/jobs/{id}/release"), &[("csrf", &csrf)])
+            .status,
+        409
+    );
+    let released = audit_actions(&home)
+        .into_iter()
+        .find(|e| e["action"] == "job.released")
+        .expect("audited");
     assert_eq!(released["actor"], "staff:tina");
     assert_eq!(released["details"]["reason"], "checked by eye");
+}
+
+/// The issue's browser checks, in headless Debian Chromium driven by playwright-core
+/// (`tests/browser/console.mjs`): sign in and out, review and release a held job, revoke a link
+/// and see the borrower page turn 410, a technician refused the audit log, an officer exporting
+/// it, and every view fitting 1280 px and a tablet. Screenshots go to
+/// `target/console-screenshots/`. Needs `chromium` (Debian) and `npm ci` in `tests/browser`.
+#[test]
+fn the_console_works_in_a_real_browser() {
+    let browser_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        browser_dir.join("node_modules/playwright-core").is_dir(),
+        "playwright-core is not installed: run `npm ci` in {}",
+        browser_dir.display()
+    );
+    let chromium = std::env::var("QUIRE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "no Chromium at {chromium}: apt-get install chromium"
+    );
+
+    let (home, port) = staff_home();
+    home.ok(&[
+        "request",
+        "add",
+        "--id",
+        "TN920",
+        "--patron",
+        "Ada Borrower",
+        "--email",
+        "ada@example.org",
+        "--library",
+        "ZZQ",
+        "--title",
+        "Journal of Tests",
+        "--article",
+        "On browsers",
+        "--year",
+        "2024",
+        "--basis",
+        "ccl",
+    ]);
+    home.ok(&[
+        "deliver",
+        "--request",
+        "TN920",
+        corpus("ccitt.pdf").to_str().unwrap(),
+    ]);
+    let _d = start_daemon(&home, port);
+    let staging = home.path().join("scan-unknown.png");
+    noise_png(5).save(&staging).unwrap();
+    std::fs::rename(&staging, home.path().join("var/inbox/scan-unknown.png")).unwrap();
+    wait_until(
+        Duration::from_secs(120),
+        "the scan is processed and held",
+        || {
+            jobs(&home)
+                .first()
+                .is_some_and(|j| j["state"] == "held" || j["state"] == "failed")
+        },
+    );
+    let job = jobs(&home)[0].clone();
+    assert_eq!(job["state"], "held", "{job}");
+    let borrower = path_of(links(&home)[0]["url"].as_str().unwrap());
+
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/console-screenshots");
+    let _ = std::fs::remove_dir_all(&shots);
+    let out = std::process::Command::new("node")
+        .arg("console.mjs")
+        .current_dir(&browser_dir)
+        .env("QUIRE_URL", format!("http://127.0.0.1:{port}"))
+        .env("QUIRE_SHOTS", &shots)
+        .env("QUIRE_HELD_JOB", job["id"].as_str().unwrap())
+        .env("QUIRE_REQUEST", "TN920")
+        .env("QUIRE_BORROWER_PATH", &borrower)
+        .env("QUIRE_CHROMIUM", &chromium)
+        .output()
+        .expect("run node");
+    assert!(
+        out.status.success(),
+        "browser checks failed:\n{}",
+        crate::util::describe(&out)
+    );
+    let taken = std::fs::read_dir(&shots)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "png")
+        })
+        .count();
+    assert_eq!(taken, 17, "one screenshot per view");
+    assert_eq!(
+        jobs(&home)[0]["state"],
+        "processed",
+        "released in the browser"
+    );
 }

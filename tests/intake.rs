@@ -70,10 +70,15 @@ impl Drop for Daemon {
 }
 
 pub fn daemon_home(extra: &str) -> (Home, u16) {
+    daemon_home_settling(0.5, extra)
+}
+
+/// `settle` is the intake settle delay in seconds; `extra` continues the `[intake]` section.
+pub fn daemon_home_settling(settle: f64, extra: &str) -> (Home, u16) {
     let port = free_port();
     let home = Home::with_config(&format!(
         "[server]\nlisten = \"127.0.0.1:{port}\"\napi_tokens = [\"test-token-1234567890\"]\n\
-         [intake]\nsettle_secs = 0.5\nrescan_secs = 1.0\n{extra}"
+         [intake]\nsettle_secs = {settle:.1}\nrescan_secs = 1.0\n{extra}"
     ));
     (home, port)
 }
@@ -179,7 +184,9 @@ fn a_dropped_scan_is_taken_matched_processed_and_bad_input_is_quarantined() {
 
 #[test]
 fn a_slowly_written_file_is_never_taken_early() {
-    let (home, port) = daemon_home("");
+    // The default settle delay: a loaded machine can stall the writer for longer than the
+    // short delay the other tests use.
+    let (home, port) = daemon_home_settling(2.0, "");
     let _d = start_daemon(&home, port);
     let inbox = home.path().join("var/inbox");
     // A 20 MB greyscale TIFF, written in 40 slices over ~10 s.

@@ -11,7 +11,7 @@
 # (KEEP=1 keeps them). Writes bench-out/delivery.txt and prints it; wrk logs stay in
 # bench-out/delivery/. Exits non-zero only if something broke, never for a missed target.
 #
-# Needs: nginx, wrk (installed with apt-get if missing), curl, python3, qpdf.
+# Needs: nginx, wrk, curl, time (installed with apt-get if missing), python3, qpdf.
 # Env: DURATION (15 s per measurement), WARMUP (3 s), THREADS (wrk threads, 2), DL_CONN (16),
 #      PAGE_CONN (200), ROUNDS (2), SIZE_MB (20), QUIRE_BIN (a prebuilt quire: skips cargo build).
 set -euo pipefail

@@ -11,7 +11,8 @@ use crate::state::{self, Anchor, AuditFilter, Event, NewEvent, StateError};
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chain; exit non-zero naming the first bad seq.
+    /// Recompute the hash chain; exit non-zero naming the first bad seq (3), or 4 when the
+    /// anchor is older than the retention checkpoint and so can no longer be checked.
     Verify {
         /// A head printed earlier by `quire audit anchor` (SEQ:HASH); also detects truncation.
         #[arg(long)]
@@ -119,6 +120,15 @@ fn check_time(v: &str) -> anyhow::Result<()> {
 pub fn run(cmd: AuditCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let db = state::open(config)?;
     match cmd {
+        AuditCommand::Verify { anchor: Some(a) } if a.seq < db.audit_start()?.0 => {
+            // Retention pruned the events this anchor covers; saying "truncated" would be wrong.
+            eprintln!(
+                "cannot check anchor {a}: events up to seq {} were pruned by `quire retention run` (see the \
+                 retention.pruned event); use an anchor taken after the pruning",
+                db.audit_start()?.0
+            );
+            Ok(ExitCode::from(4))
+        }
         AuditCommand::Verify { anchor } => match state::verify_audit(&*db, anchor)? {
             Ok(summary) => {
                 println!("audit log intact: {} events, head {}", summary.count, summary.head);

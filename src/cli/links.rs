@@ -135,6 +135,18 @@ pub fn deliver(args: DeliverArgs, config: &LoadedConfig) -> anyhow::Result<ExitC
     let receipt = runtime()?
         .block_on(deliverer.deliver(&request, pdf, None, &actor()))
         .with_context(|| format!("delivering {}", args.file.display()))?;
+    let c = &receipt.compliance;
+    match c.verdict {
+        crate::compliance::Verdict::Hold => println!(
+            "HELD for copyright review: copy {} of {} for this library and work in {}; the link opens after              `quire delivery release {} --reason ...`",
+            c.nth, c.limit, c.year, receipt.delivery_id
+        ),
+        crate::compliance::Verdict::Warn => println!(
+            "warning: copy {} beyond the limit of {} for this library and work in {} (policy warn)",
+            c.nth, c.limit, c.year
+        ),
+        crate::compliance::Verdict::Deliver => {}
+    }
     println!("delivered {} to {} <{}>", args.file.display(), request.patron_name, request.patron_email);
     println!("  delivery  {}", receipt.delivery_id);
     println!("  link      {} (until {}, {} downloads)", receipt.link_id, receipt.expires_at, receipt.downloads);

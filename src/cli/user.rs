@@ -30,9 +30,17 @@ pub enum UserCommand {
 pub fn run(cmd: UserCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let db = state::open(config)?;
     match cmd {
-        UserCommand::Add { name, role, password_stdin } => {
+        UserCommand::Add {
+            name,
+            role,
+            password_stdin,
+        } => {
             auth::check_user_name(&name)?;
-            let password = if password_stdin { read_line()? } else { prompt_twice()? };
+            let password = if password_stdin {
+                read_line()?
+            } else {
+                prompt_twice()?
+            };
             auth::check_password(&password)?;
             let user = StaffUser {
                 name: name.clone(),
@@ -40,7 +48,10 @@ pub fn run(cmd: UserCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> 
                 password: auth::hash_password(&password)?,
                 created_at: state::now_rfc3339(),
             };
-            db.user_add(&user, &std::env::var("USER").unwrap_or_else(|_| "cli".into()))?;
+            db.user_add(
+                &user,
+                &std::env::var("USER").unwrap_or_else(|_| "cli".into()),
+            )?;
             println!("added {name} ({})", role.as_str());
         }
         UserCommand::List => {
@@ -54,14 +65,20 @@ pub fn run(cmd: UserCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> 
 
 fn read_line() -> anyhow::Result<String> {
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 /// Asks on the terminal. Without a terminal-echo crate the typed password is visible, so this
 /// says so; scripts and careful admins use `--password-stdin`.
 fn prompt_twice() -> anyhow::Result<String> {
-    anyhow::ensure!(std::io::stdin().is_terminal(), "no terminal to ask for the password: use --password-stdin");
+    anyhow::ensure!(
+        std::io::stdin().is_terminal(),
+        "no terminal to ask for the password: use --password-stdin"
+    );
     eprint!("Password (shown as typed; use --password-stdin to avoid): ");
     std::io::stderr().flush()?;
     let first = read_line()?;

@@ -2,9 +2,9 @@
 //! rules, the role-to-area table, and the failed-login limit. Sessions and cookies are in
 //! `session`; storage is in `crate::state`.
 
+use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
 
 /// A staff role. Borrowers have none: they only ever hold a `/d/` link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -36,13 +36,13 @@ impl Role {
     }
 
     pub fn may(self, area: Area) -> bool {
-        match (self, area) {
-            (Self::Admin, _) => true,
-            (_, Area::Requests) => true,
-            (Self::Technician, Area::Jobs) => true,
-            (Self::Compliance, Area::Compliance) => true,
-            _ => false,
-        }
+        matches!(
+            (self, area),
+            (Self::Admin, _)
+                | (_, Area::Requests)
+                | (Self::Technician, Area::Jobs)
+                | (Self::Compliance, Area::Compliance)
+        )
     }
 }
 
@@ -62,8 +62,13 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 pub fn check_user_name(name: &str) -> anyhow::Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    anyhow::ensure!(ok, "user name `{name}`: use 1 to 64 letters, digits, `.`, `_` or `-`");
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    anyhow::ensure!(
+        ok,
+        "user name `{name}`: use 1 to 64 letters, digits, `.`, `_` or `-`"
+    );
     Ok(())
 }
 
@@ -77,15 +82,18 @@ pub fn check_password(password: &str) -> anyhow::Result<()> {
 
 /// An argon2id PHC string with a fresh random salt.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    let hash: PasswordHash =
-        Argon2::default().hash_password(password.as_bytes()).map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
+    let hash: PasswordHash = Argon2::default()
+        .hash_password(password.as_bytes())
+        .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
     Ok(hash.to_string())
 }
 
 /// False for a wrong password and for a stored hash that does not parse.
 pub fn verify_password(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
-        Ok(hash) => Argon2::default().verify_password(password.as_bytes(), &hash).is_ok(),
+        Ok(hash) => Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -132,7 +140,11 @@ mod tests {
         assert!(Role::Technician.may(Area::Jobs) && !Role::Technician.may(Area::Compliance));
         assert!(Role::Compliance.may(Area::Compliance) && !Role::Compliance.may(Area::Jobs));
         assert!(Role::Admin.may(Area::Jobs) && Role::Admin.may(Area::Compliance));
-        assert!([Role::Technician, Role::Compliance, Role::Admin].iter().all(|r| r.may(Area::Requests)));
+        assert!(
+            [Role::Technician, Role::Compliance, Role::Admin]
+                .iter()
+                .all(|r| r.may(Area::Requests))
+        );
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //!
 //! Staff sign in with a user made by `quire user add`; borrowers never reach these pages. Every
 //! state change goes through the same `crate::state` methods the CLI uses, with the staff
-//! member as the audit actor. Not here: page thumbnails, creating requests, resending e-mails
-//! (see the module docs of `views`).
+//! member as the audit actor. Not here yet: page thumbnails and resending e-mails.
+//!
+//! minijinja rather than askama: templates are parsed at first use instead of generating Rust
+//! per template, which keeps the root crate's build light, and autoescaping is on by file name.
 
 pub mod auth;
 mod csrf;
@@ -14,8 +16,8 @@ pub mod session;
 mod templates;
 mod views;
 
-use axum::routing::{get, post};
 use axum::Router;
+use axum::routing::{get, post};
 
 use crate::config::LoadedConfig;
 use crate::server::AppState;
@@ -29,8 +31,17 @@ pub struct Console {
 
 impl Console {
     pub fn new(config: &LoadedConfig) -> Self {
-        let secure_cookies = config.config.server.public_url.trim().to_ascii_lowercase().starts_with("https://");
-        Self { config: config.clone(), secure_cookies }
+        let secure_cookies = config
+            .config
+            .server
+            .public_url
+            .trim()
+            .to_ascii_lowercase()
+            .starts_with("https://");
+        Self {
+            config: config.clone(),
+            secure_cookies,
+        }
     }
 }
 
@@ -48,13 +59,19 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/jobs/{id}/release", post(jobs::release))
         .route("/staff/jobs/{id}/reprocess", post(jobs::reprocess))
         .route("/staff/jobs/{id}/match", post(jobs::match_request))
-        .route("/staff/requests", get(requests::list))
+        .route(
+            "/staff/requests",
+            get(requests::list).post(requests::create),
+        )
         .route("/staff/requests/{id}", get(requests::show))
         .route("/staff/links/{id}/revoke", post(requests::revoke))
         .route("/staff/links/{id}/extend", post(requests::extend))
         .route("/staff/compliance/audit", get(compliance::audit))
         .route("/staff/compliance/audit.csv", get(compliance::audit_csv))
         .route("/staff/compliance/held", get(compliance::held))
-        .route("/staff/compliance/held/{id}/release", post(compliance::release))
+        .route(
+            "/staff/compliance/held/{id}/release",
+            post(compliance::release),
+        )
         .route("/staff/compliance/contu", get(compliance::contu))
 }

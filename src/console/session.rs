@@ -4,7 +4,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{self, Area, Role};
@@ -25,11 +25,18 @@ pub struct Staff {
 
 impl Staff {
     /// 403 unless the user's role opens `area`.
+    // The refusal is the page itself, as axum handlers return it; it is built once per refusal.
+    #[allow(clippy::result_large_err)]
     pub fn require(&self, area: Area) -> Result<(), Response> {
         if self.role.may(area) {
             Ok(())
         } else {
-            Err(super::views::error_page(self, StatusCode::FORBIDDEN, "Not for your role", "This page is not part of your role in the console."))
+            Err(super::views::error_page(
+                self,
+                StatusCode::FORBIDDEN,
+                "Not for your role",
+                "This page is not part of your role in the console.",
+            ))
         }
     }
 
@@ -53,16 +60,23 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 /// A `Set-Cookie` value; `max_age` 0 deletes the cookie.
 pub fn set_cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"))
-        .expect("cookie values are hex")
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .expect("cookie values are hex")
 }
 
 impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let to_login = || Redirect::to("/staff/login").into_response();
-        let Some(id) = cookie_value(&parts.headers, COOKIE) else { return Err(to_login()) };
+        let Some(id) = cookie_value(&parts.headers, COOKIE) else {
+            return Err(to_login());
+        };
         let db = state.db.clone();
         let hash = auth::sha256_hex(&id);
         let found = tokio::task::spawn_blocking(move || db.session_get(&hash))
@@ -72,9 +86,17 @@ impl FromRequestParts<AppState> for Staff {
                 tracing::error!(error = %e, code = e.code(), "reading a console session");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             })?;
-        let Some((session, user)) = found else { return Err(to_login()) };
+        let Some((session, user)) = found else {
+            return Err(to_login());
+        };
         // A role edited to something unknown in the database signs the user out, not in.
-        let Some(role) = Role::parse(&user.role) else { return Err(to_login()) };
-        Ok(Staff { user, role, session })
+        let Some(role) = Role::parse(&user.role) else {
+            return Err(to_login());
+        };
+        Ok(Staff {
+            user,
+            role,
+            session,
+        })
     }
 }

@@ -26,7 +26,8 @@ fn environment() -> &'static Environment<'static> {
         for (name, source) in TEMPLATES {
             // The templates are part of the binary: one that does not parse is a build bug,
             // which the console tests catch on their first page.
-            env.add_template(name, source).unwrap_or_else(|e| panic!("console template {name}: {e}"));
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("console template {name}: {e}"));
         }
         env
     })

@@ -77,17 +77,6 @@ pub trait Database: Send + Sync {
     /// Newest first.
     fn requests_list(&self, limit: usize) -> Result<Vec<Request>, StateError>;
 
-    /// Records a delivery with its link and queued notice, and (for a job) moves the job from
-    /// processed to delivered, all in one transaction: a job is delivered at most once.
-    fn delivery_create(
-        &self,
-        delivery: &Delivery,
-        link: &Link,
-        notice: Option<(&str, &str, &str)>,
-        job: Option<&str>,
-        event: NewEvent,
-    ) -> Result<(), StateError>;
-
     fn delivery_get(&self, id: &str) -> Result<Option<Delivery>, StateError>;
 
     /// Deliveries whose stamped file has this SHA-256 (for `quire trace`).

@@ -4,15 +4,15 @@
 
 use std::collections::VecDeque;
 
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::IntoResponse;
 use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
 use minijinja::context;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{blocking, done, page, v, PageResult};
+use super::{PageResult, blocking, done, page, v};
 use crate::console::auth::Area;
 use crate::console::csrf;
 use crate::console::session::Staff;
@@ -32,22 +32,41 @@ pub struct AuditQuery {
 
 impl AuditQuery {
     fn filter(&self) -> AuditFilter {
-        let keep = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-        AuditFilter { since: keep(&self.since), until: keep(&self.until), action: keep(&self.action), request: keep(&self.request) }
+        let keep = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        AuditFilter {
+            since: keep(&self.since),
+            until: keep(&self.until),
+            action: keep(&self.action),
+            request: keep(&self.request),
+        }
     }
 
     /// The filters as a query string, for the paging and export links.
     fn query_string(&self) -> String {
         let f = self.filter();
-        [("since", f.since), ("until", f.until), ("action", f.action), ("request", f.request)]
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| format!("{k}={}", super::urlencode(&v))))
-            .collect::<Vec<_>>()
-            .join("&")
+        [
+            ("since", f.since),
+            ("until", f.until),
+            ("action", f.action),
+            ("request", f.request),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k}={}", super::urlencode(&v))))
+        .collect::<Vec<_>>()
+        .join("&")
     }
 }
 
-pub async fn audit(State(state): State<AppState>, staff: Staff, Query(q): Query<AuditQuery>) -> PageResult {
+pub async fn audit(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<AuditQuery>,
+) -> PageResult {
     staff.require(Area::Compliance)?;
     let page_no = q.page.unwrap_or(1).max(1);
     let filter = q.filter();
@@ -65,7 +84,12 @@ pub async fn audit(State(state): State<AppState>, staff: Staff, Query(q): Query<
             }
             Ok(())
         })?;
-        let shown: Vec<Event> = last.into_iter().rev().skip((page_no - 1) * PAGE_SIZE).take(PAGE_SIZE).collect();
+        let shown: Vec<Event> = last
+            .into_iter()
+            .rev()
+            .skip((page_no - 1) * PAGE_SIZE)
+            .take(PAGE_SIZE)
+            .collect();
         let verified = match crate::state::verify_audit(&*db, None)? {
             Ok(s) => json!({ "ok": true, "count": s.count, "head": s.head.to_string() }),
             Err(b) => json!({ "ok": false, "seq": b.seq, "reason": b.reason }),
@@ -75,8 +99,10 @@ pub async fn audit(State(state): State<AppState>, staff: Staff, Query(q): Query<
     .await?;
     let rows: Vec<_> = events
         .iter()
-        .map(|e| json!({ "seq": e.seq, "time": e.time, "actor": e.actor, "action": e.action,
-                         "subjects": e.subjects.to_string(), "details": e.details.to_string() }))
+        .map(|e| {
+            json!({ "seq": e.seq, "time": e.time, "actor": e.actor, "action": e.action,
+                         "subjects": e.subjects.to_string(), "details": e.details.to_string() })
+        })
         .collect();
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     Ok(page(
@@ -89,14 +115,28 @@ pub async fn audit(State(state): State<AppState>, staff: Staff, Query(q): Query<
     ))
 }
 
-pub async fn audit_csv(State(state): State<AppState>, staff: Staff, Query(q): Query<AuditQuery>) -> PageResult {
+pub async fn audit_csv(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<AuditQuery>,
+) -> PageResult {
     staff.require(Area::Compliance)?;
     let filter = q.filter();
     let db = state.db.clone();
     let bytes = blocking(&staff, move || {
         let mut w = csv::Writer::from_writer(Vec::new());
         let io = |e: csv::Error| StateError::Callback(format!("writing CSV: {e}"));
-        w.write_record(["seq", "time", "actor", "action", "subjects", "details", "prev_hash", "hash"]).map_err(io)?;
+        w.write_record([
+            "seq",
+            "time",
+            "actor",
+            "action",
+            "subjects",
+            "details",
+            "prev_hash",
+            "hash",
+        ])
+        .map_err(io)?;
         db.audit_scan(&filter, &mut |e: Event| {
             w.write_record([
                 e.seq.to_string(),
@@ -110,13 +150,20 @@ pub async fn audit_csv(State(state): State<AppState>, staff: Staff, Query(q): Qu
             ])
             .map_err(io)
         })?;
-        w.into_inner().map_err(|e| StateError::Callback(format!("writing CSV: {e}")))
+        w.into_inner()
+            .map_err(|e| StateError::Callback(format!("writing CSV: {e}")))
     })
     .await?;
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"quire-audit.csv\""));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"quire-audit.csv\""),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
 }
@@ -128,11 +175,19 @@ pub struct DoneQuery {
     library: Option<String>,
 }
 
-pub async fn held(State(state): State<AppState>, staff: Staff, Query(q): Query<DoneQuery>) -> PageResult {
+pub async fn held(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<DoneQuery>,
+) -> PageResult {
     staff.require(Area::Compliance)?;
     let db = state.db.clone();
     let held = blocking(&staff, move || db.deliveries_list(Some("held"))).await?;
-    Ok(page(&staff, "held.html", context! { deliveries => v(&held), done => q.done }))
+    Ok(page(
+        &staff,
+        "held.html",
+        context! { deliveries => v(&held), done => q.done },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -143,27 +198,54 @@ pub struct ReleaseForm {
     reason: String,
 }
 
-pub async fn release(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, Form(f): Form<ReleaseForm>) -> PageResult {
+pub async fn release(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<ReleaseForm>,
+) -> PageResult {
     staff.require(Area::Compliance)?;
     csrf::check(&staff, &f.csrf)?;
     let reason = f.reason.trim().to_string();
     if reason.is_empty() {
-        return Err(super::error_page(&staff, StatusCode::UNPROCESSABLE_ENTITY, "Not released", "Say why the copy may be released."));
+        return Err(super::error_page(
+            &staff,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Not released",
+            "Say why the copy may be released.",
+        ));
     }
     let db = state.db.clone();
     let officer = staff.actor();
     blocking(&staff, move || db.delivery_release(&id, &officer, &reason)).await?;
-    Ok(done("/staff/compliance/held", "released: the link is open and the e-mail queued"))
+    Ok(done(
+        "/staff/compliance/held",
+        "released: the link is open and the e-mail queued",
+    ))
 }
 
-pub async fn contu(State(state): State<AppState>, staff: Staff, Query(q): Query<DoneQuery>) -> PageResult {
+pub async fn contu(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<DoneQuery>,
+) -> PageResult {
     staff.require(Area::Compliance)?;
-    let year = q.year.unwrap_or_else(|| time::OffsetDateTime::now_utc().year());
+    let year = q
+        .year
+        .unwrap_or_else(|| time::OffsetDateTime::now_utc().year());
     let library = q.library.clone().filter(|l| !l.trim().is_empty());
     let rules = state.console.config.config.compliance.clone();
     let db = state.db.clone();
     let lib = library.clone();
     let copies = blocking(&staff, move || db.counted_copies(year, lib.as_deref())).await?;
-    let lines = crate::compliance::report::lines(&copies, rules.copies_per_year, rules.similar_title_distance as usize);
-    Ok(page(&staff, "contu.html", context! { lines => v(&lines), year, library, limit => rules.copies_per_year }))
+    let lines = crate::compliance::report::lines(
+        &copies,
+        rules.copies_per_year,
+        rules.similar_title_distance as usize,
+    );
+    Ok(page(
+        &staff,
+        "contu.html",
+        context! { lines => v(&lines), year, library, limit => rules.copies_per_year },
+    ))
 }

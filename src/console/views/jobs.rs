@@ -3,14 +3,14 @@
 //! Each action is the same compare-and-set state transition `quire job` makes, audited with the
 //! staff member as actor.
 
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use axum::Form;
 use minijinja::context;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::{blocking, done, page, v, PageResult};
+use super::{PageResult, blocking, done, page, v};
 use crate::console::auth::Area;
 use crate::console::csrf;
 use crate::console::session::Staff;
@@ -25,7 +25,13 @@ pub struct QueueQuery {
 
 /// The warning codes in a job's stored report, for the queue's QA column.
 fn flags(job: &Job) -> Vec<String> {
-    let Some(report) = job.report_json.as_deref().and_then(|r| serde_json::from_str::<Value>(r).ok()) else { return vec![] };
+    let Some(report) = job
+        .report_json
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<Value>(r).ok())
+    else {
+        return vec![];
+    };
     let mut codes: Vec<String> = report["pages"]
         .as_array()
         .into_iter()
@@ -33,7 +39,10 @@ fn flags(job: &Job) -> Vec<String> {
         .flat_map(|p| p["warnings"].as_array().cloned().unwrap_or_default())
         .filter_map(|w| w["code"].as_str().map(str::to_string))
         .collect();
-    if report["near_duplicates"].as_array().is_some_and(|n| !n.is_empty()) {
+    if report["near_duplicates"]
+        .as_array()
+        .is_some_and(|n| !n.is_empty())
+    {
         codes.push("near_duplicate".into());
     }
     codes.sort();
@@ -49,14 +58,39 @@ fn row(job: &Job) -> Value {
 
 async fn list(state: AppState, staff: Staff, q: QueueQuery, unmatched: bool) -> PageResult {
     staff.require(Area::Jobs)?;
-    let states: Vec<JobState> = q.state.as_deref().filter(|s| !s.is_empty()).and_then(|s| s.parse().ok()).into_iter().collect();
-    let db = state.db.clone();
-    let jobs = blocking(&staff, move || db.jobs_list(&JobFilter { states, unmatched, limit: 500 })).await?;
-    let rows: Vec<Value> = jobs.iter().map(row).collect();
-    let counts: Vec<(String, usize)> = ["received", "processing", "held", "processed", "delivered", "failed"]
-        .iter()
-        .map(|s| (s.to_string(), jobs.iter().filter(|j| j.state.as_str() == *s).count()))
+    let states: Vec<JobState> = q
+        .state
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .and_then(|s| s.parse().ok())
+        .into_iter()
         .collect();
+    let db = state.db.clone();
+    let jobs = blocking(&staff, move || {
+        db.jobs_list(&JobFilter {
+            states,
+            unmatched,
+            limit: 500,
+        })
+    })
+    .await?;
+    let rows: Vec<Value> = jobs.iter().map(row).collect();
+    let counts: Vec<(String, usize)> = [
+        "received",
+        "processing",
+        "held",
+        "processed",
+        "delivered",
+        "failed",
+    ]
+    .iter()
+    .map(|s| {
+        (
+            s.to_string(),
+            jobs.iter().filter(|j| j.state.as_str() == *s).count(),
+        )
+    })
+    .collect();
     Ok(page(
         &staff,
         "jobs.html",
@@ -64,11 +98,19 @@ async fn list(state: AppState, staff: Staff, q: QueueQuery, unmatched: bool) -> 
     ))
 }
 
-pub async fn queue(State(state): State<AppState>, staff: Staff, Query(q): Query<QueueQuery>) -> PageResult {
+pub async fn queue(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<QueueQuery>,
+) -> PageResult {
     list(state, staff, q, false).await
 }
 
-pub async fn unmatched(State(state): State<AppState>, staff: Staff, Query(q): Query<QueueQuery>) -> PageResult {
+pub async fn unmatched(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<QueueQuery>,
+) -> PageResult {
     list(state, staff, q, true).await
 }
 
@@ -89,13 +131,34 @@ fn page_findings(p: &Value) -> Value {
     })
 }
 
-pub async fn show(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, Query(q): Query<QueueQuery>) -> PageResult {
+pub async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(q): Query<QueueQuery>,
+) -> PageResult {
     staff.require(Area::Jobs)?;
     let db = state.db.clone();
-    let job = blocking(&staff, move || db.job_get(&id)?.ok_or_else(|| crate::state::StateError::NotFound(format!("no job {id}")))).await?;
-    let report: Value = job.report_json.as_deref().and_then(|r| serde_json::from_str(r).ok()).unwrap_or(Value::Null);
-    let pages: Vec<Value> = report["pages"].as_array().into_iter().flatten().map(page_findings).collect();
-    let near = report["near_duplicates"].as_array().cloned().unwrap_or_default();
+    let job = blocking(&staff, move || {
+        db.job_get(&id)?
+            .ok_or_else(|| crate::state::StateError::NotFound(format!("no job {id}")))
+    })
+    .await?;
+    let report: Value = job
+        .report_json
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or(Value::Null);
+    let pages: Vec<Value> = report["pages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(page_findings)
+        .collect();
+    let near = report["near_duplicates"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     Ok(page(
         &staff,
         "job.html",
@@ -118,33 +181,73 @@ pub struct ActionForm {
     request: String,
 }
 
-pub async fn release(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, Form(f): Form<ActionForm>) -> PageResult {
+pub async fn release(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<ActionForm>,
+) -> PageResult {
     staff.require(Area::Jobs)?;
     csrf::check(&staff, &f.csrf)?;
     let reason = Some(f.reason.trim().to_string()).filter(|r| !r.is_empty());
-    let event = NewEvent::new(staff.actor(), "job.released").subject("job", &id).details(json!({ "reason": reason }));
-    let patch = JobPatch { hold_reason: Some(None), ..Default::default() };
+    let event = NewEvent::new(staff.actor(), "job.released")
+        .subject("job", &id)
+        .details(json!({ "reason": reason }));
+    let patch = JobPatch {
+        hold_reason: Some(None),
+        ..Default::default()
+    };
     let db = state.db.clone();
     let job = id.clone();
-    blocking(&staff, move || db.job_transition(&job, &[JobState::Held], JobState::Processed, patch, event)).await?;
-    Ok(done(&format!("/staff/jobs/{}", super::urlencode(&id)), "released: ready for delivery"))
+    blocking(&staff, move || {
+        db.job_transition(&job, &[JobState::Held], JobState::Processed, patch, event)
+    })
+    .await?;
+    Ok(done(
+        &format!("/staff/jobs/{}", super::urlencode(&id)),
+        "released: ready for delivery",
+    ))
 }
 
 /// From held or processed only: a failed job's original sits in quarantine, and bringing it
 /// back is `quire job reprocess`'s work (it moves files), not the console's.
-pub async fn reprocess(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, Form(f): Form<ActionForm>) -> PageResult {
+pub async fn reprocess(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<ActionForm>,
+) -> PageResult {
     staff.require(Area::Jobs)?;
     csrf::check(&staff, &f.csrf)?;
     let event = NewEvent::new(staff.actor(), "job.reprocess").subject("job", &id);
-    let patch = JobPatch { hold_reason: Some(None), ..Default::default() };
+    let patch = JobPatch {
+        hold_reason: Some(None),
+        ..Default::default()
+    };
     let db = state.db.clone();
     let job = id.clone();
-    blocking(&staff, move || db.job_transition(&job, &[JobState::Held, JobState::Processed], JobState::Received, patch, event))
-        .await?;
-    Ok(done(&format!("/staff/jobs/{}", super::urlencode(&id)), "queued for processing again"))
+    blocking(&staff, move || {
+        db.job_transition(
+            &job,
+            &[JobState::Held, JobState::Processed],
+            JobState::Received,
+            patch,
+            event,
+        )
+    })
+    .await?;
+    Ok(done(
+        &format!("/staff/jobs/{}", super::urlencode(&id)),
+        "queued for processing again",
+    ))
 }
 
-pub async fn match_request(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, Form(f): Form<ActionForm>) -> Result<Response, Response> {
+pub async fn match_request(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<ActionForm>,
+) -> Result<Response, Response> {
     staff.require(Area::Jobs)?;
     csrf::check(&staff, &f.csrf)?;
     let request = f.request.trim().to_string();
@@ -152,12 +255,23 @@ pub async fn match_request(State(state): State<AppState>, staff: Staff, Path(id)
     let (job, actor) = (id.clone(), staff.actor());
     blocking(&staff, move || {
         use crate::state::StateError;
-        let j = db.job_get(&job)?.ok_or_else(|| StateError::NotFound(format!("no job {job}")))?;
-        db.request_get(&request)?.ok_or_else(|| StateError::NotFound(format!("no request {request}")))?;
-        let event = NewEvent::new(actor, "job.matched").subject("job", &job).subject("request", &request);
-        let patch = JobPatch { request_id: Some(request.clone()), ..Default::default() };
+        let j = db
+            .job_get(&job)?
+            .ok_or_else(|| StateError::NotFound(format!("no job {job}")))?;
+        db.request_get(&request)?
+            .ok_or_else(|| StateError::NotFound(format!("no request {request}")))?;
+        let event = NewEvent::new(actor, "job.matched")
+            .subject("job", &job)
+            .subject("request", &request);
+        let patch = JobPatch {
+            request_id: Some(request.clone()),
+            ..Default::default()
+        };
         db.job_transition(&job, &[j.state], j.state, patch, event)
     })
     .await?;
-    Ok(done(&format!("/staff/jobs/{}", super::urlencode(&id)), "matched to the request"))
+    Ok(done(
+        &format!("/staff/jobs/{}", super::urlencode(&id)),
+        "matched to the request",
+    ))
 }

@@ -5,16 +5,16 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 
 use super::PageResult;
 use crate::console::auth::{self, Area, FAILURE_WINDOW_MINUTES, MAX_FAILURES};
-use crate::console::session::{self, Staff, COOKIE, LOGIN_COOKIE, SESSION_HOURS};
+use crate::console::session::{self, COOKIE, LOGIN_COOKIE, SESSION_HOURS, Staff};
 use crate::console::templates;
 use crate::server::AppState;
 use crate::state::StaffSession;
@@ -37,11 +37,19 @@ fn login_page(state: &AppState, status: StatusCode, error: Option<&str>) -> Resp
         "login.html",
         context! { institution => state.institution.name.clone(), csrf => token.clone(), error },
     );
-    let Ok(html) = html else { return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response() };
+    let Ok(html) = html else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+    };
     let mut resp = (status, Html(html)).into_response();
     let secure = state.console.secure_cookies;
-    resp.headers_mut().append(header::SET_COOKIE, session::set_cookie(LOGIN_COOKIE, &token, "/staff/login", 3600, secure));
-    resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        session::set_cookie(LOGIN_COOKIE, &token, "/staff/login", 3600, secure),
+    );
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     resp
 }
 
@@ -59,8 +67,12 @@ pub struct LoginForm {
 
 /// RFC 3339 UTC with milliseconds, as the state layer stores times, `minutes` from now.
 fn stored_time(minutes: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    (time::OffsetDateTime::now_utc() + time::Duration::minutes(minutes)).format(&format).expect("UTC times always format")
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    (time::OffsetDateTime::now_utc() + time::Duration::minutes(minutes))
+        .format(&format)
+        .expect("UTC times always format")
 }
 
 pub async fn submit(
@@ -71,7 +83,11 @@ pub async fn submit(
 ) -> Response {
     let expected = session::cookie_value(&headers, LOGIN_COOKIE).unwrap_or_default();
     if !auth::same_secret(&f.csrf, &expected) {
-        return login_page(&state, StatusCode::FORBIDDEN, Some("The form expired. Please sign in again."));
+        return login_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            Some("The form expired. Please sign in again."),
+        );
     }
     let name = f.name.trim().to_string();
     let client = client.ip().to_string();
@@ -79,18 +95,23 @@ pub async fn submit(
     let db = state.db.clone();
     let password = f.password;
     let (keys2, name2) = (keys.clone(), name.clone());
-    let outcome = tokio::task::spawn_blocking(move || -> Result<Result<String, &'static str>, crate::state::StateError> {
-        let since = stored_time(-FAILURE_WINDOW_MINUTES);
-        for k in &keys2 {
-            if db.login_failures(k, &since)? >= MAX_FAILURES {
-                return Ok(Err("limited"));
+    let outcome = tokio::task::spawn_blocking(
+        move || -> Result<Result<String, &'static str>, crate::state::StateError> {
+            let since = stored_time(-FAILURE_WINDOW_MINUTES);
+            for k in &keys2 {
+                if db.login_failures(k, &since)? >= MAX_FAILURES {
+                    return Ok(Err("limited"));
+                }
             }
-        }
-        let user = db.user_get(&name2)?;
-        let stored = user.as_ref().map(|u| u.password.as_str()).unwrap_or(auth::decoy_hash());
-        let ok = auth::verify_password(&password, stored) && user.is_some();
-        Ok(if ok { Ok(name2) } else { Err("wrong") })
-    })
+            let user = db.user_get(&name2)?;
+            let stored = user
+                .as_ref()
+                .map(|u| u.password.as_str())
+                .unwrap_or(auth::decoy_hash());
+            let ok = auth::verify_password(&password, stored) && user.is_some();
+            Ok(if ok { Ok(name2) } else { Err("wrong") })
+        },
+    )
     .await;
     let outcome = match outcome {
         Ok(Ok(o)) => o,
@@ -98,17 +119,24 @@ pub async fn submit(
     };
     match outcome {
         Err("limited") => {
-            let msg = format!("Too many failed sign-ins. Wait {FAILURE_WINDOW_MINUTES} minutes and try again.");
+            let msg = format!(
+                "Too many failed sign-ins. Wait {FAILURE_WINDOW_MINUTES} minutes and try again."
+            );
             login_page(&state, StatusCode::TOO_MANY_REQUESTS, Some(&msg))
         }
         Err(_) => {
             let db = state.db.clone();
             let client2 = client.clone();
-            let recorded = tokio::task::spawn_blocking(move || db.login_failed(&keys, &name, &client2)).await;
+            let recorded =
+                tokio::task::spawn_blocking(move || db.login_failed(&keys, &name, &client2)).await;
             if !matches!(recorded, Ok(Ok(()))) {
                 return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
             }
-            login_page(&state, StatusCode::UNAUTHORIZED, Some("Wrong name or password."))
+            login_page(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                Some("Wrong name or password."),
+            )
         }
         Ok(user_name) => {
             let id = auth::random_token();
@@ -120,15 +148,22 @@ pub async fn submit(
                 expires_at: stored_time(SESSION_HOURS * 60),
             };
             let db = state.db.clone();
-            let started = tokio::task::spawn_blocking(move || db.session_start(&session, &client)).await;
+            let started =
+                tokio::task::spawn_blocking(move || db.session_start(&session, &client)).await;
             if !matches!(started, Ok(Ok(()))) {
                 return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
             }
             let secure = state.console.secure_cookies;
             let mut resp = Redirect::to("/staff/").into_response();
             let h = resp.headers_mut();
-            h.append(header::SET_COOKIE, session::set_cookie(COOKIE, &id, "/staff", SESSION_HOURS * 3600, secure));
-            h.append(header::SET_COOKIE, session::set_cookie(LOGIN_COOKIE, "", "/staff/login", 0, secure));
+            h.append(
+                header::SET_COOKIE,
+                session::set_cookie(COOKIE, &id, "/staff", SESSION_HOURS * 3600, secure),
+            );
+            h.append(
+                header::SET_COOKIE,
+                session::set_cookie(LOGIN_COOKIE, "", "/staff/login", 0, secure),
+            );
             resp
         }
     }
@@ -140,12 +175,19 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-pub async fn logout(State(state): State<AppState>, staff: Staff, Form(f): Form<CsrfForm>) -> PageResult {
+pub async fn logout(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
     crate::console::csrf::check(&staff, &f.csrf)?;
     let db = state.db.clone();
     let (hash, user) = (staff.session.id_sha256.clone(), staff.user.name.clone());
     super::blocking(&staff, move || db.session_end(&hash, &user)).await?;
     let mut resp = Redirect::to("/staff/login").into_response();
-    resp.headers_mut().append(header::SET_COOKIE, session::set_cookie(COOKIE, "", "/staff", 0, state.console.secure_cookies));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        session::set_cookie(COOKIE, "", "/staff", 0, state.console.secure_cookies),
+    );
     Ok(resp)
 }

@@ -3,8 +3,7 @@
 //! blocking pool, and renders a template; each POST also checks the CSRF token and answers
 //! with a redirect (303) back to a page, so a reload never repeats an action.
 //!
-//! Missing in this increment: page thumbnails on the job page, creating requests and resending
-//! a link's e-mail from the console.
+//! Missing in this increment: page thumbnails on the job page and resending a link's e-mail.
 
 pub mod compliance;
 pub mod jobs;
@@ -33,7 +32,10 @@ pub fn page(staff: &Staff, template: &str, ctx: minijinja::Value) -> Response {
     match templates::render(template, ctx) {
         Ok(html) => {
             let mut resp = Html(html).into_response();
-            resp.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+            resp.headers_mut().insert(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
             resp
         }
         Err(e) => {
@@ -56,7 +58,12 @@ pub fn state_failure(staff: &Staff, e: StateError) -> Response {
         StateError::Conflict(m) => error_page(staff, StatusCode::CONFLICT, "Not done", m),
         _ => {
             tracing::error!(error = %e, code = e.code(), "console state call");
-            error_page(staff, StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The database call failed; see the daemon log.")
+            error_page(
+                staff,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The database call failed; see the daemon log.",
+            )
         }
     }
 }
@@ -71,7 +78,12 @@ pub async fn blocking<T: Send + 'static>(
         Ok(Err(e)) => Err(state_failure(staff, e)),
         Err(e) => {
             tracing::error!(error = %e, "console task panicked");
-            Err(error_page(staff, StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "See the daemon log."))
+            Err(error_page(
+                staff,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "See the daemon log.",
+            ))
         }
     }
 }
@@ -85,7 +97,9 @@ pub fn done(path: &str, note: &str) -> Response {
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

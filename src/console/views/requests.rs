@@ -1,13 +1,13 @@
 //! Requests and links: search requests, see one request's deliveries with each link's state
 //! (expiry, downloads left), and revoke or extend a link, as `quire link` does.
 
-use axum::extract::{Path, Query, State};
 use axum::Form;
+use axum::extract::{Path, Query, State};
 use minijinja::context;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::{blocking, done, page, v, PageResult};
+use super::{PageResult, blocking, done, page, v};
 use crate::console::auth::Area;
 use crate::console::csrf;
 use crate::console::session::Staff;
@@ -24,7 +24,11 @@ pub struct ListQuery {
     done: Option<String>,
 }
 
-pub async fn list(State(state): State<AppState>, staff: Staff, Query(q): Query<ListQuery>) -> PageResult {
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<ListQuery>,
+) -> PageResult {
     staff.require(Area::Requests)?;
     let db = state.db.clone();
     let all = blocking(&staff, move || db.requests_list(SEARCH_DEPTH)).await?;
@@ -33,21 +37,39 @@ pub async fn list(State(state): State<AppState>, staff: Staff, Query(q): Query<L
         .into_iter()
         .filter(|r| {
             needle.is_empty()
-                || [Some(&r.id), Some(&r.patron_name), Some(&r.patron_email), r.title.as_ref(), r.article.as_ref(), r.library.as_ref()]
-                    .into_iter()
-                    .flatten()
-                    .any(|f| f.to_lowercase().contains(&needle))
+                || [
+                    Some(&r.id),
+                    Some(&r.patron_name),
+                    Some(&r.patron_email),
+                    r.title.as_ref(),
+                    r.article.as_ref(),
+                    r.library.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|f| f.to_lowercase().contains(&needle))
         })
         .take(SHOWN)
         .collect();
-    Ok(page(&staff, "requests.html", context! { requests => v(&found), q => q.q, done => q.done }))
+    Ok(page(
+        &staff,
+        "requests.html",
+        context! { requests => v(&found), q => q.q, done => q.done },
+    ))
 }
 
-pub async fn show(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, Query(q): Query<ListQuery>) -> PageResult {
+pub async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> PageResult {
     staff.require(Area::Requests)?;
     let db = state.db.clone();
     let (request, links) = blocking(&staff, move || {
-        let r = db.request_get(&id)?.ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
+        let r = db
+            .request_get(&id)?
+            .ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
         Ok((r, db.links_list(Some(&id))?))
     })
     .await?;
@@ -64,7 +86,102 @@ pub async fn show(State(state): State<AppState>, staff: Staff, Path(id): Path<St
             })
         })
         .collect();
-    Ok(page(&staff, "request.html", context! { request => v(&request), links => v(&links), done => q.done }))
+    Ok(page(
+        &staff,
+        "request.html",
+        context! { request => v(&request), links => v(&links), done => q.done },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct NewRequestForm {
+    #[serde(default)]
+    csrf: String,
+    id: String,
+    patron_name: String,
+    patron_email: String,
+    #[serde(default)]
+    library: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    issn: String,
+    #[serde(default)]
+    article: String,
+    #[serde(default)]
+    author: String,
+    #[serde(default)]
+    year: String,
+    #[serde(default)]
+    pages: String,
+    #[serde(default)]
+    basis: String,
+    #[serde(default)]
+    basis_reference: String,
+}
+
+/// Creates one request, checked by the same `Request::problems` the CLI and the API use.
+pub async fn create(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(f): Form<NewRequestForm>,
+) -> PageResult {
+    staff.require(Area::Requests)?;
+    csrf::check(&staff, &f.csrf)?;
+    let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let mut problems = Vec::new();
+    let year = opt(&f.year).and_then(|y| {
+        y.parse::<i32>()
+            .map_err(|_| problems.push(format!("year `{y}` is not a number")))
+            .ok()
+    });
+    let basis = match opt(&f.basis) {
+        None => crate::state::Basis::Ccl,
+        Some(b) => b.parse().unwrap_or_else(|e: String| {
+            problems.push(e);
+            crate::state::Basis::Ccl
+        }),
+    };
+    let request = crate::state::Request {
+        id: f.id.trim().to_string(),
+        patron_name: f.patron_name.trim().to_string(),
+        patron_email: f.patron_email.trim().to_string(),
+        library: opt(&f.library),
+        title: opt(&f.title),
+        issn: opt(&f.issn),
+        isbn: None,
+        article: opt(&f.article),
+        author: opt(&f.author),
+        year,
+        volume: None,
+        issue: None,
+        pages: opt(&f.pages),
+        basis,
+        basis_reference: opt(&f.basis_reference),
+        link_days: None,
+        link_downloads: None,
+        created_at: String::new(),
+    };
+    problems.extend(request.problems());
+    if !problems.is_empty() {
+        let msg = format!("The request was not created: {}.", problems.join("; "));
+        return Err(super::error_page(
+            &staff,
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "Request not created",
+            &msg,
+        ));
+    }
+    let db = state.db.clone();
+    let (actor, id) = (staff.actor(), request.id.clone());
+    blocking(&staff, move || {
+        db.requests_add(std::slice::from_ref(&request), &actor)
+    })
+    .await?;
+    Ok(done(
+        &format!("/staff/requests/{}", super::urlencode(&id)),
+        "request created",
+    ))
 }
 
 #[derive(Deserialize)]
@@ -86,13 +203,23 @@ fn back(f: &LinkForm) -> String {
     format!("/staff/requests/{}", super::urlencode(&f.request))
 }
 
-pub async fn revoke(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, Form(f): Form<LinkForm>) -> PageResult {
+pub async fn revoke(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<LinkForm>,
+) -> PageResult {
     staff.require(Area::Requests)?;
     csrf::check(&staff, &f.csrf)?;
     let reason = Some(f.reason.trim().to_string()).filter(|r| !r.is_empty());
-    let event = NewEvent::new(staff.actor(), "link.revoked").subject("link", &id).details(json!({ "reason": reason }));
+    let event = NewEvent::new(staff.actor(), "link.revoked")
+        .subject("link", &id)
+        .details(json!({ "reason": reason }));
     let db = state.db.clone();
-    blocking(&staff, move || db.link_change(&id, LinkChange::Revoke, event)).await?;
+    blocking(&staff, move || {
+        db.link_change(&id, LinkChange::Revoke, event)
+    })
+    .await?;
     Ok(done(&back(&f), "link revoked"))
 }
 
@@ -104,14 +231,28 @@ fn count(field: &str, what: &str) -> Result<Option<u32>, String> {
     }
     match t.parse::<u32>() {
         Ok(n) if (1..=3650).contains(&n) => Ok(Some(n)),
-        _ => Err(format!("{what} must be a whole number from 1 to 3650, not `{t}`")),
+        _ => Err(format!(
+            "{what} must be a whole number from 1 to 3650, not `{t}`"
+        )),
     }
 }
 
-pub async fn extend(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, Form(f): Form<LinkForm>) -> PageResult {
+pub async fn extend(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<LinkForm>,
+) -> PageResult {
     staff.require(Area::Requests)?;
     csrf::check(&staff, &f.csrf)?;
-    let bad = |m: String| super::error_page(&staff, axum::http::StatusCode::UNPROCESSABLE_ENTITY, "Not extended", &m);
+    let bad = |m: String| {
+        super::error_page(
+            &staff,
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "Not extended",
+            &m,
+        )
+    };
     let days = count(&f.days, "Days").map_err(bad)?;
     let downloads = count(&f.downloads, "Downloads").map_err(bad)?;
     if days.is_none() && downloads.is_none() {
@@ -120,7 +261,9 @@ pub async fn extend(State(state): State<AppState>, staff: Staff, Path(id): Path<
     let db = state.db.clone();
     let actor = staff.actor();
     blocking(&staff, move || {
-        let (current, _) = db.link_get(&id)?.ok_or_else(|| StateError::NotFound(format!("no link {id}")))?;
+        let (current, _) = db
+            .link_get(&id)?
+            .ok_or_else(|| StateError::NotFound(format!("no link {id}")))?;
         // As `quire link extend`: more days count from the expiry, or from now if it passed.
         let expires_at = match days {
             None => None,
@@ -128,15 +271,31 @@ pub async fn extend(State(state): State<AppState>, staff: Staff, Path(id): Path<
                 use time::format_description::well_known::Rfc3339;
                 let now = time::OffsetDateTime::now_utc();
                 let from = time::OffsetDateTime::parse(&current.expires_at, &Rfc3339)
-                    .map_err(|e| StateError::Corrupt(format!("link {id}: expiry `{}`: {e}", current.expires_at)))?
+                    .map_err(|e| {
+                        StateError::Corrupt(format!(
+                            "link {id}: expiry `{}`: {e}",
+                            current.expires_at
+                        ))
+                    })?
                     .max(now);
-                Some((from + time::Duration::days(d as i64)).format(&Rfc3339).map_err(|e| StateError::Corrupt(e.to_string()))?)
+                Some(
+                    (from + time::Duration::days(d as i64))
+                        .format(&Rfc3339)
+                        .map_err(|e| StateError::Corrupt(e.to_string()))?,
+                )
             }
         };
         let event = NewEvent::new(actor, "link.extended")
             .subject("link", &id)
             .details(json!({ "days": days, "downloads": downloads, "expires_at": expires_at }));
-        db.link_change(&id, LinkChange::Extend { expires_at, more_downloads: downloads.map(i64::from) }, event)
+        db.link_change(
+            &id,
+            LinkChange::Extend {
+                expires_at,
+                more_downloads: downloads.map(i64::from),
+            },
+            event,
+        )
     })
     .await?;
     Ok(done(&back(&f), "link extended"))

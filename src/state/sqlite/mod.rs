@@ -149,26 +149,6 @@ impl Database for SqliteDatabase {
         Ok(job)
     }
 
-    fn delivery_create(
-        &self,
-        delivery: &Delivery,
-        link: &Link,
-        notice: Option<(&str, &str, &str)>,
-        job: Option<&str>,
-        event: NewEvent,
-    ) -> Result<(), StateError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(job_id) = job {
-            let patch = JobPatch { hold_reason: Some(None), ..Default::default() };
-            jobs::transition(&tx, job_id, &[JobState::Processed], JobState::Delivered, &patch)?;
-        }
-        deliveries::insert(&tx, delivery, link, notice)?;
-        append_in(&tx, event)?;
-        tx.commit()?;
-        Ok(())
-    }
-
     fn delivery_get(&self, id: &str) -> Result<Option<Delivery>, StateError> {
         deliveries::get(&self.conn(), id)
     }

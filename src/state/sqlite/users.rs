@@ -1,7 +1,7 @@
 //! Staff users, their console sessions and failed logins, in SQLite. Hashing passwords and
 //! deciding who may do what belong to `crate::console`; this file only stores and reads.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::state::StateError;
@@ -29,9 +29,16 @@ pub struct StaffSession {
 }
 
 pub fn insert_user(conn: &Connection, u: &StaffUser) -> Result<(), StateError> {
-    let exists: bool = conn.query_row("SELECT EXISTS(SELECT 1 FROM staff_users WHERE name = ?1)", [&u.name], |r| r.get(0))?;
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM staff_users WHERE name = ?1)",
+        [&u.name],
+        |r| r.get(0),
+    )?;
     if exists {
-        return Err(StateError::Conflict(format!("user {} exists already", u.name)));
+        return Err(StateError::Conflict(format!(
+            "user {} exists already",
+            u.name
+        )));
     }
     conn.execute(
         "INSERT INTO staff_users (name, role, password, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -42,21 +49,41 @@ pub fn insert_user(conn: &Connection, u: &StaffUser) -> Result<(), StateError> {
 
 pub fn get_user(conn: &Connection, name: &str) -> Result<Option<StaffUser>, StateError> {
     Ok(conn
-        .query_row("SELECT name, role, password, created_at FROM staff_users WHERE name = ?1", [name], |r| {
-            Ok(StaffUser { name: r.get(0)?, role: r.get(1)?, password: r.get(2)?, created_at: r.get(3)? })
-        })
+        .query_row(
+            "SELECT name, role, password, created_at FROM staff_users WHERE name = ?1",
+            [name],
+            |r| {
+                Ok(StaffUser {
+                    name: r.get(0)?,
+                    role: r.get(1)?,
+                    password: r.get(2)?,
+                    created_at: r.get(3)?,
+                })
+            },
+        )
         .optional()?)
 }
 
 pub fn list_users(conn: &Connection) -> Result<Vec<StaffUser>, StateError> {
-    let mut stmt = conn.prepare("SELECT name, role, password, created_at FROM staff_users ORDER BY name")?;
-    let rows = stmt.query_map([], |r| Ok(StaffUser { name: r.get(0)?, role: r.get(1)?, password: r.get(2)?, created_at: r.get(3)? }))?;
+    let mut stmt =
+        conn.prepare("SELECT name, role, password, created_at FROM staff_users ORDER BY name")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(StaffUser {
+            name: r.get(0)?,
+            role: r.get(1)?,
+            password: r.get(2)?,
+            created_at: r.get(3)?,
+        })
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 pub fn insert_session(conn: &Connection, s: &StaffSession) -> Result<(), StateError> {
     // Expired sessions are swept whenever a new one starts, so the table stays small.
-    conn.execute("DELETE FROM staff_sessions WHERE expires_at <= ?1", [&s.created_at])?;
+    conn.execute(
+        "DELETE FROM staff_sessions WHERE expires_at <= ?1",
+        [&s.created_at],
+    )?;
     conn.execute(
         "INSERT INTO staff_sessions (id_sha256, user_name, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![s.id_sha256, s.user_name, s.csrf, s.created_at, s.expires_at],
@@ -65,7 +92,11 @@ pub fn insert_session(conn: &Connection, s: &StaffSession) -> Result<(), StateEr
 }
 
 /// The live session with this id hash and its user; `None` if unknown or expired.
-pub fn get_session(conn: &Connection, id_sha256: &str, now: &str) -> Result<Option<(StaffSession, StaffUser)>, StateError> {
+pub fn get_session(
+    conn: &Connection,
+    id_sha256: &str,
+    now: &str,
+) -> Result<Option<(StaffSession, StaffUser)>, StateError> {
     Ok(conn
         .query_row(
             "SELECT s.id_sha256, s.user_name, s.csrf, s.created_at, s.expires_at, u.role, u.password, u.created_at
@@ -90,22 +121,35 @@ pub fn get_session(conn: &Connection, id_sha256: &str, now: &str) -> Result<Opti
 
 /// True if a session was there to end.
 pub fn delete_session(conn: &Connection, id_sha256: &str) -> Result<bool, StateError> {
-    Ok(conn.execute("DELETE FROM staff_sessions WHERE id_sha256 = ?1", [id_sha256])? > 0)
+    Ok(conn.execute(
+        "DELETE FROM staff_sessions WHERE id_sha256 = ?1",
+        [id_sha256],
+    )? > 0)
 }
 
 pub fn record_failure(conn: &Connection, keys: &[String], at: &str) -> Result<(), StateError> {
     for k in keys {
-        conn.execute("INSERT INTO staff_login_failures (key, at) VALUES (?1, ?2)", params![k, at])?;
+        conn.execute(
+            "INSERT INTO staff_login_failures (key, at) VALUES (?1, ?2)",
+            params![k, at],
+        )?;
     }
     Ok(())
 }
 
 pub fn count_failures(conn: &Connection, key: &str, since: &str) -> Result<i64, StateError> {
-    Ok(conn.query_row("SELECT count(*) FROM staff_login_failures WHERE key = ?1 AND at > ?2", params![key, since], |r| r.get(0))?)
+    Ok(conn.query_row(
+        "SELECT count(*) FROM staff_login_failures WHERE key = ?1 AND at > ?2",
+        params![key, since],
+        |r| r.get(0),
+    )?)
 }
 
 /// A successful login forgets the user's failures, and old rows of every key go.
 pub fn clear_failures(conn: &Connection, key: &str, older_than: &str) -> Result<(), StateError> {
-    conn.execute("DELETE FROM staff_login_failures WHERE key = ?1 OR at <= ?2", params![key, older_than])?;
+    conn.execute(
+        "DELETE FROM staff_login_failures WHERE key = ?1 OR at <= ?2",
+        params![key, older_than],
+    )?;
     Ok(())
 }

@@ -36,7 +36,9 @@ CREATE TABLE compliance_keys (
 );
 INSERT INTO compliance_keys (name, value) VALUES ('pseudonym_salt', randomblob(32));
 
+-- Retention and pseudonymisation select by request date and touch each delivery's notices.
 CREATE INDEX requests_by_created ON requests(created_at);
+CREATE INDEX notices_by_delivery ON notices(delivery_id);
 
 INSERT INTO schema_history (version, applied_at)
 VALUES (3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
