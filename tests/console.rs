@@ -895,3 +895,114 @@ fn the_console_works_in_a_real_browser() {
         "released in the browser"
     );
 }
+
+#[test]
+fn an_officer_releases_a_held_delivery_with_a_reason_and_sees_the_contu_report() {
+    let (home, port) = daemon_home("[compliance]\ncopies_per_year = 1\n");
+    add_user(&home, "tina", "technician", "tina-password-1");
+    add_user(&home, "carl", "compliance", "carl-password-1");
+    let year = time_year();
+    for id in ["TN930", "TN931"] {
+        home.ok(&[
+            "request",
+            "add",
+            "--id",
+            id,
+            "--patron",
+            "Ada Borrower",
+            "--email",
+            "ada@example.org",
+            "--library",
+            "ZZQ",
+            "--title",
+            "The Journal of Tests",
+            "--issn",
+            "0378-5955",
+            "--article",
+            id,
+            "--year",
+            &(year - 1).to_string(),
+            "--basis",
+            "ccg",
+        ]);
+        home.ok(&[
+            "deliver",
+            "--request",
+            id,
+            corpus("ccitt.pdf").to_str().unwrap(),
+        ]);
+    }
+    let _d = start_daemon(&home, port);
+    let held_link = links(&home)
+        .into_iter()
+        .find(|l| l["request"] == "TN931")
+        .unwrap();
+    assert_eq!(
+        held_link["state"], "held",
+        "the second copy beyond a limit of one waits: {held_link}"
+    );
+    let borrower = path_of(held_link["url"].as_str().unwrap());
+    let mut patron = Browser::new(port);
+    assert_eq!(patron.get(&borrower).status, 403);
+    let delivery = held_link["delivery"].as_str().unwrap().to_string();
+
+    let (mut tech, tech_csrf) = Browser::signed_in(port, "tina", "tina-password-1");
+    let path = format!("/staff/compliance/held/{delivery}/release");
+    assert_eq!(
+        tech.post(
+            &path,
+            &[("csrf", &tech_csrf), ("reason", "not mine to decide")]
+        )
+        .status,
+        403
+    );
+
+    let (mut carl, csrf) = Browser::signed_in(port, "carl", "carl-password-1");
+    let held = carl.get("/staff/compliance/held");
+    assert!(
+        held.body.contains(&delivery) && held.body.contains("TN931"),
+        "{}",
+        held.body
+    );
+    let contu = carl.get(&format!("/staff/compliance/contu?year={year}"));
+    assert!(
+        contu.body.contains("The Journal of Tests") && contu.body.contains("limit reached"),
+        "{}",
+        contu.body
+    );
+    assert_eq!(
+        carl.post(&path, &[("csrf", &csrf), ("reason", "  ")])
+            .status,
+        422,
+        "a release needs a reason"
+    );
+    assert_eq!(patron.get(&borrower).status, 403);
+    let r = carl.post(&path, &[("csrf", &csrf), ("reason", "CCC order 12345678")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        patron.get(&borrower).status,
+        200,
+        "released: the borrower's link works"
+    );
+    assert!(!carl.get("/staff/compliance/held").body.contains(&delivery));
+    assert_eq!(
+        carl.post(&path, &[("csrf", &csrf), ("reason", "again")])
+            .status,
+        409
+    );
+    let events = audit_actions(&home);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["actor"] == "staff:carl" && e.to_string().contains("CCC order 12345678")),
+        "the officer and the reason are audited"
+    );
+}
+
+fn time_year() -> i32 {
+    let out = std::process::Command::new("date")
+        .args(["-u", "+%Y"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}

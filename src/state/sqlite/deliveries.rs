@@ -76,7 +76,7 @@ pub fn insert(tx: &Transaction<'_>, d: &Delivery, l: &Link, notice: Option<(&str
 }
 
 pub fn get(conn: &Connection, id: &str) -> Result<Option<Delivery>, StateError> {
-    Ok(conn.query_row(&format!("SELECT {DELIVERY} FROM deliveries d WHERE d.id = ?1"), [id], |r| delivery_from(r, 0)).optional()?)
+    Ok(conn.prepare_cached(&format!("SELECT {DELIVERY} FROM deliveries d WHERE d.id = ?1"))?.query_row([id], |r| delivery_from(r, 0)).optional()?)
 }
 
 pub fn by_stamped(conn: &Connection, sha256: &str) -> Result<Vec<Delivery>, StateError> {
@@ -86,18 +86,19 @@ pub fn by_stamped(conn: &Connection, sha256: &str) -> Result<Vec<Delivery>, Stat
 }
 
 pub fn link_by_token(conn: &Connection, token_sha256: &str) -> Result<Option<(Link, Delivery)>, StateError> {
+    // Every borrower request comes through here: keep the statement parsed.
     Ok(conn
-        .query_row(
-            &format!("SELECT {LINK}, {DELIVERY} FROM links l JOIN deliveries d ON d.id = l.delivery_id WHERE l.token_sha256 = ?1"),
-            [token_sha256],
-            pair,
-        )
+        .prepare_cached(&format!(
+            "SELECT {LINK}, {DELIVERY} FROM links l JOIN deliveries d ON d.id = l.delivery_id WHERE l.token_sha256 = ?1"
+        ))?
+        .query_row([token_sha256], pair)
         .optional()?)
 }
 
 pub fn link_get(conn: &Connection, id: &str) -> Result<Option<(Link, Delivery)>, StateError> {
     Ok(conn
-        .query_row(&format!("SELECT {LINK}, {DELIVERY} FROM links l JOIN deliveries d ON d.id = l.delivery_id WHERE l.id = ?1"), [id], pair)
+        .prepare_cached(&format!("SELECT {LINK}, {DELIVERY} FROM links l JOIN deliveries d ON d.id = l.delivery_id WHERE l.id = ?1"))?
+        .query_row([id], pair)
         .optional()?)
 }
 

@@ -66,7 +66,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Request> {
 }
 
 pub fn get(conn: &Connection, id: &str) -> Result<Option<Request>, StateError> {
-    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM requests WHERE id = ?1"), [id], from_row).optional()?)
+    Ok(conn.prepare_cached(&format!("SELECT {COLUMNS} FROM requests WHERE id = ?1"))?.query_row([id], from_row).optional()?)
 }
 
 pub fn list(conn: &Connection, limit: usize) -> Result<Vec<Request>, StateError> {
