@@ -315,6 +315,9 @@ fn staff_sign_in_and_out_and_borrowers_never_reach_staff_pages() {
         .unwrap();
     assert_ne!(stored, session, "only the hash of the session id is stored");
 
+    let queue = b.get("/staff/jobs");
+    assert_eq!(queue.header("x-frame-options").as_deref(), Some("DENY"));
+    assert_eq!(queue.header("cache-control").as_deref(), Some("no-store"));
     let home_page = b.get("/staff/");
     assert_eq!(home_page.location().as_deref(), Some("/staff/jobs"));
     let queue = b.get("/staff/jobs");
@@ -629,6 +632,20 @@ fn a_link_extended_then_revoked_in_the_console_turns_the_borrower_page_to_410() 
     );
     assert_eq!(bad.status, 422);
 
+    // The e-mail goes out again: one more message in the outbox, the same link in it.
+    let outbox = home.path().join("var/outbox");
+    wait_until(Duration::from_secs(30), "the first e-mail is sent", || {
+        emails(&outbox) == 1
+    });
+    let r = tech.post(
+        &format!("/staff/links/{link}/resend"),
+        &[("csrf", &csrf), ("request", "TN900")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    wait_until(Duration::from_secs(30), "the e-mail is sent again", || {
+        emails(&outbox) == 2
+    });
+
     // Without the CSRF token nothing happens.
     let forged = tech.post(
         &format!("/staff/links/{link}/revoke"),
@@ -670,6 +687,12 @@ fn a_link_extended_then_revoked_in_the_console_turns_the_borrower_page_to_410() 
         .status,
         409
     );
+    let r = tech.post(
+        &format!("/staff/links/{link}/resend"),
+        &[("csrf", &csrf), ("request", "TN900")],
+    );
+    assert_eq!(r.status, 409, "no e-mail for a revoked link");
+    assert!(events_after_resend(&home), "the resend is audited");
 
     let events = audit_actions(&home);
     let revoked = events
@@ -751,6 +774,50 @@ fn a_technician_reviews_a_held_job_matches_and_releases_it() {
         page.body
     );
 
+    // A thumbnail of each processed page, rendered from the job's output PDF.
+    assert!(
+        page.body.contains(&format!("/staff/jobs/{id}/thumb/1")),
+        "{}",
+        page.body
+    );
+    let thumb = tech.get(&format!("/staff/jobs/{id}/thumb/1"));
+    assert_eq!(thumb.status, 200, "{}", thumb.body);
+    assert_eq!(thumb.header("content-type").as_deref(), Some("image/png"));
+    assert!(thumb.body.starts_with("\u{FFFD}PNG"), "PNG magic");
+    assert_eq!(
+        tech.get(&format!("/staff/jobs/{id}/thumb/2")).status,
+        404,
+        "the job has one page"
+    );
+    assert_eq!(
+        Browser::new(port)
+            .get(&format!("/staff/jobs/{id}/thumb/1"))
+            .status,
+        303,
+        "no thumbnails without a login"
+    );
+    // Released while still unmatched (nothing can go out), then held again by hand.
+    let r = tech.post(&format!("/staff/jobs/{id}/release"), &[("csrf", &csrf)]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(jobs(&home)[0]["state"], "processed");
+    assert_eq!(
+        tech.post(
+            &format!("/staff/jobs/{id}/hold"),
+            &[("csrf", &csrf), ("reason", "")]
+        )
+        .status,
+        422
+    );
+    let r = tech.post(
+        &format!("/staff/jobs/{id}/hold"),
+        &[("csrf", &csrf), ("reason", "pages look cropped")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let j = jobs(&home)[0].clone();
+    assert_eq!(
+        (j["state"].as_str(), j["hold_reason"].as_str()),
+        (Some("held"), Some("held by tina: pages look cropped"))
+    );
     let nope = tech.post(
         &format!("/staff/jobs/{id}/match"),
         &[("csrf", &csrf), ("request", "TN999")],
@@ -791,6 +858,7 @@ fn a_technician_reviews_a_held_job_matches_and_releases_it() {
     );
     let released = audit_actions(&home)
         .into_iter()
+        .rev()
         .find(|e| e["action"] == "job.released")
         .expect("audited");
     assert_eq!(released["actor"], "staff:tina");
@@ -1005,4 +1073,20 @@ fn time_year() -> i32 {
         .output()
         .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+fn emails(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn events_after_resend(home: &Home) -> bool {
+    audit_actions(home)
+        .iter()
+        .any(|e| e["action"] == "notice.resent" && e["actor"] == "staff:tina")
 }

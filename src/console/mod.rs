@@ -4,7 +4,7 @@
 //!
 //! Staff sign in with a user made by `quire user add`; borrowers never reach these pages. Every
 //! state change goes through the same `crate::state` methods the CLI uses, with the staff
-//! member as the audit actor. Not here yet: page thumbnails and resending e-mails.
+//! member as the audit actor. Not here yet: redelivering a job.
 //!
 //! minijinja rather than askama: templates are parsed at first use instead of generating Rust
 //! per template, which keeps the root crate's build light, and autoescaping is on by file name.
@@ -14,6 +14,7 @@ mod csrf;
 mod metrics;
 pub mod session;
 mod templates;
+mod thumbnail;
 mod views;
 
 use axum::Router;
@@ -57,6 +58,8 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/unmatched", get(jobs::unmatched))
         .route("/staff/jobs/{id}", get(jobs::show))
         .route("/staff/jobs/{id}/release", post(jobs::release))
+        .route("/staff/jobs/{id}/thumb/{page}", get(jobs::thumbnail))
+        .route("/staff/jobs/{id}/hold", post(jobs::hold))
         .route("/staff/jobs/{id}/reprocess", post(jobs::reprocess))
         .route("/staff/jobs/{id}/match", post(jobs::match_request))
         .route(
@@ -66,6 +69,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/requests/{id}", get(requests::show))
         .route("/staff/links/{id}/revoke", post(requests::revoke))
         .route("/staff/links/{id}/extend", post(requests::extend))
+        .route("/staff/links/{id}/resend", post(requests::resend))
         .route("/staff/compliance/audit", get(compliance::audit))
         .route("/staff/compliance/audit.csv", get(compliance::audit_csv))
         .route("/staff/compliance/held", get(compliance::held))

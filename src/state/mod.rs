@@ -170,6 +170,10 @@ pub trait Database: Send + Sync {
 
     /// Failed logins against `key` after `since`.
     fn login_failures(&self, key: &str, since: &str) -> Result<i64, StateError>;
+
+    /// Queues the delivery's e-mail again (a copy of its latest notice, due now), with `event`.
+    /// `Conflict` unless the delivery is active; `NotFound` if it never had a notice.
+    fn notice_resend(&self, delivery_id: &str, event: NewEvent) -> Result<(), StateError>;
 }
 
 pub type Db = Arc<dyn Database>;

@@ -87,6 +87,11 @@ try {
   await page.goto(`${base}/staff/jobs/${encodeURIComponent(jobId)}`);
   check(await page.locator('h2', { hasText: 'Pages' }).count() === 1, 'the job page lists its pages');
   check(await page.locator('dd.state-held').count() === 1, 'the job shows as held');
+  const thumbWidth = await page.locator('td img').first().evaluate(async (img) => {
+    if (!img.complete) await new Promise((ok) => { img.onload = ok; img.onerror = ok; });
+    return img.naturalWidth;
+  });
+  check(thumbWidth > 0, `the page thumbnail shows (${thumbWidth}px wide)`);
   await fits(page, 'the job page');
   await shot(page, '05-job-held');
   await page.fill('#reason', 'checked by eye in the browser test');

@@ -165,6 +165,7 @@ pub async fn show(
         context! {
             job => v(&row(&job)), pages => v(&pages), near => v(&near), done => q.done,
             can_release => job.state == JobState::Held,
+            can_hold => job.state == JobState::Processed,
             can_reprocess => matches!(job.state, JobState::Held | JobState::Processed),
             can_match => !matches!(job.state, JobState::Delivered),
         },
@@ -206,6 +207,44 @@ pub async fn release(
     Ok(done(
         &format!("/staff/jobs/{}", super::urlencode(&id)),
         "released: ready for delivery",
+    ))
+}
+
+/// Stops a processed job from going out until someone releases it; the reason is required
+/// and shows in the queue.
+pub async fn hold(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<ActionForm>,
+) -> PageResult {
+    staff.require(Area::Jobs)?;
+    csrf::check(&staff, &f.csrf)?;
+    let reason = f.reason.trim().to_string();
+    if reason.is_empty() {
+        return Err(super::error_page(
+            &staff,
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "Not held",
+            "Say why the job must wait.",
+        ));
+    }
+    let event = NewEvent::new(staff.actor(), "job.held")
+        .subject("job", &id)
+        .details(json!({ "reason": reason }));
+    let patch = JobPatch {
+        hold_reason: Some(Some(format!("held by {}: {reason}", staff.user.name))),
+        ..Default::default()
+    };
+    let db = state.db.clone();
+    let job = id.clone();
+    blocking(&staff, move || {
+        db.job_transition(&job, &[JobState::Processed], JobState::Held, patch, event)
+    })
+    .await?;
+    Ok(done(
+        &format!("/staff/jobs/{}", super::urlencode(&id)),
+        "held for review",
     ))
 }
 
@@ -274,4 +313,61 @@ pub async fn match_request(
         &format!("/staff/jobs/{}", super::urlencode(&id)),
         "matched to the request",
     ))
+}
+
+/// `GET /staff/jobs/{id}/thumb/{page}`: one page of the processed PDF as a small PNG.
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, page_no)): Path<(String, u32)>,
+) -> PageResult {
+    use axum::http::{HeaderValue, StatusCode, header};
+    use axum::response::IntoResponse;
+    staff.require(Area::Jobs)?;
+    let db = state.db.clone();
+    let job = blocking(&staff, move || {
+        db.job_get(&id)?
+            .ok_or_else(|| crate::state::StateError::NotFound(format!("no job {id}")))
+    })
+    .await?;
+    let pages = job.page_count.unwrap_or(0);
+    if job.output_sha256.is_none() || page_no == 0 || i64::from(page_no) > pages {
+        return Err(super::error_page(
+            &staff,
+            StatusCode::NOT_FOUND,
+            "No such page",
+            "The job has no processed page with that number.",
+        ));
+    }
+    let pdf = std::path::PathBuf::from(&job.spool_path).join(crate::intake::worker::OUTPUT_NAME);
+    let rendered =
+        tokio::task::spawn_blocking(move || crate::console::thumbnail::render(&pdf, page_no)).await;
+    match rendered {
+        Ok(Ok(png)) => {
+            let mut resp = png.into_response();
+            resp.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+            resp.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=300"),
+            );
+            Ok(resp)
+        }
+        Ok(Err(e)) => {
+            // Typically the output was removed after delivery and purge.
+            tracing::warn!(job = %job.id, error = %e, "page thumbnail");
+            Err(super::error_page(
+                &staff,
+                StatusCode::NOT_FOUND,
+                "No thumbnail",
+                &e,
+            ))
+        }
+        Err(_) => Err(super::error_page(
+            &staff,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "No thumbnail",
+            "See the daemon log.",
+        )),
+    }
 }

@@ -50,6 +50,7 @@ fn login_page(state: &AppState, status: StatusCode, error: Option<&str>) -> Resp
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
     );
+    super::no_framing(&mut resp);
     resp
 }
 

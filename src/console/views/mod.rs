@@ -3,7 +3,7 @@
 //! blocking pool, and renders a template; each POST also checks the CSRF token and answers
 //! with a redirect (303) back to a page, so a reload never repeats an action.
 //!
-//! Missing in this increment: page thumbnails on the job page and resending a link's e-mail.
+//! Missing in this increment: redelivering a job (a new stamped copy and link).
 
 pub mod compliance;
 pub mod jobs;
@@ -36,6 +36,7 @@ pub fn page(staff: &Staff, template: &str, ctx: minijinja::Value) -> Response {
                 axum::http::header::CACHE_CONTROL,
                 axum::http::HeaderValue::from_static("no-store"),
             );
+            no_framing(&mut resp);
             resp
         }
         Err(e) => {
@@ -108,6 +109,19 @@ pub fn urlencode(s: &str) -> String {
 /// Any serialisable value for a template.
 pub fn v<T: serde::Serialize>(x: &T) -> minijinja::Value {
     minijinja::Value::from(minijinja::value::Serde(x))
+}
+
+/// Staff pages are never shown inside another site's frame (clickjacking on the action buttons).
+pub fn no_framing(resp: &mut Response) {
+    let h = resp.headers_mut();
+    h.insert(
+        "x-frame-options",
+        axum::http::HeaderValue::from_static("DENY"),
+    );
+    h.insert(
+        "content-security-policy",
+        axum::http::HeaderValue::from_static("frame-ancestors 'none'"),
+    );
 }
 
 pub type PageResult = Result<Response, Response>;

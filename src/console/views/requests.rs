@@ -1,5 +1,6 @@
 //! Requests and links: search requests, see one request's deliveries with each link's state
-//! (expiry, downloads left), and revoke or extend a link, as `quire link` does.
+//! (expiry, downloads left), revoke or extend a link as `quire link` does, and queue a link's
+//! e-mail again.
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -299,4 +300,36 @@ pub async fn extend(
     })
     .await?;
     Ok(done(&back(&f), "link extended"))
+}
+
+/// Sends the link's e-mail again, as first written, while the link still works.
+pub async fn resend(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<LinkForm>,
+) -> PageResult {
+    staff.require(Area::Requests)?;
+    csrf::check(&staff, &f.csrf)?;
+    let db = state.db.clone();
+    let actor = staff.actor();
+    blocking(&staff, move || {
+        let (link, delivery) = db
+            .link_get(&id)?
+            .ok_or_else(|| StateError::NotFound(format!("no link {id}")))?;
+        let now = crate::state::now_rfc3339();
+        let s = link.state(&delivery.state, &now);
+        if s != crate::state::LinkState::Active {
+            return Err(StateError::Conflict(format!(
+                "link {id} is {}: extend it first, or there is nothing to send",
+                s.as_str()
+            )));
+        }
+        let event = NewEvent::new(actor, "notice.resent")
+            .subject("link", &id)
+            .subject("delivery", &delivery.id);
+        db.notice_resend(&delivery.id, event)
+    })
+    .await?;
+    Ok(done(&back(&f), "e-mail queued again"))
 }

@@ -408,6 +408,29 @@ impl Database for SqliteDatabase {
     fn login_failures(&self, key: &str, since: &str) -> Result<i64, StateError> {
         users::count_failures(&self.conn(), key, since)
     }
+
+    fn notice_resend(&self, delivery_id: &str, event: NewEvent) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let delivery = deliveries::get(&tx, delivery_id)?.ok_or_else(|| StateError::NotFound(format!("no delivery {delivery_id}")))?;
+        if delivery.state != "active" {
+            return Err(StateError::Conflict(format!("delivery {delivery_id} is {}: its e-mail cannot be sent now", delivery.state)));
+        }
+        // A new row, so the first notice keeps its own sent time and attempts.
+        let now = super::now_rfc3339();
+        let copied = tx.execute(
+            "INSERT INTO notices (delivery_id, recipient, subject, body, state, attempts, next_attempt_at, created_at)
+             SELECT delivery_id, recipient, subject, body, 'pending', 0, ?2, ?2 FROM notices
+             WHERE delivery_id = ?1 ORDER BY id DESC LIMIT 1",
+            rusqlite::params![delivery_id, now],
+        )?;
+        if copied == 0 {
+            return Err(StateError::NotFound(format!("delivery {delivery_id} has no e-mail to resend")));
+        }
+        append_in(&tx, event)?;
+        tx.commit()?;
+        Ok(())
+    }
 }
 
 /// Appends inside a caller's `BEGIN IMMEDIATE` transaction, so a state change and its audit

@@ -1,0 +1,34 @@
+//! Page thumbnails for the job page: one page of the job's processed PDF, rendered small by
+//! poppler's `pdftoppm` (already needed by Quire's tests and tools) and sent as PNG. Rendered on
+//! demand, not stored: a technician looks at a few jobs, and the spool stays the only copy.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Width in pixels: enough to spot a blank, skewed or cropped page.
+pub const WIDTH_PX: u32 = 160;
+
+/// Renders `page` (1-based) of `pdf` as a PNG about [`WIDTH_PX`] wide.
+pub fn render(pdf: &Path, page: u32) -> Result<Vec<u8>, String> {
+    let out = Command::new("pdftoppm")
+        .args([
+            "-png",
+            "-singlefile",
+            "-scale-to-x",
+            &WIDTH_PX.to_string(),
+            "-scale-to-y",
+            "-1",
+        ])
+        .args(["-f", &page.to_string(), "-l", &page.to_string()])
+        .arg(pdf)
+        .output()
+        .map_err(|e| format!("{}: page {page}: cannot run pdftoppm: {e}", pdf.display()))?;
+    if !out.status.success() || !out.stdout.starts_with(b"\x89PNG") {
+        return Err(format!(
+            "{}: page {page}: pdftoppm failed: {}",
+            pdf.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(out.stdout)
+}
