@@ -21,7 +21,10 @@ fn main() -> std::process::ExitCode {
     if !quire_pipeline::ocr::openmp_limited() && std::env::var_os("QUIRE_NO_REEXEC").is_none() {
         use std::os::unix::process::CommandExt;
         if let Ok(exe) = std::env::current_exe() {
-            let err = std::process::Command::new(exe).args(std::env::args_os().skip(1)).env("OMP_THREAD_LIMIT", "1").exec();
+            let err = std::process::Command::new(exe)
+                .args(std::env::args_os().skip(1))
+                .env("OMP_THREAD_LIMIT", "1")
+                .exec();
             eprintln!("quire: warning: cannot re-run with OMP_THREAD_LIMIT=1 ({err}); continuing");
         }
     }

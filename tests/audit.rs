@@ -3,7 +3,7 @@
 
 use rusqlite::Connection;
 
-use crate::util::{stderr, stdout, Home};
+use crate::util::{Home, stderr, stdout};
 
 /// A home whose log holds `n` notes (seq 1..=n).
 fn home_with_notes(n: usize) -> Home {
@@ -26,7 +26,10 @@ fn tamper(home: &Home, sql: &str) {
 fn assert_broken_at(home: &Home, seq: i64) {
     let out = home.fails(&["audit", "verify"]);
     let err = stderr(&out);
-    assert!(err.contains(&format!("BROKEN at seq {seq}:")), "expected a break at seq {seq}, got:\n{err}");
+    assert!(
+        err.contains(&format!("BROKEN at seq {seq}:")),
+        "expected a break at seq {seq}, got:\n{err}"
+    );
 }
 
 #[test]
@@ -36,24 +39,37 @@ fn an_untouched_log_verifies_with_count_and_head() {
     let text = stdout(&out);
     assert!(text.contains("4 events"), "{text}");
     let anchor = stdout(&home.ok(&["audit", "anchor"])).trim().to_string();
-    assert!(anchor.starts_with("4:") && anchor.len() == 2 + 64, "{anchor}");
-    assert!(text.contains(&anchor), "verify should print the head {anchor}: {text}");
+    assert!(
+        anchor.starts_with("4:") && anchor.len() == 2 + 64,
+        "{anchor}"
+    );
+    assert!(
+        text.contains(&anchor),
+        "verify should print the head {anchor}: {text}"
+    );
 }
 
 #[test]
 fn the_triggers_refuse_casual_edits() {
     let home = home_with_notes(2);
     let conn = Connection::open(home.db_path()).unwrap();
-    let err = conn.execute("UPDATE audit_events SET actor = 'x' WHERE seq = 1", []).unwrap_err();
+    let err = conn
+        .execute("UPDATE audit_events SET actor = 'x' WHERE seq = 1", [])
+        .unwrap_err();
     assert!(err.to_string().contains("append-only"), "{err}");
-    let err = conn.execute("DELETE FROM audit_events WHERE seq = 1", []).unwrap_err();
+    let err = conn
+        .execute("DELETE FROM audit_events WHERE seq = 1", [])
+        .unwrap_err();
     assert!(err.to_string().contains("append-only"), "{err}");
 }
 
 #[test]
 fn a_changed_row_is_found() {
     let home = home_with_notes(5);
-    tamper(&home, "UPDATE audit_events SET details = '{\"text\":\"forged\"}' WHERE seq = 3;");
+    tamper(
+        &home,
+        "UPDATE audit_events SET details = '{\"text\":\"forged\"}' WHERE seq = 3;",
+    );
     assert_broken_at(&home, 3);
 }
 
@@ -107,18 +123,28 @@ fn an_anchor_exposes_a_truncated_tail() {
 fn export_streams_every_event_as_jsonl_and_csv() {
     let home = home_with_notes(3);
     let jsonl = stdout(&home.ok(&["audit", "export", "--format", "jsonl"]));
-    let events: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(events.len(), 3);
     assert_eq!(events[2]["details"]["text"], "note 3");
     assert_eq!(events[1]["prev_hash"], events[0]["hash"]);
 
     let csv = stdout(&home.ok(&["audit", "export", "--format", "csv", "--action", "audit."]));
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("seq,time,actor,action,subjects,details,prev_hash,hash"));
+    assert_eq!(
+        lines.next(),
+        Some("seq,time,actor,action,subjects,details,prev_hash,hash")
+    );
     assert_eq!(lines.count(), 3);
 
     let none = stdout(&home.ok(&["audit", "export", "--until", "2000-01-01"]));
     assert!(none.is_empty(), "{none}");
     let out = home.fails(&["audit", "export", "--since", "yesterday"]);
-    assert!(stderr(&out).contains("--since yesterday"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--since yesterday"),
+        "{}",
+        stderr(&out)
+    );
 }

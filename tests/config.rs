@@ -3,26 +3,51 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use crate::util::{free_port, quire, stderr, stdout, Home};
+use crate::util::{Home, free_port, quire, stderr, stdout};
 
 #[test]
 fn the_embedded_default_is_valid_and_used_without_a_file() {
     let dir = tempfile::tempdir().unwrap();
-    let out = quire().args(["config", "check"]).current_dir(dir.path()).output().unwrap();
+    let out = quire()
+        .args(["config", "check"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("<embedded default>"), "{}", stdout(&out));
-    let shown = stdout(&quire().args(["config", "show"]).current_dir(dir.path()).output().unwrap());
+    assert!(
+        stdout(&out).contains("<embedded default>"),
+        "{}",
+        stdout(&out)
+    );
+    let shown = stdout(
+        &quire()
+            .args(["config", "show"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap(),
+    );
     // Relative paths of the embedded default resolve against the working directory.
     let inbox = dir.path().join("var/inbox");
-    assert!(shown.contains(&format!("inbox = \"{}\"", inbox.display())), "{shown}");
+    assert!(
+        shown.contains(&format!("inbox = \"{}\"", inbox.display())),
+        "{shown}"
+    );
     assert!(shown.contains("listen = \"127.0.0.1:8080\""), "{shown}");
 }
 
 #[test]
 fn a_local_quire_toml_and_quire_config_are_found() {
     let home = Home::with_config("[server]\nlisten = \"127.0.0.1:9101\"\n");
-    let out = quire().args(["config", "show"]).current_dir(home.path()).output().unwrap();
-    assert!(stdout(&out).contains("127.0.0.1:9101"), "./quire.toml not used: {}", stdout(&out));
+    let out = quire()
+        .args(["config", "show"])
+        .current_dir(home.path())
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains("127.0.0.1:9101"),
+        "./quire.toml not used: {}",
+        stdout(&out)
+    );
 
     let elsewhere = tempfile::tempdir().unwrap();
     let out = quire()
@@ -31,9 +56,17 @@ fn a_local_quire_toml_and_quire_config_are_found() {
         .current_dir(elsewhere.path())
         .output()
         .unwrap();
-    assert!(stdout(&out).contains("127.0.0.1:9101"), "QUIRE_CONFIG not used: {}", stdout(&out));
+    assert!(
+        stdout(&out).contains("127.0.0.1:9101"),
+        "QUIRE_CONFIG not used: {}",
+        stdout(&out)
+    );
     // Relative paths resolve against the config file's folder, not the working directory.
-    assert!(stdout(&out).contains(&home.path().join("var").display().to_string()), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(&home.path().join("var").display().to_string()),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -53,7 +86,9 @@ fn check_reports_every_error_at_once() {
 
 #[test]
 fn unreachable_paths_and_bad_urls_are_errors() {
-    let home = Home::with_config("[server]\npublic_url = \"ftp://x\"\n[intake]\ninbox = \"/proc/version/inbox\"\n");
+    let home = Home::with_config(
+        "[server]\npublic_url = \"ftp://x\"\n[intake]\ninbox = \"/proc/version/inbox\"\n",
+    );
     let err = stderr(&home.fails(&["config", "check"]));
     assert!(err.contains("public_url"), "{err}");
     assert!(err.contains("/proc/version is not a folder"), "{err}");
@@ -72,7 +107,11 @@ fn environment_overrides_single_keys() {
     assert!(text.contains("127.0.0.1:9333"), "{text}");
     assert!(text.contains("Bibliothèque Test"), "{text}");
 
-    let out = home.cmd(&["config", "check"]).env("QUIRE__SERVER__LISTEN", "nowhere").output().unwrap();
+    let out = home
+        .cmd(&["config", "check"])
+        .env("QUIRE__SERVER__LISTEN", "nowhere")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("[server]"), "{}", stderr(&out));
 }
@@ -84,7 +123,10 @@ fn show_masks_secrets() {
          access_key_id = \"AKIDEXAMPLE\"\nsecret_access_key = \"wJalrXUtnFEMI-very-secret\"\n",
     );
     let text = stdout(&home.ok(&["config", "show"]));
-    assert!(!text.contains("very-secret") && !text.contains("AKIDEXAMPLE"), "{text}");
+    assert!(
+        !text.contains("very-secret") && !text.contains("AKIDEXAMPLE"),
+        "{text}"
+    );
     assert!(text.contains("********"), "{text}");
 }
 
@@ -92,13 +134,20 @@ fn show_masks_secrets() {
 fn the_daemon_serves_health_and_stops_cleanly_on_sigterm() {
     let port = free_port();
     let home = Home::with_config(&format!("[server]\nlisten = \"127.0.0.1:{port}\"\n"));
-    let mut child = home.cmd(&["daemon"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut child = home
+        .cmd(&["daemon"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     let body = loop {
         if let Ok(body) = http_get(port, "/healthz") {
             break body;
         }
-        assert!(Instant::now() < deadline, "daemon did not answer /healthz within 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "daemon did not answer /healthz within 30 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(body.starts_with("HTTP/1.1 200"), "{body}");
@@ -106,17 +155,33 @@ fn the_daemon_serves_health_and_stops_cleanly_on_sigterm() {
     assert!(home.path().join("var/inbox").is_dir());
 
     let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = child.wait().unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert!(status.success(), "daemon exit {status}: {err}");
     assert!(err.contains("Drop scans into:"), "{err}");
 
     let log = stdout(&home.ok(&["audit", "export"]));
     let actions: Vec<String> = log
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["action"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(actions, ["daemon.started", "daemon.stopped"]);
     home.ok(&["audit", "verify"]);
@@ -126,7 +191,10 @@ fn http_get(port: u16, path: &str) -> std::io::Result<String> {
     use std::io::Write;
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )?;
     let mut buf = String::new();
     s.read_to_string(&mut buf)?;
     Ok(buf)

@@ -7,11 +7,29 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::intake::{daemon_home, jobs, start_daemon, wait_until};
-use crate::util::{corpus, stderr, stdout, Home};
+use crate::util::{Home, corpus, stderr, stdout};
 
 fn add_request(home: &Home, id: &str, extra: &[&str]) {
-    let mut args = vec!["request", "add", "--id", id, "--patron", "Nguyễn Thị Minh Khai", "--email", "minh@example.org",
-        "--library", "ZZQ", "--title", "Journal of Tests", "--article", "On testing", "--author", "Smith, J.", "--year", "2024"];
+    let mut args = vec![
+        "request",
+        "add",
+        "--id",
+        id,
+        "--patron",
+        "Nguyễn Thị Minh Khai",
+        "--email",
+        "minh@example.org",
+        "--library",
+        "ZZQ",
+        "--title",
+        "Journal of Tests",
+        "--article",
+        "On testing",
+        "--author",
+        "Smith, J.",
+        "--year",
+        "2024",
+    ];
     args.extend_from_slice(extra);
     home.ok(&args);
 }
@@ -30,15 +48,28 @@ fn get(port: u16, path: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n").unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n"
+    )
+    .unwrap();
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).unwrap();
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("a header block");
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header block");
     let head = String::from_utf8_lossy(&buf[..split]).to_string();
     let status = head[9..12].parse().unwrap();
     let mut body = buf[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         body = dechunk(&body);
     }
     (status, head, body)
@@ -58,17 +89,35 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
 }
 
 fn pdftotext(pdf: &Path) -> String {
-    let out = std::process::Command::new("pdftotext").arg("-enc").arg("UTF-8").arg(pdf).arg("-").output().unwrap();
-    assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new("pdftotext")
+        .arg("-enc")
+        .arg("UTF-8")
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pdftotext failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
 fn a_hand_delivery_is_stamped_linked_counted_revoked_and_traced() {
     let (home, port) = daemon_home(&format!("[links]\ndownloads = 3\n"));
-    std::fs::OpenOptions::new().append(true).open(home.config_path()).unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(home.config_path())
+        .unwrap();
     add_request(&home, "TN700", &["--pages", "1-1", "--basis", "ccg"]);
-    let out = home.ok(&["deliver", "--request", "TN700", corpus("ccitt.pdf").to_str().unwrap()]);
+    let out = home.ok(&[
+        "deliver",
+        "--request",
+        "TN700",
+        corpus("ccitt.pdf").to_str().unwrap(),
+    ]);
     assert!(stdout(&out).contains("delivered"), "{}", stdout(&out));
     let _d = start_daemon(&home, port);
     let l = links(&home);
@@ -81,33 +130,75 @@ fn a_hand_delivery_is_stamped_linked_counted_revoked_and_traced() {
     let (status, head, body) = get(port, &url, &[]);
     let page = String::from_utf8(body).unwrap();
     assert_eq!(status, 200, "{head}");
-    for needle in ["Example Library", "On testing", "Journal of Tests", "Nguyễn Thị Minh Khai", "copyright law", "3 of 3", "Download PDF", "lang=\"en\""] {
-        assert!(page.contains(needle), "borrower page lacks {needle:?}:\n{page}");
+    for needle in [
+        "Example Library",
+        "On testing",
+        "Journal of Tests",
+        "Nguyễn Thị Minh Khai",
+        "copyright law",
+        "3 of 3",
+        "Download PDF",
+        "lang=\"en\"",
+    ] {
+        assert!(
+            page.contains(needle),
+            "borrower page lacks {needle:?}:\n{page}"
+        );
     }
-    assert!(!page.contains("<script"), "the page works without JavaScript");
+    assert!(
+        !page.contains("<script"),
+        "the page works without JavaScript"
+    );
 
     // A ranged request is served as such (and counts).
     let (status, head, body) = get(port, &format!("{url}/file"), &[("Range", "bytes=0-99")]);
     assert_eq!(status, 206, "{head}");
     assert_eq!(body.len(), 100);
     assert!(body.starts_with(b"%PDF"));
-    assert!(head.to_ascii_lowercase().contains("content-range: bytes 0-99/"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-range: bytes 0-99/"),
+        "{head}"
+    );
 
     let (status, head, pdf) = get(port, &format!("{url}/file"), &[]);
     assert_eq!(status, 200, "{head}");
     let lower = head.to_ascii_lowercase();
-    assert!(lower.contains("content-type: application/pdf") && lower.contains("content-disposition: attachment"), "{head}");
-    assert!(lower.contains(&format!("content-length: {}", pdf.len())), "{head}");
+    assert!(
+        lower.contains("content-type: application/pdf")
+            && lower.contains("content-disposition: attachment"),
+        "{head}"
+    );
+    assert!(
+        lower.contains(&format!("content-length: {}", pdf.len())),
+        "{head}"
+    );
     let file = home.path().join("copy.pdf");
     std::fs::write(&file, &pdf).unwrap();
     let text = pdftotext(&file);
-    assert!(text.contains("Nguyễn Thị Minh Khai") && text.contains("TN700"), "stamp missing from:\n{text}");
-    let qpdf = std::process::Command::new("qpdf").arg("--check").arg(&file).output().unwrap();
-    assert!(qpdf.status.success(), "{}", String::from_utf8_lossy(&qpdf.stdout));
+    assert!(
+        text.contains("Nguyễn Thị Minh Khai") && text.contains("TN700"),
+        "stamp missing from:\n{text}"
+    );
+    let qpdf = std::process::Command::new("qpdf")
+        .arg("--check")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        qpdf.status.success(),
+        "{}",
+        String::from_utf8_lossy(&qpdf.stdout)
+    );
 
     // The copy leads back to its delivery, even with its metadata stripped.
     let traced = stdout(&home.ok(&["trace", file.to_str().unwrap()]));
-    assert!(traced.contains("TN700") && traced.contains("Nguyễn Thị Minh Khai") && traced.contains("exact file"), "{traced}");
+    assert!(
+        traced.contains("TN700")
+            && traced.contains("Nguyễn Thị Minh Khai")
+            && traced.contains("exact file"),
+        "{traced}"
+    );
     let stripped = home.path().join("stripped.pdf");
     // One page cut out into a new file: no Info, no XMP, a new file identifier.
     let st = std::process::Command::new("qpdf")
@@ -119,19 +210,41 @@ fn a_hand_delivery_is_stamped_linked_counted_revoked_and_traced() {
         .unwrap();
     assert!(st.success());
     let traced = stdout(&home.ok(&["trace", stripped.to_str().unwrap()]));
-    assert!(traced.contains("TN700") && traced.contains("modified copy"), "{traced}");
+    assert!(
+        traced.contains("TN700") && traced.contains("modified copy"),
+        "{traced}"
+    );
     let unknown = home.fails(&["trace", corpus("ccitt.pdf").to_str().unwrap()]);
-    assert!(stdout(&unknown).contains("no Quire delivery found"), "{}", stdout(&unknown));
+    assert!(
+        stdout(&unknown).contains("no Quire delivery found"),
+        "{}",
+        stdout(&unknown)
+    );
 
     // A staff preview (API token) gives the same bytes and uses up no download.
     let delivery = stdout(&home.ok(&["links", "--json"]));
     let delivery: Vec<Value> = serde_json::from_str(&delivery).unwrap();
-    let preview_path = format!("/api/v1/deliveries/{}/preview", delivery[0]["delivery"].as_str().unwrap());
-    assert_eq!(get(port, &preview_path, &[]).0, 401, "preview needs a token");
-    let (status, _, previewed) = get(port, &preview_path, &[("Authorization", "Bearer test-token-1234567890")]);
+    let preview_path = format!(
+        "/api/v1/deliveries/{}/preview",
+        delivery[0]["delivery"].as_str().unwrap()
+    );
+    assert_eq!(
+        get(port, &preview_path, &[]).0,
+        401,
+        "preview needs a token"
+    );
+    let (status, _, previewed) = get(
+        port,
+        &preview_path,
+        &[("Authorization", "Bearer test-token-1234567890")],
+    );
     assert_eq!(status, 200);
     assert_eq!(previewed, pdf, "the preview is the borrower's copy");
-    assert_eq!(links(&home)[0]["downloads_left"], 1, "a preview is not a download");
+    assert_eq!(
+        links(&home)[0]["downloads_left"],
+        1,
+        "a preview is not a download"
+    );
 
     // One download left; the third is the last; then 410 "used up".
     assert_eq!(get(port, &format!("{url}/file"), &[]).0, 200);
@@ -146,19 +259,39 @@ fn a_hand_delivery_is_stamped_linked_counted_revoked_and_traced() {
     home.ok(&["link", "extend", &id, "--downloads", "2"]);
     assert_eq!(links(&home)[0]["downloads_left"], 2);
     assert_eq!(get(port, &url, &[]).0, 200);
-    home.ok(&["link", "revoke", &id, "--reason", "sent to the wrong patron"]);
+    home.ok(&[
+        "link",
+        "revoke",
+        &id,
+        "--reason",
+        "sent to the wrong patron",
+    ]);
     let (status, head, _) = get(port, &format!("{url}/file"), &[]);
     assert_eq!(status, 410);
     assert!(head.contains("x-link-state: revoked"), "{head}");
 
     // Unknown tokens: 404, same page for any shape.
-    assert_eq!(get(port, "/d/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &[]).0, 404);
+    assert_eq!(
+        get(port, "/d/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &[]).0,
+        404
+    );
     assert_eq!(get(port, "/d/x/file", &[]).0, 404);
 
     // Every attempt is in the log with its outcome and the client's address.
     let log = stdout(&home.ok(&["audit", "export", "--action", "link.download"]));
-    let outcomes: Vec<String> = log.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["details"]["outcome"].as_str().unwrap().to_string()).collect();
-    assert_eq!(outcomes, ["granted", "granted", "granted", "used_up", "revoked"]);
+    let outcomes: Vec<String> = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["details"]["outcome"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["granted", "granted", "granted", "used_up", "revoked"]
+    );
     assert!(log.contains("127.0.0.1"));
     // The token itself is never written anywhere in the log.
     let token = url.trim_start_matches("/d/");
@@ -170,7 +303,12 @@ fn a_hand_delivery_is_stamped_linked_counted_revoked_and_traced() {
 fn a_hundred_concurrent_downloads_of_five_get_exactly_five_files() {
     let (home, port) = daemon_home("");
     add_request(&home, "TN710", &[]);
-    home.ok(&["deliver", "--request", "TN710", corpus("ccitt.pdf").to_str().unwrap()]);
+    home.ok(&[
+        "deliver",
+        "--request",
+        "TN710",
+        corpus("ccitt.pdf").to_str().unwrap(),
+    ]);
     let _d = start_daemon(&home, port);
     let url = path_of(links(&home)[0]["url"].as_str().unwrap());
     let handles: Vec<_> = (0..100)
@@ -180,8 +318,16 @@ fn a_hundred_concurrent_downloads_of_five_get_exactly_five_files() {
         })
         .collect();
     let statuses: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 5, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|&&s| s == 410).count(), 95, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 410).count(),
+        95,
+        "{statuses:?}"
+    );
     assert_eq!(links(&home)[0]["downloads_left"], 0);
 }
 
@@ -189,12 +335,20 @@ fn a_hundred_concurrent_downloads_of_five_get_exactly_five_files() {
 fn purge_removes_the_file_after_the_link_ends_and_keeps_the_record() {
     let (home, _port) = daemon_home("[links]\npurge_after_days = 0\n");
     add_request(&home, "TN720", &[]);
-    home.ok(&["deliver", "--request", "TN720", corpus("ccitt.pdf").to_str().unwrap()]);
+    home.ok(&[
+        "deliver",
+        "--request",
+        "TN720",
+        corpus("ccitt.pdf").to_str().unwrap(),
+    ]);
     let id = links(&home)[0]["id"].as_str().unwrap().to_string();
     let objects = || walk(&home.path().join("var/store/objects"));
     assert_eq!(objects(), 1);
     let dry = stdout(&home.ok(&["purge", "--dry-run"]));
-    assert!(dry.contains("would remove 0"), "an active link keeps its file: {dry}");
+    assert!(
+        dry.contains("would remove 0"),
+        "an active link keeps its file: {dry}"
+    );
     home.ok(&["link", "revoke", &id]);
     assert!(stdout(&home.ok(&["purge", "--dry-run"])).contains("would remove 1"));
     assert_eq!(objects(), 1, "a dry run removes nothing");
@@ -202,13 +356,29 @@ fn purge_removes_the_file_after_the_link_ends_and_keeps_the_record() {
     assert_eq!(objects(), 0);
     assert_eq!(links(&home)[0]["state"], "purged");
     let log = stdout(&home.ok(&["audit", "export", "--action", "delivery."]));
-    assert!(log.contains("delivery.created") && log.contains("delivery.purged"), "{log}");
-    assert!(stdout(&home.ok(&["purge"])).contains("removed 0"), "purge is idempotent");
+    assert!(
+        log.contains("delivery.created") && log.contains("delivery.purged"),
+        "{log}"
+    );
+    assert!(
+        stdout(&home.ok(&["purge"])).contains("removed 0"),
+        "purge is idempotent"
+    );
 }
 
 fn walk(dir: &Path) -> usize {
-    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
-    rd.filter_map(|e| e.ok()).map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum()
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.filter_map(|e| e.ok())
+        .map(|e| {
+            if e.path().is_dir() {
+                walk(&e.path())
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 #[test]
@@ -217,9 +387,15 @@ fn a_scan_dropped_in_the_inbox_reaches_the_borrower() {
     add_request(&home, "TN730", &[]);
     let _d = start_daemon(&home, port);
     std::fs::copy(corpus("ccitt.pdf"), home.path().join("var/inbox/TN730.pdf")).unwrap();
-    wait_until(Duration::from_secs(180), "the job is delivered or held", || {
-        jobs(&home).first().is_some_and(|j| ["delivered", "held", "failed"].contains(&j["state"].as_str().unwrap()))
-    });
+    wait_until(
+        Duration::from_secs(180),
+        "the job is delivered or held",
+        || {
+            jobs(&home).first().is_some_and(|j| {
+                ["delivered", "held", "failed"].contains(&j["state"].as_str().unwrap())
+            })
+        },
+    );
     let job = &jobs(&home)[0];
     assert_eq!(job["state"], "delivered", "{job}");
     let l = links(&home);
@@ -227,12 +403,24 @@ fn a_scan_dropped_in_the_inbox_reaches_the_borrower() {
     assert_eq!(l[0]["request"], "TN730");
     // The notice waits in the outbox (the embedded default), naming the link.
     let outbox = home.path().join("var/outbox");
-    wait_until(Duration::from_secs(30), "the notice is written", || walk(&outbox) == 1);
-    let eml = std::fs::read_dir(&outbox).unwrap().next().unwrap().unwrap().path();
+    wait_until(Duration::from_secs(30), "the notice is written", || {
+        walk(&outbox) == 1
+    });
+    let eml = std::fs::read_dir(&outbox)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let text = std::fs::read_to_string(eml).unwrap();
     assert!(text.contains("minh@example.org"), "{text}");
     let url = l[0]["url"].as_str().unwrap();
-    assert!(text.replace("=\r\n", "").replace("=\n", "").contains(url.rsplit('/').next().unwrap()), "the e-mail carries the link:\n{text}");
+    assert!(
+        text.replace("=\r\n", "")
+            .replace("=\n", "")
+            .contains(url.rsplit('/').next().unwrap()),
+        "the e-mail carries the link:\n{text}"
+    );
     let (status, _, pdf) = get(port, &format!("{}/file", path_of(url)), &[]);
     assert_eq!(status, 200);
     let file = home.path().join("got.pdf");
@@ -241,7 +429,10 @@ fn a_scan_dropped_in_the_inbox_reaches_the_borrower() {
     assert!(text.contains("TN730"), "{text}");
     // The original left the spool after delivery.
     let spool = Path::new(job["spool_path"].as_str().unwrap());
-    assert!(!spool.join("TN730.pdf").exists(), "originals leave the spool after delivery");
+    assert!(
+        !spool.join("TN730.pdf").exists(),
+        "originals leave the spool after delivery"
+    );
     let _ = stderr;
 }
 
@@ -250,18 +441,33 @@ fn a_scan_dropped_in_the_inbox_reaches_the_borrower() {
 #[test]
 fn delivery_works_on_an_s3_store() {
     let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/s3s-fs");
-    assert!(bin.exists(), "s3s-fs is missing at {}: run scripts/bootstrap", bin.display());
+    assert!(
+        bin.exists(),
+        "s3s-fs is missing at {}: run scripts/bootstrap",
+        bin.display()
+    );
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("quire")).unwrap();
     let s3_port = crate::util::free_port();
     let mut s3 = std::process::Command::new(&bin)
-        .args(["--host", "127.0.0.1", "--port", &s3_port.to_string(), "--access-key", "AKQUIRETEST", "--secret-key", "quire-secret-key-123"])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &s3_port.to_string(),
+            "--access-key",
+            "AKQUIRETEST",
+            "--secret-key",
+            "quire-secret-key-123",
+        ])
         .arg(root.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    wait_until(Duration::from_secs(20), "s3s-fs listens", || std::net::TcpStream::connect(("127.0.0.1", s3_port)).is_ok());
+    wait_until(Duration::from_secs(20), "s3s-fs listens", || {
+        std::net::TcpStream::connect(("127.0.0.1", s3_port)).is_ok()
+    });
     let storage = |secret: &str| {
         format!(
             "[storage]\nbackend = \"s3\"\nendpoint = \"http://127.0.0.1:{s3_port}\"\nbucket = \"quire\"\npath_style = true\n\
@@ -271,14 +477,32 @@ fn delivery_works_on_an_s3_store() {
     // A wrong secret is refused by the server's signature check, and nothing is recorded.
     let (bad, _) = daemon_home(&storage("wrong-secret"));
     add_request(&bad, "TN740", &[]);
-    let out = bad.fails(&["deliver", "--request", "TN740", corpus("ccitt.pdf").to_str().unwrap()]);
-    assert!(stderr(&out).contains("TN740") || stderr(&out).contains("ccitt.pdf"), "{}", stderr(&out));
+    let out = bad.fails(&[
+        "deliver",
+        "--request",
+        "TN740",
+        corpus("ccitt.pdf").to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&out).contains("TN740") || stderr(&out).contains("ccitt.pdf"),
+        "{}",
+        stderr(&out)
+    );
     assert!(links(&bad).is_empty());
 
     let (home, port) = daemon_home(&storage("quire-secret-key-123"));
     add_request(&home, "TN740", &[]);
-    home.ok(&["deliver", "--request", "TN740", corpus("ccitt.pdf").to_str().unwrap()]);
-    assert_eq!(walk(&root.path().join("quire")), 1, "one object in the bucket");
+    home.ok(&[
+        "deliver",
+        "--request",
+        "TN740",
+        corpus("ccitt.pdf").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        walk(&root.path().join("quire")),
+        1,
+        "one object in the bucket"
+    );
     let _d = start_daemon(&home, port);
     let url = path_of(links(&home)[0]["url"].as_str().unwrap());
     let (status, _, pdf) = get(port, &format!("{url}/file"), &[]);

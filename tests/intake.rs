@@ -7,28 +7,64 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::util::{corpus, free_port, stderr, stdout, Home};
+use crate::util::{Home, corpus, free_port, stderr, stdout};
 
 fn add_request(home: &Home, id: &str) {
-    home.ok(&["request", "add", "--id", id, "--patron", "Zoë Łukasiewicz", "--email", "zoe@example.org",
-        "--library", "ZZQ", "--title", "Journal of Tests", "--issn", "1234-5679", "--pages", "1-2", "--basis", "ccg"]);
+    home.ok(&[
+        "request",
+        "add",
+        "--id",
+        id,
+        "--patron",
+        "Zoë Łukasiewicz",
+        "--email",
+        "zoe@example.org",
+        "--library",
+        "ZZQ",
+        "--title",
+        "Journal of Tests",
+        "--issn",
+        "1234-5679",
+        "--pages",
+        "1-2",
+        "--basis",
+        "ccg",
+    ]);
 }
 
 #[test]
 fn requests_are_added_listed_and_refused_when_bad() {
     let home = Home::new();
     add_request(&home, "TN100");
-    let list: Value = serde_json::from_str(&stdout(&home.ok(&["request", "list", "--json"]))).unwrap();
+    let list: Value =
+        serde_json::from_str(&stdout(&home.ok(&["request", "list", "--json"]))).unwrap();
     assert_eq!(list[0]["id"], "TN100");
     assert_eq!(list[0]["patron_name"], "Zoë Łukasiewicz");
     assert_eq!(list[0]["basis"], "ccg");
     let table = stdout(&home.ok(&["request", "list"]));
-    assert!(table.contains("TN100") && table.contains("Journal of Tests"), "{table}");
+    assert!(
+        table.contains("TN100") && table.contains("Journal of Tests"),
+        "{table}"
+    );
 
-    let err = stderr(&home.fails(&["request", "add", "--id", "TN100", "--patron", "X", "--email", "x@example.org"]));
+    let err = stderr(&home.fails(&[
+        "request",
+        "add",
+        "--id",
+        "TN100",
+        "--patron",
+        "X",
+        "--email",
+        "x@example.org",
+    ]));
     assert!(err.contains("exists already"), "{err}");
-    let err = stderr(&home.fails(&["request", "add", "--id", "TN 1", "--patron", "", "--email", "nobody"]));
-    assert!(err.contains("id `TN 1`") && err.contains("patron name") && err.contains("nobody"), "{err}");
+    let err = stderr(&home.fails(&[
+        "request", "add", "--id", "TN 1", "--patron", "", "--email", "nobody",
+    ]));
+    assert!(
+        err.contains("id `TN 1`") && err.contains("patron name") && err.contains("nobody"),
+        "{err}"
+    );
     let events = stdout(&home.ok(&["audit", "export", "--action", "request.created"]));
     assert_eq!(events.lines().count(), 1, "{events}");
 }
@@ -38,20 +74,34 @@ fn a_csv_import_is_all_or_nothing_and_names_bad_rows() {
     let home = Home::new();
     let good = home.path().join("good.csv");
     std::fs::write(&good, "id,patron,email,title,year,basis\nTN1,Ann,ann@example.org,Nature,2024,ccg\nTN2,Bo,bo@example.org,Science,2023,\n").unwrap();
-    assert!(stdout(&home.ok(&["request", "import", good.to_str().unwrap()])).contains("imported 2"));
+    assert!(
+        stdout(&home.ok(&["request", "import", good.to_str().unwrap()])).contains("imported 2")
+    );
 
     let bad = home.path().join("bad.csv");
     std::fs::write(&bad, "id,patron,email,year\nTN3,Cy,cy@example.org,2020\nTN4,Di,not-an-email,20x0\nTN5,Ed,ed@example.org,2021\n").unwrap();
     let err = stderr(&home.fails(&["request", "import", bad.to_str().unwrap()]));
-    assert!(err.contains("row 3 (TN4)") && err.contains("not-an-email") && err.contains("20x0"), "{err}");
-    let ids: Vec<Value> = serde_json::from_str(&stdout(&home.ok(&["request", "list", "--json"]))).unwrap();
+    assert!(
+        err.contains("row 3 (TN4)") && err.contains("not-an-email") && err.contains("20x0"),
+        "{err}"
+    );
+    let ids: Vec<Value> =
+        serde_json::from_str(&stdout(&home.ok(&["request", "list", "--json"]))).unwrap();
     assert_eq!(ids.len(), 2, "nothing from the bad file may land: {ids:?}");
 
     let dup = home.path().join("dup.csv");
-    std::fs::write(&dup, "id,patron,email\nTN9,Fay,fay@example.org\nTN1,Ann,ann@example.org\n").unwrap();
+    std::fs::write(
+        &dup,
+        "id,patron,email\nTN9,Fay,fay@example.org\nTN1,Ann,ann@example.org\n",
+    )
+    .unwrap();
     let err = stderr(&home.fails(&["request", "import", dup.to_str().unwrap()]));
-    assert!(err.contains("TN1 exists already") && err.contains("nothing imported"), "{err}");
-    let ids: Vec<Value> = serde_json::from_str(&stdout(&home.ok(&["request", "list", "--json"]))).unwrap();
+    assert!(
+        err.contains("TN1 exists already") && err.contains("nothing imported"),
+        "{err}"
+    );
+    let ids: Vec<Value> =
+        serde_json::from_str(&stdout(&home.ok(&["request", "list", "--json"]))).unwrap();
     assert_eq!(ids.len(), 2, "TN9 must not land with the conflicting TN1");
 }
 
@@ -84,32 +134,59 @@ pub fn daemon_home_settling(settle: f64, extra: &str) -> (Home, u16) {
 }
 
 pub fn start_daemon(home: &Home, port: u16) -> Daemon {
-    let child = home.cmd(&["daemon"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let child = home
+        .cmd(&["daemon"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let d = Daemon { child, port };
-    wait_until(Duration::from_secs(30), "the daemon answers /healthz", || http(port, "GET", "/healthz", None, None).is_ok());
+    wait_until(
+        Duration::from_secs(30),
+        "the daemon answers /healthz",
+        || http(port, "GET", "/healthz", None, None).is_ok(),
+    );
     d
 }
 
 pub fn wait_until(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !f() {
-        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting until {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting until {what}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
 /// Minimal HTTP/1.1 client: returns (status, body).
-pub fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> std::io::Result<(u16, String)> {
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     let body = body.unwrap_or("");
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len())?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
     let mut buf = String::new();
     s.read_to_string(&mut buf)?;
     let status = buf.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
@@ -122,17 +199,55 @@ fn the_api_takes_and_lists_requests_with_a_token_only() {
     let (home, port) = daemon_home("");
     let _d = start_daemon(&home, port);
     let body = r#"{"id":"TN500","patron_name":"Иван Петров","patron_email":"ivan@example.org","title":"Nature","basis":"ccl"}"#;
-    assert_eq!(http(port, "POST", "/api/v1/requests", None, Some(body)).unwrap().0, 401);
-    assert_eq!(http(port, "POST", "/api/v1/requests", Some("wrong"), Some(body)).unwrap().0, 401);
-    let (status, text) = http(port, "POST", "/api/v1/requests", Some("test-token-1234567890"), Some(body)).unwrap();
+    assert_eq!(
+        http(port, "POST", "/api/v1/requests", None, Some(body))
+            .unwrap()
+            .0,
+        401
+    );
+    assert_eq!(
+        http(port, "POST", "/api/v1/requests", Some("wrong"), Some(body))
+            .unwrap()
+            .0,
+        401
+    );
+    let (status, text) = http(
+        port,
+        "POST",
+        "/api/v1/requests",
+        Some("test-token-1234567890"),
+        Some(body),
+    )
+    .unwrap();
     assert_eq!(status, 201, "{text}");
-    let (status, _) = http(port, "POST", "/api/v1/requests", Some("test-token-1234567890"), Some(body)).unwrap();
+    let (status, _) = http(
+        port,
+        "POST",
+        "/api/v1/requests",
+        Some("test-token-1234567890"),
+        Some(body),
+    )
+    .unwrap();
     assert_eq!(status, 409);
     let bad = r#"[{"id":"TN501","patron_name":"A","patron_email":"a@example.org"},{"id":"TN502","patron_name":"B","patron_email":"nope"}]"#;
-    let (status, text) = http(port, "POST", "/api/v1/requests", Some("test-token-1234567890"), Some(bad)).unwrap();
+    let (status, text) = http(
+        port,
+        "POST",
+        "/api/v1/requests",
+        Some("test-token-1234567890"),
+        Some(bad),
+    )
+    .unwrap();
     assert_eq!(status, 422, "{text}");
     assert!(text.contains("TN502"), "{text}");
-    let (status, text) = http(port, "GET", "/api/v1/requests", Some("test-token-1234567890"), None).unwrap();
+    let (status, text) = http(
+        port,
+        "GET",
+        "/api/v1/requests",
+        Some("test-token-1234567890"),
+        None,
+    )
+    .unwrap();
     assert_eq!(status, 200);
     let list: Vec<Value> = serde_json::from_str(&text).unwrap();
     assert_eq!(list.len(), 1, "TN501 must not land without TN502: {text}");
@@ -149,28 +264,55 @@ fn a_dropped_scan_is_taken_matched_processed_and_bad_input_is_quarantined() {
     std::fs::write(inbox.join(".hidden.png"), b"x").unwrap();
     std::fs::write(inbox.join("TN200.tif.part"), b"x").unwrap();
     std::fs::copy(corpus("baiona_color.jpg"), inbox.join("TN200_part1.jpg")).unwrap();
-    std::fs::write(inbox.join("TN201.pdf"), b"%PDF-1.4\nthis is not really a PDF at all\n").unwrap();
+    std::fs::write(
+        inbox.join("TN201.pdf"),
+        b"%PDF-1.4\nthis is not really a PDF at all\n",
+    )
+    .unwrap();
 
-    wait_until(Duration::from_secs(120), "both scans are processed or failed", || {
-        let j = jobs(&home);
-        j.len() == 2 && j.iter().all(|j| ["processed", "held", "failed"].contains(&j["state"].as_str().unwrap()))
-    });
+    wait_until(
+        Duration::from_secs(120),
+        "both scans are processed or failed",
+        || {
+            let j = jobs(&home);
+            j.len() == 2
+                && j.iter().all(|j| {
+                    ["processed", "held", "failed"].contains(&j["state"].as_str().unwrap())
+                })
+        },
+    );
     let all = jobs(&home);
-    let good = all.iter().find(|j| j["source_name"] == "TN200_part1.jpg").expect("the jpg became a job");
+    let good = all
+        .iter()
+        .find(|j| j["source_name"] == "TN200_part1.jpg")
+        .expect("the jpg became a job");
     assert_eq!(good["request_id"], "TN200");
     assert_ne!(good["state"], "failed", "{good}");
-    assert!(Path::new(good["spool_path"].as_str().unwrap()).join("quire-output.pdf").is_file());
+    assert!(
+        Path::new(good["spool_path"].as_str().unwrap())
+            .join("quire-output.pdf")
+            .is_file()
+    );
     let show = stdout(&home.ok(&["job", "show", good["id"].as_str().unwrap()]));
     assert!(show.contains("TN200") && show.contains("PAGE"), "{show}");
 
-    let bad = all.iter().find(|j| j["source_name"] == "TN201.pdf").expect("the bad pdf became a job");
+    let bad = all
+        .iter()
+        .find(|j| j["source_name"] == "TN201.pdf")
+        .expect("the bad pdf became a job");
     assert_eq!(bad["state"], "failed");
     assert!(bad["request_id"].is_null(), "TN201 was never requested");
     let id = bad["id"].as_str().unwrap();
     let quarantine = home.path().join("var/quarantine");
-    assert!(quarantine.join(id).join("TN201.pdf").is_file(), "the original is kept in quarantine");
+    assert!(
+        quarantine.join(id).join("TN201.pdf").is_file(),
+        "the original is kept in quarantine"
+    );
     let note = std::fs::read_to_string(quarantine.join(format!("{id}.error.txt"))).unwrap();
-    assert!(note.contains("TN201.pdf") && note.contains("error code: pipeline."), "{note}");
+    assert!(
+        note.contains("TN201.pdf") && note.contains("error code: pipeline."),
+        "{note}"
+    );
 
     // Ignored files stay where they were, and the daemon is still up.
     assert!(inbox.join(".hidden.png").exists() && inbox.join("TN200.tif.part").exists());
@@ -190,7 +332,9 @@ fn a_slowly_written_file_is_never_taken_early() {
     let _d = start_daemon(&home, port);
     let inbox = home.path().join("var/inbox");
     // A 20 MB greyscale TIFF, written in 40 slices over ~10 s.
-    let img = image::GrayImage::from_fn(4480, 4480, |x, y| image::Luma([if (x / 64 + y / 64) % 7 == 0 { 0 } else { 255 }]));
+    let img = image::GrayImage::from_fn(4480, 4480, |x, y| {
+        image::Luma([if (x / 64 + y / 64) % 7 == 0 { 0 } else { 255 }])
+    });
     let mut bytes = std::io::Cursor::new(Vec::new());
     img.write_to(&mut bytes, image::ImageFormat::Tiff).unwrap();
     let bytes = bytes.into_inner();
@@ -207,10 +351,18 @@ fn a_slowly_written_file_is_never_taken_early() {
             assert!(jobs(&home).is_empty(), "taken while still being written");
         }
     }
-    wait_until(Duration::from_secs(30), "the finished file is taken", || !jobs(&home).is_empty());
+    wait_until(
+        Duration::from_secs(30),
+        "the finished file is taken",
+        || !jobs(&home).is_empty(),
+    );
     let j = jobs(&home);
     assert_eq!(j.len(), 1);
-    assert_eq!(j[0]["source_sha256"], expected.as_str(), "custody must hold the whole file");
+    assert_eq!(
+        j[0]["source_sha256"],
+        expected.as_str(),
+        "custody must hold the whole file"
+    );
 }
 
 #[test]
@@ -222,37 +374,80 @@ fn a_folder_per_request_becomes_one_job_and_duplicates_are_flagged() {
     let staging = home.path().join("staging/TN400");
     std::fs::create_dir_all(&staging).unwrap();
     for i in 0..3 {
-        tiny_png(i).save(staging.join(format!("page{i}.png"))).unwrap();
+        tiny_png(i)
+            .save(staging.join(format!("page{i}.png")))
+            .unwrap();
     }
     // Rename into place: the whole folder appears at once.
     std::fs::rename(&staging, inbox.join("TN400")).unwrap();
-    wait_until(Duration::from_secs(60), "the folder is taken", || jobs(&home).len() == 1);
+    wait_until(Duration::from_secs(60), "the folder is taken", || {
+        jobs(&home).len() == 1
+    });
     std::fs::create_dir_all(home.path().join("staging")).unwrap();
     // The same bytes twice, under two names: the second is an exact duplicate, held unprocessed.
     tiny_png(7).save(home.path().join("staging/a.png")).unwrap();
     tiny_png(7).save(home.path().join("staging/b.png")).unwrap();
     std::fs::rename(home.path().join("staging/a.png"), inbox.join("TN400_a.png")).unwrap();
-    wait_until(Duration::from_secs(60), "the first copy is taken", || jobs(&home).len() == 2);
-    std::fs::rename(home.path().join("staging/b.png"), inbox.join("TN400_b.png")).unwrap();
-    wait_until(Duration::from_secs(60), "the second copy is taken", || jobs(&home).len() == 3);
-    let dup = jobs(&home).into_iter().find(|j| j["source_name"] == "TN400_b.png").unwrap();
-    assert_eq!(dup["state"], "held", "{dup}");
-    assert!(dup["hold_reason"].as_str().unwrap().contains("exact duplicate"), "{dup}");
-    let first = jobs(&home).into_iter().find(|j| j["source_name"] == "TN400_a.png").unwrap();
-    assert!(!first["hold_reason"].as_str().unwrap_or("").contains("duplicate"), "the first copy is no duplicate: {first}");
-    let folder_job = jobs(&home).into_iter().find(|j| j["source_name"] == "TN400").unwrap();
-    assert_eq!(folder_job["request_id"], "TN400");
-    wait_until(Duration::from_secs(120), "the folder job is processed", || {
-        let j = jobs(&home).into_iter().find(|j| j["source_name"] == "TN400").unwrap();
-        j["page_count"].as_i64().is_some() || j["state"] == "failed"
+    wait_until(Duration::from_secs(60), "the first copy is taken", || {
+        jobs(&home).len() == 2
     });
-    let folder_job = jobs(&home).into_iter().find(|j| j["source_name"] == "TN400").unwrap();
+    std::fs::rename(home.path().join("staging/b.png"), inbox.join("TN400_b.png")).unwrap();
+    wait_until(Duration::from_secs(60), "the second copy is taken", || {
+        jobs(&home).len() == 3
+    });
+    let dup = jobs(&home)
+        .into_iter()
+        .find(|j| j["source_name"] == "TN400_b.png")
+        .unwrap();
+    assert_eq!(dup["state"], "held", "{dup}");
+    assert!(
+        dup["hold_reason"]
+            .as_str()
+            .unwrap()
+            .contains("exact duplicate"),
+        "{dup}"
+    );
+    let first = jobs(&home)
+        .into_iter()
+        .find(|j| j["source_name"] == "TN400_a.png")
+        .unwrap();
+    assert!(
+        !first["hold_reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("duplicate"),
+        "the first copy is no duplicate: {first}"
+    );
+    let folder_job = jobs(&home)
+        .into_iter()
+        .find(|j| j["source_name"] == "TN400")
+        .unwrap();
+    assert_eq!(folder_job["request_id"], "TN400");
+    wait_until(
+        Duration::from_secs(120),
+        "the folder job is processed",
+        || {
+            let j = jobs(&home)
+                .into_iter()
+                .find(|j| j["source_name"] == "TN400")
+                .unwrap();
+            j["page_count"].as_i64().is_some() || j["state"] == "failed"
+        },
+    );
+    let folder_job = jobs(&home)
+        .into_iter()
+        .find(|j| j["source_name"] == "TN400")
+        .unwrap();
     assert_eq!(folder_job["page_count"], 3, "{folder_job}");
 }
 
 fn tiny_png(seed: u32) -> image::GrayImage {
     image::GrayImage::from_fn(300, 200, move |x, y| {
-        let v = (x.wrapping_mul(2654435761).wrapping_add(y.wrapping_mul(40503)).wrapping_add(seed.wrapping_mul(97))) >> 13;
+        let v = (x
+            .wrapping_mul(2654435761)
+            .wrapping_add(y.wrapping_mul(40503))
+            .wrapping_add(seed.wrapping_mul(97)))
+            >> 13;
         image::Luma([if v % 11 == 0 { 0 } else { 255 }])
     })
 }
@@ -260,7 +455,6 @@ fn tiny_png(seed: u32) -> image::GrayImage {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
-
 
 /// `kill -9` at random moments while 50 scans flow in: after restarts every scan is in custody
 /// exactly once and processed exactly once, and the audit chain is whole.
@@ -278,7 +472,11 @@ fn kill_minus_nine_at_random_points_loses_nothing_and_doubles_nothing() {
         tiny_png(1000 + i).save(staging.join(&name)).unwrap();
         expected.insert(name);
     }
-    let mut seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64 | 1;
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64
+        | 1;
     let mut random = move |n: u64| {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -288,12 +486,19 @@ fn kill_minus_nine_at_random_points_loses_nothing_and_doubles_nothing() {
     let names: Vec<String> = expected.iter().cloned().collect();
     let mut dropped = 0;
     let done = |home: &Home| {
-        jobs(home).iter().filter(|j| ["processed", "held", "failed"].contains(&j["state"].as_str().unwrap())).count()
+        jobs(home)
+            .iter()
+            .filter(|j| ["processed", "held", "failed"].contains(&j["state"].as_str().unwrap()))
+            .count()
     };
     let deadline = Instant::now() + Duration::from_secs(240);
     let mut kills = 0;
     while done(&home) < 50 {
-        assert!(Instant::now() < deadline, "not all scans were processed in time: {:#?}", jobs(&home));
+        assert!(
+            Instant::now() < deadline,
+            "not all scans were processed in time: {:#?}",
+            jobs(&home)
+        );
         let mut d = start_daemon(&home, port);
         // Feed scans in bursts while the daemon runs, then kill it without warning.
         let burst = (random(8) + 3) as usize;
@@ -309,37 +514,61 @@ fn kill_minus_nine_at_random_points_loses_nothing_and_doubles_nothing() {
         d.child.wait().unwrap();
         kills += 1;
     }
-    assert!(kills >= 3, "the daemon should have been killed several times, was {kills}");
+    assert!(
+        kills >= 3,
+        "the daemon should have been killed several times, was {kills}"
+    );
     let all = jobs(&home);
-    let sources: std::collections::BTreeSet<String> = all.iter().map(|j| j["source_name"].as_str().unwrap().to_string()).collect();
+    let sources: std::collections::BTreeSet<String> = all
+        .iter()
+        .map(|j| j["source_name"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(all.len(), 50, "one job per scan, no more: {all:#?}");
     assert_eq!(sources, expected, "every scan became a job");
-    let hashes: std::collections::BTreeSet<&str> = all.iter().map(|j| j["source_sha256"].as_str().unwrap()).collect();
+    let hashes: std::collections::BTreeSet<&str> = all
+        .iter()
+        .map(|j| j["source_sha256"].as_str().unwrap())
+        .collect();
     assert_eq!(hashes.len(), 50, "every job holds its own whole scan");
     for j in &all {
         let dir = Path::new(j["spool_path"].as_str().unwrap());
-        assert!(dir.join(j["source_name"].as_str().unwrap()).is_file(), "original of {} missing", j["id"]);
+        assert!(
+            dir.join(j["source_name"].as_str().unwrap()).is_file(),
+            "original of {} missing",
+            j["id"]
+        );
     }
-    assert!(std::fs::read_dir(&inbox).unwrap().next().is_none(), "the inbox is empty");
+    assert!(
+        std::fs::read_dir(&inbox).unwrap().next().is_none(),
+        "the inbox is empty"
+    );
     let log = stdout(&home.ok(&["audit", "export", "--action", "job.processed"]));
     let mut per_job = std::collections::BTreeMap::new();
     for line in log.lines() {
         let v: Value = serde_json::from_str(line).unwrap();
-        *per_job.entry(v["subjects"]["job"].as_str().unwrap().to_string()).or_insert(0) += 1;
+        *per_job
+            .entry(v["subjects"]["job"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
     }
     assert_eq!(per_job.len(), 50, "every job processed");
-    assert!(per_job.values().all(|&n| n == 1), "a job processed twice: {per_job:?}");
+    assert!(
+        per_job.values().all(|&n| n == 1),
+        "a job processed twice: {per_job:?}"
+    );
     home.ok(&["audit", "verify"]);
 }
 
 fn article_page(seed: u64, page: u32, dpi: f32, skew: f32) -> image::GrayImage {
-    use quire_pipeline::synth::{render_page, Degradation, PageSpec};
+    use quire_pipeline::synth::{Degradation, PageSpec, render_page};
     let spec = PageSpec {
         seed,
         page_number: page,
         dpi,
         paper_in: (6.0, 8.0),
-        degradation: Degradation { skew_deg: skew, ..Degradation::default() },
+        degradation: Degradation {
+            skew_deg: skew,
+            ..Degradation::default()
+        },
         ..PageSpec::default()
     };
     render_page(&spec).unwrap().image
@@ -352,30 +581,56 @@ fn save_png_with_dpi(img: &image::GrayImage, path: &Path, dpi: f32) {
     enc.set_color(png::ColorType::Grayscale);
     enc.set_depth(png::BitDepth::Eight);
     let ppm = (dpi / 0.0254).round() as u32;
-    enc.set_pixel_dims(Some(png::PixelDimensions { xppu: ppm, yppu: ppm, unit: png::Unit::Meter }));
-    enc.write_header().unwrap().write_image_data(img.as_raw()).unwrap();
+    enc.set_pixel_dims(Some(png::PixelDimensions {
+        xppu: ppm,
+        yppu: ppm,
+        unit: png::Unit::Meter,
+    }));
+    enc.write_header()
+        .unwrap()
+        .write_image_data(img.as_raw())
+        .unwrap();
 }
 
 /// A scan whose name names no request, with a Code 128 cover sheet for TN800 in front: the
 /// sheet matches it and is left out of the delivered document.
 #[test]
 fn a_barcode_cover_sheet_matches_the_request_and_is_removed() {
-    use quire_pipeline::intake::barcode::{sheet, Symbology};
+    use quire_pipeline::intake::barcode::{Symbology, sheet};
     let (home, port) = daemon_home("");
     add_request(&home, "TN800");
     let _d = start_daemon(&home, port);
     let staging = home.path().join("staging/batch");
     std::fs::create_dir_all(&staging).unwrap();
-    save_png_with_dpi(&sheet("TN800", Symbology::Code128, 200.0, (6.0, 8.0)).unwrap(), &staging.join("p0.png"), 200.0);
-    save_png_with_dpi(&article_page(5, 1, 200.0, 0.0), &staging.join("p1.png"), 200.0);
+    save_png_with_dpi(
+        &sheet("TN800", Symbology::Code128, 200.0, (6.0, 8.0)).unwrap(),
+        &staging.join("p0.png"),
+        200.0,
+    );
+    save_png_with_dpi(
+        &article_page(5, 1, 200.0, 0.0),
+        &staging.join("p1.png"),
+        200.0,
+    );
     std::fs::rename(&staging, home.path().join("var/inbox/batch")).unwrap();
     wait_until(Duration::from_secs(120), "the batch is processed", || {
-        jobs(&home).first().is_some_and(|j| ["delivered", "held", "failed", "processed"].contains(&j["state"].as_str().unwrap()))
+        jobs(&home).first().is_some_and(|j| {
+            ["delivered", "held", "failed", "processed"].contains(&j["state"].as_str().unwrap())
+        })
     });
     let job = &jobs(&home)[0];
     assert_eq!(job["request_id"], "TN800", "{job}");
-    assert_eq!(job["page_count"], 1, "the cover sheet is not delivered: {job}");
-    let shown: Value = serde_json::from_str(&stdout(&home.ok(&["job", "show", job["id"].as_str().unwrap(), "--json"]))).unwrap();
+    assert_eq!(
+        job["page_count"], 1,
+        "the cover sheet is not delivered: {job}"
+    );
+    let shown: Value = serde_json::from_str(&stdout(&home.ok(&[
+        "job",
+        "show",
+        job["id"].as_str().unwrap(),
+        "--json",
+    ])))
+    .unwrap();
     assert_eq!(shown["report"]["pages"][0]["barcode"]["text"], "TN800");
     assert_eq!(shown["report"]["pages"][0]["barcode"]["sheet"], "request");
     assert!(shown["report"]["pages"][0]["output_page"].is_null());
@@ -392,20 +647,50 @@ fn a_rescan_is_recognised_as_a_near_duplicate() {
     let inbox = home.path().join("var/inbox");
     let staging = home.path().join("staging");
     std::fs::create_dir_all(&staging).unwrap();
-    save_png_with_dpi(&article_page(42, 3, 200.0, 0.0), &staging.join("a.png"), 200.0);
+    save_png_with_dpi(
+        &article_page(42, 3, 200.0, 0.0),
+        &staging.join("a.png"),
+        200.0,
+    );
     std::fs::rename(staging.join("a.png"), inbox.join("TN810.png")).unwrap();
-    wait_until(Duration::from_secs(120), "the first scan is processed", || {
-        jobs(&home).first().is_some_and(|j| j["page_count"].as_i64().is_some())
-    });
-    save_png_with_dpi(&article_page(42, 3, 150.0, 1.2), &staging.join("b.png"), 150.0);
+    wait_until(
+        Duration::from_secs(120),
+        "the first scan is processed",
+        || {
+            jobs(&home)
+                .first()
+                .is_some_and(|j| j["page_count"].as_i64().is_some())
+        },
+    );
+    save_png_with_dpi(
+        &article_page(42, 3, 150.0, 1.2),
+        &staging.join("b.png"),
+        150.0,
+    );
     std::fs::rename(staging.join("b.png"), inbox.join("TN811.png")).unwrap();
     wait_until(Duration::from_secs(120), "the rescan is processed", || {
-        jobs(&home).len() == 2 && jobs(&home).iter().all(|j| j["page_count"].as_i64().is_some())
+        jobs(&home).len() == 2
+            && jobs(&home)
+                .iter()
+                .all(|j| j["page_count"].as_i64().is_some())
     });
     let all = jobs(&home);
-    let first = all.iter().find(|j| j["source_name"] == "TN810.png").unwrap()["id"].as_str().unwrap().to_string();
-    let second = all.iter().find(|j| j["source_name"] == "TN811.png").unwrap()["id"].as_str().unwrap().to_string();
-    let shown: Value = serde_json::from_str(&stdout(&home.ok(&["job", "show", &second, "--json"]))).unwrap();
+    let first = all
+        .iter()
+        .find(|j| j["source_name"] == "TN810.png")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let second = all
+        .iter()
+        .find(|j| j["source_name"] == "TN811.png")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shown: Value =
+        serde_json::from_str(&stdout(&home.ok(&["job", "show", &second, "--json"]))).unwrap();
     let near = &shown["report"]["near_duplicates"];
     assert_eq!(near[0]["job"], first.as_str(), "{near}");
     assert!(near[0]["similarity"].as_f64().unwrap() > 0.4, "{near}");
@@ -413,7 +698,10 @@ fn a_rescan_is_recognised_as_a_near_duplicate() {
     let other = staging.join("other.png");
     save_png_with_dpi(&article_page(7, 1, 200.0, 0.0), &other, 200.0);
     let out = stdout(&home.ok(&["similar", other.to_str().unwrap()]));
-    assert!(out.contains("no earlier job"), "a different article matched: {out}");
+    assert!(
+        out.contains("no earlier job"),
+        "a different article matched: {out}"
+    );
     let again = staging.join("again.png");
     save_png_with_dpi(&article_page(42, 3, 200.0, -0.7), &again, 200.0);
     let out = stdout(&home.ok(&["similar", again.to_str().unwrap()]));

@@ -8,7 +8,9 @@ use std::process::{Command, Output};
 
 /// The real scans in `../shared/corpus`.
 pub fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus")
+        .join(name)
 }
 
 /// A throw-away Quire installation: a folder with `quire.toml` whose data_dir is `var`.
@@ -44,21 +46,32 @@ impl Home {
     /// A `quire` command with `--config` set and a scrubbed environment.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = quire();
-        c.arg("--config").arg(self.config_path()).args(args).current_dir(self.path());
+        c.arg("--config")
+            .arg(self.config_path())
+            .args(args)
+            .current_dir(self.path());
         c
     }
 
     /// Runs and requires success, printing everything on failure.
     pub fn ok(&self, args: &[&str]) -> Output {
         let out = self.cmd(args).output().expect("run quire");
-        assert!(out.status.success(), "quire {args:?} failed:\n{}", describe(&out));
+        assert!(
+            out.status.success(),
+            "quire {args:?} failed:\n{}",
+            describe(&out)
+        );
         out
     }
 
     /// Runs and requires failure.
     pub fn fails(&self, args: &[&str]) -> Output {
         let out = self.cmd(args).output().expect("run quire");
-        assert!(!out.status.success(), "quire {args:?} should have failed:\n{}", describe(&out));
+        assert!(
+            !out.status.success(),
+            "quire {args:?} should have failed:\n{}",
+            describe(&out)
+        );
         out
     }
 }
@@ -84,10 +97,19 @@ pub fn stderr(out: &Output) -> String {
 }
 
 pub fn describe(out: &Output) -> String {
-    format!("status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}", out.status, stdout(out), stderr(out))
+    format!(
+        "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status,
+        stdout(out),
+        stderr(out)
+    )
 }
 
 /// A free loopback port (racy in theory, fine for tests run on one machine).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -73,9 +73,18 @@ struct PartyMatch {
 
 impl PartyMatch {
     fn matches(&self, e: &Event) -> bool {
-        let filed = e.subjects.as_object().is_some_and(|m| m.values().any(|v| v.as_str().is_some_and(|id| self.ids.contains(id))));
-        let named = self.patron.as_ref().is_none_or(|p| e.details["recipient"].as_str().is_some_and(|r| r.eq_ignore_ascii_case(p)))
-            && self.library.as_ref().is_none_or(|l| e.details["library"].as_str() == Some(l.as_str()));
+        let filed = e.subjects.as_object().is_some_and(|m| {
+            m.values()
+                .any(|v| v.as_str().is_some_and(|id| self.ids.contains(id)))
+        });
+        let named = self.patron.as_ref().is_none_or(|p| {
+            e.details["recipient"]
+                .as_str()
+                .is_some_and(|r| r.eq_ignore_ascii_case(p))
+        }) && self
+            .library
+            .as_ref()
+            .is_none_or(|l| e.details["library"].as_str() == Some(l.as_str()));
         filed || named
     }
 }
@@ -103,7 +112,12 @@ impl FilterArgs {
                 check_time(v).with_context(|| format!("{flag} {v}"))?;
             }
         }
-        Ok(AuditFilter { since: self.since, until: self.until, action: self.action, request: self.request })
+        Ok(AuditFilter {
+            since: self.since,
+            until: self.until,
+            action: self.action,
+            request: self.request,
+        })
     }
 }
 
@@ -131,7 +145,10 @@ pub fn run(cmd: AuditCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode>
         }
         AuditCommand::Verify { anchor } => match state::verify_audit(&*db, anchor)? {
             Ok(summary) => {
-                println!("audit log intact: {} events, head {}", summary.count, summary.head);
+                println!(
+                    "audit log intact: {} events, head {}",
+                    summary.count, summary.head
+                );
                 Ok(ExitCode::SUCCESS)
             }
             Err(b) => {
@@ -145,22 +162,41 @@ pub fn run(cmd: AuditCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode>
                 Ok(ExitCode::SUCCESS)
             }
             Err(b) => {
-                eprintln!("refusing to anchor a broken log: seq {}: {}", b.seq, b.reason);
+                eprintln!(
+                    "refusing to anchor a broken log: seq {}: {}",
+                    b.seq, b.reason
+                );
                 Ok(ExitCode::from(3))
             }
         },
         AuditCommand::Note { text, actor } => {
-            let actor = actor.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "cli".into());
-            let event = db.audit_append(NewEvent::new(actor, "audit.note").details(serde_json::json!({ "text": text })))?;
+            let actor = actor
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "cli".into());
+            let event = db.audit_append(
+                NewEvent::new(actor, "audit.note").details(serde_json::json!({ "text": text })),
+            )?;
             println!("recorded as seq {}", event.seq);
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Search { patron, library, format, filter } => {
+        AuditCommand::Search {
+            patron,
+            library,
+            format,
+            filter,
+        } => {
             let filter = filter.into_filter()?;
             let party = (patron.is_some() || library.is_some())
                 .then(|| -> anyhow::Result<PartyMatch> {
-                    let ids = db.audit_subject_ids(patron.as_deref(), library.as_deref())?.into_iter().collect();
-                    Ok(PartyMatch { ids, patron, library })
+                    let ids = db
+                        .audit_subject_ids(patron.as_deref(), library.as_deref())?
+                        .into_iter()
+                        .collect();
+                    Ok(PartyMatch {
+                        ids,
+                        patron,
+                        library,
+                    })
                 })
                 .transpose()?;
             let mut found = Vec::new();
@@ -181,25 +217,24 @@ pub fn run(cmd: AuditCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode>
                 }
                 SearchFormat::Csv => {
                     let mut w = csv::Writer::from_writer(&mut out);
-                    w.write_record(["seq", "time", "actor", "action", "subjects", "details", "prev_hash", "hash"])?;
+                    w.write_record(crate::state::audit::CSV_HEADER)?;
                     for e in found {
-                        w.write_record([
-                            e.seq.to_string(),
-                            e.time,
-                            e.actor,
-                            e.action,
-                            e.subjects.to_string(),
-                            e.details.to_string(),
-                            e.prev_hash,
-                            e.hash,
-                        ])?;
+                        w.write_record(e.csv_record())?;
                     }
                     w.flush()?;
                 }
                 SearchFormat::Table => {
-                    writeln!(out, "{:>6}  {:<24} {:<16} {:<24} SUBJECTS", "SEQ", "TIME", "ACTOR", "ACTION")?;
+                    writeln!(
+                        out,
+                        "{:>6}  {:<24} {:<16} {:<24} SUBJECTS",
+                        "SEQ", "TIME", "ACTOR", "ACTION"
+                    )?;
                     for e in &found {
-                        writeln!(out, "{:>6}  {:<24} {:<16} {:<24} {}", e.seq, e.time, e.actor, e.action, e.subjects)?;
+                        writeln!(
+                            out,
+                            "{:>6}  {:<24} {:<16} {:<24} {}",
+                            e.seq, e.time, e.actor, e.action, e.subjects
+                        )?;
                     }
                     writeln!(out, "{} event(s)", found.len())?;
                 }
@@ -213,24 +248,17 @@ pub fn run(cmd: AuditCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode>
             let mut out = std::io::BufWriter::new(stdout.lock());
             match format {
                 Format::Jsonl => db.audit_scan(&filter, &mut |e| {
-                    serde_json::to_writer(&mut out, &e).map_err(|e| StateError::Callback(e.to_string()))?;
-                    out.write_all(b"\n").map_err(|e| StateError::Callback(e.to_string()))
+                    serde_json::to_writer(&mut out, &e)
+                        .map_err(|e| StateError::Callback(e.to_string()))?;
+                    out.write_all(b"\n")
+                        .map_err(|e| StateError::Callback(e.to_string()))
                 })?,
                 Format::Csv => {
                     let mut w = csv::Writer::from_writer(&mut out);
-                    w.write_record(["seq", "time", "actor", "action", "subjects", "details", "prev_hash", "hash"])?;
+                    w.write_record(crate::state::audit::CSV_HEADER)?;
                     db.audit_scan(&filter, &mut |e: Event| {
-                        w.write_record([
-                            e.seq.to_string(),
-                            e.time,
-                            e.actor,
-                            e.action,
-                            e.subjects.to_string(),
-                            e.details.to_string(),
-                            e.prev_hash,
-                            e.hash,
-                        ])
-                        .map_err(|e| StateError::Callback(e.to_string()))
+                        w.write_record(e.csv_record())
+                            .map_err(|e| StateError::Callback(e.to_string()))
                     })?;
                     w.flush()?;
                 }

@@ -1,27 +1,34 @@
 //! `quire daemon`: opens the state, serves HTTP, and runs until SIGINT or SIGTERM.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use serde_json::json;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::LoadedConfig;
-use crate::deliver::{notices, purge, Deliverer};
+use crate::deliver::{Deliverer, notices, purge};
 use crate::intake;
 use crate::server::{self, AppState};
 use crate::state::{self, NewEvent};
 
 pub fn run(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(serve(config))
 }
 
 async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let cfg = &config.config;
-    for dir in [config.data_dir().to_path_buf(), cfg.intake.inbox.clone(), config.spool_dir(), config.quarantine_dir()] {
+    for dir in [
+        config.data_dir().to_path_buf(),
+        cfg.intake.inbox.clone(),
+        config.spool_dir(),
+        config.quarantine_dir(),
+    ] {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let db = state::open(config).context("opening the database")?;
@@ -38,7 +45,10 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     eprintln!("Quire is running.");
     eprintln!("  Drop scans into:   {}", cfg.intake.inbox.display());
     eprintln!("  Health:            http://{local}/healthz");
-    eprintln!("  Borrower links:    {}/d/<token>  (quire links)", cfg.server.public_url.trim_end_matches('/'));
+    eprintln!(
+        "  Borrower links:    {}/d/<token>  (quire links)",
+        cfg.server.public_url.trim_end_matches('/')
+    );
     if cfg.mail.transport == crate::config::delivery::MailTransport::Outbox {
         eprintln!("  E-mails (.eml):    {}", config.outbox_dir().display());
     }
@@ -48,14 +58,20 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let stop_rx_for_tasks = stop_rx.clone();
     let wake = intake::worker::Wake::default();
     let deliverer = Arc::new(Deliverer::open(config, db.clone()).context("opening the store")?);
-    let worker = intake::worker::Worker::new(config, db.clone(), deliverer.clone(), tokio::runtime::Handle::current())
-        .context("starting the processing worker")?;
+    let worker = intake::worker::Worker::new(
+        config,
+        db.clone(),
+        deliverer.clone(),
+        tokio::runtime::Handle::current(),
+    )
+    .context("starting the processing worker")?;
     let mailer = notices::mailer(config).context("setting up mail")?;
     let background = {
         let (db, deliverer, config) = (db.clone(), deliverer.clone(), config.clone());
         let mut stop = stop_rx_for_tasks.clone();
         tokio::spawn(async move {
-            let purge_every = std::time::Duration::from_secs(config.config.links.purge_interval_secs.max(1));
+            let purge_every =
+                std::time::Duration::from_secs(config.config.links.purge_interval_secs.max(1));
             let mut last_purge = tokio::time::Instant::now() - purge_every;
             loop {
                 if let Err(e) = notices::send_due(&db, &mailer, &config).await {
@@ -64,7 +80,11 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
                 if last_purge.elapsed() >= purge_every {
                     last_purge = tokio::time::Instant::now();
                     match purge::run(&db, deliverer.store(), &config, false, "daemon").await {
-                        Ok(r) if !r.deliveries.is_empty() => tracing::info!(purged = r.deliveries.len(), bytes = r.bytes, "purged delivered files"),
+                        Ok(r) if !r.deliveries.is_empty() => tracing::info!(
+                            purged = r.deliveries.len(),
+                            bytes = r.bytes,
+                            "purged delivered files"
+                        ),
                         Ok(_) => {}
                         Err(e) => tracing::error!(error = %format!("{e:#}"), "purge"),
                     }
@@ -78,32 +98,42 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     };
     let worker_thread = {
         let (stop, wake) = (stop.clone(), wake.clone());
-        std::thread::Builder::new().name("quire-worker".into()).spawn(move || worker.run(stop, wake))?
+        std::thread::Builder::new()
+            .name("quire-worker".into())
+            .spawn(move || worker.run(stop, wake))?
     };
     let inbox_thread = {
         let (stop, wake, config, db) = (stop.clone(), wake.clone(), config.clone(), db.clone());
-        std::thread::Builder::new().name("quire-inbox".into()).spawn(move || {
-            if let Err(e) = intake::run_inbox(&config, db, stop, wake) {
-                tracing::error!(error = %format!("{e:#}"), "inbox watcher stopped");
-            }
-        })?
+        std::thread::Builder::new()
+            .name("quire-inbox".into())
+            .spawn(move || {
+                if let Err(e) = intake::run_inbox(&config, db, stop, wake) {
+                    tracing::error!(error = %format!("{e:#}"), "inbox watcher stopped");
+                }
+            })?
     };
 
     let mut http_stop = stop_rx.clone();
-    let http = tokio::spawn(server::serve(listener, AppState {
+    let http = tokio::spawn(server::serve(
+        listener,
+        AppState {
             db: db.clone(),
             api_tokens: Arc::new(cfg.server.api_tokens.clone()),
             deliverer: deliverer.clone(),
             institution: Arc::new(cfg.institution.clone()),
             console: Arc::new(crate::console::Console::new(config)),
-        }, async move {
-        let _ = http_stop.wait_for(|s| *s).await;
-    }));
+        },
+        async move {
+            let _ = http_stop.wait_for(|s| *s).await;
+        },
+    ));
 
     let signal_name = wait_for_signal().await?;
     tracing::info!(signal = signal_name, "shutting down");
     let _ = stop_tx.send(true);
-    http.await.context("HTTP server task")?.context("HTTP server")?;
+    http.await
+        .context("HTTP server task")?
+        .context("HTTP server")?;
     stop.store(true, Ordering::SeqCst);
     let _ = background.await;
     wake.wake();
@@ -113,7 +143,9 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
         let _ = worker_thread.join();
     })
     .await;
-    db.audit_append(NewEvent::new("daemon", "daemon.stopped").details(json!({"signal": signal_name})))?;
+    db.audit_append(
+        NewEvent::new("daemon", "daemon.stopped").details(json!({"signal": signal_name})),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -50,21 +50,39 @@ fn actor() -> String {
 
 pub fn list(args: JobsArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let db = state::open(config)?;
-    let states = args.state.iter().map(|s| s.parse()).collect::<Result<Vec<JobState>, String>>().map_err(anyhow::Error::msg)?;
-    let jobs = db.jobs_list(&JobFilter { states, unmatched: args.unmatched, limit: 0 })?;
+    let states = args
+        .state
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<Vec<JobState>, String>>()
+        .map_err(anyhow::Error::msg)?;
+    let jobs = db.jobs_list(&JobFilter {
+        states,
+        unmatched: args.unmatched,
+        limit: 0,
+    })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&jobs)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<30} {:<10} {:<12} {:>5}  {:<28} NOTE", "JOB", "STATE", "REQUEST", "PAGES", "SOURCE");
+    println!(
+        "{:<30} {:<10} {:<12} {:>5}  {:<28} NOTE",
+        "JOB", "STATE", "REQUEST", "PAGES", "SOURCE"
+    );
     for j in jobs {
-        let note = j.hold_reason.clone().or(j.error_message.clone()).unwrap_or_default();
+        let note = j
+            .hold_reason
+            .clone()
+            .or(j.error_message.clone())
+            .unwrap_or_default();
         println!(
             "{:<30} {:<10} {:<12} {:>5}  {:<28} {}",
             j.id,
             j.state.as_str(),
             j.request_id.as_deref().unwrap_or("-"),
-            j.page_count.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+            j.page_count
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "-".into()),
             j.source_name,
             note
         );
@@ -81,7 +99,11 @@ pub fn run(cmd: JobCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     match cmd {
         JobCommand::Show { job, json } => {
             let job = get(&db, &job)?;
-            let report: Option<serde_json::Value> = job.report_json.as_deref().map(serde_json::from_str).transpose()?;
+            let report: Option<serde_json::Value> = job
+                .report_json
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()?;
             if json {
                 let mut v = serde_json::to_value(&job)?;
                 v["report"] = report.unwrap_or(serde_json::Value::Null);
@@ -91,8 +113,13 @@ pub fn run(cmd: JobCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
             }
         }
         JobCommand::Release { job, reason } => {
-            let event = NewEvent::new(actor(), "job.released").subject("job", &job).details(json!({ "reason": reason }));
-            let patch = JobPatch { hold_reason: Some(None), ..Default::default() };
+            let event = NewEvent::new(actor(), "job.released")
+                .subject("job", &job)
+                .details(json!({ "reason": reason }));
+            let patch = JobPatch {
+                hold_reason: Some(None),
+                ..Default::default()
+            };
             db.job_transition(&job, &[JobState::Held], JobState::Processed, patch, event)?;
             println!("released {job}: ready for delivery");
         }
@@ -102,15 +129,30 @@ pub fn run(cmd: JobCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
                 restore_from_quarantine(config, &j)?;
             }
             let event = NewEvent::new(actor(), "job.reprocess").subject("job", &job);
-            let patch = JobPatch { hold_reason: Some(None), ..Default::default() };
-            db.job_transition(&job, &[JobState::Held, JobState::Failed, JobState::Processed], JobState::Received, patch, event)?;
+            let patch = JobPatch {
+                hold_reason: Some(None),
+                ..Default::default()
+            };
+            db.job_transition(
+                &job,
+                &[JobState::Held, JobState::Failed, JobState::Processed],
+                JobState::Received,
+                patch,
+                event,
+            )?;
             println!("{job} queued for processing again");
         }
         JobCommand::Match { job, request } => {
             let j = get(&db, &job)?;
-            db.request_get(&request)?.with_context(|| format!("no request {request}"))?;
-            let event = NewEvent::new(actor(), "job.matched").subject("job", &job).subject("request", &request);
-            let patch = JobPatch { request_id: Some(request.clone()), ..Default::default() };
+            db.request_get(&request)?
+                .with_context(|| format!("no request {request}"))?;
+            let event = NewEvent::new(actor(), "job.matched")
+                .subject("job", &job)
+                .subject("request", &request);
+            let patch = JobPatch {
+                request_id: Some(request.clone()),
+                ..Default::default()
+            };
             db.job_transition(&job, &[j.state], j.state, patch, event)?;
             println!("{job} now belongs to request {request}");
         }
@@ -129,16 +171,30 @@ fn restore_from_quarantine(config: &LoadedConfig, job: &Job) -> anyhow::Result<(
         }
         std::fs::remove_dir(&held)?;
     }
-    anyhow::ensure!(!custody::originals(&dir)?.is_empty(), "the original of {} is gone", job.id);
-    let _ = std::fs::remove_file(config.quarantine_dir().join(format!("{}.error.txt", job.id)));
+    anyhow::ensure!(
+        !custody::originals(&dir)?.is_empty(),
+        "the original of {} is gone",
+        job.id
+    );
+    let _ = std::fs::remove_file(
+        config
+            .quarantine_dir()
+            .join(format!("{}.error.txt", job.id)),
+    );
     Ok(())
 }
 
 fn print_job(job: &Job, report: Option<&serde_json::Value>) {
     println!("job       {}", job.id);
     println!("state     {}", job.state);
-    println!("request   {}", job.request_id.as_deref().unwrap_or("- (unmatched)"));
-    println!("source    {} (sha256 {})", job.source_name, job.source_sha256);
+    println!(
+        "request   {}",
+        job.request_id.as_deref().unwrap_or("- (unmatched)")
+    );
+    println!(
+        "source    {} (sha256 {})",
+        job.source_name, job.source_sha256
+    );
     println!("received  {}", job.created_at);
     if let Some(r) = &job.hold_reason {
         println!("held      {r}");
@@ -147,21 +203,47 @@ fn print_job(job: &Job, report: Option<&serde_json::Value>) {
         println!("error     {c}: {m}");
     }
     if job.output_sha256.is_some() {
-        println!("output    {}", PathBuf::from(&job.spool_path).join(worker::OUTPUT_NAME).display());
+        println!(
+            "output    {}",
+            PathBuf::from(&job.spool_path)
+                .join(worker::OUTPUT_NAME)
+                .display()
+        );
     }
     let Some(report) = report else { return };
-    println!("\n{:>4} {:>6} {:>7} {:>6} {:>5} {:>6}  WARNINGS", "PAGE", "SKEW", "ROTATED", "OCR%", "WORDS", "PRINTED");
+    println!(
+        "\n{:>4} {:>6} {:>7} {:>6} {:>5} {:>6}  WARNINGS",
+        "PAGE", "SKEW", "ROTATED", "OCR%", "WORDS", "PRINTED"
+    );
     for p in report["pages"].as_array().into_iter().flatten() {
-        let warnings: Vec<&str> = p["warnings"].as_array().into_iter().flatten().filter_map(|w| w["code"].as_str()).collect();
+        let warnings: Vec<&str> = p["warnings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|w| w["code"].as_str())
+            .collect();
         println!(
             "{:>4} {:>6} {:>7} {:>6} {:>5} {:>6}  {}{}",
-            p["output_page"].as_u64().map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
-            p["skew"]["angle_deg"].as_f64().map(|a| format!("{a:.2}")).unwrap_or_else(|| "-".into()),
+            p["output_page"]
+                .as_u64()
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "-".into()),
+            p["skew"]["angle_deg"]
+                .as_f64()
+                .map(|a| format!("{a:.2}"))
+                .unwrap_or_else(|| "-".into()),
             p["rotation_applied"],
-            p["mean_ocr_confidence"].as_f64().map(|c| format!("{c:.0}")).unwrap_or_else(|| "-".into()),
+            p["mean_ocr_confidence"]
+                .as_f64()
+                .map(|c| format!("{c:.0}"))
+                .unwrap_or_else(|| "-".into()),
             p["word_count"],
             p["printed_page_number"].as_str().unwrap_or("-"),
-            if p["blank"].as_bool() == Some(true) { "blank " } else { "" },
+            if p["blank"].as_bool() == Some(true) {
+                "blank "
+            } else {
+                ""
+            },
             warnings.join(", ")
         );
     }

@@ -9,7 +9,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::config::LoadedConfig;
-use crate::deliver::{purge, Deliverer};
+use crate::deliver::{Deliverer, purge};
 use crate::state::{self, LinkChange, NewEvent};
 
 fn actor() -> String {
@@ -17,7 +17,9 @@ fn actor() -> String {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
 }
 
 #[derive(Debug, clap::Args)]
@@ -32,7 +34,12 @@ pub struct LinksArgs {
 pub fn list(args: LinksArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let db = state::open(config)?;
     let key = crate::deliver::link_key::LinkKey::load_or_create(config.data_dir())?;
-    let base = config.config.server.public_url.trim_end_matches('/').to_string();
+    let base = config
+        .config
+        .server
+        .public_url
+        .trim_end_matches('/')
+        .to_string();
     let now = state::now_rfc3339();
     let rows: Vec<serde_json::Value> = db
         .links_list(args.request.as_deref())?
@@ -54,7 +61,10 @@ pub fn list(args: LinksArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> 
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
-        println!("{:<26} {:<12} {:<9} {:>5}  {:<20} URL", "LINK", "REQUEST", "STATE", "LEFT", "EXPIRES");
+        println!(
+            "{:<26} {:<12} {:<9} {:>5}  {:<20} URL",
+            "LINK", "REQUEST", "STATE", "LEFT", "EXPIRES"
+        );
         for r in &rows {
             println!(
                 "{:<26} {:<12} {:<9} {:>5}  {:<20} {}",
@@ -62,7 +72,11 @@ pub fn list(args: LinksArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> 
                 r["request"].as_str().unwrap_or(""),
                 r["state"].as_str().unwrap_or(""),
                 r["downloads_left"],
-                r["expires_at"].as_str().unwrap_or("").get(..16).unwrap_or(""),
+                r["expires_at"]
+                    .as_str()
+                    .unwrap_or("")
+                    .get(..16)
+                    .unwrap_or(""),
                 r["url"].as_str().unwrap_or("")
             );
         }
@@ -93,12 +107,20 @@ pub fn change(cmd: LinkCommand, config: &LoadedConfig) -> anyhow::Result<ExitCod
     let db = state::open(config)?;
     match cmd {
         LinkCommand::Revoke { link, reason } => {
-            let event = NewEvent::new(actor(), "link.revoked").subject("link", &link).details(json!({ "reason": reason }));
+            let event = NewEvent::new(actor(), "link.revoked")
+                .subject("link", &link)
+                .details(json!({ "reason": reason }));
             db.link_change(&link, LinkChange::Revoke, event)?;
             println!("revoked {link}");
         }
-        LinkCommand::Extend { link, days, downloads } => {
-            let (current, _) = db.link_get(&link)?.with_context(|| format!("no link {link}"))?;
+        LinkCommand::Extend {
+            link,
+            days,
+            downloads,
+        } => {
+            let (current, _) = db
+                .link_get(&link)?
+                .with_context(|| format!("no link {link}"))?;
             let expires_at = match days {
                 None => None,
                 Some(d) => {
@@ -111,7 +133,14 @@ pub fn change(cmd: LinkCommand, config: &LoadedConfig) -> anyhow::Result<ExitCod
             let event = NewEvent::new(actor(), "link.extended")
                 .subject("link", &link)
                 .details(json!({ "days": days, "downloads": downloads, "expires_at": expires_at }));
-            db.link_change(&link, LinkChange::Extend { expires_at, more_downloads: downloads.map(i64::from) }, event)?;
+            db.link_change(
+                &link,
+                LinkChange::Extend {
+                    expires_at,
+                    more_downloads: downloads.map(i64::from),
+                },
+                event,
+            )?;
             println!("extended {link}");
         }
     }
@@ -129,8 +158,11 @@ pub struct DeliverArgs {
 
 pub fn deliver(args: DeliverArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let db = state::open(config)?;
-    let request = db.request_get(&args.request)?.with_context(|| format!("no request {}", args.request))?;
-    let pdf = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let request = db
+        .request_get(&args.request)?
+        .with_context(|| format!("no request {}", args.request))?;
+    let pdf =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let deliverer = Deliverer::open(config, db)?;
     let receipt = runtime()?
         .block_on(deliverer.deliver(&request, pdf, None, &actor()))
@@ -147,9 +179,17 @@ pub fn deliver(args: DeliverArgs, config: &LoadedConfig) -> anyhow::Result<ExitC
         ),
         crate::compliance::Verdict::Deliver => {}
     }
-    println!("delivered {} to {} <{}>", args.file.display(), request.patron_name, request.patron_email);
+    println!(
+        "delivered {} to {} <{}>",
+        args.file.display(),
+        request.patron_name,
+        request.patron_email
+    );
     println!("  delivery  {}", receipt.delivery_id);
-    println!("  link      {} (until {}, {} downloads)", receipt.link_id, receipt.expires_at, receipt.downloads);
+    println!(
+        "  link      {} (until {}, {} downloads)",
+        receipt.link_id, receipt.expires_at, receipt.downloads
+    );
     println!("  url       {}", receipt.url);
     if let Some(code) = receipt.pickup_code {
         println!("  pickup    {code}");
@@ -168,8 +208,16 @@ pub fn purge(args: PurgeArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode>
     let db = state::open(config)?;
     let store = crate::deliver::open_store(config)?;
     let report = runtime()?.block_on(purge::run(&db, &store, config, args.dry_run, &actor()))?;
-    let verb = if args.dry_run { "would remove" } else { "removed" };
-    println!("{verb} {} delivered file(s), {} bytes", report.deliveries.len(), report.bytes);
+    let verb = if args.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    println!(
+        "{verb} {} delivered file(s), {} bytes",
+        report.deliveries.len(),
+        report.bytes
+    );
     for d in &report.deliveries {
         println!("  {d}");
     }

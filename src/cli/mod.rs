@@ -24,7 +24,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::config::{self, LoadedConfig};
 
 #[derive(Debug, Parser)]
-#[command(name = "quire", version, about = "Scans in; delivered, searchable, copyright-stamped PDFs out")]
+#[command(
+    name = "quire",
+    version,
+    about = "Scans in; delivered, searchable, copyright-stamped PDFs out"
+)]
 pub struct Cli {
     /// Configuration file. Default: ./quire.toml if present, else the embedded default.
     #[arg(long, global = true, env = "QUIRE_CONFIG")]

@@ -98,4 +98,3 @@ fn refused(err: &PipelineError) -> ExitCode {
     eprintln!("quire: error [{}]: {err}", err.code());
     ExitCode::from(EXIT_REFUSED)
 }
-

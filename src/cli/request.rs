@@ -18,9 +18,7 @@ pub enum RequestCommand {
     /// Columns (header row required, any order; only id, patron and email are required):
     /// id, patron, email, library, title, issn, isbn, article, author, year, volume, issue,
     /// pages, basis, basis_reference, link_days, link_downloads.
-    Import {
-        file: PathBuf,
-    },
+    Import { file: PathBuf },
     /// List requests, newest first.
     List {
         #[arg(long)]
@@ -117,8 +115,13 @@ pub fn run(cmd: RequestCommand, config: &LoadedConfig) -> anyhow::Result<ExitCod
         }
         RequestCommand::Import { file } => {
             let requests = read_csv(&file)?;
-            db.requests_add(&requests, &actor).with_context(|| format!("{}: nothing imported", file.display()))?;
-            println!("imported {} request(s) from {}", requests.len(), file.display());
+            db.requests_add(&requests, &actor)
+                .with_context(|| format!("{}: nothing imported", file.display()))?;
+            println!(
+                "imported {} request(s) from {}",
+                requests.len(),
+                file.display()
+            );
         }
         RequestCommand::List { json, limit } => {
             let list = db.requests_list(limit)?;
@@ -138,14 +141,40 @@ pub fn read_csv(path: &std::path::Path) -> anyhow::Result<Vec<Request>> {
         .trim(csv::Trim::All)
         .from_path(path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let headers: Vec<String> = reader.headers()?.iter().map(|h| h.to_ascii_lowercase()).collect();
+    let headers: Vec<String> = reader
+        .headers()?
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
     const KNOWN: [&str; 17] = [
-        "id", "patron", "email", "library", "title", "issn", "isbn", "article", "author", "year", "volume", "issue",
-        "pages", "basis", "basis_reference", "link_days", "link_downloads",
+        "id",
+        "patron",
+        "email",
+        "library",
+        "title",
+        "issn",
+        "isbn",
+        "article",
+        "author",
+        "year",
+        "volume",
+        "issue",
+        "pages",
+        "basis",
+        "basis_reference",
+        "link_days",
+        "link_downloads",
     ];
-    let unknown: Vec<&String> = headers.iter().filter(|h| !KNOWN.contains(&h.as_str())).collect();
+    let unknown: Vec<&String> = headers
+        .iter()
+        .filter(|h| !KNOWN.contains(&h.as_str()))
+        .collect();
     if !unknown.is_empty() {
-        anyhow::bail!("{}: unknown column(s) {unknown:?}; known: {}", path.display(), KNOWN.join(", "));
+        anyhow::bail!(
+            "{}: unknown column(s) {unknown:?}; known: {}",
+            path.display(),
+            KNOWN.join(", ")
+        );
     }
     for required in ["id", "patron", "email"] {
         if !headers.iter().any(|h| h == required) {
@@ -165,11 +194,20 @@ pub fn read_csv(path: &std::path::Path) -> anyhow::Result<Vec<Request>> {
             }
         };
         let field = |name: &str| -> Option<String> {
-            headers.iter().position(|h| h == name).and_then(|i| record.get(i)).filter(|v| !v.is_empty()).map(String::from)
+            headers
+                .iter()
+                .position(|h| h == name)
+                .and_then(|i| record.get(i))
+                .filter(|v| !v.is_empty())
+                .map(String::from)
         };
         let mut problems = Vec::new();
         let number = |name: &str, problems: &mut Vec<String>| -> Option<u32> {
-            field(name).and_then(|v| v.parse().map_err(|_| problems.push(format!("{name} `{v}` is not a number"))).ok())
+            field(name).and_then(|v| {
+                v.parse()
+                    .map_err(|_| problems.push(format!("{name} `{v}` is not a number")))
+                    .ok()
+            })
         };
         let basis = match field("basis") {
             None => Basis::Ccl,
@@ -178,7 +216,11 @@ pub fn read_csv(path: &std::path::Path) -> anyhow::Result<Vec<Request>> {
                 Basis::Ccl
             }),
         };
-        let year = field("year").and_then(|v| v.parse().map_err(|_| problems.push(format!("year `{v}` is not a number"))).ok());
+        let year = field("year").and_then(|v| {
+            v.parse()
+                .map_err(|_| problems.push(format!("year `{v}` is not a number")))
+                .ok()
+        });
         let request = Request {
             id: field("id").unwrap_or_default(),
             patron_name: field("patron").unwrap_or_default(),
@@ -206,17 +248,29 @@ pub fn read_csv(path: &std::path::Path) -> anyhow::Result<Vec<Request>> {
         if problems.is_empty() {
             requests.push(request);
         } else {
-            errors.push(format!("row {line} ({}): {}", request.id, problems.join("; ")));
+            errors.push(format!(
+                "row {line} ({}): {}",
+                request.id,
+                problems.join("; ")
+            ));
         }
     }
     if !errors.is_empty() {
-        anyhow::bail!("{}: nothing imported; {} bad row(s):\n  {}", path.display(), errors.len(), errors.join("\n  "));
+        anyhow::bail!(
+            "{}: nothing imported; {} bad row(s):\n  {}",
+            path.display(),
+            errors.len(),
+            errors.join("\n  ")
+        );
     }
     Ok(requests)
 }
 
 fn print_table(list: &[Request]) {
-    println!("{:<14} {:<22} {:<8} {:<6} CITATION", "ID", "PATRON", "LIBRARY", "BASIS");
+    println!(
+        "{:<14} {:<22} {:<8} {:<6} CITATION",
+        "ID", "PATRON", "LIBRARY", "BASIS"
+    );
     for r in list {
         println!(
             "{:<14} {:<22} {:<8} {:<6} {}",
@@ -230,5 +284,9 @@ fn print_table(list: &[Request]) {
 }
 
 fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
 }

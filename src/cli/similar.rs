@@ -29,7 +29,10 @@ pub fn run(args: SimilarArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode>
     if args.json {
         println!("{}", serde_json::to_string_pretty(&found)?);
     } else if found.is_empty() {
-        println!("no earlier job shares pages with this scan ({} pages compared)", rows.len());
+        println!(
+            "no earlier job shares pages with this scan ({} pages compared)",
+            rows.len()
+        );
     } else {
         for m in &found {
             println!("{}", m.describe());

@@ -18,11 +18,16 @@ pub struct TraceArgs {
 }
 
 pub fn run(args: TraceArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let db = state::open(config)?;
     let sha = hex::encode(Sha256::digest(&bytes));
     // The exact file first (by hash), then the ids embedded in the file.
-    let mut found: Vec<(String, &str)> = db.deliveries_by_stamped(&sha)?.into_iter().map(|d| (d.id, "exact file (SHA-256)")).collect();
+    let mut found: Vec<(String, &str)> = db
+        .deliveries_by_stamped(&sha)?
+        .into_iter()
+        .map(|d| (d.id, "exact file (SHA-256)"))
+        .collect();
     match quire_watermark::trace::find_delivery_ids(&bytes) {
         Ok(ids) => {
             for id in ids {
@@ -31,7 +36,9 @@ pub fn run(args: TraceArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Err(e) if found.is_empty() => anyhow::bail!("{}: not a readable PDF: {e}", args.file.display()),
+        Err(e) if found.is_empty() => {
+            anyhow::bail!("{}: not a readable PDF: {e}", args.file.display())
+        }
         Err(_) => {}
     }
     let mut results = Vec::new();
@@ -50,20 +57,42 @@ pub fn run(args: TraceArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
     } else if results.is_empty() {
-        println!("{}: no Quire delivery found (no known hash, no embedded delivery id)", args.file.display());
+        println!(
+            "{}: no Quire delivery found (no known hash, no embedded delivery id)",
+            args.file.display()
+        );
     } else {
         for r in &results {
             if r["unknown_here"] == true {
-                println!("delivery {} is named in the file but is not in this database", r["delivery"].as_str().unwrap_or(""));
+                println!(
+                    "delivery {} is named in the file but is not in this database",
+                    r["delivery"].as_str().unwrap_or("")
+                );
                 continue;
             }
             println!("delivery   {}", r["delivery"].as_str().unwrap_or(""));
             println!("request    {}", r["request"].as_str().unwrap_or(""));
-            println!("recipient  {} ({})", r["recipient"].as_str().unwrap_or(""), r["library"].as_str().unwrap_or("-"));
+            println!(
+                "recipient  {} ({})",
+                r["recipient"].as_str().unwrap_or(""),
+                r["library"].as_str().unwrap_or("-")
+            );
             println!("delivered  {}", r["delivered_at"].as_str().unwrap_or(""));
             println!("basis      {}", r["basis"].as_str().unwrap_or(""));
-            println!("found by   {}{}", r["found_by"].as_str().unwrap_or(""), if r["exact_copy"] == true { "" } else { " (a modified copy)" });
+            println!(
+                "found by   {}{}",
+                r["found_by"].as_str().unwrap_or(""),
+                if r["exact_copy"] == true {
+                    ""
+                } else {
+                    " (a modified copy)"
+                }
+            );
         }
     }
-    Ok(if results.iter().any(|r| r["unknown_here"] != true) { ExitCode::SUCCESS } else { ExitCode::from(4) })
+    Ok(if results.iter().any(|r| r["unknown_here"] != true) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(4)
+    })
 }

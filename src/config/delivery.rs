@@ -18,7 +18,13 @@ pub struct LinksConfig {
 
 impl Default for LinksConfig {
     fn default() -> Self {
-        Self { days: 30, downloads: 5, pickup_code: false, purge_after_days: 30, purge_interval_secs: 3600 }
+        Self {
+            days: 30,
+            downloads: 5,
+            pickup_code: false,
+            purge_after_days: 30,
+            purge_interval_secs: 3600,
+        }
     }
 }
 

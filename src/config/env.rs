@@ -13,14 +13,18 @@ pub fn apply_overrides(
     errors: &mut Vec<String>,
 ) {
     for (name, raw) in vars {
-        let Some(rest) = name.strip_prefix(PREFIX) else { continue };
+        let Some(rest) = name.strip_prefix(PREFIX) else {
+            continue;
+        };
         let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
         if path.iter().any(|p| p.is_empty()) {
             errors.push(format!("environment variable {name}: empty key segment"));
             continue;
         }
         if let Err(key) = set_path(table, &path, parse_value(&raw)) {
-            errors.push(format!("environment variable {name}: `{key}` is not a section"));
+            errors.push(format!(
+                "environment variable {name}: `{key}` is not a section"
+            ));
         }
     }
 }
@@ -33,7 +37,10 @@ fn set_path(table: &mut Table, path: &[String], value: Value) -> Result<(), Stri
             table.insert(last.clone(), value);
             Ok(())
         }
-        [first, rest @ ..] => match table.entry(first.clone()).or_insert_with(|| Value::Table(Table::new())) {
+        [first, rest @ ..] => match table
+            .entry(first.clone())
+            .or_insert_with(|| Value::Table(Table::new()))
+        {
             Value::Table(t) => set_path(t, rest, value),
             _ => Err(first.clone()),
         },
@@ -56,7 +63,10 @@ mod tests {
         let mut t: Table = "[server]\nlisten = \"127.0.0.1:1\"\n".parse().unwrap();
         let mut errs = Vec::new();
         let vars = [
-            ("QUIRE__SERVER__LISTEN".to_string(), "127.0.0.1:9".to_string()),
+            (
+                "QUIRE__SERVER__LISTEN".to_string(),
+                "127.0.0.1:9".to_string(),
+            ),
             ("QUIRE__DATA_DIR".to_string(), "/srv/quire data".to_string()),
             ("QUIRE__INTAKE__SETTLE_SECS".to_string(), "5".to_string()),
             ("OTHER".to_string(), "x".to_string()),

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 use super::types::*;
-use super::{env, EMBEDDED_DEFAULT};
+use super::{EMBEDDED_DEFAULT, env};
 
 /// Where the configuration comes from: `--config`/`QUIRE_CONFIG`, else `./quire.toml`, else the
 /// embedded default.
@@ -23,7 +23,11 @@ impl Source {
             return Self::File(p.to_path_buf());
         }
         let local = Path::new("quire.toml");
-        if local.is_file() { Self::File(local.to_path_buf()) } else { Self::Embedded }
+        if local.is_file() {
+            Self::File(local.to_path_buf())
+        } else {
+            Self::Embedded
+        }
     }
 
     /// Relative paths in the file resolve against the file's folder; for the embedded default,
@@ -58,7 +62,12 @@ pub struct ConfigErrors {
 
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{} error(s) in configuration {}:", self.errors.len(), self.source)?;
+        writeln!(
+            f,
+            "{} error(s) in configuration {}:",
+            self.errors.len(),
+            self.source
+        )?;
         for e in &self.errors {
             writeln!(f, "  - {e}")?;
         }
@@ -93,7 +102,10 @@ impl LoadedConfig {
         vars: impl Iterator<Item = (String, String)>,
     ) -> Result<Self, ConfigErrors> {
         let mut errors = Vec::new();
-        let fail = |errors| ConfigErrors { source: source.to_string(), errors };
+        let fail = |errors| ConfigErrors {
+            source: source.to_string(),
+            errors,
+        };
         let mut table: Table = match text.parse() {
             Ok(t) => t,
             Err(e) => return Err(fail(vec![format!("not valid TOML: {e}")])),
@@ -103,7 +115,10 @@ impl LoadedConfig {
         resolve_paths(&mut config, &source.base_dir());
         validate(&config, &mut errors);
         if errors.is_empty() {
-            Ok(Self { config, source: source.to_string() })
+            Ok(Self {
+                config,
+                source: source.to_string(),
+            })
         } else {
             Err(fail(errors))
         }
@@ -115,9 +130,9 @@ impl LoadedConfig {
 
     pub fn database_path(&self) -> PathBuf {
         match &self.config.database {
-            DatabaseConfig::Sqlite { path } => {
-                path.clone().unwrap_or_else(|| self.data_dir().join("quire.sqlite3"))
-            }
+            DatabaseConfig::Sqlite { path } => path
+                .clone()
+                .unwrap_or_else(|| self.data_dir().join("quire.sqlite3")),
         }
     }
 
@@ -126,12 +141,19 @@ impl LoadedConfig {
     }
 
     pub fn outbox_dir(&self) -> PathBuf {
-        self.config.mail.outbox.clone().unwrap_or_else(|| self.data_dir().join("outbox"))
+        self.config
+            .mail
+            .outbox
+            .clone()
+            .unwrap_or_else(|| self.data_dir().join("outbox"))
     }
 
     pub fn store_dir(&self) -> Option<PathBuf> {
         match &self.config.storage {
-            StorageConfig::Filesystem { path } => Some(path.clone().unwrap_or_else(|| self.data_dir().join("store"))),
+            StorageConfig::Filesystem { path } => Some(
+                path.clone()
+                    .unwrap_or_else(|| self.data_dir().join("store")),
+            ),
             StorageConfig::S3 { .. } => None,
         }
     }
@@ -146,7 +168,10 @@ fn parse_sections(mut table: Table, errors: &mut Vec<String>) -> Config {
     let data_dir = match table.remove("data_dir") {
         Some(Value::String(s)) => PathBuf::from(s),
         Some(other) => {
-            errors.push(format!("data_dir: expected a path string, found {}", other.type_str()));
+            errors.push(format!(
+                "data_dir: expected a path string, found {}",
+                other.type_str()
+            ));
             PathBuf::from("var")
         }
         None => PathBuf::from("var"),
@@ -171,7 +196,11 @@ fn parse_sections(mut table: Table, errors: &mut Vec<String>) -> Config {
     config
 }
 
-fn section<T: DeserializeOwned + Default>(table: &mut Table, key: &str, errors: &mut Vec<String>) -> T {
+fn section<T: DeserializeOwned + Default>(
+    table: &mut Table,
+    key: &str,
+    errors: &mut Vec<String>,
+) -> T {
     match table.remove(key) {
         None => T::default(),
         Some(value) => value.try_into().unwrap_or_else(|e: toml::de::Error| {
@@ -211,10 +240,14 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
     if links.days == 0 || links.downloads == 0 {
         errors.push("[links] days and downloads must be at least 1".into());
     }
-    if config.mail.transport == super::delivery::MailTransport::Smtp && config.mail.host.is_empty() {
+    if config.mail.transport == super::delivery::MailTransport::Smtp && config.mail.host.is_empty()
+    {
         errors.push("[mail] host: needed when transport = \"smtp\"".into());
     }
-    for (key, text) in [("subject", &config.mail.subject), ("body", &config.mail.body)] {
+    for (key, text) in [
+        ("subject", &config.mail.subject),
+        ("body", &config.mail.body),
+    ] {
         if let Some(t) = text {
             if let Err(e) = quire_delivery::mail::Template::parse("mail", t) {
                 errors.push(format!("[mail] {key}: {e}"));
@@ -223,15 +256,22 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
     }
     let url = &config.server.public_url;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        errors.push(format!("[server] public_url: `{url}` must start with http:// or https://"));
+        errors.push(format!(
+            "[server] public_url: `{url}` must start with http:// or https://"
+        ));
     }
-    if let StorageConfig::S3 { bucket, endpoint, .. } = &config.storage {
+    if let StorageConfig::S3 {
+        bucket, endpoint, ..
+    } = &config.storage
+    {
         if bucket.is_empty() {
             errors.push("[storage] bucket: must not be empty".into());
         }
         if let Some(ep) = endpoint {
             if !(ep.starts_with("http://") || ep.starts_with("https://")) {
-                errors.push(format!("[storage] endpoint: `{ep}` must start with http:// or https://"));
+                errors.push(format!(
+                    "[storage] endpoint: `{ep}` must start with http:// or https://"
+                ));
             }
         }
     }

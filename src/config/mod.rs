@@ -26,7 +26,11 @@ mod tests {
     fn key_paths(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
         if let toml::Value::Table(t) = value {
             for (k, v) in t {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 if v.is_table() {
                     key_paths(v, &path, out);
                 } else {
@@ -38,7 +42,8 @@ mod tests {
 
     #[test]
     fn the_default_file_parses_with_no_errors() {
-        let loaded = LoadedConfig::from_str(EMBEDDED_DEFAULT, &Source::Embedded, std::iter::empty());
+        let loaded =
+            LoadedConfig::from_str(EMBEDDED_DEFAULT, &Source::Embedded, std::iter::empty());
         assert!(loaded.is_ok(), "{}", loaded.unwrap_err());
     }
 
@@ -46,18 +51,28 @@ mod tests {
     /// documented default never falls behind the code.
     #[test]
     fn every_key_is_documented_in_the_default_file() {
-        let loaded = LoadedConfig::from_str(EMBEDDED_DEFAULT, &Source::Embedded, std::iter::empty()).unwrap();
+        let loaded =
+            LoadedConfig::from_str(EMBEDDED_DEFAULT, &Source::Embedded, std::iter::empty())
+                .unwrap();
         let value = toml::Value::try_from(&loaded.config).unwrap();
         let mut paths = Vec::new();
         key_paths(&value, "", &mut paths);
-        let text_lines: Vec<&str> = EMBEDDED_DEFAULT.lines().map(|l| l.trim_start_matches(['#', ' '])).collect();
+        let text_lines: Vec<&str> = EMBEDDED_DEFAULT
+            .lines()
+            .map(|l| l.trim_start_matches(['#', ' ']))
+            .collect();
         let undocumented: Vec<&String> = paths
             .iter()
             .filter(|p| {
                 let key = p.rsplit('.').next().unwrap();
-                !text_lines.iter().any(|l| l.starts_with(&format!("{key} =")) || l.starts_with(&format!("{key}=")))
+                !text_lines.iter().any(|l| {
+                    l.starts_with(&format!("{key} =")) || l.starts_with(&format!("{key}="))
+                })
             })
             .collect();
-        assert!(undocumented.is_empty(), "keys missing from config/quire.toml: {undocumented:?}");
+        assert!(
+            undocumented.is_empty(),
+            "keys missing from config/quire.toml: {undocumented:?}"
+        );
     }
 }

@@ -39,7 +39,10 @@ pub struct InstitutionConfig {
 
 impl Default for InstitutionConfig {
     fn default() -> Self {
-        Self { name: "Example Library".into(), contact: "ill@example.org".into() }
+        Self {
+            name: "Example Library".into(),
+            contact: "ill@example.org".into(),
+        }
     }
 }
 

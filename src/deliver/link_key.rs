@@ -18,7 +18,10 @@ impl LinkKey {
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
         let path = data_dir.join("link.key");
         if let Ok(bytes) = std::fs::read(&path) {
-            let key: [u8; 32] = bytes.as_slice().try_into().with_context(|| format!("{} is not 32 bytes", path.display()))?;
+            let key: [u8; 32] = bytes
+                .as_slice()
+                .try_into()
+                .with_context(|| format!("{} is not 32 bytes", path.display()))?;
             return Ok(Self(key));
         }
         std::fs::create_dir_all(data_dir)?;
@@ -30,7 +33,12 @@ impl LinkKey {
         let tmp = data_dir.join(".link.key.tmp");
         {
             use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
             f.write_all(&key)?;
             f.sync_all()?;
         }
@@ -45,7 +53,8 @@ impl LinkKey {
 
     /// The token for `link_id`, URL-safe.
     pub fn token(&self, link_id: &str) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hmac_sha256(&self.0, link_id.as_bytes()))
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(hmac_sha256(&self.0, link_id.as_bytes()))
     }
 }
 
@@ -58,8 +67,15 @@ fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
         ipad[i] ^= k;
         opad[i] ^= k;
     }
-    let inner = Sha256::new().chain_update(ipad).chain_update(message).finalize();
-    Sha256::new().chain_update(opad).chain_update(inner).finalize().into()
+    let inner = Sha256::new()
+        .chain_update(ipad)
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(opad)
+        .chain_update(inner)
+        .finalize()
+        .into()
 }
 
 #[cfg(test)]
@@ -73,7 +89,10 @@ mod tests {
         let mut key = [0u8; 32];
         key[..4].copy_from_slice(b"Jefe");
         let mac = hmac_sha256(&key, b"what do ya want for nothing?");
-        assert_eq!(hex::encode(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(
+            hex::encode(mac),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 
     #[test]
@@ -85,7 +104,10 @@ mod tests {
         assert_ne!(a.token("lnk_1"), a.token("lnk_2"));
         assert!(a.token("lnk_1").len() >= 43);
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("link.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("link.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

@@ -14,7 +14,7 @@ mod stamp_spec;
 use std::sync::Arc;
 
 use anyhow::Context;
-use quire_delivery::{NoticeFields, NoticeTemplates, Store, StoreSpec, S3Spec};
+use quire_delivery::{NoticeFields, NoticeTemplates, S3Spec, Store, StoreSpec};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -46,8 +46,17 @@ pub struct Receipt {
 
 pub fn open_store(config: &LoadedConfig) -> anyhow::Result<Arc<dyn Store>> {
     let spec = match &config.config.storage {
-        StorageConfig::Filesystem { .. } => StoreSpec::Filesystem { root: config.store_dir().expect("filesystem") },
-        StorageConfig::S3 { endpoint, region, bucket, path_style, access_key_id, secret_access_key } => StoreSpec::S3(S3Spec {
+        StorageConfig::Filesystem { .. } => StoreSpec::Filesystem {
+            root: config.store_dir().expect("filesystem"),
+        },
+        StorageConfig::S3 {
+            endpoint,
+            region,
+            bucket,
+            path_style,
+            access_key_id,
+            secret_access_key,
+        } => StoreSpec::S3(S3Spec {
             endpoint: endpoint.clone(),
             region: region.clone(),
             bucket: bucket.clone(),
@@ -65,8 +74,10 @@ impl Deliverer {
         let templates = match (&mail.subject, &mail.body) {
             (None, None) => NoticeTemplates::default(),
             (s, b) => NoticeTemplates::parse(
-                s.as_deref().unwrap_or(quire_delivery::mail::DEFAULT_SUBJECT),
-                b.as_deref().context("[mail] subject is set but body is not")?,
+                s.as_deref()
+                    .unwrap_or(quire_delivery::mail::DEFAULT_SUBJECT),
+                b.as_deref()
+                    .context("[mail] subject is set but body is not")?,
             )?,
         };
         Ok(Self {
@@ -83,16 +94,28 @@ impl Deliverer {
     }
 
     pub fn link_url(&self, link_id: &str) -> String {
-        format!("{}/d/{}", self.config.config.server.public_url.trim_end_matches('/'), self.key.token(link_id))
+        format!(
+            "{}/d/{}",
+            self.config.config.server.public_url.trim_end_matches('/'),
+            self.key.token(link_id)
+        )
     }
 
     /// Stamps `pdf` for the request's patron and delivers it. With `job`, the job must be
     /// `processed` and moves to `delivered` in the same transaction (else nothing is recorded).
-    pub async fn deliver(&self, request: &Request, pdf: Vec<u8>, job: Option<&str>, actor: &str) -> anyhow::Result<Receipt> {
+    pub async fn deliver(
+        &self,
+        request: &Request,
+        pdf: Vec<u8>,
+        job: Option<&str>,
+        actor: &str,
+    ) -> anyhow::Result<Receipt> {
         let cfg = &self.config.config;
         let document_sha256 = hex::encode(Sha256::digest(&pdf));
         let nonce = quire_delivery::Token::generate()?;
-        let id_hash = hex::encode(Sha256::digest(format!("{document_sha256}{}", nonce.expose()).as_bytes()));
+        let id_hash = hex::encode(Sha256::digest(
+            format!("{document_sha256}{}", nonce.expose()).as_bytes(),
+        ));
         let delivery_id = format!("dlv_{}", &id_hash[..26]);
         let link_id = format!("lnk_{}", &id_hash[26..46]);
         let days = request.link_days.unwrap_or(cfg.links.days);
@@ -100,19 +123,29 @@ impl Deliverer {
         let now = time::OffsetDateTime::now_utc();
         let expires = now + time::Duration::days(days as i64);
         let expires_at = expires.format(&time::format_description::well_known::Rfc3339)?;
-        let expires_text = expires.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))?;
+        let expires_text = expires.format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute] UTC"
+        ))?;
 
         let stamp = stamp_spec::build(&self.config, request, &delivery_id, &expires_text)?;
-        let (stamped, page_count) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Vec<u8>, usize)> {
-            let out = quire_watermark::stamp_pdf(&pdf, &stamp).map_err(|e| anyhow::anyhow!("stamping failed: {e} [{}]", e.code()))?;
-            let pages = lopdf::Document::load_mem(&out).map(|d| d.get_pages().len()).unwrap_or(0);
-            Ok((out, pages))
-        })
-        .await??;
+        let (stamped, page_count) =
+            tokio::task::spawn_blocking(move || -> anyhow::Result<(Vec<u8>, usize)> {
+                let out = quire_watermark::stamp_pdf(&pdf, &stamp)
+                    .map_err(|e| anyhow::anyhow!("stamping failed: {e} [{}]", e.code()))?;
+                let pages = lopdf::Document::load_mem(&out)
+                    .map(|d| d.get_pages().len())
+                    .unwrap_or(0);
+                Ok((out, pages))
+            })
+            .await??;
         let bytes = stamped.len() as i64;
         let key = self.store.put_bytes(bytes::Bytes::from(stamped)).await?;
 
-        let pickup = if cfg.links.pickup_code { Some(quire_delivery::PickupCode::generate()?) } else { None };
+        let pickup = if cfg.links.pickup_code {
+            Some(quire_delivery::PickupCode::generate()?)
+        } else {
+            None
+        };
         let url = self.link_url(&link_id);
         let fields = NoticeFields {
             link: url.clone(),
@@ -120,7 +153,11 @@ impl Deliverer {
             downloads,
             pickup_code: pickup.as_ref().map(|c| c.expose().to_string()),
             request: request.id.clone(),
-            title: request.article.clone().or(request.title.clone()).unwrap_or_else(|| request.id.clone()),
+            title: request
+                .article
+                .clone()
+                .or(request.title.clone())
+                .unwrap_or_else(|| request.id.clone()),
             institution: cfg.institution.name.clone(),
             contact: cfg.institution.contact.clone(),
         };
@@ -223,7 +260,13 @@ impl Deliverer {
 fn file_name(r: &Request) -> String {
     let mut parts = vec![r.id.clone()];
     if let Some(a) = &r.author {
-        parts.push(a.split(|c: char| c == ',' || c == ';').next().unwrap_or(a).trim().to_string());
+        parts.push(
+            a.split(|c: char| c == ',' || c == ';')
+                .next()
+                .unwrap_or(a)
+                .trim()
+                .to_string(),
+        );
     }
     if let Some(t) = r.article.as_ref().or(r.title.as_ref()) {
         parts.push(t.chars().take(60).collect());

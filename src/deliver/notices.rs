@@ -7,14 +7,17 @@ use std::time::Duration;
 use quire_delivery::{Mailer, MailerSpec, Notice, RetryPolicy, SmtpSpec, SmtpTls};
 use serde_json::json;
 
-use crate::config::delivery::{MailTls, MailTransport};
 use crate::config::LoadedConfig;
+use crate::config::delivery::{MailTls, MailTransport};
 use crate::state::{Db, NewEvent};
 
 pub fn mailer(config: &LoadedConfig) -> anyhow::Result<Mailer> {
     let mail = &config.config.mail;
     let spec = match mail.transport {
-        MailTransport::Outbox => MailerSpec::Outbox { dir: config.outbox_dir(), from: mail.from.clone() },
+        MailTransport::Outbox => MailerSpec::Outbox {
+            dir: config.outbox_dir(),
+            from: mail.from.clone(),
+        },
         MailTransport::Smtp => MailerSpec::Smtp(SmtpSpec {
             host: mail.host.clone(),
             port: mail.port,
@@ -35,7 +38,11 @@ pub fn mailer(config: &LoadedConfig) -> anyhow::Result<Mailer> {
 
 fn policy(config: &LoadedConfig) -> RetryPolicy {
     let base = Duration::from_secs_f64(config.config.mail.retry_base_secs.max(0.01));
-    RetryPolicy { attempts: config.config.mail.retry_attempts.max(1), base_delay: base, max_delay: base * 32 }
+    RetryPolicy {
+        attempts: config.config.mail.retry_attempts.max(1),
+        base_delay: base,
+        max_delay: base * 32,
+    }
 }
 
 /// One pass over the due notices; returns how many were sent.
@@ -47,7 +54,11 @@ pub async fn send_due(db: &Db, mailer: &Mailer, config: &LoadedConfig) -> anyhow
     };
     let mut sent = 0;
     for n in due {
-        let notice = Notice { to: n.recipient.clone(), subject: n.subject.clone(), body: n.body.clone() };
+        let notice = Notice {
+            to: n.recipient.clone(),
+            subject: n.subject.clone(),
+            body: n.body.clone(),
+        };
         let attempt = n.attempts as u32 + 1;
         let result = mailer.send_once(&notice).await;
         let (state, next_at, error, event) = match result {
@@ -55,7 +66,9 @@ pub async fn send_due(db: &Db, mailer: &Mailer, config: &LoadedConfig) -> anyhow
                 sent += 1;
                 let event = NewEvent::new("daemon", "notice.sent")
                     .subject("delivery", &n.delivery_id)
-                    .details(json!({ "to": n.recipient, "attempt": attempt, "via": format!("{how:?}") }));
+                    .details(
+                        json!({ "to": n.recipient, "attempt": attempt, "via": format!("{how:?}") }),
+                    );
                 ("sent", crate::state::now_rfc3339(), None, event)
             }
             Err(e) if attempt >= policy.attempts => {
@@ -63,7 +76,12 @@ pub async fn send_due(db: &Db, mailer: &Mailer, config: &LoadedConfig) -> anyhow
                 let event = NewEvent::new("daemon", "notice.failed")
                     .subject("delivery", &n.delivery_id)
                     .details(json!({ "to": n.recipient, "attempts": attempt, "error": e.to_string(), "code": e.code() }));
-                ("failed", crate::state::now_rfc3339(), Some(e.to_string()), event)
+                (
+                    "failed",
+                    crate::state::now_rfc3339(),
+                    Some(e.to_string()),
+                    event,
+                )
             }
             Err(e) => {
                 let wait = policy.delay_after(attempt);
@@ -71,13 +89,18 @@ pub async fn send_due(db: &Db, mailer: &Mailer, config: &LoadedConfig) -> anyhow
                 tracing::warn!(delivery = %n.delivery_id, error = %e, retry_in = ?wait, "notice not sent; will retry");
                 let event = NewEvent::new("daemon", "notice.retry")
                     .subject("delivery", &n.delivery_id)
-                    .details(json!({ "attempt": attempt, "error": e.to_string(), "code": e.code() }));
+                    .details(
+                        json!({ "attempt": attempt, "error": e.to_string(), "code": e.code() }),
+                    );
                 let next = next.format(&time::format_description::well_known::Rfc3339)?;
                 ("pending", next, Some(e.to_string()), event)
             }
         };
         let db = db.clone();
-        tokio::task::spawn_blocking(move || db.notice_update(n.id, state, &next_at, error.as_deref(), event)).await??;
+        tokio::task::spawn_blocking(move || {
+            db.notice_update(n.id, state, &next_at, error.as_deref(), event)
+        })
+        .await??;
     }
     Ok(sent)
 }

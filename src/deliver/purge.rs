@@ -16,8 +16,15 @@ pub struct PurgeReport {
     pub bytes: i64,
 }
 
-pub async fn run(db: &Db, store: &Arc<dyn Store>, config: &LoadedConfig, dry_run: bool, actor: &str) -> anyhow::Result<PurgeReport> {
-    let cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(config.config.links.purge_after_days as i64);
+pub async fn run(
+    db: &Db,
+    store: &Arc<dyn Store>,
+    config: &LoadedConfig,
+    dry_run: bool,
+    actor: &str,
+) -> anyhow::Result<PurgeReport> {
+    let cutoff = time::OffsetDateTime::now_utc()
+        - time::Duration::days(config.config.links.purge_after_days as i64);
     let cutoff = cutoff.format(&time::format_description::well_known::Rfc3339)?;
     let due = {
         let db = db.clone();

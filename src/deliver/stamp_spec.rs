@@ -5,11 +5,19 @@ use quire_watermark::{Citation, DeliveryId, Institution, Recipient, Stamp};
 use crate::config::LoadedConfig;
 use crate::state::Request;
 
-pub fn build(config: &LoadedConfig, request: &Request, delivery_id: &str, expires: &str) -> anyhow::Result<Stamp> {
+pub fn build(
+    config: &LoadedConfig,
+    request: &Request,
+    delivery_id: &str,
+    expires: &str,
+) -> anyhow::Result<Stamp> {
     let cfg = &config.config;
     let today = time::OffsetDateTime::now_utc().date();
     Ok(Stamp {
-        institution: Institution { name: cfg.institution.name.clone(), contact: cfg.institution.contact.clone() },
+        institution: Institution {
+            name: cfg.institution.name.clone(),
+            contact: cfg.institution.contact.clone(),
+        },
         request_id: request.id.clone(),
         citation: Citation {
             title: request.title.clone().unwrap_or_default(),
@@ -20,7 +28,10 @@ pub fn build(config: &LoadedConfig, request: &Request, delivery_id: &str, expire
             issue: request.issue.clone().unwrap_or_default(),
             pages: request.pages.clone().unwrap_or_default(),
         },
-        recipient: Recipient { name: request.patron_name.clone(), library: request.library.clone().unwrap_or_default() },
+        recipient: Recipient {
+            name: request.patron_name.clone(),
+            library: request.library.clone().unwrap_or_default(),
+        },
         delivered_on: today.to_string(),
         link_expires: Some(expires.to_string()),
         copyright_basis: Some(basis_text(request)),

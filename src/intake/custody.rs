@@ -22,13 +22,21 @@ pub struct Custody {
 
 impl Custody {
     pub fn new(config: &LoadedConfig, db: Db, naming: RequestNaming) -> Self {
-        Self { db, spool: config.spool_dir(), naming, duplicates: config.config.intake.duplicates }
+        Self {
+            db,
+            spool: config.spool_dir(),
+            naming,
+            duplicates: config.config.intake.duplicates,
+        }
     }
 
     /// Moves `path` (a file, or a folder of files for one request) into a new job's spool
     /// folder, then records the job.
     pub fn take(&self, path: &Path) -> anyhow::Result<Job> {
-        let name = path.file_name().context("inbox entry without a name")?.to_owned();
+        let name = path
+            .file_name()
+            .context("inbox entry without a name")?
+            .to_owned();
         let id = new_job_id(path);
         let dir = self.spool.join(&id);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -42,10 +50,17 @@ impl Custody {
     pub fn recover(&self) -> anyhow::Result<usize> {
         let mut touched = 0;
         if let Ok(entries) = std::fs::read_dir(&self.spool) {
-            let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+            let mut dirs: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect();
             dirs.sort();
             for dir in dirs {
-                let id = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                let id = dir
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
                 if !id.starts_with("job_") || self.db.job_get(&id)?.is_some() {
                     continue;
                 }
@@ -58,9 +73,18 @@ impl Custody {
                 touched += 1;
             }
         }
-        for job in self.db.jobs_list(&crate::state::JobFilter { states: vec![JobState::Processing], ..Default::default() })? {
+        for job in self.db.jobs_list(&crate::state::JobFilter {
+            states: vec![JobState::Processing],
+            ..Default::default()
+        })? {
             let event = NewEvent::new("daemon", "job.resumed").subject("job", &job.id);
-            match self.db.job_transition(&job.id, &[JobState::Processing], JobState::Received, JobPatch::default(), event) {
+            match self.db.job_transition(
+                &job.id,
+                &[JobState::Processing],
+                JobState::Received,
+                JobPatch::default(),
+                event,
+            ) {
                 Ok(_) | Err(StateError::Conflict(_)) => touched += 1,
                 Err(e) => return Err(e.into()),
             }
@@ -71,9 +95,17 @@ impl Custody {
     fn record(&self, id: &str, dir: &Path) -> anyhow::Result<Job> {
         let sources = originals(dir)?;
         let top = sources.first().context("job folder is empty")?;
-        let source_name = top.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let source_name = top
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let sha256 = hash_sources(&sources)?;
-        let candidate = if top.is_dir() { self.naming.from_folder(top) } else { self.naming.from_file(top) };
+        let candidate = if top.is_dir() {
+            self.naming.from_folder(top)
+        } else {
+            self.naming.from_file(top)
+        };
         let request_id = match &candidate {
             Some(c) => self.db.request_get(c)?.map(|r| r.id),
             None => None,
@@ -94,9 +126,11 @@ impl Custody {
             created_at: String::new(),
             updated_at: String::new(),
         };
-        let mut event = NewEvent::new("daemon", "job.received").subject("job", id).details(json!({
-            "source": source_name, "sha256": sha256, "name_match": candidate,
-        }));
+        let mut event = NewEvent::new("daemon", "job.received")
+            .subject("job", id)
+            .details(json!({
+                "source": source_name, "sha256": sha256, "name_match": candidate,
+            }));
         if let Some(r) = &request_id {
             event = event.subject("request", r);
         }
@@ -111,10 +145,24 @@ impl Custody {
                     .details(json!({ "of": ids, "policy": format!("{:?}", self.duplicates).to_lowercase() })),
             )?;
             if self.duplicates == DuplicatePolicy::Skip {
-                let reason = format!("exact duplicate of job {} (same SHA-256); not processed", first.id);
-                let patch = JobPatch { hold_reason: Some(Some(reason.clone())), ..Default::default() };
-                let event = NewEvent::new("daemon", "job.held").subject("job", id).details(json!({ "reason": reason }));
-                return Ok(self.db.job_transition(id, &[JobState::Received], JobState::Held, patch, event)?);
+                let reason = format!(
+                    "exact duplicate of job {} (same SHA-256); not processed",
+                    first.id
+                );
+                let patch = JobPatch {
+                    hold_reason: Some(Some(reason.clone())),
+                    ..Default::default()
+                };
+                let event = NewEvent::new("daemon", "job.held")
+                    .subject("job", id)
+                    .details(json!({ "reason": reason }));
+                return Ok(self.db.job_transition(
+                    id,
+                    &[JobState::Received],
+                    JobState::Held,
+                    patch,
+                    event,
+                )?);
             }
         }
         Ok(self.db.job_get(id)?.expect("just created"))
@@ -142,7 +190,14 @@ pub fn inputs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         if p.is_dir() {
             let mut inner: Vec<PathBuf> = std::fs::read_dir(&p)?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.is_file() && !f.file_name().unwrap_or_default().to_string_lossy().starts_with('.'))
+                .filter(|f| {
+                    f.is_file()
+                        && !f
+                            .file_name()
+                            .unwrap_or_default()
+                            .to_string_lossy()
+                            .starts_with('.')
+                })
                 .collect();
             inner.sort();
             files.extend(inner);
@@ -162,7 +217,8 @@ fn hash_sources(sources: &[PathBuf]) -> anyhow::Result<String> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     for f in &files {
-        let mut file = std::fs::File::open(f).with_context(|| format!("reading {}", f.display()))?;
+        let mut file =
+            std::fs::File::open(f).with_context(|| format!("reading {}", f.display()))?;
         loop {
             let n = file.read(&mut buf)?;
             if n == 0 {

@@ -13,8 +13,8 @@ mod watch;
 pub mod worker;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use quire_pipeline::intake::folder::FolderTracker;
@@ -27,7 +27,12 @@ use crate::config::LoadedConfig;
 use crate::state::Db;
 
 /// Runs the inbox loop on the calling thread until `stop` is set.
-pub fn run_inbox(config: &LoadedConfig, db: Db, stop: Arc<AtomicBool>, wake_worker: worker::Wake) -> anyhow::Result<()> {
+pub fn run_inbox(
+    config: &LoadedConfig,
+    db: Db,
+    stop: Arc<AtomicBool>,
+    wake_worker: worker::Wake,
+) -> anyhow::Result<()> {
     let cfg = &config.config.intake;
     let inbox = cfg.inbox.clone();
     let naming = RequestNaming::new(&cfg.request_pattern)?;
@@ -41,9 +46,15 @@ pub fn run_inbox(config: &LoadedConfig, db: Db, stop: Arc<AtomicBool>, wake_work
     let settle = Duration::from_secs_f64(cfg.settle_secs);
     let mut files = SettleTracker::new(settle);
     let mut folders: std::collections::HashMap<PathBuf, FolderTracker> = Default::default();
-    let (events, _watcher) = watch::start(&inbox, cfg.poll, Duration::from_secs_f64(cfg.poll_interval_secs))?;
+    let (events, _watcher) = watch::start(
+        &inbox,
+        cfg.poll,
+        Duration::from_secs_f64(cfg.poll_interval_secs),
+    )?;
     let rescan = Duration::from_secs_f64(cfg.rescan_secs.max(0.5));
-    let tick = Duration::from_millis(250).min(settle / 2).max(Duration::from_millis(20));
+    let tick = Duration::from_millis(250)
+        .min(settle / 2)
+        .max(Duration::from_millis(20));
     let mut last_scan = Instant::now() - rescan;
     let mut dirty = true;
     // Something seen but not yet settled: look again next tick rather than at the next rescan.
@@ -76,7 +87,9 @@ pub fn run_inbox(config: &LoadedConfig, db: Db, stop: Arc<AtomicBool>, wake_work
                         Ok(l) => l,
                         Err(_) => continue,
                     };
-                    let tracker = folders.entry(entry.clone()).or_insert_with(|| FolderTracker::new(settle));
+                    let tracker = folders
+                        .entry(entry.clone())
+                        .or_insert_with(|| FolderTracker::new(settle));
                     match tracker.look(&listing, now) {
                         Verdict::Stable if !listing.is_empty() => {
                             folders.remove(&entry);
@@ -111,7 +124,9 @@ fn take(custody: &custody::Custody, path: &std::path::Path, wake: &worker::Wake)
             wake.wake();
         }
         // The file stays where it is and is tried again at the next look.
-        Err(e) => tracing::error!(path = %path.display(), error = %e, "could not take scan into custody"),
+        Err(e) => {
+            tracing::error!(path = %path.display(), error = %e, "could not take scan into custody")
+        }
     }
 }
 

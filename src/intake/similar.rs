@@ -4,8 +4,8 @@
 //! another resolution, skew or JPEG quality. The thresholds and the comparison live in
 //! `quire_pipeline::similarity`, where they are tested on 200 synthetic articles.
 
-use quire_pipeline::similarity::{compare_documents, minhash, PageFingerprint};
 use quire_pipeline::Report;
+use quire_pipeline::similarity::{PageFingerprint, compare_documents, minhash};
 use serde::Serialize;
 
 use crate::state::{Db, PageRow, StateError};
@@ -20,7 +20,10 @@ pub struct NearDuplicate {
 
 impl NearDuplicate {
     pub fn describe(&self) -> String {
-        format!("pages {} match job {} (pages {}), similarity {:.2}", self.pages, self.job, self.their_pages, self.similarity)
+        format!(
+            "pages {} match job {} (pages {}), similarity {:.2}",
+            self.pages, self.job, self.their_pages, self.similarity
+        )
     }
 }
 
@@ -47,22 +50,40 @@ pub fn page_rows(report: &Report) -> Vec<PageRow> {
 }
 
 fn fingerprints(rows: &[PageRow]) -> Vec<PageFingerprint> {
-    rows.iter().map(|r| PageFingerprint { phash: r.phash.clone(), minhash: r.minhash.clone() }).collect()
+    rows.iter()
+        .map(|r| PageFingerprint {
+            phash: r.phash.clone(),
+            minhash: r.minhash.clone(),
+        })
+        .collect()
 }
 
 fn span(r: &std::ops::RangeInclusive<usize>) -> String {
-    if r.start() == r.end() { r.start().to_string() } else { format!("{}–{}", r.start(), r.end()) }
+    if r.start() == r.end() {
+        r.start().to_string()
+    } else {
+        format!("{}–{}", r.start(), r.end())
+    }
 }
 
 /// Earlier jobs sharing a run of pages with `rows`, best first.
-pub fn find(db: &Db, rows: &[PageRow], except: Option<&str>) -> Result<Vec<NearDuplicate>, StateError> {
+pub fn find(
+    db: &Db,
+    rows: &[PageRow],
+    except: Option<&str>,
+) -> Result<Vec<NearDuplicate>, StateError> {
     let new = fingerprints(rows);
     let mut found: Vec<NearDuplicate> = db
         .pages_of_other_jobs(except)?
         .into_iter()
         .filter_map(|(job, pages)| {
             let m = compare_documents(&new, &fingerprints(&pages))?;
-            Some(NearDuplicate { job, pages: span(&m.new_pages), their_pages: span(&m.old_pages), similarity: m.similarity })
+            Some(NearDuplicate {
+                job,
+                pages: span(&m.new_pages),
+                their_pages: span(&m.old_pages),
+                similarity: m.similarity,
+            })
         })
         .collect();
     found.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));

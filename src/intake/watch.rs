@@ -2,7 +2,7 @@
 //! events never arrive. Events only say "look again soon"; they never decide anything.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{channel, Receiver};
+use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 use notify::{Config, PollWatcher, RecommendedWatcher, RecursiveMode, Watcher};
@@ -13,7 +13,11 @@ pub enum Guard {
     Poll(#[allow(dead_code)] PollWatcher),
 }
 
-pub fn start(inbox: &Path, poll: bool, interval: Duration) -> anyhow::Result<(Receiver<PathBuf>, Guard)> {
+pub fn start(
+    inbox: &Path,
+    poll: bool,
+    interval: Duration,
+) -> anyhow::Result<(Receiver<PathBuf>, Guard)> {
     let (tx, rx) = channel();
     let handler = move |res: notify::Result<notify::Event>| {
         let res = res.ok();

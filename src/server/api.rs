@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::AppState;
@@ -21,7 +21,10 @@ pub fn routes() -> Router<AppState> {
 type ApiError = (StatusCode, Json<Value>);
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-    (status, Json(json!({ "error": { "code": code, "message": message.into() } })))
+    (
+        status,
+        Json(json!({ "error": { "code": code, "message": message.into() } })),
+    )
 }
 
 /// Compares digests, not the tokens, so neither the length nor a common prefix of a valid
@@ -31,15 +34,32 @@ fn authorised(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "api.unauthorised", "missing bearer token"))?;
+        .ok_or_else(|| {
+            error(
+                StatusCode::UNAUTHORIZED,
+                "api.unauthorised",
+                "missing bearer token",
+            )
+        })?;
     let presented = Sha256::digest(presented.trim().as_bytes());
     let mut ok = false;
     for token in state.api_tokens.iter() {
         let known = Sha256::digest(token.expose().as_bytes());
-        let diff = presented.iter().zip(known.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        let diff = presented
+            .iter()
+            .zip(known.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
         ok |= diff == 0;
     }
-    if ok { Ok(()) } else { Err(error(StatusCode::UNAUTHORIZED, "api.unauthorised", "unknown token")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            "api.unauthorised",
+            "unknown token",
+        ))
+    }
 }
 
 #[derive(Deserialize)]
@@ -61,7 +81,13 @@ async fn list_requests(
     let db = state.db.clone();
     let list = tokio::task::spawn_blocking(move || db.requests_list(q.limit.min(10_000)))
         .await
-        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "api.internal", e.to_string()))?
+        .map_err(|e| {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "api.internal",
+                e.to_string(),
+            )
+        })?
         .map_err(state_error)?;
     Ok(Json(list))
 }
@@ -80,7 +106,8 @@ async fn add_requests(
     body: Result<Json<OneOrMany>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     authorised(&state, &headers)?;
-    let Json(body) = body.map_err(|e| error(StatusCode::BAD_REQUEST, "api.bad_json", e.body_text()))?;
+    let Json(body) =
+        body.map_err(|e| error(StatusCode::BAD_REQUEST, "api.bad_json", e.body_text()))?;
     let requests = match body {
         OneOrMany::One(r) => vec![*r],
         OneOrMany::Many(v) => v,
@@ -93,13 +120,23 @@ async fn add_requests(
         })
         .collect();
     if !problems.is_empty() {
-        return Err(error(StatusCode::UNPROCESSABLE_ENTITY, "api.invalid_request", problems.join(" | ")));
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "api.invalid_request",
+            problems.join(" | "),
+        ));
     }
     let ids: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
     let db = state.db.clone();
     tokio::task::spawn_blocking(move || db.requests_add(&requests, "api"))
         .await
-        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "api.internal", e.to_string()))?
+        .map_err(|e| {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "api.internal",
+                e.to_string(),
+            )
+        })?
         .map_err(state_error)?;
     Ok((StatusCode::CREATED, Json(json!({ "created": ids }))))
 }
@@ -125,26 +162,64 @@ async fn preview(
     let lookup = id.clone();
     let delivery = tokio::task::spawn_blocking(move || db.delivery_get(&lookup))
         .await
-        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "api.internal", e.to_string()))?
+        .map_err(|e| {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "api.internal",
+                e.to_string(),
+            )
+        })?
         .map_err(state_error)?
-        .ok_or_else(|| error(StatusCode::NOT_FOUND, "api.not_found", format!("no delivery {id}")))?;
+        .ok_or_else(|| {
+            error(
+                StatusCode::NOT_FOUND,
+                "api.not_found",
+                format!("no delivery {id}"),
+            )
+        })?;
     if delivery.state == "purged" {
-        return Err(error(StatusCode::GONE, "api.purged", format!("delivery {id} was purged")));
+        return Err(error(
+            StatusCode::GONE,
+            "api.purged",
+            format!("delivery {id} was purged"),
+        ));
     }
     let hash = quire_delivery::ContentHash::parse(&delivery.stamped_sha256)
         .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), e.to_string()))?;
-    let body = state.deliverer.store().get(&hash).await.map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), e.to_string()))?;
+    let body = state
+        .deliverer
+        .store()
+        .get(&hash)
+        .await
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), e.to_string()))?;
     let db = state.db.clone();
-    let event = crate::state::NewEvent::new("api", "delivery.previewed").subject("delivery", &id).subject("request", &delivery.request_id);
+    let event = crate::state::NewEvent::new("api", "delivery.previewed")
+        .subject("delivery", &id)
+        .subject("request", &delivery.request_id);
     tokio::task::spawn_blocking(move || db.audit_append(event))
         .await
-        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "api.internal", e.to_string()))?
+        .map_err(|e| {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "api.internal",
+                e.to_string(),
+            )
+        })?
         .map_err(state_error)?;
     let len = body.len();
     let mut resp = axum::response::Response::new(axum::body::Body::from_stream(body.into_stream()));
     let h = resp.headers_mut();
-    h.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/pdf"));
-    h.insert(axum::http::header::CONTENT_LENGTH, axum::http::HeaderValue::from(len));
-    h.insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    h.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/pdf"),
+    );
+    h.insert(
+        axum::http::header::CONTENT_LENGTH,
+        axum::http::HeaderValue::from(len),
+    );
+    h.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
     Ok(resp)
 }

@@ -7,27 +7,32 @@
 
 use std::net::SocketAddr;
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 
-use super::html::{escape, page};
 use super::AppState;
+use super::html::{escape, page};
 use crate::state::{Delivery, Grant, Link, LinkState, Request};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/d/{token}", get(landing)).route("/d/{token}/file", get(file))
+    Router::new()
+        .route("/d/{token}", get(landing))
+        .route("/d/{token}/file", get(file))
 }
 
 const WARNING: &str = "NOTICE: This material may be protected by copyright law (Title 17 U.S. Code). \
     It is provided for private study, scholarship or research. Any other use, or further copying or \
     distribution, may require permission of the copyright owner.";
 
-async fn lookup(state: &AppState, token: &str) -> Result<Option<(Link, Delivery, Option<Request>)>, Response> {
+async fn lookup(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<(Link, Delivery, Option<Request>)>, Response> {
     let db = state.db.clone();
     let hash = quire_delivery::token_hash(token);
     tokio::task::spawn_blocking(move || -> Result<_, crate::state::StateError> {
@@ -54,7 +59,11 @@ fn not_found(state: &AppState) -> Response {
          <footer>Questions: {}</footer>",
         escape(&state.institution.contact)
     );
-    (StatusCode::NOT_FOUND, Html(page("Link not found", &state.institution.name, &body))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        Html(page("Link not found", &state.institution.name, &body)),
+    )
+        .into_response()
 }
 
 fn gone(state: &AppState, why: LinkState, request: &str) -> Response {
@@ -62,9 +71,13 @@ fn gone(state: &AppState, why: LinkState, request: &str) -> Response {
         LinkState::Expired => "This link has expired.",
         LinkState::Revoked => "This link was withdrawn by the library.",
         LinkState::UsedUp => "This link has been used the number of times it allows.",
-        LinkState::Purged => "The file behind this link has been deleted after its retention period.",
+        LinkState::Purged => {
+            "The file behind this link has been deleted after its retention period."
+        }
         LinkState::Active => "This link cannot be used now.",
-        LinkState::Held => "This copy is awaiting copyright review by the library. You will get an e-mail when it is released.",
+        LinkState::Held => {
+            "This copy is awaiting copyright review by the library. You will get an e-mail when it is released."
+        }
     };
     let body = format!(
         "<p><strong>{}</strong></p><p>If you still need the document, contact {} and quote request <strong>{}</strong>.</p>",
@@ -78,7 +91,8 @@ fn gone(state: &AppState, why: LinkState, request: &str) -> Response {
         _ => (StatusCode::GONE, "Link no longer available"),
     };
     let mut resp = (status, Html(page(heading, &state.institution.name, &body))).into_response();
-    resp.headers_mut().insert("x-link-state", HeaderValue::from_static(why.as_str()));
+    resp.headers_mut()
+        .insert("x-link-state", HeaderValue::from_static(why.as_str()));
     resp
 }
 
@@ -94,11 +108,15 @@ fn citation_rows(d: &Delivery, r: Option<&Request>) -> String {
         row("Article or chapter", r.article.clone());
         row("Author", r.author.clone());
         row("Published in", r.title.clone());
-        let issue = [r.volume.as_ref().map(|v| format!("vol. {v}")), r.issue.as_ref().map(|i| format!("no. {i}")), r.year.map(|y| y.to_string())]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ");
+        let issue = [
+            r.volume.as_ref().map(|v| format!("vol. {v}")),
+            r.issue.as_ref().map(|i| format!("no. {i}")),
+            r.year.map(|y| y.to_string()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ");
         row("Volume, issue, year", Some(issue));
         row("Pages", r.pages.clone());
     }
@@ -112,13 +130,19 @@ async fn landing(State(state): State<AppState>, Path(token): Path<String>) -> Re
         Ok(f) => f,
         Err(r) => return r,
     };
-    let Some((link, delivery, request)) = found else { return not_found(&state) };
+    let Some((link, delivery, request)) = found else {
+        return not_found(&state);
+    };
     let now = crate::state::now_rfc3339();
     let link_state = link.state(&delivery.state, &now);
     if link_state != LinkState::Active {
         return gone(&state, link_state, &delivery.request_id);
     }
-    let expires = link.expires_at.get(..16).unwrap_or(&link.expires_at).replace('T', " ");
+    let expires = link
+        .expires_at
+        .get(..16)
+        .unwrap_or(&link.expires_at)
+        .replace('T', " ");
     let code_field = if link.pickup_code_sha256.is_some() {
         "<label for=\"code\">Pickup code (from your e-mail)</label>\
          <input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>"
@@ -141,8 +165,10 @@ async fn landing(State(state): State<AppState>, Path(token): Path<String>) -> Re
         contact = escape(&state.institution.contact),
     );
     let mut resp = Html(page("Your document", &state.institution.name, &body)).into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp.headers_mut().insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     resp
 }
 
@@ -162,24 +188,37 @@ async fn file(
         Ok(f) => f,
         Err(r) => return r,
     };
-    let Some((link, delivery, _)) = found else { return not_found(&state) };
+    let Some((link, delivery, _)) = found else {
+        return not_found(&state);
+    };
     if let Some(expected) = &link.pickup_code_sha256 {
-        let ok = q.code.as_deref().is_some_and(|c| quire_delivery::hash_matches(c.trim(), expected));
+        let ok = q
+            .code
+            .as_deref()
+            .is_some_and(|c| quire_delivery::hash_matches(c.trim(), expected));
         if !ok {
             let body = "<p>The pickup code is missing or wrong. It is in the e-mail that brought you this link.</p>";
-            return (StatusCode::FORBIDDEN, Html(page("Pickup code needed", &state.institution.name, body))).into_response();
+            return (
+                StatusCode::FORBIDDEN,
+                Html(page("Pickup code needed", &state.institution.name, body)),
+            )
+                .into_response();
         }
     }
     let range = parse_range(&headers, delivery.bytes as u64);
     if let Some(Err(())) = range {
         let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
-        resp.headers_mut().insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{}", delivery.bytes)).unwrap());
+        resp.headers_mut().insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&format!("bytes */{}", delivery.bytes)).unwrap(),
+        );
         return resp;
     }
     let db = state.db.clone();
     let link_id = link.id.clone();
     let client = client.ip().to_string();
-    let grant = match tokio::task::spawn_blocking(move || db.link_download(&link_id, &client)).await {
+    let grant = match tokio::task::spawn_blocking(move || db.link_download(&link_id, &client)).await
+    {
         Ok(Ok(g)) => g,
         _ => return internal(),
     };
@@ -188,7 +227,9 @@ async fn file(
         Grant::Refused(why) => return gone(&state, why, &delivery.request_id),
     };
     let store = state.deliverer.store().clone();
-    let Ok(hash) = quire_delivery::ContentHash::parse(&delivery.stamped_sha256) else { return internal() };
+    let Ok(hash) = quire_delivery::ContentHash::parse(&delivery.stamped_sha256) else {
+        return internal();
+    };
     let partial = range.is_some();
     let body = match range {
         Some(Ok(r)) => store.get_range(&hash, r).await,
@@ -204,16 +245,33 @@ async fn file(
     let (start, end) = (body.range.start, body.range.end);
     let len = body.len();
     let mut resp = Response::new(Body::from_stream(body.into_stream()));
-    *resp.status_mut() = if partial { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
+    *resp.status_mut() = if partial {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if let Ok(v) = HeaderValue::from_str(&quire_delivery::disposition::attachment(&delivery.file_name)) {
+    if let Ok(v) = HeaderValue::from_str(&quire_delivery::disposition::attachment(
+        &delivery.file_name,
+    )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     if partial {
-        h.insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes {start}-{}/{}", end.saturating_sub(1), delivery.bytes)).unwrap());
+        h.insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&format!(
+                "bytes {start}-{}/{}",
+                end.saturating_sub(1),
+                delivery.bytes
+            ))
+            .unwrap(),
+        );
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("x-downloads-left", HeaderValue::from(left));
@@ -243,9 +301,17 @@ fn parse_range(headers: &HeaderMap, size: u64) -> Option<Result<std::ops::Range<
             a..(b + 1).min(size)
         }
     };
-    if range.start >= size || range.is_empty() { Some(Err(())) } else { Some(Ok(range)) }
+    if range.start >= size || range.is_empty() {
+        Some(Err(()))
+    } else {
+        Some(Ok(range))
+    }
 }
 
 fn human_size(bytes: i64) -> String {
-    if bytes >= 1 << 20 { format!("{:.1} MB", bytes as f64 / (1 << 20) as f64) } else { format!("{} KB", (bytes + 1023) / 1024) }
+    if bytes >= 1 << 20 {
+        format!("{:.1} MB", bytes as f64 / (1 << 20) as f64)
+    } else {
+        format!("{} KB", (bytes + 1023) / 1024)
+    }
 }

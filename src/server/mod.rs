@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::config::{InstitutionConfig, Secret};
 use crate::deliver::Deliverer;
@@ -35,11 +35,19 @@ pub fn router(state: AppState) -> Router {
         .merge(borrower::routes())
         .merge(crate::console::routes())
         // Paths under /d/ carry a secret: log them without it.
-        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            let path = req.uri().path();
-            let shown = if path.starts_with("/d/") { "/d/<token>" } else { path };
-            tracing::info_span!("http", method = %req.method(), path = %shown)
-        }))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<_>| {
+                    let path = req.uri().path();
+                    let shown = if path.starts_with("/d/") {
+                        "/d/<token>"
+                    } else {
+                        path
+                    };
+                    tracing::info_span!("http", method = %req.method(), path = %shown)
+                },
+            ),
+        )
         .with_state(state)
 }
 
@@ -47,12 +55,18 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let db = state.db.clone();
     let ping = tokio::task::spawn_blocking(move || db.ping()).await;
     match ping {
-        Ok(Ok(())) => (StatusCode::OK, Json(json!({"status": "ok", "database": "ok"}))),
+        Ok(Ok(())) => (
+            StatusCode::OK,
+            Json(json!({"status": "ok", "database": "ok"})),
+        ),
         Ok(Err(e)) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"status": "unavailable", "database": e.to_string(), "code": e.code()})),
         ),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"status": "error", "error": e.to_string()}))),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"status": "error", "error": e.to_string()})),
+        ),
     }
 }
 
@@ -62,7 +76,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -58,6 +58,34 @@ pub struct Event {
     pub hash: String,
 }
 
+/// The columns of an audit export in CSV, in the order of [`Event::csv_record`].
+pub const CSV_HEADER: [&str; 8] = [
+    "seq",
+    "time",
+    "actor",
+    "action",
+    "subjects",
+    "details",
+    "prev_hash",
+    "hash",
+];
+
+impl Event {
+    /// One CSV row; subjects and details stay JSON so the row can be re-hashed.
+    pub fn csv_record(self) -> [String; 8] {
+        [
+            self.seq.to_string(),
+            self.time,
+            self.actor,
+            self.action,
+            self.subjects.to_string(),
+            self.details.to_string(),
+            self.prev_hash,
+            self.hash,
+        ]
+    }
+}
+
 /// Seals `new` as the event after `prev` (seq `prev_seq + 1`).
 pub fn seal(prev_seq: i64, prev_hash: &str, time: String, new: NewEvent) -> Event {
     let mut event = Event {
@@ -75,8 +103,15 @@ pub fn seal(prev_seq: i64, prev_hash: &str, time: String, new: NewEvent) -> Even
 }
 
 pub fn compute_hash(e: &Event) -> String {
-    let canonical = serde_json::to_string(&(&e.seq, &e.time, &e.actor, &e.action, &e.subjects, &e.details))
-        .expect("JSON values always serialise");
+    let canonical = serde_json::to_string(&(
+        &e.seq,
+        &e.time,
+        &e.actor,
+        &e.action,
+        &e.subjects,
+        &e.details,
+    ))
+    .expect("JSON values always serialise");
     let mut h = Sha256::new();
     h.update(e.prev_hash.as_bytes());
     h.update(b"\n");
@@ -101,7 +136,10 @@ impl std::str::FromStr for Anchor {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let (seq, hash) = s.split_once(':').ok_or("an anchor is written SEQ:HASH")?;
-        let seq = seq.trim().parse().map_err(|_| format!("bad sequence number `{seq}`"))?;
+        let seq = seq
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad sequence number `{seq}`"))?;
         let hash = hash.trim().to_ascii_lowercase();
         if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err("the hash must be 64 hex digits".into());
@@ -131,14 +169,25 @@ pub struct Verifier {
 
 impl Verifier {
     pub fn new(start_seq: i64, start_hash: &str, anchor: Option<Anchor>) -> Self {
-        let anchor_seen = anchor.as_ref().is_some_and(|a| a.seq == start_seq && a.hash == start_hash);
-        Self { expected_seq: start_seq + 1, expected_prev: start_hash.into(), count: 0, anchor, anchor_seen }
+        let anchor_seen = anchor
+            .as_ref()
+            .is_some_and(|a| a.seq == start_seq && a.hash == start_hash);
+        Self {
+            expected_seq: start_seq + 1,
+            expected_prev: start_hash.into(),
+            count: 0,
+            anchor,
+            anchor_seen,
+        }
     }
 
     pub fn check(&mut self, e: &Event) -> Result<(), Break> {
         let fail = |reason: String| Err(Break { seq: e.seq, reason });
         if e.seq != self.expected_seq {
-            return fail(format!("expected seq {} here, found {} (rows deleted, inserted or reordered)", self.expected_seq, e.seq));
+            return fail(format!(
+                "expected seq {} here, found {} (rows deleted, inserted or reordered)",
+                self.expected_seq, e.seq
+            ));
         }
         if e.prev_hash != self.expected_prev {
             return fail("prev_hash does not match the previous event's hash".into());
@@ -166,11 +215,20 @@ impl Verifier {
             if !self.anchor_seen {
                 return Err(Break {
                     seq: self.expected_seq,
-                    reason: format!("the log ends at seq {} but the anchor {a} is later: the log was truncated", self.expected_seq - 1),
+                    reason: format!(
+                        "the log ends at seq {} but the anchor {a} is later: the log was truncated",
+                        self.expected_seq - 1
+                    ),
                 });
             }
         }
-        Ok(Summary { count: self.count, head: Anchor { seq: self.expected_seq - 1, hash: self.expected_prev } })
+        Ok(Summary {
+            count: self.count,
+            head: Anchor {
+                seq: self.expected_seq - 1,
+                hash: self.expected_prev,
+            },
+        })
     }
 }
 
@@ -189,8 +247,13 @@ mod tests {
     fn chain(n: i64) -> Vec<Event> {
         let mut out: Vec<Event> = Vec::new();
         for i in 0..n {
-            let (seq, prev) = out.last().map(|e| (e.seq, e.hash.clone())).unwrap_or((0, GENESIS.into()));
-            let ev = NewEvent::new("daemon", "job.received").subject("job", format!("j{i}")).details(json!({"b": 1, "a": [i]}));
+            let (seq, prev) = out
+                .last()
+                .map(|e| (e.seq, e.hash.clone()))
+                .unwrap_or((0, GENESIS.into()));
+            let ev = NewEvent::new("daemon", "job.received")
+                .subject("job", format!("j{i}"))
+                .details(json!({"b": 1, "a": [i]}));
             out.push(seal(seq, &prev, format!("2026-01-01T00:00:0{i}Z"), ev));
         }
         out
@@ -209,13 +272,29 @@ mod tests {
         let c = chain(5);
         let s = verify(&c, None).unwrap();
         assert_eq!(s.count, 5);
-        assert_eq!(s.head, Anchor { seq: 5, hash: c[4].hash.clone() });
+        assert_eq!(
+            s.head,
+            Anchor {
+                seq: 5,
+                hash: c[4].hash.clone()
+            }
+        );
     }
 
     #[test]
     fn hashing_ignores_key_order_in_details() {
-        let a = seal(0, GENESIS, "t".into(), NewEvent::new("x", "y").details(json!({"a": 1, "b": 2})));
-        let b = seal(0, GENESIS, "t".into(), NewEvent::new("x", "y").details(serde_json::from_str(r#"{"b":2,"a":1}"#).unwrap()));
+        let a = seal(
+            0,
+            GENESIS,
+            "t".into(),
+            NewEvent::new("x", "y").details(json!({"a": 1, "b": 2})),
+        );
+        let b = seal(
+            0,
+            GENESIS,
+            "t".into(),
+            NewEvent::new("x", "y").details(serde_json::from_str(r#"{"b":2,"a":1}"#).unwrap()),
+        );
         assert_eq!(a.hash, b.hash);
     }
 

@@ -100,6 +100,8 @@ pub struct QueuedNotice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grant {
     /// Counted; this many remain.
-    Granted { left: i64 },
+    Granted {
+        left: i64,
+    },
     Refused(LinkState),
 }

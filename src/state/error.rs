@@ -3,7 +3,10 @@
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("database {path}: {source}")]
-    Open { path: String, source: rusqlite::Error },
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
     #[error("database migration failed: {0}")]
     Migration(String),
     #[error("database: {0}")]

@@ -11,8 +11,8 @@ mod sqlite;
 use std::sync::Arc;
 
 pub use audit::{Anchor, Break, Event, NewEvent, Summary};
-pub use error::StateError;
 pub use delivery::{Delivery, Grant, Link, LinkState, QueuedNotice};
+pub use error::StateError;
 pub use job::{Job, JobFilter, JobPatch, JobState, PageRow};
 pub use request::{Basis, Request};
 pub use sqlite::users::{StaffSession, StaffUser};
@@ -62,7 +62,10 @@ pub trait Database: Send + Sync {
     fn pages_record(&self, job_id: &str, pages: &[PageRow]) -> Result<(), StateError>;
 
     /// Stored pages of every job but `except`, grouped by job, oldest first.
-    fn pages_of_other_jobs(&self, except: Option<&str>) -> Result<Vec<(String, Vec<PageRow>)>, StateError>;
+    fn pages_of_other_jobs(
+        &self,
+        except: Option<&str>,
+    ) -> Result<Vec<(String, Vec<PageRow>)>, StateError>;
 
     fn jobs_list(&self, filter: &JobFilter) -> Result<Vec<Job>, StateError>;
 
@@ -71,8 +74,14 @@ pub trait Database: Send + Sync {
 
     /// Compare-and-set: moves the job only if it is in one of `from` now, and records `event`
     /// in the same transaction. Otherwise `Conflict`, and nothing changes.
-    fn job_transition(&self, id: &str, from: &[JobState], to: JobState, patch: JobPatch, event: NewEvent)
-    -> Result<Job, StateError>;
+    fn job_transition(
+        &self,
+        id: &str,
+        from: &[JobState],
+        to: JobState,
+        patch: JobPatch,
+        event: NewEvent,
+    ) -> Result<Job, StateError>;
 
     /// Newest first.
     fn requests_list(&self, limit: usize) -> Result<Vec<Request>, StateError>;
@@ -91,14 +100,25 @@ pub trait Database: Send + Sync {
     /// Counts one download if the link allows it, atomically, and audits the attempt.
     fn link_download(&self, link_id: &str, client: &str) -> Result<Grant, StateError>;
 
-    fn link_change(&self, link_id: &str, change: LinkChange, event: NewEvent) -> Result<(), StateError>;
+    fn link_change(
+        &self,
+        link_id: &str,
+        change: LinkChange,
+        event: NewEvent,
+    ) -> Result<(), StateError>;
 
     /// Pending notices whose next attempt is due.
     fn notices_due(&self, limit: usize) -> Result<Vec<QueuedNotice>, StateError>;
 
     /// `state`: pending (retry at `next_at`), sent or failed.
-    fn notice_update(&self, id: i64, state: &str, next_at: &str, error: Option<&str>, event: NewEvent)
-    -> Result<(), StateError>;
+    fn notice_update(
+        &self,
+        id: i64,
+        state: &str,
+        next_at: &str,
+        error: Option<&str>,
+        event: NewEvent,
+    ) -> Result<(), StateError>;
 
     /// Deliveries not yet purged whose links all ended before `cutoff`.
     fn deliveries_purgeable(&self, cutoff: &str) -> Result<Vec<Delivery>, StateError>;
@@ -128,26 +148,47 @@ pub trait Database: Send + Sync {
 
     /// Releases a held delivery: needs a reason and the officer, audits both, reopens the link
     /// for its full lifetime and queues the notice. `Conflict` if it is not held.
-    fn delivery_release(&self, id: &str, officer: &str, reason: &str) -> Result<Delivery, StateError>;
+    fn delivery_release(
+        &self,
+        id: &str,
+        officer: &str,
+        reason: &str,
+    ) -> Result<Delivery, StateError>;
 
     /// Deliveries, oldest first; only those in `state` if given.
     fn deliveries_list(&self, state: Option<&str>) -> Result<Vec<Delivery>, StateError>;
 
     /// How each delivery of requests made in `year` was counted (for the CONTU report).
-    fn counted_copies(&self, year: i32, library: Option<&str>) -> Result<Vec<crate::compliance::CountedCopy>, StateError>;
+    fn counted_copies(
+        &self,
+        year: i32,
+        library: Option<&str>,
+    ) -> Result<Vec<crate::compliance::CountedCopy>, StateError>;
 
     /// Ids of requests (and their deliveries and links) of a patron (name or e-mail, any case)
     /// and/or library: the subjects their audit events carry.
-    fn audit_subject_ids(&self, patron: Option<&str>, library: Option<&str>) -> Result<Vec<String>, StateError>;
+    fn audit_subject_ids(
+        &self,
+        patron: Option<&str>,
+        library: Option<&str>,
+    ) -> Result<Vec<String>, StateError>;
 
     /// Removes records of requests made before `cutoff` and audit events before it (behind a
     /// checkpoint, so the rest still verifies), auditing the run.
-    fn retention_prune(&self, cutoff: &str, actor: &str, dry_run: bool)
-    -> Result<crate::compliance::retention::PruneReport, StateError>;
+    fn retention_prune(
+        &self,
+        cutoff: &str,
+        actor: &str,
+        dry_run: bool,
+    ) -> Result<crate::compliance::retention::PruneReport, StateError>;
 
     /// Pseudonymises patrons of requests made before `cutoff`, auditing the run.
-    fn pseudonymise(&self, cutoff: &str, actor: &str, dry_run: bool)
-    -> Result<crate::compliance::retention::PseudonymReport, StateError>;
+    fn pseudonymise(
+        &self,
+        cutoff: &str,
+        actor: &str,
+        dry_run: bool,
+    ) -> Result<crate::compliance::retention::PseudonymReport, StateError>;
 
     /// Adds a staff user, with a `user.added` event. A name that exists is a `Conflict`.
     fn user_add(&self, user: &StaffUser, actor: &str) -> Result<(), StateError>;
@@ -160,7 +201,8 @@ pub trait Database: Send + Sync {
     fn session_start(&self, session: &StaffSession, client: &str) -> Result<(), StateError>;
 
     /// The unexpired session with this id hash, and its user.
-    fn session_get(&self, id_sha256: &str) -> Result<Option<(StaffSession, StaffUser)>, StateError>;
+    fn session_get(&self, id_sha256: &str)
+    -> Result<Option<(StaffSession, StaffUser)>, StateError>;
 
     /// Ends a session (logout), audited; false if there was none.
     fn session_end(&self, id_sha256: &str, user: &str) -> Result<bool, StateError>;
@@ -182,18 +224,26 @@ pub type Db = Arc<dyn Database>;
 #[derive(Debug, Clone)]
 pub enum LinkChange {
     Revoke,
-    Extend { expires_at: Option<String>, more_downloads: Option<i64> },
+    Extend {
+        expires_at: Option<String>,
+        more_downloads: Option<i64>,
+    },
 }
 
 /// Opens (creating and migrating as needed) the configured database.
 pub fn open(config: &LoadedConfig) -> Result<Db, StateError> {
     match &config.config.database {
-        DatabaseConfig::Sqlite { .. } => Ok(Arc::new(sqlite::SqliteDatabase::open(&config.database_path())?)),
+        DatabaseConfig::Sqlite { .. } => Ok(Arc::new(sqlite::SqliteDatabase::open(
+            &config.database_path(),
+        )?)),
     }
 }
 
 /// Recomputes the whole stored chain. `Ok(Err(_))` is a verified break, not an I/O failure.
-pub fn verify_audit(db: &dyn Database, anchor: Option<Anchor>) -> Result<Result<Summary, Break>, StateError> {
+pub fn verify_audit(
+    db: &dyn Database,
+    anchor: Option<Anchor>,
+) -> Result<Result<Summary, Break>, StateError> {
     let (start_seq, start_hash) = db.audit_start()?;
     let mut verifier = audit::Verifier::new(start_seq, &start_hash, anchor);
     let mut broken = None;
@@ -215,6 +265,10 @@ pub fn verify_audit(db: &dyn Database, anchor: Option<Anchor>) -> Result<Result<
 pub fn now_rfc3339() -> String {
     // Always three fractional digits: RFC 3339 formatting drops trailing zeros (`.12Z`), and
     // `.12Z` sorts after `.125Z` as text, which broke `<=` comparisons on stored times.
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    time::OffsetDateTime::now_utc().format(&format).expect("UTC times always format")
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::now_utc()
+        .format(&format)
+        .expect("UTC times always format")
 }

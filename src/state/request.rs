@@ -50,7 +50,9 @@ impl FromStr for Basis {
             "permission" => Ok(Self::Permission),
             "public-domain" | "public_domain" | "pd" => Ok(Self::PublicDomain),
             "108d" | "108(d)" => Ok(Self::Section108d),
-            other => Err(format!("unknown copyright basis `{other}` (ccg, ccl, permission, public-domain, 108d)")),
+            other => Err(format!(
+                "unknown copyright basis `{other}` (ccg, ccl, permission, public-domain, 108d)"
+            )),
         }
     }
 }
@@ -107,14 +109,28 @@ impl Request {
     /// Every problem with this request, so an import can name them all.
     pub fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
-        if self.id.is_empty() || self.id.len() > 64 || !self.id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-            p.push(format!("id `{}` must be 1-64 letters, digits, `-`, `_` or `.`", self.id));
+        if self.id.is_empty()
+            || self.id.len() > 64
+            || !self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            p.push(format!(
+                "id `{}` must be 1-64 letters, digits, `-`, `_` or `.`",
+                self.id
+            ));
         }
         if self.patron_name.trim().is_empty() {
             p.push("patron name is empty".into());
         }
         let email = self.patron_email.trim();
-        let valid_email = email.split_once('@').is_some_and(|(u, d)| !u.is_empty() && d.contains('.') && !d.starts_with('.') && !email.contains(char::is_whitespace));
+        let valid_email = email.split_once('@').is_some_and(|(u, d)| {
+            !u.is_empty()
+                && d.contains('.')
+                && !d.starts_with('.')
+                && !email.contains(char::is_whitespace)
+        });
         if !valid_email {
             p.push(format!("e-mail `{email}` is not an address"));
         }
@@ -131,10 +147,17 @@ impl Request {
                     ends.all(|e| !e.is_empty() && e.chars().all(|c| c.is_ascii_alphanumeric()))
                 });
             if !ok {
-                p.push(format!("pages `{pages}` should look like `101-115` or `5, 7-9`"));
+                p.push(format!(
+                    "pages `{pages}` should look like `101-115` or `5, 7-9`"
+                ));
             }
         }
-        if self.basis == Basis::Permission && self.basis_reference.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        if self.basis == Basis::Permission
+            && self
+                .basis_reference
+                .as_deref()
+                .is_none_or(|r| r.trim().is_empty())
+        {
             p.push("basis `permission` needs a reference (e.g. the CCC order number)".into());
         }
         if self.link_days == Some(0) || self.link_downloads == Some(0) {
@@ -160,7 +183,10 @@ impl Request {
             vol.push_str(&format!("vol. {v}"));
         }
         if let Some(i) = &self.issue {
-            vol.push_str(&format!("{}no. {i}", if vol.is_empty() { "" } else { ", " }));
+            vol.push_str(&format!(
+                "{}no. {i}",
+                if vol.is_empty() { "" } else { ", " }
+            ));
         }
         if !vol.is_empty() {
             parts.push(vol);

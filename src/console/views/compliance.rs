@@ -126,29 +126,10 @@ pub async fn audit_csv(
     let bytes = blocking(&staff, move || {
         let mut w = csv::Writer::from_writer(Vec::new());
         let io = |e: csv::Error| StateError::Callback(format!("writing CSV: {e}"));
-        w.write_record([
-            "seq",
-            "time",
-            "actor",
-            "action",
-            "subjects",
-            "details",
-            "prev_hash",
-            "hash",
-        ])
-        .map_err(io)?;
+        w.write_record(crate::state::audit::CSV_HEADER)
+            .map_err(io)?;
         db.audit_scan(&filter, &mut |e: Event| {
-            w.write_record([
-                e.seq.to_string(),
-                e.time,
-                e.actor,
-                e.action,
-                e.subjects.to_string(),
-                e.details.to_string(),
-                e.prev_hash,
-                e.hash,
-            ])
-            .map_err(io)
+            w.write_record(e.csv_record()).map_err(io)
         })?;
         w.into_inner()
             .map_err(|e| StateError::Callback(format!("writing CSV: {e}")))

@@ -1,9 +1,9 @@
 //! Deliveries, links and queued notices in SQLite.
 
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use crate::state::delivery::{Delivery, Grant, Link, QueuedNotice};
 use crate::state::StateError;
+use crate::state::delivery::{Delivery, Grant, Link, QueuedNotice};
 
 const DELIVERY: &str = "d.id, d.request_id, d.job_id, d.document_sha256, d.stamped_sha256, d.basis, d.state, \
      d.hold_reason, d.file_name, d.bytes, d.page_count, d.recipient, d.library, d.created_at, d.purged_at";
@@ -48,7 +48,12 @@ fn pair(row: &Row<'_>) -> rusqlite::Result<(Link, Delivery)> {
     Ok((link_from(row, 0)?, delivery_from(row, 9)?))
 }
 
-pub fn insert(tx: &Transaction<'_>, d: &Delivery, l: &Link, notice: Option<(&str, &str, &str)>) -> Result<(), StateError> {
+pub fn insert(
+    tx: &Transaction<'_>,
+    d: &Delivery,
+    l: &Link,
+    notice: Option<(&str, &str, &str)>,
+) -> Result<(), StateError> {
     let now = crate::state::now_rfc3339();
     tx.execute(
         "INSERT INTO deliveries (id, request_id, job_id, document_sha256, stamped_sha256, basis, state, hold_reason,
@@ -76,16 +81,26 @@ pub fn insert(tx: &Transaction<'_>, d: &Delivery, l: &Link, notice: Option<(&str
 }
 
 pub fn get(conn: &Connection, id: &str) -> Result<Option<Delivery>, StateError> {
-    Ok(conn.prepare_cached(&format!("SELECT {DELIVERY} FROM deliveries d WHERE d.id = ?1"))?.query_row([id], |r| delivery_from(r, 0)).optional()?)
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {DELIVERY} FROM deliveries d WHERE d.id = ?1"
+        ))?
+        .query_row([id], |r| delivery_from(r, 0))
+        .optional()?)
 }
 
 pub fn by_stamped(conn: &Connection, sha256: &str) -> Result<Vec<Delivery>, StateError> {
-    let mut stmt = conn.prepare(&format!("SELECT {DELIVERY} FROM deliveries d WHERE d.stamped_sha256 = ?1"))?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {DELIVERY} FROM deliveries d WHERE d.stamped_sha256 = ?1"
+    ))?;
     let rows = stmt.query_map([sha256], |r| delivery_from(r, 0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub fn link_by_token(conn: &Connection, token_sha256: &str) -> Result<Option<(Link, Delivery)>, StateError> {
+pub fn link_by_token(
+    conn: &Connection,
+    token_sha256: &str,
+) -> Result<Option<(Link, Delivery)>, StateError> {
     // Every borrower request comes through here: keep the statement parsed.
     Ok(conn
         .prepare_cached(&format!(
@@ -102,7 +117,10 @@ pub fn link_get(conn: &Connection, id: &str) -> Result<Option<(Link, Delivery)>,
         .optional()?)
 }
 
-pub fn links(conn: &Connection, request: Option<&str>) -> Result<Vec<(Link, Delivery)>, StateError> {
+pub fn links(
+    conn: &Connection,
+    request: Option<&str>,
+) -> Result<Vec<(Link, Delivery)>, StateError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {LINK}, {DELIVERY} FROM links l JOIN deliveries d ON d.id = l.delivery_id
          WHERE ?1 IS NULL OR d.request_id = ?1 ORDER BY l.created_at, l.id"
@@ -121,8 +139,15 @@ pub fn consume(tx: &Transaction<'_>, link_id: &str, now: &str) -> Result<Grant, 
            AND (SELECT state FROM deliveries WHERE id = links.delivery_id) = 'active'",
         params![link_id, now],
     )?;
-    let (link, delivery) = link_get(tx, link_id)?.ok_or_else(|| StateError::NotFound(format!("link {link_id}")))?;
-    Ok(if changed == 1 { Grant::Granted { left: link.downloads_left } } else { Grant::Refused(link.state(&delivery.state, now)) })
+    let (link, delivery) =
+        link_get(tx, link_id)?.ok_or_else(|| StateError::NotFound(format!("link {link_id}")))?;
+    Ok(if changed == 1 {
+        Grant::Granted {
+            left: link.downloads_left,
+        }
+    } else {
+        Grant::Refused(link.state(&delivery.state, now))
+    })
 }
 
 pub fn revoke(tx: &Transaction<'_>, link_id: &str, now: &str) -> Result<bool, StateError> {
@@ -132,9 +157,17 @@ pub fn revoke(tx: &Transaction<'_>, link_id: &str, now: &str) -> Result<bool, St
     )? == 1)
 }
 
-pub fn extend(tx: &Transaction<'_>, link_id: &str, expires_at: Option<&str>, more_downloads: Option<i64>) -> Result<(), StateError> {
+pub fn extend(
+    tx: &Transaction<'_>,
+    link_id: &str,
+    expires_at: Option<&str>,
+    more_downloads: Option<i64>,
+) -> Result<(), StateError> {
     if let Some(e) = expires_at {
-        tx.execute("UPDATE links SET expires_at = ?2 WHERE id = ?1", params![link_id, e])?;
+        tx.execute(
+            "UPDATE links SET expires_at = ?2 WHERE id = ?1",
+            params![link_id, e],
+        )?;
     }
     if let Some(n) = more_downloads {
         tx.execute(
@@ -146,7 +179,11 @@ pub fn extend(tx: &Transaction<'_>, link_id: &str, expires_at: Option<&str>, mor
     Ok(())
 }
 
-pub fn notices_due(conn: &Connection, now: &str, limit: usize) -> Result<Vec<QueuedNotice>, StateError> {
+pub fn notices_due(
+    conn: &Connection,
+    now: &str,
+    limit: usize,
+) -> Result<Vec<QueuedNotice>, StateError> {
     let mut stmt = conn.prepare(
         "SELECT id, delivery_id, recipient, subject, body, attempts FROM notices
          WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
@@ -164,7 +201,13 @@ pub fn notices_due(conn: &Connection, now: &str, limit: usize) -> Result<Vec<Que
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub fn notice_update(tx: &Transaction<'_>, id: i64, state: &str, next_at: &str, error: Option<&str>) -> Result<(), StateError> {
+pub fn notice_update(
+    tx: &Transaction<'_>,
+    id: i64,
+    state: &str,
+    next_at: &str,
+    error: Option<&str>,
+) -> Result<(), StateError> {
     let now = crate::state::now_rfc3339();
     tx.execute(
         "UPDATE notices SET state = ?2, attempts = attempts + 1, next_attempt_at = ?3, last_error = ?4,

@@ -1,9 +1,9 @@
 //! Jobs in SQLite.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::state::job::{Job, JobFilter, JobPatch, JobState};
 use crate::state::StateError;
+use crate::state::job::{Job, JobFilter, JobPatch, JobState};
 
 const COLUMNS: &str = "id, request_id, state, hold_reason, source_name, spool_path, source_sha256, page_count, \
                        report_json, output_sha256, error_code, error_message, created_at, updated_at";
@@ -11,7 +11,9 @@ const COLUMNS: &str = "id, request_id, state, hold_reason, source_name, spool_pa
 pub fn insert(conn: &Connection, j: &Job) -> Result<(), StateError> {
     let now = crate::state::now_rfc3339();
     conn.execute(
-        &format!("INSERT INTO jobs ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13)"),
+        &format!(
+            "INSERT INTO jobs ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13)"
+        ),
         params![
             j.id,
             j.request_id,
@@ -36,9 +38,9 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
     Ok(Job {
         id: row.get(0)?,
         request_id: row.get(1)?,
-        state: state
-            .parse()
-            .map_err(|e: String| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e.into()))?,
+        state: state.parse().map_err(|e: String| {
+            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e.into())
+        })?,
         hold_reason: row.get(3)?,
         source_name: row.get(4)?,
         spool_path: row.get(5)?,
@@ -54,19 +56,33 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
 }
 
 pub fn get(conn: &Connection, id: &str) -> Result<Option<Job>, StateError> {
-    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"), [id], from_row).optional()?)
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
+            [id],
+            from_row,
+        )
+        .optional()?)
 }
 
 pub fn list(conn: &Connection, filter: &JobFilter) -> Result<Vec<Job>, StateError> {
     let mut sql = format!("SELECT {COLUMNS} FROM jobs WHERE 1=1");
     if !filter.states.is_empty() {
-        let states: Vec<String> = filter.states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        let states: Vec<String> = filter
+            .states
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
         sql.push_str(&format!(" AND state IN ({})", states.join(",")));
     }
     if filter.unmatched {
         sql.push_str(" AND request_id IS NULL");
     }
-    let limit = if filter.limit == 0 { i64::MAX } else { filter.limit as i64 };
+    let limit = if filter.limit == 0 {
+        i64::MAX
+    } else {
+        filter.limit as i64
+    };
     sql.push_str(" ORDER BY created_at, id LIMIT ?1");
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map([limit], from_row)?;
@@ -74,16 +90,29 @@ pub fn list(conn: &Connection, filter: &JobFilter) -> Result<Vec<Job>, StateErro
 }
 
 pub fn by_source(conn: &Connection, sha256: &str, except: &str) -> Result<Vec<Job>, StateError> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM jobs WHERE source_sha256 = ?1 AND id != ?2 ORDER BY created_at"))?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE source_sha256 = ?1 AND id != ?2 ORDER BY created_at"
+    ))?;
     let rows = stmt.query_map([sha256, except], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Moves a job from one of `from` to `to`; `Conflict` if it is in none of them now.
-pub fn transition(conn: &Connection, id: &str, from: &[JobState], to: JobState, patch: &JobPatch) -> Result<Job, StateError> {
-    let current = get(conn, id)?.ok_or_else(|| StateError::NotFound(format!("job {id} does not exist")))?;
+pub fn transition(
+    conn: &Connection,
+    id: &str,
+    from: &[JobState],
+    to: JobState,
+    patch: &JobPatch,
+) -> Result<Job, StateError> {
+    let current =
+        get(conn, id)?.ok_or_else(|| StateError::NotFound(format!("job {id} does not exist")))?;
     if !from.contains(&current.state) {
-        return Err(StateError::Conflict(format!("job {id} is {}, not {}", current.state, list_states(from))));
+        return Err(StateError::Conflict(format!(
+            "job {id} is {}, not {}",
+            current.state,
+            list_states(from)
+        )));
     }
     let now = crate::state::now_rfc3339();
     conn.execute(
@@ -115,5 +144,9 @@ pub fn transition(conn: &Connection, id: &str, from: &[JobState], to: JobState, 
 }
 
 fn list_states(states: &[JobState]) -> String {
-    states.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or ")
+    states
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(" or ")
 }

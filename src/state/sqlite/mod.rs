@@ -6,10 +6,10 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::{params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior};
-use rusqlite_migration::{Migrations, M};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params_from_iter};
+use rusqlite_migration::{M, Migrations};
 
-use super::audit::{self, Event, NewEvent, GENESIS};
+use super::audit::{self, Event, GENESIS, NewEvent};
 use super::delivery::{Delivery, Grant, Link, QueuedNotice};
 use super::job::{Job, JobFilter, JobPatch, JobState, PageRow};
 use super::request::Request;
@@ -38,16 +38,29 @@ pub struct SqliteDatabase {
 impl SqliteDatabase {
     pub fn open(path: &Path) -> Result<Self, StateError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StateError::Migration(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StateError::Migration(format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
-        let open_err = |source| StateError::Open { path: path.display().to_string(), source };
+        let open_err = |source| StateError::Open {
+            path: path.display().to_string(),
+            source,
+        };
         let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
-        migrations().to_latest(&mut conn).map_err(|e| StateError::Migration(e.to_string()))?;
-        Ok(Self { conn: Mutex::new(conn) })
+        conn.busy_timeout(Duration::from_secs(30))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        migrations()
+            .to_latest(&mut conn)
+            .map_err(|e| StateError::Migration(e.to_string()))?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -75,7 +88,11 @@ fn row_to_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Event, String, Str
 
 /// `2026-01-31` as an upper bound means the whole day.
 fn until_bound(s: &str) -> String {
-    if s.len() == 10 { format!("{s}T23:59:59.999Z~") } else { s.to_string() }
+    if s.len() == 10 {
+        format!("{s}T23:59:59.999Z~")
+    } else {
+        s.to_string()
+    }
 }
 
 impl Database for SqliteDatabase {
@@ -117,7 +134,10 @@ impl Database for SqliteDatabase {
         Ok(())
     }
 
-    fn pages_of_other_jobs(&self, except: Option<&str>) -> Result<Vec<(String, Vec<PageRow>)>, StateError> {
+    fn pages_of_other_jobs(
+        &self,
+        except: Option<&str>,
+    ) -> Result<Vec<(String, Vec<PageRow>)>, StateError> {
         pages::all_except(&self.conn(), except)
     }
 
@@ -188,19 +208,28 @@ impl Database for SqliteDatabase {
         Ok(grant)
     }
 
-    fn link_change(&self, link_id: &str, change: LinkChange, event: NewEvent) -> Result<(), StateError> {
+    fn link_change(
+        &self,
+        link_id: &str,
+        change: LinkChange,
+        event: NewEvent,
+    ) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        deliveries::link_get(&tx, link_id)?.ok_or_else(|| StateError::NotFound(format!("no link {link_id}")))?;
+        deliveries::link_get(&tx, link_id)?
+            .ok_or_else(|| StateError::NotFound(format!("no link {link_id}")))?;
         match change {
             LinkChange::Revoke => {
                 if !deliveries::revoke(&tx, link_id, &super::now_rfc3339())? {
-                    return Err(StateError::Conflict(format!("link {link_id} is revoked already")));
+                    return Err(StateError::Conflict(format!(
+                        "link {link_id} is revoked already"
+                    )));
                 }
             }
-            LinkChange::Extend { expires_at, more_downloads } => {
-                deliveries::extend(&tx, link_id, expires_at.as_deref(), more_downloads)?
-            }
+            LinkChange::Extend {
+                expires_at,
+                more_downloads,
+            } => deliveries::extend(&tx, link_id, expires_at.as_deref(), more_downloads)?,
         }
         append_in(&tx, event)?;
         tx.commit()?;
@@ -211,7 +240,14 @@ impl Database for SqliteDatabase {
         deliveries::notices_due(&self.conn(), &super::now_rfc3339(), limit)
     }
 
-    fn notice_update(&self, id: i64, state: &str, next_at: &str, error: Option<&str>, event: NewEvent) -> Result<(), StateError> {
+    fn notice_update(
+        &self,
+        id: i64,
+        state: &str,
+        next_at: &str,
+        error: Option<&str>,
+        event: NewEvent,
+    ) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         deliveries::notice_update(&tx, id, state, next_at, error)?;
@@ -243,7 +279,11 @@ impl Database for SqliteDatabase {
         requests::list(&self.conn(), limit)
     }
 
-    fn audit_scan(&self, filter: &AuditFilter, each: &mut dyn FnMut(Event) -> Result<(), StateError>) -> Result<(), StateError> {
+    fn audit_scan(
+        &self,
+        filter: &AuditFilter,
+        each: &mut dyn FnMut(Event) -> Result<(), StateError>,
+    ) -> Result<(), StateError> {
         let mut sql = String::from(
             "SELECT seq, time, actor, action, subjects, details, prev_hash, hash FROM audit_events WHERE 1=1",
         );
@@ -267,7 +307,10 @@ impl Database for SqliteDatabase {
         }
         if let Some(r) = &filter.request {
             args.push(r.clone());
-            sql.push_str(&format!(" AND json_extract(subjects, '$.request') = ?{}", args.len()));
+            sql.push_str(&format!(
+                " AND json_extract(subjects, '$.request') = ?{}",
+                args.len()
+            ));
         }
         // seq is the rowid, so moving a row means rewriting its seq, which its hash covers.
         sql.push_str(" ORDER BY seq");
@@ -276,10 +319,12 @@ impl Database for SqliteDatabase {
         let mut rows = stmt.query(params_from_iter(args.iter()))?;
         while let Some(row) = rows.next()? {
             let (mut event, subjects, details) = row_to_event(row)?;
-            event.subjects = serde_json::from_str(&subjects)
-                .map_err(|e| StateError::Corrupt(format!("audit event {}: subjects: {e}", event.seq)))?;
-            event.details = serde_json::from_str(&details)
-                .map_err(|e| StateError::Corrupt(format!("audit event {}: details: {e}", event.seq)))?;
+            event.subjects = serde_json::from_str(&subjects).map_err(|e| {
+                StateError::Corrupt(format!("audit event {}: subjects: {e}", event.seq))
+            })?;
+            event.details = serde_json::from_str(&details).map_err(|e| {
+                StateError::Corrupt(format!("audit event {}: details: {e}", event.seq))
+            })?;
             each(event)?;
         }
         Ok(())
@@ -307,13 +352,26 @@ impl Database for SqliteDatabase {
     ) -> Result<crate::compliance::CopyDecision, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let new = compliance::NewCopy { delivery, link, notice, job, event, work, basis };
+        let new = compliance::NewCopy {
+            delivery,
+            link,
+            notice,
+            job,
+            event,
+            work,
+            basis,
+        };
         let decision = compliance::create_counted(&tx, new, rules)?;
         tx.commit()?;
         Ok(decision)
     }
 
-    fn delivery_release(&self, id: &str, officer: &str, reason: &str) -> Result<Delivery, StateError> {
+    fn delivery_release(
+        &self,
+        id: &str,
+        officer: &str,
+        reason: &str,
+    ) -> Result<Delivery, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let d = compliance::release(&tx, id, officer, reason)?;
@@ -325,27 +383,53 @@ impl Database for SqliteDatabase {
         compliance::list(&self.conn(), state)
     }
 
-    fn counted_copies(&self, year: i32, library: Option<&str>) -> Result<Vec<crate::compliance::CountedCopy>, StateError> {
+    fn counted_copies(
+        &self,
+        year: i32,
+        library: Option<&str>,
+    ) -> Result<Vec<crate::compliance::CountedCopy>, StateError> {
         compliance::copies(&self.conn(), year, library)
     }
 
-    fn audit_subject_ids(&self, patron: Option<&str>, library: Option<&str>) -> Result<Vec<String>, StateError> {
+    fn audit_subject_ids(
+        &self,
+        patron: Option<&str>,
+        library: Option<&str>,
+    ) -> Result<Vec<String>, StateError> {
         compliance::subject_ids(&self.conn(), patron, library)
     }
 
-    fn retention_prune(&self, cutoff: &str, actor: &str, dry_run: bool) -> Result<crate::compliance::retention::PruneReport, StateError> {
+    fn retention_prune(
+        &self,
+        cutoff: &str,
+        actor: &str,
+        dry_run: bool,
+    ) -> Result<crate::compliance::retention::PruneReport, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let report = compliance::prune(&tx, cutoff, actor, dry_run)?;
-        if dry_run { tx.rollback()? } else { tx.commit()? }
+        if dry_run {
+            tx.rollback()?
+        } else {
+            tx.commit()?
+        }
         Ok(report)
     }
 
-    fn pseudonymise(&self, cutoff: &str, actor: &str, dry_run: bool) -> Result<crate::compliance::retention::PseudonymReport, StateError> {
+    fn pseudonymise(
+        &self,
+        cutoff: &str,
+        actor: &str,
+        dry_run: bool,
+    ) -> Result<crate::compliance::retention::PseudonymReport, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let report = compliance::pseudonymise(&tx, cutoff, actor, dry_run)?;
-        if dry_run { tx.rollback()? } else { tx.commit()? }
+        if dry_run {
+            tx.rollback()?
+        } else {
+            tx.commit()?
+        }
         Ok(report)
     }
 
@@ -353,7 +437,12 @@ impl Database for SqliteDatabase {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         users::insert_user(&tx, user)?;
-        append_in(&tx, NewEvent::new(actor, "user.added").subject("user", &user.name).details(serde_json::json!({ "role": user.role })))?;
+        append_in(
+            &tx,
+            NewEvent::new(actor, "user.added")
+                .subject("user", &user.name)
+                .details(serde_json::json!({ "role": user.role })),
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -370,7 +459,11 @@ impl Database for SqliteDatabase {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         users::insert_session(&tx, session)?;
-        users::clear_failures(&tx, &format!("user:{}", session.user_name), &session.created_at)?;
+        users::clear_failures(
+            &tx,
+            &format!("user:{}", session.user_name),
+            &session.created_at,
+        )?;
         append_in(
             &tx,
             NewEvent::new(format!("staff:{}", session.user_name), "staff.login")
@@ -381,7 +474,10 @@ impl Database for SqliteDatabase {
         Ok(())
     }
 
-    fn session_get(&self, id_sha256: &str) -> Result<Option<(users::StaffSession, users::StaffUser)>, StateError> {
+    fn session_get(
+        &self,
+        id_sha256: &str,
+    ) -> Result<Option<(users::StaffSession, users::StaffUser)>, StateError> {
         users::get_session(&self.conn(), id_sha256, &super::now_rfc3339())
     }
 
@@ -390,7 +486,10 @@ impl Database for SqliteDatabase {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let ended = users::delete_session(&tx, id_sha256)?;
         if ended {
-            append_in(&tx, NewEvent::new(format!("staff:{user}"), "staff.logout").subject("user", user))?;
+            append_in(
+                &tx,
+                NewEvent::new(format!("staff:{user}"), "staff.logout").subject("user", user),
+            )?;
         }
         tx.commit()?;
         Ok(ended)
@@ -400,7 +499,11 @@ impl Database for SqliteDatabase {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         users::record_failure(&tx, keys, &super::now_rfc3339())?;
-        append_in(&tx, NewEvent::new("console", "staff.login_failed").details(serde_json::json!({ "user": user, "client": client })))?;
+        append_in(
+            &tx,
+            NewEvent::new("console", "staff.login_failed")
+                .details(serde_json::json!({ "user": user, "client": client })),
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -412,9 +515,13 @@ impl Database for SqliteDatabase {
     fn notice_resend(&self, delivery_id: &str, event: NewEvent) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let delivery = deliveries::get(&tx, delivery_id)?.ok_or_else(|| StateError::NotFound(format!("no delivery {delivery_id}")))?;
+        let delivery = deliveries::get(&tx, delivery_id)?
+            .ok_or_else(|| StateError::NotFound(format!("no delivery {delivery_id}")))?;
         if delivery.state != "active" {
-            return Err(StateError::Conflict(format!("delivery {delivery_id} is {}: its e-mail cannot be sent now", delivery.state)));
+            return Err(StateError::Conflict(format!(
+                "delivery {delivery_id} is {}: its e-mail cannot be sent now",
+                delivery.state
+            )));
         }
         // A new row, so the first notice keeps its own sent time and attempts.
         let now = super::now_rfc3339();
@@ -425,7 +532,9 @@ impl Database for SqliteDatabase {
             rusqlite::params![delivery_id, now],
         )?;
         if copied == 0 {
-            return Err(StateError::NotFound(format!("delivery {delivery_id} has no e-mail to resend")));
+            return Err(StateError::NotFound(format!(
+                "delivery {delivery_id} has no e-mail to resend"
+            )));
         }
         append_in(&tx, event)?;
         tx.commit()?;
@@ -437,7 +546,11 @@ impl Database for SqliteDatabase {
 /// event commit together or not at all.
 pub(super) fn append_in(tx: &Transaction<'_>, new: NewEvent) -> Result<Event, StateError> {
     let head: Option<(i64, String)> = tx
-        .query_row("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     let (seq, prev) = match head {
         Some(h) => h,
@@ -483,10 +596,18 @@ mod tests {
         let other = std::sync::Arc::new(SqliteDatabase::open(&path).unwrap());
         let handles: Vec<_> = (0..4)
             .map(|t| {
-                let db = if t % 2 == 0 { db.clone() } else { other.clone() };
+                let db = if t % 2 == 0 {
+                    db.clone()
+                } else {
+                    other.clone()
+                };
                 std::thread::spawn(move || {
                     for i in 0..25 {
-                        db.audit_append(NewEvent::new("daemon", "test.append").subject("job", format!("{t}-{i}"))).unwrap();
+                        db.audit_append(
+                            NewEvent::new("daemon", "test.append")
+                                .subject("job", format!("{t}-{i}")),
+                        )
+                        .unwrap();
                     }
                 })
             })
@@ -494,7 +615,9 @@ mod tests {
         for h in handles {
             h.join().unwrap();
         }
-        let summary = super::super::verify_audit(&*db, None).unwrap().expect("chain verifies");
+        let summary = super::super::verify_audit(&*db, None)
+            .unwrap()
+            .expect("chain verifies");
         assert_eq!(summary.count, 100);
         assert_eq!(summary.head.seq, 100);
     }
@@ -505,8 +628,17 @@ mod tests {
     fn floats_in_details_survive_storage_and_verify() {
         let dir = tempfile::tempdir().unwrap();
         let db = SqliteDatabase::open(&dir.path().join("q.sqlite3")).unwrap();
-        for x in [0.1 + 0.2, 1.0 / 3.0, 6.02214076e23, 2.2250738585072014e-308, 12.345678901234567] {
-            db.audit_append(NewEvent::new("daemon", "test.float").details(serde_json::json!({ "x": x }))).unwrap();
+        for x in [
+            0.1 + 0.2,
+            1.0 / 3.0,
+            6.02214076e23,
+            2.2250738585072014e-308,
+            12.345678901234567,
+        ] {
+            db.audit_append(
+                NewEvent::new("daemon", "test.float").details(serde_json::json!({ "x": x })),
+            )
+            .unwrap();
         }
         assert!(super::super::verify_audit(&db, None).unwrap().is_ok());
     }
@@ -516,7 +648,10 @@ mod tests {
         assert!(migrations().validate().is_ok());
         let dir = tempfile::tempdir().unwrap();
         let db = SqliteDatabase::open(&dir.path().join("q.sqlite3")).unwrap();
-        let v: i64 = db.conn().query_row("SELECT max(version) FROM schema_history", [], |r| r.get(0)).unwrap();
+        let v: i64 = db
+            .conn()
+            .query_row("SELECT max(version) FROM schema_history", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, 4);
     }
 }

@@ -1,9 +1,9 @@
 //! Per-page findings of processed jobs, kept for near-duplicate search.
 
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{Connection, Transaction, params};
 
-use crate::state::job::PageRow;
 use crate::state::StateError;
+use crate::state::job::PageRow;
 
 pub fn replace(tx: &Transaction<'_>, job_id: &str, pages: &[PageRow]) -> Result<(), StateError> {
     // Reprocessing replaces what an earlier run found.
@@ -31,7 +31,10 @@ pub fn replace(tx: &Transaction<'_>, job_id: &str, pages: &[PageRow]) -> Result<
 }
 
 /// Every other job's pages in page order, grouped by job, oldest job first.
-pub fn all_except(conn: &Connection, except: Option<&str>) -> Result<Vec<(String, Vec<PageRow>)>, StateError> {
+pub fn all_except(
+    conn: &Connection,
+    except: Option<&str>,
+) -> Result<Vec<(String, Vec<PageRow>)>, StateError> {
     let mut stmt = conn.prepare(
         "SELECT p.job_id, p.page_no, p.source_file, p.source_page, p.phash, p.minhash, p.printed_page, p.ocr_confidence,
                 p.word_count, p.blank
@@ -47,7 +50,11 @@ pub fn all_except(conn: &Connection, except: Option<&str>) -> Result<Vec<(String
                 source_file: r.get(2)?,
                 source_page: r.get(3)?,
                 phash: r.get::<_, Option<Vec<u8>>>(4)?.unwrap_or_default(),
-                minhash: minhash.unwrap_or_default().chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+                minhash: minhash
+                    .unwrap_or_default()
+                    .chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
                 printed_page: r.get(6)?,
                 ocr_confidence: r.get(7)?,
                 word_count: r.get(8)?,

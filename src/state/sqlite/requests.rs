@@ -1,17 +1,24 @@
 //! Requests in SQLite.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::state::request::Request;
 use crate::state::StateError;
+use crate::state::request::Request;
 
 const COLUMNS: &str = "id, patron_name, patron_email, library, title, issn, isbn, article, author, year, \
                        volume, issue, pages, basis, basis_reference, link_days, link_downloads, created_at";
 
 pub fn insert(conn: &Connection, r: &Request) -> Result<(), StateError> {
-    let exists: bool = conn.query_row("SELECT EXISTS(SELECT 1 FROM requests WHERE id = ?1)", [&r.id], |row| row.get(0))?;
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM requests WHERE id = ?1)",
+        [&r.id],
+        |row| row.get(0),
+    )?;
     if exists {
-        return Err(StateError::Conflict(format!("request {} exists already", r.id)));
+        return Err(StateError::Conflict(format!(
+            "request {} exists already",
+            r.id
+        )));
     }
     conn.execute(
         &format!("INSERT INTO requests ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"),
@@ -66,11 +73,16 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Request> {
 }
 
 pub fn get(conn: &Connection, id: &str) -> Result<Option<Request>, StateError> {
-    Ok(conn.prepare_cached(&format!("SELECT {COLUMNS} FROM requests WHERE id = ?1"))?.query_row([id], from_row).optional()?)
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM requests WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?)
 }
 
 pub fn list(conn: &Connection, limit: usize) -> Result<Vec<Request>, StateError> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM requests ORDER BY created_at DESC, id LIMIT ?1"))?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM requests ORDER BY created_at DESC, id LIMIT ?1"
+    ))?;
     let rows = stmt.query_map([limit as i64], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
