@@ -79,16 +79,7 @@ async fn list_requests(
 ) -> Result<Json<Vec<Request>>, ApiError> {
     authorised(&state, &headers)?;
     let db = state.db.clone();
-    let list = tokio::task::spawn_blocking(move || db.requests_list(q.limit.min(10_000)))
-        .await
-        .map_err(|e| {
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "api.internal",
-                e.to_string(),
-            )
-        })?
-        .map_err(state_error)?;
+    let list = db_call(move || db.requests_list(q.limit.min(10_000))).await?;
     Ok(Json(list))
 }
 
@@ -128,7 +119,15 @@ async fn add_requests(
     }
     let ids: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
     let db = state.db.clone();
-    tokio::task::spawn_blocking(move || db.requests_add(&requests, "api"))
+    db_call(move || db.requests_add(&requests, "api")).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "created": ids }))))
+}
+
+/// Runs a database call off the async threads, mapping both failure kinds to API errors.
+async fn db_call<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StateError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| {
             error(
@@ -137,8 +136,7 @@ async fn add_requests(
                 e.to_string(),
             )
         })?
-        .map_err(state_error)?;
-    Ok((StatusCode::CREATED, Json(json!({ "created": ids }))))
+        .map_err(state_error)
 }
 
 fn state_error(e: StateError) -> ApiError {
@@ -160,16 +158,8 @@ async fn preview(
     authorised(&state, &headers)?;
     let db = state.db.clone();
     let lookup = id.clone();
-    let delivery = tokio::task::spawn_blocking(move || db.delivery_get(&lookup))
-        .await
-        .map_err(|e| {
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "api.internal",
-                e.to_string(),
-            )
-        })?
-        .map_err(state_error)?
+    let delivery = db_call(move || db.delivery_get(&lookup))
+        .await?
         .ok_or_else(|| {
             error(
                 StatusCode::NOT_FOUND,
@@ -196,16 +186,7 @@ async fn preview(
     let event = crate::state::NewEvent::new("api", "delivery.previewed")
         .subject("delivery", &id)
         .subject("request", &delivery.request_id);
-    tokio::task::spawn_blocking(move || db.audit_append(event))
-        .await
-        .map_err(|e| {
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "api.internal",
-                e.to_string(),
-            )
-        })?
-        .map_err(state_error)?;
+    db_call(move || db.audit_append(event)).await?;
     let len = body.len();
     let mut resp = axum::response::Response::new(axum::body::Body::from_stream(body.into_stream()));
     let h = resp.headers_mut();
