@@ -322,6 +322,20 @@ fn a_dropped_scan_is_taken_matched_processed_and_bad_input_is_quarantined() {
         assert!(log.contains(action), "no {action} in the audit log");
     }
     home.ok(&["audit", "verify"]);
+
+    // Reprocessing a failed job brings its original back from quarantine; it fails again and
+    // goes back, never lost on the way.
+    home.ok(&["job", "reprocess", id]);
+    wait_until(
+        Duration::from_secs(60),
+        "the reprocessed job fails again",
+        || {
+            let log = stdout(&home.ok(&["audit", "export", "--action", "job.failed"]));
+            log.lines().count() == 2
+        },
+    );
+    assert!(quarantine.join(id).join("TN201.pdf").is_file());
+    assert!(quarantine.join(format!("{id}.error.txt")).is_file());
 }
 
 #[test]

@@ -5,11 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use serde_json::json;
 
 use crate::config::LoadedConfig;
-use crate::intake::{custody, worker};
-use crate::state::{self, Db, Job, JobFilter, JobPatch, JobState, NewEvent};
+use crate::intake::{review, worker};
+use crate::state::{self, Db, Job, JobFilter, JobState};
 
 #[derive(Debug, clap::Args)]
 pub struct JobsArgs {
@@ -113,75 +112,19 @@ pub fn run(cmd: JobCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
             }
         }
         JobCommand::Release { job, reason } => {
-            let event = NewEvent::new(actor(), "job.released")
-                .subject("job", &job)
-                .details(json!({ "reason": reason }));
-            let patch = JobPatch {
-                hold_reason: Some(None),
-                ..Default::default()
-            };
-            db.job_transition(&job, &[JobState::Held], JobState::Processed, patch, event)?;
+            review::release(&db, &job, &actor(), reason)?;
             println!("released {job}: ready for delivery");
         }
         JobCommand::Reprocess { job } => {
-            let j = get(&db, &job)?;
-            if j.state == JobState::Failed {
-                restore_from_quarantine(config, &j)?;
-            }
-            let event = NewEvent::new(actor(), "job.reprocess").subject("job", &job);
-            let patch = JobPatch {
-                hold_reason: Some(None),
-                ..Default::default()
-            };
-            db.job_transition(
-                &job,
-                &[JobState::Held, JobState::Failed, JobState::Processed],
-                JobState::Received,
-                patch,
-                event,
-            )?;
+            review::reprocess(&db, &config.quarantine_dir(), &job, &actor())?;
             println!("{job} queued for processing again");
         }
         JobCommand::Match { job, request } => {
-            let j = get(&db, &job)?;
-            db.request_get(&request)?
-                .with_context(|| format!("no request {request}"))?;
-            let event = NewEvent::new(actor(), "job.matched")
-                .subject("job", &job)
-                .subject("request", &request);
-            let patch = JobPatch {
-                request_id: Some(request.clone()),
-                ..Default::default()
-            };
-            db.job_transition(&job, &[j.state], j.state, patch, event)?;
+            review::match_request(&db, &job, &request, &actor())?;
             println!("{job} now belongs to request {request}");
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn restore_from_quarantine(config: &LoadedConfig, job: &Job) -> anyhow::Result<()> {
-    let held = config.quarantine_dir().join(&job.id);
-    let dir = PathBuf::from(&job.spool_path);
-    std::fs::create_dir_all(&dir)?;
-    if held.is_dir() {
-        for entry in std::fs::read_dir(&held)? {
-            let p = entry?.path();
-            std::fs::rename(&p, dir.join(p.file_name().unwrap_or_default()))?;
-        }
-        std::fs::remove_dir(&held)?;
-    }
-    anyhow::ensure!(
-        !custody::originals(&dir)?.is_empty(),
-        "the original of {} is gone",
-        job.id
-    );
-    let _ = std::fs::remove_file(
-        config
-            .quarantine_dir()
-            .join(format!("{}.error.txt", job.id)),
-    );
-    Ok(())
 }
 
 fn print_job(job: &Job, report: Option<&serde_json::Value>) {

@@ -8,6 +8,7 @@
 //! or in the spool (found again by [`custody::recover`]). Never in neither.
 
 pub mod custody;
+pub mod review;
 pub mod similar;
 mod watch;
 pub mod worker;

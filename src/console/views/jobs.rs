@@ -14,8 +14,9 @@ use super::{PageResult, blocking, done, page, v};
 use crate::console::auth::Area;
 use crate::console::csrf;
 use crate::console::session::Staff;
+use crate::intake::review;
 use crate::server::AppState;
-use crate::state::{Job, JobFilter, JobPatch, JobState, NewEvent};
+use crate::state::{Job, JobFilter, JobState};
 
 #[derive(Deserialize, Default)]
 pub struct QueueQuery {
@@ -191,19 +192,8 @@ pub async fn release(
     staff.require(Area::Jobs)?;
     csrf::check(&staff, &f.csrf)?;
     let reason = Some(f.reason.trim().to_string()).filter(|r| !r.is_empty());
-    let event = NewEvent::new(staff.actor(), "job.released")
-        .subject("job", &id)
-        .details(json!({ "reason": reason }));
-    let patch = JobPatch {
-        hold_reason: Some(None),
-        ..Default::default()
-    };
-    let db = state.db.clone();
-    let job = id.clone();
-    blocking(&staff, move || {
-        db.job_transition(&job, &[JobState::Held], JobState::Processed, patch, event)
-    })
-    .await?;
+    let (db, job, actor) = (state.db.clone(), id.clone(), staff.actor());
+    blocking(&staff, move || review::release(&db, &job, &actor, reason)).await?;
     Ok(done(
         &format!("/staff/jobs/{}", super::urlencode(&id)),
         "released: ready for delivery",
@@ -229,17 +219,14 @@ pub async fn hold(
             "Say why the job must wait.",
         ));
     }
-    let event = NewEvent::new(staff.actor(), "job.held")
-        .subject("job", &id)
-        .details(json!({ "reason": reason }));
-    let patch = JobPatch {
-        hold_reason: Some(Some(format!("held by {}: {reason}", staff.user.name))),
-        ..Default::default()
-    };
-    let db = state.db.clone();
-    let job = id.clone();
+    let (db, job, actor, who) = (
+        state.db.clone(),
+        id.clone(),
+        staff.actor(),
+        staff.user.name.clone(),
+    );
     blocking(&staff, move || {
-        db.job_transition(&job, &[JobState::Processed], JobState::Held, patch, event)
+        review::hold(&db, &job, &actor, &who, &reason)
     })
     .await?;
     Ok(done(
@@ -248,8 +235,7 @@ pub async fn hold(
     ))
 }
 
-/// From held or processed only: a failed job's original sits in quarantine, and bringing it
-/// back is `quire job reprocess`'s work (it moves files), not the console's.
+/// From held, processed or failed (a failed job's original comes back from quarantine).
 pub async fn reprocess(
     State(state): State<AppState>,
     staff: Staff,
@@ -258,21 +244,10 @@ pub async fn reprocess(
 ) -> PageResult {
     staff.require(Area::Jobs)?;
     csrf::check(&staff, &f.csrf)?;
-    let event = NewEvent::new(staff.actor(), "job.reprocess").subject("job", &id);
-    let patch = JobPatch {
-        hold_reason: Some(None),
-        ..Default::default()
-    };
-    let db = state.db.clone();
-    let job = id.clone();
+    let (db, job, actor) = (state.db.clone(), id.clone(), staff.actor());
+    let quarantine = state.console.config.quarantine_dir();
     blocking(&staff, move || {
-        db.job_transition(
-            &job,
-            &[JobState::Held, JobState::Processed],
-            JobState::Received,
-            patch,
-            event,
-        )
+        review::reprocess(&db, &quarantine, &job, &actor)
     })
     .await?;
     Ok(done(
@@ -293,20 +268,7 @@ pub async fn match_request(
     let db = state.db.clone();
     let (job, actor) = (id.clone(), staff.actor());
     blocking(&staff, move || {
-        use crate::state::StateError;
-        let j = db
-            .job_get(&job)?
-            .ok_or_else(|| StateError::NotFound(format!("no job {job}")))?;
-        db.request_get(&request)?
-            .ok_or_else(|| StateError::NotFound(format!("no request {request}")))?;
-        let event = NewEvent::new(actor, "job.matched")
-            .subject("job", &job)
-            .subject("request", &request);
-        let patch = JobPatch {
-            request_id: Some(request.clone()),
-            ..Default::default()
-        };
-        db.job_transition(&job, &[j.state], j.state, patch, event)
+        review::match_request(&db, &job, &request, &actor)
     })
     .await?;
     Ok(done(

@@ -1,0 +1,98 @@
+//! The technician's decisions on a job, shared by `quire job …` and the staff console so both
+//! record the same state change and the same audit event.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::custody;
+use crate::state::{Db, Job, JobPatch, JobState, NewEvent, StateError};
+
+/// Held → ready for delivery.
+pub fn release(db: &Db, job: &str, actor: &str, reason: Option<String>) -> Result<Job, StateError> {
+    let event = NewEvent::new(actor, "job.released")
+        .subject("job", job)
+        .details(json!({ "reason": reason }));
+    let patch = JobPatch {
+        hold_reason: Some(None),
+        ..Default::default()
+    };
+    db.job_transition(job, &[JobState::Held], JobState::Processed, patch, event)
+}
+
+/// Ready → held, with the reason shown in the queue.
+pub fn hold(db: &Db, job: &str, actor: &str, who: &str, reason: &str) -> Result<Job, StateError> {
+    let event = NewEvent::new(actor, "job.held")
+        .subject("job", job)
+        .details(json!({ "reason": reason }));
+    let patch = JobPatch {
+        hold_reason: Some(Some(format!("held by {who}: {reason}"))),
+        ..Default::default()
+    };
+    db.job_transition(job, &[JobState::Processed], JobState::Held, patch, event)
+}
+
+/// Back to the queue from held, processed or failed; a failed job's original comes back from
+/// quarantine first.
+pub fn reprocess(
+    db: &Db,
+    quarantine: &std::path::Path,
+    job: &str,
+    actor: &str,
+) -> Result<Job, StateError> {
+    let current = db
+        .job_get(job)?
+        .ok_or_else(|| StateError::NotFound(format!("no job {job}")))?;
+    if current.state == JobState::Failed {
+        restore_from_quarantine(quarantine, &current)
+            .map_err(|e| StateError::Callback(format!("job {job}: {e}")))?;
+    }
+    let event = NewEvent::new(actor, "job.reprocess").subject("job", job);
+    let patch = JobPatch {
+        hold_reason: Some(None),
+        ..Default::default()
+    };
+    db.job_transition(
+        job,
+        &[JobState::Held, JobState::Failed, JobState::Processed],
+        JobState::Received,
+        patch,
+        event,
+    )
+}
+
+/// Attaches a job to an existing request, whatever its state.
+pub fn match_request(db: &Db, job: &str, request: &str, actor: &str) -> Result<Job, StateError> {
+    let current = db
+        .job_get(job)?
+        .ok_or_else(|| StateError::NotFound(format!("no job {job}")))?;
+    db.request_get(request)?
+        .ok_or_else(|| StateError::NotFound(format!("no request {request}")))?;
+    let event = NewEvent::new(actor, "job.matched")
+        .subject("job", job)
+        .subject("request", request);
+    let patch = JobPatch {
+        request_id: Some(request.to_string()),
+        ..Default::default()
+    };
+    db.job_transition(job, &[current.state], current.state, patch, event)
+}
+
+fn restore_from_quarantine(quarantine: &std::path::Path, job: &Job) -> std::io::Result<()> {
+    let held = quarantine.join(&job.id);
+    let dir = PathBuf::from(&job.spool_path);
+    std::fs::create_dir_all(&dir)?;
+    if held.is_dir() {
+        for entry in std::fs::read_dir(&held)? {
+            let p = entry?.path();
+            std::fs::rename(&p, dir.join(p.file_name().unwrap_or_default()))?;
+        }
+        std::fs::remove_dir(&held)?;
+    }
+    let originals = custody::originals(&dir).map_err(std::io::Error::other)?;
+    if originals.is_empty() {
+        return Err(std::io::Error::other("the original is gone"));
+    }
+    let _ = std::fs::remove_file(quarantine.join(format!("{}.error.txt", job.id)));
+    Ok(())
+}
