@@ -11,11 +11,10 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncRead;
 
 use super::verify::{RawObject, verified_body};
-use super::{CHUNK, ContentHash, ObjectBody, ObjectKey, Store};
+use super::{ContentHash, ObjectBody, ObjectKey, Store};
 use crate::DeliveryError;
 
 #[derive(Debug, Clone)]
@@ -70,34 +69,8 @@ impl FsStore {
         source: &mut (dyn AsyncRead + Send + Unpin),
         tmp: &Path,
     ) -> Result<ObjectKey, DeliveryError> {
-        let io = |e| DeliveryError::store_io(tmp, e);
-        let mut file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(tmp)
-            .await
-            .map_err(io)?;
-        let mut hasher = Sha256::new();
-        let mut bytes = 0u64;
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = source
-                .read(&mut buf)
-                .await
-                .map_err(DeliveryError::SourceRead)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            file.write_all(&buf[..n]).await.map_err(io)?;
-            bytes += n as u64;
-        }
-        file.flush().await.map_err(io)?;
-        file.sync_all().await.map_err(io)?;
-        Ok(ObjectKey {
-            sha256: ContentHash::from_digest(hasher.finalize().into()),
-            bytes,
-        })
+        // Synced before the rename makes it visible, so a crash never leaves a torn object.
+        super::copy_hashed(source, tmp, true).await
     }
 
     async fn open_raw(&self, hash: &ContentHash) -> Result<RawObject, DeliveryError> {

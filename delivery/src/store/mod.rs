@@ -164,3 +164,44 @@ pub trait Store: Send + Sync + fmt::Debug {
         file_name: &str,
     ) -> Result<Option<String>, DeliveryError>;
 }
+
+/// Copies `source` into a new file at `path` (which must not exist), hashing on the way;
+/// `sync` makes the bytes durable before returning.
+pub(crate) async fn copy_hashed(
+    source: &mut (dyn AsyncRead + Send + Unpin),
+    path: &Path,
+    sync: bool,
+) -> Result<ObjectKey, DeliveryError> {
+    use sha2::{Digest, Sha256};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let io = |e| DeliveryError::store_io(path, e);
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .await
+        .map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = source
+            .read(&mut buf)
+            .await
+            .map_err(DeliveryError::SourceRead)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        file.write_all(&buf[..n]).await.map_err(io)?;
+        bytes += n as u64;
+    }
+    file.flush().await.map_err(io)?;
+    if sync {
+        file.sync_all().await.map_err(io)?;
+    }
+    Ok(ObjectKey {
+        sha256: ContentHash::from_digest(hasher.finalize().into()),
+        bytes,
+    })
+}

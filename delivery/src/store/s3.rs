@@ -25,11 +25,10 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_http_client::tls;
 use base64::Engine;
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncRead;
 
 use super::verify::{RawObject, verified_body};
-use super::{CHUNK, ContentHash, MAX_PRESIGN_TTL, ObjectBody, ObjectKey, Store};
+use super::{ContentHash, MAX_PRESIGN_TTL, ObjectBody, ObjectKey, Store};
 use crate::DeliveryError;
 
 const PREFIX: &str = "objects/";
@@ -321,33 +320,8 @@ async fn stage(
     source: &mut (dyn AsyncRead + Send + Unpin),
     path: &std::path::Path,
 ) -> Result<ObjectKey, DeliveryError> {
-    let io = |e| DeliveryError::store_io(path, e);
-    let mut file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .await
-        .map_err(io)?;
-    let mut hasher = Sha256::new();
-    let mut bytes = 0u64;
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = source
-            .read(&mut buf)
-            .await
-            .map_err(DeliveryError::SourceRead)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        file.write_all(&buf[..n]).await.map_err(io)?;
-        bytes += n as u64;
-    }
-    file.flush().await.map_err(io)?;
-    Ok(ObjectKey {
-        sha256: ContentHash::from_digest(hasher.finalize().into()),
-        bytes,
-    })
+    // A scratch copy for the upload: no need to sync it.
+    super::copy_hashed(source, path, false).await
 }
 
 fn is_not_found<E, R>(err: &SdkError<E, R>) -> bool
