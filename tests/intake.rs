@@ -256,7 +256,9 @@ fn the_api_takes_and_lists_requests_with_a_token_only() {
 
 #[test]
 fn a_dropped_scan_is_taken_matched_processed_and_bad_input_is_quarantined() {
-    let (home, port) = daemon_home("");
+    // The broken PDF has no end marker, so it first waits as "incomplete"; a short grace makes
+    // it reach processing (and quarantine) quickly.
+    let (home, port) = daemon_home("incomplete_grace_secs = 2.0");
     add_request(&home, "TN200");
     let _d = start_daemon(&home, port);
     let inbox = home.path().join("var/inbox");
@@ -471,19 +473,47 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// `kill -9` at random moments while 50 scans flow in: after restarts every scan is in custody
-/// exactly once and processed exactly once, and the audit chain is whole.
+/// exactly once, processed exactly once and delivered exactly once (one delivery and one link
+/// per scan), and the audit chain is whole.
 #[test]
 fn kill_minus_nine_at_random_points_loses_nothing_and_doubles_nothing() {
     let (home, port) = daemon_home("");
-    add_request(&home, "TN600");
     let inbox = home.path().join("var/inbox");
     std::fs::create_dir_all(&inbox).unwrap();
     let staging = home.path().join("staging");
     std::fs::create_dir_all(&staging).unwrap();
     let mut expected = std::collections::BTreeSet::new();
+    // Small clean pages, so every scan is good enough to go out unattended.
+    let page = |seed: u64| {
+        use quire_pipeline::synth::{PageSpec, render_page};
+        render_page(&PageSpec {
+            seed,
+            // The printed number makes every scan distinct, whatever text the seed gives.
+            page_number: seed as u32,
+            dpi: 150.0,
+            paper_in: (5.0, 4.0),
+            font_pt: 12.0,
+            ..PageSpec::default()
+        })
+        .unwrap()
+        .image
+    };
     for i in 0..50 {
-        let name = format!("TN600_{i:02}.png");
-        tiny_png(1000 + i).save(staging.join(&name)).unwrap();
+        let id = format!("TN6{i:02}");
+        home.ok(&[
+            "request",
+            "add",
+            "--id",
+            &id,
+            "--patron",
+            "Kill Test",
+            "--email",
+            "kill@example.org",
+            "--basis",
+            "public-domain",
+        ]);
+        let name = format!("{id}.png");
+        save_png_with_dpi(&page(1000 + i), &staging.join(&name), 150.0);
         expected.insert(name);
     }
     let mut seed = std::time::SystemTime::now()
@@ -499,18 +529,19 @@ fn kill_minus_nine_at_random_points_loses_nothing_and_doubles_nothing() {
     };
     let names: Vec<String> = expected.iter().cloned().collect();
     let mut dropped = 0;
-    let done = |home: &Home| {
-        jobs(home)
-            .iter()
-            .filter(|j| ["processed", "held", "failed"].contains(&j["state"].as_str().unwrap()))
-            .count()
+    let settled = |home: &Home| {
+        let all = jobs(home);
+        all.len() == 50
+            && all
+                .iter()
+                .all(|j| ["delivered", "held", "failed"].contains(&j["state"].as_str().unwrap()))
     };
-    let deadline = Instant::now() + Duration::from_secs(240);
+    let deadline = Instant::now() + Duration::from_secs(300);
     let mut kills = 0;
-    while done(&home) < 50 {
+    while !settled(&home) {
         assert!(
             Instant::now() < deadline,
-            "not all scans were processed in time: {:#?}",
+            "not all scans were delivered in time: {:#?}",
             jobs(&home)
         );
         let mut d = start_daemon(&home, port);
@@ -544,32 +575,85 @@ fn kill_minus_nine_at_random_points_loses_nothing_and_doubles_nothing() {
         .map(|j| j["source_sha256"].as_str().unwrap())
         .collect();
     assert_eq!(hashes.len(), 50, "every job holds its own whole scan");
-    for j in &all {
-        let dir = Path::new(j["spool_path"].as_str().unwrap());
-        assert!(
-            dir.join(j["source_name"].as_str().unwrap()).is_file(),
-            "original of {} missing",
-            j["id"]
-        );
-    }
+    let not_delivered: Vec<&Value> = all.iter().filter(|j| j["state"] != "delivered").collect();
+    assert!(
+        not_delivered.is_empty(),
+        "every scan should have been delivered: {not_delivered:#?}"
+    );
     assert!(
         std::fs::read_dir(&inbox).unwrap().next().is_none(),
         "the inbox is empty"
     );
-    let log = stdout(&home.ok(&["audit", "export", "--action", "job.processed"]));
-    let mut per_job = std::collections::BTreeMap::new();
-    for line in log.lines() {
-        let v: Value = serde_json::from_str(line).unwrap();
-        *per_job
-            .entry(v["subjects"]["job"].as_str().unwrap().to_string())
-            .or_insert(0) += 1;
+    let count_per_job = |action: &str| {
+        let log = stdout(&home.ok(&["audit", "export", "--action", action]));
+        let mut per_job = std::collections::BTreeMap::new();
+        for line in log.lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            *per_job
+                .entry(v["subjects"]["job"].as_str().unwrap().to_string())
+                .or_insert(0) += 1;
+        }
+        per_job
+    };
+    for action in ["job.processed", "delivery.created"] {
+        let per_job = count_per_job(action);
+        assert_eq!(per_job.len(), 50, "every job has a {action} event");
+        assert!(
+            per_job.values().all(|&n| n == 1),
+            "a job has {action} twice: {per_job:?}"
+        );
     }
-    assert_eq!(per_job.len(), 50, "every job processed");
-    assert!(
-        per_job.values().all(|&n| n == 1),
-        "a job processed twice: {per_job:?}"
-    );
+    let links: Vec<Value> = serde_json::from_str(&stdout(&home.ok(&["links", "--json"]))).unwrap();
+    let requests: std::collections::BTreeSet<&str> = links
+        .iter()
+        .map(|l| l["request"].as_str().unwrap())
+        .collect();
+    assert_eq!(links.len(), 50, "one link per scan: {links:#?}");
+    assert_eq!(requests.len(), 50, "one link per request");
     home.ok(&["audit", "verify"]);
+}
+
+/// A file whose size and time have settled but that is cut short (a writer that paused) is not
+/// taken; once the rest arrives it is.
+#[test]
+fn a_settled_but_incomplete_scan_waits_for_its_end() {
+    let (home, port) = daemon_home("");
+    add_request(&home, "TN830");
+    let _d = start_daemon(&home, port);
+    let staging = home.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let whole = staging.join("whole.png");
+    save_png_with_dpi(&article_page(30, 1, 150.0, 0.0), &whole, 150.0);
+    let bytes = std::fs::read(&whole).unwrap();
+    let target = home.path().join("var/inbox/TN830.png");
+    std::fs::write(&target, &bytes[..bytes.len() / 2]).unwrap();
+    // Five settle delays: a size-and-time rule alone would have taken it by now.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(jobs(&home).is_empty(), "a half-written PNG was taken");
+    assert!(target.exists());
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&target)
+        .unwrap();
+    f.write_all(&bytes[bytes.len() / 2..]).unwrap();
+    drop(f);
+    wait_until(
+        Duration::from_secs(60),
+        "the completed scan is processed",
+        || {
+            jobs(&home)
+                .first()
+                .is_some_and(|j| j["page_count"].as_i64().is_some())
+        },
+    );
+    let job = &jobs(&home)[0];
+    let spool = Path::new(job["spool_path"].as_str().unwrap());
+    let original = spool.join("TN830.png");
+    if original.exists() {
+        assert_eq!(std::fs::read(&original).unwrap(), bytes);
+    }
+    assert_ne!(job["state"], "failed", "{job}");
 }
 
 fn article_page(seed: u64, page: u32, dpi: f32, skew: f32) -> image::GrayImage {
@@ -720,4 +804,97 @@ fn a_rescan_is_recognised_as_a_near_duplicate() {
     save_png_with_dpi(&article_page(42, 3, 200.0, -0.7), &again, 200.0);
     let out = stdout(&home.ok(&["similar", again.to_str().unwrap()]));
     assert!(out.contains(&first) && out.contains(&second), "{out}");
+}
+
+/// One batch of two requests, each behind its cover sheet and the second also behind a PATCH-T
+/// separator: the batch is split into one job per request, each delivered with only its own
+/// pages, and the batch's scan leaves the spool once both are out.
+#[test]
+fn a_batch_with_separator_sheets_becomes_one_job_per_request() {
+    use quire_pipeline::intake::barcode::{Symbology, sheet};
+    let (home, port) = daemon_home("");
+    add_request(&home, "TN820");
+    add_request(&home, "TN821");
+    let _d = start_daemon(&home, port);
+    let staging = home.path().join("staging/batch");
+    std::fs::create_dir_all(&staging).unwrap();
+    let paper = (6.0, 8.0);
+    let pages = [
+        sheet("TN820", Symbology::Code128, 200.0, paper).unwrap(),
+        article_page(11, 1, 200.0, 0.0),
+        article_page(11, 2, 200.0, 0.4),
+        sheet("PATCHT", Symbology::Code39, 200.0, paper).unwrap(),
+        sheet("TN821", Symbology::Qr, 200.0, paper).unwrap(),
+        article_page(12, 1, 200.0, -0.3),
+        article_page(12, 2, 200.0, 0.0),
+    ];
+    for (i, p) in pages.iter().enumerate() {
+        save_png_with_dpi(p, &staging.join(format!("p{i}.png")), 200.0);
+    }
+    std::fs::rename(&staging, home.path().join("var/inbox/batch")).unwrap();
+    wait_until(
+        Duration::from_secs(180),
+        "both documents of the batch are delivered",
+        || {
+            let all = jobs(&home);
+            all.len() == 3 && all.iter().filter(|j| j["state"] == "delivered").count() == 2
+        },
+    );
+    let all = jobs(&home);
+    let batch = all.iter().find(|j| j["parent_job"].is_null()).unwrap();
+    assert_eq!(batch["state"], "split", "{batch}");
+    let id = batch["id"].as_str().unwrap();
+    let shown: Value =
+        serde_json::from_str(&stdout(&home.ok(&["job", "show", id, "--json"]))).unwrap();
+    let documents = shown["documents"].as_array().unwrap();
+    let summary: Vec<(String, i64)> = documents
+        .iter()
+        .map(|d| {
+            (
+                d["request_id"].as_str().unwrap_or("-").to_string(),
+                d["page_count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![("TN820".to_string(), 2), ("TN821".to_string(), 2)],
+        "{documents:#?}"
+    );
+    for d in documents {
+        assert_eq!(d["parent_job"], id);
+        let report = serde_json::from_str::<Value>(&stdout(&home.ok(&[
+            "job",
+            "show",
+            d["id"].as_str().unwrap(),
+            "--json",
+        ])))
+        .unwrap()["report"]
+            .clone();
+        let printed: Vec<&str> = report["pages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["printed_page_number"].as_str())
+            .collect();
+        assert_eq!(
+            printed,
+            vec!["1", "2"],
+            "each document has its own two pages"
+        );
+    }
+    let links: Vec<Value> = serde_json::from_str(&stdout(&home.ok(&["links", "--json"]))).unwrap();
+    let mut requests: Vec<&str> = links
+        .iter()
+        .map(|l| l["request"].as_str().unwrap())
+        .collect();
+    requests.sort();
+    assert_eq!(requests, vec!["TN820", "TN821"]);
+    let spool = Path::new(batch["spool_path"].as_str().unwrap());
+    assert!(
+        !spool.join("batch").exists(),
+        "the batch's scan stays in the spool after both deliveries"
+    );
+    let err = stderr(&home.fails(&["job", "reprocess", documents[0]["id"].as_str().unwrap()]));
+    assert!(err.contains("cut from batch"), "{err}");
 }

@@ -58,13 +58,6 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let stop_rx_for_tasks = stop_rx.clone();
     let wake = intake::worker::Wake::default();
     let deliverer = Arc::new(Deliverer::open(config, db.clone()).context("opening the store")?);
-    let worker = intake::worker::Worker::new(
-        config,
-        db.clone(),
-        deliverer.clone(),
-        tokio::runtime::Handle::current(),
-    )
-    .context("starting the processing worker")?;
     let mailer = notices::mailer(config).context("setting up mail")?;
     let background = {
         let (db, deliverer, config) = (db.clone(), deliverer.clone(), config.clone());
@@ -96,12 +89,15 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
             }
         })
     };
-    let worker_thread = {
-        let (stop, wake) = (stop.clone(), wake.clone());
-        std::thread::Builder::new()
-            .name("quire-worker".into())
-            .spawn(move || worker.run(stop, wake))?
-    };
+    let worker_threads = intake::worker::start(
+        config,
+        db.clone(),
+        deliverer.clone(),
+        tokio::runtime::Handle::current(),
+        stop.clone(),
+        wake.clone(),
+    )
+    .context("starting the processing workers")?;
     let inbox_thread = {
         let (stop, wake, config, db) = (stop.clone(), wake.clone(), config.clone(), db.clone());
         std::thread::Builder::new()
@@ -140,7 +136,9 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     // A page mid-OCR finishes first; the job is then either done or resumed at the next start.
     let _ = tokio::task::spawn_blocking(move || {
         let _ = inbox_thread.join();
-        let _ = worker_thread.join();
+        for t in worker_threads {
+            let _ = t.join();
+        }
     })
     .await;
     db.audit_append(

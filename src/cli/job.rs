@@ -59,6 +59,7 @@ pub fn list(args: JobsArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
         states,
         unmatched: args.unmatched,
         limit: 0,
+        ..Default::default()
     })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&jobs)?);
@@ -103,12 +104,29 @@ pub fn run(cmd: JobCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
                 .as_deref()
                 .map(serde_json::from_str)
                 .transpose()?;
+            let documents = db.jobs_list(&JobFilter {
+                parent: Some(job.id.clone()),
+                ..Default::default()
+            })?;
             if json {
                 let mut v = serde_json::to_value(&job)?;
                 v["report"] = report.unwrap_or(serde_json::Value::Null);
+                v["documents"] = serde_json::to_value(&documents)?;
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 print_job(&job, report.as_ref());
+                if !documents.is_empty() {
+                    println!("\nsplit at its sheets into:");
+                    for d in &documents {
+                        println!(
+                            "  {}  {:<9} {:<12} {} page(s)",
+                            d.id,
+                            d.state.as_str(),
+                            d.request_id.as_deref().unwrap_or("-"),
+                            d.page_count.unwrap_or(0)
+                        );
+                    }
+                }
             }
         }
         JobCommand::Release { job, reason } => {
@@ -139,6 +157,9 @@ fn print_job(job: &Job, report: Option<&serde_json::Value>) {
         job.source_name, job.source_sha256
     );
     println!("received  {}", job.created_at);
+    if let Some(batch) = &job.parent_job {
+        println!("batch     cut from {batch}");
+    }
     if let Some(r) = &job.hold_reason {
         println!("held      {r}");
     }

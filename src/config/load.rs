@@ -236,6 +236,9 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
     if let StorageConfig::Filesystem { path: Some(p) } = &config.storage {
         check_creatable("[storage] path", p, errors);
     }
+    if config.intake.concurrent_jobs == 0 {
+        errors.push("[intake] concurrent_jobs: must be at least 1".into());
+    }
     let links = &config.links;
     if links.days == 0 || links.downloads == 0 {
         errors.push("[links] days and downloads must be at least 1".into());

@@ -75,6 +75,8 @@ pub struct IntakeConfig {
     pub request_pattern: String,
     pub duplicates: DuplicatePolicy,
     pub keep_originals: bool,
+    pub concurrent_jobs: usize,
+    pub incomplete_grace_secs: f64,
 }
 
 impl Default for IntakeConfig {
@@ -88,6 +90,8 @@ impl Default for IntakeConfig {
             request_pattern: r"^(?P<request>[A-Za-z]*[0-9]+)(?:[^A-Za-z0-9]|$)".into(),
             duplicates: DuplicatePolicy::Warn,
             keep_originals: false,
+            concurrent_jobs: 2,
+            incomplete_grace_secs: 120.0,
         }
     }
 }

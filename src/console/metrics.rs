@@ -13,13 +13,14 @@ use axum::response::{IntoResponse, Response};
 use crate::server::AppState;
 use crate::state::{AuditFilter, JobFilter, StateError};
 
-const STATES: [&str; 6] = [
+const STATES: [&str; 7] = [
     "received",
     "processing",
     "processed",
     "delivered",
     "held",
     "failed",
+    "split",
 ];
 
 struct Numbers {

@@ -125,6 +125,7 @@ impl Custody {
             error_message: None,
             created_at: String::new(),
             updated_at: String::new(),
+            parent_job: None,
         };
         let mut event = NewEvent::new("daemon", "job.received")
             .subject("job", id)

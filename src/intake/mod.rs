@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use quire_pipeline::intake::complete::{Completeness, completeness};
 use quire_pipeline::intake::folder::FolderTracker;
 use quire_pipeline::intake::look::{look, look_folder};
 use quire_pipeline::intake::naming::RequestNaming;
@@ -56,6 +57,8 @@ pub fn run_inbox(
     let tick = Duration::from_millis(250)
         .min(settle / 2)
         .max(Duration::from_millis(20));
+    let mut incomplete =
+        IncompleteFiles::new(Duration::from_secs_f64(cfg.incomplete_grace_secs.max(0.0)));
     let mut last_scan = Instant::now() - rescan;
     let mut dirty = true;
     // Something seen but not yet settled: look again next tick rather than at the next rescan.
@@ -93,6 +96,12 @@ pub fn run_inbox(
                         .or_insert_with(|| FolderTracker::new(settle));
                     match tracker.look(&listing, now) {
                         Verdict::Stable if !listing.is_empty() => {
+                            let files: Vec<PathBuf> =
+                                listing.iter().map(|(p, _)| p.clone()).collect();
+                            if !incomplete.ready(&entry, &files, now) {
+                                waiting = true;
+                                continue;
+                            }
                             folders.remove(&entry);
                             take(&custody, &entry, &wake_worker);
                         }
@@ -103,6 +112,10 @@ pub fn run_inbox(
                     let Ok(l) = look(&entry) else { continue };
                     match files.look(&entry, l, now) {
                         Verdict::Stable => {
+                            if !incomplete.ready(&entry, std::slice::from_ref(&entry), now) {
+                                waiting = true;
+                                continue;
+                            }
                             files.forget(&entry);
                             take(&custody, &entry, &wake_worker);
                         }
@@ -112,10 +125,54 @@ pub fn run_inbox(
                 }
             }
             folders.retain(|p, _| p.exists());
+            incomplete.forget_gone();
         }
         std::thread::sleep(tick);
     }
     Ok(())
+}
+
+/// Settled inbox entries that do not yet read as whole files, and since when: they wait for
+/// their writer up to a grace period, then are taken anyway so that a truly broken scan reaches
+/// quarantine with its reason instead of sitting in the inbox for ever.
+struct IncompleteFiles {
+    grace: Duration,
+    since: std::collections::HashMap<PathBuf, Instant>,
+}
+
+impl IncompleteFiles {
+    fn new(grace: Duration) -> Self {
+        Self {
+            grace,
+            since: Default::default(),
+        }
+    }
+
+    /// Whether `entry` (made of `files`) may be taken now.
+    fn ready(&mut self, entry: &std::path::Path, files: &[PathBuf], now: Instant) -> bool {
+        let cut = files.iter().find_map(|f| match completeness(f) {
+            Completeness::Complete => None,
+            Completeness::Incomplete(reason) => Some((f, reason)),
+        });
+        let Some((file, reason)) = cut else {
+            self.since.remove(entry);
+            return true;
+        };
+        let since = *self.since.entry(entry.to_owned()).or_insert_with(|| {
+            tracing::info!(path = %file.display(), %reason, "settled but incomplete; waiting for the writer");
+            now
+        });
+        if now.saturating_duration_since(since) < self.grace {
+            return false;
+        }
+        tracing::warn!(path = %file.display(), %reason, "still incomplete after the grace period; taking it for processing to judge");
+        self.since.remove(entry);
+        true
+    }
+
+    fn forget_gone(&mut self) {
+        self.since.retain(|p, _| p.exists());
+    }
 }
 
 fn take(custody: &custody::Custody, path: &std::path::Path, wake: &worker::Wake) {

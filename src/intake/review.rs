@@ -43,6 +43,17 @@ pub fn reprocess(
     let current = db
         .job_get(job)?
         .ok_or_else(|| StateError::NotFound(format!("no job {job}")))?;
+    // A document of a batch has no original of its own: the batch is what can be redone.
+    if let Some(batch) = &current.parent_job {
+        return Err(StateError::Conflict(format!(
+            "job {job} was cut from batch {batch}; it has no scan of its own to process again"
+        )));
+    }
+    if current.state == JobState::Split {
+        return Err(StateError::Conflict(format!(
+            "job {job} is a batch already split into jobs; review those jobs instead"
+        )));
+    }
     if current.state == JobState::Failed {
         restore_from_quarantine(quarantine, &current)
             .map_err(|e| StateError::Callback(format!("job {job}: {e}")))?;

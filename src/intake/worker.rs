@@ -5,13 +5,15 @@
 //! Every step is a compare-and-set on the job's state and every output is written to a temporary
 //! name and renamed, so running a step again after a crash gives the same result.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use quire_pipeline::intake::batch::Segment;
 use quire_pipeline::intake::page_range::RequestedPages;
-use quire_pipeline::intake::pages;
+use quire_pipeline::intake::{pages, segment};
 use quire_pipeline::{PipelineError, Processor, Report};
 use serde_json::json;
 
@@ -20,7 +22,7 @@ use anyhow::Context;
 use super::{custody, similar};
 use crate::config::LoadedConfig;
 use crate::deliver::Deliverer;
-use crate::state::{Db, Job, JobFilter, JobPatch, JobState, NewEvent, StateError};
+use crate::state::{Db, Job, JobFilter, JobPatch, JobState, NewEvent, SplitDocument, StateError};
 
 /// Nudges the worker when a job arrives, so it need not poll fast.
 #[derive(Clone, Default)]
@@ -45,52 +47,113 @@ impl Wake {
 
 pub const OUTPUT_NAME: &str = "quire-output.pdf";
 pub const REPORT_NAME: &str = "quire-report.json";
+/// Inside a batch's spool folder: one folder per document cut from it.
+pub const SPLIT_DIR: &str = "quire-split";
+
+/// What processing found, and so whether the job may go out unattended. Held or ready is
+/// decided in the same step that records the result, so a crash can never leave an unreviewed
+/// job looking ready.
+struct Verdict {
+    reasons: Vec<String>,
+    warnings: Vec<String>,
+    near: Vec<String>,
+    rows: Vec<crate::state::PageRow>,
+    report_json: String,
+}
+
+impl Verdict {
+    fn state(&self) -> JobState {
+        if self.reasons.is_empty() {
+            JobState::Processed
+        } else {
+            JobState::Held
+        }
+    }
+
+    fn hold_reason(&self) -> Option<String> {
+        (!self.reasons.is_empty()).then(|| self.reasons.join("; "))
+    }
+
+    fn patch(&self) -> JobPatch {
+        JobPatch {
+            hold_reason: Some(self.hold_reason()),
+            report_json: Some(self.report_json.clone()),
+            ..Default::default()
+        }
+    }
+
+    fn event(&self, job: &str, report: &Report, sha256: &str) -> NewEvent {
+        let held = !self.reasons.is_empty();
+        NewEvent::new("daemon", "job.processed")
+            .subject("job", job)
+            .details(json!({
+                "pages": report.pages_out,
+                "warnings": self.warnings,
+                "tesseract_seconds": report.tesseract_seconds,
+                "wall_seconds": report.wall_seconds,
+                "output_sha256": sha256,
+                "outcome": if held { "held" } else { "ready" },
+                "near_duplicates": self.near,
+                "hold_reason": self.hold_reason(),
+            }))
+    }
+}
 
 pub struct Worker {
     db: Db,
-    processor: Processor,
+    processor: Arc<Processor>,
     quarantine: PathBuf,
     deliverer: Arc<Deliverer>,
     runtime: tokio::runtime::Handle,
     keep_originals: bool,
+    /// Jobs some worker of this daemon is delivering now, so two never stamp the same job at
+    /// once (the database would refuse the second anyway, but its stamped copy would be wasted
+    /// work and an orphan in the store).
+    delivering: Arc<Mutex<HashSet<String>>>,
+}
+
+/// Starts `[intake] concurrent_jobs` workers sharing one processor, so a small job's pages and
+/// a large job's pages fill the same OCR pool. Each delivers what it finished at once, and any
+/// ready job it finds (released by a person, or left ready by a restart).
+pub fn start(
+    config: &LoadedConfig,
+    db: Db,
+    deliverer: Arc<Deliverer>,
+    runtime: tokio::runtime::Handle,
+    stop: Arc<AtomicBool>,
+    wake: Wake,
+) -> anyhow::Result<Vec<std::thread::JoinHandle<()>>> {
+    let mut options = config.config.processing.to_options();
+    options.barcodes = true;
+    let processor = Arc::new(Processor::new(options)?);
+    let delivering = Arc::new(Mutex::new(HashSet::new()));
+    let mut threads = Vec::new();
+    for n in 0..config.config.intake.concurrent_jobs.max(1) {
+        let worker = Worker {
+            db: db.clone(),
+            processor: processor.clone(),
+            quarantine: config.quarantine_dir(),
+            deliverer: deliverer.clone(),
+            runtime: runtime.clone(),
+            keep_originals: config.config.intake.keep_originals,
+            delivering: delivering.clone(),
+        };
+        let (stop, wake) = (stop.clone(), wake.clone());
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("quire-worker-{n}"))
+                .spawn(move || worker.run(stop, wake))?,
+        );
+    }
+    Ok(threads)
 }
 
 impl Worker {
-    pub fn new(
-        config: &LoadedConfig,
-        db: Db,
-        deliverer: Arc<Deliverer>,
-        runtime: tokio::runtime::Handle,
-    ) -> anyhow::Result<Self> {
-        let mut options = config.config.processing.to_options();
-        options.barcodes = true;
-        let processor = Processor::new(options)?;
-        Ok(Self {
-            db,
-            processor,
-            quarantine: config.quarantine_dir(),
-            deliverer,
-            runtime,
-            keep_originals: config.config.intake.keep_originals,
-        })
-    }
-
-    pub fn run(&self, stop: Arc<AtomicBool>, wake: Wake) {
+    fn run(&self, stop: Arc<AtomicBool>, wake: Wake) {
         while !stop.load(Ordering::SeqCst) {
             // Ready jobs first: they only need a stamp and a link, and a released job should not
             // wait behind a long scan.
-            let ready = self.db.jobs_list(&JobFilter {
-                states: vec![JobState::Processed],
-                limit: 16,
-                ..Default::default()
-            });
-            for job in ready.unwrap_or_default() {
-                if job.request_id.is_some() {
-                    if let Err(e) = self.deliver(&job) {
-                        tracing::error!(job = %job.id, error = %format!("{e:#}"), "delivery failed; will retry");
-                    }
-                }
-            }
+            self.deliver_ready();
             let queued = match self.db.jobs_list(&JobFilter {
                 states: vec![JobState::Received],
                 limit: 16,
@@ -102,22 +165,59 @@ impl Worker {
                     Vec::new()
                 }
             };
+            let mut processed_one = false;
             for job in &queued {
                 if stop.load(Ordering::SeqCst) {
                     return;
                 }
-                if let Err(e) = self.process(job) {
+                match self.process(job) {
+                    Ok(true) => {
+                        processed_one = true;
+                        // Back to the top: deliver what is ready before the next scan.
+                        break;
+                    }
+                    Ok(false) => {}
                     // Left in `processing`; the next start resumes it.
-                    tracing::error!(job = %job.id, error = %format!("{e:#}"), "job processing interrupted");
+                    Err(e) => {
+                        tracing::error!(job = %job.id, error = %format!("{e:#}"), "job processing interrupted")
+                    }
                 }
             }
-            if queued.is_empty() {
+            if !processed_one {
                 wake.wait(Duration::from_secs(1));
             }
         }
     }
 
-    fn process(&self, job: &Job) -> anyhow::Result<()> {
+    fn deliver_ready(&self) {
+        let ready = self.db.jobs_list(&JobFilter {
+            states: vec![JobState::Processed],
+            limit: 16,
+            ..Default::default()
+        });
+        for job in ready.unwrap_or_default() {
+            if job.request_id.is_none() {
+                continue;
+            }
+            let mine = lock(&self.delivering).insert(job.id.clone());
+            if !mine {
+                continue;
+            }
+            // Another worker may have delivered it between the listing and the claim.
+            let still_ready =
+                matches!(self.db.job_get(&job.id), Ok(Some(j)) if j.state == JobState::Processed);
+            if still_ready {
+                if let Err(e) = self.deliver(&job) {
+                    tracing::error!(job = %job.id, error = %format!("{e:#}"), "delivery failed; will retry");
+                }
+            }
+            lock(&self.delivering).remove(&job.id);
+        }
+    }
+
+    /// Processes `job` if this worker wins it (compare-and-set from received); `false` when
+    /// another worker took it first.
+    fn process(&self, job: &Job) -> anyhow::Result<bool> {
         let event = NewEvent::new("daemon", "job.processing").subject("job", &job.id);
         match self.db.job_transition(
             &job.id,
@@ -127,7 +227,7 @@ impl Worker {
             event,
         ) {
             Ok(_) => {}
-            Err(StateError::Conflict(_)) => return Ok(()),
+            Err(StateError::Conflict(_)) => return Ok(false),
             Err(e) => return Err(e.into()),
         }
         let dir = PathBuf::from(&job.spool_path);
@@ -139,13 +239,157 @@ impl Worker {
         {
             Ok(done) => {
                 done.report.write_json(&dir.join(REPORT_NAME))?;
-                self.finish(job, &done.report, &done.sha256)
+                self.finish(job, &done.report, &done.sha256)?;
             }
-            Err(e) => self.fail(job, &dir, &e),
+            Err(e) => self.fail(job, &dir, &e)?,
         }
+        Ok(true)
     }
 
     fn finish(&self, job: &Job, report: &Report, sha256: &str) -> anyhow::Result<()> {
+        let segments = segment::segments_of(report);
+        if segments.len() > 1 {
+            return self.split(job, report, &segments);
+        }
+        let mut notes = Vec::new();
+        let barcode_request = match segments.first().and_then(|s| s.request.as_deref()) {
+            Some(id) => self.known_request(id, &mut notes)?,
+            None => None,
+        };
+        let request_id = job.request_id.clone().or(barcode_request.clone());
+        let verdict = self.assess(&job.id, request_id.as_deref(), report, notes)?;
+        let patch = JobPatch {
+            page_count: Some(report.pages_out as i64),
+            output_sha256: Some(sha256.to_string()),
+            request_id: if job.request_id.is_none() {
+                barcode_request.clone()
+            } else {
+                None
+            },
+            ..verdict.patch()
+        };
+        self.db.pages_record(&job.id, &verdict.rows)?;
+        let event = verdict
+            .event(&job.id, report, sha256)
+            .details_merge(json!({ "matched_by_barcode": barcode_request }));
+        self.db.job_transition(
+            &job.id,
+            &[JobState::Processing],
+            verdict.state(),
+            patch,
+            event,
+        )?;
+        Ok(())
+    }
+
+    /// A batch with several documents: each becomes a job of its own, with its own PDF cut from
+    /// the batch's output (no second OCR), its own report, request and verdict. The batch ends
+    /// `split`; its originals stay in its spool folder until every document is delivered.
+    fn split(&self, batch: &Job, report: &Report, segments: &[Segment]) -> anyhow::Result<()> {
+        let dir = PathBuf::from(&batch.spool_path);
+        let mut documents = Vec::new();
+        let mut empty = Vec::new();
+        for (n, seg) in segments.iter().enumerate() {
+            let pages = segment::output_pages(report, seg);
+            if pages.is_empty() {
+                empty.push(seg.request.clone().unwrap_or_else(|| "(none)".into()));
+                continue;
+            }
+            let id = format!("{}-{}", batch.id, n + 1);
+            let seg_dir = dir.join(SPLIT_DIR).join(format!("{}", n + 1));
+            let output = seg_dir.join(OUTPUT_NAME);
+            let (bytes, sha256) =
+                segment::extract_pages(&dir.join(OUTPUT_NAME), &pages, &id, &output)?;
+            let seg_report = segment::segment_report(report, seg, &output, bytes, &sha256);
+            seg_report.write_json(&seg_dir.join(REPORT_NAME))?;
+            let mut notes = Vec::new();
+            // Loose pages before the first sheet belong to the request the file name gave.
+            let request_id = match &seg.request {
+                Some(named) => self.known_request(named, &mut notes)?,
+                None if seg.pages.start == 0 => batch.request_id.clone(),
+                None => None,
+            };
+            let verdict = self.assess(&batch.id, request_id.as_deref(), &seg_report, notes)?;
+            let first = seg_report.pages.first().map(|p| p.source_page).unwrap_or(0);
+            let last = seg_report.pages.last().map(|p| p.source_page).unwrap_or(0);
+            let job = Job {
+                id: id.clone(),
+                request_id: request_id.clone(),
+                state: verdict.state(),
+                hold_reason: verdict.hold_reason(),
+                source_name: format!("{} (batch pages {first}–{last})", batch.source_name),
+                spool_path: seg_dir.display().to_string(),
+                source_sha256: batch.source_sha256.clone(),
+                page_count: Some(seg_report.pages_out as i64),
+                report_json: Some(verdict.report_json.clone()),
+                output_sha256: Some(sha256.clone()),
+                error_code: None,
+                error_message: None,
+                created_at: String::new(),
+                updated_at: String::new(),
+                parent_job: Some(batch.id.clone()),
+            };
+            let mut event = verdict
+                .event(&id, &seg_report, &sha256)
+                .details_merge(json!({ "batch": batch.id, "batch_pages": [first, last] }));
+            if let Some(r) = &request_id {
+                event = event.subject("request", r);
+            }
+            documents.push(SplitDocument {
+                job,
+                pages: verdict.rows,
+                event,
+            });
+        }
+        let ids: Vec<&str> = documents.iter().map(|d| d.job.id.as_str()).collect();
+        let event = NewEvent::new("daemon", "job.split")
+            .subject("job", &batch.id)
+            .details(json!({
+                "documents": ids,
+                "sheets_without_pages": empty,
+                "pages": report.pages_in,
+                "tesseract_seconds": report.tesseract_seconds,
+                "wall_seconds": report.wall_seconds,
+            }));
+        let patch = JobPatch {
+            page_count: Some(report.pages_out as i64),
+            report_json: Some(report.to_json()),
+            output_sha256: Some(report.sha256.clone()),
+            hold_reason: Some((!empty.is_empty()).then(|| {
+                format!(
+                    "cover sheet(s) with no pages after them: {}",
+                    empty.join(", ")
+                )
+            })),
+            ..Default::default()
+        };
+        self.db.job_split(&batch.id, patch, event, &documents)?;
+        tracing::info!(job = %batch.id, documents = ?ids, "batch split into jobs");
+        Ok(())
+    }
+
+    /// `id` if it names a known request; else a note on why the barcode needs a person.
+    fn known_request(&self, id: &str, notes: &mut Vec<String>) -> anyhow::Result<Option<String>> {
+        Ok(match self.db.request_get(id)? {
+            Some(r) => Some(r.id),
+            None => {
+                notes.push(format!(
+                    "cover sheet names request {id}, which is not known"
+                ));
+                None
+            }
+        })
+    }
+
+    /// Ready or held, and why: the request, the requested pages, quality warnings and
+    /// near-duplicates of other jobs (`except` is left out of that search).
+    fn assess(
+        &self,
+        except: &str,
+        request_id: Option<&str>,
+        report: &Report,
+        mut reasons: Vec<String>,
+    ) -> anyhow::Result<Verdict> {
         let warnings: Vec<String> = report
             .pages
             .iter()
@@ -155,25 +399,12 @@ impl Worker {
                     .map(move |w| format!("page {}: {}", p.source_page, w.code))
             })
             .collect();
-        let patch = JobPatch {
-            page_count: Some(report.pages_out as i64),
-            report_json: Some(report.to_json()),
-            output_sha256: Some(sha256.to_string()),
-            ..Default::default()
-        };
-        let mut reasons = Vec::new();
-        let (barcode_request, barcode_note) = self.barcode_request(report)?;
-        if let Some(note) = barcode_note {
-            reasons.push(note);
-        }
-        let request_id = job.request_id.clone().or(barcode_request.clone());
-        let request = match &request_id {
+        let request = match request_id {
             Some(id) => self.db.request_get(id)?,
             None => None,
         };
         let rows = similar::page_rows(report);
-        self.db.pages_record(&job.id, &rows)?;
-        let near = similar::find(&self.db, &rows, Some(&job.id))?;
+        let near = similar::find(&self.db, &rows, Some(except))?;
         match &request {
             None => reasons
                 .push("no request matched the scan: match it with `quire job match`".to_string()),
@@ -186,87 +417,15 @@ impl Worker {
         if !warnings.is_empty() {
             reasons.push(format!("quality warnings: {}", warnings.join(", ")));
         }
-        // Held or ready is decided in the same step that records the result, so a crash can
-        // never leave an unreviewed job looking ready.
-        let held = !reasons.is_empty();
-        let reason = reasons.join("; ");
         let mut report_json: serde_json::Value = serde_json::from_str(&report.to_json())?;
         report_json["near_duplicates"] = serde_json::to_value(&near)?;
-        let patch = JobPatch {
-            hold_reason: Some(held.then(|| reason.clone())),
-            request_id: if job.request_id.is_none() {
-                barcode_request.clone()
-            } else {
-                None
-            },
-            report_json: Some(report_json.to_string()),
-            ..patch
-        };
-        let event = NewEvent::new("daemon", "job.processed")
-            .subject("job", &job.id)
-            .details(json!({
-                "pages": report.pages_out,
-                "warnings": warnings,
-                "tesseract_seconds": report.tesseract_seconds,
-                "wall_seconds": report.wall_seconds,
-                "output_sha256": sha256,
-                "outcome": if held { "held" } else { "ready" },
-                "near_duplicates": near.iter().map(|n| n.describe()).collect::<Vec<_>>(),
-                "matched_by_barcode": barcode_request,
-                "hold_reason": held.then_some(reason),
-            }));
-        let to = if held {
-            JobState::Held
-        } else {
-            JobState::Processed
-        };
-        self.db
-            .job_transition(&job.id, &[JobState::Processing], to, patch, event)?;
-        Ok(())
-    }
-
-    /// A request named by a barcode cover sheet, if the scan has exactly one and the request
-    /// exists; else a note on why the barcodes need a person.
-    fn barcode_request(&self, report: &Report) -> anyhow::Result<(Option<String>, Option<String>)> {
-        let mut named: Vec<String> = report
-            .pages
-            .iter()
-            .filter_map(|p| p.barcode.as_ref())
-            .filter(|b| b.sheet == "request")
-            .map(|b| b.text.trim().to_string())
-            .collect();
-        named.dedup();
-        let separators = report
-            .pages
-            .iter()
-            .filter(|p| p.barcode.as_ref().is_some_and(|b| b.sheet == "separator"))
-            .count();
-        match named.as_slice() {
-            [] if separators == 0 => Ok((None, None)),
-            [] => Ok((
-                None,
-                Some(format!(
-                    "{separators} PATCH-T separator sheet(s) but no request cover sheet"
-                )),
-            )),
-            [one] if separators == 0 => match self.db.request_get(one)? {
-                Some(r) => Ok((Some(r.id), None)),
-                None => Ok((
-                    None,
-                    Some(format!(
-                        "cover sheet names request {one}, which is not known"
-                    )),
-                )),
-            },
-            many => Ok((
-                None,
-                Some(format!(
-                    "a batch of {} cover sheets ({}) and {separators} separator(s): splitting a batch into jobs is not done automatically yet; scan each request separately",
-                    many.len(),
-                    many.join(", ")
-                )),
-            )),
-        }
+        Ok(Verdict {
+            reasons,
+            warnings,
+            near: near.iter().map(|n| n.describe()).collect(),
+            rows,
+            report_json: report_json.to_string(),
+        })
     }
 
     /// Delivers a ready job: stamped copy, stored, link, queued notice; then the originals
@@ -288,15 +447,21 @@ impl Worker {
             "daemon",
         ))?;
         tracing::info!(job = %job.id, delivery = %receipt.delivery_id, link = %receipt.link_id, "delivered");
-        if !self.keep_originals {
-            for original in custody::originals(&dir)? {
-                let removed = if original.is_dir() {
-                    std::fs::remove_dir_all(&original)
-                } else {
-                    std::fs::remove_file(&original)
-                };
-                if let Err(e) = removed {
-                    tracing::warn!(path = %original.display(), error = %e, "could not remove an original after delivery");
+        if self.keep_originals {
+            return Ok(());
+        }
+        match &job.parent_job {
+            None => remove_originals(&dir)?,
+            // A batch's scan serves all its documents: it goes when the last one has.
+            Some(batch) => {
+                let documents = self.db.jobs_list(&JobFilter {
+                    parent: Some(batch.clone()),
+                    ..Default::default()
+                })?;
+                if documents.iter().all(|d| d.state == JobState::Delivered) {
+                    if let Some(b) = self.db.job_get(batch)? {
+                        remove_originals(Path::new(&b.spool_path))?;
+                    }
                 }
             }
         }
@@ -345,6 +510,24 @@ impl Worker {
         tracing::warn!(job = %job.id, code = error.code(), reason = %error, quarantine = %target.display(), "scan refused and quarantined");
         Ok(())
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn remove_originals(dir: &Path) -> anyhow::Result<()> {
+    for original in custody::originals(dir)? {
+        let removed = if original.is_dir() {
+            std::fs::remove_dir_all(&original)
+        } else {
+            std::fs::remove_file(&original)
+        };
+        if let Err(e) = removed {
+            tracing::warn!(path = %original.display(), error = %e, "could not remove an original after delivery");
+        }
+    }
+    Ok(())
 }
 
 /// Compares the requested page range with what was scanned: by printed page numbers where OCR

@@ -43,6 +43,14 @@ impl NewEvent {
         self.details = details;
         self
     }
+
+    /// Adds the fields of `more` (an object) to the details, replacing any of the same name.
+    pub fn details_merge(mut self, more: Value) -> Self {
+        if let (Value::Object(into), Value::Object(from)) = (&mut self.details, more) {
+            into.extend(from);
+        }
+        self
+    }
 }
 
 /// A sealed event as stored.

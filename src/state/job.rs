@@ -1,7 +1,8 @@
 //! A job: one scan in Quire's custody, and the states it moves through.
 //!
 //! received → processing → processed → delivered, or held (for review), or failed (bad input,
-//! quarantined). Every move is a compare-and-set on the current state, so a job is delivered at
+//! quarantined), or split (a batch whose documents became jobs of their own, each naming it as
+//! `parent_job` and starting at processed or held). Every move is a compare-and-set on the current state, so a job is delivered at
 //! most once even if two workers race or a crashed run resumes.
 
 use std::fmt;
@@ -18,6 +19,8 @@ pub enum JobState {
     Delivered,
     Held,
     Failed,
+    /// A batch cut at its cover or separator sheets into one job per document.
+    Split,
 }
 
 impl JobState {
@@ -29,6 +32,7 @@ impl JobState {
             Self::Delivered => "delivered",
             Self::Held => "held",
             Self::Failed => "failed",
+            Self::Split => "split",
         }
     }
 }
@@ -49,6 +53,7 @@ impl FromStr for JobState {
             "delivered" => Self::Delivered,
             "held" => Self::Held,
             "failed" => Self::Failed,
+            "split" => Self::Split,
             other => return Err(format!("unknown job state `{other}`")),
         })
     }
@@ -73,6 +78,8 @@ pub struct Job {
     pub error_message: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// The batch this job was cut from, for a document of a split batch.
+    pub parent_job: Option<String>,
 }
 
 /// Fields a state change may set alongside the new state; `None` leaves a field as it is.
@@ -92,6 +99,8 @@ pub struct JobFilter {
     pub states: Vec<JobState>,
     /// Only jobs with no request yet.
     pub unmatched: bool,
+    /// Only the documents cut from this batch.
+    pub parent: Option<String>,
     pub limit: usize,
 }
 
@@ -110,4 +119,13 @@ pub struct PageRow {
     pub ocr_confidence: Option<f64>,
     pub word_count: i64,
     pub blank: bool,
+}
+
+/// One document cut from a batch: its job row (state processed or held), its pages and the
+/// event that records its outcome.
+#[derive(Debug, Clone)]
+pub struct SplitDocument {
+    pub job: Job,
+    pub pages: Vec<PageRow>,
+    pub event: super::NewEvent,
 }

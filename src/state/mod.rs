@@ -13,7 +13,7 @@ use std::sync::Arc;
 pub use audit::{Anchor, Break, Event, NewEvent, Summary};
 pub use delivery::{Delivery, Grant, Link, LinkState, QueuedNotice};
 pub use error::StateError;
-pub use job::{Job, JobFilter, JobPatch, JobState, PageRow};
+pub use job::{Job, JobFilter, JobPatch, JobState, PageRow, SplitDocument};
 pub use request::{Basis, Request};
 pub use sqlite::users::{StaffSession, StaffUser};
 
@@ -81,6 +81,18 @@ pub trait Database: Send + Sync {
         to: JobState,
         patch: JobPatch,
         event: NewEvent,
+    ) -> Result<Job, StateError>;
+
+    /// Moves a processing batch to `split` and records each of its documents as a job with its
+    /// pages and event, all in one transaction: after a crash either the batch is still in
+    /// `processing` (and is cut again) or every document exists. `Conflict` if the batch is not
+    /// processing.
+    fn job_split(
+        &self,
+        batch: &str,
+        patch: JobPatch,
+        event: NewEvent,
+        documents: &[SplitDocument],
     ) -> Result<Job, StateError>;
 
     /// Newest first.

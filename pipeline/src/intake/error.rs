@@ -22,6 +22,8 @@ pub enum IntakeError {
         symbology: &'static str,
         reason: String,
     },
+    #[error("{path}: cannot cut a batch segment out of it: {reason}")]
+    Extract { path: PathBuf, reason: String },
     #[error("stored page fingerprint is corrupt: {reason}")]
     CorruptFingerprint { reason: String },
 }
@@ -34,6 +36,7 @@ impl IntakeError {
             Self::Look { .. } => "intake.settle.look",
             Self::BadPageRange { .. } => "intake.pages.bad_range",
             Self::BarcodeEncode { .. } => "intake.barcode.encode",
+            Self::Extract { .. } => "intake.batch.extract",
             Self::CorruptFingerprint { .. } => "intake.similarity.corrupt_fingerprint",
         }
     }

@@ -72,6 +72,7 @@ async fn list(state: AppState, staff: Staff, q: QueueQuery, unmatched: bool) -> 
             states,
             unmatched,
             limit: 500,
+            ..Default::default()
         })
     })
     .await?;
@@ -83,6 +84,7 @@ async fn list(state: AppState, staff: Staff, q: QueueQuery, unmatched: bool) -> 
         "processed",
         "delivered",
         "failed",
+        "split",
     ]
     .iter()
     .map(|s| {

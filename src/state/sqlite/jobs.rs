@@ -6,13 +6,13 @@ use crate::state::StateError;
 use crate::state::job::{Job, JobFilter, JobPatch, JobState};
 
 const COLUMNS: &str = "id, request_id, state, hold_reason, source_name, spool_path, source_sha256, page_count, \
-                       report_json, output_sha256, error_code, error_message, created_at, updated_at";
+                       report_json, output_sha256, error_code, error_message, created_at, updated_at, parent_job";
 
 pub fn insert(conn: &Connection, j: &Job) -> Result<(), StateError> {
     let now = crate::state::now_rfc3339();
     conn.execute(
         &format!(
-            "INSERT INTO jobs ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13)"
+            "INSERT INTO jobs ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13,?14)"
         ),
         params![
             j.id,
@@ -27,7 +27,8 @@ pub fn insert(conn: &Connection, j: &Job) -> Result<(), StateError> {
             j.output_sha256,
             j.error_code,
             j.error_message,
-            now
+            now,
+            j.parent_job
         ],
     )?;
     Ok(())
@@ -52,6 +53,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         error_message: row.get(11)?,
         created_at: row.get(12)?,
         updated_at: row.get(13)?,
+        parent_job: row.get(14)?,
     })
 }
 
@@ -76,7 +78,11 @@ pub fn list(conn: &Connection, filter: &JobFilter) -> Result<Vec<Job>, StateErro
         sql.push_str(&format!(" AND state IN ({})", states.join(",")));
     }
     if filter.unmatched {
-        sql.push_str(" AND request_id IS NULL");
+        // A split batch's documents carry the requests; the batch itself is not waiting.
+        sql.push_str(" AND request_id IS NULL AND state != 'split'");
+    }
+    if filter.parent.is_some() {
+        sql.push_str(" AND parent_job = ?2");
     }
     let limit = if filter.limit == 0 {
         i64::MAX
@@ -85,7 +91,10 @@ pub fn list(conn: &Connection, filter: &JobFilter) -> Result<Vec<Job>, StateErro
     };
     sql.push_str(" ORDER BY created_at, id LIMIT ?1");
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map([limit], from_row)?;
+    let rows = match &filter.parent {
+        Some(parent) => stmt.query_map(params![limit, parent], from_row)?,
+        None => stmt.query_map(params![limit], from_row)?,
+    };
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

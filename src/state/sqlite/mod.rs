@@ -11,7 +11,7 @@ use rusqlite_migration::{M, Migrations};
 
 use super::audit::{self, Event, GENESIS, NewEvent};
 use super::delivery::{Delivery, Grant, Link, QueuedNotice};
-use super::job::{Job, JobFilter, JobPatch, JobState, PageRow};
+use super::job::{Job, JobFilter, JobPatch, JobState, PageRow, SplitDocument};
 use super::request::Request;
 use super::{AuditFilter, Database, LinkChange, StateError};
 
@@ -28,6 +28,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0002_delivery.sql")),
         M::up(include_str!("migrations/0003_compliance.sql")),
         M::up(include_str!("migrations/0004_users.sql")),
+        M::up(include_str!("migrations/0005_batches.sql")).foreign_key_check(),
     ])
 }
 
@@ -53,11 +54,15 @@ impl SqliteDatabase {
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
+        // Off while migrating: a table rebuild (0005) drops a table others refer to. Each such
+        // migration checks the keys itself before it commits.
+        conn.pragma_update(None, "foreign_keys", "OFF")
             .map_err(open_err)?;
         migrations()
             .to_latest(&mut conn)
             .map_err(|e| StateError::Migration(e.to_string()))?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -165,6 +170,28 @@ impl Database for SqliteDatabase {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let job = jobs::transition(&tx, id, from, to, &patch)?;
         append_in(&tx, event)?;
+        tx.commit()?;
+        Ok(job)
+    }
+
+    fn job_split(
+        &self,
+        batch: &str,
+        patch: JobPatch,
+        event: NewEvent,
+        documents: &[SplitDocument],
+    ) -> Result<Job, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let job = jobs::transition(&tx, batch, &[JobState::Processing], JobState::Split, &patch)?;
+        // The batch's own pages would otherwise match each of its documents as a duplicate.
+        pages::replace(&tx, batch, &[])?;
+        append_in(&tx, event)?;
+        for d in documents {
+            jobs::insert(&tx, &d.job)?;
+            pages::replace(&tx, &d.job.id, &d.pages)?;
+            append_in(&tx, d.event.clone())?;
+        }
         tx.commit()?;
         Ok(job)
     }
@@ -652,6 +679,53 @@ mod tests {
             .conn()
             .query_row("SELECT max(version) FROM schema_history", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 4);
+        assert_eq!(v, 5);
+    }
+
+    /// A version-4 database with a job, its pages and a delivery keeps them all when version 5
+    /// rebuilds the jobs table, and the foreign keys still hold afterwards.
+    #[test]
+    fn the_jobs_table_rebuild_keeps_existing_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.sqlite3");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrations().to_version(&mut conn, 4).unwrap();
+            conn.execute_batch(
+                "INSERT INTO requests (id, patron_name, patron_email, basis, created_at)
+                   VALUES ('TN1', 'P', 'p@example.org', 'ccg', '2026-01-01T00:00:00Z');
+                 INSERT INTO jobs (id, request_id, state, source_name, spool_path, source_sha256,
+                                   created_at, updated_at)
+                   VALUES ('job_1', 'TN1', 'delivered', 'TN1.pdf', '/s/job_1', 'ab',
+                           '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');
+                 INSERT INTO pages (job_id, page_no, source_file, source_page, word_count, blank)
+                   VALUES ('job_1', 1, 'TN1.pdf', 1, 10, 0);",
+            )
+            .unwrap();
+        }
+        let db = SqliteDatabase::open(&path).unwrap();
+        let job = db.job_get("job_1").unwrap().unwrap();
+        assert_eq!(job.state, JobState::Delivered);
+        assert_eq!(job.request_id.as_deref(), Some("TN1"));
+        assert_eq!(job.parent_job, None);
+        let pages = db.pages_of_other_jobs(None).unwrap();
+        assert_eq!(pages.len(), 1);
+        let conn = db.conn();
+        let broken: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(broken, 0);
+        let fk: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1, "foreign keys are enforced again after migrating");
+        let refused = conn.execute(
+            "INSERT INTO pages (job_id, page_no, source_file, source_page, word_count, blank)
+               VALUES ('job_none', 1, 'x', 1, 0, 0)",
+            [],
+        );
+        assert!(refused.is_err(), "pages of a job that does not exist");
     }
 }
