@@ -14,6 +14,8 @@ use crate::util::{Home, corpus, stdout};
 struct Browser {
     port: u16,
     cookies: BTreeMap<String, String>,
+    /// Sent as `X-Forwarded-For`, as a reverse proxy in front of the daemon would.
+    forwarded_for: Option<String>,
 }
 
 struct Reply {
@@ -81,6 +83,7 @@ impl Browser {
         Self {
             port,
             cookies: BTreeMap::new(),
+            forwarded_for: None,
         }
     }
 
@@ -99,6 +102,10 @@ impl Browser {
                     .collect::<Vec<_>>()
                     .join("; ")
             )
+        };
+        let cookie = match &self.forwarded_for {
+            Some(ip) => format!("{cookie}X-Forwarded-For: {ip}\r\n"),
+            None => cookie,
         };
         let body = body.unwrap_or_default();
         let ctype = if method == "POST" {
@@ -490,6 +497,116 @@ fn failed_logins_are_limited_per_user_and_per_client() {
     assert_eq!(failures, 5);
 }
 
+/// Behind a trusted reverse proxy every connection comes from the proxy: the limit must count
+/// the client it forwards for, so one guesser does not lock everyone out, and the audit log
+/// names that client.
+#[test]
+fn behind_a_trusted_proxy_failed_logins_are_limited_per_forwarded_client() {
+    let port = crate::util::free_port();
+    let home = Home::with_config(&format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\ntrusted_proxies = [\"127.0.0.1\"]\n\
+         [intake]\nsettle_secs = 0.5\n"
+    ));
+    add_user(&home, "carl", "compliance", "carl-password-1");
+    let _d = start_daemon(&home, port);
+    let mut guesser = Browser::new(port);
+    guesser.forwarded_for = Some("198.51.100.7".into());
+    for i in 0..5 {
+        // Other names each time: only the per-client count reaches the limit.
+        let r = guesser.login(&format!("nobody{i}"), "guess guess guess");
+        assert_eq!(r.status, 401, "try {i}");
+    }
+    assert_eq!(guesser.login("carl", "carl-password-1").status, 429);
+    let mut colleague = Browser::new(port);
+    colleague.forwarded_for = Some("10.1.2.3, 198.51.100.8".into());
+    let r = colleague.login("carl", "carl-password-1");
+    assert_eq!(
+        r.status, 303,
+        "another client behind the same proxy: {}",
+        r.body
+    );
+    let failed: Vec<Value> = audit_actions(&home)
+        .into_iter()
+        .filter(|e| e["action"] == "staff.login_failed")
+        .collect();
+    assert_eq!(failed.len(), 5);
+    assert!(
+        failed
+            .iter()
+            .all(|e| e.to_string().contains("198.51.100.7")),
+        "{failed:#?}"
+    );
+}
+
+fn set_password(home: &Home, name: &str, password: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = home
+        .cmd(&["user", "password", name, "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// An admin changes a password, a role, then removes the user: each change ends the user's
+/// open sessions at once and is audited.
+#[test]
+fn password_and_role_changes_and_removal_end_the_users_sessions() {
+    let (home, port) = staff_home();
+    let _d = start_daemon(&home, port);
+    let (mut tina, _) = Browser::signed_in(port, "tina", "tina-password-1");
+    assert!(set_password(&home, "tina", "short").status.code() != Some(0));
+    assert_eq!(
+        tina.get("/staff/requests").status,
+        200,
+        "a refused change ends nothing"
+    );
+    let out = set_password(&home, "tina", "tina-password-2");
+    assert!(out.status.success(), "{}", crate::util::describe(&out));
+    assert_eq!(
+        tina.get("/staff/requests").status,
+        303,
+        "the old session is over"
+    );
+    assert_eq!(
+        Browser::new(port).login("tina", "tina-password-1").status,
+        401
+    );
+    let (mut tina, _) = Browser::signed_in(port, "tina", "tina-password-2");
+    assert_eq!(
+        tina.get("/staff/compliance/audit").status,
+        403,
+        "technicians see no audit log"
+    );
+    home.ok(&["user", "role", "tina", "--role", "compliance"]);
+    assert_eq!(tina.get("/staff/requests").status, 303);
+    let (mut tina, _) = Browser::signed_in(port, "tina", "tina-password-2");
+    assert_eq!(
+        tina.get("/staff/compliance/audit").status,
+        200,
+        "now a compliance officer"
+    );
+    home.ok(&["user", "remove", "tina"]);
+    assert_eq!(tina.get("/staff/requests").status, 303);
+    assert_eq!(
+        Browser::new(port).login("tina", "tina-password-2").status,
+        401
+    );
+    let err = crate::util::stderr(&home.fails(&["user", "remove", "tina"]));
+    assert!(err.contains("no user tina"), "{err}");
+    let actions: Vec<String> = audit_actions(&home)
+        .iter()
+        .filter(|e| e["subjects"]["user"] == "tina")
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect();
+    for a in ["user.password_changed", "user.role_changed", "user.removed"] {
+        assert!(actions.iter().any(|x| x == a), "no {a} in {actions:?}");
+    }
+}
+
 fn deliver_one(home: &Home, id: &str) {
     home.ok(&[
         "request",
@@ -731,6 +848,10 @@ fn a_technician_reviews_a_held_job_matches_and_releases_it() {
         "Ada Borrower",
         "--email",
         "ada@example.org",
+        "--title",
+        "Journal of Tests",
+        "--issn",
+        "1234-5679",
         "--basis",
         "ccl",
     ]);
@@ -863,6 +984,57 @@ fn a_technician_reviews_a_held_job_matches_and_releases_it() {
         .expect("audited");
     assert_eq!(released["actor"], "staff:tina");
     assert_eq!(released["details"]["reason"], "checked by eye");
+
+    // Delivered; the borrower lost the mail: deliver again from the console. A new link and
+    // notice, the job stays delivered, and the copy is not counted twice under CONTU.
+    wait_until(Duration::from_secs(60), "the job is delivered", || {
+        jobs(&home)[0]["state"] == "delivered"
+    });
+    let page = tech.get(&format!("/staff/jobs/{id}"));
+    assert!(page.body.contains("Deliver again"), "{}", page.body);
+    let r = tech.post(&format!("/staff/jobs/{id}/redeliver"), &[("csrf", &csrf)]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(
+        r.location().unwrap().contains("delivered%20again"),
+        "{:?}",
+        r.location()
+    );
+    assert_eq!(jobs(&home)[0]["state"], "delivered");
+    let links: Vec<Value> = serde_json::from_str(&stdout(&home.ok(&[
+        "links",
+        "--request",
+        "TN910",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(links.len(), 2, "{links:#?}");
+    let created: Vec<Value> = audit_actions(&home)
+        .into_iter()
+        .filter(|e| e["action"] == "delivery.created")
+        .collect();
+    assert_eq!(created.len(), 2);
+    assert_eq!(created[0]["details"]["compliance"]["counted"], true);
+    assert_eq!(created[1]["details"]["redelivery"], true);
+    assert_eq!(created[1]["actor"], "staff:tina");
+    assert_eq!(
+        created[1]["details"]["compliance"]["counted"], false,
+        "{}",
+        created[1]
+    );
+    // The CLI does the same; a job that was never delivered cannot be delivered "again".
+    home.ok(&["job", "redeliver", &id]);
+    assert_eq!(links_of(&home, "TN910"), 3);
+}
+
+fn links_of(home: &Home, request: &str) -> usize {
+    serde_json::from_str::<Vec<Value>>(&stdout(&home.ok(&[
+        "links",
+        "--request",
+        request,
+        "--json",
+    ])))
+    .unwrap()
+    .len()
 }
 
 /// The issue's browser checks, in headless Debian Chromium driven by playwright-core

@@ -118,6 +118,7 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
             deliverer: deliverer.clone(),
             institution: Arc::new(cfg.institution.clone()),
             console: Arc::new(crate::console::Console::new(config)),
+            trusted_proxies: Arc::new(cfg.server.trusted_proxies.clone()),
         },
         async move {
             let _ = http_stop.wait_for(|s| *s).await;

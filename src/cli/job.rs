@@ -1,4 +1,5 @@
-//! `quire jobs` and `quire job show|release|reprocess|match`: the technician's review queue.
+//! `quire jobs` and `quire job show|release|reprocess|match|redeliver`: the technician's review
+//! queue.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,7 +16,8 @@ pub struct JobsArgs {
     /// Only scans that no request matched yet.
     #[arg(long)]
     unmatched: bool,
-    /// Only jobs in this state (received, processing, processed, delivered, held, failed).
+    /// Only jobs in this state (received, processing, processed, delivered, held, failed,
+    /// split).
     #[arg(long)]
     state: Vec<String>,
     #[arg(long)]
@@ -41,6 +43,10 @@ pub enum JobCommand {
     Reprocess { job: String },
     /// Attach a job to a request (for scans no name or barcode matched).
     Match { job: String, request: String },
+    /// Send a delivered job again: a new stamped copy, link and e-mail for its request (when
+    /// the link expired or was used up, or the mail went astray). Not counted again under the
+    /// rule of five.
+    Redeliver { job: String },
 }
 
 fn actor() -> String {
@@ -136,6 +142,18 @@ pub fn run(cmd: JobCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
         JobCommand::Reprocess { job } => {
             review::reprocess(&db, &config.quarantine_dir(), &job, &actor())?;
             println!("{job} queued for processing again");
+        }
+        JobCommand::Redeliver { job } => {
+            let found = get(&db, &job)?;
+            let deliverer = crate::deliver::Deliverer::open(config, db.clone())?;
+            let receipt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(deliverer.redeliver(&found, &actor()))?;
+            println!(
+                "{job} delivered again as {}: link {} ({} downloads, until {})",
+                receipt.delivery_id, receipt.url, receipt.downloads, receipt.expires_at
+            );
         }
         JobCommand::Match { job, request } => {
             review::match_request(&db, &job, &request, &actor())?;

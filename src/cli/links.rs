@@ -9,7 +9,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::config::LoadedConfig;
-use crate::deliver::{Deliverer, purge};
+use crate::deliver::{Deliverer, JobTie, purge};
 use crate::state::{self, LinkChange, NewEvent};
 
 fn actor() -> String {
@@ -165,7 +165,7 @@ pub fn deliver(args: DeliverArgs, config: &LoadedConfig) -> anyhow::Result<ExitC
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let deliverer = Deliverer::open(config, db)?;
     let receipt = runtime()?
-        .block_on(deliverer.deliver(&request, pdf, None, &actor()))
+        .block_on(deliverer.deliver(&request, pdf, JobTie::None, &actor()))
         .with_context(|| format!("delivering {}", args.file.display()))?;
     let c = &receipt.compliance;
     match c.verdict {

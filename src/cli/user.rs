@@ -1,5 +1,5 @@
-//! `quire user add NAME --role technician|compliance|admin` and `quire user list`: staff
-//! accounts for the web console. The password comes from stdin (`--password-stdin`, for
+//! `quire user add NAME --role technician|compliance|admin`, `quire user list`, and
+//! `quire user password|role|remove NAME`: staff accounts for the web console. The password comes from stdin (`--password-stdin`, for
 //! scripts) or is asked for twice on the terminal; only its argon2 hash is stored.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -10,7 +10,7 @@ use clap::Subcommand;
 
 use crate::config::LoadedConfig;
 use crate::console::auth::{self, Role};
-use crate::state::{self, StaffUser};
+use crate::state::{self, StaffUser, UserChange};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -25,6 +25,21 @@ pub enum UserCommand {
     },
     /// List staff users and their roles.
     List,
+    /// Set a new password (the user's open sessions end).
+    Password {
+        name: String,
+        /// Read the password from the first line of stdin instead of asking.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Give a user another role (the user's open sessions end).
+    Role {
+        name: String,
+        #[arg(long, value_enum)]
+        role: Role,
+    },
+    /// Remove a user; their sessions end, their past actions stay in the audit log.
+    Remove { name: String },
 }
 
 pub fn run(cmd: UserCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
@@ -48,11 +63,34 @@ pub fn run(cmd: UserCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> 
                 password: auth::hash_password(&password)?,
                 created_at: state::now_rfc3339(),
             };
-            db.user_add(
-                &user,
-                &std::env::var("USER").unwrap_or_else(|_| "cli".into()),
-            )?;
+            db.user_add(&user, &cli_actor())?;
             println!("added {name} ({})", role.as_str());
+        }
+        UserCommand::Password {
+            name,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                read_line()?
+            } else {
+                prompt_twice()?
+            };
+            auth::check_password(&password)?;
+            let hash = auth::hash_password(&password)?;
+            db.user_change(&name, &UserChange::Password(hash), &cli_actor())?;
+            println!("new password set for {name}; their sessions have ended");
+        }
+        UserCommand::Role { name, role } => {
+            db.user_change(
+                &name,
+                &UserChange::Role(role.as_str().to_string()),
+                &cli_actor(),
+            )?;
+            println!("{name} is now {}; their sessions have ended", role.as_str());
+        }
+        UserCommand::Remove { name } => {
+            db.user_change(&name, &UserChange::Remove, &cli_actor())?;
+            println!("removed {name}");
         }
         UserCommand::List => {
             for u in db.users_list()? {
@@ -61,6 +99,10 @@ pub fn run(cmd: UserCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> 
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn cli_actor() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "cli".into())
 }
 
 fn read_line() -> anyhow::Result<String> {

@@ -52,6 +52,7 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     pub public_url: String,
     pub api_tokens: Vec<Secret>,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +61,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: "http://127.0.0.1:8080".into(),
             api_tokens: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -62,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/jobs/{id}/hold", post(jobs::hold))
         .route("/staff/jobs/{id}/reprocess", post(jobs::reprocess))
         .route("/staff/jobs/{id}/match", post(jobs::match_request))
+        .route("/staff/jobs/{id}/redeliver", post(jobs::redeliver))
         .route(
             "/staff/requests",
             get(requests::list).post(requests::create),

@@ -19,7 +19,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::config::{LoadedConfig, StorageConfig};
-use crate::state::{Db, Delivery, Link, NewEvent, Request};
+use crate::state::{Db, Delivery, Job, JobState, Link, NewEvent, Request};
 use link_key::LinkKey;
 
 pub struct Deliverer {
@@ -28,6 +28,28 @@ pub struct Deliverer {
     config: LoadedConfig,
     key: LinkKey,
     templates: NoticeTemplates,
+}
+
+/// How a delivery relates to a job of the daemon's.
+#[derive(Debug, Clone, Copy)]
+pub enum JobTie<'a> {
+    /// A PDF delivered by hand (`quire deliver`).
+    None,
+    /// The job's first delivery: it must be `processed` and moves to `delivered` with it.
+    Finish(&'a str),
+    /// A replacement copy of a delivered job (its link ran out, the mail went astray). The job
+    /// stays `delivered`; the copy is not counted again under the rule of five, since it fills
+    /// the same request.
+    Again(&'a str),
+}
+
+impl<'a> JobTie<'a> {
+    fn job(self) -> Option<&'a str> {
+        match self {
+            Self::None => None,
+            Self::Finish(j) | Self::Again(j) => Some(j),
+        }
+    }
 }
 
 /// What staff are told after a delivery.
@@ -101,15 +123,55 @@ impl Deliverer {
         )
     }
 
-    /// Stamps `pdf` for the request's patron and delivers it. With `job`, the job must be
-    /// `processed` and moves to `delivered` in the same transaction (else nothing is recorded).
+    /// A new copy of a delivered job for its request, from the job's processed output (checked
+    /// against the hash recorded when it was made), with a new link and notice.
+    pub async fn redeliver(&self, job: &Job, actor: &str) -> anyhow::Result<Receipt> {
+        anyhow::ensure!(
+            job.state == JobState::Delivered,
+            "job {} is {}: only a delivered job can be delivered again (release it instead)",
+            job.id,
+            job.state
+        );
+        let request_id = job
+            .request_id
+            .as_deref()
+            .with_context(|| format!("job {} has no request", job.id))?;
+        let request = self
+            .db
+            .request_get(request_id)?
+            .with_context(|| format!("request {request_id} is gone (retention?)"))?;
+        let path = std::path::Path::new(&job.spool_path).join(crate::intake::worker::OUTPUT_NAME);
+        let pdf = std::fs::read(&path).with_context(|| {
+            format!(
+                "job {}: its processed PDF {} is gone; reprocess the scan to deliver it again",
+                job.id,
+                path.display()
+            )
+        })?;
+        if let Some(recorded) = &job.output_sha256 {
+            let found = hex::encode(Sha256::digest(&pdf));
+            anyhow::ensure!(
+                &found == recorded,
+                "job {}: {} has SHA-256 {found}, not the {recorded} recorded when it was made; not delivered",
+                job.id,
+                path.display()
+            );
+        }
+        self.deliver(&request, pdf, JobTie::Again(&job.id), actor)
+            .await
+    }
+
+    /// Stamps `pdf` for the request's patron and delivers it. With [`JobTie::Finish`], the job
+    /// must be `processed` and moves to `delivered` in the same transaction (else nothing is
+    /// recorded).
     pub async fn deliver(
         &self,
         request: &Request,
         pdf: Vec<u8>,
-        job: Option<&str>,
+        tie: JobTie<'_>,
         actor: &str,
     ) -> anyhow::Result<Receipt> {
+        let job = tie.job();
         let cfg = &self.config.config;
         let document_sha256 = hex::encode(Sha256::digest(&pdf));
         let nonce = quire_delivery::Token::generate()?;
@@ -165,7 +227,12 @@ impl Deliverer {
         let delivery = Delivery {
             id: delivery_id.clone(),
             request_id: request.id.clone(),
-            job_id: job.map(String::from),
+            // `deliveries.job_id` is unique: it is what makes a job's own delivery happen at
+            // most once. A deliberate second copy names the job in its audit event instead.
+            job_id: match tie {
+                JobTie::Finish(j) => Some(j.to_string()),
+                JobTie::None | JobTie::Again(_) => None,
+            },
             document_sha256,
             stamped_sha256: key.sha256.to_string(),
             basis: request.basis.as_str().to_string(),
@@ -207,6 +274,10 @@ impl Deliverer {
         if let Some(j) = job {
             event = event.subject("job", j);
         }
+        if let JobTie::Again(_) = tie {
+            event = event.details_merge(json!({ "redelivery": true, "redelivery_of_job": job }));
+        }
+        let finishes_job = matches!(tie, JobTie::Finish(_));
         // The rule of five is counted inside the same transaction as the insert; a copy beyond
         // the limit may be recorded as held, its link closed and its notice parked.
         let db = self.db.clone();
@@ -220,6 +291,7 @@ impl Deliverer {
                 &link,
                 Some((&notice.to, &notice.subject, &notice.body)),
                 job.as_deref(),
+                finishes_job,
                 event,
                 &work,
                 basis,

@@ -21,7 +21,7 @@ use anyhow::Context;
 
 use super::{custody, similar};
 use crate::config::LoadedConfig;
-use crate::deliver::Deliverer;
+use crate::deliver::{Deliverer, JobTie};
 use crate::state::{Db, Job, JobFilter, JobPatch, JobState, NewEvent, SplitDocument, StateError};
 
 /// Nudges the worker when a job arrives, so it need not poll fast.
@@ -443,7 +443,7 @@ impl Worker {
         let receipt = self.runtime.block_on(self.deliverer.deliver(
             &request,
             pdf,
-            Some(&job.id),
+            JobTie::Finish(&job.id),
             "daemon",
         ))?;
         tracing::info!(job = %job.id, delivery = %receipt.delivery_id, link = %receipt.link_id, "delivered");

@@ -3,6 +3,7 @@
 
 mod api;
 mod borrower;
+pub mod client;
 mod html;
 
 use std::net::SocketAddr;
@@ -26,6 +27,15 @@ pub struct AppState {
     pub institution: Arc<InstitutionConfig>,
     /// The staff console's settings (`crate::console`).
     pub console: Arc<crate::console::Console>,
+    /// Peers whose `X-Forwarded-For` is believed ([`client::address`]).
+    pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
+}
+
+impl AppState {
+    /// The client's address, as recorded in the audit log and used for sign-in limits.
+    pub fn client(&self, peer: SocketAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
+        client::address(peer, headers, &self.trusted_proxies)
+    }
 }
 
 pub fn router(state: AppState) -> Router {

@@ -15,7 +15,7 @@ pub use delivery::{Delivery, Grant, Link, LinkState, QueuedNotice};
 pub use error::StateError;
 pub use job::{Job, JobFilter, JobPatch, JobState, PageRow, SplitDocument};
 pub use request::{Basis, Request};
-pub use sqlite::users::{StaffSession, StaffUser};
+pub use sqlite::users::{StaffSession, StaffUser, UserChange};
 
 use crate::config::{DatabaseConfig, LoadedConfig};
 
@@ -152,6 +152,7 @@ pub trait Database: Send + Sync {
         link: &Link,
         notice: Option<(&str, &str, &str)>,
         job: Option<&str>,
+        finishes_job: bool,
         event: NewEvent,
         work: &crate::compliance::Work,
         basis: Basis,
@@ -206,6 +207,10 @@ pub trait Database: Send + Sync {
     fn user_add(&self, user: &StaffUser, actor: &str) -> Result<(), StateError>;
 
     fn user_get(&self, name: &str) -> Result<Option<StaffUser>, StateError>;
+
+    /// Changes a user's password or role, or removes the user, ending their sessions, with a
+    /// `user.*` event. `NotFound` when there is no such user.
+    fn user_change(&self, name: &str, change: &UserChange, actor: &str) -> Result<(), StateError>;
 
     fn users_list(&self) -> Result<Vec<StaffUser>, StateError>;
 

@@ -170,7 +170,8 @@ pub async fn show(
             can_release => job.state == JobState::Held,
             can_hold => job.state == JobState::Processed,
             can_reprocess => matches!(job.state, JobState::Held | JobState::Processed),
-            can_match => !matches!(job.state, JobState::Delivered),
+            can_match => !matches!(job.state, JobState::Delivered | JobState::Split),
+            can_redeliver => job.state == JobState::Delivered,
         },
     ))
 }
@@ -276,6 +277,45 @@ pub async fn match_request(
     Ok(done(
         &format!("/staff/jobs/{}", super::urlencode(&id)),
         "matched to the request",
+    ))
+}
+
+/// A new copy, link and e-mail for a delivered job's request; not counted again under CONTU.
+pub async fn redeliver(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<ActionForm>,
+) -> Result<Response, Response> {
+    staff.require(Area::Jobs)?;
+    csrf::check(&staff, &f.csrf)?;
+    let db = state.db.clone();
+    let found = {
+        let id = id.clone();
+        blocking(&staff, move || {
+            db.job_get(&id)?
+                .ok_or_else(|| crate::state::StateError::NotFound(format!("no job {id}")))
+        })
+        .await?
+    };
+    let receipt = state
+        .deliverer
+        .redeliver(&found, &staff.actor())
+        .await
+        .map_err(|e| {
+            super::error_page(
+                &staff,
+                axum::http::StatusCode::CONFLICT,
+                "Not delivered again",
+                &format!("{e:#}"),
+            )
+        })?;
+    Ok(done(
+        &format!("/staff/jobs/{}", super::urlencode(&id)),
+        &format!(
+            "delivered again: {} (a new link and e-mail)",
+            receipt.delivery_id
+        ),
     ))
 }
 

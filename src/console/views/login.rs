@@ -91,7 +91,7 @@ pub async fn submit(
         );
     }
     let name = f.name.trim().to_string();
-    let client = client.ip().to_string();
+    let client = state.client(client, &headers).to_string();
     let keys = vec![format!("user:{name}"), format!("client:{client}")];
     let db = state.db.clone();
     let password = f.password;

@@ -20,6 +20,8 @@ pub struct NewCopy<'a> {
     pub link: &'a Link,
     pub notice: Option<(&'a str, &'a str, &'a str)>,
     pub job: Option<&'a str>,
+    /// The job moves from `processed` to `delivered` with this copy (its first delivery).
+    pub finishes_job: bool,
     pub event: NewEvent,
     pub work: &'a Work,
     pub basis: Basis,
@@ -53,7 +55,17 @@ pub fn create_counted(
         })?;
     let library = d.library.clone().unwrap_or_default();
     let work = new.work;
-    let counted = work.counts(new.basis, year, rules);
+    let mut counted = work.counts(new.basis, year, rules);
+    // A replacement for a copy that already went out fills the same request: the library
+    // received one copy of the work, however many times the link had to be sent.
+    let replaces = if counted {
+        replaced_copy(tx, &d.request_id)?
+    } else {
+        None
+    };
+    if replaces.is_some() {
+        counted = false;
+    }
     let prior = if counted {
         count_prior(tx, &library, work, year)?
     } else {
@@ -61,6 +73,11 @@ pub fn create_counted(
     };
     let mut decision = CopyDecision::decide(year, counted, prior, rules);
     decision.notes = work.notes.clone();
+    if let Some(earlier) = &replaces {
+        decision.notes.push(format!(
+            "replaces delivery {earlier} of the same request; not counted again"
+        ));
+    }
     if work.ident.is_none() {
         decision.similar_titles =
             similar_titles(tx, &library, work, rules.similar_title_distance as usize)?;
@@ -72,7 +89,7 @@ pub fn create_counted(
         delivery.state = "held".into();
         delivery.hold_reason = Some(reason.clone());
     }
-    if let Some(job_id) = new.job {
+    if let (Some(job_id), true) = (new.job, new.finishes_job) {
         let patch = JobPatch {
             hold_reason: Some(None),
             ..Default::default()
@@ -150,6 +167,19 @@ pub fn create_counted(
         )?;
     }
     Ok(decision)
+}
+
+/// The earliest counted copy already sent for this request, if any.
+fn replaced_copy(conn: &Connection, request: &str) -> Result<Option<String>, StateError> {
+    Ok(conn
+        .query_row(
+            "SELECT c.delivery_id FROM counted_copies c JOIN deliveries d ON d.id = c.delivery_id
+             WHERE d.request_id = ?1 AND c.counted = 1 AND d.state IN ('active', 'purged')
+             ORDER BY d.created_at LIMIT 1",
+            [request],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// Counted copies of the same work for the same library and year that actually went out (held
@@ -591,13 +621,25 @@ mod tests {
                     [&request.id, ask.at],
                 )
                 .unwrap();
+            self.send(&request, n)
+        }
+
+        /// Another copy for an existing request, as a redelivery makes.
+        fn resend(&self, request: &str) -> (String, String, Verdict, i64) {
+            let n = self.next.get() + 1;
+            self.next.set(n);
+            let request = self.db.request_get(request).unwrap().unwrap();
+            self.send(&request, n)
+        }
+
+        fn send(&self, request: &Request, n: u32) -> (String, String, Verdict, i64) {
             let delivery = Delivery {
                 id: format!("dlv_{n}"),
                 request_id: request.id.clone(),
                 job_id: None,
                 document_sha256: "a".repeat(64),
                 stamped_sha256: format!("{n:064}"),
-                basis: ask.basis.as_str().into(),
+                basis: request.basis.as_str().into(),
                 state: "active".into(),
                 hold_reason: None,
                 file_name: "x.pdf".into(),
@@ -623,7 +665,7 @@ mod tests {
                 .subject("request", &request.id)
                 .subject("delivery", &delivery.id);
             let notice = Some((request.patron_email.as_str(), "Your copy", "Body"));
-            let work = Work::of(&request);
+            let work = Work::of(request);
             let d = self
                 .db
                 .delivery_create_counted(
@@ -631,9 +673,10 @@ mod tests {
                     &link,
                     notice,
                     None,
+                    false,
                     event,
                     &work,
-                    ask.basis,
+                    request.basis,
                     &self.rules,
                 )
                 .unwrap();
@@ -689,6 +732,54 @@ mod tests {
         let (_, _, v, nth) = h.copy(Ask::journal("ZZQ", "2026-01-01T00:00:00.000Z"));
         assert_eq!((v, nth), (Verdict::Deliver, 1));
         assert_eq!(h.events("compliance.held").len(), 1);
+    }
+
+    /// Sending a request's copy again (its link ran out) is not a second copy of the work: the
+    /// library still received one. A held sixth copy does not count as sent, so sending it again
+    /// is still the sixth.
+    #[test]
+    fn a_redelivery_of_the_same_request_is_not_counted_again() {
+        let h = History::new();
+        let at = "2026-02-01T10:00:00.000Z";
+        for i in 1..=4 {
+            let (_, _, v, nth) = h.copy(Ask::journal("ZZQ", at));
+            assert_eq!((v, nth), (Verdict::Deliver, i));
+        }
+        let (fifth, _, _, nth) = h.copy(Ask::journal("ZZQ", at));
+        assert_eq!(nth, 5);
+        let request = h.db.delivery_get(&fifth).unwrap().unwrap().request_id;
+        for _ in 0..3 {
+            let (_, _, v, nth) = h.resend(&request);
+            assert_eq!((v, nth), (Verdict::Deliver, 0), "a resend is not counted");
+        }
+        let (sixth, _, v, nth) = h.copy(Ask::journal("ZZQ", at));
+        assert_eq!(
+            (v, nth),
+            (Verdict::Hold, 6),
+            "resends did not use up the five"
+        );
+        let held_request = h.db.delivery_get(&sixth).unwrap().unwrap().request_id;
+        let (_, _, v, nth) = h.resend(&held_request);
+        assert_eq!((v, nth), (Verdict::Hold, 6), "nothing of it went out yet");
+        let notes: Vec<String> = h
+            .events("delivery.created")
+            .iter()
+            .flat_map(|e| {
+                e.details["compliance"]["notes"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|n| n.as_str().map(String::from))
+            .collect();
+        assert_eq!(
+            notes
+                .iter()
+                .filter(|n| n.contains("not counted again"))
+                .count(),
+            3,
+            "{notes:?}"
+        );
     }
 
     #[test]

@@ -372,6 +372,7 @@ impl Database for SqliteDatabase {
         link: &Link,
         notice: Option<(&str, &str, &str)>,
         job: Option<&str>,
+        finishes_job: bool,
         event: NewEvent,
         work: &crate::compliance::Work,
         basis: super::Basis,
@@ -384,6 +385,7 @@ impl Database for SqliteDatabase {
             link,
             notice,
             job,
+            finishes_job,
             event,
             work,
             basis,
@@ -469,6 +471,29 @@ impl Database for SqliteDatabase {
             NewEvent::new(actor, "user.added")
                 .subject("user", &user.name)
                 .details(serde_json::json!({ "role": user.role })),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn user_change(
+        &self,
+        name: &str,
+        change: &users::UserChange,
+        actor: &str,
+    ) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        users::change_user(&tx, name, change)?;
+        let details = match change {
+            users::UserChange::Role(role) => serde_json::json!({ "role": role }),
+            _ => serde_json::json!({}),
+        };
+        append_in(
+            &tx,
+            NewEvent::new(actor, change.action())
+                .subject("user", name)
+                .details(details),
         )?;
         tx.commit()?;
         Ok(())

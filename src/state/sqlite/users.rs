@@ -28,6 +28,46 @@ pub struct StaffSession {
     pub expires_at: String,
 }
 
+/// What an admin changes about a staff user. Every change ends the user's open sessions, so a
+/// new password or a lower role takes effect at once, and a removed user is signed out.
+#[derive(Debug, Clone)]
+pub enum UserChange {
+    /// A new argon2 PHC string.
+    Password(String),
+    Role(String),
+    Remove,
+}
+
+impl UserChange {
+    pub fn action(&self) -> &'static str {
+        match self {
+            Self::Password(_) => "user.password_changed",
+            Self::Role(_) => "user.role_changed",
+            Self::Remove => "user.removed",
+        }
+    }
+}
+
+/// Applies `change`; `NotFound` when there is no such user.
+pub fn change_user(conn: &Connection, name: &str, change: &UserChange) -> Result<(), StateError> {
+    if get_user(conn, name)?.is_none() {
+        return Err(StateError::NotFound(format!("no user {name}")));
+    }
+    conn.execute("DELETE FROM staff_sessions WHERE user_name = ?1", [name])?;
+    match change {
+        UserChange::Password(hash) => conn.execute(
+            "UPDATE staff_users SET password = ?2 WHERE name = ?1",
+            params![name, hash],
+        )?,
+        UserChange::Role(role) => conn.execute(
+            "UPDATE staff_users SET role = ?2 WHERE name = ?1",
+            params![name, role],
+        )?,
+        UserChange::Remove => conn.execute("DELETE FROM staff_users WHERE name = ?1", [name])?,
+    };
+    Ok(())
+}
+
 pub fn insert_user(conn: &Connection, u: &StaffUser) -> Result<(), StateError> {
     let exists: bool = conn.query_row(
         "SELECT EXISTS(SELECT 1 FROM staff_users WHERE name = ?1)",
