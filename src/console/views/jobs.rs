@@ -142,11 +142,18 @@ pub async fn show(
 ) -> PageResult {
     staff.require(Area::Jobs)?;
     let db = state.db.clone();
-    let job = blocking(&staff, move || {
-        db.job_get(&id)?
-            .ok_or_else(|| crate::state::StateError::NotFound(format!("no job {id}")))
+    let (job, documents) = blocking(&staff, move || {
+        let job = db
+            .job_get(&id)?
+            .ok_or_else(|| crate::state::StateError::NotFound(format!("no job {id}")))?;
+        let documents = db.jobs_list(&JobFilter {
+            parent: Some(id.clone()),
+            ..Default::default()
+        })?;
+        Ok((job, documents))
     })
     .await?;
+    let documents: Vec<Value> = documents.iter().map(row).collect();
     let report: Value = job
         .report_json
         .as_deref()
@@ -167,6 +174,7 @@ pub async fn show(
         "job.html",
         context! {
             job => v(&row(&job)), pages => v(&pages), near => v(&near), done => q.done,
+            documents => v(&documents),
             can_release => job.state == JobState::Held,
             can_hold => job.state == JobState::Processed,
             can_reprocess => matches!(job.state, JobState::Held | JobState::Processed),
