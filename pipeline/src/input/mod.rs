@@ -4,11 +4,18 @@
 //! can be decided up front — unsupported format, encryption, a page over the pixel limit — is
 //! decided before any page is decoded or OCR'd. [`PageRef::decode`] then decodes one page on a
 //! worker thread. Format is decided by content, never by file extension.
+//!
+//! Memory: a [`PageRef`] holds no pixel or image data, only where to find its page; each page's
+//! data is read from its file when the page is decoded. For a PDF that holds for the image
+//! streams too ([`pdf_file`]), so the list of pages of a 500-page scan is small.
 
 mod ccitt;
 #[cfg(test)]
 mod format_tests;
 mod pdf;
+mod pdf_file;
+#[cfg(test)]
+mod pdf_file_tests;
 mod raster;
 mod tiff;
 
@@ -35,7 +42,7 @@ enum Source {
     Raster,
     Tiff,
     Pdf {
-        doc: Arc<lopdf::Document>,
+        doc: Arc<pdf_file::PdfFile>,
         page_id: lopdf::ObjectId,
         plan: Arc<pdf::PagePlan>,
     },

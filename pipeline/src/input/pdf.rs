@@ -1,9 +1,11 @@
 //! Image-only PDFs as scanners write them: one scanned image per page, maybe an old text layer.
 //!
-//! Probing loads the object structure with lopdf and works out, for each page, which image is
-//! the scan (the largest one painted), how large it is and how large it is drawn; decoding then
-//! turns that one image into pixels and keeps its original stream so the writer can copy it
-//! unchanged. DCT, Flate (with predictors) and CCITT are decoded; JBIG2 and JPX are refused.
+//! Probing reads the object structure (not the stream data: see [`super::pdf_file`]) and works
+//! out, for each page, which image is the scan (the largest one painted), how large it is and how
+//! large it is drawn; decoding then reads that one image from the file, turns it into pixels and
+//! keeps its original stream so the writer can copy it unchanged. So the input is never held in
+//! memory whole: only the structure, and the images of the pages being decoded. DCT, Flate (with
+//! predictors) and CCITT are decoded; JBIG2 and JPX are refused.
 //!
 //! Pages that already carry text: when the page also has a scanned image, the old text layer is
 //! dropped and the image OCR'd afresh, so the text layer always matches the processed image. A
@@ -14,11 +16,12 @@
 use std::path::Path;
 
 use image::{GrayImage, RgbImage};
-use lopdf::content::Operation;
+use lopdf::content::{Content, Operation};
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
 
 use super::ccitt::{self, Polarity};
 use super::damaged;
+use super::pdf_file::{OpenError, PdfFile};
 use super::raster::raster_from_dynamic;
 use crate::error::{Location, PipelineError, Result};
 use crate::options::ProcessOptions;
@@ -70,23 +73,68 @@ fn corrupt(at: &Location, reason: impl std::fmt::Display) -> PipelineError {
     }
 }
 
-pub(super) fn probe(file: &Path) -> Result<(Document, Vec<(ObjectId, PagePlan)>)> {
+pub(super) fn probe(file: &Path) -> Result<(PdfFile, Vec<(ObjectId, PagePlan)>)> {
     let at = Location::file(file);
-    let bytes = std::fs::read(file).map_err(|source| PipelineError::Read {
+    let read_err = |source| PipelineError::Read {
         at: at.clone(),
         source,
-    })?;
+    };
     // Scanners always finish the file; a missing end marker means it was cut short, and lopdf
     // would otherwise quietly rebuild what it can.
-    let tail = &bytes[bytes.len().saturating_sub(2048)..];
+    let tail = read_tail(file, 2048).map_err(read_err)?;
     if !tail.windows(5).any(|w| w == b"%%EOF") {
         return Err(PipelineError::Truncated {
             at,
             reason: "no %%EOF marker at the end".into(),
         });
     }
-    let doc = match Document::load_mem(&bytes) {
-        Ok(doc) => doc,
+    let src = match PdfFile::open(file) {
+        Ok(src) => src,
+        Err(OpenError::Encrypted) => return Err(PipelineError::Encrypted { at }),
+        // Damaged cross-reference data and the like: lopdf's lenient load of the whole file.
+        Err(OpenError::Unreadable(_)) => PdfFile::in_memory(load_whole(file, &at)?),
+    };
+    let plans = plan_pages(&src, file)?;
+    Ok((src, plans))
+}
+
+/// Every page's plan, in page order.
+pub(super) fn plan_pages(src: &PdfFile, file: &Path) -> Result<Vec<(ObjectId, PagePlan)>> {
+    let doc = &src.doc;
+    if doc.is_encrypted() || doc.trailer.get(b"Encrypt").is_ok() || doc.encryption_state.is_some() {
+        return Err(PipelineError::Encrypted {
+            at: Location::file(file),
+        });
+    }
+    let mut plans = Vec::new();
+    for (number, page_id) in doc.get_pages() {
+        let page_at = Location::page(file, number as usize);
+        plans.push((page_id, plan_page(src, page_id, &page_at)?));
+    }
+    Ok(plans)
+}
+
+/// The last `n` bytes of the file.
+fn read_tail(file: &Path, n: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(file)?;
+    let len = f.metadata()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(n)))?;
+    let mut tail = Vec::new();
+    f.read_to_end(&mut tail)?;
+    Ok(tail)
+}
+
+/// The whole file through lopdf, which repairs what it can: for files [`PdfFile::open`] cannot
+/// read as written. This holds every stream in memory.
+fn load_whole(file: &Path, at: &Location) -> Result<Document> {
+    let at = at.clone();
+    let bytes = std::fs::read(file).map_err(|source| PipelineError::Read {
+        at: at.clone(),
+        source,
+    })?;
+    match Document::load_mem(&bytes) {
+        Ok(doc) => Ok(doc),
         Err(e) => {
             let text = e.to_string().to_ascii_lowercase();
             if text.contains("encrypt")
@@ -95,18 +143,9 @@ pub(super) fn probe(file: &Path) -> Result<(Document, Vec<(ObjectId, PagePlan)>)
             {
                 return Err(PipelineError::Encrypted { at });
             }
-            return Err(corrupt(&at, e));
+            Err(corrupt(&at, e))
         }
-    };
-    if doc.is_encrypted() || doc.trailer.get(b"Encrypt").is_ok() || doc.encryption_state.is_some() {
-        return Err(PipelineError::Encrypted { at });
     }
-    let mut plans = Vec::new();
-    for (number, page_id) in doc.get_pages() {
-        let page_at = Location::page(file, number as usize);
-        plans.push((page_id, plan_page(&doc, page_id, &page_at)?));
-    }
-    Ok((doc, plans))
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -148,7 +187,33 @@ fn resolve<'a>(doc: &'a Document, obj: &'a Object) -> &'a Object {
     cur
 }
 
-fn plan_page(doc: &Document, page_id: ObjectId, at: &Location) -> Result<PagePlan> {
+/// The page's content streams, read from the file, decoded and joined as lopdf joins them.
+fn page_content(
+    src: &PdfFile,
+    page_id: ObjectId,
+    at: &Location,
+) -> Result<Content<Vec<Operation>>> {
+    let doc = &src.doc;
+    let mut content = Vec::new();
+    for id in doc.get_page_contents(page_id) {
+        let Ok(stream) = doc.get_object(id).and_then(Object::as_stream) else {
+            continue;
+        };
+        let stream = src.loaded(stream).map_err(|source| PipelineError::Read {
+            at: at.clone(),
+            source,
+        })?;
+        match stream.decompressed_content() {
+            Ok(data) => content.extend_from_slice(&data),
+            Err(_) => content.extend_from_slice(&stream.content),
+        }
+        content.push(b'\n');
+    }
+    Content::decode(&content).map_err(|e| corrupt(at, format!("page content: {e}")))
+}
+
+fn plan_page(src: &PdfFile, page_id: ObjectId, at: &Location) -> Result<PagePlan> {
+    let doc = &src.doc;
     let media = inherited(doc, page_id, b"MediaBox")
         .and_then(|o| o.as_array().ok())
         .and_then(|a| {
@@ -162,9 +227,7 @@ fn plan_page(doc: &Document, page_id: ObjectId, at: &Location) -> Result<PagePla
         .map(|r| ((r as i64).rem_euclid(360) as u32 / 90) * 90)
         .unwrap_or(0);
 
-    let content = doc
-        .get_and_decode_page_content(page_id)
-        .map_err(|e| corrupt(at, format!("page content: {e}")))?;
+    let content = page_content(src, page_id, at)?;
     let xobjects = page_xobjects(doc, page_id);
     let mut had_text = false;
     let mut paints_vectors = false;
@@ -299,7 +362,7 @@ fn page_xobjects(doc: &Document, page_id: ObjectId) -> Vec<(Vec<u8>, ObjectId)> 
 }
 
 pub(super) fn decode(
-    doc: &Document,
+    src: &PdfFile,
     _page_id: ObjectId,
     plan: &PagePlan,
     at: &Location,
@@ -317,11 +380,17 @@ pub(super) fn decode(
             height,
             drawn,
         } => {
-            let stream = doc
+            let stream = src
+                .doc
                 .get_object(id)
                 .and_then(Object::as_stream)
                 .map_err(|e| corrupt(at, e))?;
-            let (raster, passthrough) = decode_image(doc, stream, width, height, at, options)?;
+            // The one place an image's data is read: from the file, for this page only.
+            let stream = src.loaded(stream).map_err(|source| PipelineError::Read {
+                at: at.clone(),
+                source,
+            })?;
+            let (raster, passthrough) = decode_image(src, &stream, width, height, at, options)?;
             let (dw, dh) = drawn.unwrap_or(if plan.rotate % 180 == 90 {
                 (plan.media.1, plan.media.0)
             } else {
@@ -395,7 +464,8 @@ impl Space {
     }
 }
 
-fn color_space(doc: &Document, obj: &Object, at: &Location) -> Result<Space> {
+fn color_space(src: &PdfFile, obj: &Object, at: &Location) -> Result<Space> {
+    let doc = &src.doc;
     let unsupported = |what: String| PipelineError::Unsupported {
         at: at.clone(),
         reason: format!("colour space {what}"),
@@ -432,16 +502,21 @@ fn color_space(doc: &Document, obj: &Object, at: &Location) -> Result<Space> {
                 }
                 b"Indexed" | b"I" => {
                     let base = color_space(
-                        doc,
+                        src,
                         a.get(1)
                             .ok_or_else(|| corrupt(at, "Indexed without base"))?,
                         at,
                     )?;
                     let lookup = match a.get(3).map(|o| resolve(doc, o)) {
                         Some(Object::String(s, _)) => s.clone(),
-                        Some(Object::Stream(s)) => {
-                            s.get_plain_content().map_err(|e| corrupt(at, e))?
-                        }
+                        Some(Object::Stream(s)) => src
+                            .loaded(s)
+                            .map_err(|source| PipelineError::Read {
+                                at: at.clone(),
+                                source,
+                            })?
+                            .get_plain_content()
+                            .map_err(|e| corrupt(at, e))?,
                         _ => return Err(corrupt(at, "Indexed without a lookup table")),
                     };
                     Ok(Space::Indexed {
@@ -457,13 +532,14 @@ fn color_space(doc: &Document, obj: &Object, at: &Location) -> Result<Space> {
 }
 
 fn decode_image(
-    doc: &Document,
+    src: &PdfFile,
     stream: &Stream,
     width: u32,
     height: u32,
     at: &Location,
     options: &ProcessOptions,
 ) -> Result<(Raster, Option<EmbeddedImage>)> {
+    let doc = &src.doc;
     let dict = &stream.dict;
     let filters = filters(doc, dict);
     if filters.iter().any(|f| f == b"JBIG2Decode") {
@@ -503,7 +579,7 @@ fn decode_image(
         Space::Gray
     } else {
         match dict.get(b"ColorSpace") {
-            Ok(cs) => color_space(doc, cs, at)?,
+            Ok(cs) => color_space(src, cs, at)?,
             // JPEG and CCITT describe themselves; a raw image without a colour space is grey.
             Err(_) => Space::Gray,
         }
@@ -602,9 +678,9 @@ fn decode_image(
             raw_samples(&samples, width, height, bpc, &space, inverted_decode, at)?
         }
     };
-    let raster = apply_soft_mask(doc, dict, raster, width, height, limit);
+    let raster = apply_soft_mask(src, dict, raster, width, height, limit);
 
-    let passthrough = passthrough(doc, stream, &filters, bpc, image_mask, inverted_decode);
+    let passthrough = passthrough(src, stream, &filters, bpc, image_mask, inverted_decode);
     Ok((raster, passthrough))
 }
 
@@ -721,7 +797,7 @@ fn raw_samples(
 /// Put a soft-masked image on white paper, as a viewer shows it. A mask we cannot read is
 /// ignored rather than failing the page: the image itself is what gets OCR'd.
 fn apply_soft_mask(
-    doc: &Document,
+    src: &PdfFile,
     dict: &Dictionary,
     raster: Raster,
     width: u32,
@@ -731,9 +807,12 @@ fn apply_soft_mask(
     let Some(mask) = dict
         .get(b"SMask")
         .ok()
-        .map(|o| resolve(doc, o))
+        .map(|o| resolve(&src.doc, o))
         .and_then(|o| o.as_stream().ok())
     else {
+        return raster;
+    };
+    let Ok(mask) = src.loaded(mask) else {
         return raster;
     };
     let dims = |k: &[u8]| mask.dict.get(k).ok().and_then(number).map(|v| v as u32);
@@ -763,13 +842,14 @@ fn apply_soft_mask(
 
 /// The original stream, if it can be written again as it is.
 fn passthrough(
-    doc: &Document,
+    src: &PdfFile,
     stream: &Stream,
     filters: &[Vec<u8>],
     bpc: Option<u32>,
     image_mask: bool,
     inverted_decode: bool,
 ) -> Option<EmbeddedImage> {
+    let doc = &src.doc;
     let dict = &stream.dict;
     if filters.len() != 1
         || !matches!(
@@ -796,7 +876,7 @@ fn passthrough(
                 .get(1)
                 .map(|o| resolve(doc, o))
                 .and_then(|o| o.as_stream().ok())?;
-            let mut profile = profile.clone();
+            let mut profile = src.loaded(profile).ok()?.into_owned();
             // Keep only what a profile needs; anything else might point at objects we do not copy.
             let n = profile.dict.get(b"N").ok().and_then(number)?;
             let mut pd = Dictionary::new();
