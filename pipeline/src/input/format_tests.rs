@@ -123,16 +123,25 @@ fn write_pbm(path: &Path, w: u32, h: u32) -> GrayImage {
 }
 
 #[test]
-fn ccitt_group3_and_group4_tiffs_decode() {
+fn ccitt_group3_one_and_two_dimensional_and_group4_tiffs_decode() {
     let dir = tempfile::tempdir().unwrap();
     // Widths on and off a byte boundary take different paths through the `tiff` crate.
-    for (width, codec) in [203, 200]
-        .into_iter()
-        .flat_map(|w| ["g3", "g4", "none", "packbits", "lzw", "zip"].map(move |c| (w, c)))
-    {
+    for (width, codec) in [203, 200].into_iter().flat_map(|w| {
+        [
+            "g3",
+            "g3:2d",
+            "g3:2d:fill",
+            "g4",
+            "none",
+            "packbits",
+            "lzw",
+            "zip",
+        ]
+        .map(move |c| (w, c))
+    }) {
         let pbm = dir.path().join("p.pbm");
         let img = write_pbm(&pbm, width, 61);
-        let tif = dir.path().join(format!("{codec}.tif"));
+        let tif = dir.path().join(format!("{}.tif", codec.replace(':', "-")));
         let status = Command::new("ppm2tiff")
             .args(["-c", codec, "-R", "300"])
             .arg(&pbm)

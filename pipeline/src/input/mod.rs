@@ -12,6 +12,7 @@
 mod ccitt;
 #[cfg(test)]
 mod format_tests;
+mod libtiff;
 mod pdf;
 mod pdf_file;
 #[cfg(test)]

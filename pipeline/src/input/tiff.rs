@@ -1,5 +1,6 @@
 //! TIFF pages, single or multi-page: uncompressed, LZW, Deflate, PackBits and CCITT G4 through
-//! the `tiff` crate; CCITT Group 3 (one-dimensional) through our fax glue, since `tiff` lacks it.
+//! the `tiff` crate; CCITT Group 3 one-dimensional through our fax glue, since `tiff` lacks it;
+//! two-dimensional Group 3 and CCITT RLE through libtiff ([`super::libtiff`]).
 //!
 //! Probing walks the IFD chain and reads only tags, so the pixel limit is judged before any
 //! strip is read.
@@ -14,7 +15,7 @@ use tiff::decoder::{Decoder, DecodingResult, ifd::Value};
 use tiff::tags::Tag;
 
 use super::ccitt::{self, Polarity};
-use super::damaged;
+use super::{damaged, libtiff};
 use crate::error::{Location, PipelineError, Result};
 use crate::options::ProcessOptions;
 use crate::page::{DecodedPage, Raster};
@@ -79,13 +80,32 @@ pub(super) fn decode(file: &Path, index: usize, options: &ProcessOptions) -> Res
         });
     let stated = resolution(&mut decoder);
 
-    let raster = if compression == COMPRESSION_CCITT_G3 || compression == COMPRESSION_CCITT_RLE {
+    let t4_options = decoder
+        .find_tag_unsigned::<u32>(Tag::Unknown(292))
+        .ok()
+        .flatten()
+        .unwrap_or(0);
+    let two_dimensional = compression == COMPRESSION_CCITT_G3 && t4_options & 1 != 0;
+    let raster = if two_dimensional || compression == COMPRESSION_CCITT_RLE {
+        Raster::Bilevel(libtiff::read_bilevel(file, index).ok_or_else(|| {
+            damaged(
+                at.clone(),
+                format!(
+                    "libtiff could not decode this CCITT {} page",
+                    if two_dimensional {
+                        "two-dimensional Group 3"
+                    } else {
+                        "RLE"
+                    }
+                ),
+            )
+        })?)
+    } else if compression == COMPRESSION_CCITT_G3 {
         Raster::Bilevel(decode_group3(
             &mut decoder,
             &at,
             width,
             height,
-            compression,
             photometric,
         )?)
     } else {
@@ -147,34 +167,14 @@ fn resolution<R: Read + Seek>(decoder: &mut Decoder<R>) -> Option<(f32, f32)> {
     (x > 0.0 && y > 0.0).then_some((x * scale, y * scale))
 }
 
+/// One-dimensional Group 3 (two-dimensional pages go to libtiff before this).
 fn decode_group3<R: Read + Seek>(
     decoder: &mut Decoder<R>,
     at: &Location,
     width: u32,
     height: u32,
-    compression: u32,
     photometric: u16,
 ) -> Result<GrayImage> {
-    if compression == COMPRESSION_CCITT_RLE {
-        return Err(PipelineError::Unsupported {
-            at: at.clone(),
-            reason: "CCITT modified-Huffman RLE (TIFF compression 2) is not supported; \
-                     use Group 3 or Group 4"
-                .into(),
-        });
-    }
-    let t4_options = decoder
-        .find_tag_unsigned::<u32>(Tag::Unknown(292))
-        .ok()
-        .flatten()
-        .unwrap_or(0);
-    if t4_options & 1 != 0 {
-        return Err(PipelineError::Unsupported {
-            at: at.clone(),
-            reason: "two-dimensional CCITT Group 3 is not supported; use Group 4 or 1-D Group 3"
-                .into(),
-        });
-    }
     let offsets = decoder
         .get_tag_u64_vec(Tag::StripOffsets)
         .map_err(|e| damaged(at.clone(), e))?;
