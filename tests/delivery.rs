@@ -366,6 +366,97 @@ fn purge_removes_the_file_after_the_link_ends_and_keeps_the_record() {
     );
 }
 
+/// The store remembers files it verified and that have not changed since, and sends them
+/// again without re-hashing; a file changed in place after that must still never reach the
+/// borrower whole.
+#[test]
+fn a_stored_file_changed_after_verified_downloads_is_never_served_whole() {
+    let (home, port) = daemon_home("");
+    add_request(&home, "TN740", &[]);
+    home.ok(&[
+        "deliver",
+        "--request",
+        "TN740",
+        corpus("ccitt.pdf").to_str().unwrap(),
+    ]);
+    let _d = start_daemon(&home, port);
+    let url = format!("{}/file", path_of(links(&home)[0]["url"].as_str().unwrap()));
+    // Past the store's settle time (2 s), a verified read of the file is remembered.
+    std::thread::sleep(Duration::from_millis(2500));
+    let (status, _, good) = get(port, &url, &[]);
+    assert_eq!(status, 200);
+    let (status, _, again) = get(port, &url, &[]);
+    assert_eq!(status, 200);
+    assert!(again == good, "the remembered file is served as it is");
+
+    let object = find_file(&home.path().join("var/store/objects")).expect("one stored object");
+    let mut bytes = std::fs::read(&object).unwrap();
+    assert!(bytes == good, "the download is the stored object");
+    bytes[good.len() / 2] ^= 0x20;
+    // In place (same inode and length), as a disk editor or a stray process would.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&object)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes))
+        .unwrap();
+
+    let (status, length, body) = get_lenient(port, &url);
+    let whole = status == Some(200) && length == Some(body.len() as u64);
+    assert!(
+        !whole,
+        "a changed file was served whole: {status:?}, {length:?}, {} bytes",
+        body.len()
+    );
+    assert!(body.len() < good.len(), "{} bytes served", body.len());
+    home.ok(&["audit", "verify"]);
+}
+
+/// Like [`get`], but a response cut short (or reset) is returned as far as it came: status,
+/// Content-Length and the body bytes received.
+fn get_lenient(port: u16, path: &str) -> (Option<u16>, Option<u64>, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    loop {
+        match s.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let Some(split) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return (None, None, Vec::new());
+    };
+    let head = String::from_utf8_lossy(&buf[..split]).to_ascii_lowercase();
+    let status = head.get(9..12).and_then(|s| s.parse().ok());
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok());
+    (status, length, buf[split + 4..].to_vec())
+}
+
+fn find_file(dir: &Path) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        let found = if path.is_dir() {
+            find_file(&path)
+        } else {
+            Some(path)
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
 fn walk(dir: &Path) -> usize {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return 0;

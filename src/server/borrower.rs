@@ -35,14 +35,38 @@ async fn lookup(
 ) -> Result<Option<(Link, Delivery, Option<Request>)>, Response> {
     let db = state.db.clone();
     let hash = quire_delivery::token_hash(token);
-    tokio::task::spawn_blocking(move || -> Result<_, crate::state::StateError> {
-        match db.link_by_token(&hash)? {
-            None => Ok(None),
-            Some((link, delivery)) => {
-                let request = db.request_get(&delivery.request_id)?;
-                Ok(Some((link, delivery, request)))
-            }
+    db_call(move || match db.link_by_token(&hash)? {
+        None => Ok(None),
+        Some((link, delivery)) => {
+            let request = db.request_get(&delivery.request_id)?;
+            Ok(Some((link, delivery, request)))
         }
+    })
+    .await
+}
+
+/// How many of the borrower routes' database calls run at once: one per core.
+///
+/// The database is one SQLite connection behind a mutex, so the calls run one at a time
+/// whatever happens here. Without a limit, 200 concurrent page loads each took a thread of
+/// the blocking pool, and those threads queued on that mutex, every hand-over a futex wake
+/// and a context switch (a profile under 200 connections: a third of the daemon's CPU in
+/// futex calls, a fifth in task switches). Waiting for a slot here is a cheap async wait
+/// instead, and the blocking pool keeps only a few threads busy.
+static DB_SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    tokio::sync::Semaphore::new(cores)
+});
+
+/// Runs a database call off the async threads, within [`DB_SLOTS`].
+async fn db_call<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::state::StateError> + Send + 'static,
+) -> Result<T, Response> {
+    let slot = DB_SLOTS.acquire().await.map_err(|_| internal())?;
+    // Held by the call itself, so a client hanging up does not free it early.
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        f()
     })
     .await
     .map_err(|_| internal())?
@@ -217,10 +241,9 @@ async fn file(
     let db = state.db.clone();
     let link_id = link.id.clone();
     let client = client.ip().to_string();
-    let grant = match tokio::task::spawn_blocking(move || db.link_download(&link_id, &client)).await
-    {
-        Ok(Ok(g)) => g,
-        _ => return internal(),
+    let grant = match db_call(move || db.link_download(&link_id, &client)).await {
+        Ok(g) => g,
+        Err(r) => return r,
     };
     let left = match grant {
         Grant::Granted { left } => left,

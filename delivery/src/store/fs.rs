@@ -6,14 +6,20 @@
 //! so a reader or [`list`](super::Store::list) sees the whole object or nothing. Storing an
 //! object that exists renames over it with identical bytes, which also repairs a corrupted
 //! copy. Temp files left by a crash are never listed; [`FsStore::sweep_temp`] removes them.
+//!
+//! Reads go through [`super::fs_read`] (a blocking read-and-hash loop on its own thread), and
+//! remember in a [`VerifiedCache`] which unchanged files already hashed correctly, so a file
+//! downloaded again is not re-hashed until it changes in any way (see [`super::verified`]).
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::AsyncRead;
 
-use super::verify::{RawObject, verified_body};
+use super::fs_read::read_object;
+use super::verified::VerifiedCache;
 use super::{ContentHash, ObjectBody, ObjectKey, Store};
 use crate::DeliveryError;
 
@@ -21,6 +27,8 @@ use crate::DeliveryError;
 pub struct FsStore {
     objects: PathBuf,
     tmp: PathBuf,
+    /// Shared by clones: they read the same files.
+    verified: Arc<VerifiedCache>,
 }
 
 impl FsStore {
@@ -29,11 +37,20 @@ impl FsStore {
         let store = Self {
             objects: root.join("objects"),
             tmp: root.join("tmp"),
+            verified: Arc::new(VerifiedCache::default()),
         };
         for dir in [&store.objects, &store.tmp] {
             std::fs::create_dir_all(dir).map_err(|e| DeliveryError::store_io(dir, e))?;
         }
         Ok(store)
+    }
+
+    /// The same store with another settle time for the verified-file memory (tests: files
+    /// they just wrote become trustworthy sooner).
+    #[cfg(test)]
+    pub(crate) fn with_verify_settle(mut self, settle: Duration) -> Self {
+        self.verified = Arc::new(self.verified.with_settle(settle));
+        self
     }
 
     /// Where the object with `hash` lives (tests corrupt it there).
@@ -71,28 +88,6 @@ impl FsStore {
     ) -> Result<ObjectKey, DeliveryError> {
         // Synced before the rename makes it visible, so a crash never leaves a torn object.
         super::copy_hashed(source, tmp, true).await
-    }
-
-    async fn open_raw(&self, hash: &ContentHash) -> Result<RawObject, DeliveryError> {
-        let path = self.object_path(hash);
-        let file = match tokio::fs::File::open(&path).await {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(DeliveryError::NotFound {
-                    hash: hash.to_string(),
-                });
-            }
-            Err(e) => return Err(DeliveryError::store_io(&path, e)),
-        };
-        let len = file
-            .metadata()
-            .await
-            .map_err(|e| DeliveryError::store_io(&path, e))?
-            .len();
-        Ok(RawObject {
-            len,
-            reader: Box::new(file),
-        })
     }
 }
 
@@ -142,7 +137,13 @@ impl Store for FsStore {
     }
 
     async fn get(&self, hash: &ContentHash) -> Result<ObjectBody, DeliveryError> {
-        verified_body(hash.clone(), self.open_raw(hash).await?, None)
+        read_object(
+            self.object_path(hash),
+            hash.clone(),
+            None,
+            self.verified.clone(),
+        )
+        .await
     }
 
     async fn get_range(
@@ -150,7 +151,13 @@ impl Store for FsStore {
         hash: &ContentHash,
         range: Range<u64>,
     ) -> Result<ObjectBody, DeliveryError> {
-        verified_body(hash.clone(), self.open_raw(hash).await?, Some(range))
+        read_object(
+            self.object_path(hash),
+            hash.clone(),
+            Some(range),
+            self.verified.clone(),
+        )
+        .await
     }
 
     async fn exists(&self, hash: &ContentHash) -> Result<bool, DeliveryError> {
@@ -162,6 +169,7 @@ impl Store for FsStore {
 
     async fn delete(&self, hash: &ContentHash) -> Result<bool, DeliveryError> {
         let path = self.object_path(hash);
+        self.verified.forget(hash);
         match tokio::fs::remove_file(&path).await {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
@@ -243,5 +251,151 @@ mod tests {
         // A stray file among the objects is not mistaken for one.
         std::fs::write(dir.path().join("objects/notes.txt"), b"x").unwrap();
         assert_eq!(store.list().await.unwrap(), vec![key]);
+    }
+
+    use futures_util::TryStreamExt;
+    use std::io::{Seek, SeekFrom, Write};
+
+    fn data(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 % 251) as u8).collect()
+    }
+
+    /// A store whose files become trustworthy 50 ms after their last change, holding `bytes`
+    /// already verified once (so the next read is a trusted one).
+    async fn verified_once(bytes: &[u8]) -> (tempfile::TempDir, FsStore, ContentHash) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::open(dir.path())
+            .unwrap()
+            .with_verify_settle(Duration::from_millis(50));
+        let key = store.put(&mut &bytes[..]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let body = store
+            .get(&key.sha256)
+            .await
+            .unwrap()
+            .to_vec()
+            .await
+            .unwrap();
+        assert!(body == bytes);
+        assert_eq!(store.verified.trusted_reads(), 0);
+        (dir, store, key.sha256)
+    }
+
+    /// Flips the last byte of `path` in place (same inode, same length).
+    fn flip_last_byte(path: &Path) {
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .unwrap();
+        let last = std::fs::read(path).unwrap().last().copied().unwrap();
+        f.seek(SeekFrom::End(-1)).unwrap();
+        f.write_all(&[last ^ 1]).unwrap();
+    }
+
+    /// Drains `stream`; the error it ends in and how many bytes came before it.
+    async fn drain_to_error(body: ObjectBody) -> (DeliveryError, usize) {
+        let mut stream = body.into_stream();
+        let mut served = 0;
+        loop {
+            match stream.try_next().await {
+                Ok(Some(chunk)) => served += chunk.len(),
+                Ok(None) => panic!("a changed object was served to the end ({served} bytes)"),
+                Err(e) => return (e, served),
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unchanged_files_are_trusted_changed_ones_verified_again() {
+        let bytes = data(3 * super::super::fs_read::READ_CHUNK + 12_345);
+        let (_dir, store, hash) = verified_once(&bytes).await;
+        // Trusted: same bytes, whole and ranged, without hashing.
+        assert!(store.get(&hash).await.unwrap().to_vec().await.unwrap() == bytes);
+        for r in [
+            0..1u64,
+            1_000_000..2_100_000,
+            3_000_000..bytes.len() as u64,
+            5..5,
+        ] {
+            let got = store.get_range(&hash, r.clone()).await.unwrap();
+            assert!(got.to_vec().await.unwrap() == bytes[r.start as usize..r.end as usize]);
+        }
+        assert_eq!(store.verified.trusted_reads(), 5);
+
+        // One byte changed in place: the stamp no longer matches, so it is hashed and refused.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        flip_last_byte(&store.object_path(&hash));
+        let (err, served) = drain_to_error(store.get(&hash).await.unwrap()).await;
+        assert_eq!(err.code(), "delivery.store.hash_mismatch", "{err}");
+        assert!(served < bytes.len());
+        let err = store.get_range(&hash, 10..20).await.unwrap().to_vec().await;
+        assert_eq!(err.unwrap_err().code(), "delivery.store.hash_mismatch");
+        assert_eq!(store.verified.trusted_reads(), 5);
+
+        // Repaired by storing the bytes again (a new file): verified, then trusted again.
+        store.put(&mut &bytes[..]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for expected_trusted in [5, 6] {
+            assert!(store.get(&hash).await.unwrap().to_vec().await.unwrap() == bytes);
+            assert_eq!(store.verified.trusted_reads(), expected_trusted);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_file_changed_during_a_trusted_read_is_cut_short() {
+        let bytes = data(8 * super::super::fs_read::READ_CHUNK);
+        for range in [None, Some(100..bytes.len() as u64 - 100)] {
+            let (_dir, store, hash) = verified_once(&bytes).await;
+            let body = match &range {
+                None => store.get(&hash).await.unwrap(),
+                Some(r) => store.get_range(&hash, r.clone()).await.unwrap(),
+            };
+            assert_eq!(store.verified.trusted_reads(), 1);
+            let mut stream = body.into_stream();
+            let first = stream.try_next().await.unwrap().unwrap();
+            // The reader is at most a few chunks ahead (the queue is bounded), far from the end.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            flip_last_byte(&store.object_path(&hash));
+            let mut served = first.len();
+            let err = loop {
+                match stream.try_next().await {
+                    Ok(Some(chunk)) => served += chunk.len(),
+                    Ok(None) => panic!("{range:?}: the changed file was served to the end"),
+                    Err(e) => break e,
+                }
+            };
+            assert_eq!(err.code(), "delivery.store.hash_mismatch", "{err}");
+            assert!(served < bytes.len() - 200, "{range:?}: served {served}");
+            // Forgotten: the next read hashes the file and refuses it.
+            let (err, _) = drain_to_error(store.get(&hash).await.unwrap()).await;
+            assert_eq!(err.code(), "delivery.store.hash_mismatch", "{err}");
+            assert_eq!(store.verified.trusted_reads(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn files_changed_within_the_settle_time_are_not_trusted_later() {
+        // A file whose last change is younger than the settle time is verified on every read
+        // (an hour here, so that a slow machine cannot make the test pass by waiting).
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::open(dir.path())
+            .unwrap()
+            .with_verify_settle(Duration::from_secs(3600));
+        let bytes = data(300_000);
+        let key = store.put(&mut &bytes[..]).await.unwrap();
+        for _ in 0..3 {
+            assert!(
+                store
+                    .get(&key.sha256)
+                    .await
+                    .unwrap()
+                    .to_vec()
+                    .await
+                    .unwrap()
+                    == bytes
+            );
+        }
+        assert_eq!(store.verified.trusted_reads(), 0);
     }
 }

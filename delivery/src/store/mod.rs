@@ -4,14 +4,20 @@
 //! Every object is keyed by the SHA-256 of its bytes, computed while the bytes stream in, so
 //! the same stamped PDF stored twice is one object. Reads are verified: a [`ObjectBody`]
 //! stream never yields its final chunk unless the whole object hashed to its key (see
-//! [`verify`] for exactly what a range read guarantees). Writes are atomic on both backends.
+//! [`verify`] for exactly what a range read guarantees). The filesystem backend may skip the
+//! hashing for a file it verified before and that has not changed since in any way (same
+//! inode, size, mtime and ctime; see [`verified`]), still checking before the final chunk
+//! that it did not change during the read. Writes are atomic on both backends.
 //!
 //! This module knows nothing of links, requests or the database; purge decides *what* to
 //! delete, the store only lists and deletes.
 
+mod buffers;
 mod fs;
+mod fs_read;
 mod hash;
 mod s3;
+mod verified;
 mod verify;
 
 use std::fmt;
@@ -35,7 +41,8 @@ use crate::DeliveryError;
 /// credential, so it must not outlive the click that produced it by much.
 pub const MAX_PRESIGN_TTL: Duration = Duration::from_secs(60);
 
-/// Size of the chunks objects are streamed in, both ways.
+/// Size of the chunks objects are copied in when stored, and read from S3 (filesystem reads
+/// use the larger [`fs_read::READ_CHUNK`]).
 pub(crate) const CHUNK: usize = 128 * 1024;
 
 /// The identity of a stored object: its content hash and its length.
@@ -133,7 +140,8 @@ pub trait Store: Send + Sync + fmt::Debug {
         self.put(&mut &bytes[..]).await
     }
 
-    /// The whole object, verified against its hash as it streams.
+    /// The whole object, verified against its hash as it streams (or, on the filesystem, known
+    /// verified and proven unchanged before the last chunk).
     async fn get(&self, hash: &ContentHash) -> Result<ObjectBody, DeliveryError>;
 
     /// Bytes `range` of the object (for HTTP Range; `end` is exclusive, so `bytes=a-b` is

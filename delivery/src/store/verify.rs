@@ -1,5 +1,7 @@
-//! Verify-on-read: turns a backend's raw byte reader into the chunk stream of an
-//! [`ObjectBody`], checking the object against its key.
+//! Verify-on-read: the verdict on an object's bytes ([`Check`]: length and SHA-256 against the
+//! key), and the async wrapper that turns a backend's raw byte reader into the chunk stream of
+//! an [`ObjectBody`] (used by S3; the filesystem backend has its own blocking reader in
+//! [`super::fs_read`] built on the same [`Check`]).
 //!
 //! # What is guaranteed
 //! - Whole-object reads: every byte is hashed; the chunk that ends the object is held back
@@ -28,27 +30,92 @@ pub(crate) struct RawObject {
     pub reader: Box<dyn AsyncRead + Send + Unpin>,
 }
 
+/// `range` (the whole object if `None`) if it lies inside an object of `len` bytes.
+pub(crate) fn check_range(
+    hash: &ContentHash,
+    range: Option<Range<u64>>,
+    len: u64,
+) -> Result<Range<u64>, DeliveryError> {
+    let range = range.unwrap_or(0..len);
+    if range.start > range.end || range.end > len {
+        return Err(DeliveryError::BadRange {
+            hash: hash.to_string(),
+            start: range.start,
+            end: range.end,
+            len,
+        });
+    }
+    Ok(range)
+}
+
+/// The running verdict over an object's bytes, fed in order, without any I/O of its own.
+pub(crate) struct Check {
+    hash: ContentHash,
+    hasher: Sha256,
+    /// Bytes fed so far.
+    pos: u64,
+    len: u64,
+}
+
+impl Check {
+    /// Expects `len` bytes hashing to `hash`.
+    pub fn new(hash: ContentHash, len: u64) -> Self {
+        Self {
+            hash,
+            hasher: Sha256::new(),
+            pos: 0,
+            len,
+        }
+    }
+
+    /// Hashes the next bytes; more bytes than expected is already a mismatch.
+    pub fn update(&mut self, bytes: &[u8]) -> Result<(), DeliveryError> {
+        self.pos += bytes.len() as u64;
+        if self.pos > self.len {
+            return Err(mismatch(
+                &self.hash,
+                format!("more than the expected {} bytes", self.len),
+            ));
+        }
+        self.hasher.update(bytes);
+        Ok(())
+    }
+
+    /// The verdict once the source is exhausted: every expected byte seen, and the right hash.
+    pub fn finish(&mut self) -> Result<(), DeliveryError> {
+        if self.pos != self.len {
+            return Err(mismatch(
+                &self.hash,
+                format!("ended after {} of {} bytes", self.pos, self.len),
+            ));
+        }
+        let actual = ContentHash::from_digest(std::mem::take(&mut self.hasher).finalize().into());
+        if actual != self.hash {
+            return Err(mismatch(&self.hash, format!("content hashes to {actual}")));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn mismatch(hash: &ContentHash, reason: String) -> DeliveryError {
+    DeliveryError::HashMismatch {
+        hash: hash.to_string(),
+        reason,
+    }
+}
+
 /// Wraps `raw` into a verified body yielding `range` (the whole object if `None`).
 pub(crate) fn verified_body(
     hash: ContentHash,
     raw: RawObject,
     range: Option<Range<u64>>,
 ) -> Result<ObjectBody, DeliveryError> {
-    let range = range.unwrap_or(0..raw.len);
-    if range.start > range.end || range.end > raw.len {
-        return Err(DeliveryError::BadRange {
-            hash: hash.to_string(),
-            start: range.start,
-            end: range.end,
-            len: raw.len,
-        });
-    }
+    let range = check_range(&hash, range, raw.len)?;
     let state = Verifier {
+        check: Check::new(hash.clone(), raw.len),
         hash: hash.clone(),
         reader: raw.reader,
-        hasher: Sha256::new(),
         pos: 0,
-        len: raw.len,
         window: range.clone(),
         done: false,
     };
@@ -69,12 +136,11 @@ pub(crate) fn verified_body(
 }
 
 struct Verifier {
+    check: Check,
     hash: ContentHash,
     reader: Box<dyn AsyncRead + Send + Unpin>,
-    hasher: Sha256,
     /// Bytes read from the backend so far.
     pos: u64,
-    len: u64,
     window: Range<u64>,
     done: bool,
 }
@@ -118,30 +184,13 @@ impl Verifier {
                     source,
                 })?;
         self.pos += n as u64;
-        if self.pos > self.len {
-            return Err(self.mismatch(format!("more than the expected {} bytes", self.len)));
-        }
-        self.hasher.update(&buf);
+        self.check.update(&buf)?;
         Ok(buf.freeze())
     }
 
     fn finish(&mut self) -> Result<(), DeliveryError> {
         self.done = true;
-        if self.pos != self.len {
-            return Err(self.mismatch(format!("ended after {} of {} bytes", self.pos, self.len)));
-        }
-        let actual = ContentHash::from_digest(std::mem::take(&mut self.hasher).finalize().into());
-        if actual != self.hash {
-            return Err(self.mismatch(format!("content hashes to {actual}")));
-        }
-        Ok(())
-    }
-
-    fn mismatch(&self, reason: String) -> DeliveryError {
-        DeliveryError::HashMismatch {
-            hash: self.hash.to_string(),
-            reason,
-        }
+        self.check.finish()
     }
 }
 
