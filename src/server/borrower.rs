@@ -240,7 +240,7 @@ async fn file(
     }
     let db = state.db.clone();
     let link_id = link.id.clone();
-    let client = client.ip().to_string();
+    let client = state.client(client, &headers).to_string();
     let grant = match db_call(move || db.link_download(&link_id, &client)).await {
         Ok(g) => g,
         Err(r) => return r,
