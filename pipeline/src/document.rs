@@ -2,14 +2,12 @@
 //! into one PDF written to a temporary file that is renamed into place only when complete.
 //!
 //! The window (two pages per worker) is what bounds memory: a 500-page input never has more
-//! than that many decoded pages alive. Pages are written in input order as each window ends.
+//! than that many decoded pages alive. Pages are written in input order as they finish.
 //! On any error the temporary file is deleted, so a failed run leaves no partial output.
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-use rayon::prelude::*;
 
 use crate::error::{PipelineError, Result};
 use crate::input;
@@ -82,7 +80,7 @@ pub struct ProcessedDocument {
 /// A configured processor with its worker pool. Keep one for the life of a daemon: its worker
 /// threads keep their tesseract engines from one document to the next.
 pub struct Processor {
-    options: ProcessOptions,
+    options: std::sync::Arc<ProcessOptions>,
     pool: rayon::ThreadPool,
     font: GlyphlessFont,
 }
@@ -106,7 +104,7 @@ impl Processor {
         })?;
         check_languages(&options)?;
         Ok(Processor {
-            options,
+            options: std::sync::Arc::new(options),
             pool,
             font,
         })
@@ -149,15 +147,43 @@ impl Processor {
         let mut engines_started = 0;
         let mut done = 0;
         let mut sheets = 0;
-        for chunk in pages.chunks(window) {
-            let finished: Vec<Result<page_steps::FinishedPage>> = self.pool.install(|| {
-                chunk
-                    .par_iter()
-                    .map(|page| page_steps::process(page, options))
-                    .collect()
-            });
-            for page in finished {
-                let page = page?;
+        // A sliding window, not chunks: a new page starts as soon as any page finishes, so no
+        // worker waits at a chunk boundary for the slowest page of its chunk. Finished pages
+        // wait in `ready` until every earlier one is written; at most `window` are in flight
+        // or waiting, which is what bounds memory.
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<page_steps::FinishedPage>)>();
+        let mut ready = std::collections::BTreeMap::new();
+        let (mut submitted, mut written) = (0usize, 0usize);
+        let mut failure = None;
+        while written < pages.len() {
+            while failure.is_none() && submitted < pages.len() && submitted - written < window {
+                let (page, options, tx) =
+                    (pages[submitted].clone(), self.options.clone(), tx.clone());
+                let n = submitted;
+                self.pool.spawn(move || {
+                    // The receiver is gone only when the run already failed.
+                    let _ = tx.send((n, page_steps::process(&page, &options)));
+                });
+                submitted += 1;
+            }
+            if failure.is_some() && ready.len() + written >= submitted {
+                break;
+            }
+            let (n, page) = rx.recv().expect("a page task always sends its result");
+            ready.insert(n, page);
+            while let Some(page) = ready.remove(&written) {
+                written += 1;
+                let page = match page {
+                    Ok(p) => p,
+                    Err(e) => {
+                        // Let the pages in flight finish before the error ends the run.
+                        failure.get_or_insert(e);
+                        continue;
+                    }
+                };
+                if failure.is_some() {
+                    continue;
+                }
                 engines_started += page.engines_started;
                 let mut report = page.report;
                 // Cover and separator sheets are instructions to Quire, not part of the document.
@@ -179,6 +205,9 @@ impl Processor {
                 done += 1;
                 progress.page_done(done);
             }
+        }
+        if let Some(e) = failure {
+            return Err(e);
         }
         if writer.page_count() == 0 {
             return Err(PipelineError::AllPagesRemoved);

@@ -80,6 +80,14 @@ fn turned_and_skewed_pages_come_back_upright_and_straight() {
             report.text
         );
     }
+    // The upright page read confidently, so orientation detection was not needed for it; the
+    // turned pages needed it.
+    assert_eq!(done.report.pages[3].orientation_confidence, None);
+    assert!(
+        done.report.pages[..3]
+            .iter()
+            .all(|p| p.orientation_confidence.is_some())
+    );
     let skew = done.report.pages[3].skew.expect("skew measured");
     assert!(
         (skew.angle_deg - 2.5).abs() < 0.2,

@@ -39,7 +39,7 @@ fn fingerprint(engine: &mut OcrEngine, page: &GrayImage, dpi: f32) -> PageFinger
 
 #[test]
 fn a_rescan_is_recognised_through_ocr() {
-    let mut engine = OcrEngine::new("eng", None).unwrap();
+    let mut engine = OcrEngine::new("eng", None, false).unwrap();
     let original = fingerprint(&mut engine, &scan(71, 200.0, 0.2), 200.0);
     let rescan = fingerprint(&mut engine, &jpeg(&scan(71, 150.0, -1.5), 40), 150.0);
     let other = fingerprint(&mut engine, &scan(72, 200.0, 0.2), 200.0);

@@ -18,6 +18,7 @@ pub struct ProcessingConfig {
     pub fallback_dpi: f32,
     pub jpeg_quality: u8,
     pub tessdata_dir: Option<PathBuf>,
+    pub find_tables: bool,
 }
 
 impl Default for ProcessingConfig {
@@ -34,6 +35,7 @@ impl Default for ProcessingConfig {
             fallback_dpi: o.fallback_dpi,
             jpeg_quality: o.jpeg_quality,
             tessdata_dir: o.tessdata_dir,
+            find_tables: o.find_tables,
         }
     }
 }
@@ -53,6 +55,7 @@ impl ProcessingConfig {
             jpeg_quality: self.jpeg_quality,
             title: None,
             barcodes: false,
+            find_tables: self.find_tables,
         }
     }
 }

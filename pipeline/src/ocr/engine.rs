@@ -17,15 +17,18 @@ pub fn engine_inits() -> usize {
     ENGINE_INITS.load(Ordering::Relaxed)
 }
 
+/// What an engine was made for: languages, tessdata folder, table finding.
+type EngineKey = (String, Option<String>, bool);
+
 pub struct OcrEngine {
-    key: (String, Option<String>),
+    key: EngineKey,
     // The `tesseract` crate's builder methods take the engine by value; it is put back after
     // each page, and a failed page leaves `None` so the next page makes a fresh engine.
     tess: Option<Tesseract>,
 }
 
 impl OcrEngine {
-    pub fn new(languages: &str, tessdata: Option<&str>) -> Result<OcrEngine> {
+    pub fn new(languages: &str, tessdata: Option<&str>, find_tables: bool) -> Result<OcrEngine> {
         let init_err = |reason: String| PipelineError::OcrInit {
             languages: languages.into(),
             reason,
@@ -41,10 +44,16 @@ impl OcrEngine {
         tess.set_page_seg_mode(PageSegMode::PsmAuto);
         let tess = tess
             .set_variable("debug_file", "/dev/null")
+            .and_then(|t| {
+                t.set_variable(
+                    "textord_tabfind_find_tables",
+                    if find_tables { "1" } else { "0" },
+                )
+            })
             .map_err(|e| init_err(e.to_string()))?;
         ENGINE_INITS.fetch_add(1, Ordering::Relaxed);
         Ok(OcrEngine {
-            key: (languages.into(), tessdata.map(Into::into)),
+            key: (languages.into(), tessdata.map(Into::into), find_tables),
             tess: Some(tess),
         })
     }
@@ -68,7 +77,7 @@ impl OcrEngine {
         Ok(OcrPage::from_tsv(&tsv?))
     }
 
-    fn usable_for(&self, key: &(String, Option<String>)) -> bool {
+    fn usable_for(&self, key: &EngineKey) -> bool {
         self.tess.is_some() && &self.key == key
     }
 }
@@ -82,15 +91,16 @@ thread_local! {
 pub fn with_engine<R>(
     languages: &str,
     tessdata: Option<&str>,
+    find_tables: bool,
     f: impl FnOnce(&mut OcrEngine) -> R,
 ) -> Result<(R, bool)> {
     ENGINE.with(|cell| {
         let mut slot = cell.borrow_mut();
-        let key = (languages.to_owned(), tessdata.map(Into::into));
+        let key = (languages.to_owned(), tessdata.map(Into::into), find_tables);
         let start = !slot.as_ref().is_some_and(|e| e.usable_for(&key));
         if start {
             *slot = None;
-            *slot = Some(OcrEngine::new(languages, tessdata)?);
+            *slot = Some(OcrEngine::new(languages, tessdata, find_tables)?);
         }
         Ok((f(slot.as_mut().expect("engine just set")), start))
     })
