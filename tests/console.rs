@@ -174,17 +174,26 @@ impl Browser {
     }
 }
 
-fn try_add_user(home: &Home, name: &str, role: &str, password: &str) -> std::process::Output {
+/// Runs `quire ARGS` with `line` on its stdin (a password, for `--password-stdin`).
+fn with_stdin(home: &Home, args: &[&str], line: &str) -> std::process::Output {
     use std::io::Write;
     let mut child = home
-        .cmd(&["user", "add", name, "--role", role, "--password-stdin"])
+        .cmd(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    writeln!(child.stdin.take().unwrap(), "{line}").unwrap();
     child.wait_with_output().unwrap()
+}
+
+fn try_add_user(home: &Home, name: &str, role: &str, password: &str) -> std::process::Output {
+    with_stdin(
+        home,
+        &["user", "add", name, "--role", role, "--password-stdin"],
+        password,
+    )
 }
 
 fn add_user(home: &Home, name: &str, role: &str, password: &str) {
@@ -539,16 +548,11 @@ fn behind_a_trusted_proxy_failed_logins_are_limited_per_forwarded_client() {
 }
 
 fn set_password(home: &Home, name: &str, password: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut child = home
-        .cmd(&["user", "password", name, "--password-stdin"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    child.wait_with_output().unwrap()
+    with_stdin(
+        home,
+        &["user", "password", name, "--password-stdin"],
+        password,
+    )
 }
 
 /// An admin changes a password, a role, then removes the user: each change ends the user's
