@@ -954,6 +954,12 @@ fn a_technician_reviews_a_held_job_matches_and_releases_it() {
     );
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(jobs(&home)[0]["request_id"], "TN910");
+    // Held, never delivered: there is nothing to deliver "again", and nothing is created.
+    let err = crate::util::stderr(&home.fails(&["job", "redeliver", &id]));
+    assert!(err.contains("only a delivered job"), "{err}");
+    let nope = tech.post(&format!("/staff/jobs/{id}/redeliver"), &[("csrf", &csrf)]);
+    assert_eq!(nope.status, 409, "{}", nope.body);
+    assert_eq!(links_of(&home, "TN910"), 0);
     assert!(!tech.get("/staff/unmatched").body.contains(&id));
 
     assert_eq!(
@@ -1025,7 +1031,7 @@ fn a_technician_reviews_a_held_job_matches_and_releases_it() {
         "{}",
         created[1]
     );
-    // The CLI does the same; a job that was never delivered cannot be delivered "again".
+    // The CLI does the same.
     home.ok(&["job", "redeliver", &id]);
     assert_eq!(links_of(&home, "TN910"), 3);
 }
