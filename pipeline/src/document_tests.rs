@@ -208,13 +208,16 @@ fn pdftotext_boxes(pdf: &Path) -> Vec<(String, f32, f32, f32, f32)> {
 }
 
 #[test]
-fn the_text_layer_gives_back_every_word_with_its_diacritics_in_place() {
+fn the_text_layer_gives_back_every_word_with_its_diacritics_and_supplementary_characters_in_place()
+{
     let dir = tempfile::tempdir().unwrap();
     let (w, h, dpi) = (1700u32, 2200u32, 200.0f32);
     let line1 = ["Ærøskøbing", "naïve", "déjà", "vu"];
     let line2 = ["Łódź", "Straße", "façade", "Ñandú"];
+    // Beyond the Basic Multilingual Plane: mathematical letters, CJK extension B, an emoji.
+    let line3 = ["𝔉𝔯𝔞𝔨𝔱𝔲𝔯", "𠀋𠂤", "x😀y", "end"];
     let mut words_in = Vec::new();
-    for (row, line) in [line1, line2].iter().enumerate() {
+    for (row, line) in [line1, line2, line3].iter().enumerate() {
         let mut left = 200;
         for text in line.iter() {
             let width = 40 * text.chars().count() as u32;

@@ -22,7 +22,7 @@ pub(crate) struct FinishedPage {
     pub image: EncodedImage,
     /// Page size in points.
     pub size: (f32, f32),
-    pub text_layer: Vec<u8>,
+    pub text_layer: text_layer::TextLayer,
     /// `output_page` and `bytes` are filled in by the writer.
     pub report: PageReport,
     /// OCR engines this page had to start (0 once the worker's engine exists).

@@ -234,7 +234,9 @@ mod tests {
         for shade in [10u8, 120, 240] {
             let img = image::GrayImage::from_pixel(50, 50, image::Luma([shade]));
             let encoded = crate::pdf::image_encode::encode(&crate::page::Raster::Gray(img), 80);
-            writer.add_page(encoded, (36.0, 36.0), b"").unwrap();
+            writer
+                .add_page(encoded, (36.0, 36.0), &Default::default())
+                .unwrap();
         }
         let info = DocumentInfo {
             title: "batch".into(),

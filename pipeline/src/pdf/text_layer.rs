@@ -8,16 +8,26 @@
 
 use std::fmt::Write as _;
 
-use super::font::{DESCENT, GLYPH_WIDTH, encode_text};
+use super::font::{DESCENT, GLYPH_WIDTH, PageEncoding};
 use super::writer::num;
 use crate::ocr::OcrPage;
 
-/// Content-stream operators for the text layer of a page `height_px` pixels tall at `dpi`.
-pub fn content(ocr: &OcrPage, dpi: (f32, f32), height_px: u32) -> Vec<u8> {
+/// A page's text layer: its content-stream operators and what the font must declare for them.
+#[derive(Debug, Default, Clone)]
+pub struct TextLayer {
+    pub ops: Vec<u8>,
+    /// Characters beyond the Basic Multilingual Plane, in the order of their codes; when there
+    /// are any, the page needs its own ToUnicode map.
+    pub supplementary: Vec<char>,
+}
+
+/// The text layer of a page `height_px` pixels tall at `dpi`.
+pub fn content(ocr: &OcrPage, dpi: (f32, f32), height_px: u32) -> TextLayer {
     let lines = ocr.lines();
     if lines.is_empty() {
-        return Vec::new();
+        return TextLayer::default();
     }
+    let mut encoding = PageEncoding::default();
     let sx = 72.0 / dpi.0;
     let sy = 72.0 / dpi.1;
     let page_h = height_px as f32 * sy;
@@ -39,7 +49,8 @@ pub fn content(ocr: &OcrPage, dpi: (f32, f32), height_px: u32) -> Vec<u8> {
             let chars = text.chars().count().max(1) as f32;
             let natural = chars * size * GLYPH_WIDTH / 1000.0;
             let stretch = (100.0 * span_px * sx / natural).clamp(1.0, 10_000.0);
-            let hex: String = encode_text(&text)
+            let hex: String = encoding
+                .encode(&text)
                 .iter()
                 .map(|b| format!("{b:02X}"))
                 .collect();
@@ -53,7 +64,10 @@ pub fn content(ocr: &OcrPage, dpi: (f32, f32), height_px: u32) -> Vec<u8> {
         }
     }
     s.push_str("ET\n");
-    s.into_bytes()
+    TextLayer {
+        ops: s.into_bytes(),
+        supplementary: encoding.supplementary,
+    }
 }
 
 #[cfg(test)]
@@ -78,7 +92,9 @@ mod tests {
         let ocr = OcrPage {
             words: vec![word("Hi", 300, 300, 60, 1), word("there", 400, 300, 100, 1)],
         };
-        let text = String::from_utf8(content(&ocr, (300.0, 300.0), 3300)).unwrap();
+        let layer = content(&ocr, (300.0, 300.0), 3300);
+        assert!(layer.supplementary.is_empty());
+        let text = String::from_utf8(layer.ops).unwrap();
         // 3300 px at 300 dpi = 792 pt; bottom 330 px = 79.2 pt up from it, 712.8; the line is
         // 7.2 pt tall, so the baseline sits 0.35 × 7.2 = 2.52 pt higher, at 715.32.
         assert!(
@@ -94,6 +110,10 @@ mod tests {
 
     #[test]
     fn no_words_no_text_object() {
-        assert!(content(&OcrPage::default(), (300.0, 300.0), 100).is_empty());
+        assert!(
+            content(&OcrPage::default(), (300.0, 300.0), 100)
+                .ops
+                .is_empty()
+        );
     }
 }

@@ -6,8 +6,9 @@ use std::io::Write;
 use lopdf::{Dictionary, Object, Stream};
 use sha2::{Digest, Sha256};
 
-use super::font::GlyphlessFont;
+use super::font::{FontObjects, GlyphlessFont, write_type0};
 use super::image_encode::EncodedImage;
+use super::text_layer::TextLayer;
 
 /// What a finished file is.
 #[derive(Debug, Clone)]
@@ -51,7 +52,7 @@ pub struct PdfWriter<W: Write> {
     offsets: Vec<u64>,
     pages_id: u32,
     page_ids: Vec<u32>,
-    font_id: u32,
+    font: FontObjects,
 }
 
 impl<W: Write> PdfWriter<W> {
@@ -69,10 +70,14 @@ impl<W: Write> PdfWriter<W> {
             offsets: Vec::new(),
             pages_id: 0,
             page_ids: Vec::new(),
-            font_id: 0,
+            // Replaced just below, once the writer exists to write the font with.
+            font: FontObjects {
+                font: 0,
+                descendant: 0,
+            },
         };
         w.pages_id = w.reserve();
-        w.font_id = font.write(&mut w)?;
+        w.font = font.write(&mut w)?;
         Ok(w)
     }
 
@@ -109,7 +114,7 @@ impl<W: Write> PdfWriter<W> {
         &mut self,
         image: EncodedImage,
         size: (f32, f32),
-        text: &[u8],
+        text: &TextLayer,
     ) -> std::io::Result<u64> {
         let before = self.out.written;
         let mut dict = image.dict;
@@ -129,7 +134,7 @@ impl<W: Write> PdfWriter<W> {
 
         let (w, h) = size;
         let mut content = format!("q\n{} 0 0 {} 0 0 cm\n/Im0 Do\nQ\n", num(w), num(h)).into_bytes();
-        content.extend_from_slice(text);
+        content.extend_from_slice(&text.ops);
         let mut content_dict = Dictionary::new();
         let compressed = deflate(&content);
         content_dict.set("Filter", Object::Name(b"FlateDecode".to_vec()));
@@ -138,7 +143,12 @@ impl<W: Write> PdfWriter<W> {
         let mut xobjects = Dictionary::new();
         xobjects.set("Im0", Object::Reference((image_id, 0)));
         let mut fonts = Dictionary::new();
-        fonts.set("F0", Object::Reference((self.font_id, 0)));
+        let font_id = if text.supplementary.is_empty() {
+            self.font.font
+        } else {
+            write_type0(self, self.font.descendant, &text.supplementary)?
+        };
+        fonts.set("F0", Object::Reference((font_id, 0)));
         let mut resources = Dictionary::new();
         resources.set("XObject", Object::Dictionary(xobjects));
         resources.set("Font", Object::Dictionary(fonts));
