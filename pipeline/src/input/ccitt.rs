@@ -1,9 +1,10 @@
 //! CCITT fax decoding (Group 4, and Group 3 one-dimensional with EOL codes) to a bilevel image.
 //!
 //! Shared by TIFF pages (Group 3, which the `tiff` crate does not decode) and PDF pages (which
-//! keep their CCITT stream for the output and need pixels only for analysis and OCR).
+//! keep their CCITT stream for the output and need pixels only for analysis and OCR). PDF's
+//! Group 3 streams, whose EOL codes are optional, go to [`super::ccitt_g3`] instead; it fills
+//! its rows with [`fill_row`] here.
 
-use fax::Color;
 use image::GrayImage;
 
 /// How coded colours become pixels. In both TIFF and PDF the fax code's "black" run is a 1 bit
@@ -69,7 +70,8 @@ pub(crate) fn decode_g3_rows(
     (ok && decoded > 0).then_some(decoded)
 }
 
-fn levels(polarity: Polarity) -> (u8, u8) {
+/// The grey values of a coded black and a coded white pixel.
+pub(crate) fn levels(polarity: Polarity) -> (u8, u8) {
     if polarity.black_is_dark {
         (0, 255)
     } else {
@@ -77,7 +79,9 @@ fn levels(polarity: Polarity) -> (u8, u8) {
     }
 }
 
-fn fill_row(
+/// Paint row `y` from its changing elements (the positions where the colour flips, starting
+/// white). `false` when a position lies past the row.
+pub(crate) fn fill_row(
     img: &mut GrayImage,
     y: u32,
     transitions: &[u32],
@@ -90,18 +94,55 @@ fn fill_row(
     }
     let stride = img.width() as usize;
     let row = &mut img.as_mut()[y as usize * stride..(y as usize + 1) * stride];
-    for (px, color) in row.iter_mut().zip(fax::decoder::pels(transitions, width)) {
-        *px = match color {
-            Color::Black => dark,
-            Color::White => light,
-        };
+    let width = (width as usize).min(stride);
+    // Read the list as `fax::decoder::pels` does, so damaged G4 rows look as they always did: a
+    // run is as long as the step to its transition (none when the list goes backwards), and
+    // the colour after the last transition runs to the end of the row. Slice fills, not a
+    // pixel iterator: this is on every row of every bilevel page.
+    let mut x = 0usize;
+    let mut last = 0u32;
+    let mut black = false;
+    for &t in transitions {
+        let end = (x + t.saturating_sub(last) as usize).min(width);
+        row[x..end].fill(if black { dark } else { light });
+        x = end;
+        last = t;
+        black = !black;
     }
+    row[x..width].fill(if black { dark } else { light });
     true
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fax::Color;
+
+    #[test]
+    fn fill_row_paints_as_the_fax_crate_reads_transitions() {
+        let width = 40u32;
+        let lists: [&[u32]; 8] = [
+            &[],
+            &[0],
+            &[3, 9],
+            &[0, 1, 39],
+            &[5, 5, 20],
+            &[12, 7, 30],
+            &[10, 20, 40],
+            &[2, 40, 41],
+        ];
+        for list in lists {
+            let mut img = GrayImage::new(width, 1);
+            let ok = fill_row(&mut img, 0, list, width, 0, 255);
+            assert_eq!(ok, list.iter().all(|&t| t <= width), "{list:?}");
+            if ok {
+                let want: Vec<u8> = fax::decoder::pels(list, width)
+                    .map(|c| if c == Color::Black { 0 } else { 255 })
+                    .collect();
+                assert_eq!(img.as_raw(), &want, "{list:?}");
+            }
+        }
+    }
 
     #[test]
     fn g4_round_trips_through_the_fax_encoder() {

@@ -1,6 +1,7 @@
 //! Decoding tests for every input format and every refusal, on the shared corpus and on files
-//! made here (the `tiff` encoder, libtiff's `ppm2tiff` for CCITT, `qpdf` for encryption, lopdf
-//! for odd PDFs). Decode only: OCR is covered end to end elsewhere.
+//! made here (the `tiff` encoder, libtiff's `ppm2tiff` for CCITT, Ghostscript for CCITT Group 3
+//! streams in PDFs, `qpdf` for encryption, lopdf for odd PDFs). Decode only: OCR is covered end
+//! to end elsewhere.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -447,6 +448,197 @@ fn a_page_with_an_old_text_layer_over_its_scan_is_redone() {
     let g = gray_of(&page.raster);
     assert_eq!(g.get_pixel(5, 5)[0], 0);
     assert_eq!(g.get_pixel(30, 5)[0], 255);
+}
+
+/// A one-page PDF whose page is exactly the image, one point a pixel, so that each image pixel
+/// has a known place in a rendering. The image is a CCITT stream with these parameters.
+fn ccitt_g3_pdf(path: &Path, w: u32, h: u32, data: Vec<u8>, parms: &[(&str, Object)]) {
+    let mut stream = image_stream(b"CCITTFaxDecode", w.into(), h.into(), data);
+    let mut dict = Dictionary::new();
+    for (key, value) in parms {
+        dict.set(*key, value.clone());
+    }
+    stream.dict.set("DecodeParms", Object::Dictionary(dict));
+    let draw = format!("q {w} 0 0 {h} 0 0 cm /Im0 Do Q");
+    let mut doc = pdf_with(draw.as_bytes(), Some(stream));
+    let media = Object::Array(vec![0.into(), 0.into(), w.into(), h.into()]);
+    for (_, page_id) in doc.get_pages() {
+        doc.get_dictionary_mut(page_id)
+            .unwrap()
+            .set("MediaBox", media.clone());
+    }
+    save(&mut doc, path);
+}
+
+/// Poppler's rendering of page 1 of a [`ccitt_g3_pdf`]: the colour it paints at the centre of
+/// each image pixel. Rendered at four device pixels a point, since at one poppler smooths the
+/// edges of lone pixels.
+fn poppler_render(pdf: &Path) -> GrayImage {
+    const SCALE: u32 = 4;
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("page");
+    let out = Command::new("pdftoppm")
+        .args([
+            "-r",
+            &(72 * SCALE).to_string(),
+            "-gray",
+            "-png",
+            "-singlefile",
+        ])
+        .arg(pdf)
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "poppler complains: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = image::open(dir.path().join("page.png"))
+        .unwrap()
+        .into_luma8();
+    GrayImage::from_fn(page.width() / SCALE, page.height() / SCALE, |x, y| {
+        *page.get_pixel(x * SCALE + SCALE / 2, y * SCALE + SCALE / 2)
+    })
+}
+
+#[test]
+fn ccitt_group3_pdfs_decode_as_poppler_renders_them_and_pass_through() {
+    use super::ccitt_g3::tests::{Encoding, ghostscript_encode, strip_eols, text_page};
+    let dir = tempfile::tempdir().unwrap();
+    // A piece of a text page, 601 wide (not a multiple of 8): poppler renders it four times
+    // over in each dimension, twice for each of three streams.
+    let img = image::imageops::crop_imm(&text_page(), 100, 150, 601, 480).to_image();
+    let (w, h) = img.dimensions();
+    let ink = img.as_raw().iter().filter(|&&v| v == 0).count();
+    assert!(
+        ink > img.as_raw().len() / 50,
+        "the crop holds text: {ink} black pixels"
+    );
+    let encoding = |k, end_of_line, encoded_byte_align, black_is_1| Encoding {
+        k,
+        end_of_line,
+        encoded_byte_align,
+        end_of_block: true,
+        black_is_1,
+    };
+    let encodings = [
+        // Mixed coding with EOLs, each ending on a byte boundary, and the 1 bits black.
+        encoding(4, true, true, true),
+        // The same without EOLs, tag bits kept (made below): what the PDF reference describes.
+        encoding(2, true, false, false),
+        // One-dimensional without EOLs: PDF's default, which the `fax` crate cannot read.
+        encoding(0, false, false, false),
+    ];
+    // With BlackIs1 the filter gives 1 for coded black, and DeviceGray shows 1 as white: to
+    // show `img`, its white is what gets coded black.
+    let mut negative = img.clone();
+    image::imageops::invert(&mut negative);
+    let jobs: Vec<(&GrayImage, Encoding)> = encodings
+        .iter()
+        .map(|e| (if e.black_is_1 { &negative } else { &img }, *e))
+        .collect();
+    let mut streams = ghostscript_encode(&jobs);
+    streams[1] = strip_eols(&streams[1]);
+    let font = crate::pdf::font::GlyphlessFont::load(None).unwrap();
+    for (n, (enc, data)) in encodings.iter().zip(streams).enumerate() {
+        let name = format!("g3-{n}.pdf");
+        let path = dir.path().join(&name);
+        let end_of_line = enc.end_of_line && n != 1;
+        let parms = [
+            ("K", Object::Integer(enc.k.into())),
+            ("Columns", Object::Integer(w.into())),
+            ("Rows", Object::Integer(h.into())),
+            ("EndOfLine", Object::Boolean(end_of_line)),
+            ("EncodedByteAlign", Object::Boolean(enc.encoded_byte_align)),
+            ("EndOfBlock", Object::Boolean(n != 1)),
+            ("BlackIs1", Object::Boolean(enc.black_is_1)),
+        ];
+        ccitt_g3_pdf(&path, w, h, data.clone(), &parms);
+        let page = only_page(&path).decode(&opts()).unwrap();
+        assert!(matches!(page.raster, Raster::Bilevel(_)), "{name}");
+        let decoded = gray_of(&page.raster);
+        assert_same(&decoded, &img, &name);
+        assert_same(
+            &decoded,
+            &poppler_render(&path),
+            &format!("{name} against poppler"),
+        );
+
+        // The stream goes to the output as it came, parameters and all, and reads the same.
+        let kept = page
+            .passthrough
+            .expect("a plain CCITT image passes through");
+        assert_eq!(kept.data, data, "{name}");
+        let kept_parms = kept.dict.get(b"DecodeParms").unwrap().as_dict().unwrap();
+        for (key, value) in &parms {
+            assert_eq!(
+                kept_parms.get(key.as_bytes()).unwrap(),
+                value,
+                "{name}: {key}"
+            );
+        }
+        let out = dir.path().join(format!("out-{n}.pdf"));
+        let mut writer =
+            crate::pdf::PdfWriter::new(std::fs::File::create(&out).unwrap(), &font).unwrap();
+        let no_words = crate::ocr::OcrPage { words: Vec::new() };
+        writer
+            .add_page(
+                crate::pdf::image_encode::passthrough(kept),
+                (w as f32, h as f32),
+                &crate::pdf::text_layer::content(&no_words, (72.0, 72.0), h),
+            )
+            .unwrap();
+        writer
+            .finish(&crate::pdf::writer::DocumentInfo {
+                title: name.clone(),
+                producer: "test".into(),
+                created: time::OffsetDateTime::now_utc(),
+            })
+            .unwrap();
+        let check = Command::new("qpdf")
+            .arg("--check")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&check.stdout)
+        );
+        assert_same(&poppler_render(&out), &img, &format!("{name} written out"));
+    }
+}
+
+#[test]
+fn a_truncated_ccitt_group3_stream_is_refused_naming_its_page() {
+    use super::ccitt_g3::tests::{Encoding, ghostscript_encode, text_page};
+    let dir = tempfile::tempdir().unwrap();
+    let img = text_page();
+    let (w, h) = img.dimensions();
+    let enc = Encoding {
+        k: 4,
+        end_of_line: false,
+        encoded_byte_align: false,
+        end_of_block: false,
+        black_is_1: false,
+    };
+    let data = ghostscript_encode(&[(&img, enc)]).remove(0);
+    let path = dir.path().join("cut-g3.pdf");
+    let parms = [
+        ("K", Object::Integer(4)),
+        ("Columns", Object::Integer(w.into())),
+        ("Rows", Object::Integer(h.into())),
+    ];
+    ccitt_g3_pdf(&path, w, h, data[..data.len() / 2].to_vec(), &parms);
+    let err = refusal(&path);
+    assert_eq!(err.code(), "pipeline.decode.truncated", "{err}");
+    assert!(err.to_string().contains("cut-g3.pdf, page 1"), "{err}");
 }
 
 /// Minimal files whose headers claim 35000×35000 pixels, with almost no data behind them.

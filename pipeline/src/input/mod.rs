@@ -10,6 +10,7 @@
 //! streams too ([`pdf_file`]), so the list of pages of a 500-page scan is small.
 
 mod ccitt;
+mod ccitt_g3;
 #[cfg(test)]
 mod format_tests;
 mod libtiff;

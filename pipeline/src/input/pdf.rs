@@ -20,6 +20,7 @@ use lopdf::content::{Content, Operation};
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
 
 use super::ccitt::{self, Polarity};
+use super::ccitt_g3::{self, G3Error, G3Params};
 use super::damaged;
 use super::pdf_file::{OpenError, PdfFile};
 use super::raster::raster_from_dynamic;
@@ -621,20 +622,34 @@ fn decode_image(
                 ccitt::decode_g4(&stream.content, width, height, polarity).ok_or_else(|| {
                     damaged(at.clone(), "CCITT G4 image data is damaged or truncated")
                 })?
-            } else if k == 0.0 {
-                let mut img = GrayImage::new(width, height);
-                let rows =
-                    ccitt::decode_g3_rows(&stream.content, width, &mut img, 0, height, polarity)
-                        .ok_or_else(|| damaged(at.clone(), "CCITT G3 image data is damaged"))?;
-                if rows < height {
-                    return Err(damaged(at.clone(), "truncated CCITT G3 image"));
-                }
-                img
             } else {
-                return Err(PipelineError::Unsupported {
-                    at: at.clone(),
-                    reason: "mixed 1-D/2-D CCITT Group 3 (K > 0) is not supported".into(),
-                });
+                // K = 0 comes here too: the `fax` crate's Group 3 reader needs an EOL before
+                // every row, which PDF leaves out unless EndOfLine is set.
+                let flag = |key: &[u8], default: bool| match get(key) {
+                    Some(Object::Boolean(b)) => *b,
+                    _ => default,
+                };
+                // `as` saturates: a negative or absurd Rows reads as "not given" or "plenty".
+                let params = G3Params {
+                    k: k as u32,
+                    columns,
+                    rows: get(b"Rows").and_then(number).map_or(0, |r| r as u32),
+                    end_of_line: flag(b"EndOfLine", false),
+                    encoded_byte_align: flag(b"EncodedByteAlign", false),
+                };
+                ccitt_g3::decode(&stream.content, &params, height, polarity).map_err(
+                    |e| match e {
+                        G3Error::Truncated { .. } => PipelineError::Truncated {
+                            at: at.clone(),
+                            reason: e.to_string(),
+                        },
+                        G3Error::Corrupt { .. } => corrupt(at, e),
+                        G3Error::Unsupported { .. } => PipelineError::Unsupported {
+                            at: at.clone(),
+                            reason: e.to_string(),
+                        },
+                    },
+                )?
             };
             Raster::Bilevel(img)
         }
