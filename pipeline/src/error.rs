@@ -56,11 +56,8 @@ pub enum PipelineError {
     Truncated { at: Location, reason: String },
     #[error("{at}: the file is corrupt: {reason}")]
     Corrupt { at: Location, reason: String },
-    #[error(
-        "{at}: JBIG2-compressed images are not supported; re-scan with CCITT G4 or JPEG, \
-         or convert the PDF first"
-    )]
-    Jbig2 { at: Location },
+    #[error("{at}: the JBIG2 image cannot be decoded: {reason}")]
+    Jbig2 { at: Location, reason: String },
     #[error(
         "{at}: page is {width}×{height} pixels ({megapixels:.0} megapixels), over the limit of \
          {limit} megapixels"
@@ -118,7 +115,7 @@ impl PipelineError {
             | Self::Encrypted { at }
             | Self::Truncated { at, .. }
             | Self::Corrupt { at, .. }
-            | Self::Jbig2 { at }
+            | Self::Jbig2 { at, .. }
             | Self::TooLarge { at, .. }
             | Self::BornDigital { at }
             | Self::Ocr { at, .. } => Some(at),

@@ -23,11 +23,12 @@ Pages of a PDF that already carry text: when the page has a scanned image, its o
 is dropped and the image is OCR'd afresh, so the text always matches the processed image; a \
 page with text and no image (born-digital) is refused.
 
-Refused input (unsupported, encrypted, truncated, corrupt, over [processing] max_megapixels, \
-JBIG2) is reported with the file, the page and the reason; the exit status is then 2 and no \
+Refused input (unsupported such as JPEG 2000, encrypted, truncated, corrupt, over \
+[processing] max_megapixels) is reported with the file, the page and the reason; the exit status is then 2 and no \
 PDF is left behind.")]
 pub struct ProcessArgs {
-    /// Input scans (PNG, JPEG, TIFF, image-only PDF); their pages make one document, in order.
+    /// Input scans (PNG, JPEG, TIFF, image-only PDF with JPEG, Flate, CCITT or JBIG2 images);
+    /// their pages make one document, in order.
     #[arg(required = true, value_name = "IN")]
     inputs: Vec<PathBuf>,
     /// The searchable PDF to write.

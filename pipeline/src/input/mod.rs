@@ -13,6 +13,7 @@ mod ccitt;
 mod ccitt_g3;
 #[cfg(test)]
 mod format_tests;
+mod jbig2;
 mod libtiff;
 mod pdf;
 mod pdf_file;

@@ -5,7 +5,8 @@
 //! large it is drawn; decoding then reads that one image from the file, turns it into pixels and
 //! keeps its original stream so the writer can copy it unchanged. So the input is never held in
 //! memory whole: only the structure, and the images of the pages being decoded. DCT, Flate (with
-//! predictors) and CCITT are decoded; JBIG2 and JPX are refused.
+//! predictors), CCITT (Group 4, and Group 3 one- and two-dimensional) and JBIG2 are decoded;
+//! JPX is refused.
 //!
 //! Pages that already carry text: when the page also has a scanned image, the old text layer is
 //! dropped and the image OCR'd afresh, so the text layer always matches the processed image. A
@@ -22,6 +23,7 @@ use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
 use super::ccitt::{self, Polarity};
 use super::ccitt_g3::{self, G3Error, G3Params};
 use super::damaged;
+use super::jbig2;
 use super::pdf_file::{OpenError, PdfFile};
 use super::raster::raster_from_dynamic;
 use crate::error::{Location, PipelineError, Result};
@@ -446,6 +448,32 @@ fn decode_parms(doc: &Document, dict: &Dictionary) -> Dictionary {
     }
 }
 
+/// The data of the `/JBIG2Globals` stream a JBIG2 image shares with others, if it names one.
+fn jbig2_globals(
+    src: &PdfFile,
+    dict: &Dictionary,
+    limit: usize,
+) -> std::result::Result<Option<Vec<u8>>, String> {
+    let parms = decode_parms(&src.doc, dict);
+    let Ok(globals) = parms.get(b"JBIG2Globals") else {
+        return Ok(None);
+    };
+    let globals = resolve(&src.doc, globals)
+        .as_stream()
+        .map_err(|_| "its JBIG2Globals is not a stream".to_string())?;
+    let globals = src
+        .loaded(globals)
+        .map_err(|e| format!("its JBIG2Globals cannot be read: {e}"))?;
+    if globals.dict.get(b"Filter").is_ok() {
+        globals
+            .decompressed_content_with_limit(limit)
+            .map(Some)
+            .map_err(|e| format!("its JBIG2Globals cannot be decompressed: {e}"))
+    } else {
+        Ok(Some(globals.content.clone()))
+    }
+}
+
 /// The colour space, reduced to what decoding needs.
 #[derive(Debug, Clone)]
 enum Space {
@@ -543,13 +571,10 @@ fn decode_image(
     let doc = &src.doc;
     let dict = &stream.dict;
     let filters = filters(doc, dict);
-    if filters.iter().any(|f| f == b"JBIG2Decode") {
-        return Err(PipelineError::Jbig2 { at: at.clone() });
-    }
     if let Some(f) = filters.iter().find(|f| {
         !matches!(
             f.as_slice(),
-            b"DCTDecode" | b"FlateDecode" | b"CCITTFaxDecode" | b"LZWDecode"
+            b"DCTDecode" | b"FlateDecode" | b"CCITTFaxDecode" | b"LZWDecode" | b"JBIG2Decode"
         )
     }) {
         return Err(PipelineError::Unsupported {
@@ -668,7 +693,21 @@ fn decode_image(
                 .map_err(|e| damaged(at.clone(), format!("JPEG image: {e}")))?;
             raster_from_dynamic(img)
         }
-        Some(b"DCTDecode") | Some(b"CCITTFaxDecode") => {
+        Some(b"JBIG2Decode") if filters.len() == 1 => {
+            let jbig2_error = |reason: String| PipelineError::Jbig2 {
+                at: at.clone(),
+                reason,
+            };
+            let globals = jbig2_globals(src, dict, limit).map_err(jbig2_error)?;
+            let mut img = jbig2::decode(&stream.content, globals.as_deref(), width, height)
+                .map_err(jbig2_error)?;
+            // The filter's output has 0 for black, as DeviceGray and image masks expect.
+            if inverted_decode {
+                image::imageops::invert(&mut img);
+            }
+            Raster::Bilevel(img)
+        }
+        Some(b"DCTDecode") | Some(b"CCITTFaxDecode") | Some(b"JBIG2Decode") => {
             return Err(PipelineError::Unsupported {
                 at: at.clone(),
                 reason: "chained image filters".into(),
