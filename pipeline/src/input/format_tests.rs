@@ -157,6 +157,41 @@ fn ccitt_group3_one_and_two_dimensional_and_group4_tiffs_decode() {
     }
 }
 
+#[test]
+fn ccitt_rle_tiffs_from_ghostscript_decode() {
+    // libtiff cannot write CCITT modified-Huffman RLE (compression 2), Ghostscript can: render
+    // a corpus page to it and, for the truth, to a plain bitmap with the same rasteriser.
+    let dir = tempfile::tempdir().unwrap();
+    let gs = |device: &str, extra: &[&str], out: &Path| {
+        let status = Command::new("gs")
+            .args(["-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-r100"])
+            .arg(format!("-sDEVICE={device}"))
+            .args(extra)
+            .arg(format!("-sOutputFile={}", out.display()))
+            .arg(corpus("ccitt.pdf"))
+            .status()
+            .expect("ghostscript is installed by scripts/bootstrap");
+        assert!(status.success(), "gs -sDEVICE={device}");
+    };
+    let png = dir.path().join("truth.png");
+    gs("pngmono", &[], &png);
+    let truth = image::open(&png).unwrap().into_luma8();
+    let ink = truth.as_raw().iter().filter(|&&v| v == 0).count();
+    assert!(ink > truth.as_raw().len() / 100, "the page has text: {ink}");
+    for (name, extra) in [("msb", vec![]), ("lsb", vec!["-dFillOrder=2"])] {
+        let tif = dir.path().join(format!("rle-{name}.tif"));
+        gs("tiffcrle", &extra, &tif);
+        let page = only_page(&tif).decode(&opts()).unwrap();
+        assert!(matches!(page.raster, Raster::Bilevel(_)), "{name}");
+        assert_same(
+            &gray_of(&page.raster),
+            &truth,
+            &format!("CCITT RLE, {name} first"),
+        );
+        assert_eq!(page.dpi, (100.0, 100.0));
+    }
+}
+
 /// Poppler's own decode of a PDF's first image, via `pdfimages -png`.
 fn poppler_image(pdf: &Path) -> GrayImage {
     let dir = tempfile::tempdir().unwrap();
