@@ -841,6 +841,7 @@ pub(super) mod tests {
     use image::{GrayImage, Luma};
 
     use super::*;
+    use crate::input::format_tests::assert_same;
     use crate::synth::{Degradation, PageSpec, render_page};
 
     const DARK: Polarity = Polarity {
@@ -1075,18 +1076,6 @@ pub(super) mod tests {
             ("moving edges", moving_edges()),
             ("long runs", long_runs()),
         ]
-    }
-
-    #[track_caller]
-    fn assert_same(got: &GrayImage, want: &GrayImage, what: &str) {
-        assert_eq!(got.dimensions(), want.dimensions(), "{what}: sizes differ");
-        let differing = got
-            .as_raw()
-            .iter()
-            .zip(want.as_raw())
-            .filter(|(a, b)| a != b)
-            .count();
-        assert_eq!(differing, 0, "{what}: {differing} pixels differ");
     }
 
     #[test]

@@ -34,7 +34,7 @@ fn gray_of(raster: &Raster) -> GrayImage {
 
 /// Compare images without printing megabytes of pixels on failure.
 #[track_caller]
-fn assert_same(a: &GrayImage, b: &GrayImage, what: &str) {
+pub(super) fn assert_same(a: &GrayImage, b: &GrayImage, what: &str) {
     assert_eq!(a.dimensions(), b.dimensions(), "{what}: sizes differ");
     let differing = a
         .as_raw()
@@ -477,9 +477,14 @@ fn ghostscript_render(pdf: &Path) -> GrayImage {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let page = image::open(&png).unwrap().into_luma8();
-    GrayImage::from_fn(page.width() / SCALE, page.height() / SCALE, |x, y| {
-        *page.get_pixel(x * SCALE + SCALE / 2, y * SCALE + SCALE / 2)
+    pixel_centres(&image::open(&png).unwrap().into_luma8(), SCALE)
+}
+
+/// A page rendered at `scale` device pixels per image pixel, reduced to the colour at the
+/// centre of each image pixel.
+fn pixel_centres(page: &GrayImage, scale: u32) -> GrayImage {
+    GrayImage::from_fn(page.width() / scale, page.height() / scale, |x, y| {
+        *page.get_pixel(x * scale + scale / 2, y * scale + scale / 2)
     })
 }
 
@@ -658,9 +663,7 @@ fn poppler_render(pdf: &Path) -> GrayImage {
     let page = image::open(dir.path().join("page.png"))
         .unwrap()
         .into_luma8();
-    GrayImage::from_fn(page.width() / SCALE, page.height() / SCALE, |x, y| {
-        *page.get_pixel(x * SCALE + SCALE / 2, y * SCALE + SCALE / 2)
-    })
+    pixel_centres(&page, SCALE)
 }
 
 #[test]
