@@ -14,6 +14,19 @@ mod state;
 
 use clap::Parser;
 
+/// Rust starts with SIGPIPE ignored, so `println!` into a closed pipe (`quire jobs | head`)
+/// panics. A command that prints a listing or a result should end quietly instead, as `ls`
+/// and `cat` do: the default action, death by SIGPIPE, which shells do not report. Every such
+/// command has committed its work before it prints. The daemon and `scan` keep SIGPIPE
+/// ignored: they must go on (or finish writing their file) whatever happens to a pipe.
+fn restore_default_sigpipe() {
+    // SAFETY: called once at start-up, before any thread is spawned; SIG_DFL is always a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> std::process::ExitCode {
     // Tesseract's OpenMP threads would fight our one-engine-per-core workers. libgomp reads
     // OMP_THREAD_LIMIT once, when it is loaded at process start, so setting it later has no
@@ -29,6 +42,9 @@ fn main() -> std::process::ExitCode {
         }
     }
     let args = cli::Cli::parse();
+    if args.command.is_filter() {
+        restore_default_sigpipe();
+    }
     cli::logging::init(args.log_format, args.verbose);
     match cli::run(args) {
         Ok(code) => code,

@@ -120,6 +120,32 @@ fn an_anchor_exposes_a_truncated_tail() {
 }
 
 #[test]
+fn a_forged_checkpoint_hiding_deleted_oldest_events_is_named() {
+    let home = home_with_notes(6);
+    let head = stdout(&home.ok(&["audit", "anchor"])).trim().to_string();
+    // The probe's attack: a checkpoint row (which also unlocks the delete trigger), then the
+    // oldest events deleted behind it.
+    let conn = Connection::open(home.db_path()).unwrap();
+    conn.execute_batch(
+        "INSERT INTO audit_checkpoints (through_seq, head_hash, created_at)
+           SELECT seq, hash, time FROM audit_events WHERE seq = 3;
+         DELETE FROM audit_events WHERE seq <= 3;",
+    )
+    .unwrap();
+    for args in [
+        &["audit", "verify"][..],
+        &["audit", "verify", "--anchor", &head],
+    ] {
+        let out = home.fails(args);
+        let err = stderr(&out);
+        assert!(
+            err.contains("BROKEN at seq 4:") && err.contains("forged checkpoint"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
 fn export_streams_every_event_as_jsonl_and_csv() {
     let home = home_with_notes(3);
     let jsonl = stdout(&home.ok(&["audit", "export", "--format", "jsonl"]));

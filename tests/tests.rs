@@ -3,11 +3,13 @@
 mod util;
 
 mod audit;
+mod cli;
 mod compliance;
 mod config;
 mod console;
 mod delivery;
 mod intake;
+mod mail;
 mod process;
 mod scan;
 mod stamp;

@@ -77,6 +77,8 @@ pub enum DeliveryError {
     MailSendFailed {
         to: String,
         attempts: u32,
+        /// The server refused for good (SMTP 5xx): sending again gets the same answer.
+        permanent: bool,
         reason: String,
     },
 
@@ -109,6 +111,17 @@ impl DeliveryError {
             Self::MailConfig(_) => "delivery.mail.config",
             Self::MailSendFailed { .. } => "delivery.mail.send_failed",
             Self::Outbox { .. } => "delivery.mail.outbox",
+        }
+    }
+
+    /// True when trying again cannot help: the server refused the message for good (SMTP
+    /// 5xx), or the address or message itself is bad. Retrying those only delays the moment a
+    /// person is told.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::MailSendFailed { permanent, .. } => *permanent,
+            Self::MailAddress { .. } | Self::MailBuild { .. } | Self::Template { .. } => true,
+            _ => false,
         }
     }
 

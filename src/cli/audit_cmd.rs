@@ -134,28 +134,37 @@ fn check_time(v: &str) -> anyhow::Result<()> {
 pub fn run(cmd: AuditCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let db = state::open(config)?;
     match cmd {
-        AuditCommand::Verify { anchor: Some(a) } if a.seq < db.audit_start()?.0 => {
-            // Retention pruned the events this anchor covers; saying "truncated" would be wrong.
-            eprintln!(
-                "cannot check anchor {a}: events up to seq {} were pruned by `quire retention run` (see the \
-                 retention.pruned event); use an anchor taken after the pruning",
-                db.audit_start()?.0
-            );
-            Ok(ExitCode::from(4))
+        AuditCommand::Verify { anchor } => {
+            // An anchor older than the oldest kept event cannot be checked, but the chain (and
+            // the checkpoint it starts from) still can: a forged checkpoint is named first.
+            let start = db.audit_start()?.0;
+            let (pruned_anchor, anchor) = match anchor {
+                Some(a) if a.seq < start => (Some(a), None),
+                a => (None, a),
+            };
+            match (state::verify_audit(&*db, anchor)?, pruned_anchor) {
+                (Err(b), _) => {
+                    eprintln!("audit log BROKEN at seq {}: {}", b.seq, b.reason);
+                    Ok(ExitCode::from(3))
+                }
+                (Ok(_), Some(pruned_anchor)) => {
+                    // Retention pruned the events this anchor covers; "truncated" would be wrong.
+                    eprintln!(
+                        "cannot check anchor {pruned_anchor}: events up to seq {start} were pruned by `quire \
+                         retention run` (see the retention.pruned event); use an anchor taken after \
+                         the pruning"
+                    );
+                    Ok(ExitCode::from(4))
+                }
+                (Ok(summary), None) => {
+                    println!(
+                        "audit log intact: {} events, head {}",
+                        summary.count, summary.head
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
         }
-        AuditCommand::Verify { anchor } => match state::verify_audit(&*db, anchor)? {
-            Ok(summary) => {
-                println!(
-                    "audit log intact: {} events, head {}",
-                    summary.count, summary.head
-                );
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(b) => {
-                eprintln!("audit log BROKEN at seq {}: {}", b.seq, b.reason);
-                Ok(ExitCode::from(3))
-            }
-        },
         AuditCommand::Anchor => match state::verify_audit(&*db, None)? {
             Ok(summary) => {
                 println!("{}", summary.head);

@@ -89,7 +89,7 @@ pub fn list(args: JobsArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
             j.page_count
                 .map(|n| n.to_string())
                 .unwrap_or_else(|| "-".into()),
-            j.source_name,
+            j.source_name_shown(),
             note
         );
     }
@@ -172,7 +172,8 @@ fn print_job(job: &Job, report: Option<&serde_json::Value>) {
     );
     println!(
         "source    {} (sha256 {})",
-        job.source_name, job.source_sha256
+        job.source_name_shown(),
+        job.source_sha256
     );
     println!("received  {}", job.created_at);
     if let Some(batch) = &job.parent_job {

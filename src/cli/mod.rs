@@ -105,6 +105,15 @@ pub enum Command {
     User(user::UserCommand),
 }
 
+impl Command {
+    /// Whether the command only prints after its work is done, so that a reader closing the
+    /// pipe early may simply end it (see `main`). Long-running commands that must not die with
+    /// their terminal's pipe are not filters.
+    pub fn is_filter(&self) -> bool {
+        !matches!(self, Command::Daemon | Command::Scan(_))
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let source = config::Source::resolve(cli.config.as_deref());
     match cli.command {

@@ -98,7 +98,10 @@ pub struct PruneReport {
     pub waiting_for_purge: Vec<String>,
     /// Audit events before the cutoff, replaced by a checkpoint.
     pub audit_events: i64,
-    /// `SEQ:HASH` of the new checkpoint, if events were pruned.
+    /// The seqs pruned, first and last inclusive, if events were pruned.
+    pub audit_range: Option<[i64; 2]>,
+    /// `SEQ:HASH` of the new checkpoint, if events were pruned. `quire audit verify` accepts a
+    /// chain that starts at a checkpoint only if the `retention.pruned` event records it here.
     pub checkpoint: Option<String>,
 }
 

@@ -71,11 +71,13 @@ pub async fn send_due(db: &Db, mailer: &Mailer, config: &LoadedConfig) -> anyhow
                     );
                 ("sent", crate::state::now_rfc3339(), None, event)
             }
-            Err(e) if attempt >= policy.attempts => {
+            // A permanent refusal (SMTP 5xx, a bad address) is final at once: retrying it only
+            // delays the moment a person sees the failed notice.
+            Err(e) if e.is_permanent() || attempt >= policy.attempts => {
                 tracing::error!(delivery = %n.delivery_id, error = %e, "notice failed for good");
                 let event = NewEvent::new("daemon", "notice.failed")
                     .subject("delivery", &n.delivery_id)
-                    .details(json!({ "to": n.recipient, "attempts": attempt, "error": e.to_string(), "code": e.code() }));
+                    .details(json!({ "to": n.recipient, "attempts": attempt, "permanent": e.is_permanent(), "error": e.to_string(), "code": e.code() }));
                 (
                     "failed",
                     crate::state::now_rfc3339(),
@@ -84,7 +86,7 @@ pub async fn send_due(db: &Db, mailer: &Mailer, config: &LoadedConfig) -> anyhow
                 )
             }
             Err(e) => {
-                let wait = policy.delay_after(attempt);
+                let wait = policy.jittered_delay_after(attempt);
                 let next = time::OffsetDateTime::now_utc() + wait;
                 tracing::warn!(delivery = %n.delivery_id, error = %e, retry_in = ?wait, "notice not sent; will retry");
                 let event = NewEvent::new("daemon", "notice.retry")

@@ -12,6 +12,10 @@ use sha2::{Digest, Sha256};
 /// The `prev_hash` of the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// The action of the event a retention run appends after pruning; its details name the
+/// checkpoint it left (`checkpoint`, `SEQ:HASH`), which is what makes that checkpoint valid.
+pub const RETENTION_PRUNED: &str = "retention.pruned";
+
 /// An event as a caller describes it; the log adds seq, time and hashes.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
@@ -173,6 +177,10 @@ pub struct Verifier {
     count: u64,
     anchor: Option<Anchor>,
     anchor_seen: bool,
+    /// A chain that starts at a checkpoint is only sound if a later `retention.pruned` event
+    /// records that very checkpoint: a checkpoint row alone can be inserted by anyone who
+    /// deletes the oldest events, and would otherwise hide the deletion.
+    unconfirmed_checkpoint: Option<Anchor>,
 }
 
 impl Verifier {
@@ -180,12 +188,17 @@ impl Verifier {
         let anchor_seen = anchor
             .as_ref()
             .is_some_and(|a| a.seq == start_seq && a.hash == start_hash);
+        let unconfirmed_checkpoint = (start_seq > 0).then(|| Anchor {
+            seq: start_seq,
+            hash: start_hash.into(),
+        });
         Self {
             expected_seq: start_seq + 1,
             expected_prev: start_hash.into(),
             count: 0,
             anchor,
             anchor_seen,
+            unconfirmed_checkpoint,
         }
     }
 
@@ -203,6 +216,13 @@ impl Verifier {
         if compute_hash(e) != e.hash {
             return fail("hash does not match the event's contents (row altered)".into());
         }
+        if let Some(c) = &self.unconfirmed_checkpoint {
+            if e.action == RETENTION_PRUNED
+                && e.details.get("checkpoint").and_then(Value::as_str) == Some(&c.to_string())
+            {
+                self.unconfirmed_checkpoint = None;
+            }
+        }
         if let Some(a) = &self.anchor {
             if a.seq == e.seq {
                 if a.hash != e.hash {
@@ -219,6 +239,17 @@ impl Verifier {
 
     /// Ends the walk; with an anchor, a log that stops before the anchor was truncated.
     pub fn finish(self) -> Result<Summary, Break> {
+        if let Some(c) = &self.unconfirmed_checkpoint {
+            return Err(Break {
+                seq: c.seq + 1,
+                reason: format!(
+                    "the chain starts at checkpoint {c}, but no {RETENTION_PRUNED} event after it \
+                     records that checkpoint: events up to seq {} were deleted outside a retention \
+                     run (forged checkpoint)",
+                    c.seq
+                ),
+            });
+        }
         if let Some(a) = &self.anchor {
             if !self.anchor_seen {
                 return Err(Break {
@@ -319,6 +350,45 @@ mod tests {
         let mut reordered = chain(5);
         reordered.swap(3, 4);
         assert_eq!(verify(&reordered, None).unwrap_err().seq, 5);
+    }
+
+    #[test]
+    fn a_checkpoint_needs_the_retention_event_that_left_it() {
+        let c = chain(5);
+        let checkpoint = format!("2:{}", c[1].hash);
+        let verify_from_2 = |events: &[Event]| {
+            let mut v = Verifier::new(2, &c[1].hash, None);
+            for e in events {
+                v.check(e)?;
+            }
+            v.finish()
+        };
+        // Events 1-2 deleted behind a checkpoint nobody recorded: the forgery is named.
+        let err = verify_from_2(&c[2..]).unwrap_err();
+        assert_eq!(err.seq, 3);
+        assert!(err.reason.contains("forged checkpoint"), "{err:?}");
+
+        // The same cut made by a retention run that recorded its checkpoint verifies.
+        let mut pruned = c[2..].to_vec();
+        let last = pruned.last().unwrap().clone();
+        pruned.push(seal(
+            last.seq,
+            &last.hash,
+            "t".into(),
+            NewEvent::new("daemon", RETENTION_PRUNED).details(json!({ "checkpoint": checkpoint })),
+        ));
+        assert!(verify_from_2(&pruned).is_ok());
+
+        // A retention event naming another checkpoint does not vouch for this one.
+        let mut other = c[2..].to_vec();
+        other.push(seal(
+            last.seq,
+            &last.hash,
+            "t".into(),
+            NewEvent::new("daemon", RETENTION_PRUNED)
+                .details(json!({ "checkpoint": format!("1:{}", c[0].hash) })),
+        ));
+        assert!(verify_from_2(&other).is_err());
     }
 
     #[test]

@@ -82,6 +82,34 @@ pub struct Job {
     pub parent_job: Option<String>,
 }
 
+impl Job {
+    /// The scan's name as people see it (CLI, console): characters that reorder or hide text
+    /// are shown as `\u{...}` escapes, so `invoice\u{202e}fdp.exe` cannot pose as another name.
+    pub fn source_name_shown(&self) -> String {
+        escape_for_display(&self.source_name)
+    }
+}
+
+/// Escapes the Unicode bidirectional controls (a right-to-left override turns `exe.pdf` into
+/// what reads as `fdp.exe`), other invisible format characters, and control characters.
+pub fn escape_for_display(text: &str) -> String {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c,
+                '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    };
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if hidden(c) {
+            out.push_str(&format!("\\u{{{:04x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Fields a state change may set alongside the new state; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct JobPatch {
@@ -128,4 +156,19 @@ pub struct SplitDocument {
     pub job: Job,
     pub pages: Vec<PageRow>,
     pub event: super::NewEvent,
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::escape_for_display;
+
+    #[test]
+    fn bidi_and_control_characters_are_shown_escaped() {
+        assert_eq!(
+            escape_for_display("scan\u{202e}fdp.exe"),
+            "scan\\u{202e}fdp.exe"
+        );
+        assert_eq!(escape_for_display("a\u{2066}b\u{2069}\n"), "a\\u{2066}b\\u{2069}\\u{000a}");
+        assert_eq!(escape_for_display("Zoë Łukasiewicz 𝔉.pdf"), "Zoë Łukasiewicz 𝔉.pdf");
+    }
 }

@@ -210,7 +210,7 @@ impl Mailer {
                     return Err(failure.into_error(notice, attempt));
                 }
                 Err(failure) => {
-                    let wait = policy.delay_after(attempt);
+                    let wait = policy.jittered_delay_after(attempt);
                     tracing::warn!(to = %notice.to, attempt, reason = %failure.reason, wait_ms = wait.as_millis() as u64, "notice not sent; will retry");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
@@ -258,6 +258,7 @@ impl SendFailure {
         DeliveryError::MailSendFailed {
             to: notice.to.clone(),
             attempts,
+            permanent: self.permanent,
             reason,
         }
     }

@@ -19,7 +19,16 @@ impl SmtpSink {
 
     /// Starts the sink with extra script arguments (`starttls|tls CERT KEY`).
     pub fn start_with(port: u16, extra: &[&std::ffi::OsStr]) -> Self {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
+        // This module is also compiled into the binary's end-to-end tests (`tests/mail.rs`),
+        // whose manifest is the workspace root.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let script = [
+            root.join("tests/smtp_sink.py"),
+            root.join("delivery/tests/smtp_sink.py"),
+        ]
+        .into_iter()
+        .find(|p| p.exists())
+        .expect("delivery/tests/smtp_sink.py");
         let dir = tempfile::tempdir().unwrap();
         // Debian's interpreter, where python3-aiosmtpd lives (a pyenv python3 on PATH lacks it).
         let python = if Path::new("/usr/bin/python3").exists() {

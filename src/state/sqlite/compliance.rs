@@ -443,6 +443,7 @@ pub fn prune(
             |r| r.get(0),
         )?;
         report.audit_events = through - start_seq;
+        report.audit_range = Some([start_seq + 1, through]);
         report.checkpoint = Some(format!("{through}:{hash}"));
         if !dry_run {
             tx.execute(
@@ -457,7 +458,7 @@ pub fn prune(
     if changed && !dry_run {
         append_in(
             tx,
-            NewEvent::new(actor, "retention.pruned").details(json!(report)),
+            NewEvent::new(actor, crate::state::audit::RETENTION_PRUNED).details(json!(report)),
         )?;
     }
     Ok(report)
