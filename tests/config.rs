@@ -94,6 +94,29 @@ fn unreachable_paths_and_bad_urls_are_errors() {
     assert!(err.contains("/proc/version is not a folder"), "{err}");
 }
 
+/// An empty token would let `Authorization: Bearer ` in; a short one can be guessed.
+#[test]
+fn empty_or_short_api_tokens_are_errors_and_never_printed() {
+    for (tokens, needle) in [
+        ("[\"\"]", "token 1 of 1 is 0 characters long"),
+        (
+            "[\"a-good-long-token-0123\", \"short-secret\"]",
+            "token 2 of 2 is 12 characters long",
+        ),
+        ("[\" padded-token-0123456 \"]", "white space"),
+    ] {
+        let home = Home::with_config(&format!("[server]\napi_tokens = {tokens}\n"));
+        let err = stderr(&home.fails(&["config", "check"]));
+        assert!(
+            err.contains("api_tokens") && err.contains(needle),
+            "{tokens}: {err}"
+        );
+        assert!(!err.contains("short-secret"), "a token was printed: {err}");
+    }
+    let home = Home::with_config("[server]\napi_tokens = [\"0123456789abcdef\"]\n");
+    home.ok(&["config", "check"]);
+}
+
 #[test]
 fn environment_overrides_single_keys() {
     let home = Home::new();

@@ -547,6 +547,43 @@ fn behind_a_trusted_proxy_failed_logins_are_limited_per_forwarded_client() {
     );
 }
 
+/// A colleague signing in must not reset the count of guesses at someone else's account: guesses
+/// at `victim`, each from a new client and interleaved with sign-ins by `other`, still reach the
+/// per-user limit.
+#[test]
+fn sign_ins_by_others_do_not_reset_the_failed_login_count_of_a_victim() {
+    let port = crate::util::free_port();
+    let home = Home::with_config(&format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\ntrusted_proxies = [\"127.0.0.1\"]\n\
+         [intake]\nsettle_secs = 0.5\n"
+    ));
+    add_user(&home, "victim", "admin", "victim-password-1");
+    add_user(&home, "other", "technician", "other-password-1");
+    let _d = start_daemon(&home, port);
+    for i in 0..5 {
+        // A new client each time, so only the per-user count can reach the limit.
+        let mut guesser = Browser::new(port);
+        guesser.forwarded_for = Some(format!("198.51.100.{}", 10 + i));
+        assert_eq!(
+            guesser.login("victim", "guess guess guess").status,
+            401,
+            "try {i}"
+        );
+        let mut colleague = Browser::new(port);
+        colleague.forwarded_for = Some("10.1.2.3".into());
+        let r = colleague.login("other", "other-password-1");
+        assert_eq!(r.status, 303, "other signs in after try {i}: {}", r.body);
+    }
+    let mut guesser = Browser::new(port);
+    guesser.forwarded_for = Some("198.51.100.99".into());
+    let r = guesser.login("victim", "victim-password-1");
+    assert_eq!(
+        r.status, 429,
+        "five guesses at victim, whoever else signed in meanwhile: {}",
+        r.body
+    );
+}
+
 fn set_password(home: &Home, name: &str, password: &str) -> std::process::Output {
     with_stdin(
         home,
@@ -647,6 +684,109 @@ fn links(home: &Home) -> Vec<Value> {
 fn path_of(url: &str) -> String {
     let rest = url.split_once("://").unwrap().1;
     rest[rest.find('/').unwrap()..].to_string()
+}
+
+/// Wrong pickup codes lock a link; staff unlock it with the button on the request page or with
+/// `quire link unlock`, both audited, and the right code works again.
+#[test]
+fn a_link_locked_by_wrong_pickup_codes_is_unlocked_in_the_console_and_the_cli() {
+    let (home, port) =
+        daemon_home("[links]\npickup_code = true\npickup_attempts = 2\npickup_lock_after = 2\n");
+    add_user(&home, "tina", "technician", "tina-password-1");
+    home.ok(&[
+        "request",
+        "add",
+        "--id",
+        "TN950",
+        "--patron",
+        "Ada",
+        "--email",
+        "ada@example.org",
+    ]);
+    let out = home.ok(&[
+        "deliver",
+        "--request",
+        "TN950",
+        corpus("ccitt.pdf").to_str().unwrap(),
+    ]);
+    let code = stdout(&out)
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("pickup")
+                .map(|c| c.trim().to_string())
+        })
+        .expect("a pickup code");
+    let wrong = format!(
+        "{}{}",
+        if code.starts_with('1') { '2' } else { '1' },
+        &code[1..]
+    );
+    let _d = start_daemon(&home, port);
+    let l = &links(&home)[0];
+    let link = l["id"].as_str().unwrap().to_string();
+    let file = format!("{}/file", path_of(l["url"].as_str().unwrap()));
+    let mut patron = Browser::new(port);
+    let lock = |patron: &mut Browser| {
+        assert_eq!(patron.get(&format!("{file}?code={wrong}")).status, 403);
+        let locked = patron.get(&format!("{file}?code={wrong}"));
+        assert_eq!(locked.status, 403);
+        assert_eq!(locked.header("x-link-state").as_deref(), Some("locked"));
+        let right = patron.get(&format!("{file}?code={code}"));
+        assert_eq!(
+            (right.status, right.header("x-link-state").as_deref()),
+            (403, Some("locked")),
+            "a locked link refuses the right code too"
+        );
+        assert_eq!(links(&home)[0]["state"], "locked");
+    };
+    lock(&mut patron);
+
+    let (mut tech, csrf) = Browser::signed_in(port, "tina", "tina-password-1");
+    let page = tech.get("/staff/requests/TN950");
+    assert!(
+        page.body.contains(&format!("/staff/links/{link}/unlock")),
+        "an Unlock button:\n{}",
+        page.body
+    );
+    let r = tech.post(
+        &format!("/staff/links/{link}/unlock"),
+        &[("csrf", &csrf), ("request", "TN950")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(links(&home)[0]["state"], "active");
+    assert!(!tech.get("/staff/requests/TN950").body.contains("/unlock"));
+    assert_eq!(patron.get(&format!("{file}?code={code}")).status, 200);
+
+    lock(&mut patron);
+    home.ok(&["link", "unlock", &link]);
+    let again = home.fails(&["link", "unlock", &link]);
+    assert!(
+        crate::util::stderr(&again).contains("not locked"),
+        "{}",
+        crate::util::describe(&again)
+    );
+    assert_eq!(patron.get(&format!("{file}?code={code}")).status, 200);
+
+    let actions: Vec<String> = audit_actions(&home)
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect();
+    let count = |a: &str| actions.iter().filter(|x| *x == a).count();
+    assert_eq!(
+        (
+            count("link.locked"),
+            count("link.unlocked"),
+            count("link.code_refused")
+        ),
+        (2, 2, 6),
+        "{actions:?}"
+    );
+    let unlocked: Vec<Value> = audit_actions(&home)
+        .into_iter()
+        .filter(|e| e["action"] == "link.unlocked")
+        .collect();
+    assert_eq!(unlocked[0]["actor"], "staff:tina", "{unlocked:?}");
 }
 
 #[test]

@@ -331,6 +331,348 @@ fn a_hundred_concurrent_downloads_of_five_get_exactly_five_files() {
     assert_eq!(links(&home)[0]["downloads_left"], 0);
 }
 
+/// Range positions are client input up to `u64::MAX`: a last position past the end is clamped
+/// to the last byte (RFC 9110), never overflowed into a 416.
+#[test]
+fn a_range_ending_at_the_largest_number_gets_the_whole_file_as_partial_content() {
+    let (home, port) = daemon_home("");
+    add_request(&home, "TN715", &[]);
+    home.ok(&[
+        "deliver",
+        "--request",
+        "TN715",
+        corpus("ccitt.pdf").to_str().unwrap(),
+    ]);
+    let _d = start_daemon(&home, port);
+    let url = format!("{}/file", path_of(links(&home)[0]["url"].as_str().unwrap()));
+    let (status, head, body) = get(port, &url, &[("Range", "bytes=0-18446744073709551615")]);
+    assert_eq!(status, 206, "{head}");
+    assert!(body.starts_with(b"%PDF"));
+    let expected = format!("content-range: bytes 0-{}/{}", body.len() - 1, body.len());
+    assert!(head.to_ascii_lowercase().contains(&expected), "{head}");
+    let (status, head, _) = get(port, &url, &[("Range", "bytes=18446744073709551615-")]);
+    assert_eq!(status, 416, "{head}");
+}
+
+/// A list where one address belongs makes the mailer fail at every send: the CLI, the CSV
+/// import and the API refuse it at input, naming the field.
+#[test]
+fn a_list_of_addresses_is_refused_at_input_by_the_cli_the_import_and_the_api() {
+    let (home, port) = daemon_home("");
+    let list = "a@example.org,b@evil.example";
+    let out = home.fails(&[
+        "request", "add", "--id", "TN760", "--patron", "Ann", "--email", list,
+    ]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("patron_email") && err.contains(list) && err.contains("exactly one"),
+        "{err}"
+    );
+    let csv = home.path().join("list.csv");
+    std::fs::write(
+        &csv,
+        format!("id,patron,email\nTN761,Bo,bo@example.org\nTN762,Cy,\"{list}\"\n"),
+    )
+    .unwrap();
+    let err = stderr(&home.fails(&["request", "import", csv.to_str().unwrap()]));
+    assert!(
+        err.contains("TN762") && err.contains("patron_email") && err.contains(list),
+        "{err}"
+    );
+    let _d = start_daemon(&home, port);
+    let body = format!(r#"{{"id":"TN763","patron_name":"Di","patron_email":"{list}"}}"#);
+    let (status, text) = crate::intake::http(
+        port,
+        "POST",
+        "/api/v1/requests",
+        Some("test-token-1234567890"),
+        Some(&body),
+    )
+    .unwrap();
+    assert_eq!(status, 422, "{text}");
+    assert!(
+        text.contains("patron_email") && text.contains("TN763"),
+        "{text}"
+    );
+    let listed: Vec<Value> =
+        serde_json::from_str(&stdout(&home.ok(&["request", "list", "--json"]))).unwrap();
+    assert!(listed.is_empty(), "nothing may be stored: {listed:?}");
+}
+
+/// Like [`get`] with any method and no body reading beyond the head for HEAD.
+fn head(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        s,
+        "HEAD {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let head = String::from_utf8_lossy(&buf).to_string();
+    (head[9..12].parse().unwrap(), head)
+}
+
+fn downloads_left(home: &Home) -> i64 {
+    links(home)[0]["downloads_left"].as_i64().unwrap()
+}
+
+/// A phone resuming a download, or a mail scanner looking at the link, must not burn the
+/// borrower's downloads: HEAD never counts, and a range not starting at byte 0 from a client
+/// whose download was counted within the session window is the same download.
+#[test]
+fn head_and_resumed_ranges_do_not_spend_downloads() {
+    let (home, port) = daemon_home("[links]\ndownloads = 2\n");
+    add_request(&home, "TN716", &[]);
+    home.ok(&[
+        "deliver",
+        "--request",
+        "TN716",
+        corpus("ccitt.pdf").to_str().unwrap(),
+    ]);
+    let _d = start_daemon(&home, port);
+    let landing = path_of(links(&home)[0]["url"].as_str().unwrap());
+    let page = String::from_utf8(get(port, &landing, &[]).2).unwrap();
+    assert!(
+        page.contains("2 of 2") && page.contains("does not count again"),
+        "the page states the rule next to the downloads left:\n{page}"
+    );
+    let url = format!("{landing}/file");
+    let (status, h) = head(port, &url);
+    assert_eq!(status, 200, "{h}");
+    assert!(h.to_ascii_lowercase().contains("content-length: "), "{h}");
+    assert_eq!(downloads_left(&home), 2, "HEAD is not a download");
+
+    // A range from the middle with no counted download before: counted once.
+    let (status, head1, _) = get(port, &url, &[("Range", "bytes=100-")]);
+    assert_eq!(status, 206, "{head1}");
+    assert_eq!(downloads_left(&home), 1);
+    // The same client going on from further along: the same download.
+    let (status, _, tail) = get(port, &url, &[("Range", "bytes=200-")]);
+    assert_eq!(status, 206);
+    assert_eq!(
+        downloads_left(&home),
+        1,
+        "a resumed range is not counted again"
+    );
+    // A body from byte 0 is a new download.
+    let (status, _, whole) = get(port, &url, &[]);
+    assert_eq!(status, 200);
+    assert_eq!(downloads_left(&home), 0);
+    assert!(
+        whole[200..] == tail[..],
+        "the resumed range is the file's tail"
+    );
+    // Resuming the last download still works; a new one does not.
+    let (status, _, _) = get(port, &url, &[("Range", "bytes=300-")]);
+    assert_eq!(status, 206, "the last download can be resumed");
+    assert_eq!(get(port, &url, &[]).0, 410);
+    assert_eq!(get(port, &url, &[("Range", "bytes=0-99")]).0, 410);
+    assert_eq!(head(port, &url).0, 410);
+    let log = stdout(&home.ok(&["audit", "export", "--action", "link.download"]));
+    let outcomes: Vec<String> = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["details"]["outcome"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "granted", "resumed", "granted", "resumed", "used_up", "used_up"
+        ]
+    );
+}
+
+/// The pickup code from `quire deliver`'s output.
+fn pickup_code(out: &std::process::Output) -> String {
+    stdout(out)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("pickup"))
+        .expect("a pickup code in the output")
+        .trim()
+        .to_string()
+}
+
+/// GET with `X-Forwarded-For: client` (the daemon trusts 127.0.0.1 as a proxy).
+fn get_as(port: u16, path: &str, client: &str) -> (u16, String, Vec<u8>) {
+    get(port, path, &[("X-Forwarded-For", client)])
+}
+
+/// Pickup codes are six digits: without a limit they can be tried through in seconds. Wrong
+/// codes are limited per client and per link (429, even for the right code), every refusal is
+/// audited.
+#[test]
+fn wrong_pickup_codes_are_limited_per_client_and_per_link_and_audited() {
+    let port = crate::util::free_port();
+    let home = Home::with_config(&format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\ntrusted_proxies = [\"127.0.0.1\"]\n\
+         [intake]\nsettle_secs = 0.5\n\
+         [links]\npickup_code = true\npickup_attempts = 3\npickup_lock_after = 4\n"
+    ));
+    let mut urls = Vec::new();
+    let mut codes = Vec::new();
+    for id in ["TN770", "TN771", "TN772"] {
+        add_request(&home, id, &[]);
+        let out = home.ok(&[
+            "deliver",
+            "--request",
+            id,
+            corpus("ccitt.pdf").to_str().unwrap(),
+        ]);
+        codes.push(pickup_code(&out));
+    }
+    for id in ["TN770", "TN771", "TN772"] {
+        let l = serde_json::from_str::<Vec<Value>>(&stdout(&home.ok(&[
+            "links",
+            "--json",
+            "--request",
+            id,
+        ])))
+        .unwrap();
+        urls.push(format!("{}/file", path_of(l[0]["url"].as_str().unwrap())));
+    }
+    let _d = start_daemon(&home, port);
+    let wrong = |code: &str| {
+        let first = if code.starts_with('1') { '2' } else { '1' };
+        format!("{first}{}", &code[1..])
+    };
+    let with = |i: usize, code: &str| format!("{}?code={code}", urls[i]);
+
+    // One client, three wrong codes spread over two links.
+    for i in [0, 1, 0] {
+        let (status, h, _) = get_as(port, &with(i, &wrong(&codes[i])), "198.51.100.1");
+        assert_eq!(status, 403, "{h}");
+    }
+    let (status, h, body) = get_as(port, &with(2, &codes[2]), "198.51.100.1");
+    assert_eq!(
+        status, 429,
+        "the client is over its limit, even with a right code: {h}"
+    );
+    assert!(h.to_ascii_lowercase().contains("retry-after: 900"), "{h}");
+    assert!(
+        String::from_utf8_lossy(&body).contains("Too many wrong pickup codes"),
+        "a plain page"
+    );
+    // Another client on link 0 (two wrong so far) still gets its copy with the right code.
+    assert_eq!(get_as(port, &with(0, &codes[0]), "198.51.100.2").0, 200);
+    // A third wrong code on link 0 from yet another client reaches the link's limit.
+    assert_eq!(
+        get_as(port, &with(0, &wrong(&codes[0])), "198.51.100.3").0,
+        403
+    );
+    let (status, h, _) = get_as(port, &with(0, &codes[0]), "198.51.100.4");
+    assert_eq!(
+        status, 429,
+        "the link is over its limit for every client: {h}"
+    );
+    // A missing code is not a guess.
+    assert_eq!(get_as(port, &urls[2], "198.51.100.5").0, 403);
+    assert_eq!(get_as(port, &with(2, &codes[2]), "198.51.100.5").0, 200);
+
+    let log = stdout(&home.ok(&["audit", "export", "--action", "link.code_refused"]));
+    let reasons: Vec<String> = log
+        .lines()
+        .map(|l| {
+            let e: Value = serde_json::from_str(l).unwrap();
+            format!(
+                "{} {}",
+                e["details"]["reason"].as_str().unwrap(),
+                e["details"]["client"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "wrong 198.51.100.1",
+            "wrong 198.51.100.1",
+            "wrong 198.51.100.1",
+            "limited 198.51.100.1",
+            "wrong 198.51.100.3",
+            "limited 198.51.100.4",
+        ]
+    );
+    assert!(!log.contains(&codes[0]), "codes are never logged");
+    home.ok(&["audit", "verify"]);
+}
+
+/// With the S3 store away, a download must say "try again" (503, Retry-After) and cost
+/// nothing; when the store is back the same link works.
+#[test]
+fn a_download_while_the_s3_store_is_away_is_503_and_not_counted() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("quire")).unwrap();
+    let s3_port = crate::util::free_port();
+    let mut s3 = start_s3s(root.path(), s3_port);
+    let (home, port) = daemon_home(&format!(
+        "[storage]\nbackend = \"s3\"\nendpoint = \"http://127.0.0.1:{s3_port}\"\nbucket = \"quire\"\n\
+         path_style = true\naccess_key_id = \"AKQUIRETEST\"\nsecret_access_key = \"quire-secret-key-123\"\n"
+    ));
+    add_request(&home, "TN780", &[]);
+    home.ok(&[
+        "deliver",
+        "--request",
+        "TN780",
+        corpus("ccitt.pdf").to_str().unwrap(),
+    ]);
+    let _d = start_daemon(&home, port);
+    let url = format!("{}/file", path_of(links(&home)[0]["url"].as_str().unwrap()));
+    let _ = s3.kill();
+    let _ = s3.wait();
+    let (status, h, _) = get(port, &url, &[]);
+    assert_eq!(status, 503, "{h}");
+    assert!(h.to_ascii_lowercase().contains("retry-after: "), "{h}");
+    assert_eq!(
+        downloads_left(&home),
+        5,
+        "nothing counted while the store is away"
+    );
+    let mut s3 = start_s3s(root.path(), s3_port);
+    let (status, _, pdf) = get(port, &url, &[]);
+    assert_eq!(status, 200);
+    assert!(pdf.starts_with(b"%PDF"));
+    assert_eq!(downloads_left(&home), 4);
+    let _ = s3.kill();
+    let _ = s3.wait();
+}
+
+/// A real `s3s-fs` on loopback serving `root` (bucket folders inside), started as
+/// [`delivery_works_on_an_s3_store`] does.
+fn start_s3s(root: &Path, port: u16) -> std::process::Child {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/s3s-fs");
+    assert!(
+        bin.exists(),
+        "s3s-fs is missing at {}: run scripts/bootstrap",
+        bin.display()
+    );
+    let child = std::process::Command::new(&bin)
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--access-key",
+            "AKQUIRETEST",
+            "--secret-key",
+            "quire-secret-key-123",
+        ])
+        .arg(root)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(Duration::from_secs(20), "s3s-fs listens", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    child
+}
+
 #[test]
 fn purge_removes_the_file_after_the_link_ends_and_keeps_the_record() {
     let (home, _port) = daemon_home("[links]\npurge_after_days = 0\n");

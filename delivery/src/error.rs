@@ -49,6 +49,15 @@ pub enum DeliveryError {
         reason: String,
     },
 
+    /// The store could not be reached or answered that it cannot serve now (connection
+    /// refused, timeout, a 5xx): worth retrying later, unlike a file that fails verification.
+    #[error("S3 {operation} on {key}: the store is unavailable: {reason}")]
+    Unavailable {
+        operation: &'static str,
+        key: String,
+        reason: String,
+    },
+
     #[error("S3 store is misconfigured: {0}")]
     S3Config(String),
 
@@ -102,6 +111,7 @@ impl DeliveryError {
             Self::StoreIo { .. } => "delivery.store.io",
             Self::SourceRead(_) => "delivery.store.source_read",
             Self::S3 { .. } => "delivery.store.s3",
+            Self::Unavailable { .. } => "delivery.store.unavailable",
             Self::S3Config(_) => "delivery.store.s3_config",
             Self::PresignTooLong { .. } => "delivery.store.presign_too_long",
             Self::Random(_) => "delivery.token.random",
@@ -123,6 +133,12 @@ impl DeliveryError {
             Self::MailAddress { .. } | Self::MailBuild { .. } | Self::Template { .. } => true,
             _ => false,
         }
+    }
+
+    /// True when the store itself is away for now (see [`Self::Unavailable`]), so a caller
+    /// can answer "try again later" rather than report a broken file.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
     }
 
     pub(crate) fn store_io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {

@@ -8,6 +8,7 @@
 //! - [`mail`]: notices rendered from templates and sent over SMTP (lettre) or written as
 //!   `.eml` files to an outbox folder, with retry and back-off.
 //! - [`disposition`]: the Content-Disposition a download carries.
+//! - [`range`]: the one byte range an HTTP `Range` header asks for, with checked arithmetic.
 //!
 //! # A delivery, end to end
 //!
@@ -48,14 +49,19 @@
 pub mod disposition;
 mod error;
 pub mod mail;
+pub mod range;
 pub mod store;
 pub mod token;
 
 pub use error::DeliveryError;
+/// One RFC 5322 addr-spec, as the mailer parses recipients: callers validate addresses with it
+/// at input, so an address the mailer would refuse never gets stored.
+pub use lettre::Address as EmailAddress;
 pub use mail::{
     Delivered, Mailer, MailerSpec, Notice, NoticeFields, NoticeTemplates, RetryPolicy, SmtpSpec,
     SmtpTls,
 };
+pub use range::{RangeError, parse_range};
 pub use store::{
     ContentHash, MAX_PRESIGN_TTL, ObjectBody, ObjectKey, S3Spec, Store, StoreSpec, open_store,
 };

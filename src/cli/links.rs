@@ -1,4 +1,4 @@
-//! `quire links`, `quire link revoke|extend`, `quire deliver`, `quire purge`: staff control of
+//! `quire links`, `quire link revoke|extend|unlock`, `quire deliver`, `quire purge`: staff control of
 //! what borrowers can download.
 
 use std::path::PathBuf;
@@ -92,6 +92,9 @@ pub enum LinkCommand {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Unlock a link that too many wrong pickup codes locked; its count of wrong codes
+    /// starts again from zero.
+    Unlock { link: String },
     /// Give a link more days (from its expiry, or from now if it has expired) or more downloads.
     #[command(group = clap::ArgGroup::new("more").required(true).multiple(true))]
     Extend {
@@ -112,6 +115,10 @@ pub fn change(cmd: LinkCommand, config: &LoadedConfig) -> anyhow::Result<ExitCod
                 .details(json!({ "reason": reason }));
             db.link_change(&link, LinkChange::Revoke, event)?;
             println!("revoked {link}");
+        }
+        LinkCommand::Unlock { link } => {
+            state::unlock_link(db.as_ref(), &link, &actor())?;
+            println!("unlocked {link}");
         }
         LinkCommand::Extend {
             link,

@@ -14,6 +14,37 @@ pub struct LinksConfig {
     pub pickup_code: bool,
     pub purge_after_days: u32,
     pub purge_interval_secs: u64,
+    /// Wrong pickup codes allowed per link and per client within `pickup_window_minutes`.
+    pub pickup_attempts: u32,
+    pub pickup_window_minutes: u32,
+    /// Wrong pickup codes (since the last unlock) that lock a link until staff unlock it.
+    pub pickup_lock_after: u32,
+    /// A range request not starting at byte 0 from a client whose download of the same link was
+    /// counted within this many minutes is a resume, not a new download.
+    pub download_session_minutes: u32,
+}
+
+impl LinksConfig {
+    /// Problems with the pickup-code and download-session keys.
+    pub fn check(&self, errors: &mut Vec<String>) {
+        for (key, value) in [
+            ("pickup_attempts", self.pickup_attempts),
+            ("pickup_window_minutes", self.pickup_window_minutes),
+            ("pickup_lock_after", self.pickup_lock_after),
+            ("download_session_minutes", self.download_session_minutes),
+        ] {
+            if value == 0 {
+                errors.push(format!("[links] {key}: must be at least 1"));
+            }
+        }
+        if self.pickup_lock_after < self.pickup_attempts {
+            errors.push(format!(
+                "[links] pickup_lock_after ({}) must be at least pickup_attempts ({}), or a \
+                 borrower's first few typos would lock the link",
+                self.pickup_lock_after, self.pickup_attempts
+            ));
+        }
+    }
 }
 
 impl Default for LinksConfig {
@@ -24,6 +55,10 @@ impl Default for LinksConfig {
             pickup_code: false,
             purge_after_days: 30,
             purge_interval_secs: 3600,
+            pickup_attempts: 5,
+            pickup_window_minutes: 15,
+            pickup_lock_after: 20,
+            download_session_minutes: 60,
         }
     }
 }

@@ -243,6 +243,7 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
     if links.days == 0 || links.downloads == 0 {
         errors.push("[links] days and downloads must be at least 1".into());
     }
+    links.check(errors);
     if config.mail.transport == super::delivery::MailTransport::Smtp && config.mail.host.is_empty()
     {
         errors.push("[mail] host: needed when transport = \"smtp\"".into());
@@ -257,6 +258,7 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
             }
         }
     }
+    config.server.check_api_tokens(errors);
     let url = &config.server.public_url;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         errors.push(format!(

@@ -55,6 +55,31 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
+/// The shortest API token accepted: a shorter one can be guessed, and an empty one would let
+/// `Authorization: Bearer ` with nothing after it in.
+pub const MIN_API_TOKEN_CHARS: usize = 16;
+
+impl ServerConfig {
+    /// Problems with `api_tokens`, naming each token by its position, never by its value.
+    pub fn check_api_tokens(&self, errors: &mut Vec<String>) {
+        let count = self.api_tokens.len();
+        for (i, token) in self.api_tokens.iter().enumerate() {
+            let text = token.expose();
+            let chars = text.chars().count();
+            let which = format!("[server] api_tokens: token {} of {count}", i + 1);
+            if chars < MIN_API_TOKEN_CHARS {
+                errors.push(format!(
+                    "{which} is {chars} characters long; use at least {MIN_API_TOKEN_CHARS} \
+                     random ones (e.g. `openssl rand -hex 32`)"
+                ));
+            } else if text.trim() != text {
+                // Presented tokens are trimmed, so this one could never match.
+                errors.push(format!("{which} starts or ends with white space"));
+            }
+        }
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {

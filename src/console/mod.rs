@@ -70,6 +70,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/requests/{id}", get(requests::show))
         .route("/staff/links/{id}/revoke", post(requests::revoke))
         .route("/staff/links/{id}/extend", post(requests::extend))
+        .route("/staff/links/{id}/unlock", post(requests::unlock))
         .route("/staff/links/{id}/resend", post(requests::resend))
         .route("/staff/compliance/audit", get(compliance::audit))
         .route("/staff/compliance/audit.csv", get(compliance::audit_csv))

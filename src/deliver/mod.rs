@@ -111,6 +111,11 @@ impl Deliverer {
         })
     }
 
+    /// The configuration the deliverer was opened with (the borrower routes read `[links]`).
+    pub fn config(&self) -> &LoadedConfig {
+        &self.config
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
@@ -256,6 +261,8 @@ impl Deliverer {
             pickup_code_sha256: pickup.as_ref().map(|c| c.hash()),
             revoked_at: None,
             created_at: String::new(),
+            locked_at: None,
+            code_failures: 0,
         };
         let mut event = NewEvent::new(actor, "delivery.created")
             .subject("request", &request.id)

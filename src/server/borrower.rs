@@ -10,14 +10,14 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
 use super::AppState;
 use super::html::{escape, page};
-use crate::state::{Delivery, Grant, Link, LinkState, Request};
+use crate::state::{CodeCheck, Delivery, Grant, Link, LinkState, PickupPolicy, Request};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -102,6 +102,9 @@ fn gone(state: &AppState, why: LinkState, request: &str) -> Response {
         LinkState::Held => {
             "This copy is awaiting copyright review by the library. You will get an e-mail when it is released."
         }
+        LinkState::Locked => {
+            "This link was locked after too many wrong pickup codes. The library can unlock it for you."
+        }
     };
     let body = format!(
         "<p><strong>{}</strong></p><p>If you still need the document, contact {} and quote request <strong>{}</strong>.</p>",
@@ -109,9 +112,11 @@ fn gone(state: &AppState, why: LinkState, request: &str) -> Response {
         escape(&state.institution.contact),
         escape(request)
     );
-    // A held copy is not gone: it may be released, so it is refused (403) rather than 410.
+    // A held or locked copy is not gone: it may be released or unlocked, so it is refused
+    // (403) rather than 410.
     let (status, heading) = match why {
         LinkState::Held => (StatusCode::FORBIDDEN, "Awaiting copyright review"),
+        LinkState::Locked => (StatusCode::FORBIDDEN, "Link locked"),
         _ => (StatusCode::GONE, "Link no longer available"),
     };
     let mut resp = (status, Html(page(heading, &state.institution.name, &body))).into_response();
@@ -176,7 +181,7 @@ async fn landing(State(state): State<AppState>, Path(token): Path<String>) -> Re
     let body = format!(
         "<p>Your document is ready.</p>{citation}\
          <h2>Copyright</h2><p class=\"notice\" role=\"note\">{warning}</p>\
-         <h2>This link</h2><dl><dt>Works until</dt><dd>{expires} UTC</dd><dt>Downloads left</dt><dd>{left} of {allowed}</dd></dl>\
+         <h2>This link</h2><dl><dt>Works until</dt><dd>{expires} UTC</dd><dt>Downloads left</dt><dd>{left} of {allowed}<br><small>{rule}</small></dd></dl>\
          <form method=\"get\" action=\"/d/{token}/file\">{code_field}\
          <button class=\"button\" type=\"submit\">Download PDF ({size})</button></form>\
          <footer>Questions: {contact}</footer>",
@@ -184,6 +189,14 @@ async fn landing(State(state): State<AppState>, Path(token): Path<String>) -> Re
         warning = escape(WARNING),
         left = link.downloads_left,
         allowed = link.downloads_allowed,
+        rule = escape(&download_rule(
+            state
+                .deliverer
+                .config()
+                .config
+                .links
+                .download_session_minutes
+        )),
         token = escape(&token),
         size = human_size(delivery.bytes),
         contact = escape(&state.institution.contact),
@@ -196,16 +209,37 @@ async fn landing(State(state): State<AppState>, Path(token): Path<String>) -> Re
     resp
 }
 
+/// The counting rule in the borrower's words, as [`count_download`] applies it.
+fn download_rule(session_minutes: u32) -> String {
+    let within = if session_minutes % 60 == 0 {
+        match session_minutes / 60 {
+            1 => "an hour".to_string(),
+            h => format!("{h} hours"),
+        }
+    } else {
+        format!("{session_minutes} minutes")
+    };
+    format!(
+        "Each download counts once. If a download is interrupted, continuing it on the same \
+         device within {within} does not count again."
+    )
+}
+
 #[derive(Deserialize)]
 struct FileQuery {
     code: Option<String>,
 }
 
+/// `/d/{token}/file`: the PDF. In order: the pickup code (limited, see [`check_code`]); HEAD
+/// answers from the link alone and never counts; the store is opened before anything is
+/// counted, so a store that is away costs the borrower nothing (503, try again); then the
+/// download is counted once per download session (see [`count_download`]).
 async fn file(
     State(state): State<AppState>,
     Path(token): Path<String>,
     Query(q): Query<FileQuery>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    method: Method,
     headers: HeaderMap,
 ) -> Response {
     let found = match lookup(&state, &token).await {
@@ -215,55 +249,70 @@ async fn file(
     let Some((link, delivery, _)) = found else {
         return not_found(&state);
     };
-    if let Some(expected) = &link.pickup_code_sha256 {
-        let ok = q
-            .code
-            .as_deref()
-            .is_some_and(|c| quire_delivery::hash_matches(c.trim(), expected));
-        if !ok {
-            let body = "<p>The pickup code is missing or wrong. It is in the e-mail that brought you this link.</p>";
-            return (
-                StatusCode::FORBIDDEN,
-                Html(page("Pickup code needed", &state.institution.name, body)),
-            )
-                .into_response();
+    let client = state.client(client, &headers).to_string();
+    let link_state = link.state(&delivery.state, &crate::state::now_rfc3339());
+    // A link that is gone for good gives no code a chance; the refusal below is audited.
+    let usable = matches!(
+        link_state,
+        LinkState::Active | LinkState::UsedUp | LinkState::Locked
+    );
+    if usable {
+        if let Some(refused) = check_code(&state, &link, &delivery, &client, q.code).await {
+            return refused;
         }
     }
-    let range = parse_range(&headers, delivery.bytes as u64);
-    if let Some(Err(())) = range {
+    let Ok(range) = requested_range(&headers, delivery.bytes as u64) else {
         let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
         resp.headers_mut().insert(
             header::CONTENT_RANGE,
             HeaderValue::from_str(&format!("bytes */{}", delivery.bytes)).unwrap(),
         );
         return resp;
+    };
+    if method == Method::HEAD {
+        // A mail scanner or a download manager looking before it fetches: not a download.
+        if link_state != LinkState::Active {
+            return gone(&state, link_state, &delivery.request_id);
+        }
+        let mut resp = StatusCode::OK.into_response();
+        file_headers(
+            &mut resp,
+            &delivery,
+            delivery.bytes as u64,
+            link.downloads_left,
+        );
+        return resp;
     }
-    let db = state.db.clone();
-    let link_id = link.id.clone();
-    let client = state.client(client, &headers).to_string();
-    let grant = match db_call(move || db.link_download(&link_id, &client)).await {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let left = match grant {
-        Grant::Granted { left } => left,
-        Grant::Refused(why) => return gone(&state, why, &delivery.request_id),
-    };
-    let store = state.deliverer.store().clone();
     let Ok(hash) = quire_delivery::ContentHash::parse(&delivery.stamped_sha256) else {
         return internal();
     };
     let partial = range.is_some();
-    let body = match range {
-        Some(Ok(r)) => store.get_range(&hash, r).await,
-        _ => store.get(&hash).await,
+    let resumes = range.as_ref().is_some_and(|r| r.start > 0);
+    // Only a request that may be granted reads the store; refusals go straight to the count,
+    // which audits them.
+    let body = if usable && (link_state == LinkState::Active || resumes) {
+        match open_body(&state, &delivery, &hash, range.clone()).await {
+            Ok(b) => Some(b),
+            Err(r) => return r,
+        }
+    } else {
+        None
+    };
+    let grant = match count_download(&state, &link.id, &client, resumes).await {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    let left = match grant {
+        Grant::Granted { left } | Grant::Resumed { left } => left,
+        Grant::Refused(why) => return gone(&state, why, &delivery.request_id),
     };
     let body = match body {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::error!(delivery = %delivery.id, error = %e, code = e.code(), "stored file unreadable");
-            return internal();
-        }
+        Some(b) => b,
+        // Granted although the link looked unusable a moment ago (staff extended it meanwhile).
+        None => match open_body(&state, &delivery, &hash, range).await {
+            Ok(b) => b,
+            Err(r) => return r,
+        },
     };
     let (start, end) = (body.range.start, body.range.end);
     let len = body.len();
@@ -273,6 +322,46 @@ async fn file(
     } else {
         StatusCode::OK
     };
+    file_headers(&mut resp, &delivery, len, left);
+    if partial {
+        resp.headers_mut().insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&format!(
+                "bytes {start}-{}/{}",
+                end.saturating_sub(1),
+                delivery.bytes
+            ))
+            .unwrap(),
+        );
+    }
+    resp
+}
+
+/// The stored file (or the range of it); a store that is away is a 503 with Retry-After, a
+/// file that cannot be read or verified a 500.
+async fn open_body(
+    state: &AppState,
+    delivery: &Delivery,
+    hash: &quire_delivery::ContentHash,
+    range: Option<std::ops::Range<u64>>,
+) -> Result<quire_delivery::ObjectBody, Response> {
+    let store = state.deliverer.store().clone();
+    let body = match range {
+        Some(r) => store.get_range(hash, r).await,
+        None => store.get(hash).await,
+    };
+    body.map_err(|e| {
+        if e.is_unavailable() {
+            tracing::warn!(delivery = %delivery.id, error = %e, code = e.code(), "store unavailable");
+            store_unavailable(state)
+        } else {
+            tracing::error!(delivery = %delivery.id, error = %e, code = e.code(), "stored file unreadable");
+            internal()
+        }
+    })
+}
+
+fn file_headers(resp: &mut Response, delivery: &Delivery, len: u64, left: i64) {
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -285,49 +374,122 @@ async fn file(
     )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    if partial {
-        h.insert(
-            header::CONTENT_RANGE,
-            HeaderValue::from_str(&format!(
-                "bytes {start}-{}/{}",
-                end.saturating_sub(1),
-                delivery.bytes
-            ))
-            .unwrap(),
-        );
-    }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("x-downloads-left", HeaderValue::from(left));
+}
+
+/// Counts the download, once per download session: a body starting at byte 0 always counts;
+/// a range starting later (`resumes`) from a client whose download of this link was counted
+/// within `[links] download_session_minutes` continues that download and is not counted again.
+async fn count_download(
+    state: &AppState,
+    link_id: &str,
+    client: &str,
+    resumes: bool,
+) -> Result<Grant, Response> {
+    let minutes = state
+        .deliverer
+        .config()
+        .config
+        .links
+        .download_session_minutes;
+    let since = resumes.then(|| crate::state::stored_time_from_now(-i64::from(minutes)));
+    let (db, link_id, client) = (state.db.clone(), link_id.to_string(), client.to_string());
+    db_call(move || db.link_download(&link_id, &client, since.as_deref())).await
+}
+
+/// Seconds a borrower is asked to wait when the store is away.
+const STORE_RETRY_SECS: u32 = 120;
+
+fn store_unavailable(state: &AppState) -> Response {
+    let body = format!(
+        "<p>The document cannot be fetched right now. Nothing was counted against your downloads: \
+         please try again in a few minutes.</p><footer>Questions: {}</footer>",
+        escape(&state.institution.contact)
+    );
+    let mut resp = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Html(page("Try again shortly", &state.institution.name, &body)),
+    )
+        .into_response();
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(STORE_RETRY_SECS));
     resp
 }
 
-/// One `bytes=a-b`, `a-` or `-n` range; `Some(Err)` when unsatisfiable; `None` for none or
-/// several ranges (then the whole file is sent, which the standard allows).
-fn parse_range(headers: &HeaderMap, size: u64) -> Option<Result<std::ops::Range<u64>, ()>> {
-    let v = headers.get(header::RANGE)?.to_str().ok()?;
-    let spec = v.strip_prefix("bytes=")?;
-    if spec.contains(',') {
-        return None;
-    }
-    let (a, b) = spec.split_once('-')?;
-    let range = match (a.trim(), b.trim()) {
-        ("", n) => {
-            let n: u64 = n.parse().ok()?;
-            size.saturating_sub(n)..size
-        }
-        (a, "") => a.parse().ok()?..size,
-        (a, b) => {
-            let (a, b): (u64, u64) = (a.parse().ok()?, b.parse().ok()?);
-            if b < a {
-                return Some(Err(()));
-            }
-            a..(b + 1).min(size)
-        }
+/// The pickup code, if the link has one: `None` to go on, or the refusal to send. Wrong codes
+/// are limited per link and per client (`[links] pickup_attempts` per `pickup_window_minutes`,
+/// then 429 whatever the code), and `pickup_lock_after` of them lock the link for staff to
+/// unlock. A missing code is not a guess and is not counted.
+async fn check_code(
+    state: &AppState,
+    link: &Link,
+    delivery: &Delivery,
+    client: &str,
+    code: Option<String>,
+) -> Option<Response> {
+    let expected = link.pickup_code_sha256.as_ref()?;
+    let code = code.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    let Some(code) = code else {
+        return Some(code_needed(state));
     };
-    if range.start >= size || range.is_empty() {
-        Some(Err(()))
-    } else {
-        Some(Ok(range))
+    let links = &state.deliverer.config().config.links;
+    let policy = PickupPolicy {
+        attempts: i64::from(links.pickup_attempts),
+        since: crate::state::stored_time_from_now(-i64::from(links.pickup_window_minutes)),
+        lock_after: i64::from(links.pickup_lock_after),
+    };
+    let correct = quire_delivery::hash_matches(&code, expected);
+    let (db, link_id, client) = (state.db.clone(), link.id.clone(), client.to_string());
+    let check =
+        match db_call(move || db.pickup_code_attempt(&link_id, &client, correct, &policy)).await {
+            Ok(c) => c,
+            Err(r) => return Some(r),
+        };
+    match check {
+        CodeCheck::Accepted => None,
+        CodeCheck::Wrong { locked: false } => Some(code_needed(state)),
+        CodeCheck::Wrong { locked: true } | CodeCheck::Locked => {
+            Some(gone(state, LinkState::Locked, &delivery.request_id))
+        }
+        CodeCheck::Limited => Some(too_many_codes(state, links.pickup_window_minutes)),
+    }
+}
+
+fn code_needed(state: &AppState) -> Response {
+    let body = "<p>The pickup code is missing or wrong. It is in the e-mail that brought you this link.</p>";
+    (
+        StatusCode::FORBIDDEN,
+        Html(page("Pickup code needed", &state.institution.name, body)),
+    )
+        .into_response()
+}
+
+fn too_many_codes(state: &AppState, minutes: u32) -> Response {
+    let body = format!(
+        "<p>Too many wrong pickup codes. Wait {minutes} minutes and try again, with the code \
+         from the e-mail that brought you this link.</p><footer>Questions: {}</footer>",
+        escape(&state.institution.contact)
+    );
+    let mut resp = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Html(page("Too many tries", &state.institution.name, &body)),
+    )
+        .into_response();
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(minutes * 60));
+    resp
+}
+
+/// The range the request's `Range` header asks for (see [`quire_delivery::parse_range`]); a
+/// header that is not valid text is ignored like any other malformed one.
+fn requested_range(
+    headers: &HeaderMap,
+    size: u64,
+) -> Result<Option<std::ops::Range<u64>>, quire_delivery::RangeError> {
+    match headers.get(header::RANGE).map(|v| v.to_str()) {
+        Some(Ok(v)) => quire_delivery::parse_range(v, size),
+        _ => Ok(None),
     }
 }
 

@@ -38,6 +38,10 @@ pub struct Link {
     pub pickup_code_sha256: Option<String>,
     pub revoked_at: Option<String>,
     pub created_at: String,
+    /// Set when too many wrong pickup codes locked the link; cleared by staff unlocking it.
+    pub locked_at: Option<String>,
+    /// Wrong pickup codes since the link was made or last unlocked.
+    pub code_failures: i64,
 }
 
 /// Why a link no longer gives the file.
@@ -51,6 +55,8 @@ pub enum LinkState {
     Purged,
     /// Waiting for a compliance officer (a copy beyond the CONTU limit).
     Held,
+    /// Too many wrong pickup codes; staff can unlock it.
+    Locked,
 }
 
 impl LinkState {
@@ -62,6 +68,7 @@ impl LinkState {
             Self::UsedUp => "used_up",
             Self::Purged => "purged",
             Self::Held => "held",
+            Self::Locked => "locked",
         }
     }
 }
@@ -77,6 +84,8 @@ impl Link {
             LinkState::Revoked
         } else if self.expires_at.as_str() <= now {
             LinkState::Expired
+        } else if self.locked_at.is_some() {
+            LinkState::Locked
         } else if self.downloads_left <= 0 {
             LinkState::UsedUp
         } else {
@@ -103,5 +112,56 @@ pub enum Grant {
     Granted {
         left: i64,
     },
+    /// Not counted: the same client resumes a download counted within the session window.
+    Resumed {
+        left: i64,
+    },
     Refused(LinkState),
+}
+
+/// How wrong pickup codes are limited (`[links] pickup_*`), with the window as a stored time.
+#[derive(Debug, Clone)]
+pub struct PickupPolicy {
+    /// Wrong codes allowed per link and per client after `since`.
+    pub attempts: i64,
+    /// The start of the counting window (RFC 3339 UTC, as stored).
+    pub since: String,
+    /// Wrong codes since the last unlock that lock the link.
+    pub lock_after: i64,
+}
+
+/// What a pickup code attempt got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// The right code, within the limits: go on to the download.
+    Accepted,
+    /// A wrong code, counted; `locked` when it was the one that locked the link.
+    Wrong { locked: bool },
+    /// Over the limit for this link or this client: refused without looking at the code.
+    Limited,
+    /// The link is locked: refused until staff unlock it.
+    Locked,
+}
+
+impl CodeCheck {
+    /// Why a code was refused, as the audit log's `link.code_refused` names it.
+    pub fn refusal(self) -> Option<&'static str> {
+        match self {
+            Self::Accepted => None,
+            Self::Wrong { .. } => Some("wrong"),
+            Self::Limited => Some("limited"),
+            Self::Locked => Some("locked"),
+        }
+    }
+}
+
+/// Unlocks a link that wrong pickup codes locked, audited as `link.unlocked` by `actor`. The
+/// one way to unlock: `quire link unlock` and the console's button both call this.
+pub fn unlock_link(
+    db: &dyn super::Database,
+    link_id: &str,
+    actor: &str,
+) -> Result<(), super::StateError> {
+    let event = super::NewEvent::new(actor, "link.unlocked").subject("link", link_id);
+    db.link_change(link_id, super::LinkChange::Unlock, event)
 }

@@ -11,7 +11,9 @@ mod sqlite;
 use std::sync::Arc;
 
 pub use audit::{Anchor, Break, Event, NewEvent, Summary};
-pub use delivery::{Delivery, Grant, Link, LinkState, QueuedNotice};
+pub use delivery::{
+    CodeCheck, Delivery, Grant, Link, LinkState, PickupPolicy, QueuedNotice, unlock_link,
+};
 pub use error::StateError;
 pub use job::{Job, JobFilter, JobPatch, JobState, PageRow, SplitDocument};
 pub use request::{Basis, Request};
@@ -109,8 +111,25 @@ pub trait Database: Send + Sync {
 
     fn links_list(&self, request: Option<&str>) -> Result<Vec<(Link, Delivery)>, StateError>;
 
-    /// Counts one download if the link allows it, atomically, and audits the attempt.
-    fn link_download(&self, link_id: &str, client: &str) -> Result<Grant, StateError>;
+    /// Counts one download if the link allows it, atomically, and audits the attempt. With
+    /// `resume_since` (a range request not starting at byte 0), a download this client had
+    /// counted after that time is resumed without counting again.
+    fn link_download(
+        &self,
+        link_id: &str,
+        client: &str,
+        resume_since: Option<&str>,
+    ) -> Result<Grant, StateError>;
+
+    /// Records a pickup code attempt on a link (`correct`: whether the code matched) under
+    /// `policy`, and audits every refusal (`link.code_refused`) and a lock (`link.locked`).
+    fn pickup_code_attempt(
+        &self,
+        link_id: &str,
+        client: &str,
+        correct: bool,
+        policy: &PickupPolicy,
+    ) -> Result<CodeCheck, StateError>;
 
     fn link_change(
         &self,
@@ -214,8 +233,16 @@ pub trait Database: Send + Sync {
 
     fn users_list(&self) -> Result<Vec<StaffUser>, StateError>;
 
-    /// Starts a console session: audits the login and forgets the user's failed logins.
-    fn session_start(&self, session: &StaffSession, client: &str) -> Result<(), StateError>;
+    /// Starts a console session: audits the login and forgets the failed logins counted
+    /// against `forget` (the keys of this login only: its user and its client), and prunes
+    /// rows of any key older than `prune_before` (which must lie before the counting window).
+    fn session_start(
+        &self,
+        session: &StaffSession,
+        client: &str,
+        forget: &[String],
+        prune_before: &str,
+    ) -> Result<(), StateError>;
 
     /// The unexpired session with this id hash, and its user.
     fn session_get(&self, id_sha256: &str)
@@ -241,6 +268,8 @@ pub type Db = Arc<dyn Database>;
 #[derive(Debug, Clone)]
 pub enum LinkChange {
     Revoke,
+    /// Lifts a lock set by wrong pickup codes, and forgets those codes.
+    Unlock,
     Extend {
         expires_at: Option<String>,
         more_downloads: Option<i64>,
@@ -278,14 +307,22 @@ pub fn verify_audit(
     })
 }
 
+/// `minutes` from now (negative: ago), as stored: for windows like "failures in the last 15
+/// minutes" compared as text against stored times.
+pub fn stored_time_from_now(minutes: i64) -> String {
+    format_stored(time::OffsetDateTime::now_utc() + time::Duration::minutes(minutes))
+}
+
 /// Now, as stored: RFC 3339 UTC with milliseconds.
 pub fn now_rfc3339() -> String {
+    format_stored(time::OffsetDateTime::now_utc())
+}
+
+fn format_stored(at: time::OffsetDateTime) -> String {
     // Always three fractional digits: RFC 3339 formatting drops trailing zeros (`.12Z`), and
     // `.12Z` sorts after `.125Z` as text, which broke `<=` comparisons on stored times.
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );
-    time::OffsetDateTime::now_utc()
-        .format(&format)
-        .expect("UTC times always format")
+    at.format(&format).expect("UTC times always format")
 }

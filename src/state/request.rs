@@ -101,6 +101,27 @@ pub struct Request {
     pub created_at: String,
 }
 
+/// Exactly one address, as the mailer will parse it (an RFC 5322 addr-spec), with a domain
+/// that has a dot. Checked here, where the CLI, the CSV import, the API and the console all
+/// pass, because a list like `a@example.org,b@evil.example` stored once fails at every send.
+fn check_email(email: &str) -> Result<(), &'static str> {
+    let email = email.trim();
+    if email.contains([',', ';']) {
+        return Err("give exactly one address, not a list");
+    }
+    if email.contains('<') {
+        return Err("give the bare address, without a name or angle brackets");
+    }
+    let address: quire_delivery::EmailAddress = email
+        .parse()
+        .map_err(|_| "it must look like name@example.org")?;
+    let domain = address.domain();
+    if !domain.contains('.') || domain.starts_with('.') {
+        return Err("the part after @ must be a full domain like example.org");
+    }
+    Ok(())
+}
+
 fn default_basis() -> Basis {
     Basis::Ccl
 }
@@ -124,15 +145,11 @@ impl Request {
         if self.patron_name.trim().is_empty() {
             p.push("patron name is empty".into());
         }
-        let email = self.patron_email.trim();
-        let valid_email = email.split_once('@').is_some_and(|(u, d)| {
-            !u.is_empty()
-                && d.contains('.')
-                && !d.starts_with('.')
-                && !email.contains(char::is_whitespace)
-        });
-        if !valid_email {
-            p.push(format!("e-mail `{email}` is not an address"));
+        if let Err(why) = check_email(&self.patron_email) {
+            p.push(format!(
+                "patron_email (e-mail) `{}` is not an address: {why}",
+                self.patron_email.trim()
+            ));
         }
         if let Some(y) = self.year {
             if !(1400..=2200).contains(&y) {
@@ -198,5 +215,64 @@ impl Request {
             parts.push(format!("pp. {p}"));
         }
         parts.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_email(email: &str) -> Request {
+        Request {
+            id: "TN1".into(),
+            patron_name: "Ann".into(),
+            patron_email: email.into(),
+            library: None,
+            title: None,
+            issn: None,
+            isbn: None,
+            article: None,
+            author: None,
+            year: None,
+            volume: None,
+            issue: None,
+            pages: None,
+            basis: Basis::Ccl,
+            basis_reference: None,
+            link_days: None,
+            link_downloads: None,
+            created_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn exactly_one_address_is_accepted() {
+        for good in [
+            "ann@example.org",
+            " ann.lee+ill@mail.example.org ",
+            "\"ann lee\"@example.org",
+        ] {
+            assert!(with_email(good).problems().is_empty(), "{good}");
+        }
+        for bad in [
+            "a@example.org,b@evil.example",
+            "a@example.org, b@evil.example",
+            "a@example.org;b@evil.example",
+            "a@example.org b@evil.example",
+            "Ann <a@example.org>",
+            "a@b@example.org",
+            "a@example.org\r\nBcc: b@evil.example",
+            "nobody",
+            "@example.org",
+            "ann@localhost",
+            "ann@.example.org",
+            "",
+        ] {
+            let p = with_email(bad).problems();
+            assert!(
+                p.len() == 1 && p[0].starts_with("patron_email"),
+                "{bad:?}: {p:?}"
+            );
+        }
     }
 }

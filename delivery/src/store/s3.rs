@@ -341,15 +341,35 @@ impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
     }
 }
 
-fn s3_error<E: std::error::Error + 'static, R: fmt::Debug>(
+fn s3_error<E: std::error::Error + 'static, R: fmt::Debug + HttpStatus>(
     operation: &'static str,
     key: &str,
     err: SdkError<E, R>,
 ) -> DeliveryError {
-    DeliveryError::S3 {
-        operation,
-        key: key.to_owned(),
-        reason: DisplayErrorContext(&err).to_string(),
+    let reason = DisplayErrorContext(&err).to_string();
+    let key = key.to_owned();
+    if is_unavailable(&err) {
+        DeliveryError::Unavailable {
+            operation,
+            key,
+            reason,
+        }
+    } else {
+        DeliveryError::S3 {
+            operation,
+            key,
+            reason,
+        }
+    }
+}
+
+/// The request never got an answer (connection refused or reset, DNS, timeout), or the server
+/// said it cannot serve now (5xx, including S3's 503 SlowDown). A 4xx (no such bucket, bad
+/// signature, access denied) is a real answer and stays an error of its own.
+fn is_unavailable<E, R: HttpStatus>(err: &SdkError<E, R>) -> bool {
+    match err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => true,
+        _ => err.raw_response().is_some_and(|r| r.status_code() >= 500),
     }
 }
 
@@ -388,6 +408,25 @@ mod tests {
         );
         assert!(S3Store::open(&spec()).is_ok());
         assert!(!format!("{:?}", spec()).contains("very-secret"));
+    }
+
+    /// Nothing listens on the port: the store is away, which callers must tell apart from a
+    /// broken file (they answer 503 and try again later).
+    #[tokio::test]
+    async fn a_store_that_does_not_answer_is_unavailable() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let store = S3Store::open(&S3Spec {
+            endpoint: Some(format!("http://127.0.0.1:{port}")),
+            ..spec()
+        })
+        .unwrap();
+        let err = store.get(&ContentHash::of(b"x")).await.unwrap_err();
+        assert!(err.is_unavailable(), "{err}");
+        assert_eq!(err.code(), "delivery.store.unavailable");
     }
 
     #[tokio::test]

@@ -68,12 +68,7 @@ pub struct LoginForm {
 
 /// RFC 3339 UTC with milliseconds, as the state layer stores times, `minutes` from now.
 fn stored_time(minutes: i64) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    (time::OffsetDateTime::now_utc() + time::Duration::minutes(minutes))
-        .format(&format)
-        .expect("UTC times always format")
+    crate::state::stored_time_from_now(minutes)
 }
 
 pub async fn submit(
@@ -149,8 +144,12 @@ pub async fn submit(
                 expires_at: stored_time(SESSION_HOURS * 60),
             };
             let db = state.db.clone();
-            let started =
-                tokio::task::spawn_blocking(move || db.session_start(&session, &client)).await;
+            // Only rows past any window that still counts may be pruned.
+            let prune_before = stored_time(-2 * FAILURE_WINDOW_MINUTES);
+            let started = tokio::task::spawn_blocking(move || {
+                db.session_start(&session, &client, &keys, &prune_before)
+            })
+            .await;
             if !matches!(started, Ok(Ok(()))) {
                 return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
             }

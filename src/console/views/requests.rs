@@ -1,6 +1,6 @@
 //! Requests and links: search requests, see one request's deliveries with each link's state
-//! (expiry, downloads left), revoke or extend a link as `quire link` does, and queue a link's
-//! e-mail again.
+//! (expiry, downloads left), revoke, extend or unlock a link as `quire link` does, and queue a
+//! link's e-mail again.
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -84,6 +84,7 @@ pub async fn show(
                 "delivered": d.created_at, "expires_at": l.expires_at, "downloads_left": l.downloads_left,
                 "downloads_allowed": l.downloads_allowed, "state": s.as_str(), "hold_reason": d.hold_reason,
                 "revocable": l.revoked_at.is_none() && d.state != "purged",
+                "locked": l.locked_at.is_some(), "code_failures": l.code_failures,
             })
         })
         .collect();
@@ -222,6 +223,25 @@ pub async fn revoke(
     })
     .await?;
     Ok(done(&back(&f), "link revoked"))
+}
+
+/// Unlocks a link that wrong pickup codes locked, as `quire link unlock` does (the same
+/// [`crate::state::unlock_link`]).
+pub async fn unlock(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<LinkForm>,
+) -> PageResult {
+    staff.require(Area::Requests)?;
+    csrf::check(&staff, &f.csrf)?;
+    let db = state.db.clone();
+    let actor = staff.actor();
+    blocking(&staff, move || {
+        crate::state::unlock_link(db.as_ref(), &id, &actor)
+    })
+    .await?;
+    Ok(done(&back(&f), "link unlocked"))
 }
 
 /// Parses an optional positive count from a form field; empty means "no change".

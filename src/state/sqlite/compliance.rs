@@ -661,6 +661,8 @@ mod tests {
                 pickup_code_sha256: None,
                 revoked_at: None,
                 created_at: String::new(),
+                locked_at: None,
+                code_failures: 0,
             };
             let event = NewEvent::new("staff", "delivery.created")
                 .subject("request", &request.id)
@@ -726,7 +728,7 @@ mod tests {
                 .contains("copy 6 of ISSN 0378-5955")
         );
         assert_eq!(
-            h.db.link_download(&link, "test").unwrap(),
+            h.db.link_download(&link, "test", None).unwrap(),
             Grant::Refused(LinkState::Held)
         );
         // One millisecond later it is a new calendar year, and a first copy again.
@@ -954,7 +956,7 @@ mod tests {
         );
         assert_eq!(h.db.notices_due(100).unwrap().len(), 6);
         assert!(matches!(
-            h.db.link_download(&link, "test").unwrap(),
+            h.db.link_download(&link, "test", None).unwrap(),
             Grant::Granted { .. }
         ));
         let ev = h.events("delivery.released");

@@ -2,13 +2,15 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use crate::state::StateError;
-use crate::state::delivery::{Delivery, Grant, Link, QueuedNotice};
+use crate::state::delivery::{CodeCheck, Delivery, Grant, Link, PickupPolicy, QueuedNotice};
+use crate::state::{LinkState, StateError};
 
 const DELIVERY: &str = "d.id, d.request_id, d.job_id, d.document_sha256, d.stamped_sha256, d.basis, d.state, \
      d.hold_reason, d.file_name, d.bytes, d.page_count, d.recipient, d.library, d.created_at, d.purged_at";
 const LINK: &str = "l.id, l.delivery_id, l.token_sha256, l.expires_at, l.downloads_left, l.downloads_allowed, \
-     l.pickup_code_sha256, l.revoked_at, l.created_at";
+     l.pickup_code_sha256, l.revoked_at, l.created_at, l.locked_at, l.code_failures";
+/// Columns in [`LINK`], where the delivery's start in a joined row.
+const LINK_COLUMNS: usize = 11;
 
 fn delivery_from(row: &Row<'_>, at: usize) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
@@ -41,11 +43,13 @@ fn link_from(row: &Row<'_>, at: usize) -> rusqlite::Result<Link> {
         pickup_code_sha256: row.get(at + 6)?,
         revoked_at: row.get(at + 7)?,
         created_at: row.get(at + 8)?,
+        locked_at: row.get(at + 9)?,
+        code_failures: row.get(at + 10)?,
     })
 }
 
 fn pair(row: &Row<'_>) -> rusqlite::Result<(Link, Delivery)> {
-    Ok((link_from(row, 0)?, delivery_from(row, 9)?))
+    Ok((link_from(row, 0)?, delivery_from(row, LINK_COLUMNS)?))
 }
 
 pub fn insert(
@@ -130,15 +134,28 @@ pub fn links(
 }
 
 /// The one place a download is counted: a single conditional UPDATE, so concurrent requests
-/// can never take more downloads than there are.
-pub fn consume(tx: &Transaction<'_>, link_id: &str, now: &str) -> Result<Grant, StateError> {
+/// can never take more downloads than there are. Each counted download is remembered with its
+/// client, so [`resume`] can recognise the same client coming back for the rest.
+pub fn consume(
+    tx: &Transaction<'_>,
+    link_id: &str,
+    client: &str,
+    now: &str,
+) -> Result<Grant, StateError> {
     let changed = tx.execute(
         "UPDATE links SET downloads_left = downloads_left - 1,
                 ended_at = CASE WHEN downloads_left = 1 THEN ?2 ELSE ended_at END
-         WHERE id = ?1 AND revoked_at IS NULL AND expires_at > ?2 AND downloads_left > 0
+         WHERE id = ?1 AND revoked_at IS NULL AND locked_at IS NULL AND expires_at > ?2
+           AND downloads_left > 0
            AND (SELECT state FROM deliveries WHERE id = links.delivery_id) = 'active'",
         params![link_id, now],
     )?;
+    if changed == 1 {
+        tx.execute(
+            "INSERT INTO link_downloads (link_id, client, at) VALUES (?1, ?2, ?3)",
+            params![link_id, client, now],
+        )?;
+    }
     let (link, delivery) =
         link_get(tx, link_id)?.ok_or_else(|| StateError::NotFound(format!("link {link_id}")))?;
     Ok(if changed == 1 {
@@ -148,6 +165,93 @@ pub fn consume(tx: &Transaction<'_>, link_id: &str, now: &str) -> Result<Grant, 
     } else {
         Grant::Refused(link.state(&delivery.state, now))
     })
+}
+
+/// `Some(Resumed)` when `client` had a download of this link counted after `since` and the
+/// link still works but for its count (the last download may be resumed too); `None` when the
+/// request must be counted as a new download.
+pub fn resume(
+    tx: &Transaction<'_>,
+    link_id: &str,
+    client: &str,
+    since: &str,
+    now: &str,
+) -> Result<Option<Grant>, StateError> {
+    let recent: bool = tx.query_row(
+        "SELECT EXISTS(SELECT 1 FROM link_downloads WHERE link_id = ?1 AND client = ?2 AND at > ?3)",
+        params![link_id, client, since],
+        |r| r.get(0),
+    )?;
+    if !recent {
+        return Ok(None);
+    }
+    let (link, delivery) =
+        link_get(tx, link_id)?.ok_or_else(|| StateError::NotFound(format!("link {link_id}")))?;
+    let state = link.state(&delivery.state, now);
+    Ok(match state {
+        LinkState::Active | LinkState::UsedUp => Some(Grant::Resumed {
+            left: link.downloads_left,
+        }),
+        refused => Some(Grant::Refused(refused)),
+    })
+}
+
+/// Counts a pickup code attempt: see [`crate::state::Database::pickup_code_attempt`]. The
+/// audit events are the caller's; this returns what happened.
+pub fn code_attempt(
+    tx: &Transaction<'_>,
+    link_id: &str,
+    client: &str,
+    correct: bool,
+    policy: &PickupPolicy,
+    now: &str,
+) -> Result<CodeCheck, StateError> {
+    let (link, _) =
+        link_get(tx, link_id)?.ok_or_else(|| StateError::NotFound(format!("link {link_id}")))?;
+    if link.locked_at.is_some() {
+        return Ok(CodeCheck::Locked);
+    }
+    // Rows before the window never count again.
+    tx.execute(
+        "DELETE FROM pickup_failures WHERE at <= ?1",
+        [&policy.since],
+    )?;
+    let count = |column: &str, value: &str| -> Result<i64, StateError> {
+        Ok(tx.query_row(
+            &format!("SELECT count(*) FROM pickup_failures WHERE {column} = ?1 AND at > ?2"),
+            params![value, policy.since],
+            |r| r.get(0),
+        )?)
+    };
+    if count("link_id", link_id)? >= policy.attempts || count("client", client)? >= policy.attempts
+    {
+        return Ok(CodeCheck::Limited);
+    }
+    if correct {
+        return Ok(CodeCheck::Accepted);
+    }
+    tx.execute(
+        "INSERT INTO pickup_failures (link_id, client, at) VALUES (?1, ?2, ?3)",
+        params![link_id, client, now],
+    )?;
+    let locked = tx.execute(
+        "UPDATE links SET code_failures = code_failures + 1,
+                locked_at = CASE WHEN code_failures + 1 >= ?2 THEN ?3 ELSE NULL END
+         WHERE id = ?1",
+        params![link_id, policy.lock_after, now],
+    )? == 1
+        && link.code_failures + 1 >= policy.lock_after;
+    Ok(CodeCheck::Wrong { locked })
+}
+
+/// Lifts a lock and forgets the link's wrong codes; false if the link was not locked.
+pub fn unlock(tx: &Transaction<'_>, link_id: &str) -> Result<bool, StateError> {
+    let changed = tx.execute(
+        "UPDATE links SET locked_at = NULL, code_failures = 0 WHERE id = ?1 AND locked_at IS NOT NULL",
+        [link_id],
+    )?;
+    tx.execute("DELETE FROM pickup_failures WHERE link_id = ?1", [link_id])?;
+    Ok(changed == 1)
 }
 
 pub fn revoke(tx: &Transaction<'_>, link_id: &str, now: &str) -> Result<bool, StateError> {

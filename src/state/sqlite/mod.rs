@@ -29,6 +29,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0003_compliance.sql")),
         M::up(include_str!("migrations/0004_users.sql")),
         M::up(include_str!("migrations/0005_batches.sql")).foreign_key_check(),
+        M::up(include_str!("migrations/0006_pickup_limits.sql")),
     ])
 }
 
@@ -216,13 +217,26 @@ impl Database for SqliteDatabase {
         deliveries::links(&self.conn(), request)
     }
 
-    fn link_download(&self, link_id: &str, client: &str) -> Result<Grant, StateError> {
+    fn link_download(
+        &self,
+        link_id: &str,
+        client: &str,
+        resume_since: Option<&str>,
+    ) -> Result<Grant, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = super::now_rfc3339();
-        let grant = deliveries::consume(&tx, link_id, &now)?;
+        let resumed = match resume_since {
+            Some(since) => deliveries::resume(&tx, link_id, client, since, &now)?,
+            None => None,
+        };
+        let grant = match resumed {
+            Some(g) => g,
+            None => deliveries::consume(&tx, link_id, client, &now)?,
+        };
         let (outcome, left) = match grant {
             Grant::Granted { left } => ("granted", Some(left)),
+            Grant::Resumed { left } => ("resumed", Some(left)),
             Grant::Refused(state) => (state.as_str(), None),
         };
         append_in(
@@ -233,6 +247,40 @@ impl Database for SqliteDatabase {
         )?;
         tx.commit()?;
         Ok(grant)
+    }
+
+    fn pickup_code_attempt(
+        &self,
+        link_id: &str,
+        client: &str,
+        correct: bool,
+        policy: &super::PickupPolicy,
+    ) -> Result<super::CodeCheck, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = super::now_rfc3339();
+        let check = deliveries::code_attempt(&tx, link_id, client, correct, policy, &now)?;
+        if let Some(reason) = check.refusal() {
+            append_in(
+                &tx,
+                NewEvent::new(format!("borrower:{link_id}"), "link.code_refused")
+                    .subject("link", link_id)
+                    .details(serde_json::json!({ "reason": reason, "client": client })),
+            )?;
+        }
+        if check == (super::CodeCheck::Wrong { locked: true }) {
+            append_in(
+                &tx,
+                NewEvent::new(format!("borrower:{link_id}"), "link.locked")
+                    .subject("link", link_id)
+                    .details(serde_json::json!({
+                        "client": client,
+                        "wrong_codes": policy.lock_after,
+                    })),
+            )?;
+        }
+        tx.commit()?;
+        Ok(check)
     }
 
     fn link_change(
@@ -250,6 +298,13 @@ impl Database for SqliteDatabase {
                 if !deliveries::revoke(&tx, link_id, &super::now_rfc3339())? {
                     return Err(StateError::Conflict(format!(
                         "link {link_id} is revoked already"
+                    )));
+                }
+            }
+            LinkChange::Unlock => {
+                if !deliveries::unlock(&tx, link_id)? {
+                    return Err(StateError::Conflict(format!(
+                        "link {link_id} is not locked"
                     )));
                 }
             }
@@ -507,15 +562,17 @@ impl Database for SqliteDatabase {
         users::list_users(&self.conn())
     }
 
-    fn session_start(&self, session: &users::StaffSession, client: &str) -> Result<(), StateError> {
+    fn session_start(
+        &self,
+        session: &users::StaffSession,
+        client: &str,
+        forget: &[String],
+        prune_before: &str,
+    ) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         users::insert_session(&tx, session)?;
-        users::clear_failures(
-            &tx,
-            &format!("user:{}", session.user_name),
-            &session.created_at,
-        )?;
+        users::clear_failures(&tx, forget, prune_before)?;
         append_in(
             &tx,
             NewEvent::new(format!("staff:{}", session.user_name), "staff.login")
@@ -704,7 +761,7 @@ mod tests {
             .conn()
             .query_row("SELECT max(version) FROM schema_history", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 5);
+        assert_eq!(v, 6);
     }
 
     /// A version-4 database with a job, its pages and a delivery keeps them all when version 5

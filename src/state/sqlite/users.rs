@@ -185,11 +185,21 @@ pub fn count_failures(conn: &Connection, key: &str, since: &str) -> Result<i64, 
     )?)
 }
 
-/// A successful login forgets the user's failures, and old rows of every key go.
-pub fn clear_failures(conn: &Connection, key: &str, older_than: &str) -> Result<(), StateError> {
+/// A successful login forgets the failures counted against its own `keys` (its user name and
+/// its client) and nothing else: clearing other keys would let anyone who can sign in reset an
+/// attacker's count against someone else's account. Rows of any key older than `prune_before`
+/// go too; the caller passes a cutoff before the counting window, so no live count shrinks.
+pub fn clear_failures(
+    conn: &Connection,
+    keys: &[String],
+    prune_before: &str,
+) -> Result<(), StateError> {
+    for k in keys {
+        conn.execute("DELETE FROM staff_login_failures WHERE key = ?1", [k])?;
+    }
     conn.execute(
-        "DELETE FROM staff_login_failures WHERE key = ?1 OR at <= ?2",
-        params![key, older_than],
+        "DELETE FROM staff_login_failures WHERE at < ?1",
+        [prune_before],
     )?;
     Ok(())
 }
