@@ -43,4 +43,3 @@ fn listing_commands_end_quietly_when_the_reader_closes_the_pipe() {
         );
     }
 }
-

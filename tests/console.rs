@@ -11,17 +11,17 @@ use crate::intake::{daemon_home, jobs, start_daemon, wait_until};
 use crate::util::{Home, corpus, stdout};
 
 /// A tiny cookie-keeping HTTP/1.1 client, like a browser without JavaScript.
-struct Browser {
+pub(crate) struct Browser {
     port: u16,
     cookies: BTreeMap<String, String>,
     /// Sent as `X-Forwarded-For`, as a reverse proxy in front of the daemon would.
     forwarded_for: Option<String>,
 }
 
-struct Reply {
-    status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     head: String,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Reply {
@@ -144,7 +144,7 @@ impl Browser {
         reply
     }
 
-    fn get(&mut self, path: &str) -> Reply {
+    pub(crate) fn get(&mut self, path: &str) -> Reply {
         self.send("GET", path, None)
     }
 
@@ -163,7 +163,7 @@ impl Browser {
     }
 
     /// Signs in and returns a page's CSRF token for later forms.
-    fn signed_in(port: u16, name: &str, password: &str) -> (Self, String) {
+    pub(crate) fn signed_in(port: u16, name: &str, password: &str) -> (Self, String) {
         let mut b = Self::new(port);
         let r = b.login(name, password);
         assert_eq!(r.status, 303, "login as {name}: {}\n{}", r.head, r.body);
@@ -196,7 +196,7 @@ fn try_add_user(home: &Home, name: &str, role: &str, password: &str) -> std::pro
     )
 }
 
-fn add_user(home: &Home, name: &str, role: &str, password: &str) {
+pub(crate) fn add_user(home: &Home, name: &str, role: &str, password: &str) {
     let out = try_add_user(home, name, role, password);
     assert!(
         out.status.success(),

@@ -610,10 +610,7 @@ fn a_download_while_the_s3_store_is_away_is_503_and_not_counted() {
     std::fs::create_dir_all(root.path().join("quire")).unwrap();
     let s3_port = crate::util::free_port();
     let mut s3 = start_s3s(root.path(), s3_port);
-    let (home, port) = daemon_home(&format!(
-        "[storage]\nbackend = \"s3\"\nendpoint = \"http://127.0.0.1:{s3_port}\"\nbucket = \"quire\"\n\
-         path_style = true\naccess_key_id = \"AKQUIRETEST\"\nsecret_access_key = \"quire-secret-key-123\"\n"
-    ));
+    let (home, port) = daemon_home(&s3_storage(s3_port, S3_SECRET));
     add_request(&home, "TN780", &[]);
     home.ok(&[
         "deliver",
@@ -642,6 +639,77 @@ fn a_download_while_the_s3_store_is_away_is_503_and_not_counted() {
     let _ = s3.wait();
 }
 
+/// A scan processed while the S3 store is away waits, ready, without failing; once the store
+/// is back it is delivered exactly once: one object, one link, one notice, one audit record.
+#[test]
+fn a_scan_ready_while_the_s3_store_is_away_is_delivered_once_it_is_back() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("quire")).unwrap();
+    let s3_port = crate::util::free_port();
+    let mut s3 = start_s3s(root.path(), s3_port);
+    let (home, port) = daemon_home(&s3_storage(s3_port, S3_SECRET));
+    add_request(&home, "TN781", &[]);
+    let _d = start_daemon(&home, port);
+    let _ = s3.kill();
+    let _ = s3.wait();
+    std::fs::copy(corpus("ccitt.pdf"), home.path().join("var/inbox/TN781.pdf")).unwrap();
+    let state = || {
+        jobs(&home)
+            .first()
+            .map(|j| j["state"].as_str().unwrap().to_owned())
+    };
+    wait_until(Duration::from_secs(180), "the job is processed", || {
+        state().is_some_and(|s| s != "received" && s != "processing")
+    });
+    // Several delivery attempts later it is still waiting, not failed, and nothing went out.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(state().as_deref(), Some("processed"));
+    assert!(links(&home).is_empty());
+
+    let mut s3 = start_s3s(root.path(), s3_port);
+    wait_until(Duration::from_secs(60), "the job is delivered", || {
+        state().as_deref() == Some("delivered")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(links(&home).len(), 1);
+    assert_eq!(
+        walk(&root.path().join("quire")),
+        1,
+        "one object in the bucket"
+    );
+    let created = stdout(&home.ok(&[
+        "audit",
+        "search",
+        "--action",
+        "delivery.created",
+        "--format",
+        "jsonl",
+    ]))
+    .lines()
+    .count();
+    assert_eq!(created, 1);
+    wait_until(Duration::from_secs(30), "the notice is written", || {
+        walk(&home.path().join("var/outbox")) == 1
+    });
+    let url = format!("{}/file", path_of(links(&home)[0]["url"].as_str().unwrap()));
+    let (status, _, pdf) = get(port, &url, &[]);
+    assert_eq!(status, 200);
+    assert!(pdf.starts_with(b"%PDF"));
+    let _ = s3.kill();
+    let _ = s3.wait();
+}
+
+/// The secret [`start_s3s`] gives its server.
+const S3_SECRET: &str = "quire-secret-key-123";
+
+/// The `[storage]` section for the `quire` bucket of [`start_s3s`]'s server, signing with `secret`.
+fn s3_storage(port: u16, secret: &str) -> String {
+    format!(
+        "[storage]\nbackend = \"s3\"\nendpoint = \"http://127.0.0.1:{port}\"\nbucket = \"quire\"\n\
+         path_style = true\naccess_key_id = \"AKQUIRETEST\"\nsecret_access_key = \"{secret}\"\n"
+    )
+}
+
 /// A real `s3s-fs` on loopback serving `root` (bucket folders inside), started as
 /// [`delivery_works_on_an_s3_store`] does.
 fn start_s3s(root: &Path, port: u16) -> std::process::Child {
@@ -660,7 +728,7 @@ fn start_s3s(root: &Path, port: u16) -> std::process::Child {
             "--access-key",
             "AKQUIRETEST",
             "--secret-key",
-            "quire-secret-key-123",
+            S3_SECRET,
         ])
         .arg(root)
         .stdout(std::process::Stdio::null())
@@ -873,40 +941,11 @@ fn a_scan_dropped_in_the_inbox_reaches_the_borrower() {
 /// signatures. The object lands in the bucket and the borrower gets verified bytes from it.
 #[test]
 fn delivery_works_on_an_s3_store() {
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/s3s-fs");
-    assert!(
-        bin.exists(),
-        "s3s-fs is missing at {}: run scripts/bootstrap",
-        bin.display()
-    );
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("quire")).unwrap();
     let s3_port = crate::util::free_port();
-    let mut s3 = std::process::Command::new(&bin)
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &s3_port.to_string(),
-            "--access-key",
-            "AKQUIRETEST",
-            "--secret-key",
-            "quire-secret-key-123",
-        ])
-        .arg(root.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until(Duration::from_secs(20), "s3s-fs listens", || {
-        std::net::TcpStream::connect(("127.0.0.1", s3_port)).is_ok()
-    });
-    let storage = |secret: &str| {
-        format!(
-            "[storage]\nbackend = \"s3\"\nendpoint = \"http://127.0.0.1:{s3_port}\"\nbucket = \"quire\"\npath_style = true\n\
-             access_key_id = \"AKQUIRETEST\"\nsecret_access_key = \"{secret}\"\n"
-        )
-    };
+    let mut s3 = start_s3s(root.path(), s3_port);
+    let storage = |secret: &str| s3_storage(s3_port, secret);
     // A wrong secret is refused by the server's signature check, and nothing is recorded.
     let (bad, _) = daemon_home(&storage("wrong-secret"));
     add_request(&bad, "TN740", &[]);
@@ -923,7 +962,7 @@ fn delivery_works_on_an_s3_store() {
     );
     assert!(links(&bad).is_empty());
 
-    let (home, port) = daemon_home(&storage("quire-secret-key-123"));
+    let (home, port) = daemon_home(&storage(S3_SECRET));
     add_request(&home, "TN740", &[]);
     home.ok(&[
         "deliver",

@@ -25,8 +25,22 @@ fn smtp_home(smtp_port: u16) -> (Home, u16) {
 /// Hands in a ready PDF for a new request to `email`.
 fn deliver_to(home: &Home, id: &str, email: &str) {
     home.ok(&[
-        "request", "add", "--id", id, "--patron", "Ada Reader", "--email", email, "--library",
-        "ZZQ", "--title", "Journal of Tests", "--article", "On mail", "--year", "2024",
+        "request",
+        "add",
+        "--id",
+        id,
+        "--patron",
+        "Ada Reader",
+        "--email",
+        email,
+        "--library",
+        "ZZQ",
+        "--title",
+        "Journal of Tests",
+        "--article",
+        "On mail",
+        "--year",
+        "2024",
     ]);
     home.ok(&[
         "deliver",
@@ -46,7 +60,10 @@ fn notice_events(home: &Home) -> Vec<Value> {
 }
 
 fn actions(events: &[Value]) -> Vec<&str> {
-    events.iter().map(|e| e["action"].as_str().unwrap()).collect()
+    events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect()
 }
 
 #[test]
@@ -70,6 +87,17 @@ fn a_permanent_smtp_refusal_fails_the_notice_at_once() {
         "{failed}"
     );
     assert!(sink.messages().is_empty());
+
+    // Staff see it on the request's page, with the server's reason.
+    crate::console::add_user(&home, "tina", "technician", "tina-password-1");
+    let (mut browser, _) = crate::console::Browser::signed_in(port, "tina", "tina-password-1");
+    let page = browser.get("/staff/requests/TN1401");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("data-notice-state=\"failed\"") && page.body.contains("550"),
+        "{}",
+        page.body
+    );
 }
 
 #[test]

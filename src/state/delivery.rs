@@ -105,6 +105,19 @@ pub struct QueuedNotice {
     pub attempts: i64,
 }
 
+/// An e-mail notice as staff see it: where it stands, and why it failed if it did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NoticeStatus {
+    pub delivery_id: String,
+    pub recipient: String,
+    /// `pending` (waiting for its next attempt), `sent` or `failed` (for good).
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
 /// What one download attempt got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grant {

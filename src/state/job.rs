@@ -168,7 +168,13 @@ mod display_tests {
             escape_for_display("scan\u{202e}fdp.exe"),
             "scan\\u{202e}fdp.exe"
         );
-        assert_eq!(escape_for_display("a\u{2066}b\u{2069}\n"), "a\\u{2066}b\\u{2069}\\u{000a}");
-        assert_eq!(escape_for_display("Zoë Łukasiewicz 𝔉.pdf"), "Zoë Łukasiewicz 𝔉.pdf");
+        assert_eq!(
+            escape_for_display("a\u{2066}b\u{2069}\n"),
+            "a\\u{2066}b\\u{2069}\\u{000a}"
+        );
+        assert_eq!(
+            escape_for_display("Zoë Łukasiewicz 𝔉.pdf"),
+            "Zoë Łukasiewicz 𝔉.pdf"
+        );
     }
 }

@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 pub use audit::{Anchor, Break, Event, NewEvent, Summary};
 pub use delivery::{
-    CodeCheck, Delivery, Grant, Link, LinkState, PickupPolicy, QueuedNotice, unlock_link,
+    CodeCheck, Delivery, Grant, Link, LinkState, NoticeStatus, PickupPolicy, QueuedNotice,
+    unlock_link,
 };
 pub use error::StateError;
 pub use job::{Job, JobFilter, JobPatch, JobState, PageRow, SplitDocument};
@@ -110,6 +111,9 @@ pub trait Database: Send + Sync {
     fn link_get(&self, id: &str) -> Result<Option<(Link, Delivery)>, StateError>;
 
     fn links_list(&self, request: Option<&str>) -> Result<Vec<(Link, Delivery)>, StateError>;
+
+    /// The e-mail notices of a request's deliveries, oldest first, failed ones included.
+    fn notices_of_request(&self, request_id: &str) -> Result<Vec<NoticeStatus>, StateError>;
 
     /// Counts one download if the link allows it, atomically, and audits the attempt. With
     /// `resume_since` (a range request not starting at byte 0), a download this client had

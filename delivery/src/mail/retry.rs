@@ -71,6 +71,9 @@ mod tests {
         let seen: std::collections::HashSet<Duration> =
             (0..20).map(|_| p.jittered_delay_after(3)).collect();
         assert!(seen.len() > 1, "twenty jittered delays were all equal");
-        assert!(seen.iter().all(|w| *w >= p.delay_after(3) / 2 && *w <= p.delay_after(3)));
+        assert!(
+            seen.iter()
+                .all(|w| *w >= p.delay_after(3) / 2 && *w <= p.delay_after(3))
+        );
     }
 }

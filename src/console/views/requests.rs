@@ -67,11 +67,11 @@ pub async fn show(
 ) -> PageResult {
     staff.require(Area::Requests)?;
     let db = state.db.clone();
-    let (request, links) = blocking(&staff, move || {
+    let (request, links, notices) = blocking(&staff, move || {
         let r = db
             .request_get(&id)?
             .ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
-        Ok((r, db.links_list(Some(&id))?))
+        Ok((r, db.links_list(Some(&id))?, db.notices_of_request(&id)?))
     })
     .await?;
     let now = crate::state::now_rfc3339();
@@ -91,7 +91,7 @@ pub async fn show(
     Ok(page(
         &staff,
         "request.html",
-        context! { request => v(&request), links => v(&links), done => q.done },
+        context! { request => v(&request), links => v(&links), notices => v(&notices), done => q.done },
     ))
 }
 

@@ -305,6 +305,30 @@ pub fn notices_due(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The notices of every delivery of `request_id`, oldest first.
+pub fn notices_of_request(
+    conn: &Connection,
+    request_id: &str,
+) -> Result<Vec<crate::state::NoticeStatus>, StateError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT n.delivery_id, n.recipient, n.state, n.attempts, n.last_error, n.created_at, n.sent_at
+         FROM notices n JOIN deliveries d ON d.id = n.delivery_id
+         WHERE d.request_id = ?1 ORDER BY n.id",
+    )?;
+    let rows = stmt.query_map([request_id], |r| {
+        Ok(crate::state::NoticeStatus {
+            delivery_id: r.get(0)?,
+            recipient: r.get(1)?,
+            state: r.get(2)?,
+            attempts: r.get(3)?,
+            last_error: r.get(4)?,
+            created_at: r.get(5)?,
+            sent_at: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub fn notice_update(
     tx: &Transaction<'_>,
     id: i64,

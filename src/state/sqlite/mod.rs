@@ -213,6 +213,13 @@ impl Database for SqliteDatabase {
         deliveries::link_get(&self.conn(), id)
     }
 
+    fn notices_of_request(
+        &self,
+        request_id: &str,
+    ) -> Result<Vec<crate::state::NoticeStatus>, StateError> {
+        deliveries::notices_of_request(&self.conn(), request_id)
+    }
+
     fn links_list(&self, request: Option<&str>) -> Result<Vec<(Link, Delivery)>, StateError> {
         deliveries::links(&self.conn(), request)
     }
