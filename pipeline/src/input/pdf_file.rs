@@ -42,15 +42,15 @@ const MAX_INDIRECTION: usize = 8;
 
 /// An input PDF: its objects, and where to read stream data from.
 #[derive(Debug)]
-pub(super) struct PdfFile {
-    pub(super) doc: Document,
+pub(crate) struct PdfFile {
+    pub(crate) doc: Document,
     /// The file stream data is read from; `None` when `doc` holds every stream's data.
     file: Option<Mutex<File>>,
 }
 
 /// Why [`PdfFile::open`] did not read a file.
 #[derive(Debug)]
-pub(super) enum OpenError {
+pub(crate) enum OpenError {
     /// A trailer names an `/Encrypt` dictionary.
     Encrypted,
     /// Not readable as written; lopdf's lenient load may still manage.
@@ -64,7 +64,7 @@ impl PdfFile {
     }
 
     /// Read the structure of the PDF at `path`, leaving stream data in the file.
-    pub(super) fn open(path: &Path) -> Result<PdfFile, OpenError> {
+    pub(crate) fn open(path: &Path) -> Result<PdfFile, OpenError> {
         let file = File::open(path).map_err(|e| OpenError::Unreadable(e.to_string()))?;
         let doc = Indexer::new(&file).map_err(OpenError::Unreadable)?.read()?;
         Ok(PdfFile {
@@ -80,7 +80,7 @@ impl PdfFile {
     }
 
     /// A stream's data as stored (still encoded).
-    pub(super) fn data<'a>(&self, stream: &'a Stream) -> std::io::Result<Cow<'a, [u8]>> {
+    pub(crate) fn data<'a>(&self, stream: &'a Stream) -> std::io::Result<Cow<'a, [u8]>> {
         let Some(file) = &self.file else {
             return Ok(Cow::Borrowed(&stream.content));
         };
