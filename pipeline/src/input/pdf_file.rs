@@ -171,6 +171,15 @@ impl<'f> Indexer<'f> {
         Ok(buf)
     }
 
+    /// Where `offset` (relative to `%PDF-`, as the file states it) is in the file. Checked:
+    /// a stated offset can be anything up to `u64::MAX`.
+    fn position(&self, offset: u64) -> Fallible<u64> {
+        self.base
+            .checked_add(offset)
+            .filter(|&at| at < self.len)
+            .ok_or_else(|| format!("offset {offset} is past the end of the file"))
+    }
+
     /// Run `parse` over the bytes from `offset` (relative to `%PDF-`), reading more while it
     /// runs out of input. Returns what it parsed and the bytes it used.
     fn parse_at<T>(
@@ -178,10 +187,7 @@ impl<'f> Indexer<'f> {
         offset: u64,
         parse: impl Fn(&mut Lexer) -> Parsed<T>,
     ) -> Fallible<(T, usize)> {
-        let at = self.base + offset;
-        if at >= self.len {
-            return Err(format!("offset {offset} is past the end of the file"));
-        }
+        let at = self.position(offset)?;
         let mut window = WINDOW;
         loop {
             let buf = self.read_at(at, window)?;
@@ -244,7 +250,8 @@ impl<'f> Indexer<'f> {
             }
             let (mut section, dict) = self.read_section(offset)?;
             if let Ok(Object::Integer(stm)) = dict.get(b"XRefStm") {
-                let (hybrid, _) = self.read_xref_stream(*stm as u64)?;
+                let stm = u64::try_from(*stm).map_err(|_| "an /XRefStm that is not an offset")?;
+                let (hybrid, _) = self.read_xref_stream(stm)?;
                 for (num, entry) in hybrid {
                     // A table's free rows may stand in for objects kept in its stream.
                     match section.get(&num) {
@@ -290,7 +297,7 @@ impl<'f> Indexer<'f> {
     /// One cross-reference section: a table with its trailer, or a cross-reference stream.
     fn read_section(&self, offset: u64) -> Fallible<(BTreeMap<u32, Entry>, Dictionary)> {
         let starts_table = self
-            .read_at(self.base + offset, 64)?
+            .read_at(self.position(offset)?, 64)?
             .iter()
             .skip_while(|c| is_whitespace(**c))
             .take(4)
