@@ -14,7 +14,6 @@
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::input::ccitt::Polarity;
@@ -168,6 +167,7 @@ fn split_header<const N: usize>(data: &[u8]) -> ([u8; N], &[u8]) {
 /// without running destructors. Linux only, like the fuzzing itself.
 fn with_file<T>(data: &[u8], f: impl FnOnce(&Path) -> T) -> T {
     use std::os::fd::AsRawFd;
+    use std::os::unix::fs::FileExt;
     thread_local! {
         static SCRATCH: RefCell<Option<(File, PathBuf)>> = const { RefCell::new(None) };
     }
@@ -179,9 +179,8 @@ fn with_file<T>(data: &[u8], f: impl FnOnce(&Path) -> T) -> T {
             (file, path)
         });
         file.set_len(0).expect("the fuzz input file truncates");
-        std::os::unix::fs::FileExt::write_all_at(&*file, data, 0)
+        file.write_all_at(data, 0)
             .expect("the fuzz input is written");
-        file.flush().expect("the fuzz input is flushed");
         f(path)
     })
 }
