@@ -56,8 +56,8 @@ fn every_entry_point_has_its_fuzz_target() {
     let manifest = std::fs::read_to_string(fuzz_dir().join("Cargo.toml")).unwrap();
     for &(target, _) in TARGETS {
         let path = fuzz_dir().join(format!("fuzz_targets/{target}.rs"));
-        let source = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let source =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(
             source.contains(&format!("fuzz_api::{target}(")),
             "{} does not call fuzz_api::{target}",
