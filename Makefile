@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test bench bootstrap build fmt
+.PHONY: run test bench bootstrap build fmt fuzz
 
 bootstrap:
 	scripts/bootstrap
@@ -19,6 +19,13 @@ test: bootstrap
 
 bench: build
 	scripts/bench/run
+
+# Every fuzz target for FUZZ_SECONDS each (FUZZING.md); FUZZ_TARGETS="tiff jbig2" picks some.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+
+fuzz: bootstrap
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz $(FUZZ_TARGETS)
 
 fmt:
 	$(CARGO) fmt --all

@@ -11,6 +11,8 @@ pub mod document;
 #[cfg(test)]
 mod document_tests;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzz_api;
 pub mod imaging;
 pub mod input;
 pub mod ocr;

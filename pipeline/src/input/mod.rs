@@ -9,18 +9,18 @@
 //! data is read from its file when the page is decoded. For a PDF that holds for the image
 //! streams too ([`pdf_file`]), so the list of pages of a 500-page scan is small.
 
-mod ccitt;
-mod ccitt_g3;
+pub(crate) mod ccitt;
+pub(crate) mod ccitt_g3;
 #[cfg(test)]
 mod format_tests;
-mod jbig2;
+pub(crate) mod jbig2;
 mod libtiff;
 mod pdf;
-mod pdf_file;
+pub(crate) mod pdf_file;
 #[cfg(test)]
 mod pdf_file_tests;
 mod raster;
-mod tiff;
+pub(crate) mod tiff;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -42,15 +42,15 @@ const MAX_INDIRECTION: usize = 8;
 
 /// An input PDF: its objects, and where to read stream data from.
 #[derive(Debug)]
-pub(super) struct PdfFile {
-    pub(super) doc: Document,
+pub(crate) struct PdfFile {
+    pub(crate) doc: Document,
     /// The file stream data is read from; `None` when `doc` holds every stream's data.
     file: Option<Mutex<File>>,
 }
 
 /// Why [`PdfFile::open`] did not read a file.
 #[derive(Debug)]
-pub(super) enum OpenError {
+pub(crate) enum OpenError {
     /// A trailer names an `/Encrypt` dictionary.
     Encrypted,
     /// Not readable as written; lopdf's lenient load may still manage.
@@ -64,7 +64,7 @@ impl PdfFile {
     }
 
     /// Read the structure of the PDF at `path`, leaving stream data in the file.
-    pub(super) fn open(path: &Path) -> Result<PdfFile, OpenError> {
+    pub(crate) fn open(path: &Path) -> Result<PdfFile, OpenError> {
         let file = File::open(path).map_err(|e| OpenError::Unreadable(e.to_string()))?;
         let doc = Indexer::new(&file).map_err(OpenError::Unreadable)?.read()?;
         Ok(PdfFile {
@@ -80,7 +80,7 @@ impl PdfFile {
     }
 
     /// A stream's data as stored (still encoded).
-    pub(super) fn data<'a>(&self, stream: &'a Stream) -> std::io::Result<Cow<'a, [u8]>> {
+    pub(crate) fn data<'a>(&self, stream: &'a Stream) -> std::io::Result<Cow<'a, [u8]>> {
         let Some(file) = &self.file else {
             return Ok(Cow::Borrowed(&stream.content));
         };
@@ -171,6 +171,15 @@ impl<'f> Indexer<'f> {
         Ok(buf)
     }
 
+    /// Where `offset` (relative to `%PDF-`, as the file states it) is in the file. Checked:
+    /// a stated offset can be anything up to `u64::MAX`.
+    fn position(&self, offset: u64) -> Fallible<u64> {
+        self.base
+            .checked_add(offset)
+            .filter(|&at| at < self.len)
+            .ok_or_else(|| format!("offset {offset} is past the end of the file"))
+    }
+
     /// Run `parse` over the bytes from `offset` (relative to `%PDF-`), reading more while it
     /// runs out of input. Returns what it parsed and the bytes it used.
     fn parse_at<T>(
@@ -178,10 +187,7 @@ impl<'f> Indexer<'f> {
         offset: u64,
         parse: impl Fn(&mut Lexer) -> Parsed<T>,
     ) -> Fallible<(T, usize)> {
-        let at = self.base + offset;
-        if at >= self.len {
-            return Err(format!("offset {offset} is past the end of the file"));
-        }
+        let at = self.position(offset)?;
         let mut window = WINDOW;
         loop {
             let buf = self.read_at(at, window)?;
@@ -244,7 +250,8 @@ impl<'f> Indexer<'f> {
             }
             let (mut section, dict) = self.read_section(offset)?;
             if let Ok(Object::Integer(stm)) = dict.get(b"XRefStm") {
-                let (hybrid, _) = self.read_xref_stream(*stm as u64)?;
+                let stm = u64::try_from(*stm).map_err(|_| "an /XRefStm that is not an offset")?;
+                let (hybrid, _) = self.read_xref_stream(stm)?;
                 for (num, entry) in hybrid {
                     // A table's free rows may stand in for objects kept in its stream.
                     match section.get(&num) {
@@ -290,7 +297,7 @@ impl<'f> Indexer<'f> {
     /// One cross-reference section: a table with its trailer, or a cross-reference stream.
     fn read_section(&self, offset: u64) -> Fallible<(BTreeMap<u32, Entry>, Dictionary)> {
         let starts_table = self
-            .read_at(self.base + offset, 64)?
+            .read_at(self.position(offset)?, 64)?
             .iter()
             .skip_while(|c| is_whitespace(**c))
             .take(4)

@@ -32,7 +32,7 @@ fn open(file: &Path, at: &Location) -> Result<Decoder<BufReader<File>>> {
 }
 
 /// The pixel size of every page, from tags alone.
-pub(super) fn probe(file: &Path) -> Result<Vec<(u32, u32)>> {
+pub(crate) fn probe(file: &Path) -> Result<Vec<(u32, u32)>> {
     let at = Location::file(file);
     let mut decoder = open(file, &at)?;
     let mut sizes = Vec::new();
@@ -57,7 +57,7 @@ pub(super) fn probe(file: &Path) -> Result<Vec<(u32, u32)>> {
     Ok(sizes)
 }
 
-pub(super) fn decode(file: &Path, index: usize, options: &ProcessOptions) -> Result<DecodedPage> {
+pub(crate) fn decode(file: &Path, index: usize, options: &ProcessOptions) -> Result<DecodedPage> {
     let at = Location::page(file, index + 1);
     let mut decoder = open(file, &at)?;
     decoder
