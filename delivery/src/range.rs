@@ -73,6 +73,25 @@ pub fn parse_range(header: &str, len: u64) -> Result<Option<Range<u64>>, RangeEr
     Ok(Some(range))
 }
 
+/// The fuzz target `range` (fuzz/fuzz_targets/range.rs) and its regression replay: the first
+/// 8 bytes are the file length (little-endian), the rest the header (lossy UTF-8, as a header
+/// value could be anything). Panics if [`parse_range`] breaks one of its promises: a range it
+/// returns is non-empty and inside the file.
+#[doc(hidden)]
+pub fn fuzz_check(data: &[u8]) {
+    let Some((len, header)) = data.split_first_chunk::<8>() else {
+        return;
+    };
+    let len = u64::from_le_bytes(*len);
+    let header = String::from_utf8_lossy(header);
+    if let Ok(Some(r)) = parse_range(&header, len) {
+        assert!(
+            r.start < r.end && r.end <= len,
+            "{header:?} on a {len}-byte file gave {r:?}"
+        );
+    }
+}
+
 /// The part after `bytes=`; the unit is case-insensitive (RFC 9110 section 14.1).
 fn strip_unit(header: &str) -> Option<&str> {
     let (unit, spec) = header.split_once('=')?;
