@@ -898,3 +898,485 @@ fn a_batch_with_separator_sheets_becomes_one_job_per_request() {
     let err = stderr(&home.fails(&["job", "reprocess", documents[0]["id"].as_str().unwrap()]));
     assert!(err.contains("cut from batch"), "{err}");
 }
+
+// ---- Hostile input: names, panics, links, special files, a full disk (issue 14) ----
+
+/// A request whose scans go out unattended (no page range to check, no copyright limit).
+fn add_plain_request(home: &Home, id: &str) {
+    home.ok(&[
+        "request",
+        "add",
+        "--id",
+        id,
+        "--patron",
+        "Hostile Input",
+        "--email",
+        "hostile@example.org",
+        "--basis",
+        "public-domain",
+    ]);
+}
+
+/// A small clean page, good enough to be delivered without review.
+fn clean_page(seed: u64) -> image::GrayImage {
+    use quire_pipeline::synth::{PageSpec, render_page};
+    render_page(&PageSpec {
+        seed,
+        page_number: seed as u32,
+        dpi: 150.0,
+        paper_in: (5.0, 4.0),
+        font_pt: 12.0,
+        ..PageSpec::default()
+    })
+    .unwrap()
+    .image
+}
+
+/// Like [`start_daemon`], with extra environment variables and stderr kept in `log`.
+fn start_daemon_logged(home: &Home, port: u16, env: &[(&str, &str)], log: &Path) -> Daemon {
+    let mut cmd = home.cmd(&["daemon"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let d = Daemon { child, port };
+    wait_until(
+        Duration::from_secs(30),
+        "the daemon answers /healthz",
+        || http(port, "GET", "/healthz", None, None).is_ok(),
+    );
+    d
+}
+
+fn job_named<'a>(all: &'a [Value], source: &str) -> Option<&'a Value> {
+    all.iter().find(|j| j["source_name"] == source)
+}
+
+fn healthz(port: u16) -> (u16, Value) {
+    let (status, body) = http(port, "GET", "/healthz", None, None).unwrap();
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+/// A file name that is not UTF-8 used to panic the worker writing the report; the job stayed
+/// `processing` and, with one worker, nothing after it was ever processed.
+#[test]
+fn a_scan_whose_name_is_not_utf8_is_delivered_and_shown_lossily() {
+    use std::os::unix::ffi::OsStrExt;
+    let (home, port) = daemon_home("concurrent_jobs = 1");
+    add_plain_request(&home, "TN900");
+    add_plain_request(&home, "TN901");
+    let _d = start_daemon(&home, port);
+    let inbox = home.path().join("var/inbox");
+    let staging = home.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let raw = std::ffi::OsStr::from_bytes(b"TN900_\xff\xfe.png");
+    save_png_with_dpi(&clean_page(900), &staging.join(raw), 150.0);
+    std::fs::rename(staging.join(raw), inbox.join(raw)).unwrap();
+    save_png_with_dpi(&clean_page(901), &staging.join("TN901.png"), 150.0);
+    std::fs::rename(staging.join("TN901.png"), inbox.join("TN901.png")).unwrap();
+
+    wait_until(
+        Duration::from_secs(120),
+        "both scans are delivered",
+        || {
+            let all = jobs(&home);
+            all.len() == 2 && all.iter().all(|j| j["state"] == "delivered")
+        },
+    );
+    let all = jobs(&home);
+    let odd = job_named(&all, "TN900_\u{fffd}\u{fffd}.png").expect("shown lossily");
+    assert_eq!(odd["request_id"], "TN900");
+    let show = stdout(&home.ok(&["job", "show", odd["id"].as_str().unwrap()]));
+    assert!(show.contains("TN900_\u{fffd}\u{fffd}.png"), "{show}");
+    let (status, body) = healthz(port);
+    assert_eq!(status, 200, "{body}");
+    home.ok(&["audit", "verify"]);
+}
+
+/// A job whose processing panics (a deliberate test fault standing in for a decoder bug) is
+/// tried `max_attempts` times, then failed with the panic's message and its original
+/// quarantined; the worker lives on and the next scan is delivered.
+#[test]
+fn a_panicking_job_is_retried_then_quarantined_and_the_worker_carries_on() {
+    let (home, port) = daemon_home("concurrent_jobs = 1\nmax_attempts = 2");
+    add_plain_request(&home, "TN910");
+    add_plain_request(&home, "TN911");
+    let log = home.path().join("daemon.log");
+    let _d = start_daemon_logged(&home, port, &[("QUIRE_TEST_PANIC_ON", "POISON")], &log);
+    let inbox = home.path().join("var/inbox");
+    let staging = home.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    for (name, seed) in [("TN910_POISON.png", 910), ("TN911.png", 911)] {
+        save_png_with_dpi(&clean_page(seed), &staging.join(name), 150.0);
+        std::fs::rename(staging.join(name), inbox.join(name)).unwrap();
+        // In this order: the poison is first in the queue.
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    wait_until(
+        Duration::from_secs(120),
+        "the poison fails and the good scan is delivered",
+        || {
+            let all = jobs(&home);
+            job_named(&all, "TN910_POISON.png").is_some_and(|j| j["state"] == "failed")
+                && job_named(&all, "TN911.png").is_some_and(|j| j["state"] == "delivered")
+        },
+    );
+    let all = jobs(&home);
+    let poison = job_named(&all, "TN910_POISON.png").unwrap();
+    let id = poison["id"].as_str().unwrap();
+    assert_eq!(poison["error_code"], "worker.panic", "{poison}");
+    let message = poison["error_message"].as_str().unwrap();
+    assert!(
+        message.contains("2 time(s)") && message.contains("test fault"),
+        "{message}"
+    );
+    let quarantine = home.path().join("var/quarantine");
+    assert!(quarantine.join(id).join("TN910_POISON.png").is_file());
+    let note = std::fs::read_to_string(quarantine.join(format!("{id}.error.txt"))).unwrap();
+    assert!(
+        note.contains("panicked: test fault") && note.contains("src/intake/worker.rs"),
+        "{note}"
+    );
+    let retries = stdout(&home.ok(&["audit", "export", "--action", "job.retry"]));
+    assert_eq!(retries.lines().count(), 1, "{retries}");
+    let (status, body) = healthz(port);
+    assert_eq!(status, 200, "{body}");
+    let workers: Vec<&Value> = body["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "quire-worker-0")
+        .collect();
+    assert_eq!(workers.len(), 1, "{body}");
+    assert_ne!(workers[0]["state"], "dead", "{body}");
+    assert!(workers[0]["last_heartbeat"].is_string(), "{body}");
+    home.ok(&["audit", "verify"]);
+}
+
+/// Links, special files, empty files and folders holding a link used to sit in the inbox
+/// without a word. Each now gets its reason: moved to quarantine (a link as the link itself,
+/// never followed) or, where moving is unsafe, left, logged once and listed; the daemon keeps
+/// running and a good scan dropped after them is delivered.
+#[test]
+fn hostile_inbox_entries_get_a_reason_and_a_good_scan_still_goes_out() {
+    let (home, port) = daemon_home("incomplete_grace_secs = 1.0");
+    add_plain_request(&home, "TN920");
+    add_plain_request(&home, "TN921");
+    let log = home.path().join("daemon.log");
+    let _d = start_daemon_logged(&home, port, &[], &log);
+    let inbox = home.path().join("var/inbox");
+    let outside = home.path().join("outside.png");
+    save_png_with_dpi(&clean_page(920), &outside, 150.0);
+    let passwd_before = std::fs::read("/etc/passwd").unwrap();
+    use std::os::unix::fs::symlink;
+    symlink("/etc/passwd", inbox.join("TN920.pdf")).unwrap();
+    symlink(&outside, inbox.join("TN920_out.png")).unwrap();
+    symlink("/dev/zero", inbox.join("TN920_zero.tif")).unwrap();
+    symlink("/", inbox.join("TN920_root")).unwrap();
+    std::fs::write(inbox.join("TN920_empty.pdf"), b"").unwrap();
+    let folder = inbox.join("TN921");
+    std::fs::create_dir(&folder).unwrap();
+    save_png_with_dpi(&clean_page(921), &folder.join("p1.png"), 150.0);
+    symlink("/etc/passwd", folder.join("p2.png")).unwrap();
+    let fifo = inbox.join("TN920_fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // A device node needs root (tests run as root); without it the FIFO stands for both.
+    let device = inbox.join("TN920_null");
+    let have_device = std::process::Command::new("mknod")
+        .arg(&device)
+        .args(["c", "1", "3"])
+        .status()
+        .is_ok_and(|s| s.success());
+
+    let quarantine = home.path().join("var/quarantine");
+    let note_saying = |needle: &str| -> Option<(String, std::path::PathBuf)> {
+        for e in std::fs::read_dir(&quarantine).ok()?.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(id) = name.strip_suffix(".error.txt") {
+                let text = std::fs::read_to_string(e.path()).unwrap();
+                if text.contains(needle) {
+                    return Some((text, quarantine.join(id)));
+                }
+            }
+        }
+        None
+    };
+    wait_until(
+        Duration::from_secs(60),
+        "links, the empty file and the folder are quarantined",
+        || {
+            [
+                "source: TN920.pdf\n",
+                "source: TN920_out.png\n",
+                "source: TN920_zero.tif\n",
+                "source: TN920_root\n",
+                "source: TN920_empty.pdf\n",
+                "source: TN921\n",
+            ]
+            .iter()
+            .all(|n| note_saying(n).is_some())
+        },
+    );
+    for (name, words) in [
+        ("TN920.pdf", "symbolic link (to /etc/passwd)"),
+        ("TN920_zero.tif", "symbolic link (to /dev/zero)"),
+        ("TN920_root", "symbolic link (to /)"),
+        ("TN920_out.png", "never follows links"),
+        ("TN920_empty.pdf", "empty file (0 bytes)"),
+        ("TN921", "p2.png, which is a symbolic link (to /etc/passwd)"),
+    ] {
+        let (note, dir) = note_saying(&format!("source: {name}\n")).unwrap();
+        assert!(note.contains(words), "{name}: {note}");
+        let kept = dir.join(name);
+        assert!(
+            std::fs::symlink_metadata(&kept).is_ok(),
+            "{name} is kept in {}",
+            dir.display()
+        );
+        assert!(!inbox.join(name).exists() && inbox.join(name).symlink_metadata().is_err());
+    }
+    // Moved as links, never followed or copied.
+    for name in ["TN920.pdf", "TN920_out.png", "TN920_zero.tif", "TN920_root"] {
+        let (_, dir) = note_saying(&format!("source: {name}\n")).unwrap();
+        assert!(dir.join(name).symlink_metadata().unwrap().is_symlink());
+    }
+    let (_, dir) = note_saying("source: TN921\n").unwrap();
+    assert!(dir.join("TN921/p2.png").symlink_metadata().unwrap().is_symlink());
+    assert_eq!(std::fs::read("/etc/passwd").unwrap(), passwd_before);
+    assert!(outside.is_file());
+
+    // The FIFO (and the device) stay, listed with their reason.
+    assert!(fifo.symlink_metadata().is_ok());
+    let (status, body) = healthz(port);
+    assert_eq!(status, 200, "ignored entries do not make intake unhealthy: {body}");
+    let ignored = body["ignored"].to_string();
+    assert!(
+        ignored.contains("TN920_fifo") && ignored.contains("FIFO"),
+        "{body}"
+    );
+    if have_device {
+        assert!(ignored.contains("character device"), "{body}");
+    }
+    let page = crate::util::staff_page_as_new_technician(&home, port, "tess", "/staff/jobs");
+    assert!(
+        page.contains("TN920_fifo") && page.contains("ignored, with reason"),
+        "{page}"
+    );
+    assert!(page.contains("refused, in quarantine") && page.contains("TN920_empty.pdf"));
+
+    // Still running: a good scan is delivered, nothing from above became a job.
+    let staging = home.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    save_png_with_dpi(&clean_page(922), &staging.join("TN920.png"), 150.0);
+    std::fs::rename(staging.join("TN920.png"), inbox.join("TN920.png")).unwrap();
+    wait_until(Duration::from_secs(120), "the good scan is delivered", || {
+        let all = jobs(&home);
+        job_named(&all, "TN920.png").is_some_and(|j| j["state"] == "delivered")
+    });
+    assert_eq!(jobs(&home).len(), 1, "{:#?}", jobs(&home));
+    let refused = stdout(&home.ok(&["audit", "export", "--action", "intake.refused"]));
+    assert_eq!(refused.lines().count(), 6, "{refused}");
+    // Logged once, not at every look.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let fifo_lines = text
+        .lines()
+        .filter(|l| l.contains("TN920_fifo") && l.contains("ignored"))
+        .count();
+    assert_eq!(fifo_lines, 1, "{text}");
+    let _ = std::fs::remove_file(&fifo);
+    let _ = std::fs::remove_file(&device);
+}
+
+/// A tmpfs mounted for one test and unmounted however the test ends.
+struct Tmpfs {
+    dir: std::path::PathBuf,
+}
+
+impl Tmpfs {
+    /// `None` (after saying why) where mounting is not permitted.
+    fn mount(dir: &Path, size_mb: u64) -> Option<Self> {
+        std::fs::create_dir_all(dir).unwrap();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size_mb}m"), "none"])
+            .arg(dir)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(Self { dir: dir.to_owned() }),
+            Ok(o) => {
+                eprintln!(
+                    "SKIPPED: cannot mount a tmpfs at {} ({}); this test needs root",
+                    dir.display(),
+                    String::from_utf8_lossy(&o.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("SKIPPED: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        // Lazy, so a process still holding a file there cannot keep it mounted.
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+/// Fills the file system holding `path` with a ballast file until a write fails, then gives
+/// back `leave_mb`, so about that much stays free.
+fn ballast(path: &Path, leave_mb: u64) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).unwrap();
+    let chunk = vec![0x5au8; 1 << 20];
+    let mut written = 0u64;
+    loop {
+        match f.write(&chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => written += n as u64,
+        }
+    }
+    let _ = f.flush();
+    f.set_len(written.saturating_sub(leave_mb << 20)).unwrap();
+    f.sync_all().unwrap();
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(d) = pending.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                pending.push(p.clone());
+            }
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// With the spool and database on a nearly full disk, intake stops taking scans (they stay in
+/// the inbox as they were), /healthz and the queue page say why, and work resumes by itself
+/// when space returns.
+#[test]
+fn a_full_data_disk_pauses_intake_until_space_returns() {
+    let (home, port) = daemon_home("min_free_mb = 24\ninbox = \"inbox\"");
+    let Some(_tmpfs) = Tmpfs::mount(&home.path().join("var"), 64) else {
+        return;
+    };
+    add_plain_request(&home, "TN930");
+    let log = home.path().join("daemon.log");
+    let _d = start_daemon_logged(&home, port, &[], &log);
+    let (status, body) = healthz(port);
+    assert_eq!(status, 200, "{body}");
+
+    let weight = home.path().join("var/ballast");
+    ballast(&weight, 12);
+    wait_until(Duration::from_secs(20), "/healthz reports the full disk", || {
+        let (status, body) = healthz(port);
+        status == 503 && body["reason"].as_str().unwrap_or("").contains("disk full: ")
+    });
+    let (_, body) = healthz(port);
+    let reason = body["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("MB free under") && reason.contains("var/spool"),
+        "{reason}"
+    );
+
+    let inbox = home.path().join("inbox");
+    let staging = home.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    save_png_with_dpi(&clean_page(930), &staging.join("TN930.png"), 150.0);
+    let bytes = std::fs::read(staging.join("TN930.png")).unwrap();
+    std::fs::rename(staging.join("TN930.png"), inbox.join("TN930.png")).unwrap();
+    // Many settle delays: it would have been taken long before.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(std::fs::read(inbox.join("TN930.png")).unwrap(), bytes);
+    assert!(jobs(&home).is_empty(), "{:#?}", jobs(&home));
+    let page = crate::util::staff_page_as_new_technician(&home, port, "dora", "/staff/jobs");
+    assert!(
+        page.contains("Intake needs attention") && page.contains("disk full: "),
+        "{page}"
+    );
+
+    std::fs::remove_file(&weight).unwrap();
+    wait_until(Duration::from_secs(120), "the scan is delivered", || {
+        jobs(&home)
+            .first()
+            .is_some_and(|j| j["state"] == "delivered")
+    });
+    let (status, body) = healthz(port);
+    assert_eq!(status, 200, "{body}");
+    assert!(!inbox.join("TN930.png").exists());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        text.matches("intake paused").count(),
+        1,
+        "logged once:\n{text}"
+    );
+}
+
+/// A scan copied into a spool on another file system that fills up mid-copy: the partial copy
+/// is removed, no job is recorded, the scan stays in the inbox and is taken once there is room.
+#[test]
+fn a_copy_cut_short_by_a_full_disk_leaves_nothing_behind() {
+    let (home, port) = daemon_home("min_free_mb = 1\ninbox = \"inbox\"");
+    let Some(_tmpfs) = Tmpfs::mount(&home.path().join("var"), 64) else {
+        return;
+    };
+    add_plain_request(&home, "TN940");
+    let log = home.path().join("daemon.log");
+    let _d = start_daemon_logged(&home, port, &[], &log);
+    let weight = home.path().join("var/ballast");
+    ballast(&weight, 3);
+
+    // Noise does not compress: a PNG of about 6 MB, more than the 3 MB left.
+    let mut seed = 0x9e3779b97f4a7c15u64;
+    let noise = image::GrayImage::from_fn(2500, 2500, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        image::Luma([(seed >> 32) as u8])
+    });
+    let staging = home.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    save_png_with_dpi(&noise, &staging.join("TN940.png"), 300.0);
+    let bytes = std::fs::read(staging.join("TN940.png")).unwrap();
+    assert!(bytes.len() > 5 << 20, "{} bytes", bytes.len());
+    let inbox = home.path().join("inbox");
+    std::fs::rename(staging.join("TN940.png"), inbox.join("TN940.png")).unwrap();
+
+    wait_until(Duration::from_secs(30), "a copy into the spool failed", || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("could not take scan into custody"))
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(std::fs::read(inbox.join("TN940.png")).unwrap(), bytes);
+    assert!(jobs(&home).is_empty(), "{:#?}", jobs(&home));
+    let spool = home.path().join("var/spool");
+    let left: Vec<_> = files_under(&spool);
+    assert!(left.is_empty(), "nothing half-written in the spool: {left:?}");
+
+    std::fs::remove_file(&weight).unwrap();
+    wait_until(Duration::from_secs(60), "the scan is taken", || {
+        jobs(&home).len() == 1 && !inbox.join("TN940.png").exists()
+    });
+    let job = &jobs(&home)[0];
+    let spooled = Path::new(job["spool_path"].as_str().unwrap()).join("TN940.png");
+    if spooled.exists() {
+        assert_eq!(std::fs::read(&spooled).unwrap(), bytes);
+    }
+}

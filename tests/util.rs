@@ -113,3 +113,78 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// One raw HTTP/1.1 exchange on loopback: (status, head, body).
+fn exchange(port: u16, request: &str) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
+
+/// The `name=value` pairs a response sets as cookies, joined for a `Cookie:` header.
+fn cookies_of(head: &str) -> String {
+    head.lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| k.trim().eq_ignore_ascii_case("set-cookie"))
+        .filter_map(|(_, v)| v.trim().split(';').next().map(str::to_string))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Adds technician `name` (through `quire user add`), signs in to the console of the daemon on
+/// `port` and returns the HTML of staff page `path`.
+pub fn staff_page_as_new_technician(home: &Home, port: u16, name: &str, path: &str) -> String {
+    use std::io::Write;
+    let password = format!("{name}-password-1");
+    let mut child = home
+        .cmd(&[
+            "user",
+            "add",
+            name,
+            "--role",
+            "technician",
+            "--password-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "user add: {}", describe(&out));
+
+    let get = |path: &str, cookie: &str| {
+        exchange(
+            port,
+            &format!(
+                "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nCookie: {cookie}\r\n\r\n"
+            ),
+        )
+    };
+    let (_, head, form) = get("/staff/login", "");
+    let at = form.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    let csrf = &form[at..at + form[at..].find('"').unwrap()];
+    let body = format!("name={name}&password={password}&csrf={csrf}");
+    let (status, head, _) = exchange(
+        port,
+        &format!(
+            "POST /staff/login HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nCookie: {}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            cookies_of(&head),
+            body.len()
+        ),
+    );
+    assert_eq!(status, 303, "signing in as {name}: {head}");
+    let (status, _, page) = get(path, &cookies_of(&head));
+    assert_eq!(status, 200, "{path}: {page}");
+    page
+}

@@ -151,7 +151,11 @@ impl Processor {
         // worker waits at a chunk boundary for the slowest page of its chunk. Finished pages
         // wait in `ready` until every earlier one is written; at most `window` are in flight
         // or waiting, which is what bounds memory.
-        let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<page_steps::FinishedPage>)>();
+        // A page task's panic is caught and carried back to be raised here, on the caller's
+        // thread: rayon aborts the whole process on a panic in a spawned task, and the caller
+        // (the daemon's worker) can only recover from a panic it sees.
+        type PageOutcome = std::thread::Result<Result<page_steps::FinishedPage>>;
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, PageOutcome)>();
         let mut ready = std::collections::BTreeMap::new();
         let (mut submitted, mut written) = (0usize, 0usize);
         let mut failure = None;
@@ -162,7 +166,10 @@ impl Processor {
                 let n = submitted;
                 self.pool.spawn(move || {
                     // The receiver is gone only when the run already failed.
-                    let _ = tx.send((n, page_steps::process(&page, &options)));
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        page_steps::process(&page, &options)
+                    }));
+                    let _ = tx.send((n, outcome));
                 });
                 submitted += 1;
             }
@@ -170,6 +177,7 @@ impl Processor {
                 break;
             }
             let (n, page) = rx.recv().expect("a page task always sends its result");
+            let page = page.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             ready.insert(n, page);
             while let Some(page) = ready.remove(&written) {
                 written += 1;

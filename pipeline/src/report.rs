@@ -68,6 +68,7 @@ impl PageTimings {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PageReport {
+    #[serde(serialize_with = "lossy_path")]
     pub source_file: PathBuf,
     /// 1-based page within the source file.
     pub source_page: usize,
@@ -123,6 +124,7 @@ pub struct BarcodeFinding {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub producer: String,
+    #[serde(serialize_with = "lossy_path")]
     pub output: PathBuf,
     pub output_bytes: u64,
     pub sha256: String,
@@ -143,8 +145,18 @@ pub struct Report {
     pub pages: Vec<PageReport>,
 }
 
+/// A path as text for people and JSON. A file name may be any bytes the file system allows (a
+/// scanner share written from another system, a name cut mid-character), and serde refuses a
+/// path that is not UTF-8; the report shows such a name with U+FFFD in place of the bad bytes,
+/// while the file itself keeps its real name.
+fn lossy_path<S: serde::Serializer>(path: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
+}
+
 impl Report {
     pub fn to_json(&self) -> String {
+        // Paths go out lossily (`lossy_path`) and maps have string keys, so nothing in a report
+        // can fail to serialise.
         serde_json::to_string_pretty(self).expect("the report holds only serialisable values")
     }
 
@@ -163,5 +175,66 @@ impl Report {
         temp.as_file().sync_all()?;
         temp.persist(path).map_err(|e| e.error)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::ffi::OsStrExt;
+
+    use super::*;
+
+    #[test]
+    fn a_report_on_a_file_whose_name_is_not_utf8_serialises() {
+        let name = std::ffi::OsStr::from_bytes(b"IN8_\xff\xfe.png");
+        let dir = tempfile::tempdir().unwrap();
+        let report = Report {
+            producer: "test".into(),
+            output: dir.path().join(name).with_extension("pdf"),
+            output_bytes: 0,
+            sha256: String::new(),
+            languages: "eng".into(),
+            pages_in: 1,
+            pages_out: 1,
+            blank_pages_removed: 0,
+            barcode_sheets_removed: 0,
+            ocr_engines_started: 0,
+            wall_seconds: 0.0,
+            tesseract_seconds: 0.0,
+            other_seconds: 0.0,
+            pages: vec![PageReport {
+                source_file: dir.path().join(name),
+                source_page: 1,
+                output_page: Some(1),
+                width_px: 1,
+                height_px: 1,
+                dpi_x: 300.0,
+                dpi_y: 300.0,
+                dpi_assumed: false,
+                rotation_applied: 0,
+                orientation_confidence: None,
+                skew: None,
+                mean_ocr_confidence: None,
+                word_count: 0,
+                blank: true,
+                ink_fraction: 0.0,
+                replaced_text_layer: false,
+                printed_page_number: None,
+                image_encoding: ImageEncoding::Jpeg,
+                bytes: 0,
+                warnings: vec![],
+                text: String::new(),
+                fingerprint_phash: vec![],
+                barcode: None,
+                timings: PageTimings::default(),
+            }],
+        };
+        let path = dir.path().join("report.json");
+        report.write_json(&path).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let shown = json["pages"][0]["source_file"].as_str().unwrap();
+        assert!(shown.ends_with("IN8_\u{fffd}\u{fffd}.png"), "{shown}");
+        assert!(json["output"].as_str().unwrap().ends_with(".pdf"));
     }
 }

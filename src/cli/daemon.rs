@@ -57,6 +57,9 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stop_rx_for_tasks = stop_rx.clone();
     let wake = intake::worker::Wake::default();
+    let health = intake::health::Health::new(std::time::Duration::from_secs_f64(
+        cfg.intake.stuck_after_secs,
+    ));
     let deliverer = Arc::new(Deliverer::open(config, db.clone()).context("opening the store")?);
     let mailer = notices::mailer(config).context("setting up mail")?;
     let background = {
@@ -96,14 +99,16 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
         tokio::runtime::Handle::current(),
         stop.clone(),
         wake.clone(),
+        health.clone(),
     )
     .context("starting the processing workers")?;
     let inbox_thread = {
         let (stop, wake, config, db) = (stop.clone(), wake.clone(), config.clone(), db.clone());
+        let health = health.clone();
         std::thread::Builder::new()
             .name("quire-inbox".into())
             .spawn(move || {
-                if let Err(e) = intake::run_inbox(&config, db, stop, wake) {
+                if let Err(e) = intake::run_inbox(&config, db, stop, wake, health) {
                     tracing::error!(error = %format!("{e:#}"), "inbox watcher stopped");
                 }
             })?
@@ -119,6 +124,7 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
             institution: Arc::new(cfg.institution.clone()),
             console: Arc::new(crate::console::Console::new(config)),
             trusted_proxies: Arc::new(cfg.server.trusted_proxies.clone()),
+            intake: health.clone(),
         },
         async move {
             let _ = http_stop.wait_for(|s| *s).await;

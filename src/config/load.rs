@@ -239,6 +239,7 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
     if config.intake.concurrent_jobs == 0 {
         errors.push("[intake] concurrent_jobs: must be at least 1".into());
     }
+    super::intake::validate(&config.intake, errors);
     let links = &config.links;
     if links.days == 0 || links.downloads == 0 {
         errors.push("[links] days and downloads must be at least 1".into());

@@ -7,6 +7,7 @@
 pub mod compliance;
 pub mod delivery;
 mod env;
+mod intake;
 mod load;
 pub mod processing;
 pub mod scanner;

@@ -104,6 +104,12 @@ pub struct IntakeConfig {
     pub keep_originals: bool,
     pub concurrent_jobs: usize,
     pub incomplete_grace_secs: f64,
+    /// Tries a job gets when its processing panics, before it is failed and quarantined.
+    pub max_attempts: u32,
+    /// A worker or the inbox loop silent this long is reported stuck by `/healthz`.
+    pub stuck_after_secs: f64,
+    /// Intake pauses while less than this is free under the spool or the database.
+    pub min_free_mb: u64,
 }
 
 impl Default for IntakeConfig {
@@ -119,6 +125,9 @@ impl Default for IntakeConfig {
             keep_originals: false,
             concurrent_jobs: 2,
             incomplete_grace_secs: 120.0,
+            max_attempts: 3,
+            stuck_after_secs: 900.0,
+            min_free_mb: 256,
         }
     }
 }

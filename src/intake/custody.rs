@@ -41,8 +41,30 @@ impl Custody {
         let dir = self.spool.join(&id);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let dest = dir.join(&name);
-        move_into(path, &dest)?;
-        self.record(&id, &dir)
+        if let Err(e) = move_into(path, &dest) {
+            // Nothing of the scan arrived (a failed copy cleans up after itself).
+            let _ = std::fs::remove_dir(&dir);
+            return Err(e);
+        }
+        match self.record(&id, &dir) {
+            Ok(job) => Ok(job),
+            // No job row (the database could not write, the disk is full): put the scan back
+            // so that nothing half-recorded is left, and the next look takes it again.
+            Err(e) if matches!(self.db.job_get(&id), Ok(None)) => {
+                match move_into(&dest, path) {
+                    Ok(()) => {
+                        let _ = std::fs::remove_dir(&dir);
+                        Err(e.context("the job could not be recorded; the scan is back in the inbox"))
+                    }
+                    Err(back) => Err(e.context(format!(
+                        "the job could not be recorded, and the scan stays in {} until the next \
+                         start records it: {back:#}",
+                        dir.display()
+                    ))),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Finds spool folders without a job (a crash between move and record) and records them;
@@ -101,7 +123,7 @@ impl Custody {
             .to_string_lossy()
             .into_owned();
         let sha256 = hash_sources(&sources)?;
-        let candidate = if top.is_dir() {
+        let candidate = if is_real_dir(top) {
             self.naming.from_folder(top)
         } else {
             self.naming.from_file(top)
@@ -188,16 +210,17 @@ pub fn originals(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 pub fn inputs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for p in originals(dir)? {
-        if p.is_dir() {
+        if is_real_dir(&p) {
+            // The entry's own type, never a link's target: a link is not an input.
             let mut inner: Vec<PathBuf> = std::fs::read_dir(&p)?
-                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .map(|e| e.path())
                 .filter(|f| {
-                    f.is_file()
-                        && !f
-                            .file_name()
-                            .unwrap_or_default()
-                            .to_string_lossy()
-                            .starts_with('.')
+                    !f.file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .starts_with('.')
                 })
                 .collect();
             inner.sort();
@@ -210,7 +233,7 @@ pub fn inputs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 fn hash_sources(sources: &[PathBuf]) -> anyhow::Result<String> {
-    let files = if sources.len() == 1 && sources[0].is_dir() {
+    let files = if sources.len() == 1 && is_real_dir(&sources[0]) {
         inputs(sources[0].parent().unwrap_or(Path::new(".")))?
     } else {
         sources.to_vec()
@@ -231,24 +254,38 @@ fn hash_sources(sources: &[PathBuf]) -> anyhow::Result<String> {
     Ok(hex::encode(h.finalize()))
 }
 
+/// A folder itself, not a link to one.
+fn is_real_dir(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir())
+}
+
 /// Atomic on one file system; across file systems (a network inbox) it copies, syncs, then
-/// removes the original, so the scan exists in at least one place at every instant.
+/// removes the original, so the scan exists in at least one place at every instant. A copy cut
+/// short (the disk filled up) is removed, and the original stays.
 fn move_into(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let regular = std::fs::symlink_metadata(from).is_ok_and(|m| m.is_file());
     match std::fs::rename(from, to) {
         Ok(()) => Ok(()),
-        Err(e) if e.raw_os_error() == Some(18) && from.is_file() => {
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices && regular => {
             let tmp = to.with_extension("part");
-            std::fs::copy(from, &tmp).with_context(|| format!("copying {}", from.display()))?;
-            std::fs::File::open(&tmp)?.sync_all()?;
-            std::fs::rename(&tmp, to)?;
-            std::fs::remove_file(from)?;
+            let copied = std::fs::copy(from, &tmp)
+                .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
+                .and_then(|()| std::fs::rename(&tmp, to));
+            if let Err(e) = copied {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e).with_context(|| {
+                    format!("copying {} to {}", from.display(), to.display())
+                });
+            }
+            std::fs::remove_file(from)
+                .with_context(|| format!("removing {} after copying it", from.display()))?;
             Ok(())
         }
-        Err(e) => Err(e).with_context(|| format!("moving {} into the spool", from.display())),
+        Err(e) => Err(e).with_context(|| format!("moving {} to {}", from.display(), to.display())),
     }
 }
 
-fn new_job_id(path: &Path) -> String {
+pub(crate) fn new_job_id(path: &Path) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut h = Sha256::new();
     h.update(format!("{:?}", std::time::SystemTime::now()));

@@ -6,14 +6,23 @@
 //! Custody first: a scan is renamed into `spool/<job>/` before any other work, and the job row
 //! is written after, so a crash at any point leaves the scan either in the inbox (taken again)
 //! or in the spool (found again by [`custody::recover`]). Never in neither.
+//!
+//! Every inbox entry has an outcome someone can read: taken; refused into quarantine with a
+//! reason (links, moved as links and never followed; empty files; folders holding a link:
+//! [`refuse`]); or, where even moving it is unsafe (a FIFO, a device), left, logged once and
+//! listed. Below the data disk's floor ([`disk`]) nothing is taken. The loop and the workers
+//! report their heartbeats to [`health`], which `/healthz` and the console read.
 
 pub mod custody;
+pub mod disk;
+pub mod health;
+mod refuse;
 pub mod review;
 pub mod similar;
 mod watch;
 pub mod worker;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -22,23 +31,45 @@ use quire_pipeline::intake::complete::{Completeness, completeness};
 use quire_pipeline::intake::folder::FolderTracker;
 use quire_pipeline::intake::look::{look, look_folder};
 use quire_pipeline::intake::naming::RequestNaming;
-use quire_pipeline::intake::settle::{SettleTracker, Verdict};
+use quire_pipeline::intake::settle::{FileKind, SettleTracker, Verdict};
 use quire_pipeline::intake::temp_name::is_temporary;
 
 use crate::config::LoadedConfig;
 use crate::state::Db;
+use health::{Beat, Health};
+use refuse::Refuser;
 
-/// Runs the inbox loop on the calling thread until `stop` is set.
+/// Runs the inbox loop on the calling thread until `stop` is set, reporting to `health`.
 pub fn run_inbox(
     config: &LoadedConfig,
     db: Db,
     stop: Arc<AtomicBool>,
     wake_worker: worker::Wake,
+    health: Arc<Health>,
 ) -> anyhow::Result<()> {
+    let beat = health.component("quire-inbox");
+    let result = inbox_loop(config, db, &stop, &wake_worker, &beat);
+    match &result {
+        Ok(()) => beat.stopped(),
+        Err(e) => beat.dead(&format!("{e:#}")),
+    }
+    result
+}
+
+fn inbox_loop(
+    config: &LoadedConfig,
+    db: Db,
+    stop: &AtomicBool,
+    wake_worker: &worker::Wake,
+    beat: &Beat,
+) -> anyhow::Result<()> {
+    let health = beat.health().clone();
     let cfg = &config.config.intake;
     let inbox = cfg.inbox.clone();
     let naming = RequestNaming::new(&cfg.request_pattern)?;
     let custody = custody::Custody::new(config, db.clone(), naming);
+    let refuser = Refuser::new(config.quarantine_dir(), db.clone(), health.clone());
+    let floor = disk::DiskFloor::new(disk_folders(config), cfg.min_free_mb);
     let recovered = custody.recover()?;
     if recovered > 0 {
         tracing::info!(recovered, "jobs recovered from the spool");
@@ -65,6 +96,7 @@ pub fn run_inbox(
     let mut waiting = false;
 
     while !stop.load(Ordering::SeqCst) {
+        beat.idle();
         // File-system events only mark paths busy and trigger a look; the periodic rescan
         // catches whatever events were missed.
         while let Ok(path) = events.try_recv() {
@@ -77,6 +109,13 @@ pub fn run_inbox(
             }
             dirty = true;
         }
+        // Below the floor nothing is taken: scans stay in the inbox as they are, and the
+        // next look after space returns takes them.
+        if !disk_has_room(&floor, &health) {
+            dirty = true;
+            std::thread::sleep(tick);
+            continue;
+        }
         if dirty || waiting || last_scan.elapsed() >= rescan {
             dirty = false;
             waiting = false;
@@ -86,50 +125,97 @@ pub fn run_inbox(
                     continue;
                 }
                 let now = Instant::now();
-                if entry.is_dir() && !entry.is_symlink() {
-                    let listing = match look_folder(&entry) {
-                        Ok(l) => l,
-                        Err(_) => continue,
-                    };
-                    let tracker = folders
-                        .entry(entry.clone())
-                        .or_insert_with(|| FolderTracker::new(settle));
-                    match tracker.look(&listing, now) {
-                        Verdict::Stable if !listing.is_empty() => {
-                            let files: Vec<PathBuf> =
-                                listing.iter().map(|(p, _)| p.clone()).collect();
-                            if !incomplete.ready(&entry, &files, now) {
-                                waiting = true;
-                                continue;
-                            }
-                            folders.remove(&entry);
-                            take(&custody, &entry, &wake_worker);
-                        }
-                        Verdict::Ignored => {}
-                        _ => waiting = true,
+                // One look, never following a link: everything below acts on what the entry
+                // itself is.
+                let Ok(l) = look(&entry) else { continue };
+                match l.kind {
+                    FileKind::Symlink => {
+                        files.forget(&entry);
+                        refuser.quarantine(&entry, &refuse::symlink_reason(&entry));
                     }
-                } else {
-                    let Ok(l) = look(&entry) else { continue };
-                    match files.look(&entry, l, now) {
+                    FileKind::Other => refuser.ignore(&entry, &refuse::special_reason(&entry)),
+                    FileKind::Directory => {
+                        let listing = match look_folder(&entry) {
+                            Ok(l) => l,
+                            Err(_) => continue,
+                        };
+                        let tracker = folders
+                            .entry(entry.clone())
+                            .or_insert_with(|| FolderTracker::new(settle));
+                        match tracker.look(&listing, now) {
+                            Verdict::Stable if !listing.is_empty() => {
+                                if let Some(reason) = refuse::folder_reason(&entry) {
+                                    folders.remove(&entry);
+                                    refuser.quarantine(&entry, &reason);
+                                    continue;
+                                }
+                                let files: Vec<PathBuf> =
+                                    listing.iter().map(|(p, _)| p.clone()).collect();
+                                if !incomplete.ready(&entry, &files, now) {
+                                    waiting = true;
+                                    continue;
+                                }
+                                folders.remove(&entry);
+                                take(&custody, &entry, wake_worker);
+                            }
+                            Verdict::Ignored => {}
+                            _ => waiting = true,
+                        }
+                    }
+                    FileKind::Regular => match files.look(&entry, l, now) {
                         Verdict::Stable => {
                             if !incomplete.ready(&entry, std::slice::from_ref(&entry), now) {
                                 waiting = true;
                                 continue;
                             }
                             files.forget(&entry);
-                            take(&custody, &entry, &wake_worker);
+                            // Still empty after the grace period: nothing will come.
+                            if std::fs::symlink_metadata(&entry).is_ok_and(|m| m.len() == 0) {
+                                refuser.quarantine(
+                                    &entry,
+                                    "empty file (0 bytes): nothing was written to it within \
+                                     [intake] incomplete_grace_secs",
+                                );
+                                continue;
+                            }
+                            take(&custody, &entry, wake_worker);
                         }
                         Verdict::Waiting => waiting = true,
                         Verdict::Ignored => files.forget(&entry),
-                    }
+                    },
                 }
             }
             folders.retain(|p, _| p.exists());
             incomplete.forget_gone();
+            health.forget_ignored(|p| std::fs::symlink_metadata(p).is_ok());
         }
         std::thread::sleep(tick);
     }
     Ok(())
+}
+
+/// Where intake writes: the spool (scans and outputs) and the database's folder.
+fn disk_folders(config: &LoadedConfig) -> Vec<PathBuf> {
+    let mut folders = vec![config.spool_dir()];
+    if let Some(db_dir) = config.database_path().parent() {
+        folders.push(db_dir.to_owned());
+    }
+    folders.dedup();
+    folders
+}
+
+/// Checks the floor and tells `health`, logging only when the state changes.
+fn disk_has_room(floor: &disk::DiskFloor, health: &Health) -> bool {
+    let low = floor.check();
+    let before = health.disk_low();
+    match (&before, &low) {
+        (None, Some(l)) => tracing::error!(reason = %l, "intake paused"),
+        (Some(_), None) => tracing::info!("disk space is back above the floor; intake resumes"),
+        _ => {}
+    }
+    let room = low.is_none();
+    health.set_disk(low);
+    room
 }
 
 /// Settled inbox entries that do not yet read as whole files, and since when: they wait for
@@ -149,7 +235,7 @@ impl IncompleteFiles {
     }
 
     /// Whether `entry` (made of `files`) may be taken now.
-    fn ready(&mut self, entry: &std::path::Path, files: &[PathBuf], now: Instant) -> bool {
+    fn ready(&mut self, entry: &Path, files: &[PathBuf], now: Instant) -> bool {
         let cut = files.iter().find_map(|f| match completeness(f) {
             Completeness::Complete => None,
             Completeness::Incomplete(reason) => Some((f, reason)),
@@ -175,7 +261,7 @@ impl IncompleteFiles {
     }
 }
 
-fn take(custody: &custody::Custody, path: &std::path::Path, wake: &worker::Wake) {
+fn take(custody: &custody::Custody, path: &Path, wake: &worker::Wake) {
     match custody.take(path) {
         Ok(job) => {
             tracing::info!(job = %job.id, source = %job.source_name, request = ?job.request_id, "scan taken into custody");
@@ -188,7 +274,7 @@ fn take(custody: &custody::Custody, path: &std::path::Path, wake: &worker::Wake)
     }
 }
 
-fn list_inbox(inbox: &std::path::Path) -> Vec<PathBuf> {
+fn list_inbox(inbox: &Path) -> Vec<PathBuf> {
     let mut entries: Vec<PathBuf> = match std::fs::read_dir(inbox) {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
         Err(_) => Vec::new(),
@@ -198,7 +284,7 @@ fn list_inbox(inbox: &std::path::Path) -> Vec<PathBuf> {
 }
 
 /// The inbox entry (file or folder) that `path` is inside.
-fn top_level(inbox: &std::path::Path, path: &std::path::Path) -> Option<PathBuf> {
+fn top_level(inbox: &Path, path: &Path) -> Option<PathBuf> {
     let rel = path.strip_prefix(inbox).ok()?;
     let first = rel.components().next()?;
     Some(inbox.join(first))

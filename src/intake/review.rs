@@ -63,13 +63,16 @@ pub fn reprocess(
         hold_reason: Some(None),
         ..Default::default()
     };
-    db.job_transition(
+    let queued = db.job_transition(
         job,
         &[JobState::Held, JobState::Failed, JobState::Processed],
         JobState::Received,
         patch,
         event,
-    )
+    )?;
+    // A person asked for another go: earlier failed tries no longer count against it.
+    db.job_attempts_clear(job)?;
+    Ok(queued)
 }
 
 /// Attaches a job to an existing request, whatever its state.

@@ -29,12 +29,15 @@ pub fn start(
             }
         }
     };
+    // notify follows links by default: a link to `/` dropped in the inbox would have it watch
+    // (and, when polling, stat) the whole file system. Intake never follows links.
+    let config = Config::default().with_follow_symlinks(false);
     let guard = if poll {
-        let mut w = PollWatcher::new(handler, Config::default().with_poll_interval(interval))?;
+        let mut w = PollWatcher::new(handler, config.with_poll_interval(interval))?;
         w.watch(inbox, RecursiveMode::Recursive)?;
         Guard::Poll(w)
     } else {
-        let mut w = RecommendedWatcher::new(handler, Config::default())?;
+        let mut w = RecommendedWatcher::new(handler, config)?;
         w.watch(inbox, RecursiveMode::Recursive)?;
         Guard::Native(w)
     };

@@ -14,12 +14,13 @@ use std::time::Duration;
 use quire_pipeline::intake::batch::Segment;
 use quire_pipeline::intake::page_range::RequestedPages;
 use quire_pipeline::intake::{pages, segment};
-use quire_pipeline::{PipelineError, Processor, Report};
+use quire_pipeline::{Processor, Report};
 use serde_json::json;
 
 use anyhow::Context;
 
-use super::{custody, similar};
+use super::health::{Beat, Health, PageBeat};
+use super::{custody, disk, similar};
 use crate::config::LoadedConfig;
 use crate::deliver::{Deliverer, JobTie};
 use crate::state::{Db, Job, JobFilter, JobPatch, JobState, NewEvent, SplitDocument, StateError};
@@ -106,6 +107,10 @@ pub struct Worker {
     deliverer: Arc<Deliverer>,
     runtime: tokio::runtime::Handle,
     keep_originals: bool,
+    /// Tries a job gets when its processing panics or is cut short by an error.
+    max_attempts: u32,
+    /// Shared with the inbox loop, which keeps the disk's state in it.
+    health: Arc<Health>,
     /// Jobs some worker of this daemon is delivering now, so two never stamp the same job at
     /// once (the database would refuse the second anyway, but its stamped copy would be wasted
     /// work and an orphan in the store).
@@ -122,7 +127,9 @@ pub fn start(
     runtime: tokio::runtime::Handle,
     stop: Arc<AtomicBool>,
     wake: Wake,
+    health: Arc<Health>,
 ) -> anyhow::Result<Vec<std::thread::JoinHandle<()>>> {
+    panics::record_locations();
     let mut options = config.config.processing.to_options();
     options.barcodes = true;
     let processor = Arc::new(Processor::new(options)?);
@@ -136,24 +143,37 @@ pub fn start(
             deliverer: deliverer.clone(),
             runtime: runtime.clone(),
             keep_originals: config.config.intake.keep_originals,
+            max_attempts: config.config.intake.max_attempts.max(1),
+            health: health.clone(),
             delivering: delivering.clone(),
         };
         let (stop, wake) = (stop.clone(), wake.clone());
-        threads.push(
-            std::thread::Builder::new()
-                .name(format!("quire-worker-{n}"))
-                .spawn(move || worker.run(stop, wake))?,
-        );
+        let name = format!("quire-worker-{n}");
+        let beat = health.component(&name);
+        threads.push(std::thread::Builder::new().name(name).spawn(move || {
+            worker.run(&stop, &wake, &beat);
+            beat.stopped();
+        })?);
     }
     Ok(threads)
 }
 
 impl Worker {
-    fn run(&self, stop: Arc<AtomicBool>, wake: Wake) {
+    fn run(&self, stop: &AtomicBool, wake: &Wake, beat: &Beat) {
         while !stop.load(Ordering::SeqCst) {
+            beat.idle();
+            // A full disk would turn good scans into truncated outputs or refusals: wait.
+            if self.health.disk_low().is_some() {
+                wake.wait(Duration::from_secs(1));
+                continue;
+            }
             // Ready jobs first: they only need a stamp and a link, and a released job should not
-            // wait behind a long scan.
-            self.deliver_ready();
+            // wait behind a long scan. A panic while delivering is caught like one while
+            // processing: the job stays ready and is tried again, the worker carries on.
+            if let Err(message) = panics::catch(|| self.deliver_ready(beat)) {
+                tracing::error!(panic = %message, "delivery panicked; the job stays ready");
+                wake.wait(Duration::from_secs(1));
+            }
             let queued = match self.db.jobs_list(&JobFilter {
                 states: vec![JobState::Received],
                 limit: 16,
@@ -170,13 +190,15 @@ impl Worker {
                 if stop.load(Ordering::SeqCst) {
                     return;
                 }
-                match self.process(job) {
-                    Ok(true) => {
+                match self.attempt(job, beat) {
+                    Ok(Attempt::Done) => {
                         processed_one = true;
                         // Back to the top: deliver what is ready before the next scan.
                         break;
                     }
-                    Ok(false) => {}
+                    Ok(Attempt::Taken) => {}
+                    // Back in the queue for want of space: wait for the disk, not the next job.
+                    Ok(Attempt::NoSpace) => break,
                     // Left in `processing`; the next start resumes it.
                     Err(e) => {
                         tracing::error!(job = %job.id, error = %format!("{e:#}"), "job processing interrupted")
@@ -189,7 +211,7 @@ impl Worker {
         }
     }
 
-    fn deliver_ready(&self) {
+    fn deliver_ready(&self, beat: &Beat) {
         let ready = self.db.jobs_list(&JobFilter {
             states: vec![JobState::Processed],
             limit: 16,
@@ -199,10 +221,10 @@ impl Worker {
             if job.request_id.is_none() {
                 continue;
             }
-            let mine = lock(&self.delivering).insert(job.id.clone());
-            if !mine {
+            let Some(_claim) = Claim::take(&self.delivering, &job.id) else {
                 continue;
-            }
+            };
+            beat.working(&job.id);
             // Another worker may have delivered it between the listing and the claim.
             let still_ready =
                 matches!(self.db.job_get(&job.id), Ok(Some(j)) if j.state == JobState::Processed);
@@ -211,13 +233,13 @@ impl Worker {
                     tracing::error!(job = %job.id, error = %format!("{e:#}"), "delivery failed; will retry");
                 }
             }
-            lock(&self.delivering).remove(&job.id);
         }
     }
 
-    /// Processes `job` if this worker wins it (compare-and-set from received); `false` when
-    /// another worker took it first.
-    fn process(&self, job: &Job) -> anyhow::Result<bool> {
+    /// Processes `job` if this worker wins it (compare-and-set from received). A panic or an
+    /// error on the way is one failed try: the job goes back to the queue, or after
+    /// `max_attempts` tries is failed and quarantined; either way this worker carries on.
+    fn attempt(&self, job: &Job, beat: &Beat) -> anyhow::Result<Attempt> {
         let event = NewEvent::new("daemon", "job.processing").subject("job", &job.id);
         match self.db.job_transition(
             &job.id,
@@ -227,23 +249,97 @@ impl Worker {
             event,
         ) {
             Ok(_) => {}
-            Err(StateError::Conflict(_)) => return Ok(false),
+            Err(StateError::Conflict(_)) => return Ok(Attempt::Taken),
             Err(e) => return Err(e.into()),
         }
+        beat.working(&job.id);
+        let trouble = match panics::catch(|| self.process(job, beat)) {
+            Ok(Ok(())) => return Ok(Attempt::Done),
+            Ok(Err(e)) if disk::is_storage_full(e.as_ref()) => {
+                self.requeue_for_space(job, &format!("{e:#}"))?;
+                return Ok(Attempt::NoSpace);
+            }
+            Ok(Err(e)) => Trouble {
+                code: "worker.error",
+                what: format!("{e:#}"),
+            },
+            Err(message) => Trouble {
+                code: "worker.panic",
+                what: format!("panicked: {message}"),
+            },
+        };
+        self.failed_try(job, &trouble)?;
+        Ok(Attempt::Done)
+    }
+
+    fn process(&self, job: &Job, beat: &Beat) -> anyhow::Result<()> {
         let dir = PathBuf::from(&job.spool_path);
         let inputs = custody::inputs(&dir)?;
+        test_fault::before_processing(&inputs);
         let output = dir.join(OUTPUT_NAME);
-        match self
-            .processor
-            .process(&inputs, &output, &quire_pipeline::Silent)
-        {
+        let progress = PageBeat { beat, job: &job.id };
+        match self.processor.process(&inputs, &output, &progress) {
             Ok(done) => {
                 done.report.write_json(&dir.join(REPORT_NAME))?;
                 self.finish(job, &done.report, &done.sha256)?;
             }
-            Err(e) => self.fail(job, &dir, &e)?,
+            // The disk, not the scan: never quarantine a good scan for it.
+            Err(e) if disk::is_storage_full(&e) => return Err(e.into()),
+            Err(e) => self.fail(job, &dir, e.code(), &e.to_string())?,
         }
-        Ok(true)
+        Ok(())
+    }
+
+    /// One failed try at `job`, still `processing`: back to the queue, or failed and
+    /// quarantined once it has had its `max_attempts`.
+    fn failed_try(&self, job: &Job, trouble: &Trouble) -> anyhow::Result<()> {
+        let tries = self.db.job_attempt_failed(&job.id, &trouble.what)?;
+        tracing::error!(job = %job.id, code = trouble.code, attempt = tries, of = self.max_attempts, error = %trouble.what, "job processing failed");
+        if tries >= self.max_attempts {
+            let reason = format!(
+                "processing failed {tries} time(s), the limit ([intake] max_attempts = {}); last: {}",
+                self.max_attempts, trouble.what
+            );
+            let dir = PathBuf::from(&job.spool_path);
+            return self.fail(job, &dir, trouble.code, &reason);
+        }
+        let event = NewEvent::new("daemon", "job.retry")
+            .subject("job", &job.id)
+            .details(json!({
+                "code": trouble.code,
+                "reason": trouble.what,
+                "attempt": tries,
+                "max_attempts": self.max_attempts,
+            }));
+        match self.db.job_transition(
+            &job.id,
+            &[JobState::Processing],
+            JobState::Received,
+            JobPatch::default(),
+            event,
+        ) {
+            Ok(_) | Err(StateError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The disk filled up under the job: back to the queue, not counted against the scan.
+    fn requeue_for_space(&self, job: &Job, error: &str) -> anyhow::Result<()> {
+        tracing::warn!(job = %job.id, %error, "no space left while processing; the job waits for space");
+        let _ = std::fs::remove_file(Path::new(&job.spool_path).join(OUTPUT_NAME));
+        let event = NewEvent::new("daemon", "job.requeued")
+            .subject("job", &job.id)
+            .details(json!({ "reason": error }));
+        match self.db.job_transition(
+            &job.id,
+            &[JobState::Processing],
+            JobState::Received,
+            JobPatch::default(),
+            event,
+        ) {
+            Ok(_) | Err(StateError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn finish(&self, job: &Job, report: &Report, sha256: &str) -> anyhow::Result<()> {
@@ -469,7 +565,7 @@ impl Worker {
     }
 
     /// Bad input: the originals go to quarantine with a note saying why; the job fails.
-    fn fail(&self, job: &Job, dir: &Path, error: &PipelineError) -> anyhow::Result<()> {
+    fn fail(&self, job: &Job, dir: &Path, code: &str, reason: &str) -> anyhow::Result<()> {
         let target = self.quarantine.join(&job.id);
         std::fs::create_dir_all(&self.quarantine)?;
         if !target.exists() {
@@ -480,23 +576,20 @@ impl Worker {
             }
         }
         let note = format!(
-            "job: {}\nsource: {}\nerror code: {}\nreason: {}\n",
-            job.id,
-            job.source_name,
-            error.code(),
-            error
+            "job: {}\nsource: {}\nerror code: {code}\nreason: {reason}\n",
+            job.id, job.source_name,
         );
         let note_path = self.quarantine.join(format!("{}.error.txt", job.id));
         std::fs::write(&note_path, note)?;
         let patch = JobPatch {
-            error: Some((error.code().to_string(), error.to_string())),
+            error: Some((code.to_string(), reason.to_string())),
             ..Default::default()
         };
         let event = NewEvent::new("daemon", "job.failed")
             .subject("job", &job.id)
             .details(json!({
-                "code": error.code(),
-                "reason": error.to_string(),
+                "code": code,
+                "reason": reason,
                 "quarantined_to": target.display().to_string(),
             }));
         self.db.job_transition(
@@ -507,13 +600,122 @@ impl Worker {
             event,
         )?;
         let _ = std::fs::remove_file(dir.join(OUTPUT_NAME));
-        tracing::warn!(job = %job.id, code = error.code(), reason = %error, quarantine = %target.display(), "scan refused and quarantined");
+        tracing::warn!(job = %job.id, code, reason, quarantine = %target.display(), "scan refused and quarantined");
         Ok(())
     }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What became of one try at a queued job.
+enum Attempt {
+    /// Processed, refused, or counted as a failed try: the worker goes on.
+    Done,
+    /// Another worker took it first.
+    Taken,
+    /// Back in the queue because the disk is full.
+    NoSpace,
+}
+
+/// Why a try at a job failed, other than the scan being bad.
+struct Trouble {
+    code: &'static str,
+    what: String,
+}
+
+/// This worker's hold on a job it is delivering; let go however the delivery ends, a panic
+/// included, so the job is never left unclaimable.
+struct Claim<'a> {
+    set: &'a Mutex<HashSet<String>>,
+    job: String,
+}
+
+impl<'a> Claim<'a> {
+    fn take(set: &'a Mutex<HashSet<String>>, job: &str) -> Option<Self> {
+        lock(set).insert(job.to_string()).then(|| Self {
+            set,
+            job: job.to_string(),
+        })
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        lock(self.set).remove(&self.job);
+    }
+}
+
+/// Panics inside one job's processing, caught so that they end the job's try, not the worker.
+mod panics {
+    use std::cell::RefCell;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::sync::Once;
+
+    thread_local! {
+        /// Where the last panic on this thread happened, as the panic hook saw it.
+        static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    /// Keeps each panic's file and line for [`catch`]'s message; the default report on stderr
+    /// still happens.
+    pub fn record_locations() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if let Some(l) = info.location() {
+                    let at = format!("{}:{}", l.file(), l.line());
+                    LOCATION.with(|c| *c.borrow_mut() = Some(at));
+                }
+                previous(info);
+            }));
+        });
+    }
+
+    /// Runs `f`; a panic becomes `Err` with its message and, when known, where it happened.
+    /// Whatever `f` shares is either owned by the job (dropped) or kept consistent by its own
+    /// locks, which this code opens past poisoning; so carrying on after the panic is sound.
+    pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+        LOCATION.with(|c| c.borrow_mut().take());
+        catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_string());
+            match LOCATION.with(|c| c.borrow_mut().take()) {
+                Some(at) => format!("{message} (at {at})"),
+                None => message,
+            }
+        })
+    }
+}
+
+/// A deliberate panic for the end-to-end tests of the worker's recovery, in debug builds only
+/// (release builds have no such switch). With `QUIRE_TEST_PANIC_ON=TEXT` set, processing a job
+/// whose input file name contains TEXT panics, as a decoder bug would.
+mod test_fault {
+    #[cfg(debug_assertions)]
+    pub fn before_processing(inputs: &[std::path::PathBuf]) {
+        let Some(text) = std::env::var_os("QUIRE_TEST_PANIC_ON") else {
+            return;
+        };
+        let text = text.to_string_lossy();
+        if let Some(hit) = inputs.iter().find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().contains(text.as_ref()))
+        }) {
+            panic!(
+                "test fault: QUIRE_TEST_PANIC_ON matched {}",
+                hit.display()
+            );
+        }
+    }
+
+    #[cfg(not(debug_assertions))]
+    pub fn before_processing(_inputs: &[std::path::PathBuf]) {}
 }
 
 fn remove_originals(dir: &Path) -> anyhow::Result<()> {

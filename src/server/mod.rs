@@ -29,6 +29,8 @@ pub struct AppState {
     pub console: Arc<crate::console::Console>,
     /// Peers whose `X-Forwarded-For` is believed ([`client::address`]).
     pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
+    /// The inbox loop's and the workers' heartbeats, the disk, and the entries left alone.
+    pub intake: Arc<crate::intake::health::Health>,
 }
 
 impl AppState {
@@ -61,23 +63,35 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// 200 when the database answers and every intake thread is alive, beating and has disk to
+/// write to; else 503 with the reasons. The body always lists each component's state and last
+/// heartbeat, so a monitor sees what is wrong, not only that something is.
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let db = state.db.clone();
     let ping = tokio::task::spawn_blocking(move || db.ping()).await;
-    match ping {
-        Ok(Ok(())) => (
-            StatusCode::OK,
-            Json(json!({"status": "ok", "database": "ok"})),
-        ),
-        Ok(Err(e)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "database": e.to_string(), "code": e.code()})),
-        ),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({"status": "error", "error": e.to_string()})),
-        ),
+    let mut body = state.intake.to_json();
+    let mut problems: Vec<String> = serde_json::from_value(body["problems"].take()).unwrap_or_default();
+    let (database, code) = match ping {
+        Ok(Ok(())) => ("ok".to_string(), None),
+        Ok(Err(e)) => (e.to_string(), Some(e.code())),
+        Err(e) => (format!("the check itself failed: {e}"), None),
+    };
+    if database != "ok" {
+        problems.insert(0, format!("database: {database}"));
     }
+    body["database"] = json!(database);
+    if let Some(code) = code {
+        body["code"] = json!(code);
+    }
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    body["status"] = json!(if problems.is_empty() { "ok" } else { "unavailable" });
+    body["reason"] = json!(problems.join("; "));
+    body["problems"] = json!(problems);
+    (status, Json(body))
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.

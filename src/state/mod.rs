@@ -264,6 +264,13 @@ pub trait Database: Send + Sync {
     /// Queues the delivery's e-mail again (a copy of its latest notice, due now), with `event`.
     /// `Conflict` unless the delivery is active; `NotFound` if it never had a notice.
     fn notice_resend(&self, delivery_id: &str, event: NewEvent) -> Result<(), StateError>;
+
+    /// Counts one more failed try at processing `job_id` (a panic, a run cut short) and returns
+    /// how many there have been.
+    fn job_attempt_failed(&self, job_id: &str, error: &str) -> Result<u32, StateError>;
+
+    /// Forgets a job's failed tries (a person asked for it to be processed again).
+    fn job_attempts_clear(&self, job_id: &str) -> Result<(), StateError>;
 }
 
 pub type Db = Arc<dyn Database>;

@@ -6,7 +6,8 @@
 //! - PDF: no `%%EOF` near the end;
 //! - JPEG: no end-of-image marker near the end;
 //! - PNG: no `IEND` chunk at the end;
-//! - TIFF: a page directory, strip or tile that lies past the end of the file.
+//! - TIFF: a page directory, strip or tile that lies past the end of the file;
+//! - any file: nothing in it at all (0 bytes).
 //!
 //! It reads headers and the file's tail only, so it costs microseconds to a few milliseconds.
 //! A format it does not know is "complete": processing decides, and refuses it with a reason.
@@ -39,6 +40,10 @@ pub fn completeness(path: &Path) -> Completeness {
 fn check(path: &Path) -> Result<(), String> {
     let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let len = file.metadata().map_err(|e| e.to_string())?.len();
+    if len == 0 {
+        // A scanner often creates the file before it writes anything.
+        return Err("empty file (0 bytes)".to_string());
+    }
     let mut head = [0u8; 8];
     let n = read_up_to(&mut file, &mut head)?;
     let head = &head[..n];
@@ -185,5 +190,11 @@ mod tests {
         let other = dir.path().join("notes.txt");
         std::fs::write(&other, "not a scan").unwrap();
         assert_eq!(completeness(&other), Completeness::Complete);
+        let empty = dir.path().join("empty.pdf");
+        std::fs::write(&empty, b"").unwrap();
+        assert_eq!(
+            completeness(&empty),
+            Completeness::Incomplete("empty file (0 bytes)".into())
+        );
     }
 }

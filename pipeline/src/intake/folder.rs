@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::settle::{Look, SettleTracker, Verdict};
+use super::settle::{FileKind, Look, SettleTracker, Verdict};
 
 /// Watches one request folder through successive listings.
 #[derive(Debug, Clone)]
@@ -39,6 +39,11 @@ impl FolderTracker {
         }
         let mut all_stable = !listing.is_empty();
         for (path, look) in listing {
+            // A link or a device inside can never settle; it must not keep the folder waiting
+            // for ever: the caller refuses a quiet folder that holds one, with the reason.
+            if look.kind != FileKind::Regular {
+                continue;
+            }
             if self.files.look(path, *look, at) != Verdict::Stable {
                 all_stable = false;
             }
@@ -64,7 +69,6 @@ impl FolderTracker {
 mod tests {
     use std::time::{Duration, SystemTime};
 
-    use super::super::settle::FileKind;
     use super::*;
 
     fn file(name: &str, size: u64) -> (PathBuf, Look) {
@@ -102,7 +106,7 @@ mod tests {
     }
 
     #[test]
-    fn a_symlink_in_the_folder_holds_it() {
+    fn a_symlink_in_the_folder_does_not_keep_it_waiting() {
         let t0 = Instant::now();
         let mut folder = FolderTracker::new(Duration::from_secs(1));
         let mut listing = vec![file("p1.tif", 10)];
@@ -114,9 +118,10 @@ mod tests {
             },
         ));
         folder.look(&listing, t0);
+        // Quiet: the caller sees the link in the listing and refuses the folder.
         assert_eq!(
             folder.look(&listing, t0 + Duration::from_secs(5)),
-            Verdict::Waiting
+            Verdict::Stable
         );
     }
 }

@@ -1,9 +1,11 @@
 //! Deciding when a dropped file is complete, from what the daemon observed: change events and
 //! repeated looks at its size, mtime and kind.
 //!
-//! A file is [`Verdict::Stable`] when it is a regular file (never a symlink), not empty, its
-//! size and mtime were the same in the last two looks, and nothing happened to it (no event, no
-//! change between looks) for the settle delay. A changed look counts as activity, so the rule
+//! A file is [`Verdict::Stable`] when it is a regular file (never a symlink), its size and mtime
+//! were the same in the last two looks, and nothing happened to it (no event, no change between
+//! looks) for the settle delay. An empty file can settle too: [`super::complete`] calls it
+//! incomplete, so it waits the daemon's grace period for its writer and is then refused with
+//! its reason instead of sitting in the inbox unexplained. A changed look counts as activity, so the rule
 //! also works without events, on network shares that are polled. Temporary names are the
 //! caller's filter ([`super::temp_name`]) and decoding is the daemon's last check.
 //!
@@ -102,7 +104,7 @@ impl SettleTracker {
             seen.active_at = seen.active_at.max(at);
         }
         let quiet = at.saturating_duration_since(seen.active_at) >= self.delay;
-        if seen.same_looks >= 2 && quiet && look.size > 0 {
+        if seen.same_looks >= 2 && quiet {
             Verdict::Stable
         } else {
             Verdict::Waiting
@@ -197,7 +199,7 @@ mod tests {
     }
 
     #[test]
-    fn symlinks_folders_and_empty_files_are_never_stable() {
+    fn symlinks_and_folders_are_never_stable_and_empty_files_settle() {
         let t0 = Instant::now();
         let later = t0 + Duration::from_secs(60);
         let mut tracker = SettleTracker::new(Duration::from_secs(1));
@@ -218,9 +220,10 @@ mod tests {
             tracker.look(Path::new("/in/d"), dir, later),
             Verdict::Ignored
         );
+        // Settled, but not complete: `complete` has the last word on an empty file.
         let empty = Path::new("/in/empty.pdf");
         tracker.look(empty, regular(0, 1), t0);
-        assert_eq!(tracker.look(empty, regular(0, 1), later), Verdict::Waiting);
+        assert_eq!(tracker.look(empty, regular(0, 1), later), Verdict::Stable);
     }
 
     #[test]

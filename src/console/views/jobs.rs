@@ -94,11 +94,30 @@ async fn list(state: AppState, staff: Staff, q: QueueQuery, unmatched: bool) -> 
         )
     })
     .collect();
+    let intake = intake_notes(&state);
     Ok(page(
         &staff,
         "jobs.html",
-        context! { jobs => v(&rows), unmatched, filter => q.state, counts, done => q.done, title => if unmatched { "Unmatched scans" } else { "Job queue" } },
+        context! { jobs => v(&rows), unmatched, filter => q.state, counts, done => q.done, title => if unmatched { "Unmatched scans" } else { "Job queue" }, intake => v(&intake) },
     ))
+}
+
+/// What the technician must know about intake that no job shows: why it is paused (a full
+/// disk, a dead or stuck worker), inbox entries left in place, and entries refused into
+/// quarantine without becoming jobs.
+fn intake_notes(state: &AppState) -> Value {
+    let health = &state.intake;
+    let ignored: Vec<Value> = health
+        .ignored_entries()
+        .into_iter()
+        .map(|i| json!({"name": i.name, "reason": i.reason}))
+        .collect();
+    let refused: Vec<Value> = health
+        .refused_entries()
+        .into_iter()
+        .map(|r| json!({"name": r.name, "reason": r.reason, "quarantined_to": r.quarantined_to}))
+        .collect();
+    json!({ "problems": health.problems(), "ignored": ignored, "refused": refused })
 }
 
 pub async fn queue(

@@ -30,6 +30,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0004_users.sql")),
         M::up(include_str!("migrations/0005_batches.sql")).foreign_key_check(),
         M::up(include_str!("migrations/0006_pickup_limits.sql")),
+        M::up(include_str!("migrations/0007_intake_health.sql")),
     ])
 }
 
@@ -425,6 +426,25 @@ impl Database for SqliteDatabase {
 
     fn ping(&self) -> Result<(), StateError> {
         self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    fn job_attempt_failed(&self, job_id: &str, error: &str) -> Result<u32, StateError> {
+        let failures = self.conn().query_row(
+            "INSERT INTO job_attempts (job_id, failures, last_error, updated_at)
+             VALUES (?1, 1, ?2, ?3)
+             ON CONFLICT (job_id) DO UPDATE SET failures = failures + 1,
+                 last_error = excluded.last_error, updated_at = excluded.updated_at
+             RETURNING failures",
+            rusqlite::params![job_id, error, super::now_rfc3339()],
+            |r| r.get::<_, u32>(0),
+        )?;
+        Ok(failures)
+    }
+
+    fn job_attempts_clear(&self, job_id: &str) -> Result<(), StateError> {
+        self.conn()
+            .execute("DELETE FROM job_attempts WHERE job_id = ?1", [job_id])?;
         Ok(())
     }
 
