@@ -1,12 +1,16 @@
 //! One document run: every input page through the page steps in parallel, in a bounded window,
 //! into one PDF written to a temporary file that is renamed into place only when complete.
 //!
-//! The window (two pages per worker) is what bounds memory: a 500-page input never has more
-//! than that many decoded pages alive. Pages are written in input order as they finish.
+//! The window (two pages per worker) bounds the number of pages alive: a 500-page input never
+//! has more than that many decoded. The memory budget bounds their size: each page takes its
+//! estimated peak (from its header) from a budget shared by every document the processor runs,
+//! before it starts, and gives it back when it is done; a page that would overdraw the budget
+//! waits. Pages are written in input order as they finish.
 //! On any error the temporary file is deleted, so a failed run leaves no partial output.
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 use crate::error::{PipelineError, Result};
@@ -68,6 +72,63 @@ fn check_languages(options: &ProcessOptions) -> Result<()> {
     })
 }
 
+/// Memory in MiB shared by the pages in flight, counted by their estimates: a semaphore in MiB.
+#[derive(Debug)]
+pub(crate) struct MemoryBudget {
+    capacity_mb: u64,
+    used_mb: Mutex<u64>,
+    freed: Condvar,
+}
+
+/// A page's share of the budget, given back when dropped.
+#[derive(Debug)]
+pub(crate) struct MemoryLease {
+    budget: Arc<MemoryBudget>,
+    mb: u64,
+}
+
+impl MemoryBudget {
+    pub(crate) fn new(capacity_mb: u64) -> Arc<MemoryBudget> {
+        Arc::new(MemoryBudget {
+            capacity_mb,
+            used_mb: Mutex::new(0),
+            freed: Condvar::new(),
+        })
+    }
+
+    /// Take `mb`, waiting until that much is free. More than the whole budget is taken as the
+    /// whole budget (probing refuses such pages, so this only keeps a wait from being endless).
+    pub(crate) fn acquire(self: &Arc<Self>, mb: u64) -> MemoryLease {
+        let mb = mb.min(self.capacity_mb);
+        let mut used = self.used_mb.lock().unwrap_or_else(|e| e.into_inner());
+        while *used + mb > self.capacity_mb {
+            used = self.freed.wait(used).unwrap_or_else(|e| e.into_inner());
+        }
+        *used += mb;
+        MemoryLease {
+            budget: self.clone(),
+            mb,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn used_mb(&self) -> u64 {
+        *self.used_mb.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for MemoryLease {
+    fn drop(&mut self) {
+        let mut used = self
+            .budget
+            .used_mb
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *used -= self.mb;
+        self.budget.freed.notify_all();
+    }
+}
+
 /// The result of a run: where the PDF is, what it is, and the report.
 #[derive(Debug, Clone)]
 pub struct ProcessedDocument {
@@ -83,6 +144,8 @@ pub struct Processor {
     options: std::sync::Arc<ProcessOptions>,
     pool: rayon::ThreadPool,
     font: GlyphlessFont,
+    /// Shared by every document this processor runs at once (the daemon's concurrent jobs).
+    pub(crate) memory: Arc<MemoryBudget>,
 }
 
 impl Processor {
@@ -104,6 +167,7 @@ impl Processor {
         })?;
         check_languages(&options)?;
         Ok(Processor {
+            memory: MemoryBudget::new(options.max_memory_mb),
             options: std::sync::Arc::new(options),
             pool,
             font,
@@ -164,11 +228,14 @@ impl Processor {
                 let (page, options, tx) =
                     (pages[submitted].clone(), self.options.clone(), tx.clone());
                 let n = submitted;
+                let lease = self.memory.acquire(page.estimated_peak_mb());
                 self.pool.spawn(move || {
-                    // The receiver is gone only when the run already failed.
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         page_steps::process(&page, &options)
                     }));
+                    // What is left of the page (its encoded image) is small.
+                    drop(lease);
+                    // The receiver is gone only when the run already failed.
                     let _ = tx.send((n, outcome));
                 });
                 submitted += 1;

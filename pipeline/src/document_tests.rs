@@ -325,3 +325,88 @@ fn a_language_without_traineddata_is_refused_before_any_work() {
     assert_eq!(err.code(), "pipeline.ocr.init");
     assert!(err.to_string().contains("xyz"), "{err}");
 }
+
+#[test]
+fn a_page_over_the_memory_budget_is_refused_with_file_page_and_need_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    // 2000 × 1500 grey: 3 MB of pixels, an estimated 8 MiB to process.
+    let img = GrayImage::from_fn(2000, 1500, |x, y| image::Luma([((x + y) % 251) as u8]));
+    let big = write_png(dir.path(), "big.png", &img, 300.0);
+    let before = std::fs::read(&big).unwrap();
+    let out = dir.path().join("out.pdf");
+    let processor = Processor::new(ProcessOptions {
+        jobs: 1,
+        max_memory_mb: 5,
+        ..ProcessOptions::default()
+    })
+    .unwrap();
+    let err = processor
+        .process(&[big.clone()], &out, &Silent)
+        .unwrap_err();
+    assert_eq!(err.code(), "pipeline.decode.over_memory_budget");
+    let message = err.to_string();
+    for part in ["big.png, page 1", "2000×1500", "8 MiB", "budget of 5 MiB"] {
+        assert!(message.contains(part), "{part:?} missing from: {message}");
+    }
+    assert_eq!(
+        std::fs::read(&big).unwrap(),
+        before,
+        "the input is kept as it was"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn pages_wait_for_memory_rather_than_overdraw_the_budget() {
+    use crate::document::MemoryBudget;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    let budget = MemoryBudget::new(6);
+    let first = budget.acquire(4);
+    let second_started = Arc::new(AtomicBool::new(false));
+    let waiter = {
+        let (budget, started) = (budget.clone(), second_started.clone());
+        std::thread::spawn(move || {
+            let lease = budget.acquire(4);
+            started.store(true, Ordering::SeqCst);
+            drop(lease);
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        !second_started.load(Ordering::SeqCst),
+        "4 + 4 MiB fitted a 6 MiB budget"
+    );
+    assert_eq!(budget.used_mb(), 4);
+    drop(first);
+    waiter.join().unwrap();
+    assert!(second_started.load(Ordering::SeqCst));
+    assert_eq!(budget.used_mb(), 0);
+
+    // Through a whole run: two pages that fit the budget one at a time both get through.
+    let dir = tempfile::tempdir().unwrap();
+    let inputs: Vec<PathBuf> = (0..2)
+        .map(|i| {
+            let page = synth::render_page(&small_spec(20 + i, 0.0)).unwrap();
+            write_png(dir.path(), &format!("{i}.png"), &page.image, 200.0)
+        })
+        .collect();
+    let each =
+        crate::input::probe(&inputs, &ProcessOptions::default()).unwrap()[0].estimated_peak_mb();
+    let processor = Processor::new(ProcessOptions {
+        jobs: 2,
+        max_memory_mb: each + each / 2,
+        ..ProcessOptions::default()
+    })
+    .unwrap();
+    let out = dir.path().join("out.pdf");
+    let done = processor.process(&inputs, &out, &Silent).unwrap();
+    assert_eq!(done.report.pages_out, 2);
+    assert_eq!(
+        processor.memory.used_mb(),
+        0,
+        "every page gave its memory back"
+    );
+}

@@ -70,6 +70,19 @@ pub enum PipelineError {
         limit: u32,
     },
     #[error(
+        "{at}: page is {width}×{height} pixels, {channels} byte(s) a pixel, and needs an \
+         estimated {need_mb} MiB to process, over the memory budget of {budget_mb} MiB \
+         (max_memory_mb)"
+    )]
+    OverMemoryBudget {
+        at: Location,
+        width: u32,
+        height: u32,
+        channels: usize,
+        need_mb: u64,
+        budget_mb: u64,
+    },
+    #[error(
         "{at}: the page carries text but no scanned image (a born-digital page); Quire only \
          processes scans"
     )]
@@ -99,6 +112,7 @@ impl PipelineError {
             Self::Corrupt { .. } => "pipeline.decode.corrupt",
             Self::Jbig2 { .. } => "pipeline.decode.jbig2",
             Self::TooLarge { .. } => "pipeline.decode.too_large",
+            Self::OverMemoryBudget { .. } => "pipeline.decode.over_memory_budget",
             Self::BornDigital { .. } => "pipeline.input.born_digital",
             Self::OcrInit { .. } => "pipeline.ocr.init",
             Self::Ocr { .. } => "pipeline.ocr.failed",
@@ -117,6 +131,7 @@ impl PipelineError {
             | Self::Corrupt { at, .. }
             | Self::Jbig2 { at, .. }
             | Self::TooLarge { at, .. }
+            | Self::OverMemoryBudget { at, .. }
             | Self::BornDigital { at }
             | Self::Ocr { at, .. } => Some(at),
             _ => None,

@@ -22,6 +22,10 @@ pub struct ProcessOptions {
     pub orientation_min_confidence: f32,
     /// Decompression-bomb guard, checked from headers before anything is allocated.
     pub max_megapixels: u32,
+    /// Memory, in MiB, the pages being processed at once may take together, as estimated from
+    /// their headers (`input::estimated_peak_mb`). A page whose estimate alone is larger is
+    /// refused; otherwise pages wait until enough of the budget is free.
+    pub max_memory_mb: u64,
     /// Used when a file states no resolution.
     pub fallback_dpi: f32,
     /// JPEG quality (1–100) for grey and colour pages that are re-encoded.
@@ -48,6 +52,7 @@ impl Default for ProcessOptions {
             orientation: true,
             orientation_min_confidence: 2.0,
             max_megapixels: 250,
+            max_memory_mb: 2048,
             fallback_dpi: 300.0,
             jpeg_quality: 80,
             title: None,

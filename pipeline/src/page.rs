@@ -1,6 +1,8 @@
 //! A decoded page: its pixels, its resolution, and (for PDF input) the original image stream
 //! that can be copied to the output untouched when nothing about the pixels changed.
 
+use std::borrow::Cow;
+
 use image::{GrayImage, RgbImage};
 
 /// The pixels of one page, kept in the narrowest form that holds them, because the output
@@ -21,12 +23,29 @@ impl Raster {
         }
     }
 
-    /// A grey view for analysis and OCR.
-    pub fn to_gray(&self) -> GrayImage {
+    /// Bytes one pixel takes in memory: 1 for grey and bilevel pages, 3 for colour.
+    pub fn bytes_per_pixel(&self) -> usize {
         match self {
-            Raster::Bilevel(img) | Raster::Gray(img) => img.clone(),
-            Raster::Rgb(img) => image::DynamicImage::ImageRgb8(img.clone()).into_luma8(),
+            Raster::Bilevel(_) | Raster::Gray(_) => 1,
+            Raster::Rgb(_) => 3,
         }
+    }
+
+    /// The grey pixels analysis and OCR read: the page's own buffer for grey and bilevel pages
+    /// (a page-sized copy is what a 250-megapixel page cannot afford), a converted copy for
+    /// colour ones.
+    pub fn gray(&self) -> Cow<'_, GrayImage> {
+        match self {
+            Raster::Bilevel(img) | Raster::Gray(img) => Cow::Borrowed(img),
+            // `imageops::grayscale` reads the buffer in place; going through `DynamicImage`
+            // would clone the colour buffer first.
+            Raster::Rgb(img) => Cow::Owned(image::imageops::grayscale(img)),
+        }
+    }
+
+    /// A grey copy, owned.
+    pub fn to_gray(&self) -> GrayImage {
+        self.gray().into_owned()
     }
 
     /// Classify a grey image: bilevel if it holds only black and white.
@@ -41,7 +60,11 @@ impl Raster {
     /// Classify a colour image: grey when every pixel is neutral.
     pub fn from_rgb(img: RgbImage) -> Raster {
         if img.pixels().all(|p| p[0] == p[1] && p[1] == p[2]) {
-            Raster::from_gray(image::DynamicImage::ImageRgb8(img).into_luma8())
+            // Neutral pixels: any channel is the grey level.
+            let (w, h) = img.dimensions();
+            let grey = img.as_raw().iter().step_by(3).copied().collect();
+            drop(img);
+            Raster::from_gray(GrayImage::from_raw(w, h, grey).expect("one sample a pixel"))
         } else {
             Raster::Rgb(img)
         }

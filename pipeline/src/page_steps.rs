@@ -3,16 +3,25 @@
 //!
 //! Blank pages skip orientation, deskew and OCR: there is nothing to read, and tesseract is
 //! most of the cost. Skew is measured even with deskew off, so the report always has it.
+//!
+//! Memory: a page is one buffer (1 byte a pixel grey or bilevel, 3 colour) and at most one
+//! more of its size is alive at any time — the straightened or turned copy while it is being
+//! made. Grey and bilevel pages are analysed and OCR'd in place, without a grey copy; tesseract
+//! reads a copy shrunk to [`OCR_DPI`] when the scan is finer than [`OCR_MAX_DPI`]; the page is
+//! dropped as soon as it is encoded. [`PAGE_BUFFER_FACTOR`] is what the memory budget counts.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
+use image::GrayImage;
+
 use crate::error::{PipelineError, Result};
-use crate::imaging::{blank, deskew, quality};
+use crate::imaging::{blank, deskew, quality, resample};
 use crate::input::PageRef;
 use crate::intake::batch::Sheet;
 use crate::ocr::{self, OcrPage};
 use crate::options::ProcessOptions;
-use crate::page::Raster;
+use crate::page::{DecodedPage, EmbeddedImage, Raster};
 use crate::page_number;
 use crate::pdf::{EncodedImage, image_encode, text_layer};
 use crate::report::{BarcodeFinding, PageReport, PageTimings, SkewReport, Warning};
@@ -33,6 +42,112 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
+/// Pages finer than this are OCR'd from a shrunk copy: tesseract reads no better past 300–400
+/// dpi, and both its copy of the page and its work buffers grow with the pixel count (a
+/// full-size copy of a 250-megapixel page is another 250 MB).
+pub(crate) const OCR_MAX_DPI: f32 = 400.0;
+/// The resolution of that shrunk copy.
+pub(crate) const OCR_DPI: f32 = 300.0;
+/// A page's peak memory in page-sized buffers, measured (BENCHMARKS.md, "Memory per page"):
+/// the page, its straightened copy while it is being made, and for colour pages the grey view
+/// (a third of a buffer), plus decoder and tesseract work space.
+pub(crate) const PAGE_BUFFER_FACTOR: f64 = 2.5;
+
+/// A page's pixels with the grey view analysis and OCR read. Grey and bilevel pages are their
+/// own grey view; only a colour page holds a second, grey buffer, made once.
+struct Pixels {
+    raster: Raster,
+    luma: Option<GrayImage>,
+}
+
+impl Pixels {
+    fn new(raster: Raster) -> Pixels {
+        let luma = match raster.gray() {
+            Cow::Owned(luma) => Some(luma),
+            Cow::Borrowed(_) => None,
+        };
+        Pixels { raster, luma }
+    }
+
+    fn gray(&self) -> &GrayImage {
+        match (&self.luma, &self.raster) {
+            (Some(luma), _) => luma,
+            (None, Raster::Bilevel(img) | Raster::Gray(img)) => img,
+            (None, Raster::Rgb(_)) => unreachable!("a colour page always has its grey view"),
+        }
+    }
+
+    /// Replace the pixels by `f` of them; the grey view goes first, so that only the page and
+    /// its new copy are alive while `f` works.
+    fn map(self, f: impl FnOnce(Raster) -> Raster) -> Pixels {
+        drop(self.luma);
+        Pixels::new(f(self.raster))
+    }
+
+    fn into_raster(self) -> Raster {
+        self.raster
+    }
+}
+
+/// The grey image tesseract reads, at its resolution.
+struct OcrInput<'a> {
+    image: Cow<'a, GrayImage>,
+    dpi: (f32, f32),
+}
+
+/// The page itself up to [`OCR_MAX_DPI`]; above it, a copy shrunk to [`OCR_DPI`].
+fn ocr_input(gray: &GrayImage, dpi: (f32, f32)) -> OcrInput<'_> {
+    if dpi.0.min(dpi.1) <= OCR_MAX_DPI {
+        return OcrInput {
+            image: Cow::Borrowed(gray),
+            dpi,
+        };
+    }
+    shrunk_to(gray, dpi, OCR_DPI)
+}
+
+/// `gray` shrunk so that neither resolution exceeds `target` dpi, with its new resolution
+/// (exact, from the pixel counts, so words land where they were).
+fn shrunk_to(gray: &GrayImage, dpi: (f32, f32), target: f32) -> OcrInput<'_> {
+    let (w, h) = gray.dimensions();
+    let side = |px: u32, res: f32| {
+        if res > target {
+            ((f64::from(px) * f64::from(target) / f64::from(res)).round() as u32).max(1)
+        } else {
+            px
+        }
+    };
+    let (tw, th) = (side(w, dpi.0), side(h, dpi.1));
+    if (tw, th) == (w, h) {
+        return OcrInput {
+            image: Cow::Borrowed(gray),
+            dpi,
+        };
+    }
+    OcrInput {
+        image: Cow::Owned(resample::shrink_gray(gray, tw, th)),
+        dpi: (dpi.0 * tw as f32 / w as f32, dpi.1 * th as f32 / h as f32),
+    }
+}
+
+/// What OSD reads: letter shapes, not fine detail. At half of a 300-dpi page it is as sure and
+/// 2–3 times faster, so pages of 250 dpi or more are shrunk to half of what OCR reads.
+fn osd_input(gray: &GrayImage, dpi: (f32, f32)) -> OcrInput<'_> {
+    let finest = dpi.0.min(dpi.1);
+    if finest < 250.0 {
+        return OcrInput {
+            image: Cow::Borrowed(gray),
+            dpi,
+        };
+    }
+    let read_at = if finest > OCR_MAX_DPI {
+        OCR_DPI
+    } else {
+        finest
+    };
+    shrunk_to(gray, dpi, read_at / 2.0)
+}
+
 pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<FinishedPage> {
     let at = page.location();
     let tessdata = options.tessdata_dir.as_deref().and_then(|p| p.to_str());
@@ -41,13 +156,17 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
     let mut engines_started = 0;
 
     let t = Instant::now();
-    let decoded = page.decode(options)?;
-    let raster = decoded.raster;
-    let passthrough = decoded.passthrough;
-    let mut dpi = decoded.dpi;
-    let gray = raster.to_gray();
+    let DecodedPage {
+        raster,
+        dpi,
+        dpi_assumed,
+        passthrough,
+        had_text,
+    } = page.decode(options)?;
+    let mut dpi = dpi;
+    let pixels = Pixels::new(raster);
     timings.decode_ms = ms(t);
-    if decoded.dpi_assumed {
+    if dpi_assumed {
         warnings.push(Warning::new(
             "page.dpi_assumed",
             format!("the file states no resolution; assumed {:.0} dpi", dpi.0),
@@ -55,16 +174,15 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
     }
 
     let t = Instant::now();
-    let verdict = blank::detect(&gray);
+    let verdict = blank::detect(pixels.gray());
     timings.analysis_ms += ms(t);
 
     let mut rotation_applied = 0;
     let mut orientation_confidence = None;
     let mut read = read(
         &at,
-        raster,
+        pixels,
         passthrough,
-        gray,
         dpi,
         verdict.blank,
         options,
@@ -75,21 +193,11 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
     // page upright and saves OSD (a sixth of a page's tesseract time) on nearly every page.
     if options.orientation && !verdict.blank && !reads_upright(&read.ocr) {
         let t = Instant::now();
-        let gray = &read.gray;
-        // OSD needs letter shapes, not fine detail: at half resolution it is as sure and
-        // 2–3 times faster on 300 dpi scans.
-        let found = if dpi.0.min(dpi.1) >= 250.0 {
-            let half = image::imageops::resize(
-                gray,
-                gray.width() / 2,
-                gray.height() / 2,
-                image::imageops::FilterType::Triangle,
-            );
-            ocr::with_osd(tessdata, |osd| {
-                osd.detect(&half, (dpi.0 / 2.0).round() as u32)
+        let found = {
+            let osd = osd_input(read.pixels.gray(), dpi);
+            ocr::with_osd(tessdata, |engine| {
+                engine.detect(&osd.image, osd.dpi.0.round() as u32)
             })?
-        } else {
-            ocr::with_osd(tessdata, |osd| osd.detect(gray, dpi.0.round() as u32))?
         };
         timings.orientation_ms = ms(t);
         if let Some(found) = found {
@@ -98,42 +206,45 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
             {
                 // A quarter turn is lossless, so turning the page as it stands (deskewed or
                 // not) and reading it again costs no image quality.
-                let turned = read.raster.rotate_quarters(found.rotate_clockwise);
+                let turned = read
+                    .pixels
+                    .map(|raster| raster.rotate_quarters(found.rotate_clockwise));
                 rotation_applied = found.rotate_clockwise;
                 if rotation_applied % 180 == 90 {
                     dpi = (dpi.1, dpi.0);
                 }
-                let gray = turned.to_gray();
                 let ocr_before = timings.ocr_ms;
-                read = read_again(&at, turned, gray, dpi, options, &mut timings, read.skew)?;
+                read = read_again(&at, turned, dpi, options, &mut timings, read.skew)?;
                 timings.ocr_ms += ocr_before;
             }
         }
     }
     let Reading {
-        raster,
-        gray,
+        pixels,
         passthrough,
         skew,
         skew_warnings,
         ocr: ocr_page,
+        ocr_dpi,
+        ocr_height,
         engines_started: started,
     } = read;
     engines_started += started;
     warnings.extend(skew_warnings);
 
     let t = Instant::now();
+    let gray = pixels.gray();
     warnings.extend(
-        quality::checks(&gray, dpi.0.min(dpi.1))
+        quality::checks(gray, dpi.0.min(dpi.1))
             .iter()
             .map(Warning::from),
     );
     timings.analysis_ms += ms(t);
 
     let t = Instant::now();
-    let fingerprint_phash = crate::similarity::perceptual_hash(&gray, dpi.0.min(dpi.1));
+    let fingerprint_phash = crate::similarity::perceptual_hash(gray, dpi.0.min(dpi.1));
     let barcode = if options.barcodes && !verdict.blank {
-        let found = crate::intake::barcode::examine(&gray, dpi.0.min(dpi.1));
+        let found = crate::intake::barcode::examine(gray, dpi.0.min(dpi.1));
         found.barcode.as_ref().map(|b| BarcodeFinding {
             text: b.text.clone(),
             symbology: b.symbology.name().to_string(),
@@ -153,7 +264,7 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
     if let Some(w) = quality::QualityWarning::for_ocr_confidence(ocr_page.mean_confidence()) {
         warnings.push((&w).into());
     }
-    if decoded.had_text {
+    if had_text {
         warnings.push(Warning::new(
             "page.text_layer_replaced",
             "the page already carried text; it was dropped and the page OCR'd afresh",
@@ -161,14 +272,17 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
     }
 
     let t = Instant::now();
+    // The grey view of a colour page goes before encoding; the page itself right after.
+    let raster = pixels.into_raster();
     let (width, height) = raster.dimensions();
     let image = match passthrough {
         Some(embedded) => image_encode::passthrough(embedded),
         None => image_encode::encode(&raster, options.jpeg_quality),
     };
-    let text_layer = text_layer::content(&ocr_page, dpi, height);
+    drop(raster);
+    // Word boxes are in the pixels tesseract read, which may be a shrunk copy.
+    let text_layer = text_layer::content(&ocr_page, ocr_dpi, ocr_height);
     timings.encode_ms = ms(t);
-    drop(gray);
 
     let report = PageReport {
         source_file: page.file.clone(),
@@ -178,7 +292,7 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
         height_px: height,
         dpi_x: dpi.0,
         dpi_y: dpi.1,
-        dpi_assumed: decoded.dpi_assumed,
+        dpi_assumed,
         rotation_applied,
         orientation_confidence,
         skew,
@@ -186,8 +300,8 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
         word_count: ocr_page.word_count(),
         blank: verdict.blank,
         ink_fraction: verdict.ink_fraction,
-        replaced_text_layer: decoded.had_text,
-        printed_page_number: page_number::find(&ocr_page, height),
+        replaced_text_layer: had_text,
+        printed_page_number: page_number::find(&ocr_page, ocr_height),
         image_encoding: image.encoding,
         bytes: 0,
         warnings,
@@ -208,12 +322,14 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
 
 /// A page as read in one orientation: straightened image, skew findings and OCR.
 struct Reading {
-    raster: Raster,
-    gray: image::GrayImage,
-    passthrough: Option<crate::page::EmbeddedImage>,
+    pixels: Pixels,
+    passthrough: Option<EmbeddedImage>,
     skew: Option<SkewReport>,
     skew_warnings: Vec<Warning>,
     ocr: OcrPage,
+    /// Resolution and height of the image tesseract read; its word boxes are in its pixels.
+    ocr_dpi: (f32, f32),
+    ocr_height: u32,
     engines_started: usize,
 }
 
@@ -240,12 +356,10 @@ fn reads_upright(ocr: &OcrPage) -> bool {
 }
 
 /// Measures and corrects skew, then OCRs the page (blank pages skip both).
-#[allow(clippy::too_many_arguments)]
 fn read(
     at: &crate::error::Location,
-    mut raster: Raster,
-    mut passthrough: Option<crate::page::EmbeddedImage>,
-    mut gray: image::GrayImage,
+    mut pixels: Pixels,
+    mut passthrough: Option<EmbeddedImage>,
     dpi: (f32, f32),
     blank: bool,
     options: &ProcessOptions,
@@ -255,11 +369,10 @@ fn read(
     let mut skew_warnings = Vec::new();
     if !blank {
         let t = Instant::now();
-        let estimate = deskew::estimate_skew(&gray);
+        let estimate = deskew::estimate_skew(pixels.gray());
         let corrected = options.deskew && estimate.should_rotate();
         if corrected {
-            raster = rotate(raster, estimate.correction_deg());
-            gray = raster.to_gray();
+            pixels = pixels.map(|raster| rotate(raster, estimate.correction_deg()));
             passthrough = None;
         }
         if let Some(w) = quality::QualityWarning::for_skew(estimate.angle_deg) {
@@ -280,18 +393,21 @@ fn read(
         });
         timings.deskew_ms += ms(t);
     }
-    let (ocr, engines_started) = if blank {
-        (OcrPage::default(), 0)
+    let (ocr, ocr_dpi, ocr_height, engines_started) = if blank {
+        (OcrPage::default(), dpi, pixels.gray().height(), 0)
     } else {
-        recognize(&gray, dpi, options, timings, at)?
+        let input = ocr_input(pixels.gray(), dpi);
+        let (ocr, started) = recognize(&input.image, input.dpi, options, timings, at)?;
+        (ocr, input.dpi, input.image.height(), started)
     };
     Ok(Reading {
-        raster,
-        gray,
+        pixels,
         passthrough,
         skew,
         skew_warnings,
         ocr,
+        ocr_dpi,
+        ocr_height,
         engines_started,
     })
 }
@@ -300,14 +416,13 @@ fn read(
 /// but a correction already made is kept as the page's own.
 fn read_again(
     at: &crate::error::Location,
-    raster: Raster,
-    gray: image::GrayImage,
+    pixels: Pixels,
     dpi: (f32, f32),
     options: &ProcessOptions,
     timings: &mut PageTimings,
     before: Option<SkewReport>,
 ) -> Result<Reading> {
-    let mut reading = read(at, raster, None, gray, dpi, false, options, timings)?;
+    let mut reading = read(at, pixels, None, dpi, false, options, timings)?;
     if let (Some(now), Some(then)) = (&mut reading.skew, before) {
         now.corrected |= then.corrected;
     }
@@ -315,7 +430,7 @@ fn read_again(
 }
 
 fn recognize(
-    gray: &image::GrayImage,
+    gray: &GrayImage,
     dpi: (f32, f32),
     options: &ProcessOptions,
     timings: &mut PageTimings,

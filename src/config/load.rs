@@ -236,6 +236,7 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
     if let StorageConfig::Filesystem { path: Some(p) } = &config.storage {
         check_creatable("[storage] path", p, errors);
     }
+    config.processing.validate(errors);
     if config.intake.concurrent_jobs == 0 {
         errors.push("[intake] concurrent_jobs: must be at least 1".into());
     }

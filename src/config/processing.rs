@@ -15,6 +15,7 @@ pub struct ProcessingConfig {
     pub orientation_min_confidence: f32,
     pub remove_blank: bool,
     pub max_megapixels: u32,
+    pub max_memory_mb: u64,
     pub fallback_dpi: f32,
     pub jpeg_quality: u8,
     pub tessdata_dir: Option<PathBuf>,
@@ -32,6 +33,7 @@ impl Default for ProcessingConfig {
             orientation_min_confidence: o.orientation_min_confidence,
             remove_blank: o.remove_blank,
             max_megapixels: o.max_megapixels,
+            max_memory_mb: o.max_memory_mb,
             fallback_dpi: o.fallback_dpi,
             jpeg_quality: o.jpeg_quality,
             tessdata_dir: o.tessdata_dir,
@@ -40,7 +42,21 @@ impl Default for ProcessingConfig {
     }
 }
 
+/// The smallest memory budget accepted: below it not even a letter-size 300-dpi colour page
+/// (8.4 megapixels) fits, and every scan would be refused.
+pub const MIN_MEMORY_MB: u64 = 64;
+
 impl ProcessingConfig {
+    /// Errors in `[processing]`, each naming its key, for `quire config check`.
+    pub fn validate(&self, errors: &mut Vec<String>) {
+        if self.max_memory_mb < MIN_MEMORY_MB {
+            errors.push(format!(
+                "[processing] max_memory_mb: {} MiB is below the minimum of {MIN_MEMORY_MB}",
+                self.max_memory_mb
+            ));
+        }
+    }
+
     pub fn to_options(&self) -> quire_pipeline::ProcessOptions {
         quire_pipeline::ProcessOptions {
             languages: self.languages.clone(),
@@ -51,6 +67,7 @@ impl ProcessingConfig {
             orientation: self.orientation,
             orientation_min_confidence: self.orientation_min_confidence,
             max_megapixels: self.max_megapixels,
+            max_memory_mb: self.max_memory_mb,
             fallback_dpi: self.fallback_dpi,
             jpeg_quality: self.jpeg_quality,
             title: None,

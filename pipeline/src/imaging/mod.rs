@@ -1,4 +1,5 @@
-//! Pixel-level page work: skew estimation and rotation, blank detection, image quality checks.
+//! Pixel-level page work: skew estimation and rotation, blank detection, image quality checks,
+//! and shrinking a page to the resolution OCR needs.
 //!
 //! Everything here works on decoded `image` buffers and is pure computation: no files, no OCR, no
 //! PDF. Orientation (90/180/270°) is not decided here; that needs tesseract OSD and lives with
@@ -7,6 +8,7 @@
 pub mod blank;
 pub mod deskew;
 pub mod quality;
+pub mod resample;
 mod rotate;
 
 #[cfg(test)]

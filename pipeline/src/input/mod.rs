@@ -37,6 +37,8 @@ pub struct PageRef {
     pub index: usize,
     pub width: u32,
     pub height: u32,
+    /// Bytes a pixel takes once decoded: 1 for grey and bilevel pages, 3 for colour.
+    pub bytes_per_pixel: usize,
     source: Source,
 }
 
@@ -54,6 +56,12 @@ enum Source {
 impl PageRef {
     pub fn location(&self) -> Location {
         Location::page(&self.file, self.index + 1)
+    }
+
+    /// The most memory processing this page is expected to take, in MiB, judged from its
+    /// header: its pixels, times the buffers of its size the page steps keep alive at once.
+    pub fn estimated_peak_mb(&self) -> u64 {
+        estimated_peak_mb(self.width, self.height, self.bytes_per_pixel)
     }
 
     /// Decode this page's pixels.
@@ -144,28 +152,32 @@ fn probe_file(file: &Path, options: &ProcessOptions) -> Result<Vec<PageRef>> {
     })?;
     let pages = match format {
         Format::Png | Format::Jpeg => {
-            let (width, height) = raster::probe(file)?;
-            check_pixel_limit(&Location::page(file, 1), width, height, options)?;
-            vec![PageRef {
+            let ((width, height), bytes_per_pixel) = raster::probe(file)?;
+            let page = PageRef {
                 file: file.to_owned(),
                 index: 0,
                 width,
                 height,
+                bytes_per_pixel,
                 source: Source::Raster,
-            }]
+            };
+            check_size(&page, options)?;
+            vec![page]
         }
         Format::Tiff => tiff::probe(file)?
             .into_iter()
             .enumerate()
-            .map(|(index, (width, height))| {
-                check_pixel_limit(&Location::page(file, index + 1), width, height, options)?;
-                Ok(PageRef {
+            .map(|(index, ((width, height), bytes_per_pixel))| {
+                let page = PageRef {
                     file: file.to_owned(),
                     index,
                     width,
                     height,
+                    bytes_per_pixel,
                     source: Source::Tiff,
-                })
+                };
+                check_size(&page, options)?;
+                Ok(page)
             })
             .collect::<Result<Vec<_>>>()?,
         Format::Pdf => {
@@ -176,18 +188,20 @@ fn probe_file(file: &Path, options: &ProcessOptions) -> Result<Vec<PageRef>> {
                 .enumerate()
                 .map(|(index, (page_id, plan))| {
                     let (width, height) = plan.pixel_size();
-                    check_pixel_limit(&Location::page(file, index + 1), width, height, options)?;
-                    Ok(PageRef {
+                    let page = PageRef {
                         file: file.to_owned(),
                         index,
                         width,
                         height,
+                        bytes_per_pixel: plan.bytes_per_pixel(),
                         source: Source::Pdf {
                             doc: doc.clone(),
                             page_id,
                             plan: Arc::new(plan),
                         },
-                    })
+                    };
+                    check_size(&page, options)?;
+                    Ok(page)
                 })
                 .collect::<Result<Vec<_>>>()?
         }
@@ -199,6 +213,39 @@ fn probe_file(file: &Path, options: &ProcessOptions) -> Result<Vec<PageRef>> {
         });
     }
     Ok(pages)
+}
+
+/// A page's expected peak memory in MiB (see [`PageRef::estimated_peak_mb`]).
+pub fn estimated_peak_mb(width: u32, height: u32, bytes_per_pixel: usize) -> u64 {
+    let bytes = u64::from(width) as f64
+        * u64::from(height) as f64
+        * bytes_per_pixel as f64
+        * crate::page_steps::PAGE_BUFFER_FACTOR;
+    (bytes / f64::from(1u32 << 20)).ceil() as u64
+}
+
+/// Both guards a page must pass before it is decoded: the pixel limit, then the memory budget.
+fn check_size(page: &PageRef, options: &ProcessOptions) -> Result<()> {
+    let at = page.location();
+    check_pixel_limit(&at, page.width, page.height, options)?;
+    check_memory_budget(&at, page, options)
+}
+
+/// A page that alone would need more than `max_memory_mb` is refused up front: it could never
+/// be given its memory, and trying would take the machine down rather than the page.
+fn check_memory_budget(at: &Location, page: &PageRef, options: &ProcessOptions) -> Result<()> {
+    let need_mb = page.estimated_peak_mb();
+    if need_mb > options.max_memory_mb {
+        return Err(PipelineError::OverMemoryBudget {
+            at: at.clone(),
+            width: page.width,
+            height: page.height,
+            channels: page.bytes_per_pixel,
+            need_mb,
+            budget_mb: options.max_memory_mb,
+        });
+    }
+    Ok(())
 }
 
 /// The decompression-bomb guard: judged on the stated size, before a pixel is allocated.

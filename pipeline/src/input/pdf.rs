@@ -51,6 +51,8 @@ enum PlanKind {
         height: u32,
         /// Size the image is drawn at, in points, when the content stream says so.
         drawn: Option<(f32, f32)>,
+        /// Bytes a pixel takes once decoded: 1 grey or bilevel, 3 colour.
+        bytes_per_pixel: usize,
     },
     Blank,
 }
@@ -62,6 +64,38 @@ impl PagePlan {
             PlanKind::Blank => blank_size(self.media),
         }
     }
+
+    /// Bytes a pixel of the decoded page takes, judged from the image dictionary.
+    pub(crate) fn bytes_per_pixel(&self) -> usize {
+        match self.kind {
+            PlanKind::Image {
+                bytes_per_pixel, ..
+            } => bytes_per_pixel,
+            PlanKind::Blank => 1,
+        }
+    }
+}
+
+/// What `decode` will make of an image: grey (1 byte a pixel) for masks, 1-bit images, grey
+/// colour spaces and images that name none; colour (3) for anything else and for images with a
+/// soft mask, which are put on white paper in colour.
+fn decoded_bytes_per_pixel(doc: &Document, dict: &Dictionary) -> usize {
+    let get = |key: &[u8]| dict.get(key).ok().map(|o| resolve(doc, o));
+    if get(b"SMask").is_some() {
+        return 3;
+    }
+    let one_bit = get(b"BitsPerComponent").and_then(number) == Some(1.0);
+    let mask = matches!(get(b"ImageMask"), Some(Object::Boolean(true)));
+    let grey_space = match get(b"ColorSpace") {
+        None => true,
+        Some(Object::Name(n)) => n == b"DeviceGray" || n == b"CalGray",
+        Some(Object::Array(a)) => a
+            .first()
+            .and_then(|o| o.as_name().ok())
+            .is_some_and(|n| n == b"CalGray"),
+        Some(_) => false,
+    };
+    if mask || one_bit || grey_space { 1 } else { 3 }
 }
 
 fn blank_size(media: (f32, f32)) -> (u32, u32) {
@@ -234,7 +268,7 @@ fn plan_page(src: &PdfFile, page_id: ObjectId, at: &Location) -> Result<PagePlan
     let xobjects = page_xobjects(doc, page_id);
     let mut had_text = false;
     let mut paints_vectors = false;
-    let mut best: Option<(u64, ObjectId, u32, u32, Option<(f32, f32)>)> = None;
+    let mut best: Option<(u64, ObjectId, u32, u32, Option<(f32, f32)>, usize)> = None;
     let mut ctm = [1.0f32, 0.0, 0.0, 1.0, 0.0, 0.0];
     let mut stack = Vec::new();
     for Operation { operator, operands } in &content.operations {
@@ -297,18 +331,20 @@ fn plan_page(src: &PdfFile, page_id: ObjectId, at: &Location) -> Result<PagePlan
                 let area = u64::from(w) * u64::from(h);
                 if best.as_ref().is_none_or(|b| area > b.0) {
                     let drawn = (drawn.0 > 1.0 && drawn.1 > 1.0).then_some(drawn);
-                    best = Some((area, id, w, h, drawn));
+                    let bpp = decoded_bytes_per_pixel(doc, &stream.dict);
+                    best = Some((area, id, w, h, drawn, bpp));
                 }
             }
             _ => {}
         }
     }
     let kind = match best {
-        Some((_, id, width, height, drawn)) => PlanKind::Image {
+        Some((_, id, width, height, drawn, bytes_per_pixel)) => PlanKind::Image {
             id,
             width,
             height,
             drawn,
+            bytes_per_pixel,
         },
         None if had_text => return Err(PipelineError::BornDigital { at: at.clone() }),
         None if paints_vectors => {
@@ -382,6 +418,7 @@ pub(super) fn decode(
             width,
             height,
             drawn,
+            ..
         } => {
             let stream = src
                 .doc

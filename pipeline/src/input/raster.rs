@@ -13,7 +13,10 @@ use crate::error::{Location, PipelineError, Result};
 use crate::options::ProcessOptions;
 use crate::page::{DecodedPage, Raster};
 
-pub(super) fn probe(file: &Path) -> Result<(u32, u32)> {
+/// The pixel size and the bytes a pixel of the decoded page takes (see
+/// [`super::raster_bytes_per_pixel`]), from the header.
+pub(super) fn probe(file: &Path) -> Result<((u32, u32), usize)> {
+    use image::ImageDecoder;
     let at = Location::page(file, 1);
     let reader = ImageReader::open(file)
         .map_err(|source| PipelineError::Read {
@@ -25,26 +28,39 @@ pub(super) fn probe(file: &Path) -> Result<(u32, u32)> {
             at: at.clone(),
             source,
         })?;
-    reader.into_dimensions().map_err(|e| damaged(at, e))
+    let decoder = reader.into_decoder().map_err(|e| damaged(at, e))?;
+    let colour = decoder.color_type().has_color();
+    Ok((decoder.dimensions(), if colour { 3 } else { 1 }))
 }
+
+/// Bytes at the start of a file searched for its resolution: the JFIF header comes first, and
+/// a PNG's `pHYs` must come before its image data, after at most a few small chunks (an ICC
+/// profile is the largest).
+const RESOLUTION_HEAD: u64 = 1 << 20;
 
 pub(super) fn decode(file: &Path, options: &ProcessOptions) -> Result<DecodedPage> {
     let at = Location::page(file, 1);
-    let bytes = std::fs::read(file).map_err(|source| PipelineError::Read {
+    let read_err = |source| PipelineError::Read {
         at: at.clone(),
         source,
-    })?;
-    let mut reader = ImageReader::new(std::io::Cursor::new(&bytes))
+    };
+    // The decoder reads the file as it goes rather than from a copy in memory: a 250-megapixel
+    // scan can be tens of megabytes even compressed.
+    let open = || std::fs::File::open(file).map_err(read_err);
+    let mut head = Vec::new();
+    open()?
+        .take(RESOLUTION_HEAD)
+        .read_to_end(&mut head)
+        .map_err(read_err)?;
+    let stated = stated_dpi(&head);
+    drop(head);
+    let mut reader = ImageReader::new(std::io::BufReader::new(open()?))
         .with_guessed_format()
-        .map_err(|source| PipelineError::Read {
-            at: at.clone(),
-            source,
-        })?;
+        .map_err(read_err)?;
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(u64::from(options.max_megapixels) * 1_000_000 * 4);
     reader.limits(limits);
     let img = reader.decode().map_err(|e| damaged(at.clone(), e))?;
-    let stated = stated_dpi(&bytes);
     let raster = raster_from_dynamic(img);
     Ok(DecodedPage {
         raster,
@@ -61,6 +77,21 @@ pub(crate) fn raster_from_dynamic(img: DynamicImage) -> Raster {
         DynamicImage::ImageLuma8(g) => Raster::from_gray(g),
         DynamicImage::ImageLuma16(_) => Raster::from_gray(img.into_luma8()),
         DynamicImage::ImageRgb8(rgb) => Raster::from_rgb(rgb),
+        // Grey with transparency stays grey: through RGBA it would take 4 + 3 bytes a pixel.
+        DynamicImage::ImageLumaA8(_) | DynamicImage::ImageLumaA16(_) => {
+            let la = img.into_luma_alpha8();
+            let (w, h) = la.dimensions();
+            let grey = la
+                .as_raw()
+                .chunks_exact(2)
+                .map(|p| {
+                    let a = u32::from(p[1]);
+                    ((u32::from(p[0]) * a + 255 * (255 - a)) / 255) as u8
+                })
+                .collect();
+            drop(la);
+            Raster::from_gray(image::GrayImage::from_raw(w, h, grey).expect("one sample a pixel"))
+        }
         other if other.color().has_alpha() => {
             let rgba = other.into_rgba8();
             let (w, h) = rgba.dimensions();

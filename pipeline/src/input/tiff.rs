@@ -31,18 +31,24 @@ fn open(file: &Path, at: &Location) -> Result<Decoder<BufReader<File>>> {
     Decoder::new(BufReader::new(f)).map_err(|e| damaged(at.clone(), e))
 }
 
-/// The pixel size of every page, from tags alone.
-pub(crate) fn probe(file: &Path) -> Result<Vec<(u32, u32)>> {
+/// The pixel size of every page and the bytes a pixel of it takes once decoded (1 grey or
+/// bilevel, 3 colour), from tags alone.
+pub(crate) fn probe(file: &Path) -> Result<Vec<((u32, u32), usize)>> {
     let at = Location::file(file);
     let mut decoder = open(file, &at)?;
     let mut sizes = Vec::new();
     loop {
         let page_at = Location::page(file, sizes.len() + 1);
-        sizes.push(
-            decoder
-                .dimensions()
-                .map_err(|e| damaged(page_at.clone(), e))?,
+        let size = decoder
+            .dimensions()
+            .map_err(|e| damaged(page_at.clone(), e))?;
+        // A colour type the decoder cannot name is refused when the page is decoded; until
+        // then it counts as colour, the larger.
+        let grey = matches!(
+            decoder.colortype(),
+            Ok(ColorType::Gray(_) | ColorType::GrayA(_))
         );
+        sizes.push((size, if grey { 1 } else { 3 }));
         if !decoder.more_images() {
             break;
         }

@@ -7,3 +7,6 @@ CREATE TABLE job_attempts (
     last_error TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+
+INSERT INTO schema_history (version, applied_at)
+VALUES (7, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));
