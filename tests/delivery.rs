@@ -930,6 +930,11 @@ fn a_scan_dropped_in_the_inbox_reaches_the_borrower() {
     assert!(text.contains("TN730"), "{text}");
     // The original left the spool after delivery.
     let spool = Path::new(job["spool_path"].as_str().unwrap());
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(spool).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "the job's spool folder is the daemon's alone");
+    }
     assert!(
         !spool.join("TN730.pdf").exists(),
         "originals leave the spool after delivery"

@@ -209,19 +209,31 @@ fn scanner_pdf_images_pass_through_untouched() {
     let out_pdf = home.path().join("epson-ocr.pdf");
     let report = home.path().join("r.json");
     let epson = corpus("epson.pdf");
-    let out = run(
-        &home,
-        &[
-            "process",
-            epson.to_str().unwrap(),
-            "-o",
-            out_pdf.to_str().unwrap(),
-            "--report",
-            report.to_str().unwrap(),
-            "--no-deskew",
-        ],
-    );
+    let mut cmd = home.cmd(&[
+        "process",
+        epson.to_str().unwrap(),
+        "-o",
+        out_pdf.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--no-deskew",
+    ]);
+    // The user's umask decides who may read what they asked for, as with any tool.
+    // SAFETY: umask is async-signal-safe and touches nothing else of the child.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            libc::umask(0o022);
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
     assert!(out.status.success(), "{}", describe(&out));
+    for file in [&out_pdf, &report] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644, "{} under umask 022", file.display());
+    }
     qpdf_check(&out_pdf);
     let r = read_report(&report);
     assert_eq!(r["pages"][0]["image_encoding"], "passthrough");

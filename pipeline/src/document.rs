@@ -201,6 +201,7 @@ impl Processor {
         let temp = tempfile::Builder::new()
             .prefix(".quire-")
             .suffix(".pdf.part")
+            .permissions(crate::report::output_permissions())
             .tempfile_in(&dir)
             .map_err(write_err)?;
         let mut writer = PdfWriter::new(BufWriter::new(temp), &self.font).map_err(write_err)?;

@@ -170,12 +170,21 @@ impl Report {
         let mut temp = tempfile::Builder::new()
             .prefix(".quire-")
             .suffix(".json.part")
+            .permissions(output_permissions())
             .tempfile_in(dir)?;
         temp.write_all(self.to_json().as_bytes())?;
         temp.as_file().sync_all()?;
         temp.persist(path).map_err(|e| e.error)?;
         Ok(())
     }
+}
+
+/// The mode an output file is created with: 0666 less the process's umask, as any tool's
+/// output. A temporary file would otherwise keep its private 0600 after the rename. Where
+/// outputs must stay private (the daemon's spool), the folder they are written into is.
+pub(crate) fn output_permissions() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o666)
 }
 
 #[cfg(test)]

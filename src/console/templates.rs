@@ -25,7 +25,9 @@ fn environment() -> &'static Environment<'static> {
         let mut env = Environment::new();
         // `{{ name|shown }}`: scan names with bidi and control characters escaped, as the
         // CLI shows them.
-        env.add_filter("shown", |s: String| crate::state::job::escape_for_display(&s));
+        env.add_filter("shown", |s: String| {
+            crate::state::job::escape_for_display(&s)
+        });
         for (name, source) in TEMPLATES {
             // The templates are part of the binary: one that does not parse is a build bug,
             // which the console tests catch on their first page.
@@ -60,7 +62,10 @@ mod tests {
     fn the_shown_filter_escapes_bidi_controls() {
         let env = super::environment();
         let out = env
-            .render_str("{{ n|shown }}", minijinja::context! { n => "a\u{202e}fdp.exe" })
+            .render_str(
+                "{{ n|shown }}",
+                minijinja::context! { n => "a\u{202e}fdp.exe" },
+            )
             .unwrap();
         assert_eq!(out, "a\\u{202e}fdp.exe");
     }

@@ -2,6 +2,7 @@
 //! exact-duplicate detection, and recovery of whatever a crash left half-done.
 
 use std::io::Read;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -39,7 +40,13 @@ impl Custody {
             .to_owned();
         let id = new_job_id(path);
         let dir = self.spool.join(&id);
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        // Only the daemon's user may look inside: the spool holds readers' requested copies,
+        // and outputs written into it keep the umask's (often world-readable) mode.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
         let dest = dir.join(&name);
         if let Err(e) = move_into(path, &dest) {
             // Nothing of the scan arrived (a failed copy cleans up after itself).
@@ -50,19 +57,17 @@ impl Custody {
             Ok(job) => Ok(job),
             // No job row (the database could not write, the disk is full): put the scan back
             // so that nothing half-recorded is left, and the next look takes it again.
-            Err(e) if matches!(self.db.job_get(&id), Ok(None)) => {
-                match move_into(&dest, path) {
-                    Ok(()) => {
-                        let _ = std::fs::remove_dir(&dir);
-                        Err(e.context("the job could not be recorded; the scan is back in the inbox"))
-                    }
-                    Err(back) => Err(e.context(format!(
-                        "the job could not be recorded, and the scan stays in {} until the next \
-                         start records it: {back:#}",
-                        dir.display()
-                    ))),
+            Err(e) if matches!(self.db.job_get(&id), Ok(None)) => match move_into(&dest, path) {
+                Ok(()) => {
+                    let _ = std::fs::remove_dir(&dir);
+                    Err(e.context("the job could not be recorded; the scan is back in the inbox"))
                 }
-            }
+                Err(back) => Err(e.context(format!(
+                    "the job could not be recorded, and the scan stays in {} until the next \
+                         start records it: {back:#}",
+                    dir.display()
+                ))),
+            },
             Err(e) => Err(e),
         }
     }
@@ -273,9 +278,8 @@ fn move_into(from: &Path, to: &Path) -> anyhow::Result<()> {
                 .and_then(|()| std::fs::rename(&tmp, to));
             if let Err(e) = copied {
                 let _ = std::fs::remove_file(&tmp);
-                return Err(e).with_context(|| {
-                    format!("copying {} to {}", from.display(), to.display())
-                });
+                return Err(e)
+                    .with_context(|| format!("copying {} to {}", from.display(), to.display()));
             }
             std::fs::remove_file(from)
                 .with_context(|| format!("removing {} after copying it", from.display()))?;
