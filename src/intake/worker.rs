@@ -274,6 +274,9 @@ impl Worker {
 
     fn process(&self, job: &Job, beat: &Beat) -> anyhow::Result<()> {
         let dir = PathBuf::from(&job.spool_path);
+        if let Some((code, reason)) = self.interrupted_refusal(job) {
+            return self.fail(job, &dir, &code, &reason);
+        }
         let inputs = custody::inputs(&dir)?;
         test_fault::before_processing(&inputs);
         let output = dir.join(OUTPUT_NAME);
@@ -564,23 +567,40 @@ impl Worker {
         Ok(())
     }
 
+    /// The code and reason of a refusal of `job` that a crash cut short (its note is written,
+    /// the job not yet failed), read back from the note.
+    fn interrupted_refusal(&self, job: &Job) -> Option<(String, String)> {
+        let note =
+            std::fs::read_to_string(self.quarantine.join(format!("{}.error.txt", job.id))).ok()?;
+        let field = |name: &str| {
+            note.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_string())
+        };
+        Some((field("error code:")?, field("reason:")?))
+    }
+
     /// Bad input: the originals go to quarantine with a note saying why; the job fails.
+    ///
+    /// The note is written first and the state last, so a crash in between is finished on
+    /// the next try: the job is still `processing` (resumed as `received`), and
+    /// [`Self::interrupted_refusal`] finds the note and completes the refusal, rather than
+    /// finding no originals in the spool and failing the job for that.
     fn fail(&self, job: &Job, dir: &Path, code: &str, reason: &str) -> anyhow::Result<()> {
         let target = self.quarantine.join(&job.id);
-        std::fs::create_dir_all(&self.quarantine)?;
-        if !target.exists() {
-            std::fs::create_dir_all(&target)?;
-            for original in custody::originals(dir)? {
-                let name = original.file_name().unwrap_or_default();
-                std::fs::rename(&original, target.join(name))?;
-            }
-        }
+        std::fs::create_dir_all(&target)?;
         let note = format!(
             "job: {}\nsource: {}\nerror code: {code}\nreason: {reason}\n",
-            job.id, job.source_name,
+            job.id,
+            job.source_name_shown(),
         );
         let note_path = self.quarantine.join(format!("{}.error.txt", job.id));
         std::fs::write(&note_path, note)?;
+        // Whatever is still in the spool (all of it, or what a cut-short move left).
+        for original in custody::originals(dir)? {
+            let name = original.file_name().unwrap_or_default();
+            std::fs::rename(&original, target.join(name))?;
+        }
         let patch = JobPatch {
             error: Some((code.to_string(), reason.to_string())),
             ..Default::default()
