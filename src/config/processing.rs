@@ -76,3 +76,27 @@ impl ProcessingConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_memory_budget_below_the_minimum_is_reported_by_key() {
+        let mut errors = Vec::new();
+        ProcessingConfig::default().validate(&mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        let small = ProcessingConfig {
+            max_memory_mb: 10,
+            ..ProcessingConfig::default()
+        };
+        small.validate(&mut errors);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].contains("[processing] max_memory_mb") && errors[0].contains("64"),
+            "{}",
+            errors[0]
+        );
+        assert_eq!(small.to_options().max_memory_mb, 10);
+    }
+}
