@@ -979,14 +979,10 @@ fn a_scan_whose_name_is_not_utf8_is_delivered_and_shown_lossily() {
     save_png_with_dpi(&clean_page(901), &staging.join("TN901.png"), 150.0);
     std::fs::rename(staging.join("TN901.png"), inbox.join("TN901.png")).unwrap();
 
-    wait_until(
-        Duration::from_secs(120),
-        "both scans are delivered",
-        || {
-            let all = jobs(&home);
-            all.len() == 2 && all.iter().all(|j| j["state"] == "delivered")
-        },
-    );
+    wait_until(Duration::from_secs(120), "both scans are delivered", || {
+        let all = jobs(&home);
+        all.len() == 2 && all.iter().all(|j| j["state"] == "delivered")
+    });
     let all = jobs(&home);
     let odd = job_named(&all, "TN900_\u{fffd}\u{fffd}.png").expect("shown lossily");
     assert_eq!(odd["request_id"], "TN900");
@@ -1149,14 +1145,22 @@ fn hostile_inbox_entries_get_a_reason_and_a_good_scan_still_goes_out() {
         assert!(dir.join(name).symlink_metadata().unwrap().is_symlink());
     }
     let (_, dir) = note_saying("source: TN921\n").unwrap();
-    assert!(dir.join("TN921/p2.png").symlink_metadata().unwrap().is_symlink());
+    assert!(
+        dir.join("TN921/p2.png")
+            .symlink_metadata()
+            .unwrap()
+            .is_symlink()
+    );
     assert_eq!(std::fs::read("/etc/passwd").unwrap(), passwd_before);
     assert!(outside.is_file());
 
     // The FIFO (and the device) stay, listed with their reason.
     assert!(fifo.symlink_metadata().is_ok());
     let (status, body) = healthz(port);
-    assert_eq!(status, 200, "ignored entries do not make intake unhealthy: {body}");
+    assert_eq!(
+        status, 200,
+        "ignored entries do not make intake unhealthy: {body}"
+    );
     let ignored = body["ignored"].to_string();
     assert!(
         ignored.contains("TN920_fifo") && ignored.contains("FIFO"),
@@ -1177,10 +1181,14 @@ fn hostile_inbox_entries_get_a_reason_and_a_good_scan_still_goes_out() {
     std::fs::create_dir_all(&staging).unwrap();
     save_png_with_dpi(&clean_page(922), &staging.join("TN920.png"), 150.0);
     std::fs::rename(staging.join("TN920.png"), inbox.join("TN920.png")).unwrap();
-    wait_until(Duration::from_secs(120), "the good scan is delivered", || {
-        let all = jobs(&home);
-        job_named(&all, "TN920.png").is_some_and(|j| j["state"] == "delivered")
-    });
+    wait_until(
+        Duration::from_secs(120),
+        "the good scan is delivered",
+        || {
+            let all = jobs(&home);
+            job_named(&all, "TN920.png").is_some_and(|j| j["state"] == "delivered")
+        },
+    );
     assert_eq!(jobs(&home).len(), 1, "{:#?}", jobs(&home));
     let refused = stdout(&home.ok(&["audit", "export", "--action", "intake.refused"]));
     assert_eq!(refused.lines().count(), 6, "{refused}");
@@ -1209,7 +1217,9 @@ impl Tmpfs {
             .arg(dir)
             .output();
         match out {
-            Ok(o) if o.status.success() => Some(Self { dir: dir.to_owned() }),
+            Ok(o) if o.status.success() => Some(Self {
+                dir: dir.to_owned(),
+            }),
             Ok(o) => {
                 eprintln!(
                     "SKIPPED: cannot mount a tmpfs at {} ({}); this test needs root",
@@ -1286,10 +1296,18 @@ fn a_full_data_disk_pauses_intake_until_space_returns() {
 
     let weight = home.path().join("var/ballast");
     ballast(&weight, 12);
-    wait_until(Duration::from_secs(20), "/healthz reports the full disk", || {
-        let (status, body) = healthz(port);
-        status == 503 && body["reason"].as_str().unwrap_or("").contains("disk full: ")
-    });
+    wait_until(
+        Duration::from_secs(20),
+        "/healthz reports the full disk",
+        || {
+            let (status, body) = healthz(port);
+            status == 503
+                && body["reason"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("disk full: ")
+        },
+    );
     let (_, body) = healthz(port);
     let reason = body["reason"].as_str().unwrap();
     assert!(
@@ -1360,15 +1378,23 @@ fn a_copy_cut_short_by_a_full_disk_leaves_nothing_behind() {
     let inbox = home.path().join("inbox");
     std::fs::rename(staging.join("TN940.png"), inbox.join("TN940.png")).unwrap();
 
-    wait_until(Duration::from_secs(30), "a copy into the spool failed", || {
-        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("could not take scan into custody"))
-    });
+    wait_until(
+        Duration::from_secs(30),
+        "a copy into the spool failed",
+        || {
+            std::fs::read_to_string(&log)
+                .is_ok_and(|t| t.contains("could not take scan into custody"))
+        },
+    );
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(std::fs::read(inbox.join("TN940.png")).unwrap(), bytes);
     assert!(jobs(&home).is_empty(), "{:#?}", jobs(&home));
     let spool = home.path().join("var/spool");
     let left: Vec<_> = files_under(&spool);
-    assert!(left.is_empty(), "nothing half-written in the spool: {left:?}");
+    assert!(
+        left.is_empty(),
+        "nothing half-written in the spool: {left:?}"
+    );
 
     std::fs::remove_file(&weight).unwrap();
     wait_until(Duration::from_secs(60), "the scan is taken", || {

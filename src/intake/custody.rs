@@ -50,19 +50,17 @@ impl Custody {
             Ok(job) => Ok(job),
             // No job row (the database could not write, the disk is full): put the scan back
             // so that nothing half-recorded is left, and the next look takes it again.
-            Err(e) if matches!(self.db.job_get(&id), Ok(None)) => {
-                match move_into(&dest, path) {
-                    Ok(()) => {
-                        let _ = std::fs::remove_dir(&dir);
-                        Err(e.context("the job could not be recorded; the scan is back in the inbox"))
-                    }
-                    Err(back) => Err(e.context(format!(
-                        "the job could not be recorded, and the scan stays in {} until the next \
-                         start records it: {back:#}",
-                        dir.display()
-                    ))),
+            Err(e) if matches!(self.db.job_get(&id), Ok(None)) => match move_into(&dest, path) {
+                Ok(()) => {
+                    let _ = std::fs::remove_dir(&dir);
+                    Err(e.context("the job could not be recorded; the scan is back in the inbox"))
                 }
-            }
+                Err(back) => Err(e.context(format!(
+                    "the job could not be recorded, and the scan stays in {} until the next \
+                         start records it: {back:#}",
+                    dir.display()
+                ))),
+            },
             Err(e) => Err(e),
         }
     }
@@ -273,9 +271,8 @@ fn move_into(from: &Path, to: &Path) -> anyhow::Result<()> {
                 .and_then(|()| std::fs::rename(&tmp, to));
             if let Err(e) = copied {
                 let _ = std::fs::remove_file(&tmp);
-                return Err(e).with_context(|| {
-                    format!("copying {} to {}", from.display(), to.display())
-                });
+                return Err(e)
+                    .with_context(|| format!("copying {} to {}", from.display(), to.display()));
             }
             std::fs::remove_file(from)
                 .with_context(|| format!("removing {} after copying it", from.display()))?;

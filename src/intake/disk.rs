@@ -100,9 +100,11 @@ mod tests {
             .expect("below the floor");
         assert_eq!(low.path, dir.path());
         assert!(low.to_string().starts_with("disk full: "), "{low}");
-        assert!(DiskFloor::new(vec!["/no/such/folder".into()], u64::MAX)
-            .check()
-            .is_none());
+        assert!(
+            DiskFloor::new(vec!["/no/such/folder".into()], u64::MAX)
+                .check()
+                .is_none()
+        );
     }
 
     #[test]

@@ -306,7 +306,11 @@ mod tests {
         let t0 = Instant::now();
         let wall = SystemTime::now();
         health.beat_at("quire-inbox", Activity::Idle, (t0, wall));
-        health.beat_at("quire-worker-0", Activity::Working("job_1".into()), (t0, wall));
+        health.beat_at(
+            "quire-worker-0",
+            Activity::Working("job_1".into()),
+            (t0, wall),
+        );
         health.beat_at("quire-worker-1", Activity::Stopped, (t0, wall));
         assert!(health.problems_at(t0 + Duration::from_secs(5)).is_empty());
         let late = health.problems_at(t0 + Duration::from_secs(11));
@@ -322,7 +326,11 @@ mod tests {
             Activity::Working("job_1".into()),
             (t0 + Duration::from_secs(9), wall),
         );
-        health.beat_at("quire-inbox", Activity::Idle, (t0 + Duration::from_secs(9), wall));
+        health.beat_at(
+            "quire-inbox",
+            Activity::Idle,
+            (t0 + Duration::from_secs(9), wall),
+        );
         assert!(health.problems_at(t0 + Duration::from_secs(11)).is_empty());
         health.beat("quire-worker-1", Activity::Dead("gone".into()));
         assert_eq!(
@@ -342,7 +350,10 @@ mod tests {
         .join();
         let problems = health.problems();
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].contains("quire-worker-9 is dead"), "{problems:?}");
+        assert!(
+            problems[0].contains("quire-worker-9 is dead"),
+            "{problems:?}"
+        );
     }
 
     #[test]

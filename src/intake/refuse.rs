@@ -134,9 +134,7 @@ pub fn special_reason(path: &Path) -> String {
 /// Why a request folder is refused: the first link or special file inside, if any.
 pub fn folder_reason(folder: &Path) -> Option<String> {
     let listing = look_folder(folder).ok()?;
-    let (path, look) = listing
-        .iter()
-        .find(|(_, l)| l.kind != FileKind::Regular)?;
+    let (path, look) = listing.iter().find(|(_, l)| l.kind != FileKind::Regular)?;
     let inner = path.strip_prefix(folder).unwrap_or(path).to_string_lossy();
     let what = match look.kind {
         FileKind::Symlink => symlink_kind(path),

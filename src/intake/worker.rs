@@ -707,10 +707,7 @@ mod test_fault {
             p.file_name()
                 .is_some_and(|n| n.to_string_lossy().contains(text.as_ref()))
         }) {
-            panic!(
-                "test fault: QUIRE_TEST_PANIC_ON matched {}",
-                hit.display()
-            );
+            panic!("test fault: QUIRE_TEST_PANIC_ON matched {}", hit.display());
         }
     }
 

@@ -70,7 +70,8 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let db = state.db.clone();
     let ping = tokio::task::spawn_blocking(move || db.ping()).await;
     let mut body = state.intake.to_json();
-    let mut problems: Vec<String> = serde_json::from_value(body["problems"].take()).unwrap_or_default();
+    let mut problems: Vec<String> =
+        serde_json::from_value(body["problems"].take()).unwrap_or_default();
     let (database, code) = match ping {
         Ok(Ok(())) => ("ok".to_string(), None),
         Ok(Err(e)) => (e.to_string(), Some(e.code())),
@@ -88,7 +89,11 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    body["status"] = json!(if problems.is_empty() { "ok" } else { "unavailable" });
+    body["status"] = json!(if problems.is_empty() {
+        "ok"
+    } else {
+        "unavailable"
+    });
     body["reason"] = json!(problems.join("; "));
     body["problems"] = json!(problems);
     (status, Json(body))
