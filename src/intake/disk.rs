@@ -74,12 +74,13 @@ pub fn free_bytes(dir: &Path) -> std::io::Result<u64> {
 pub fn is_storage_full(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur = Some(error);
     while let Some(e) = cur {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::StorageFull
-                || io.kind() == std::io::ErrorKind::QuotaExceeded
-            {
-                return true;
-            }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            )
+        {
+            return true;
         }
         cur = e.source();
     }

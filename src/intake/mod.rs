@@ -102,10 +102,10 @@ fn inbox_loop(
         while let Ok(path) = events.try_recv() {
             let now = Instant::now();
             files.event(&path, now);
-            if let Some(top) = top_level(&inbox, &path) {
-                if let Some(t) = folders.get_mut(&top) {
-                    t.event(&path, now);
-                }
+            if let Some(top) = top_level(&inbox, &path)
+                && let Some(t) = folders.get_mut(&top)
+            {
+                t.event(&path, now);
             }
             dirty = true;
         }

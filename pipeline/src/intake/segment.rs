@@ -101,10 +101,10 @@ pub fn extract_pages(
     let unwanted: Vec<u32> = (1..=total).filter(|p| !pages.contains(p)).collect();
     doc.delete_pages(&unwanted);
     doc.prune_objects();
-    if let Ok(info) = doc.trailer.get(b"Info").and_then(Object::as_reference) {
-        if let Ok(dict) = doc.get_object_mut(info).and_then(Object::as_dict_mut) {
-            dict.set("Title", Object::string_literal(title));
-        }
+    if let Ok(info) = doc.trailer.get(b"Info").and_then(Object::as_reference)
+        && let Ok(dict) = doc.get_object_mut(info).and_then(Object::as_dict_mut)
+    {
+        dict.set("Title", Object::string_literal(title));
     }
     let mut bytes = Vec::new();
     doc.save_to(&mut bytes).map_err(|e| fail(e.to_string()))?;
