@@ -34,6 +34,21 @@ fn add_request(home: &Home, id: &str, extra: &[&str]) {
     home.ok(&args);
 }
 
+/// The outcome of every download attempt in the audit log, in order, and the log itself.
+fn download_outcomes(home: &Home) -> (Vec<String>, String) {
+    let log = stdout(&home.ok(&["audit", "export", "--action", "link.download"]));
+    let outcomes = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["details"]["outcome"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    (outcomes, log)
+}
+
 fn links(home: &Home) -> Vec<Value> {
     serde_json::from_str(&stdout(&home.ok(&["links", "--json"]))).unwrap()
 }
@@ -278,16 +293,7 @@ fn a_hand_delivery_is_stamped_linked_counted_revoked_and_traced() {
     assert_eq!(get(port, "/d/x/file", &[]).0, 404);
 
     // Every attempt is in the log with its outcome and the client's address.
-    let log = stdout(&home.ok(&["audit", "export", "--action", "link.download"]));
-    let outcomes: Vec<String> = log
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["details"]["outcome"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let (outcomes, log) = download_outcomes(&home);
     assert_eq!(
         outcomes,
         ["granted", "granted", "granted", "used_up", "revoked"]
@@ -471,16 +477,7 @@ fn head_and_resumed_ranges_do_not_spend_downloads() {
     assert_eq!(get(port, &url, &[]).0, 410);
     assert_eq!(get(port, &url, &[("Range", "bytes=0-99")]).0, 410);
     assert_eq!(head(port, &url).0, 410);
-    let log = stdout(&home.ok(&["audit", "export", "--action", "link.download"]));
-    let outcomes: Vec<String> = log
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["details"]["outcome"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let (outcomes, _) = download_outcomes(&home);
     assert_eq!(
         outcomes,
         [

@@ -314,6 +314,11 @@ impl Worker {
                 "attempt": tries,
                 "max_attempts": self.max_attempts,
             }));
+        self.back_to_queue(job, event)
+    }
+
+    /// `processing` back to `received`, with `event`; a job another hand moved already is left.
+    fn back_to_queue(&self, job: &Job, event: NewEvent) -> anyhow::Result<()> {
         match self.db.job_transition(
             &job.id,
             &[JobState::Processing],
@@ -333,16 +338,7 @@ impl Worker {
         let event = NewEvent::new("daemon", "job.requeued")
             .subject("job", &job.id)
             .details(json!({ "reason": error }));
-        match self.db.job_transition(
-            &job.id,
-            &[JobState::Processing],
-            JobState::Received,
-            JobPatch::default(),
-            event,
-        ) {
-            Ok(_) | Err(StateError::Conflict(_)) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        self.back_to_queue(job, event)
     }
 
     fn finish(&self, job: &Job, report: &Report, sha256: &str) -> anyhow::Result<()> {
