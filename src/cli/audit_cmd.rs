@@ -8,6 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use crate::config::LoadedConfig;
 use crate::state::{self, Anchor, AuditFilter, Event, NewEvent, StateError};
+use quire_domain::Action;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -183,7 +184,8 @@ pub fn run(cmd: AuditCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode>
                 .or_else(|| std::env::var("USER").ok())
                 .unwrap_or_else(|| "cli".into());
             let event = db.audit_append(
-                NewEvent::new(actor, "audit.note").details(serde_json::json!({ "text": text })),
+                NewEvent::new(actor, Action::AuditNote)
+                    .details(serde_json::json!({ "text": text })),
             )?;
             println!("recorded as seq {}", event.seq);
             Ok(ExitCode::SUCCESS)

@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use quire_domain::DeliveryState;
 use serde_json::json;
 
 use crate::compliance::retention;
@@ -26,7 +27,7 @@ pub struct DeliveriesArgs {
 
 pub fn list(args: DeliveriesArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let db = state::open(config)?;
-    let rows = db.deliveries_list(args.held.then_some("held"))?;
+    let rows = db.deliveries_list(args.held.then_some(DeliveryState::Held))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);

@@ -13,6 +13,7 @@ use crate::deliver::{Deliverer, notices, purge};
 use crate::intake;
 use crate::server::{self, AppState};
 use crate::state::{self, NewEvent};
+use quire_domain::Action;
 
 pub fn run(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -36,11 +37,13 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("listening on {}", cfg.server.listen))?;
     let local = listener.local_addr()?;
-    db.audit_append(NewEvent::new("daemon", "daemon.started").details(json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "listen": local.to_string(),
-        "config": config.source,
-    })))?;
+    db.audit_append(
+        NewEvent::new("daemon", Action::DaemonStarted).details(json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "listen": local.to_string(),
+            "config": config.source,
+        })),
+    )?;
     tracing::info!(listen = %local, inbox = %cfg.intake.inbox.display(), data_dir = %config.data_dir().display(), "quire daemon ready");
     eprintln!("Quire is running.");
     eprintln!("  Drop scans into:   {}", cfg.intake.inbox.display());
@@ -149,7 +152,7 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     })
     .await;
     db.audit_append(
-        NewEvent::new("daemon", "daemon.stopped").details(json!({"signal": signal_name})),
+        NewEvent::new("daemon", Action::DaemonStopped).details(json!({"signal": signal_name})),
     )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::config::LoadedConfig;
 use crate::deliver::{Deliverer, JobTie, purge};
 use crate::state::{self, LinkChange, NewEvent};
+use quire_domain::Action;
 
 fn actor() -> String {
     std::env::var("USER").unwrap_or_else(|_| "cli".into())
@@ -54,7 +55,7 @@ pub fn list(args: LinksArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> 
                 "expires_at": l.expires_at,
                 "downloads_left": l.downloads_left,
                 "downloads_allowed": l.downloads_allowed,
-                "state": l.state(&d.state, &now).as_str(),
+                "state": l.state(d.state, &now).as_str(),
             })
         })
         .collect();
@@ -110,7 +111,7 @@ pub fn change(cmd: LinkCommand, config: &LoadedConfig) -> anyhow::Result<ExitCod
     let db = state::open(config)?;
     match cmd {
         LinkCommand::Revoke { link, reason } => {
-            let event = NewEvent::new(actor(), "link.revoked")
+            let event = NewEvent::new(actor(), Action::LinkRevoked)
                 .subject("link", &link)
                 .details(json!({ "reason": reason }));
             db.link_change(&link, LinkChange::Revoke, event)?;
@@ -137,7 +138,7 @@ pub fn change(cmd: LinkCommand, config: &LoadedConfig) -> anyhow::Result<ExitCod
                     Some((from + time::Duration::days(d as i64)).format(&Rfc3339)?)
                 }
             };
-            let event = NewEvent::new(actor(), "link.extended")
+            let event = NewEvent::new(actor(), Action::LinkExtended)
                 .subject("link", &link)
                 .details(json!({ "days": days, "downloads": downloads, "expires_at": expires_at }));
             db.link_change(

@@ -62,7 +62,7 @@ pub struct AddArgs {
     #[arg(long)]
     pages: Option<String>,
     /// Copyright basis.
-    #[arg(long, value_enum, default_value_t = Basis::Ccl)]
+    #[arg(long, default_value_t = Basis::Ccl)]
     basis: Basis,
     /// Reference for the basis, e.g. a CCC order number for `permission`.
     #[arg(long)]

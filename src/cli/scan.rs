@@ -18,6 +18,7 @@ use serde_json::json;
 
 use crate::config::LoadedConfig;
 use crate::state::{self, NewEvent};
+use quire_domain::Action;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -280,8 +281,13 @@ fn succeed(
             "pages_kept": r.kept,
             "blank_backs_skipped": r.skipped_blank,
         });
-        audit(config, request, "scan.captured", details)
-            .context("the scan landed, but writing the audit event failed")?;
+        audit(
+            config,
+            NewEvent::new(actor(), Action::ScanCaptured),
+            request,
+            details,
+        )
+        .context("the scan landed, but writing the audit event failed")?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -309,8 +315,8 @@ fn fail(
         });
         if let Err(e) = audit(
             config,
+            NewEvent::scan_fault(actor(), class.slug()),
             request,
-            &format!("scan.fault.{}", class.slug()),
             details,
         ) {
             eprintln!("quire: warning: could not write the audit event: {e:#}");
@@ -338,19 +344,18 @@ fn hint(class: FaultClass) -> Option<&'static str> {
     })
 }
 
+fn actor() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "cli".into())
+}
+
 fn audit(
     config: &LoadedConfig,
+    event: NewEvent,
     request: &str,
-    action: &str,
     details: serde_json::Value,
 ) -> anyhow::Result<()> {
     let db = state::open(config)?;
-    let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-    db.audit_append(
-        NewEvent::new(actor, action)
-            .subject("request", request)
-            .details(details),
-    )?;
+    db.audit_append(event.subject("request", request).details(details))?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use quire_domain::DeliveryState;
 use serde::Serialize;
 
 use super::title;
@@ -22,9 +23,8 @@ pub struct CountedCopy {
     pub published: Option<i32>,
     pub year: i32,
     pub counted: bool,
-    pub basis: String,
-    /// The delivery's state: `held`, `active` or `purged`.
-    pub state: String,
+    pub basis: quire_domain::Basis,
+    pub state: DeliveryState,
     pub created_at: String,
 }
 
@@ -92,9 +92,9 @@ pub fn lines(copies: &[CountedCopy], limit: u32, max_edits: usize) -> Vec<Report
         if c.ident.is_some() && line.title.is_empty() {
             line.title = c.title.clone();
         }
-        match (c.counted, c.state.as_str()) {
+        match (c.counted, c.state) {
             (false, _) => line.not_counted += 1,
-            (true, "held") => line.held += 1,
+            (true, DeliveryState::Held) => line.held += 1,
             (true, _) => line.copies += 1,
         }
     }
@@ -140,8 +140,8 @@ mod tests {
             published: Some(2025),
             year: 2026,
             counted,
-            basis: "ccg".into(),
-            state: state.into(),
+            basis: quire_domain::Basis::Ccg,
+            state: state.parse().unwrap(),
             created_at: String::new(),
         }
     }

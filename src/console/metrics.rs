@@ -11,17 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::server::AppState;
-use crate::state::{AuditFilter, JobFilter, StateError};
-
-const STATES: [&str; 7] = [
-    "received",
-    "processing",
-    "processed",
-    "delivered",
-    "held",
-    "failed",
-    "split",
-];
+use crate::state::{Action, AuditFilter, JobFilter, JobState, StateError};
 
 struct Numbers {
     jobs: BTreeMap<&'static str, u64>,
@@ -31,7 +21,8 @@ struct Numbers {
 }
 
 fn gather(db: &dyn crate::state::Database) -> Result<Numbers, StateError> {
-    let mut jobs: BTreeMap<&'static str, u64> = STATES.iter().map(|s| (*s, 0)).collect();
+    let mut jobs: BTreeMap<&'static str, u64> =
+        JobState::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     let mut pages = 0;
     for j in db.jobs_list(&JobFilter::default())? {
         *jobs.entry(j.state.as_str()).or_default() += 1;
@@ -39,7 +30,7 @@ fn gather(db: &dyn crate::state::Database) -> Result<Numbers, StateError> {
     }
     let mut ocr_seconds = 0.0;
     let processed = AuditFilter {
-        action: Some("job.processed".into()),
+        action: Some(Action::JobProcessed.to_string()),
         ..Default::default()
     };
     db.audit_scan(&processed, &mut |e| {
@@ -52,7 +43,7 @@ fn gather(db: &dyn crate::state::Database) -> Result<Numbers, StateError> {
             .map(|s| (s.to_string(), 0))
             .collect();
     let fetched = AuditFilter {
-        action: Some("link.download".into()),
+        action: Some(Action::LinkDownload.to_string()),
         ..Default::default()
     };
     db.audit_scan(&fetched, &mut |e| {

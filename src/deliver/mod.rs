@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::config::{LoadedConfig, StorageConfig};
 use crate::state::{Db, Delivery, Job, JobState, Link, NewEvent, Request};
 use link_key::LinkKey;
+use quire_domain::{Action, DeliveryState};
 
 pub struct Deliverer {
     db: Db,
@@ -240,8 +241,8 @@ impl Deliverer {
             },
             document_sha256,
             stamped_sha256: key.sha256.to_string(),
-            basis: request.basis.as_str().to_string(),
-            state: "active".into(),
+            basis: request.basis,
+            state: DeliveryState::Active,
             hold_reason: None,
             file_name: file_name(request),
             bytes,
@@ -264,7 +265,7 @@ impl Deliverer {
             locked_at: None,
             code_failures: 0,
         };
-        let mut event = NewEvent::new(actor, "delivery.created")
+        let mut event = NewEvent::new(actor, Action::DeliveryCreated)
             .subject("request", &request.id)
             .subject("delivery", &delivery_id)
             .subject("link", &link_id)

@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::config::LoadedConfig;
 use crate::config::delivery::{MailTls, MailTransport};
 use crate::state::{Db, NewEvent};
+use quire_domain::{Action, NoticeState};
 
 pub fn mailer(config: &LoadedConfig) -> anyhow::Result<Mailer> {
     let mail = &config.config.mail;
@@ -64,22 +65,22 @@ pub async fn send_due(db: &Db, mailer: &Mailer, config: &LoadedConfig) -> anyhow
         let (state, next_at, error, event) = match result {
             Ok(how) => {
                 sent += 1;
-                let event = NewEvent::new("daemon", "notice.sent")
+                let event = NewEvent::new("daemon", Action::NoticeSent)
                     .subject("delivery", &n.delivery_id)
                     .details(
                         json!({ "to": n.recipient, "attempt": attempt, "via": format!("{how:?}") }),
                     );
-                ("sent", crate::state::now_rfc3339(), None, event)
+                (NoticeState::Sent, crate::state::now_rfc3339(), None, event)
             }
             // A permanent refusal (SMTP 5xx, a bad address) is final at once: retrying it only
             // delays the moment a person sees the failed notice.
             Err(e) if e.is_permanent() || attempt >= policy.attempts => {
                 tracing::error!(delivery = %n.delivery_id, error = %e, "notice failed for good");
-                let event = NewEvent::new("daemon", "notice.failed")
+                let event = NewEvent::new("daemon", Action::NoticeFailed)
                     .subject("delivery", &n.delivery_id)
                     .details(json!({ "to": n.recipient, "attempts": attempt, "permanent": e.is_permanent(), "error": e.to_string(), "code": e.code() }));
                 (
-                    "failed",
+                    NoticeState::Failed,
                     crate::state::now_rfc3339(),
                     Some(e.to_string()),
                     event,
@@ -89,13 +90,13 @@ pub async fn send_due(db: &Db, mailer: &Mailer, config: &LoadedConfig) -> anyhow
                 let wait = policy.jittered_delay_after(attempt);
                 let next = time::OffsetDateTime::now_utc() + wait;
                 tracing::warn!(delivery = %n.delivery_id, error = %e, retry_in = ?wait, "notice not sent; will retry");
-                let event = NewEvent::new("daemon", "notice.retry")
+                let event = NewEvent::new("daemon", Action::NoticeRetry)
                     .subject("delivery", &n.delivery_id)
                     .details(
                         json!({ "attempt": attempt, "error": e.to_string(), "code": e.code() }),
                     );
                 let next = next.format(&time::format_description::well_known::Rfc3339)?;
-                ("pending", next, Some(e.to_string()), event)
+                (NoticeState::Pending, next, Some(e.to_string()), event)
             }
         };
         let db = db.clone();

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::config::LoadedConfig;
 use crate::state::{Db, NewEvent};
+use quire_domain::Action;
 
 #[derive(Debug, Default, Serialize)]
 pub struct PurgeReport {
@@ -41,7 +42,7 @@ pub async fn run(
         // The same bytes are never stamped for two deliveries (the id is inside), so the object
         // is this delivery's alone.
         let removed = store.delete(&hash).await?;
-        let event = NewEvent::new(actor, "delivery.purged")
+        let event = NewEvent::new(actor, Action::DeliveryPurged)
             .subject("delivery", &d.id)
             .subject("request", &d.request_id)
             .details(json!({ "stamped_sha256": d.stamped_sha256, "bytes": d.bytes, "object_removed": removed }));

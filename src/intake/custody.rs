@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{DuplicatePolicy, LoadedConfig};
 use crate::state::{Db, Job, JobPatch, JobState, NewEvent, StateError};
+use quire_domain::Action;
 
 pub struct Custody {
     db: Db,
@@ -104,7 +105,7 @@ impl Custody {
             states: vec![JobState::Processing],
             ..Default::default()
         })? {
-            let event = NewEvent::new("daemon", "job.resumed").subject("job", &job.id);
+            let event = NewEvent::new("daemon", Action::JobResumed).subject("job", &job.id);
             match self.db.job_transition(
                 &job.id,
                 &[JobState::Processing],
@@ -154,7 +155,7 @@ impl Custody {
             updated_at: String::new(),
             parent_job: None,
         };
-        let mut event = NewEvent::new("daemon", "job.received")
+        let mut event = NewEvent::new("daemon", Action::JobReceived)
             .subject("job", id)
             .details(json!({
                 "source": source_name, "sha256": sha256, "name_match": candidate,
@@ -168,7 +169,7 @@ impl Custody {
         if let Some(first) = earlier.first() {
             let ids: Vec<&str> = earlier.iter().map(|j| j.id.as_str()).collect();
             self.db.audit_append(
-                NewEvent::new("daemon", "job.duplicate")
+                NewEvent::new("daemon", Action::JobDuplicate)
                     .subject("job", id)
                     .details(json!({ "of": ids, "policy": format!("{:?}", self.duplicates).to_lowercase() })),
             )?;
@@ -181,7 +182,7 @@ impl Custody {
                     hold_reason: Some(Some(reason.clone())),
                     ..Default::default()
                 };
-                let event = NewEvent::new("daemon", "job.held")
+                let event = NewEvent::new("daemon", Action::JobHeld)
                     .subject("job", id)
                     .details(json!({ "reason": reason }));
                 return Ok(self.db.job_transition(

@@ -17,6 +17,7 @@ use serde_json::json;
 
 use super::health::{Health, Ignored, Refused};
 use crate::state::{Db, NewEvent};
+use quire_domain::Action;
 
 pub struct Refuser {
     quarantine: PathBuf,
@@ -60,7 +61,7 @@ impl Refuser {
             tracing::error!(path = %note_path.display(), error = %e, "could not write the quarantine note");
         }
         let quarantined_to = dir.display().to_string();
-        let event = NewEvent::new("daemon", "intake.refused").details(json!({
+        let event = NewEvent::new("daemon", Action::IntakeRefused).details(json!({
             "source": shown, "reason": reason, "quarantined_to": quarantined_to,
         }));
         if let Err(e) = self.db.audit_append(event) {

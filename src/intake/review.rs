@@ -7,10 +7,11 @@ use serde_json::json;
 
 use super::custody;
 use crate::state::{Db, Job, JobPatch, JobState, NewEvent, StateError};
+use quire_domain::Action;
 
 /// Held → ready for delivery.
 pub fn release(db: &Db, job: &str, actor: &str, reason: Option<String>) -> Result<Job, StateError> {
-    let event = NewEvent::new(actor, "job.released")
+    let event = NewEvent::new(actor, Action::JobReleased)
         .subject("job", job)
         .details(json!({ "reason": reason }));
     let patch = JobPatch {
@@ -22,7 +23,7 @@ pub fn release(db: &Db, job: &str, actor: &str, reason: Option<String>) -> Resul
 
 /// Ready → held, with the reason shown in the queue.
 pub fn hold(db: &Db, job: &str, actor: &str, who: &str, reason: &str) -> Result<Job, StateError> {
-    let event = NewEvent::new(actor, "job.held")
+    let event = NewEvent::new(actor, Action::JobHeld)
         .subject("job", job)
         .details(json!({ "reason": reason }));
     let patch = JobPatch {
@@ -58,7 +59,7 @@ pub fn reprocess(
         restore_from_quarantine(quarantine, &current)
             .map_err(|e| StateError::Callback(format!("job {job}: {e}")))?;
     }
-    let event = NewEvent::new(actor, "job.reprocess").subject("job", job);
+    let event = NewEvent::new(actor, Action::JobReprocess).subject("job", job);
     let patch = JobPatch {
         hold_reason: Some(None),
         ..Default::default()
@@ -82,7 +83,7 @@ pub fn match_request(db: &Db, job: &str, request: &str, actor: &str) -> Result<J
         .ok_or_else(|| StateError::NotFound(format!("no job {job}")))?;
     db.request_get(request)?
         .ok_or_else(|| StateError::NotFound(format!("no request {request}")))?;
-    let event = NewEvent::new(actor, "job.matched")
+    let event = NewEvent::new(actor, Action::JobMatched)
         .subject("job", job)
         .subject("request", request);
     let patch = JobPatch {

@@ -24,6 +24,7 @@ use super::{custody, disk, similar};
 use crate::config::LoadedConfig;
 use crate::deliver::{Deliverer, JobTie};
 use crate::state::{Db, Job, JobFilter, JobPatch, JobState, NewEvent, SplitDocument, StateError};
+use quire_domain::Action;
 
 /// Nudges the worker when a job arrives, so it need not poll fast.
 #[derive(Clone, Default)]
@@ -85,7 +86,7 @@ impl Verdict {
 
     fn event(&self, job: &str, report: &Report, sha256: &str) -> NewEvent {
         let held = !self.reasons.is_empty();
-        NewEvent::new("daemon", "job.processed")
+        NewEvent::new("daemon", Action::JobProcessed)
             .subject("job", job)
             .details(json!({
                 "pages": report.pages_out,
@@ -240,7 +241,7 @@ impl Worker {
     /// error on the way is one failed try: the job goes back to the queue, or after
     /// `max_attempts` tries is failed and quarantined; either way this worker carries on.
     fn attempt(&self, job: &Job, beat: &Beat) -> anyhow::Result<Attempt> {
-        let event = NewEvent::new("daemon", "job.processing").subject("job", &job.id);
+        let event = NewEvent::new("daemon", Action::JobProcessing).subject("job", &job.id);
         match self.db.job_transition(
             &job.id,
             &[JobState::Received],
@@ -306,7 +307,7 @@ impl Worker {
             let dir = PathBuf::from(&job.spool_path);
             return self.fail(job, &dir, trouble.code, &reason);
         }
-        let event = NewEvent::new("daemon", "job.retry")
+        let event = NewEvent::new("daemon", Action::JobRetry)
             .subject("job", &job.id)
             .details(json!({
                 "code": trouble.code,
@@ -335,7 +336,7 @@ impl Worker {
     fn requeue_for_space(&self, job: &Job, error: &str) -> anyhow::Result<()> {
         tracing::warn!(job = %job.id, %error, "no space left while processing; the job waits for space");
         let _ = std::fs::remove_file(Path::new(&job.spool_path).join(OUTPUT_NAME));
-        let event = NewEvent::new("daemon", "job.requeued")
+        let event = NewEvent::new("daemon", Action::JobRequeued)
             .subject("job", &job.id)
             .details(json!({ "reason": error }));
         self.back_to_queue(job, event)
@@ -437,7 +438,7 @@ impl Worker {
             });
         }
         let ids: Vec<&str> = documents.iter().map(|d| d.job.id.as_str()).collect();
-        let event = NewEvent::new("daemon", "job.split")
+        let event = NewEvent::new("daemon", Action::JobSplit)
             .subject("job", &batch.id)
             .details(json!({
                 "documents": ids,
@@ -601,7 +602,7 @@ impl Worker {
             error: Some((code.to_string(), reason.to_string())),
             ..Default::default()
         };
-        let event = NewEvent::new("daemon", "job.failed")
+        let event = NewEvent::new("daemon", Action::JobFailed)
             .subject("job", &job.id)
             .details(json!({
                 "code": code,

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use crate::state::{Request, StateError};
+use quire_domain::{Action, DeliveryState};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -167,7 +168,7 @@ async fn preview(
                 format!("no delivery {id}"),
             )
         })?;
-    if delivery.state == "purged" {
+    if delivery.state == DeliveryState::Purged {
         return Err(error(
             StatusCode::GONE,
             "api.purged",
@@ -183,7 +184,7 @@ async fn preview(
         .await
         .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), e.to_string()))?;
     let db = state.db.clone();
-    let event = crate::state::NewEvent::new("api", "delivery.previewed")
+    let event = crate::state::NewEvent::new("api", Action::DeliveryPreviewed)
         .subject("delivery", &id)
         .subject("request", &delivery.request_id);
     db_call(move || db.audit_append(event)).await?;

@@ -163,7 +163,7 @@ async fn landing(State(state): State<AppState>, Path(token): Path<String>) -> Re
         return not_found(&state);
     };
     let now = crate::state::now_rfc3339();
-    let link_state = link.state(&delivery.state, &now);
+    let link_state = link.state(delivery.state, &now);
     if link_state != LinkState::Active {
         return gone(&state, link_state, &delivery.request_id);
     }
@@ -250,7 +250,7 @@ async fn file(
         return not_found(&state);
     };
     let client = state.client(client, &headers).to_string();
-    let link_state = link.state(&delivery.state, &crate::state::now_rfc3339());
+    let link_state = link.state(delivery.state, &crate::state::now_rfc3339());
     // A link that is gone for good gives no code a chance; the refusal below is audited.
     let usable = matches!(
         link_state,

@@ -1,23 +1,19 @@
 //! Quire's state behind one narrow interface, so the embedded SQLite file can later be swapped
 //! for PostgreSQL without touching callers. The backend is chosen once, from `[database]`.
 
-pub mod audit;
-pub mod delivery;
 mod error;
-pub mod job;
-pub mod request;
 mod sqlite;
+
+pub use error::StateError;
 
 use std::sync::Arc;
 
-pub use audit::{Anchor, Break, Event, NewEvent, Summary};
-pub use delivery::{
-    CodeCheck, Delivery, Grant, Link, LinkState, NoticeStatus, PickupPolicy, QueuedNotice,
-    unlock_link,
+pub use quire_domain::job::{JobFilter, JobPatch, PageRow, SplitDocument};
+pub use quire_domain::{
+    Action, Anchor, Basis, Break, CodeCheck, Delivery, DeliveryState, Event, Grant, Job, JobState,
+    Link, LinkState, NewEvent, NoticeState, NoticeStatus, PickupPolicy, QueuedNotice, Request,
+    Summary, audit, delivery, job, request,
 };
-pub use error::StateError;
-pub use job::{Job, JobFilter, JobPatch, JobState, PageRow, SplitDocument};
-pub use request::{Basis, Request};
 pub use sqlite::users::{StaffSession, StaffUser, UserChange};
 
 use crate::config::{DatabaseConfig, LoadedConfig};
@@ -149,7 +145,7 @@ pub trait Database: Send + Sync {
     fn notice_update(
         &self,
         id: i64,
-        state: &str,
+        state: NoticeState,
         next_at: &str,
         error: Option<&str>,
         event: NewEvent,
@@ -192,7 +188,7 @@ pub trait Database: Send + Sync {
     ) -> Result<Delivery, StateError>;
 
     /// Deliveries, oldest first; only those in `state` if given.
-    fn deliveries_list(&self, state: Option<&str>) -> Result<Vec<Delivery>, StateError>;
+    fn deliveries_list(&self, state: Option<DeliveryState>) -> Result<Vec<Delivery>, StateError>;
 
     /// How each delivery of requests made in `year` was counted (for the CONTU report).
     fn counted_copies(
@@ -302,7 +298,7 @@ pub fn verify_audit(
     anchor: Option<Anchor>,
 ) -> Result<Result<Summary, Break>, StateError> {
     let (start_seq, start_hash) = db.audit_start()?;
-    let mut verifier = audit::Verifier::new(start_seq, &start_hash, anchor);
+    let mut verifier = quire_domain::Verifier::new(start_seq, &start_hash, anchor);
     let mut broken = None;
     db.audit_scan(&AuditFilter::default(), &mut |e| {
         if broken.is_none() {
@@ -336,4 +332,11 @@ fn format_stored(at: time::OffsetDateTime) -> String {
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );
     at.format(&format).expect("UTC times always format")
+}
+
+/// Unlocks a link that wrong pickup codes locked, audited as `link.unlocked` by `actor`. The
+/// one way to unlock: `quire link unlock` and the console's button both call this.
+pub fn unlock_link(db: &dyn Database, link_id: &str, actor: &str) -> Result<(), StateError> {
+    let event = NewEvent::new(actor, Action::LinkUnlocked).subject("link", link_id);
+    db.link_change(link_id, LinkChange::Unlock, event)
 }

@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use minijinja::context;
+use quire_domain::DeliveryState;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -163,7 +164,10 @@ pub async fn held(
 ) -> PageResult {
     staff.require(Area::Compliance)?;
     let db = state.db.clone();
-    let held = blocking(&staff, move || db.deliveries_list(Some("held"))).await?;
+    let held = blocking(&staff, move || {
+        db.deliveries_list(Some(DeliveryState::Held))
+    })
+    .await?;
     Ok(page(
         &staff,
         "held.html",

@@ -78,21 +78,16 @@ async fn list(state: AppState, staff: Staff, q: QueueQuery, unmatched: bool) -> 
     .await?;
     let rows: Vec<Value> = jobs.iter().map(row).collect();
     let counts: Vec<(String, usize)> = [
-        "received",
-        "processing",
-        "held",
-        "processed",
-        "delivered",
-        "failed",
-        "split",
+        JobState::Received,
+        JobState::Processing,
+        JobState::Held,
+        JobState::Processed,
+        JobState::Delivered,
+        JobState::Failed,
+        JobState::Split,
     ]
     .iter()
-    .map(|s| {
-        (
-            s.to_string(),
-            jobs.iter().filter(|j| j.state.as_str() == *s).count(),
-        )
-    })
+    .map(|&s| (s.to_string(), jobs.iter().filter(|j| j.state == s).count()))
     .collect();
     let intake = intake_notes(&state);
     Ok(page(

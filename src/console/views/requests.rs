@@ -14,6 +14,7 @@ use crate::console::csrf;
 use crate::console::session::Staff;
 use crate::server::AppState;
 use crate::state::{LinkChange, NewEvent, StateError};
+use quire_domain::{Action, DeliveryState};
 
 /// How many of the newest requests a search looks through.
 const SEARCH_DEPTH: usize = 2000;
@@ -78,12 +79,12 @@ pub async fn show(
     let links: Vec<Value> = links
         .into_iter()
         .map(|(l, d)| {
-            let s = l.state(&d.state, &now);
+            let s = l.state(d.state, &now);
             json!({
                 "id": l.id, "delivery": d.id, "recipient": d.recipient, "file": d.file_name, "pages": d.page_count,
                 "delivered": d.created_at, "expires_at": l.expires_at, "downloads_left": l.downloads_left,
                 "downloads_allowed": l.downloads_allowed, "state": s.as_str(), "hold_reason": d.hold_reason,
-                "revocable": l.revoked_at.is_none() && d.state != "purged",
+                "revocable": l.revoked_at.is_none() && d.state != DeliveryState::Purged,
                 "locked": l.locked_at.is_some(), "code_failures": l.code_failures,
             })
         })
@@ -214,7 +215,7 @@ pub async fn revoke(
     staff.require(Area::Requests)?;
     csrf::check(&staff, &f.csrf)?;
     let reason = Some(f.reason.trim().to_string()).filter(|r| !r.is_empty());
-    let event = NewEvent::new(staff.actor(), "link.revoked")
+    let event = NewEvent::new(staff.actor(), Action::LinkRevoked)
         .subject("link", &id)
         .details(json!({ "reason": reason }));
     let db = state.db.clone();
@@ -306,7 +307,7 @@ pub async fn extend(
                 )
             }
         };
-        let event = NewEvent::new(actor, "link.extended")
+        let event = NewEvent::new(actor, Action::LinkExtended)
             .subject("link", &id)
             .details(json!({ "days": days, "downloads": downloads, "expires_at": expires_at }));
         db.link_change(
@@ -338,14 +339,14 @@ pub async fn resend(
             .link_get(&id)?
             .ok_or_else(|| StateError::NotFound(format!("no link {id}")))?;
         let now = crate::state::now_rfc3339();
-        let s = link.state(&delivery.state, &now);
+        let s = link.state(delivery.state, &now);
         if s != crate::state::LinkState::Active {
             return Err(StateError::Conflict(format!(
                 "link {id} is {}: extend it first, or there is nothing to send",
                 s.as_str()
             )));
         }
-        let event = NewEvent::new(actor, "notice.resent")
+        let event = NewEvent::new(actor, Action::NoticeResent)
             .subject("link", &id)
             .subject("delivery", &delivery.id);
         db.notice_resend(&delivery.id, event)

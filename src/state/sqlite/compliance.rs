@@ -13,6 +13,7 @@ use crate::config::compliance::ComplianceConfig;
 use crate::state::delivery::{Delivery, Link};
 use crate::state::job::{JobPatch, JobState};
 use crate::state::{Basis, NewEvent, StateError};
+use quire_domain::{Action, DeliveryState};
 
 /// A delivery about to be recorded, with what the rule of five needs to know about it.
 pub struct NewCopy<'a> {
@@ -86,7 +87,7 @@ pub fn create_counted(
     let mut delivery = d.clone();
     let reason = decision.reason(work);
     if decision.verdict == Verdict::Hold {
-        delivery.state = "held".into();
+        delivery.state = DeliveryState::Held;
         delivery.hold_reason = Some(reason.clone());
     }
     if let (Some(job_id), true) = (new.job, new.finishes_job) {
@@ -102,7 +103,7 @@ pub fn create_counted(
             &patch,
         )?;
     }
-    let held = delivery.state == "held";
+    let held = delivery.state == DeliveryState::Held;
     deliveries::insert(
         tx,
         &delivery,
@@ -130,7 +131,7 @@ pub fn create_counted(
         m.insert("compliance".into(), json!(decision));
     }
     append_in(tx, event)?;
-    let follow = |action: &str, details: Value| {
+    let follow = |action: Action, details: Value| {
         NewEvent::new("compliance", action)
             .subject("request", &d.request_id)
             .subject("delivery", &d.id)
@@ -141,7 +142,7 @@ pub fn create_counted(
             append_in(
                 tx,
                 follow(
-                    "compliance.held",
+                    Action::ComplianceHeld,
                     json!({ "reason": reason, "nth": decision.nth, "year": year, "library": library, "policy": rules.policy.as_str() }),
                 ),
             )?;
@@ -150,7 +151,7 @@ pub fn create_counted(
             append_in(
                 tx,
                 follow(
-                    "compliance.warning",
+                    Action::ComplianceWarning,
                     json!({ "reason": reason, "nth": decision.nth, "year": year, "library": library, "policy": rules.policy.as_str() }),
                 ),
             )?;
@@ -161,7 +162,7 @@ pub fn create_counted(
         append_in(
             tx,
             follow(
-                "compliance.title_similar",
+                Action::ComplianceTitleSimilar,
                 json!({ "title": work.title_key, "similar": decision.similar_titles, "library": library }),
             ),
         )?;
@@ -239,7 +240,7 @@ pub fn release(
     }
     let d = deliveries::get(tx, id)?
         .ok_or_else(|| StateError::NotFound(format!("no delivery {id}")))?;
-    if d.state != "held" {
+    if d.state != DeliveryState::Held {
         return Err(StateError::Conflict(format!(
             "delivery {id} is {}, not held",
             d.state
@@ -267,7 +268,7 @@ pub fn release(
     let notices = tx.execute("DELETE FROM held_notices WHERE delivery_id = ?1", [id])?;
     append_in(
         tx,
-        NewEvent::new(officer, "delivery.released")
+        NewEvent::new(officer, Action::DeliveryReleased)
             .subject("request", &d.request_id)
             .subject("delivery", id)
             .details(json!({
@@ -296,12 +297,14 @@ fn reopen(link: &Link, now: &str) -> Result<String, StateError> {
         .map_err(|e| StateError::Corrupt(e.to_string()))
 }
 
-pub fn list(conn: &Connection, state: Option<&str>) -> Result<Vec<Delivery>, StateError> {
+pub fn list(conn: &Connection, state: Option<DeliveryState>) -> Result<Vec<Delivery>, StateError> {
     let mut stmt = conn.prepare(
         "SELECT id FROM deliveries WHERE ?1 IS NULL OR state = ?1 ORDER BY created_at, id",
     )?;
     let ids = stmt
-        .query_map([state], |r| r.get::<_, String>(0))?
+        .query_map([state.map(DeliveryState::as_str)], |r| {
+            r.get::<_, String>(0)
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
@@ -333,8 +336,8 @@ pub fn copies(
             published: r.get(7)?,
             year: r.get(8)?,
             counted: r.get(9)?,
-            basis: r.get(10)?,
-            state: r.get(11)?,
+            basis: super::named(r, 10)?,
+            state: super::named(r, 11)?,
             created_at: r.get(12)?,
         })
     })?;
@@ -382,12 +385,12 @@ pub fn prune(
     )?;
     let due = stmt
         .query_map([cutoff], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            Ok((r.get::<_, String>(0)?, super::named::<DeliveryState>(r, 1)?))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     drop(stmt);
     for (id, state) in due {
-        if state == "purged" {
+        if state == DeliveryState::Purged {
             report.deliveries.push(id)
         } else {
             report.waiting_for_purge.push(id)
@@ -458,7 +461,7 @@ pub fn prune(
     if changed && !dry_run {
         append_in(
             tx,
-            NewEvent::new(actor, crate::state::audit::RETENTION_PRUNED).details(json!(report)),
+            NewEvent::new(actor, Action::RetentionPruned).details(json!(report)),
         )?;
     }
     Ok(report)
@@ -526,7 +529,7 @@ pub fn pseudonymise(
     if !dry_run && !report.requests.is_empty() {
         append_in(
             tx,
-            NewEvent::new(actor, "retention.pseudonymised").details(json!(report)),
+            NewEvent::new(actor, Action::RetentionPseudonymised).details(json!(report)),
         )?;
     }
     Ok(report)
@@ -545,6 +548,7 @@ mod tests {
     use crate::state::audit::{self, GENESIS, NewEvent};
     use crate::state::delivery::{Delivery, Grant, Link, LinkState};
     use crate::state::{AuditFilter, Basis, Database, Request, verify_audit};
+    use quire_domain::{Action, DeliveryState};
 
     struct History {
         _dir: tempfile::TempDir,
@@ -640,8 +644,8 @@ mod tests {
                 job_id: None,
                 document_sha256: "a".repeat(64),
                 stamped_sha256: format!("{n:064}"),
-                basis: request.basis.as_str().into(),
-                state: "active".into(),
+                basis: request.basis,
+                state: DeliveryState::Active,
                 hold_reason: None,
                 file_name: "x.pdf".into(),
                 bytes: 10,
@@ -664,7 +668,7 @@ mod tests {
                 locked_at: None,
                 code_failures: 0,
             };
-            let event = NewEvent::new("staff", "delivery.created")
+            let event = NewEvent::new("staff", Action::DeliveryCreated)
                 .subject("request", &request.id)
                 .subject("delivery", &delivery.id);
             let notice = Some((request.patron_email.as_str(), "Your copy", "Body"));
@@ -697,7 +701,7 @@ mod tests {
             self.db
                 .delivery_get(delivery)
                 .unwrap()
-                .map(|d| d.state)
+                .map(|d| d.state.to_string())
                 .unwrap_or_else(|| "gone".into())
         }
 
@@ -734,7 +738,7 @@ mod tests {
         // One millisecond later it is a new calendar year, and a first copy again.
         let (_, _, v, nth) = h.copy(Ask::journal("ZZQ", "2026-01-01T00:00:00.000Z"));
         assert_eq!((v, nth), (Verdict::Deliver, 1));
-        assert_eq!(h.events("compliance.held").len(), 1);
+        assert_eq!(h.events(Action::ComplianceHeld.as_str()).len(), 1);
     }
 
     /// Sending a request's copy again (its link ran out) is not a second copy of the work: the
@@ -765,7 +769,7 @@ mod tests {
         let (_, _, v, nth) = h.resend(&held_request);
         assert_eq!((v, nth), (Verdict::Hold, 6), "nothing of it went out yet");
         let notes: Vec<String> = h
-            .events("delivery.created")
+            .events(Action::DeliveryCreated.as_str())
             .iter()
             .flat_map(|e| {
                 e.details["compliance"]["notes"]
@@ -852,7 +856,7 @@ mod tests {
             ..Ask::journal("ZZQ", at)
         });
         assert_eq!((v, nth), (Verdict::Deliver, 1));
-        let flagged = h.events("compliance.title_similar");
+        let flagged = h.events(Action::ComplianceTitleSimilar.as_str());
         assert_eq!(flagged.len(), 1);
         assert_eq!(flagged[0].details["similar"][0], "journal of tests");
         let lines =
@@ -905,7 +909,7 @@ mod tests {
             (v, nth, h.state(&id)),
             (Verdict::Warn, 6, "active".to_string())
         );
-        let warned = h.events("compliance.warning");
+        let warned = h.events(Action::ComplianceWarning.as_str());
         assert_eq!(warned.len(), 1);
         assert_eq!(warned[0].subjects["delivery"], id.as_str());
         h.rules.policy = ContuPolicy::Off;
@@ -931,7 +935,12 @@ mod tests {
             5,
             "a held copy's notice is not sent"
         );
-        assert_eq!(h.db.deliveries_list(Some("held")).unwrap().len(), 1);
+        assert_eq!(
+            h.db.deliveries_list(Some(DeliveryState::Held))
+                .unwrap()
+                .len(),
+            1
+        );
         // A held copy is not counted as delivered: the next one is the sixth too.
         let (_, _, v, nth) = h.copy(Ask::journal("ZZQ", at));
         assert_eq!((v, nth), (Verdict::Hold, 6));
@@ -959,7 +968,7 @@ mod tests {
             h.db.link_download(&link, "test", None).unwrap(),
             Grant::Granted { .. }
         ));
-        let ev = h.events("delivery.released");
+        let ev = h.events(Action::DeliveryReleased.as_str());
         assert_eq!(ev.len(), 1);
         assert_eq!(ev[0].actor, "officer.jones");
         assert_eq!(ev[0].details["officer"], "officer.jones");
@@ -982,7 +991,7 @@ mod tests {
                 seq,
                 &prev,
                 t.to_string(),
-                NewEvent::new("import", "legacy.event"),
+                NewEvent::new("import", Action::AuditNote),
             );
             conn.execute(
                 "INSERT INTO audit_events (seq, time, actor, action, subjects, details, prev_hash, hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
@@ -1016,7 +1025,8 @@ mod tests {
             assert!(
                 h.db.delivery_purged(
                     id,
-                    NewEvent::new("daemon", "delivery.purged").subject("delivery", id.as_str())
+                    NewEvent::new("daemon", Action::DeliveryPurged)
+                        .subject("delivery", id.as_str())
                 )
                 .unwrap()
             );
@@ -1059,7 +1069,7 @@ mod tests {
             .expect("chain verifies after pruning");
         assert_eq!(summary.head.seq, anchor.seq + 1);
         assert!(verify_audit(&h.db, Some(anchor)).unwrap().is_ok());
-        let pruned = h.events("retention.pruned");
+        let pruned = h.events(Action::RetentionPruned.as_str());
         assert_eq!(pruned.len(), 1);
         assert_eq!(pruned[0].details["audit_events"], 2);
         // Nothing more to do: a second run changes nothing and records nothing.
@@ -1067,7 +1077,7 @@ mod tests {
         assert!(
             again.deliveries.is_empty() && again.requests.is_empty() && again.audit_events == 0
         );
-        assert_eq!(h.events("retention.pruned").len(), 1);
+        assert_eq!(h.events(Action::RetentionPruned.as_str()).len(), 1);
         assert!(verify_audit(&h.db, None).unwrap().is_ok());
     }
 
@@ -1115,7 +1125,7 @@ mod tests {
         assert!(!body.contains("Body"));
         let recent = h.db.delivery_get(&recent).unwrap().unwrap();
         assert!(recent.recipient.starts_with("Reader"));
-        assert_eq!(h.events("retention.pseudonymised").len(), 1);
+        assert_eq!(h.events(Action::RetentionPseudonymised.as_str()).len(), 1);
         assert!(
             h.db.pseudonymise("2026-06-01T00:00:00.000Z", "officer", false)
                 .unwrap()

@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use crate::state::delivery::{CodeCheck, Delivery, Grant, Link, PickupPolicy, QueuedNotice};
 use crate::state::{LinkState, StateError};
+use quire_domain::NoticeState;
 
 const DELIVERY: &str = "d.id, d.request_id, d.job_id, d.document_sha256, d.stamped_sha256, d.basis, d.state, \
      d.hold_reason, d.file_name, d.bytes, d.page_count, d.recipient, d.library, d.created_at, d.purged_at";
@@ -19,8 +20,8 @@ fn delivery_from(row: &Row<'_>, at: usize) -> rusqlite::Result<Delivery> {
         job_id: row.get(at + 2)?,
         document_sha256: row.get(at + 3)?,
         stamped_sha256: row.get(at + 4)?,
-        basis: row.get(at + 5)?,
-        state: row.get(at + 6)?,
+        basis: super::named(row, at + 5)?,
+        state: super::named(row, at + 6)?,
         hold_reason: row.get(at + 7)?,
         file_name: row.get(at + 8)?,
         bytes: row.get(at + 9)?,
@@ -64,7 +65,7 @@ pub fn insert(
             file_name, bytes, page_count, recipient, library, created_at)
          VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
         params![
-            d.id, d.request_id, d.job_id, d.document_sha256, d.stamped_sha256, d.basis, d.state, d.hold_reason,
+            d.id, d.request_id, d.job_id, d.document_sha256, d.stamped_sha256, d.basis.as_str(), d.state.as_str(), d.hold_reason,
             d.file_name, d.bytes, d.page_count, d.recipient, d.library, now
         ],
     )?;
@@ -163,7 +164,7 @@ pub fn consume(
             left: link.downloads_left,
         }
     } else {
-        Grant::Refused(link.state(&delivery.state, now))
+        Grant::Refused(link.state(delivery.state, now))
     })
 }
 
@@ -187,7 +188,7 @@ pub fn resume(
     }
     let (link, delivery) =
         link_get(tx, link_id)?.ok_or_else(|| StateError::NotFound(format!("link {link_id}")))?;
-    let state = link.state(&delivery.state, now);
+    let state = link.state(delivery.state, now);
     Ok(match state {
         LinkState::Active | LinkState::UsedUp => Some(Grant::Resumed {
             left: link.downloads_left,
@@ -319,7 +320,7 @@ pub fn notices_of_request(
         Ok(crate::state::NoticeStatus {
             delivery_id: r.get(0)?,
             recipient: r.get(1)?,
-            state: r.get(2)?,
+            state: super::named(r, 2)?,
             attempts: r.get(3)?,
             last_error: r.get(4)?,
             created_at: r.get(5)?,
@@ -332,7 +333,7 @@ pub fn notices_of_request(
 pub fn notice_update(
     tx: &Transaction<'_>,
     id: i64,
-    state: &str,
+    state: NoticeState,
     next_at: &str,
     error: Option<&str>,
 ) -> Result<(), StateError> {
@@ -340,7 +341,7 @@ pub fn notice_update(
     tx.execute(
         "UPDATE notices SET state = ?2, attempts = attempts + 1, next_attempt_at = ?3, last_error = ?4,
                 sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1",
-        params![id, state, next_at, error, now],
+        params![id, state.as_str(), next_at, error, now],
     )?;
     Ok(())
 }

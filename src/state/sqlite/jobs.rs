@@ -35,13 +35,10 @@ pub fn insert(conn: &Connection, j: &Job) -> Result<(), StateError> {
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
-    let state: String = row.get(2)?;
     Ok(Job {
         id: row.get(0)?,
         request_id: row.get(1)?,
-        state: state.parse().map_err(|e: String| {
-            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e.into())
-        })?,
+        state: super::named(row, 2)?,
         hold_reason: row.get(3)?,
         source_name: row.get(4)?,
         spool_path: row.get(5)?,

@@ -14,6 +14,19 @@ use super::delivery::{Delivery, Grant, Link, QueuedNotice};
 use super::job::{Job, JobFilter, JobPatch, JobState, PageRow, SplitDocument};
 use super::request::Request;
 use super::{AuditFilter, Database, LinkChange, StateError};
+use quire_domain::{Action, DeliveryState, NoticeState};
+
+/// A column holding one of the domain's named values (a state, a basis), parsed; a name the
+/// domain does not know is a conversion error naming the column, not a panic.
+fn named<T: std::str::FromStr<Err = String>>(
+    row: &rusqlite::Row<'_>,
+    at: usize,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(at)?;
+    text.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(at, rusqlite::types::Type::Text, e.into())
+    })
+}
 
 mod compliance;
 mod deliveries;
@@ -116,7 +129,7 @@ impl Database for SqliteDatabase {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for r in requests {
             requests::insert(&tx, r)?;
-            append_in(&tx, NewEvent::new(actor, "request.created").subject("request", &r.id).details(serde_json::json!({
+            append_in(&tx, NewEvent::new(actor, Action::RequestCreated).subject("request", &r.id).details(serde_json::json!({
                 "library": r.library, "basis": r.basis.as_str(), "title": r.title, "issn": r.issn,
             })))?;
         }
@@ -249,7 +262,7 @@ impl Database for SqliteDatabase {
         };
         append_in(
             &tx,
-            NewEvent::new(format!("borrower:{link_id}"), "link.download")
+            NewEvent::new(format!("borrower:{link_id}"), Action::LinkDownload)
                 .subject("link", link_id)
                 .details(serde_json::json!({ "outcome": outcome, "client": client, "downloads_left": left })),
         )?;
@@ -271,7 +284,7 @@ impl Database for SqliteDatabase {
         if let Some(reason) = check.refusal() {
             append_in(
                 &tx,
-                NewEvent::new(format!("borrower:{link_id}"), "link.code_refused")
+                NewEvent::new(format!("borrower:{link_id}"), Action::LinkCodeRefused)
                     .subject("link", link_id)
                     .details(serde_json::json!({ "reason": reason, "client": client })),
             )?;
@@ -279,7 +292,7 @@ impl Database for SqliteDatabase {
         if check == (super::CodeCheck::Wrong { locked: true }) {
             append_in(
                 &tx,
-                NewEvent::new(format!("borrower:{link_id}"), "link.locked")
+                NewEvent::new(format!("borrower:{link_id}"), Action::LinkLocked)
                     .subject("link", link_id)
                     .details(serde_json::json!({
                         "client": client,
@@ -333,7 +346,7 @@ impl Database for SqliteDatabase {
     fn notice_update(
         &self,
         id: i64,
-        state: &str,
+        state: NoticeState,
         next_at: &str,
         error: Option<&str>,
         event: NewEvent,
@@ -490,7 +503,7 @@ impl Database for SqliteDatabase {
         Ok(d)
     }
 
-    fn deliveries_list(&self, state: Option<&str>) -> Result<Vec<Delivery>, StateError> {
+    fn deliveries_list(&self, state: Option<DeliveryState>) -> Result<Vec<Delivery>, StateError> {
         compliance::list(&self.conn(), state)
     }
 
@@ -550,7 +563,7 @@ impl Database for SqliteDatabase {
         users::insert_user(&tx, user)?;
         append_in(
             &tx,
-            NewEvent::new(actor, "user.added")
+            NewEvent::new(actor, Action::UserAdded)
                 .subject("user", &user.name)
                 .details(serde_json::json!({ "role": user.role })),
         )?;
@@ -602,7 +615,7 @@ impl Database for SqliteDatabase {
         users::clear_failures(&tx, forget, prune_before)?;
         append_in(
             &tx,
-            NewEvent::new(format!("staff:{}", session.user_name), "staff.login")
+            NewEvent::new(format!("staff:{}", session.user_name), Action::StaffLogin)
                 .subject("user", &session.user_name)
                 .details(serde_json::json!({ "client": client })),
         )?;
@@ -624,7 +637,7 @@ impl Database for SqliteDatabase {
         if ended {
             append_in(
                 &tx,
-                NewEvent::new(format!("staff:{user}"), "staff.logout").subject("user", user),
+                NewEvent::new(format!("staff:{user}"), Action::StaffLogout).subject("user", user),
             )?;
         }
         tx.commit()?;
@@ -637,7 +650,7 @@ impl Database for SqliteDatabase {
         users::record_failure(&tx, keys, &super::now_rfc3339())?;
         append_in(
             &tx,
-            NewEvent::new("console", "staff.login_failed")
+            NewEvent::new("console", Action::StaffLoginFailed)
                 .details(serde_json::json!({ "user": user, "client": client })),
         )?;
         tx.commit()?;
@@ -653,7 +666,7 @@ impl Database for SqliteDatabase {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let delivery = deliveries::get(&tx, delivery_id)?
             .ok_or_else(|| StateError::NotFound(format!("no delivery {delivery_id}")))?;
-        if delivery.state != "active" {
+        if delivery.state != DeliveryState::Active {
             return Err(StateError::Conflict(format!(
                 "delivery {delivery_id} is {}: its e-mail cannot be sent now",
                 delivery.state
@@ -740,7 +753,7 @@ mod tests {
                 std::thread::spawn(move || {
                     for i in 0..25 {
                         db.audit_append(
-                            NewEvent::new("daemon", "test.append")
+                            NewEvent::new("daemon", Action::AuditNote)
                                 .subject("job", format!("{t}-{i}")),
                         )
                         .unwrap();
@@ -772,7 +785,7 @@ mod tests {
             12.345678901234567,
         ] {
             db.audit_append(
-                NewEvent::new("daemon", "test.float").details(serde_json::json!({ "x": x })),
+                NewEvent::new("daemon", Action::AuditNote).details(serde_json::json!({ "x": x })),
             )
             .unwrap();
         }

@@ -39,11 +39,12 @@ pub enum UserChange {
 }
 
 impl UserChange {
-    pub fn action(&self) -> &'static str {
+    pub fn action(&self) -> quire_domain::Action {
+        use quire_domain::Action;
         match self {
-            Self::Password(_) => "user.password_changed",
-            Self::Role(_) => "user.role_changed",
-            Self::Remove => "user.removed",
+            Self::Password(_) => Action::UserPasswordChanged,
+            Self::Role(_) => Action::UserRoleChanged,
+            Self::Remove => Action::UserRemoved,
         }
     }
 }

@@ -5,57 +5,18 @@
 //! `parent_job` and starting at processed or held). Every move is a compare-and-set on the current state, so a job is delivered at
 //! most once even if two workers race or a crashed run resumes.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JobState {
-    Received,
-    Processing,
-    Processed,
-    Delivered,
-    Held,
-    Failed,
-    /// A batch cut at its cover or separator sheets into one job per document.
-    Split,
-}
-
-impl JobState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Received => "received",
-            Self::Processing => "processing",
-            Self::Processed => "processed",
-            Self::Delivered => "delivered",
-            Self::Held => "held",
-            Self::Failed => "failed",
-            Self::Split => "split",
-        }
-    }
-}
-
-impl fmt::Display for JobState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for JobState {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s {
-            "received" => Self::Received,
-            "processing" => Self::Processing,
-            "processed" => Self::Processed,
-            "delivered" => Self::Delivered,
-            "held" => Self::Held,
-            "failed" => Self::Failed,
-            "split" => Self::Split,
-            other => return Err(format!("unknown job state `{other}`")),
-        })
+named! {
+    pub enum JobState ("job state") {
+        Received = "received",
+        Processing = "processing",
+        Processed = "processed",
+        Delivered = "delivered",
+        Held = "held",
+        Failed = "failed",
+        /// A batch cut at its cover or separator sheets into one job per document.
+        Split = "split",
     }
 }
 

@@ -12,30 +12,42 @@ use sha2::{Digest, Sha256};
 /// The `prev_hash` of the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The action of the event a retention run appends after pruning; its details name the
-/// checkpoint it left (`checkpoint`, `SEQ:HASH`), which is what makes that checkpoint valid.
-pub const RETENTION_PRUNED: &str = "retention.pruned";
+use crate::action::{Action, SCAN_FAULT};
 
 /// An event as a caller describes it; the log adds seq, time and hashes.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     /// `daemon`, a staff user name, or `borrower:<link id>`.
     pub actor: String,
-    /// A stable dotted code such as `job.received`.
-    pub action: String,
+    /// A stable dotted code such as `job.received`: an [`Action`]'s name, or a scanner fault's.
+    action: String,
     /// Ids the event is about: `{"request": "TN1", "job": "job_…"}`.
     pub subjects: Map<String, Value>,
     pub details: Value,
 }
 
 impl NewEvent {
-    pub fn new(actor: impl Into<String>, action: impl Into<String>) -> Self {
+    pub fn new(actor: impl Into<String>, action: Action) -> Self {
+        Self::named(actor.into(), action.as_str().to_string())
+    }
+
+    /// A scanner fault of the driver's class `class` (`scan.fault.jammed`).
+    pub fn scan_fault(actor: impl Into<String>, class: &str) -> Self {
+        Self::named(actor.into(), format!("{SCAN_FAULT}{class}"))
+    }
+
+    fn named(actor: String, action: String) -> Self {
         Self {
-            actor: actor.into(),
-            action: action.into(),
+            actor,
+            action,
             subjects: Map::new(),
             details: Value::Object(Map::new()),
         }
+    }
+
+    /// The stored name of the action.
+    pub fn action(&self) -> &str {
+        &self.action
     }
 
     pub fn subject(mut self, kind: &str, id: impl Into<String>) -> Self {
@@ -217,7 +229,7 @@ impl Verifier {
             return fail("hash does not match the event's contents (row altered)".into());
         }
         if let Some(c) = &self.unconfirmed_checkpoint {
-            if e.action == RETENTION_PRUNED
+            if Action::RetentionPruned.names(&e.action)
                 && e.details.get("checkpoint").and_then(Value::as_str) == Some(&c.to_string())
             {
                 self.unconfirmed_checkpoint = None;
@@ -243,9 +255,10 @@ impl Verifier {
             return Err(Break {
                 seq: c.seq + 1,
                 reason: format!(
-                    "the chain starts at checkpoint {c}, but no {RETENTION_PRUNED} event after it \
+                    "the chain starts at checkpoint {c}, but no {} event after it \
                      records that checkpoint: events up to seq {} were deleted outside a retention \
                      run (forged checkpoint)",
+                    Action::RetentionPruned,
                     c.seq
                 ),
             });
@@ -290,7 +303,7 @@ mod tests {
                 .last()
                 .map(|e| (e.seq, e.hash.clone()))
                 .unwrap_or((0, GENESIS.into()));
-            let ev = NewEvent::new("daemon", "job.received")
+            let ev = NewEvent::new("daemon", Action::JobReceived)
                 .subject("job", format!("j{i}"))
                 .details(json!({"b": 1, "a": [i]}));
             out.push(seal(seq, &prev, format!("2026-01-01T00:00:0{i}Z"), ev));
@@ -326,13 +339,14 @@ mod tests {
             0,
             GENESIS,
             "t".into(),
-            NewEvent::new("x", "y").details(json!({"a": 1, "b": 2})),
+            NewEvent::new("x", Action::AuditNote).details(json!({"a": 1, "b": 2})),
         );
         let b = seal(
             0,
             GENESIS,
             "t".into(),
-            NewEvent::new("x", "y").details(serde_json::from_str(r#"{"b":2,"a":1}"#).unwrap()),
+            NewEvent::new("x", Action::AuditNote)
+                .details(serde_json::from_str(r#"{"b":2,"a":1}"#).unwrap()),
         );
         assert_eq!(a.hash, b.hash);
     }
@@ -375,7 +389,8 @@ mod tests {
             last.seq,
             &last.hash,
             "t".into(),
-            NewEvent::new("daemon", RETENTION_PRUNED).details(json!({ "checkpoint": checkpoint })),
+            NewEvent::new("daemon", Action::RetentionPruned)
+                .details(json!({ "checkpoint": checkpoint })),
         ));
         assert!(verify_from_2(&pruned).is_ok());
 
@@ -385,7 +400,7 @@ mod tests {
             last.seq,
             &last.hash,
             "t".into(),
-            NewEvent::new("daemon", RETENTION_PRUNED)
+            NewEvent::new("daemon", Action::RetentionPruned)
                 .details(json!({ "checkpoint": format!("1:{}", c[0].hash) })),
         ));
         assert!(verify_from_2(&other).is_err());

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// The copyright basis a copy is made under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Basis {
     /// Conforms to the CONTU guidelines.
@@ -19,7 +19,6 @@ pub enum Basis {
     PublicDomain,
     /// Own-collection copy for a local user under §108(d).
     #[serde(rename = "108d")]
-    #[value(name = "108d")]
     Section108d,
 }
 
@@ -112,7 +111,7 @@ fn check_email(email: &str) -> Result<(), &'static str> {
     if email.contains('<') {
         return Err("give the bare address, without a name or angle brackets");
     }
-    let address: quire_delivery::EmailAddress = email
+    let address: lettre::Address = email
         .parse()
         .map_err(|_| "it must look like name@example.org")?;
     let domain = address.domain();

@@ -3,6 +3,31 @@
 
 use serde::Serialize;
 
+use crate::request::Basis;
+
+named! {
+    /// Where a delivery stands.
+    pub enum DeliveryState ("delivery state") {
+        /// Beyond the CONTU limit under policy `hold`: nobody can download it until a
+        /// compliance officer releases it.
+        Held = "held",
+        Active = "active",
+        /// Its stamped file is deleted; its record stays for the compliance report.
+        Purged = "purged",
+    }
+}
+
+named! {
+    /// Where an e-mail notice stands.
+    pub enum NoticeState ("notice state") {
+        /// Waiting for its next attempt.
+        Pending = "pending",
+        Sent = "sent",
+        /// Failed for good: a permanent refusal, or out of tries.
+        Failed = "failed",
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Delivery {
     pub id: String,
@@ -12,9 +37,8 @@ pub struct Delivery {
     pub document_sha256: String,
     /// The stamped copy: its key in the store, and what `quire trace` looks up.
     pub stamped_sha256: String,
-    pub basis: String,
-    /// `held`, `active` or `purged`.
-    pub state: String,
+    pub basis: Basis,
+    pub state: DeliveryState,
     pub hold_reason: Option<String>,
     pub file_name: String,
     pub bytes: i64,
@@ -44,41 +68,27 @@ pub struct Link {
     pub code_failures: i64,
 }
 
-/// Why a link no longer gives the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LinkState {
-    Active,
-    Expired,
-    Revoked,
-    UsedUp,
-    Purged,
-    /// Waiting for a compliance officer (a copy beyond the CONTU limit).
-    Held,
-    /// Too many wrong pickup codes; staff can unlock it.
-    Locked,
-}
-
-impl LinkState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Expired => "expired",
-            Self::Revoked => "revoked",
-            Self::UsedUp => "used_up",
-            Self::Purged => "purged",
-            Self::Held => "held",
-            Self::Locked => "locked",
-        }
+named! {
+    /// Whether a link gives the file, and why not.
+    pub enum LinkState ("link state") {
+        Active = "active",
+        Expired = "expired",
+        Revoked = "revoked",
+        UsedUp = "used_up",
+        Purged = "purged",
+        /// Waiting for a compliance officer (a copy beyond the CONTU limit).
+        Held = "held",
+        /// Too many wrong pickup codes; staff can unlock it.
+        Locked = "locked",
     }
 }
 
 impl Link {
     /// `now` is RFC 3339 UTC as stored, so text order is time order.
-    pub fn state(&self, delivery_state: &str, now: &str) -> LinkState {
-        if delivery_state == "purged" {
+    pub fn state(&self, delivery_state: DeliveryState, now: &str) -> LinkState {
+        if delivery_state == DeliveryState::Purged {
             LinkState::Purged
-        } else if delivery_state == "held" {
+        } else if delivery_state == DeliveryState::Held {
             LinkState::Held
         } else if self.revoked_at.is_some() {
             LinkState::Revoked
@@ -110,8 +120,7 @@ pub struct QueuedNotice {
 pub struct NoticeStatus {
     pub delivery_id: String,
     pub recipient: String,
-    /// `pending` (waiting for its next attempt), `sent` or `failed` (for good).
-    pub state: String,
+    pub state: NoticeState,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub created_at: String,
@@ -166,15 +175,4 @@ impl CodeCheck {
             Self::Locked => Some("locked"),
         }
     }
-}
-
-/// Unlocks a link that wrong pickup codes locked, audited as `link.unlocked` by `actor`. The
-/// one way to unlock: `quire link unlock` and the console's button both call this.
-pub fn unlock_link(
-    db: &dyn super::Database,
-    link_id: &str,
-    actor: &str,
-) -> Result<(), super::StateError> {
-    let event = super::NewEvent::new(actor, "link.unlocked").subject("link", link_id);
-    db.link_change(link_id, super::LinkChange::Unlock, event)
 }
