@@ -10,6 +10,7 @@ mod console;
 mod deliver;
 mod intake;
 mod server;
+mod service;
 mod state;
 
 use clap::Parser;

@@ -33,17 +33,17 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let db = state::open(config).context("opening the database")?;
+    let repo = state::Repo::new(db.clone());
     let listener = tokio::net::TcpListener::bind(cfg.server.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.server.listen))?;
     let local = listener.local_addr()?;
-    db.audit_append(
-        NewEvent::new("daemon", Action::DaemonStarted).details(json!({
-            "version": env!("CARGO_PKG_VERSION"),
-            "listen": local.to_string(),
-            "config": config.source,
-        })),
-    )?;
+    let started = NewEvent::new("daemon", Action::DaemonStarted).details(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "listen": local.to_string(),
+        "config": config.source,
+    }));
+    repo.call(move |db| db.audit_append(started)).await?;
     tracing::info!(listen = %local, inbox = %cfg.intake.inbox.display(), data_dir = %config.data_dir().display(), "quire daemon ready");
     eprintln!("Quire is running.");
     eprintln!("  Drop scans into:   {}", cfg.intake.inbox.display());
@@ -63,22 +63,22 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let health = intake::health::Health::new(std::time::Duration::from_secs_f64(
         cfg.intake.stuck_after_secs,
     ));
-    let deliverer = Arc::new(Deliverer::open(config, db.clone()).context("opening the store")?);
+    let deliverer = Arc::new(Deliverer::open(config, repo.clone()).context("opening the store")?);
     let mailer = notices::mailer(config).context("setting up mail")?;
     let background = {
-        let (db, deliverer, config) = (db.clone(), deliverer.clone(), config.clone());
+        let (repo, deliverer, config) = (repo.clone(), deliverer.clone(), config.clone());
         let mut stop = stop_rx_for_tasks.clone();
         tokio::spawn(async move {
             let purge_every =
                 std::time::Duration::from_secs(config.config.links.purge_interval_secs.max(1));
             let mut last_purge = tokio::time::Instant::now() - purge_every;
             loop {
-                if let Err(e) = notices::send_due(&db, &mailer, &config).await {
+                if let Err(e) = notices::send_due(&repo, &mailer, &config).await {
                     tracing::error!(error = %format!("{e:#}"), "sending notices");
                 }
                 if last_purge.elapsed() >= purge_every {
                     last_purge = tokio::time::Instant::now();
-                    match purge::run(&db, deliverer.store(), &config, false, "daemon").await {
+                    match purge::run(&repo, deliverer.store(), &config, false, "daemon").await {
                         Ok(r) if !r.deliveries.is_empty() => tracing::info!(
                             purged = r.deliveries.len(),
                             bytes = r.bytes,
@@ -95,6 +95,14 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
             }
         })
     };
+    // Before any worker runs (see `intake::recover`).
+    {
+        let (config, db) = (config.clone(), db.clone());
+        tokio::task::spawn_blocking(move || intake::recover(&config, db))
+            .await
+            .context("recovering the spool")?
+            .context("recovering the spool")?;
+    }
     let worker_threads = intake::worker::start(
         config,
         db.clone(),
@@ -121,7 +129,7 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let http = tokio::spawn(server::serve(
         listener,
         AppState {
-            db: db.clone(),
+            repo: repo.clone(),
             api_tokens: Arc::new(cfg.server.api_tokens.clone()),
             deliverer: deliverer.clone(),
             institution: Arc::new(cfg.institution.clone()),
@@ -151,9 +159,9 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
         }
     })
     .await;
-    db.audit_append(
-        NewEvent::new("daemon", Action::DaemonStopped).details(json!({"signal": signal_name})),
-    )?;
+    let stopped =
+        NewEvent::new("daemon", Action::DaemonStopped).details(json!({"signal": signal_name}));
+    repo.call(move |db| db.audit_append(stopped)).await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -8,7 +8,8 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use crate::config::LoadedConfig;
-use crate::intake::{review, worker};
+use crate::intake::worker;
+use crate::service;
 use crate::state::{self, Db, Job, JobFilter, JobState};
 
 #[derive(Debug, clap::Args)]
@@ -136,16 +137,16 @@ pub fn run(cmd: JobCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
             }
         }
         JobCommand::Release { job, reason } => {
-            review::release(&db, &job, &actor(), reason)?;
+            service::jobs::release(&*db, &job, &actor(), reason)?;
             println!("released {job}: ready for delivery");
         }
         JobCommand::Reprocess { job } => {
-            review::reprocess(&db, &config.quarantine_dir(), &job, &actor())?;
+            service::jobs::reprocess(&*db, &config.quarantine_dir(), &job, &actor())?;
             println!("{job} queued for processing again");
         }
         JobCommand::Redeliver { job } => {
             let found = get(&db, &job)?;
-            let deliverer = crate::deliver::Deliverer::open(config, db.clone())?;
+            let deliverer = crate::deliver::Deliverer::open(config, state::Repo::new(db.clone()))?;
             let receipt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?
@@ -156,7 +157,7 @@ pub fn run(cmd: JobCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
             );
         }
         JobCommand::Match { job, request } => {
-            review::match_request(&db, &job, &request, &actor())?;
+            service::jobs::match_request(&*db, &job, &request, &actor())?;
             println!("{job} now belongs to request {request}");
         }
     }

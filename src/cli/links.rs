@@ -10,8 +10,8 @@ use serde_json::json;
 
 use crate::config::LoadedConfig;
 use crate::deliver::{Deliverer, JobTie, purge};
-use crate::state::{self, LinkChange, NewEvent};
-use quire_domain::Action;
+use crate::service::links;
+use crate::state;
 
 fn actor() -> String {
     std::env::var("USER").unwrap_or_else(|_| "cli".into())
@@ -111,14 +111,11 @@ pub fn change(cmd: LinkCommand, config: &LoadedConfig) -> anyhow::Result<ExitCod
     let db = state::open(config)?;
     match cmd {
         LinkCommand::Revoke { link, reason } => {
-            let event = NewEvent::new(actor(), Action::LinkRevoked)
-                .subject("link", &link)
-                .details(json!({ "reason": reason }));
-            db.link_change(&link, LinkChange::Revoke, event)?;
+            links::revoke(&*db, &link, &actor(), reason.as_deref())?;
             println!("revoked {link}");
         }
         LinkCommand::Unlock { link } => {
-            state::unlock_link(db.as_ref(), &link, &actor())?;
+            links::unlock(&*db, &link, &actor())?;
             println!("unlocked {link}");
         }
         LinkCommand::Extend {
@@ -126,29 +123,7 @@ pub fn change(cmd: LinkCommand, config: &LoadedConfig) -> anyhow::Result<ExitCod
             days,
             downloads,
         } => {
-            let (current, _) = db
-                .link_get(&link)?
-                .with_context(|| format!("no link {link}"))?;
-            let expires_at = match days {
-                None => None,
-                Some(d) => {
-                    use time::format_description::well_known::Rfc3339;
-                    let now = time::OffsetDateTime::now_utc();
-                    let from = time::OffsetDateTime::parse(&current.expires_at, &Rfc3339)?.max(now);
-                    Some((from + time::Duration::days(d as i64)).format(&Rfc3339)?)
-                }
-            };
-            let event = NewEvent::new(actor(), Action::LinkExtended)
-                .subject("link", &link)
-                .details(json!({ "days": days, "downloads": downloads, "expires_at": expires_at }));
-            db.link_change(
-                &link,
-                LinkChange::Extend {
-                    expires_at,
-                    more_downloads: downloads.map(i64::from),
-                },
-                event,
-            )?;
+            links::extend(&*db, &link, &actor(), links::More { days, downloads })?;
             println!("extended {link}");
         }
     }
@@ -171,7 +146,7 @@ pub fn deliver(args: DeliverArgs, config: &LoadedConfig) -> anyhow::Result<ExitC
         .with_context(|| format!("no request {}", args.request))?;
     let pdf =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let deliverer = Deliverer::open(config, db)?;
+    let deliverer = Deliverer::open(config, state::Repo::new(db))?;
     let receipt = runtime()?
         .block_on(deliverer.deliver(&request, pdf, JobTie::None, &actor()))
         .with_context(|| format!("delivering {}", args.file.display()))?;
@@ -215,7 +190,8 @@ pub struct PurgeArgs {
 pub fn purge(args: PurgeArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let db = state::open(config)?;
     let store = crate::deliver::open_store(config)?;
-    let report = runtime()?.block_on(purge::run(&db, &store, config, args.dry_run, &actor()))?;
+    let repo = state::Repo::new(db);
+    let report = runtime()?.block_on(purge::run(&repo, &store, config, args.dry_run, &actor()))?;
     let verb = if args.dry_run {
         "would remove"
     } else {

@@ -102,9 +102,8 @@ fn render(n: &Numbers) -> String {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let db = state.db.clone();
-    match tokio::task::spawn_blocking(move || gather(&*db)).await {
-        Ok(Ok(n)) => {
+    match state.repo.call(gather).await {
+        Ok(n) => {
             let mut resp = render(&n).into_response();
             resp.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -112,10 +111,9 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             );
             resp
         }
-        Ok(Err(e)) => {
+        Err(e) => {
             tracing::error!(error = %e, code = e.code(), "metrics");
             (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}\n")).into_response()
         }
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }

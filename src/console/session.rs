@@ -77,11 +77,11 @@ impl FromRequestParts<AppState> for Staff {
         let Some(id) = cookie_value(&parts.headers, COOKIE) else {
             return Err(to_login());
         };
-        let db = state.db.clone();
         let hash = auth::sha256_hex(&id);
-        let found = tokio::task::spawn_blocking(move || db.session_get(&hash))
+        let found = state
+            .repo
+            .call(move |db| db.session_get(&hash))
             .await
-            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?
             .map_err(|e| {
                 tracing::error!(error = %e, code = e.code(), "reading a console session");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()

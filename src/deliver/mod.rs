@@ -19,12 +19,12 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::config::{LoadedConfig, StorageConfig};
-use crate::state::{Db, Delivery, Job, JobState, Link, NewEvent, Request};
+use crate::state::{Delivery, Job, JobState, Link, NewEvent, Repo, Request};
 use link_key::LinkKey;
 use quire_domain::{Action, DeliveryState};
 
 pub struct Deliverer {
-    db: Db,
+    repo: Repo,
     store: Arc<dyn Store>,
     config: LoadedConfig,
     key: LinkKey,
@@ -92,7 +92,7 @@ pub fn open_store(config: &LoadedConfig) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 impl Deliverer {
-    pub fn open(config: &LoadedConfig, db: Db) -> anyhow::Result<Self> {
+    pub fn open(config: &LoadedConfig, repo: Repo) -> anyhow::Result<Self> {
         let mail = &config.config.mail;
         let templates = match (&mail.subject, &mail.body) {
             (None, None) => NoticeTemplates::default(),
@@ -106,7 +106,7 @@ impl Deliverer {
         Ok(Self {
             store: open_store(config)?,
             key: LinkKey::load_or_create(config.data_dir())?,
-            db,
+            repo,
             config: config.clone(),
             templates,
         })
@@ -142,9 +142,11 @@ impl Deliverer {
             .request_id
             .as_deref()
             .with_context(|| format!("job {} has no request", job.id))?;
+        let lookup = request_id.to_string();
         let request = self
-            .db
-            .request_get(request_id)?
+            .repo
+            .call(move |db| db.request_get(&lookup))
+            .await?
             .with_context(|| format!("request {request_id} is gone (retention?)"))?;
         let path = std::path::Path::new(&job.spool_path).join(crate::intake::worker::OUTPUT_NAME);
         let pdf = std::fs::read(&path).with_context(|| {
@@ -288,25 +290,26 @@ impl Deliverer {
         let finishes_job = matches!(tie, JobTie::Finish(_));
         // The rule of five is counted inside the same transaction as the insert; a copy beyond
         // the limit may be recorded as held, its link closed and its notice parked.
-        let db = self.db.clone();
         let job = job.map(String::from);
         let work = crate::compliance::Work::of(request);
         let basis = request.basis;
         let rules = cfg.compliance.clone();
-        let compliance = tokio::task::spawn_blocking(move || {
-            db.delivery_create_counted(
-                &delivery,
-                &link,
-                Some((&notice.to, &notice.subject, &notice.body)),
-                job.as_deref(),
-                finishes_job,
-                event,
-                &work,
-                basis,
-                &rules,
-            )
-        })
-        .await??;
+        let compliance = self
+            .repo
+            .call(move |db| {
+                db.delivery_create_counted(
+                    &delivery,
+                    &link,
+                    Some((&notice.to, &notice.subject, &notice.body)),
+                    job.as_deref(),
+                    finishes_job,
+                    event,
+                    &work,
+                    basis,
+                    &rules,
+                )
+            })
+            .await?;
         match compliance.verdict {
             crate::compliance::Verdict::Hold => tracing::warn!(
                 delivery = %delivery_id,

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::config::LoadedConfig;
 use crate::config::delivery::{MailTls, MailTransport};
-use crate::state::{Db, NewEvent};
+use crate::state::{NewEvent, Repo};
 use quire_domain::{Action, NoticeState};
 
 pub fn mailer(config: &LoadedConfig) -> anyhow::Result<Mailer> {
@@ -47,12 +47,13 @@ fn policy(config: &LoadedConfig) -> RetryPolicy {
 }
 
 /// One pass over the due notices; returns how many were sent.
-pub async fn send_due(db: &Db, mailer: &Mailer, config: &LoadedConfig) -> anyhow::Result<usize> {
+pub async fn send_due(
+    repo: &Repo,
+    mailer: &Mailer,
+    config: &LoadedConfig,
+) -> anyhow::Result<usize> {
     let policy = policy(config);
-    let due = {
-        let db = db.clone();
-        tokio::task::spawn_blocking(move || db.notices_due(32)).await??
-    };
+    let due = repo.call(|db| db.notices_due(32)).await?;
     let mut sent = 0;
     for n in due {
         let notice = Notice {
@@ -99,11 +100,8 @@ pub async fn send_due(db: &Db, mailer: &Mailer, config: &LoadedConfig) -> anyhow
                 (NoticeState::Pending, next, Some(e.to_string()), event)
             }
         };
-        let db = db.clone();
-        tokio::task::spawn_blocking(move || {
-            db.notice_update(n.id, state, &next_at, error.as_deref(), event)
-        })
-        .await??;
+        repo.call(move |db| db.notice_update(n.id, state, &next_at, error.as_deref(), event))
+            .await?;
     }
     Ok(sent)
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::config::LoadedConfig;
-use crate::state::{Db, NewEvent};
+use crate::state::{NewEvent, Repo};
 use quire_domain::Action;
 
 #[derive(Debug, Default, Serialize)]
@@ -18,7 +18,7 @@ pub struct PurgeReport {
 }
 
 pub async fn run(
-    db: &Db,
+    repo: &Repo,
     store: &Arc<dyn Store>,
     config: &LoadedConfig,
     dry_run: bool,
@@ -27,10 +27,9 @@ pub async fn run(
     let cutoff = time::OffsetDateTime::now_utc()
         - time::Duration::days(config.config.links.purge_after_days as i64);
     let cutoff = cutoff.format(&time::format_description::well_known::Rfc3339)?;
-    let due = {
-        let db = db.clone();
-        tokio::task::spawn_blocking(move || db.deliveries_purgeable(&cutoff)).await??
-    };
+    let due = repo
+        .call(move |db| db.deliveries_purgeable(&cutoff))
+        .await?;
     let mut report = PurgeReport::default();
     for d in due {
         report.deliveries.push(d.id.clone());
@@ -46,9 +45,8 @@ pub async fn run(
             .subject("delivery", &d.id)
             .subject("request", &d.request_id)
             .details(json!({ "stamped_sha256": d.stamped_sha256, "bytes": d.bytes, "object_removed": removed }));
-        let db = db.clone();
         let id = d.id.clone();
-        tokio::task::spawn_blocking(move || db.delivery_purged(&id, event)).await??;
+        repo.call(move |db| db.delivery_purged(&id, event)).await?;
     }
     Ok(report)
 }

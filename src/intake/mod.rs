@@ -17,7 +17,6 @@ pub mod custody;
 pub mod disk;
 pub mod health;
 mod refuse;
-pub mod review;
 pub mod similar;
 mod watch;
 pub mod worker;
@@ -38,6 +37,19 @@ use crate::config::LoadedConfig;
 use crate::state::Db;
 use health::{Beat, Health};
 use refuse::Refuser;
+
+/// Records spool folders a crash left without a job, and puts jobs left mid-processing back in
+/// the queue. Runs once at start, before any worker: run later, it would take a job a live
+/// worker had just begun back to `received`, a second worker could process it again, and the
+/// first one's result would be refused as a conflict and counted as a failed try.
+pub fn recover(config: &LoadedConfig, db: Db) -> anyhow::Result<usize> {
+    let naming = RequestNaming::new(&config.config.intake.request_pattern)?;
+    let recovered = custody::Custody::new(config, db, naming).recover()?;
+    if recovered > 0 {
+        tracing::info!(recovered, "jobs recovered from the spool");
+    }
+    Ok(recovered)
+}
 
 /// Runs the inbox loop on the calling thread until `stop` is set, reporting to `health`.
 pub fn run_inbox(
@@ -70,10 +82,6 @@ fn inbox_loop(
     let custody = custody::Custody::new(config, db.clone(), naming);
     let refuser = Refuser::new(config.quarantine_dir(), db.clone(), health.clone());
     let floor = disk::DiskFloor::new(disk_folders(config), cfg.min_free_mb);
-    let recovered = custody.recover()?;
-    if recovered > 0 {
-        tracing::info!(recovered, "jobs recovered from the spool");
-    }
     wake_worker.wake();
 
     let settle = Duration::from_secs_f64(cfg.settle_secs);

@@ -79,8 +79,7 @@ async fn list_requests(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<Request>>, ApiError> {
     authorised(&state, &headers)?;
-    let db = state.db.clone();
-    let list = db_call(move || db.requests_list(q.limit.min(10_000))).await?;
+    let list = db_call(&state, move |db| db.requests_list(q.limit.min(10_000))).await?;
     Ok(Json(list))
 }
 
@@ -119,25 +118,16 @@ async fn add_requests(
         ));
     }
     let ids: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
-    let db = state.db.clone();
-    db_call(move || db.requests_add(&requests, "api")).await?;
+    db_call(&state, move |db| db.requests_add(&requests, "api")).await?;
     Ok((StatusCode::CREATED, Json(json!({ "created": ids }))))
 }
 
 /// Runs a database call off the async threads, mapping both failure kinds to API errors.
 async fn db_call<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StateError> + Send + 'static,
+    state: &AppState,
+    f: impl FnOnce(&dyn crate::state::Database) -> Result<T, StateError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| {
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "api.internal",
-                e.to_string(),
-            )
-        })?
-        .map_err(state_error)
+    state.repo.call(f).await.map_err(state_error)
 }
 
 fn state_error(e: StateError) -> ApiError {
@@ -157,9 +147,8 @@ async fn preview(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Result<axum::response::Response, ApiError> {
     authorised(&state, &headers)?;
-    let db = state.db.clone();
     let lookup = id.clone();
-    let delivery = db_call(move || db.delivery_get(&lookup))
+    let delivery = db_call(&state, move |db| db.delivery_get(&lookup))
         .await?
         .ok_or_else(|| {
             error(
@@ -183,11 +172,10 @@ async fn preview(
         .get(&hash)
         .await
         .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), e.to_string()))?;
-    let db = state.db.clone();
     let event = crate::state::NewEvent::new("api", Action::DeliveryPreviewed)
         .subject("delivery", &id)
         .subject("request", &delivery.request_id);
-    db_call(move || db.audit_append(event)).await?;
+    db_call(&state, move |db| db.audit_append(event)).await?;
     let len = body.len();
     let mut resp = axum::response::Response::new(axum::body::Body::from_stream(body.into_stream()));
     let h = resp.headers_mut();

@@ -33,9 +33,8 @@ async fn lookup(
     state: &AppState,
     token: &str,
 ) -> Result<Option<(Link, Delivery, Option<Request>)>, Response> {
-    let db = state.db.clone();
     let hash = quire_delivery::token_hash(token);
-    db_call(move || match db.link_by_token(&hash)? {
+    db_call(&state, move |db| match db.link_by_token(&hash)? {
         None => Ok(None),
         Some((link, delivery)) => {
             let request = db.request_get(&delivery.request_id)?;
@@ -45,32 +44,12 @@ async fn lookup(
     .await
 }
 
-/// How many of the borrower routes' database calls run at once: one per core.
-///
-/// The database is one SQLite connection behind a mutex, so the calls run one at a time
-/// whatever happens here. Without a limit, 200 concurrent page loads each took a thread of
-/// the blocking pool, and those threads queued on that mutex, every hand-over a futex wake
-/// and a context switch (a profile under 200 connections: a third of the daemon's CPU in
-/// futex calls, a fifth in task switches). Waiting for a slot here is a cheap async wait
-/// instead, and the blocking pool keeps only a few threads busy.
-static DB_SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    tokio::sync::Semaphore::new(cores)
-});
-
-/// Runs a database call off the async threads, within [`DB_SLOTS`].
+/// Runs a database call through the one async path ([`crate::state::Repo::call`]).
 async fn db_call<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, crate::state::StateError> + Send + 'static,
+    state: &AppState,
+    f: impl FnOnce(&dyn crate::state::Database) -> Result<T, crate::state::StateError> + Send + 'static,
 ) -> Result<T, Response> {
-    let slot = DB_SLOTS.acquire().await.map_err(|_| internal())?;
-    // Held by the call itself, so a client hanging up does not free it early.
-    tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        f()
-    })
-    .await
-    .map_err(|_| internal())?
-    .map_err(|_| internal())
+    state.repo.call(f).await.map_err(|_| internal())
 }
 
 fn internal() -> Response {
@@ -394,8 +373,11 @@ async fn count_download(
         .links
         .download_session_minutes;
     let since = resumes.then(|| crate::state::stored_time_from_now(-i64::from(minutes)));
-    let (db, link_id, client) = (state.db.clone(), link_id.to_string(), client.to_string());
-    db_call(move || db.link_download(&link_id, &client, since.as_deref())).await
+    let (link_id, client) = (link_id.to_string(), client.to_string());
+    db_call(&state, move |db| {
+        db.link_download(&link_id, &client, since.as_deref())
+    })
+    .await
 }
 
 /// Seconds a borrower is asked to wait when the store is away.
@@ -440,12 +422,15 @@ async fn check_code(
         lock_after: i64::from(links.pickup_lock_after),
     };
     let correct = quire_delivery::hash_matches(&code, expected);
-    let (db, link_id, client) = (state.db.clone(), link.id.clone(), client.to_string());
-    let check =
-        match db_call(move || db.pickup_code_attempt(&link_id, &client, correct, &policy)).await {
-            Ok(c) => c,
-            Err(r) => return Some(r),
-        };
+    let (link_id, client) = (link.id.clone(), client.to_string());
+    let check = match db_call(&state, move |db| {
+        db.pickup_code_attempt(&link_id, &client, correct, &policy)
+    })
+    .await
+    {
+        Ok(c) => c,
+        Err(r) => return Some(r),
+    };
     match check {
         CodeCheck::Accepted => None,
         CodeCheck::Wrong { locked: false } => Some(code_needed(state)),

@@ -17,11 +17,10 @@ use serde_json::{Value, json};
 
 use crate::config::{InstitutionConfig, Secret};
 use crate::deliver::Deliverer;
-use crate::state::Db;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub db: Db,
+    pub repo: crate::state::Repo,
     pub api_tokens: Arc<Vec<Secret>>,
     pub deliverer: Arc<Deliverer>,
     pub institution: Arc<InstitutionConfig>,
@@ -67,15 +66,13 @@ pub fn router(state: AppState) -> Router {
 /// write to; else 503 with the reasons. The body always lists each component's state and last
 /// heartbeat, so a monitor sees what is wrong, not only that something is.
 async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let db = state.db.clone();
-    let ping = tokio::task::spawn_blocking(move || db.ping()).await;
+    let ping = state.repo.call(|db| db.ping()).await;
     let mut body = state.intake.to_json();
     let mut problems: Vec<String> =
         serde_json::from_value(body["problems"].take()).unwrap_or_default();
     let (database, code) = match ping {
-        Ok(Ok(())) => ("ok".to_string(), None),
-        Ok(Err(e)) => (e.to_string(), Some(e.code())),
-        Err(e) => (format!("the check itself failed: {e}"), None),
+        Ok(()) => ("ok".to_string(), None),
+        Err(e) => (e.to_string(), Some(e.code())),
     };
     if database != "ok" {
         problems.insert(0, format!("database: {database}"));

@@ -19,6 +19,9 @@ pub enum StateError {
     Conflict(String),
     #[error("{0}")]
     NotFound(String),
+    /// The call never finished: it panicked, or the runtime was shutting down.
+    #[error("database call interrupted: {0}")]
+    Task(String),
 }
 
 impl StateError {
@@ -31,6 +34,7 @@ impl StateError {
             Self::Callback(_) => "state.callback",
             Self::Conflict(_) => "state.conflict",
             Self::NotFound(_) => "state.not_found",
+            Self::Task(_) => "state.task",
         }
     }
 }

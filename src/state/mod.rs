@@ -2,9 +2,11 @@
 //! for PostgreSQL without touching callers. The backend is chosen once, from `[database]`.
 
 mod error;
+mod repo;
 mod sqlite;
 
 pub use error::StateError;
+pub use repo::Repo;
 
 use std::sync::Arc;
 
@@ -30,8 +32,8 @@ pub struct AuditFilter {
     pub request: Option<String>,
 }
 
-/// Everything Quire persists. Every method is one transaction.
-pub trait Database: Send + Sync {
+/// The audit log: appended to, never changed; hash-chained so that any change shows.
+pub trait AuditRepo {
     /// Appends one event. Appends are serialised across threads and processes, so two writers
     /// can never fork the chain.
     fn audit_append(&self, event: NewEvent) -> Result<Event, StateError>;
@@ -46,12 +48,30 @@ pub trait Database: Send + Sync {
     /// Where the stored chain starts: `(0, GENESIS)`, or the latest pruning checkpoint.
     fn audit_start(&self) -> Result<(i64, String), StateError>;
 
+    /// Ids of requests (and their deliveries and links) of a patron (name or e-mail, any case)
+    /// and/or library: the subjects their audit events carry.
+    fn audit_subject_ids(
+        &self,
+        patron: Option<&str>,
+        library: Option<&str>,
+    ) -> Result<Vec<String>, StateError>;
+}
+
+/// Requests: what borrowers asked for.
+pub trait RequestRepo {
     /// Adds requests all together or not at all (an import never half-lands), each with a
     /// `request.created` event. An id that exists already is a `Conflict`.
     fn requests_add(&self, requests: &[Request], actor: &str) -> Result<(), StateError>;
 
     fn request_get(&self, id: &str) -> Result<Option<Request>, StateError>;
 
+    /// Newest first.
+    fn requests_list(&self, limit: usize) -> Result<Vec<Request>, StateError>;
+}
+
+/// Jobs (scans in custody), their pages, and their failed tries. Every move of a job is a
+/// compare-and-set on its state.
+pub trait JobRepo {
     /// Records a job taken into custody, with its event, in one transaction.
     fn job_create(&self, job: &Job, event: NewEvent) -> Result<Event, StateError>;
 
@@ -94,71 +114,26 @@ pub trait Database: Send + Sync {
         documents: &[SplitDocument],
     ) -> Result<Job, StateError>;
 
-    /// Newest first.
-    fn requests_list(&self, limit: usize) -> Result<Vec<Request>, StateError>;
+    /// Counts one more failed try at processing `job_id` (a panic, a run cut short) and returns
+    /// how many there have been.
+    fn job_attempt_failed(&self, job_id: &str, error: &str) -> Result<u32, StateError>;
 
+    /// Forgets a job's failed tries (a person asked for it to be processed again).
+    fn job_attempts_clear(&self, job_id: &str) -> Result<(), StateError>;
+}
+
+/// Deliveries (one stamped copy for one recipient), counted under the CONTU rule of five.
+pub trait DeliveryRepo {
     fn delivery_get(&self, id: &str) -> Result<Option<Delivery>, StateError>;
 
     /// Deliveries whose stamped file has this SHA-256 (for `quire trace`).
     fn deliveries_by_stamped(&self, sha256: &str) -> Result<Vec<Delivery>, StateError>;
-
-    fn link_by_token(&self, token_sha256: &str) -> Result<Option<(Link, Delivery)>, StateError>;
-
-    fn link_get(&self, id: &str) -> Result<Option<(Link, Delivery)>, StateError>;
-
-    fn links_list(&self, request: Option<&str>) -> Result<Vec<(Link, Delivery)>, StateError>;
-
-    /// The e-mail notices of a request's deliveries, oldest first, failed ones included.
-    fn notices_of_request(&self, request_id: &str) -> Result<Vec<NoticeStatus>, StateError>;
-
-    /// Counts one download if the link allows it, atomically, and audits the attempt. With
-    /// `resume_since` (a range request not starting at byte 0), a download this client had
-    /// counted after that time is resumed without counting again.
-    fn link_download(
-        &self,
-        link_id: &str,
-        client: &str,
-        resume_since: Option<&str>,
-    ) -> Result<Grant, StateError>;
-
-    /// Records a pickup code attempt on a link (`correct`: whether the code matched) under
-    /// `policy`, and audits every refusal (`link.code_refused`) and a lock (`link.locked`).
-    fn pickup_code_attempt(
-        &self,
-        link_id: &str,
-        client: &str,
-        correct: bool,
-        policy: &PickupPolicy,
-    ) -> Result<CodeCheck, StateError>;
-
-    fn link_change(
-        &self,
-        link_id: &str,
-        change: LinkChange,
-        event: NewEvent,
-    ) -> Result<(), StateError>;
-
-    /// Pending notices whose next attempt is due.
-    fn notices_due(&self, limit: usize) -> Result<Vec<QueuedNotice>, StateError>;
-
-    /// `state`: pending (retry at `next_at`), sent or failed.
-    fn notice_update(
-        &self,
-        id: i64,
-        state: NoticeState,
-        next_at: &str,
-        error: Option<&str>,
-        event: NewEvent,
-    ) -> Result<(), StateError>;
 
     /// Deliveries not yet purged whose links all ended before `cutoff`.
     fn deliveries_purgeable(&self, cutoff: &str) -> Result<Vec<Delivery>, StateError>;
 
     /// Marks a delivery's file gone; false if it was already.
     fn delivery_purged(&self, id: &str, event: NewEvent) -> Result<bool, StateError>;
-
-    /// A cheap round trip, for `/healthz`.
-    fn ping(&self) -> Result<(), StateError>;
 
     /// `delivery_create` under the CONTU rule of five: counts earlier copies of `work` for the
     /// delivery's library in the request's year, and records the delivery `held` (link closed,
@@ -196,32 +171,69 @@ pub trait Database: Send + Sync {
         year: i32,
         library: Option<&str>,
     ) -> Result<Vec<crate::compliance::CountedCopy>, StateError>;
+}
 
-    /// Ids of requests (and their deliveries and links) of a patron (name or e-mail, any case)
-    /// and/or library: the subjects their audit events carry.
-    fn audit_subject_ids(
+/// Borrowers' download links: downloads counted, pickup codes limited, staff changes.
+pub trait LinkRepo {
+    fn link_by_token(&self, token_sha256: &str) -> Result<Option<(Link, Delivery)>, StateError>;
+
+    fn link_get(&self, id: &str) -> Result<Option<(Link, Delivery)>, StateError>;
+
+    fn links_list(&self, request: Option<&str>) -> Result<Vec<(Link, Delivery)>, StateError>;
+
+    /// Counts one download if the link allows it, atomically, and audits the attempt. With
+    /// `resume_since` (a range request not starting at byte 0), a download this client had
+    /// counted after that time is resumed without counting again.
+    fn link_download(
         &self,
-        patron: Option<&str>,
-        library: Option<&str>,
-    ) -> Result<Vec<String>, StateError>;
+        link_id: &str,
+        client: &str,
+        resume_since: Option<&str>,
+    ) -> Result<Grant, StateError>;
 
-    /// Removes records of requests made before `cutoff` and audit events before it (behind a
-    /// checkpoint, so the rest still verifies), auditing the run.
-    fn retention_prune(
+    /// Records a pickup code attempt on a link (`correct`: whether the code matched) under
+    /// `policy`, and audits every refusal (`link.code_refused`) and a lock (`link.locked`).
+    fn pickup_code_attempt(
         &self,
-        cutoff: &str,
-        actor: &str,
-        dry_run: bool,
-    ) -> Result<crate::compliance::retention::PruneReport, StateError>;
+        link_id: &str,
+        client: &str,
+        correct: bool,
+        policy: &PickupPolicy,
+    ) -> Result<CodeCheck, StateError>;
 
-    /// Pseudonymises patrons of requests made before `cutoff`, auditing the run.
-    fn pseudonymise(
+    fn link_change(
         &self,
-        cutoff: &str,
-        actor: &str,
-        dry_run: bool,
-    ) -> Result<crate::compliance::retention::PseudonymReport, StateError>;
+        link_id: &str,
+        change: LinkChange,
+        event: NewEvent,
+    ) -> Result<(), StateError>;
+}
 
+/// E-mail notices waiting to be sent, sent, or failed.
+pub trait NoticeRepo {
+    /// The e-mail notices of a request's deliveries, oldest first, failed ones included.
+    fn notices_of_request(&self, request_id: &str) -> Result<Vec<NoticeStatus>, StateError>;
+
+    /// Pending notices whose next attempt is due.
+    fn notices_due(&self, limit: usize) -> Result<Vec<QueuedNotice>, StateError>;
+
+    /// `state`: pending (retry at `next_at`), sent or failed.
+    fn notice_update(
+        &self,
+        id: i64,
+        state: NoticeState,
+        next_at: &str,
+        error: Option<&str>,
+        event: NewEvent,
+    ) -> Result<(), StateError>;
+
+    /// Queues the delivery's e-mail again (a copy of its latest notice, due now), with `event`.
+    /// `Conflict` unless the delivery is active; `NotFound` if it never had a notice.
+    fn notice_resend(&self, delivery_id: &str, event: NewEvent) -> Result<(), StateError>;
+}
+
+/// Staff users, their console sessions, and failed sign-ins.
+pub trait StaffRepo {
     /// Adds a staff user, with a `user.added` event. A name that exists is a `Conflict`.
     fn user_add(&self, user: &StaffUser, actor: &str) -> Result<(), StateError>;
 
@@ -256,17 +268,45 @@ pub trait Database: Send + Sync {
 
     /// Failed logins against `key` after `since`.
     fn login_failures(&self, key: &str, since: &str) -> Result<i64, StateError>;
+}
 
-    /// Queues the delivery's e-mail again (a copy of its latest notice, due now), with `event`.
-    /// `Conflict` unless the delivery is active; `NotFound` if it never had a notice.
-    fn notice_resend(&self, delivery_id: &str, event: NewEvent) -> Result<(), StateError>;
+/// Retention: removing and pseudonymising what is kept no longer than the policy says.
+pub trait RetentionRepo {
+    /// Removes records of requests made before `cutoff` and audit events before it (behind a
+    /// checkpoint, so the rest still verifies), auditing the run.
+    fn retention_prune(
+        &self,
+        cutoff: &str,
+        actor: &str,
+        dry_run: bool,
+    ) -> Result<crate::compliance::retention::PruneReport, StateError>;
 
-    /// Counts one more failed try at processing `job_id` (a panic, a run cut short) and returns
-    /// how many there have been.
-    fn job_attempt_failed(&self, job_id: &str, error: &str) -> Result<u32, StateError>;
+    /// Pseudonymises patrons of requests made before `cutoff`, auditing the run.
+    fn pseudonymise(
+        &self,
+        cutoff: &str,
+        actor: &str,
+        dry_run: bool,
+    ) -> Result<crate::compliance::retention::PseudonymReport, StateError>;
+}
 
-    /// Forgets a job's failed tries (a person asked for it to be processed again).
-    fn job_attempts_clear(&self, job_id: &str) -> Result<(), StateError>;
+/// Everything Quire persists, one small trait per concern, combined into the one handle
+/// callers hold ([`Db`], [`Repo`]). Every method is one transaction. A backend implements each
+/// trait; a function that needs one concern can ask for just that trait.
+pub trait Database:
+    AuditRepo
+    + RequestRepo
+    + JobRepo
+    + DeliveryRepo
+    + LinkRepo
+    + NoticeRepo
+    + StaffRepo
+    + RetentionRepo
+    + Send
+    + Sync
+{
+    /// A cheap round trip, for `/healthz`.
+    fn ping(&self) -> Result<(), StateError>;
 }
 
 pub type Db = Arc<dyn Database>;
@@ -332,11 +372,4 @@ fn format_stored(at: time::OffsetDateTime) -> String {
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );
     at.format(&format).expect("UTC times always format")
-}
-
-/// Unlocks a link that wrong pickup codes locked, audited as `link.unlocked` by `actor`. The
-/// one way to unlock: `quire link unlock` and the console's button both call this.
-pub fn unlock_link(db: &dyn Database, link_id: &str, actor: &str) -> Result<(), StateError> {
-    let event = NewEvent::new(actor, Action::LinkUnlocked).subject("link", link_id);
-    db.link_change(link_id, LinkChange::Unlock, event)
 }

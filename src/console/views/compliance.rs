@@ -71,8 +71,7 @@ pub async fn audit(
     staff.require(Area::Compliance)?;
     let page_no = q.page.unwrap_or(1).max(1);
     let filter = q.filter();
-    let db = state.db.clone();
-    let (events, total, verified) = blocking(&staff, move || {
+    let (events, total, verified) = blocking(&state, &staff, move |db| {
         // Newest first: only the last `page_no` pages' worth of events is ever held.
         let keep = page_no * PAGE_SIZE;
         let mut last: VecDeque<Event> = VecDeque::with_capacity(keep + 1);
@@ -123,8 +122,7 @@ pub async fn audit_csv(
 ) -> PageResult {
     staff.require(Area::Compliance)?;
     let filter = q.filter();
-    let db = state.db.clone();
-    let bytes = blocking(&staff, move || {
+    let bytes = blocking(&state, &staff, move |db| {
         let mut w = csv::Writer::from_writer(Vec::new());
         let io = |e: csv::Error| StateError::Callback(format!("writing CSV: {e}"));
         w.write_record(crate::state::audit::CSV_HEADER)
@@ -163,8 +161,7 @@ pub async fn held(
     Query(q): Query<DoneQuery>,
 ) -> PageResult {
     staff.require(Area::Compliance)?;
-    let db = state.db.clone();
-    let held = blocking(&staff, move || {
+    let held = blocking(&state, &staff, move |db| {
         db.deliveries_list(Some(DeliveryState::Held))
     })
     .await?;
@@ -200,9 +197,11 @@ pub async fn release(
             "Say why the copy may be released.",
         ));
     }
-    let db = state.db.clone();
     let officer = staff.actor();
-    blocking(&staff, move || db.delivery_release(&id, &officer, &reason)).await?;
+    blocking(&state, &staff, move |db| {
+        db.delivery_release(&id, &officer, &reason)
+    })
+    .await?;
     Ok(done(
         "/staff/compliance/held",
         "released: the link is open and the e-mail queued",
@@ -220,9 +219,11 @@ pub async fn contu(
         .unwrap_or_else(|| time::OffsetDateTime::now_utc().year());
     let library = q.library.clone().filter(|l| !l.trim().is_empty());
     let rules = state.console.config.config.compliance.clone();
-    let db = state.db.clone();
     let lib = library.clone();
-    let copies = blocking(&staff, move || db.counted_copies(year, lib.as_deref())).await?;
+    let copies = blocking(&state, &staff, move |db| {
+        db.counted_copies(year, lib.as_deref())
+    })
+    .await?;
     let lines = crate::compliance::report::lines(
         &copies,
         rules.copies_per_year,

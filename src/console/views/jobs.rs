@@ -14,8 +14,8 @@ use super::{PageResult, blocking, done, page, v};
 use crate::console::auth::Area;
 use crate::console::csrf;
 use crate::console::session::Staff;
-use crate::intake::review;
 use crate::server::AppState;
+use crate::service;
 use crate::state::{Job, JobFilter, JobState};
 
 #[derive(Deserialize, Default)]
@@ -66,8 +66,7 @@ async fn list(state: AppState, staff: Staff, q: QueueQuery, unmatched: bool) -> 
         .and_then(|s| s.parse().ok())
         .into_iter()
         .collect();
-    let db = state.db.clone();
-    let jobs = blocking(&staff, move || {
+    let jobs = blocking(&state, &staff, move |db| {
         db.jobs_list(&JobFilter {
             states,
             unmatched,
@@ -155,8 +154,7 @@ pub async fn show(
     Query(q): Query<QueueQuery>,
 ) -> PageResult {
     staff.require(Area::Jobs)?;
-    let db = state.db.clone();
-    let (job, documents) = blocking(&staff, move || {
+    let (job, documents) = blocking(&state, &staff, move |db| {
         let job = db
             .job_get(&id)?
             .ok_or_else(|| crate::state::StateError::NotFound(format!("no job {id}")))?;
@@ -217,8 +215,11 @@ pub async fn release(
     staff.require(Area::Jobs)?;
     csrf::check(&staff, &f.csrf)?;
     let reason = Some(f.reason.trim().to_string()).filter(|r| !r.is_empty());
-    let (db, job, actor) = (state.db.clone(), id.clone(), staff.actor());
-    blocking(&staff, move || review::release(&db, &job, &actor, reason)).await?;
+    let (job, actor) = (id.clone(), staff.actor());
+    blocking(&state, &staff, move |db| {
+        service::jobs::release(db, &job, &actor, reason)
+    })
+    .await?;
     Ok(done(
         &format!("/staff/jobs/{}", super::urlencode(&id)),
         "released: ready for delivery",
@@ -244,14 +245,9 @@ pub async fn hold(
             "Say why the job must wait.",
         ));
     }
-    let (db, job, actor, who) = (
-        state.db.clone(),
-        id.clone(),
-        staff.actor(),
-        staff.user.name.clone(),
-    );
-    blocking(&staff, move || {
-        review::hold(&db, &job, &actor, &who, &reason)
+    let (job, actor, who) = (id.clone(), staff.actor(), staff.user.name.clone());
+    blocking(&state, &staff, move |db| {
+        service::jobs::hold(db, &job, &actor, &who, &reason)
     })
     .await?;
     Ok(done(
@@ -269,10 +265,10 @@ pub async fn reprocess(
 ) -> PageResult {
     staff.require(Area::Jobs)?;
     csrf::check(&staff, &f.csrf)?;
-    let (db, job, actor) = (state.db.clone(), id.clone(), staff.actor());
+    let (job, actor) = (id.clone(), staff.actor());
     let quarantine = state.console.config.quarantine_dir();
-    blocking(&staff, move || {
-        review::reprocess(&db, &quarantine, &job, &actor)
+    blocking(&state, &staff, move |db| {
+        service::jobs::reprocess(db, &quarantine, &job, &actor)
     })
     .await?;
     Ok(done(
@@ -290,10 +286,9 @@ pub async fn match_request(
     staff.require(Area::Jobs)?;
     csrf::check(&staff, &f.csrf)?;
     let request = f.request.trim().to_string();
-    let db = state.db.clone();
     let (job, actor) = (id.clone(), staff.actor());
-    blocking(&staff, move || {
-        review::match_request(&db, &job, &request, &actor)
+    blocking(&state, &staff, move |db| {
+        service::jobs::match_request(db, &job, &request, &actor)
     })
     .await?;
     Ok(done(
@@ -311,10 +306,9 @@ pub async fn redeliver(
 ) -> Result<Response, Response> {
     staff.require(Area::Jobs)?;
     csrf::check(&staff, &f.csrf)?;
-    let db = state.db.clone();
     let found = {
         let id = id.clone();
-        blocking(&staff, move || {
+        blocking(&state, &staff, move |db| {
             db.job_get(&id)?
                 .ok_or_else(|| crate::state::StateError::NotFound(format!("no job {id}")))
         })
@@ -350,8 +344,7 @@ pub async fn thumbnail(
     use axum::http::{HeaderValue, StatusCode, header};
     use axum::response::IntoResponse;
     staff.require(Area::Jobs)?;
-    let db = state.db.clone();
-    let job = blocking(&staff, move || {
+    let job = blocking(&state, &staff, move |db| {
         db.job_get(&id)?
             .ok_or_else(|| crate::state::StateError::NotFound(format!("no job {id}")))
     })

@@ -88,30 +88,31 @@ pub async fn submit(
     let name = f.name.trim().to_string();
     let client = state.client(client, &headers).to_string();
     let keys = vec![format!("user:{name}"), format!("client:{client}")];
-    let db = state.db.clone();
     let password = f.password;
     let (keys2, name2) = (keys.clone(), name.clone());
-    let outcome = tokio::task::spawn_blocking(
-        move || -> Result<Result<String, &'static str>, crate::state::StateError> {
-            let since = stored_time(-FAILURE_WINDOW_MINUTES);
-            for k in &keys2 {
-                if db.login_failures(k, &since)? >= MAX_FAILURES {
-                    return Ok(Err("limited"));
+    let outcome = state
+        .repo
+        .call(
+            move |db| -> Result<Result<String, &'static str>, crate::state::StateError> {
+                let since = stored_time(-FAILURE_WINDOW_MINUTES);
+                for k in &keys2 {
+                    if db.login_failures(k, &since)? >= MAX_FAILURES {
+                        return Ok(Err("limited"));
+                    }
                 }
-            }
-            let user = db.user_get(&name2)?;
-            let stored = user
-                .as_ref()
-                .map(|u| u.password.as_str())
-                .unwrap_or(auth::decoy_hash());
-            let ok = auth::verify_password(&password, stored) && user.is_some();
-            Ok(if ok { Ok(name2) } else { Err("wrong") })
-        },
-    )
-    .await;
+                let user = db.user_get(&name2)?;
+                let stored = user
+                    .as_ref()
+                    .map(|u| u.password.as_str())
+                    .unwrap_or(auth::decoy_hash());
+                let ok = auth::verify_password(&password, stored) && user.is_some();
+                Ok(if ok { Ok(name2) } else { Err("wrong") })
+            },
+        )
+        .await;
     let outcome = match outcome {
-        Ok(Ok(o)) => o,
-        _ => return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
+        Ok(o) => o,
+        Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
     };
     match outcome {
         Err("limited") => {
@@ -121,11 +122,12 @@ pub async fn submit(
             login_page(&state, StatusCode::TOO_MANY_REQUESTS, Some(&msg))
         }
         Err(_) => {
-            let db = state.db.clone();
             let client2 = client.clone();
-            let recorded =
-                tokio::task::spawn_blocking(move || db.login_failed(&keys, &name, &client2)).await;
-            if !matches!(recorded, Ok(Ok(()))) {
+            let recorded = state
+                .repo
+                .call(move |db| db.login_failed(&keys, &name, &client2))
+                .await;
+            if recorded.is_err() {
                 return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
             }
             login_page(
@@ -143,14 +145,13 @@ pub async fn submit(
                 created_at: crate::state::now_rfc3339(),
                 expires_at: stored_time(SESSION_HOURS * 60),
             };
-            let db = state.db.clone();
             // Only rows past any window that still counts may be pruned.
             let prune_before = stored_time(-2 * FAILURE_WINDOW_MINUTES);
-            let started = tokio::task::spawn_blocking(move || {
-                db.session_start(&session, &client, &keys, &prune_before)
-            })
-            .await;
-            if !matches!(started, Ok(Ok(()))) {
+            let started = state
+                .repo
+                .call(move |db| db.session_start(&session, &client, &keys, &prune_before))
+                .await;
+            if started.is_err() {
                 return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
             }
             let secure = state.console.secure_cookies;
@@ -181,9 +182,8 @@ pub async fn logout(
     Form(f): Form<CsrfForm>,
 ) -> PageResult {
     crate::console::csrf::check(&staff, &f.csrf)?;
-    let db = state.db.clone();
     let (hash, user) = (staff.session.id_sha256.clone(), staff.user.name.clone());
-    super::blocking(&staff, move || db.session_end(&hash, &user)).await?;
+    super::blocking(&state, &staff, move |db| db.session_end(&hash, &user)).await?;
     let mut resp = Redirect::to("/staff/login").into_response();
     resp.headers_mut().append(
         header::SET_COOKIE,

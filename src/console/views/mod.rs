@@ -17,6 +17,7 @@ use minijinja::context;
 use super::auth::Area;
 use super::session::Staff;
 use super::templates;
+use crate::server::AppState;
 use crate::state::StateError;
 
 /// Renders `template` inside the console frame, with who is signed in and their CSRF token.
@@ -69,24 +70,17 @@ pub fn state_failure(staff: &Staff, e: StateError) -> Response {
     }
 }
 
-/// Runs blocking state calls off the async workers.
+/// Runs a database call through the one async path ([`crate::state::Repo::call`]).
 pub async fn blocking<T: Send + 'static>(
+    state: &AppState,
     staff: &Staff,
-    f: impl FnOnce() -> Result<T, StateError> + Send + 'static,
+    f: impl FnOnce(&dyn crate::state::Database) -> Result<T, StateError> + Send + 'static,
 ) -> Result<T, Response> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(state_failure(staff, e)),
-        Err(e) => {
-            tracing::error!(error = %e, "console task panicked");
-            Err(error_page(
-                staff,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "See the daemon log.",
-            ))
-        }
-    }
+    state
+        .repo
+        .call(f)
+        .await
+        .map_err(|e| state_failure(staff, e))
 }
 
 /// After a POST: back to `path`, with a one-line note of what was done.

@@ -13,8 +13,9 @@ use crate::console::auth::Area;
 use crate::console::csrf;
 use crate::console::session::Staff;
 use crate::server::AppState;
-use crate::state::{LinkChange, NewEvent, StateError};
-use quire_domain::{Action, DeliveryState};
+use crate::service::links;
+use crate::state::StateError;
+use quire_domain::DeliveryState;
 
 /// How many of the newest requests a search looks through.
 const SEARCH_DEPTH: usize = 2000;
@@ -32,8 +33,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> PageResult {
     staff.require(Area::Requests)?;
-    let db = state.db.clone();
-    let all = blocking(&staff, move || db.requests_list(SEARCH_DEPTH)).await?;
+    let all = blocking(&state, &staff, move |db| db.requests_list(SEARCH_DEPTH)).await?;
     let needle = q.q.as_deref().unwrap_or("").trim().to_lowercase();
     let found: Vec<_> = all
         .into_iter()
@@ -67,8 +67,7 @@ pub async fn show(
     Query(q): Query<ListQuery>,
 ) -> PageResult {
     staff.require(Area::Requests)?;
-    let db = state.db.clone();
-    let (request, links, notices) = blocking(&staff, move || {
+    let (request, links, notices) = blocking(&state, &staff, move |db| {
         let r = db
             .request_get(&id)?
             .ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
@@ -175,9 +174,8 @@ pub async fn create(
             &msg,
         ));
     }
-    let db = state.db.clone();
     let (actor, id) = (staff.actor(), request.id.clone());
-    blocking(&staff, move || {
+    blocking(&state, &staff, move |db| {
         db.requests_add(std::slice::from_ref(&request), &actor)
     })
     .await?;
@@ -215,19 +213,15 @@ pub async fn revoke(
     staff.require(Area::Requests)?;
     csrf::check(&staff, &f.csrf)?;
     let reason = Some(f.reason.trim().to_string()).filter(|r| !r.is_empty());
-    let event = NewEvent::new(staff.actor(), Action::LinkRevoked)
-        .subject("link", &id)
-        .details(json!({ "reason": reason }));
-    let db = state.db.clone();
-    blocking(&staff, move || {
-        db.link_change(&id, LinkChange::Revoke, event)
+    let actor = staff.actor();
+    blocking(&state, &staff, move |db| {
+        links::revoke(db, &id, &actor, reason.as_deref())
     })
     .await?;
     Ok(done(&back(&f), "link revoked"))
 }
 
-/// Unlocks a link that wrong pickup codes locked, as `quire link unlock` does (the same
-/// [`crate::state::unlock_link`]).
+/// Unlocks a link that wrong pickup codes locked, as `quire link unlock` does.
 pub async fn unlock(
     State(state): State<AppState>,
     staff: Staff,
@@ -236,12 +230,8 @@ pub async fn unlock(
 ) -> PageResult {
     staff.require(Area::Requests)?;
     csrf::check(&staff, &f.csrf)?;
-    let db = state.db.clone();
     let actor = staff.actor();
-    blocking(&staff, move || {
-        crate::state::unlock_link(db.as_ref(), &id, &actor)
-    })
-    .await?;
+    blocking(&state, &staff, move |db| links::unlock(db, &id, &actor)).await?;
     Ok(done(&back(&f), "link unlocked"))
 }
 
@@ -280,44 +270,9 @@ pub async fn extend(
     if days.is_none() && downloads.is_none() {
         return Err(bad("Give more days, more downloads, or both.".into()));
     }
-    let db = state.db.clone();
     let actor = staff.actor();
-    blocking(&staff, move || {
-        let (current, _) = db
-            .link_get(&id)?
-            .ok_or_else(|| StateError::NotFound(format!("no link {id}")))?;
-        // As `quire link extend`: more days count from the expiry, or from now if it passed.
-        let expires_at = match days {
-            None => None,
-            Some(d) => {
-                use time::format_description::well_known::Rfc3339;
-                let now = time::OffsetDateTime::now_utc();
-                let from = time::OffsetDateTime::parse(&current.expires_at, &Rfc3339)
-                    .map_err(|e| {
-                        StateError::Corrupt(format!(
-                            "link {id}: expiry `{}`: {e}",
-                            current.expires_at
-                        ))
-                    })?
-                    .max(now);
-                Some(
-                    (from + time::Duration::days(d as i64))
-                        .format(&Rfc3339)
-                        .map_err(|e| StateError::Corrupt(e.to_string()))?,
-                )
-            }
-        };
-        let event = NewEvent::new(actor, Action::LinkExtended)
-            .subject("link", &id)
-            .details(json!({ "days": days, "downloads": downloads, "expires_at": expires_at }));
-        db.link_change(
-            &id,
-            LinkChange::Extend {
-                expires_at,
-                more_downloads: downloads.map(i64::from),
-            },
-            event,
-        )
+    blocking(&state, &staff, move |db| {
+        links::extend(db, &id, &actor, links::More { days, downloads })
     })
     .await?;
     Ok(done(&back(&f), "link extended"))
@@ -332,25 +287,7 @@ pub async fn resend(
 ) -> PageResult {
     staff.require(Area::Requests)?;
     csrf::check(&staff, &f.csrf)?;
-    let db = state.db.clone();
     let actor = staff.actor();
-    blocking(&staff, move || {
-        let (link, delivery) = db
-            .link_get(&id)?
-            .ok_or_else(|| StateError::NotFound(format!("no link {id}")))?;
-        let now = crate::state::now_rfc3339();
-        let s = link.state(delivery.state, &now);
-        if s != crate::state::LinkState::Active {
-            return Err(StateError::Conflict(format!(
-                "link {id} is {}: extend it first, or there is nothing to send",
-                s.as_str()
-            )));
-        }
-        let event = NewEvent::new(actor, Action::NoticeResent)
-            .subject("link", &id)
-            .subject("delivery", &delivery.id);
-        db.notice_resend(&delivery.id, event)
-    })
-    .await?;
+    blocking(&state, &staff, move |db| links::resend(db, &id, &actor)).await?;
     Ok(done(&back(&f), "e-mail queued again"))
 }

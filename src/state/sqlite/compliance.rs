@@ -547,7 +547,8 @@ mod tests {
     use crate::config::compliance::{ComplianceConfig, ContuPolicy};
     use crate::state::audit::{self, GENESIS, NewEvent};
     use crate::state::delivery::{Delivery, Grant, Link, LinkState};
-    use crate::state::{AuditFilter, Basis, Database, Request, verify_audit};
+    use crate::state::{AuditFilter, Basis, Request, verify_audit};
+    use crate::state::{AuditRepo, DeliveryRepo, LinkRepo, NoticeRepo, RequestRepo, RetentionRepo};
     use quire_domain::{Action, DeliveryState};
 
     struct History {

@@ -13,7 +13,10 @@ use super::audit::{self, Event, GENESIS, NewEvent};
 use super::delivery::{Delivery, Grant, Link, QueuedNotice};
 use super::job::{Job, JobFilter, JobPatch, JobState, PageRow, SplitDocument};
 use super::request::Request;
-use super::{AuditFilter, Database, LinkChange, StateError};
+use super::{
+    AuditFilter, AuditRepo, Database, DeliveryRepo, JobRepo, LinkChange, LinkRepo, NoticeRepo,
+    RequestRepo, RetentionRepo, StaffRepo, StateError,
+};
 use quire_domain::{Action, DeliveryState, NoticeState};
 
 /// A column holding one of the domain's named values (a state, a basis), parsed; a name the
@@ -115,7 +118,7 @@ fn until_bound(s: &str) -> String {
     }
 }
 
-impl Database for SqliteDatabase {
+impl AuditRepo for SqliteDatabase {
     fn audit_append(&self, new: NewEvent) -> Result<Event, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -124,6 +127,71 @@ impl Database for SqliteDatabase {
         Ok(event)
     }
 
+    fn audit_scan(
+        &self,
+        filter: &AuditFilter,
+        each: &mut dyn FnMut(Event) -> Result<(), StateError>,
+    ) -> Result<(), StateError> {
+        let mut sql = String::from(
+            "SELECT seq, time, actor, action, subjects, details, prev_hash, hash FROM audit_events WHERE 1=1",
+        );
+        let mut args: Vec<String> = Vec::new();
+        if let Some(s) = &filter.since {
+            args.push(s.clone());
+            sql.push_str(&format!(" AND time >= ?{}", args.len()));
+        }
+        if let Some(u) = &filter.until {
+            args.push(until_bound(u));
+            sql.push_str(&format!(" AND time <= ?{}", args.len()));
+        }
+        if let Some(a) = &filter.action {
+            if a.ends_with('.') {
+                args.push(format!("{a}%"));
+                sql.push_str(&format!(" AND action LIKE ?{}", args.len()));
+            } else {
+                args.push(a.clone());
+                sql.push_str(&format!(" AND action = ?{}", args.len()));
+            }
+        }
+        if let Some(r) = &filter.request {
+            args.push(r.clone());
+            sql.push_str(&format!(
+                " AND json_extract(subjects, '$.request') = ?{}",
+                args.len()
+            ));
+        }
+        // seq is the rowid, so moving a row means rewriting its seq, which its hash covers.
+        sql.push_str(" ORDER BY seq");
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(args.iter()))?;
+        while let Some(row) = rows.next()? {
+            let (mut event, subjects, details) = row_to_event(row)?;
+            event.subjects = serde_json::from_str(&subjects).map_err(|e| {
+                StateError::Corrupt(format!("audit event {}: subjects: {e}", event.seq))
+            })?;
+            event.details = serde_json::from_str(&details).map_err(|e| {
+                StateError::Corrupt(format!("audit event {}: details: {e}", event.seq))
+            })?;
+            each(event)?;
+        }
+        Ok(())
+    }
+
+    fn audit_start(&self) -> Result<(i64, String), StateError> {
+        start(&self.conn())
+    }
+
+    fn audit_subject_ids(
+        &self,
+        patron: Option<&str>,
+        library: Option<&str>,
+    ) -> Result<Vec<String>, StateError> {
+        compliance::subject_ids(&self.conn(), patron, library)
+    }
+}
+
+impl RequestRepo for SqliteDatabase {
     fn requests_add(&self, requests: &[Request], actor: &str) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -137,6 +205,16 @@ impl Database for SqliteDatabase {
         Ok(())
     }
 
+    fn request_get(&self, id: &str) -> Result<Option<Request>, StateError> {
+        requests::get(&self.conn(), id)
+    }
+
+    fn requests_list(&self, limit: usize) -> Result<Vec<Request>, StateError> {
+        requests::list(&self.conn(), limit)
+    }
+}
+
+impl JobRepo for SqliteDatabase {
     fn job_create(&self, job: &Job, event: NewEvent) -> Result<Event, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -211,6 +289,27 @@ impl Database for SqliteDatabase {
         Ok(job)
     }
 
+    fn job_attempt_failed(&self, job_id: &str, error: &str) -> Result<u32, StateError> {
+        let failures = self.conn().query_row(
+            "INSERT INTO job_attempts (job_id, failures, last_error, updated_at)
+             VALUES (?1, 1, ?2, ?3)
+             ON CONFLICT (job_id) DO UPDATE SET failures = failures + 1,
+                 last_error = excluded.last_error, updated_at = excluded.updated_at
+             RETURNING failures",
+            rusqlite::params![job_id, error, super::now_rfc3339()],
+            |r| r.get::<_, u32>(0),
+        )?;
+        Ok(failures)
+    }
+
+    fn job_attempts_clear(&self, job_id: &str) -> Result<(), StateError> {
+        self.conn()
+            .execute("DELETE FROM job_attempts WHERE job_id = ?1", [job_id])?;
+        Ok(())
+    }
+}
+
+impl DeliveryRepo for SqliteDatabase {
     fn delivery_get(&self, id: &str) -> Result<Option<Delivery>, StateError> {
         deliveries::get(&self.conn(), id)
     }
@@ -219,19 +318,83 @@ impl Database for SqliteDatabase {
         deliveries::by_stamped(&self.conn(), sha256)
     }
 
+    fn deliveries_purgeable(&self, cutoff: &str) -> Result<Vec<Delivery>, StateError> {
+        deliveries::purgeable(&self.conn(), cutoff)
+    }
+
+    fn delivery_purged(&self, id: &str, event: NewEvent) -> Result<bool, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let changed = deliveries::mark_purged(&tx, id, &super::now_rfc3339())?;
+        if changed {
+            append_in(&tx, event)?;
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    fn delivery_create_counted(
+        &self,
+        delivery: &Delivery,
+        link: &Link,
+        notice: Option<(&str, &str, &str)>,
+        job: Option<&str>,
+        finishes_job: bool,
+        event: NewEvent,
+        work: &crate::compliance::Work,
+        basis: super::Basis,
+        rules: &crate::config::compliance::ComplianceConfig,
+    ) -> Result<crate::compliance::CopyDecision, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let new = compliance::NewCopy {
+            delivery,
+            link,
+            notice,
+            job,
+            finishes_job,
+            event,
+            work,
+            basis,
+        };
+        let decision = compliance::create_counted(&tx, new, rules)?;
+        tx.commit()?;
+        Ok(decision)
+    }
+
+    fn delivery_release(
+        &self,
+        id: &str,
+        officer: &str,
+        reason: &str,
+    ) -> Result<Delivery, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let d = compliance::release(&tx, id, officer, reason)?;
+        tx.commit()?;
+        Ok(d)
+    }
+
+    fn deliveries_list(&self, state: Option<DeliveryState>) -> Result<Vec<Delivery>, StateError> {
+        compliance::list(&self.conn(), state)
+    }
+
+    fn counted_copies(
+        &self,
+        year: i32,
+        library: Option<&str>,
+    ) -> Result<Vec<crate::compliance::CountedCopy>, StateError> {
+        compliance::copies(&self.conn(), year, library)
+    }
+}
+
+impl LinkRepo for SqliteDatabase {
     fn link_by_token(&self, token_sha256: &str) -> Result<Option<(Link, Delivery)>, StateError> {
         deliveries::link_by_token(&self.conn(), token_sha256)
     }
 
     fn link_get(&self, id: &str) -> Result<Option<(Link, Delivery)>, StateError> {
         deliveries::link_get(&self.conn(), id)
-    }
-
-    fn notices_of_request(
-        &self,
-        request_id: &str,
-    ) -> Result<Vec<crate::state::NoticeStatus>, StateError> {
-        deliveries::notices_of_request(&self.conn(), request_id)
     }
 
     fn links_list(&self, request: Option<&str>) -> Result<Vec<(Link, Delivery)>, StateError> {
@@ -338,6 +501,15 @@ impl Database for SqliteDatabase {
         tx.commit()?;
         Ok(())
     }
+}
+
+impl NoticeRepo for SqliteDatabase {
+    fn notices_of_request(
+        &self,
+        request_id: &str,
+    ) -> Result<Vec<crate::state::NoticeStatus>, StateError> {
+        deliveries::notices_of_request(&self.conn(), request_id)
+    }
 
     fn notices_due(&self, limit: usize) -> Result<Vec<QueuedNotice>, StateError> {
         deliveries::notices_due(&self.conn(), &super::now_rfc3339(), limit)
@@ -359,204 +531,37 @@ impl Database for SqliteDatabase {
         Ok(())
     }
 
-    fn deliveries_purgeable(&self, cutoff: &str) -> Result<Vec<Delivery>, StateError> {
-        deliveries::purgeable(&self.conn(), cutoff)
-    }
-
-    fn delivery_purged(&self, id: &str, event: NewEvent) -> Result<bool, StateError> {
+    fn notice_resend(&self, delivery_id: &str, event: NewEvent) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let changed = deliveries::mark_purged(&tx, id, &super::now_rfc3339())?;
-        if changed {
-            append_in(&tx, event)?;
+        let delivery = deliveries::get(&tx, delivery_id)?
+            .ok_or_else(|| StateError::NotFound(format!("no delivery {delivery_id}")))?;
+        if delivery.state != DeliveryState::Active {
+            return Err(StateError::Conflict(format!(
+                "delivery {delivery_id} is {}: its e-mail cannot be sent now",
+                delivery.state
+            )));
         }
-        tx.commit()?;
-        Ok(changed)
-    }
-
-    fn request_get(&self, id: &str) -> Result<Option<Request>, StateError> {
-        requests::get(&self.conn(), id)
-    }
-
-    fn requests_list(&self, limit: usize) -> Result<Vec<Request>, StateError> {
-        requests::list(&self.conn(), limit)
-    }
-
-    fn audit_scan(
-        &self,
-        filter: &AuditFilter,
-        each: &mut dyn FnMut(Event) -> Result<(), StateError>,
-    ) -> Result<(), StateError> {
-        let mut sql = String::from(
-            "SELECT seq, time, actor, action, subjects, details, prev_hash, hash FROM audit_events WHERE 1=1",
-        );
-        let mut args: Vec<String> = Vec::new();
-        if let Some(s) = &filter.since {
-            args.push(s.clone());
-            sql.push_str(&format!(" AND time >= ?{}", args.len()));
-        }
-        if let Some(u) = &filter.until {
-            args.push(until_bound(u));
-            sql.push_str(&format!(" AND time <= ?{}", args.len()));
-        }
-        if let Some(a) = &filter.action {
-            if a.ends_with('.') {
-                args.push(format!("{a}%"));
-                sql.push_str(&format!(" AND action LIKE ?{}", args.len()));
-            } else {
-                args.push(a.clone());
-                sql.push_str(&format!(" AND action = ?{}", args.len()));
-            }
-        }
-        if let Some(r) = &filter.request {
-            args.push(r.clone());
-            sql.push_str(&format!(
-                " AND json_extract(subjects, '$.request') = ?{}",
-                args.len()
-            ));
-        }
-        // seq is the rowid, so moving a row means rewriting its seq, which its hash covers.
-        sql.push_str(" ORDER BY seq");
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&sql)?;
-        let mut rows = stmt.query(params_from_iter(args.iter()))?;
-        while let Some(row) = rows.next()? {
-            let (mut event, subjects, details) = row_to_event(row)?;
-            event.subjects = serde_json::from_str(&subjects).map_err(|e| {
-                StateError::Corrupt(format!("audit event {}: subjects: {e}", event.seq))
-            })?;
-            event.details = serde_json::from_str(&details).map_err(|e| {
-                StateError::Corrupt(format!("audit event {}: details: {e}", event.seq))
-            })?;
-            each(event)?;
-        }
-        Ok(())
-    }
-
-    fn audit_start(&self) -> Result<(i64, String), StateError> {
-        start(&self.conn())
-    }
-
-    fn ping(&self) -> Result<(), StateError> {
-        self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
-        Ok(())
-    }
-
-    fn job_attempt_failed(&self, job_id: &str, error: &str) -> Result<u32, StateError> {
-        let failures = self.conn().query_row(
-            "INSERT INTO job_attempts (job_id, failures, last_error, updated_at)
-             VALUES (?1, 1, ?2, ?3)
-             ON CONFLICT (job_id) DO UPDATE SET failures = failures + 1,
-                 last_error = excluded.last_error, updated_at = excluded.updated_at
-             RETURNING failures",
-            rusqlite::params![job_id, error, super::now_rfc3339()],
-            |r| r.get::<_, u32>(0),
+        // A new row, so the first notice keeps its own sent time and attempts.
+        let now = super::now_rfc3339();
+        let copied = tx.execute(
+            "INSERT INTO notices (delivery_id, recipient, subject, body, state, attempts, next_attempt_at, created_at)
+             SELECT delivery_id, recipient, subject, body, 'pending', 0, ?2, ?2 FROM notices
+             WHERE delivery_id = ?1 ORDER BY id DESC LIMIT 1",
+            rusqlite::params![delivery_id, now],
         )?;
-        Ok(failures)
-    }
-
-    fn job_attempts_clear(&self, job_id: &str) -> Result<(), StateError> {
-        self.conn()
-            .execute("DELETE FROM job_attempts WHERE job_id = ?1", [job_id])?;
+        if copied == 0 {
+            return Err(StateError::NotFound(format!(
+                "delivery {delivery_id} has no e-mail to resend"
+            )));
+        }
+        append_in(&tx, event)?;
+        tx.commit()?;
         Ok(())
     }
+}
 
-    fn delivery_create_counted(
-        &self,
-        delivery: &Delivery,
-        link: &Link,
-        notice: Option<(&str, &str, &str)>,
-        job: Option<&str>,
-        finishes_job: bool,
-        event: NewEvent,
-        work: &crate::compliance::Work,
-        basis: super::Basis,
-        rules: &crate::config::compliance::ComplianceConfig,
-    ) -> Result<crate::compliance::CopyDecision, StateError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let new = compliance::NewCopy {
-            delivery,
-            link,
-            notice,
-            job,
-            finishes_job,
-            event,
-            work,
-            basis,
-        };
-        let decision = compliance::create_counted(&tx, new, rules)?;
-        tx.commit()?;
-        Ok(decision)
-    }
-
-    fn delivery_release(
-        &self,
-        id: &str,
-        officer: &str,
-        reason: &str,
-    ) -> Result<Delivery, StateError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let d = compliance::release(&tx, id, officer, reason)?;
-        tx.commit()?;
-        Ok(d)
-    }
-
-    fn deliveries_list(&self, state: Option<DeliveryState>) -> Result<Vec<Delivery>, StateError> {
-        compliance::list(&self.conn(), state)
-    }
-
-    fn counted_copies(
-        &self,
-        year: i32,
-        library: Option<&str>,
-    ) -> Result<Vec<crate::compliance::CountedCopy>, StateError> {
-        compliance::copies(&self.conn(), year, library)
-    }
-
-    fn audit_subject_ids(
-        &self,
-        patron: Option<&str>,
-        library: Option<&str>,
-    ) -> Result<Vec<String>, StateError> {
-        compliance::subject_ids(&self.conn(), patron, library)
-    }
-
-    fn retention_prune(
-        &self,
-        cutoff: &str,
-        actor: &str,
-        dry_run: bool,
-    ) -> Result<crate::compliance::retention::PruneReport, StateError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let report = compliance::prune(&tx, cutoff, actor, dry_run)?;
-        if dry_run {
-            tx.rollback()?
-        } else {
-            tx.commit()?
-        }
-        Ok(report)
-    }
-
-    fn pseudonymise(
-        &self,
-        cutoff: &str,
-        actor: &str,
-        dry_run: bool,
-    ) -> Result<crate::compliance::retention::PseudonymReport, StateError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let report = compliance::pseudonymise(&tx, cutoff, actor, dry_run)?;
-        if dry_run {
-            tx.rollback()?
-        } else {
-            tx.commit()?
-        }
-        Ok(report)
-    }
-
+impl StaffRepo for SqliteDatabase {
     fn user_add(&self, user: &users::StaffUser, actor: &str) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -660,33 +665,47 @@ impl Database for SqliteDatabase {
     fn login_failures(&self, key: &str, since: &str) -> Result<i64, StateError> {
         users::count_failures(&self.conn(), key, since)
     }
+}
 
-    fn notice_resend(&self, delivery_id: &str, event: NewEvent) -> Result<(), StateError> {
+impl RetentionRepo for SqliteDatabase {
+    fn retention_prune(
+        &self,
+        cutoff: &str,
+        actor: &str,
+        dry_run: bool,
+    ) -> Result<crate::compliance::retention::PruneReport, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let delivery = deliveries::get(&tx, delivery_id)?
-            .ok_or_else(|| StateError::NotFound(format!("no delivery {delivery_id}")))?;
-        if delivery.state != DeliveryState::Active {
-            return Err(StateError::Conflict(format!(
-                "delivery {delivery_id} is {}: its e-mail cannot be sent now",
-                delivery.state
-            )));
+        let report = compliance::prune(&tx, cutoff, actor, dry_run)?;
+        if dry_run {
+            tx.rollback()?
+        } else {
+            tx.commit()?
         }
-        // A new row, so the first notice keeps its own sent time and attempts.
-        let now = super::now_rfc3339();
-        let copied = tx.execute(
-            "INSERT INTO notices (delivery_id, recipient, subject, body, state, attempts, next_attempt_at, created_at)
-             SELECT delivery_id, recipient, subject, body, 'pending', 0, ?2, ?2 FROM notices
-             WHERE delivery_id = ?1 ORDER BY id DESC LIMIT 1",
-            rusqlite::params![delivery_id, now],
-        )?;
-        if copied == 0 {
-            return Err(StateError::NotFound(format!(
-                "delivery {delivery_id} has no e-mail to resend"
-            )));
+        Ok(report)
+    }
+
+    fn pseudonymise(
+        &self,
+        cutoff: &str,
+        actor: &str,
+        dry_run: bool,
+    ) -> Result<crate::compliance::retention::PseudonymReport, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let report = compliance::pseudonymise(&tx, cutoff, actor, dry_run)?;
+        if dry_run {
+            tx.rollback()?
+        } else {
+            tx.commit()?
         }
-        append_in(&tx, event)?;
-        tx.commit()?;
+        Ok(report)
+    }
+}
+
+impl Database for SqliteDatabase {
+    fn ping(&self) -> Result<(), StateError> {
+        self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
     }
 }

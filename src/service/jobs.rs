@@ -1,16 +1,21 @@
-//! The technician's decisions on a job, shared by `quire job …` and the staff console so both
-//! record the same state change and the same audit event.
+//! The technician's decisions on a job: release, hold, process again, match to a request.
+//! `quire job …` and the console's job page both call these.
 
 use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::custody;
-use crate::state::{Db, Job, JobPatch, JobState, NewEvent, StateError};
+use crate::intake::custody;
+use crate::state::{Database, Job, JobPatch, JobState, NewEvent, StateError};
 use quire_domain::Action;
 
 /// Held → ready for delivery.
-pub fn release(db: &Db, job: &str, actor: &str, reason: Option<String>) -> Result<Job, StateError> {
+pub fn release(
+    db: &dyn Database,
+    job: &str,
+    actor: &str,
+    reason: Option<String>,
+) -> Result<Job, StateError> {
     let event = NewEvent::new(actor, Action::JobReleased)
         .subject("job", job)
         .details(json!({ "reason": reason }));
@@ -22,7 +27,13 @@ pub fn release(db: &Db, job: &str, actor: &str, reason: Option<String>) -> Resul
 }
 
 /// Ready → held, with the reason shown in the queue.
-pub fn hold(db: &Db, job: &str, actor: &str, who: &str, reason: &str) -> Result<Job, StateError> {
+pub fn hold(
+    db: &dyn Database,
+    job: &str,
+    actor: &str,
+    who: &str,
+    reason: &str,
+) -> Result<Job, StateError> {
     let event = NewEvent::new(actor, Action::JobHeld)
         .subject("job", job)
         .details(json!({ "reason": reason }));
@@ -36,7 +47,7 @@ pub fn hold(db: &Db, job: &str, actor: &str, who: &str, reason: &str) -> Result<
 /// Back to the queue from held, processed or failed; a failed job's original comes back from
 /// quarantine first.
 pub fn reprocess(
-    db: &Db,
+    db: &dyn Database,
     quarantine: &std::path::Path,
     job: &str,
     actor: &str,
@@ -77,7 +88,12 @@ pub fn reprocess(
 }
 
 /// Attaches a job to an existing request, whatever its state.
-pub fn match_request(db: &Db, job: &str, request: &str, actor: &str) -> Result<Job, StateError> {
+pub fn match_request(
+    db: &dyn Database,
+    job: &str,
+    request: &str,
+    actor: &str,
+) -> Result<Job, StateError> {
     let current = db
         .job_get(job)?
         .ok_or_else(|| StateError::NotFound(format!("no job {job}")))?;
