@@ -121,7 +121,7 @@ fn pdftotext(pdf: &Path) -> String {
 
 #[test]
 fn a_hand_delivery_is_stamped_linked_counted_revoked_and_traced() {
-    let (home, port) = daemon_home(&format!("[links]\ndownloads = 3\n"));
+    let (home, port) = daemon_home("[links]\ndownloads = 3\n");
     std::fs::OpenOptions::new()
         .append(true)
         .open(home.config_path())

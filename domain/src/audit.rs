@@ -228,20 +228,19 @@ impl Verifier {
         if compute_hash(e) != e.hash {
             return fail("hash does not match the event's contents (row altered)".into());
         }
-        if let Some(c) = &self.unconfirmed_checkpoint {
-            if Action::RetentionPruned.names(&e.action)
-                && e.details.get("checkpoint").and_then(Value::as_str) == Some(&c.to_string())
-            {
-                self.unconfirmed_checkpoint = None;
-            }
+        if let Some(c) = &self.unconfirmed_checkpoint
+            && Action::RetentionPruned.names(&e.action)
+            && e.details.get("checkpoint").and_then(Value::as_str) == Some(&c.to_string())
+        {
+            self.unconfirmed_checkpoint = None;
         }
-        if let Some(a) = &self.anchor {
-            if a.seq == e.seq {
-                if a.hash != e.hash {
-                    return fail(format!("event {} does not match the anchor {a}", e.seq));
-                }
-                self.anchor_seen = true;
+        if let Some(a) = &self.anchor
+            && a.seq == e.seq
+        {
+            if a.hash != e.hash {
+                return fail(format!("event {} does not match the anchor {a}", e.seq));
             }
+            self.anchor_seen = true;
         }
         self.expected_seq += 1;
         self.expected_prev = e.hash.clone();
@@ -263,16 +262,16 @@ impl Verifier {
                 ),
             });
         }
-        if let Some(a) = &self.anchor {
-            if !self.anchor_seen {
-                return Err(Break {
-                    seq: self.expected_seq,
-                    reason: format!(
-                        "the log ends at seq {} but the anchor {a} is later: the log was truncated",
-                        self.expected_seq - 1
-                    ),
-                });
-            }
+        if let Some(a) = &self.anchor
+            && !self.anchor_seen
+        {
+            return Err(Break {
+                seq: self.expected_seq,
+                reason: format!(
+                    "the log ends at seq {} but the anchor {a} is later: the log was truncated",
+                    self.expected_seq - 1
+                ),
+            });
         }
         Ok(Summary {
             count: self.count,

@@ -150,10 +150,10 @@ impl Request {
                 self.patron_email.trim()
             ));
         }
-        if let Some(y) = self.year {
-            if !(1400..=2200).contains(&y) {
-                p.push(format!("year {y} is implausible"));
-            }
+        if let Some(y) = self.year
+            && !(1400..=2200).contains(&y)
+        {
+            p.push(format!("year {y} is implausible"));
         }
         if let Some(pages) = &self.pages {
             let ok = !pages.trim().is_empty()

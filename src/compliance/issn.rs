@@ -51,7 +51,7 @@ pub fn isbn(raw: &str) -> Result<String, String> {
                 .enumerate()
                 .map(|(i, c)| c.to_digit(10).unwrap_or(10) * (10 - i as u32))
                 .sum();
-            if sum % 11 != 0 {
+            if !sum.is_multiple_of(11) {
                 return Err(format!("ISBN `{raw}` fails its check digit"));
             }
             let body: String = std::iter::once("978".to_string())

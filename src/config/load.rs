@@ -254,10 +254,10 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
         ("subject", &config.mail.subject),
         ("body", &config.mail.body),
     ] {
-        if let Some(t) = text {
-            if let Err(e) = quire_delivery::mail::Template::parse("mail", t) {
-                errors.push(format!("[mail] {key}: {e}"));
-            }
+        if let Some(t) = text
+            && let Err(e) = quire_delivery::mail::Template::parse("mail", t)
+        {
+            errors.push(format!("[mail] {key}: {e}"));
         }
     }
     config.server.check_api_tokens(errors);
@@ -274,12 +274,12 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
         if bucket.is_empty() {
             errors.push("[storage] bucket: must not be empty".into());
         }
-        if let Some(ep) = endpoint {
-            if !(ep.starts_with("http://") || ep.starts_with("https://")) {
-                errors.push(format!(
-                    "[storage] endpoint: `{ep}` must start with http:// or https://"
-                ));
-            }
+        if let Some(ep) = endpoint
+            && !(ep.starts_with("http://") || ep.starts_with("https://"))
+        {
+            errors.push(format!(
+                "[storage] endpoint: `{ep}` must start with http:// or https://"
+            ));
         }
     }
 }

@@ -343,13 +343,7 @@ impl Deliverer {
 fn file_name(r: &Request) -> String {
     let mut parts = vec![r.id.clone()];
     if let Some(a) = &r.author {
-        parts.push(
-            a.split(|c: char| c == ',' || c == ';')
-                .next()
-                .unwrap_or(a)
-                .trim()
-                .to_string(),
-        );
+        parts.push(a.split([',', ';']).next().unwrap_or(a).trim().to_string());
     }
     if let Some(t) = r.article.as_ref().or(r.title.as_ref()) {
         parts.push(t.chars().take(60).collect());

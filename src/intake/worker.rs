@@ -229,10 +229,8 @@ impl Worker {
             // Another worker may have delivered it between the listing and the claim.
             let still_ready =
                 matches!(self.db.job_get(&job.id), Ok(Some(j)) if j.state == JobState::Processed);
-            if still_ready {
-                if let Err(e) = self.deliver(&job) {
-                    tracing::error!(job = %job.id, error = %format!("{e:#}"), "delivery failed; will retry");
-                }
+            if still_ready && let Err(e) = self.deliver(&job) {
+                tracing::error!(job = %job.id, error = %format!("{e:#}"), "delivery failed; will retry");
             }
         }
     }
@@ -554,10 +552,10 @@ impl Worker {
                     parent: Some(batch.clone()),
                     ..Default::default()
                 })?;
-                if documents.iter().all(|d| d.state == JobState::Delivered) {
-                    if let Some(b) = self.db.job_get(batch)? {
-                        remove_originals(Path::new(&b.spool_path))?;
-                    }
+                if documents.iter().all(|d| d.state == JobState::Delivered)
+                    && let Some(b) = self.db.job_get(batch)?
+                {
+                    remove_originals(Path::new(&b.spool_path))?;
                 }
             }
         }

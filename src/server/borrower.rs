@@ -34,7 +34,7 @@ async fn lookup(
     token: &str,
 ) -> Result<Option<(Link, Delivery, Option<Request>)>, Response> {
     let hash = quire_delivery::token_hash(token);
-    db_call(&state, move |db| match db.link_by_token(&hash)? {
+    db_call(state, move |db| match db.link_by_token(&hash)? {
         None => Ok(None),
         Some((link, delivery)) => {
             let request = db.request_get(&delivery.request_id)?;
@@ -190,7 +190,7 @@ async fn landing(State(state): State<AppState>, Path(token): Path<String>) -> Re
 
 /// The counting rule in the borrower's words, as [`count_download`] applies it.
 fn download_rule(session_minutes: u32) -> String {
-    let within = if session_minutes % 60 == 0 {
+    let within = if session_minutes.is_multiple_of(60) {
         match session_minutes / 60 {
             1 => "an hour".to_string(),
             h => format!("{h} hours"),
@@ -235,10 +235,8 @@ async fn file(
         link_state,
         LinkState::Active | LinkState::UsedUp | LinkState::Locked
     );
-    if usable {
-        if let Some(refused) = check_code(&state, &link, &delivery, &client, q.code).await {
-            return refused;
-        }
+    if usable && let Some(refused) = check_code(&state, &link, &delivery, &client, q.code).await {
+        return refused;
     }
     let Ok(range) = requested_range(&headers, delivery.bytes as u64) else {
         let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
@@ -374,7 +372,7 @@ async fn count_download(
         .download_session_minutes;
     let since = resumes.then(|| crate::state::stored_time_from_now(-i64::from(minutes)));
     let (link_id, client) = (link_id.to_string(), client.to_string());
-    db_call(&state, move |db| {
+    db_call(state, move |db| {
         db.link_download(&link_id, &client, since.as_deref())
     })
     .await
@@ -423,7 +421,7 @@ async fn check_code(
     };
     let correct = quire_delivery::hash_matches(&code, expected);
     let (link_id, client) = (link.id.clone(), client.to_string());
-    let check = match db_call(&state, move |db| {
+    let check = match db_call(state, move |db| {
         db.pickup_code_attempt(&link_id, &client, correct, &policy)
     })
     .await

@@ -341,10 +341,10 @@ pub fn verify_audit(
     let mut verifier = quire_domain::Verifier::new(start_seq, &start_hash, anchor);
     let mut broken = None;
     db.audit_scan(&AuditFilter::default(), &mut |e| {
-        if broken.is_none() {
-            if let Err(b) = verifier.check(&e) {
-                broken = Some(b);
-            }
+        if broken.is_none()
+            && let Err(b) = verifier.check(&e)
+        {
+            broken = Some(b);
         }
         Ok(())
     })?;

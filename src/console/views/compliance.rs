@@ -90,7 +90,7 @@ pub async fn audit(
             .skip((page_no - 1) * PAGE_SIZE)
             .take(PAGE_SIZE)
             .collect();
-        let verified = match crate::state::verify_audit(&*db, None)? {
+        let verified = match crate::state::verify_audit(db, None)? {
             Ok(s) => json!({ "ok": true, "count": s.count, "head": s.head.to_string() }),
             Err(b) => json!({ "ok": false, "seq": b.seq, "reason": b.reason }),
         };

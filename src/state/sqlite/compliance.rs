@@ -713,7 +713,10 @@ mod tests {
                 ..Default::default()
             };
             self.db
-                .audit_scan(&filter, &mut |e| Ok(out.push(e)))
+                .audit_scan(&filter, &mut |e| {
+                    let _: () = out.push(e);
+                    Ok(())
+                })
                 .unwrap();
             out
         }
