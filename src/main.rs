@@ -4,7 +4,6 @@
 //! configuration, opens the state, and wires them together. `anyhow` lives here only.
 
 mod cli;
-mod compliance;
 mod config;
 mod console;
 mod deliver;

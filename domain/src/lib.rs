@@ -59,6 +59,7 @@ macro_rules! named {
 
 pub mod action;
 pub mod audit;
+pub mod compliance;
 pub mod delivery;
 pub mod job;
 pub mod request;

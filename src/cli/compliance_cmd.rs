@@ -1,6 +1,6 @@
 //! `quire deliveries [--held]`, `quire delivery release ID --reason TEXT`, and
 //! `quire retention run [--dry-run]`: a compliance officer's day-to-day commands. The rules they
-//! apply are in `crate::compliance`; this file only reads arguments and prints.
+//! apply are in `quire_domain::compliance`; this file only reads arguments and prints.
 
 use std::process::ExitCode;
 
@@ -8,9 +8,9 @@ use clap::{Args, Subcommand};
 use quire_domain::DeliveryState;
 use serde_json::json;
 
-use crate::compliance::retention;
 use crate::config::LoadedConfig;
 use crate::state;
+use quire_domain::compliance::retention;
 
 fn login() -> String {
     std::env::var("USER").unwrap_or_else(|_| "cli".into())

@@ -152,15 +152,15 @@ pub fn deliver(args: DeliverArgs, config: &LoadedConfig) -> anyhow::Result<ExitC
         .with_context(|| format!("delivering {}", args.file.display()))?;
     let c = &receipt.compliance;
     match c.verdict {
-        crate::compliance::Verdict::Hold => println!(
+        quire_domain::compliance::Verdict::Hold => println!(
             "HELD for copyright review: copy {} of {} for this library and work in {}; the link opens after              `quire delivery release {} --reason ...`",
             c.nth, c.limit, c.year, receipt.delivery_id
         ),
-        crate::compliance::Verdict::Warn => println!(
+        quire_domain::compliance::Verdict::Warn => println!(
             "warning: copy {} beyond the limit of {} for this library and work in {} (policy warn)",
             c.nth, c.limit, c.year
         ),
-        crate::compliance::Verdict::Deliver => {}
+        quire_domain::compliance::Verdict::Deliver => {}
     }
     println!(
         "delivered {} to {} <{}>",

@@ -1,14 +1,14 @@
 //! `quire report contu --year 2026 [--library SYM] [--format table|csv|json]`: counted copies per
 //! library and work in one calendar year, like ILLiad's Copyright List, with works at or beyond
-//! the yearly limit flagged. Grouping is `crate::compliance::report`'s; this file prints.
+//! the yearly limit flagged. Grouping is `quire_domain::compliance::report`'s; this file prints.
 
 use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
 
-use crate::compliance::report;
 use crate::config::LoadedConfig;
 use crate::state;
+use quire_domain::compliance::report;
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {

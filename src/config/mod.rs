@@ -4,7 +4,10 @@
 //! Loading reports every error at once (unknown keys, bad values, unreachable paths) rather than
 //! stopping at the first, because an operator fixing a config file wants the whole list.
 
-pub mod compliance;
+/// `[compliance]`: its shape and defaults are the domain's rules.
+pub mod compliance {
+    pub use quire_domain::compliance::ComplianceConfig;
+}
 pub mod delivery;
 mod env;
 mod intake;

@@ -64,7 +64,7 @@ pub struct Receipt {
     pub pickup_code: Option<String>,
     /// How the copy was counted under the rule of five; a `Hold` verdict means nothing reaches
     /// the borrower until an officer releases it.
-    pub compliance: crate::compliance::CopyDecision,
+    pub compliance: quire_domain::compliance::CopyDecision,
 }
 
 pub fn open_store(config: &LoadedConfig) -> anyhow::Result<Arc<dyn Store>> {
@@ -291,7 +291,7 @@ impl Deliverer {
         // The rule of five is counted inside the same transaction as the insert; a copy beyond
         // the limit may be recorded as held, its link closed and its notice parked.
         let job = job.map(String::from);
-        let work = crate::compliance::Work::of(request);
+        let work = quire_domain::compliance::Work::of(request);
         let basis = request.basis;
         let rules = cfg.compliance.clone();
         let compliance = self
@@ -311,21 +311,21 @@ impl Deliverer {
             })
             .await?;
         match compliance.verdict {
-            crate::compliance::Verdict::Hold => tracing::warn!(
+            quire_domain::compliance::Verdict::Hold => tracing::warn!(
                 delivery = %delivery_id,
                 "delivery HELD for copyright review (copy {} of this work for this library in {}); \
                  a compliance officer must run `quire delivery release {delivery_id} --reason ...`",
                 compliance.nth,
                 compliance.year
             ),
-            crate::compliance::Verdict::Warn => tracing::warn!(
+            quire_domain::compliance::Verdict::Warn => tracing::warn!(
                 delivery = %delivery_id,
                 "copy {} of this work for this library in {} is beyond the CONTU limit of {}; delivered under policy `warn`",
                 compliance.nth,
                 compliance.year,
                 compliance.limit
             ),
-            crate::compliance::Verdict::Deliver => {}
+            quire_domain::compliance::Verdict::Deliver => {}
         }
         Ok(Receipt {
             delivery_id,

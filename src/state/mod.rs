@@ -148,10 +148,10 @@ pub trait DeliveryRepo {
         job: Option<&str>,
         finishes_job: bool,
         event: NewEvent,
-        work: &crate::compliance::Work,
+        work: &quire_domain::compliance::Work,
         basis: Basis,
         rules: &crate::config::compliance::ComplianceConfig,
-    ) -> Result<crate::compliance::CopyDecision, StateError>;
+    ) -> Result<quire_domain::compliance::CopyDecision, StateError>;
 
     /// Releases a held delivery: needs a reason and the officer, audits both, reopens the link
     /// for its full lifetime and queues the notice. `Conflict` if it is not held.
@@ -170,7 +170,7 @@ pub trait DeliveryRepo {
         &self,
         year: i32,
         library: Option<&str>,
-    ) -> Result<Vec<crate::compliance::CountedCopy>, StateError>;
+    ) -> Result<Vec<quire_domain::compliance::CountedCopy>, StateError>;
 }
 
 /// Borrowers' download links: downloads counted, pickup codes limited, staff changes.
@@ -279,7 +279,7 @@ pub trait RetentionRepo {
         cutoff: &str,
         actor: &str,
         dry_run: bool,
-    ) -> Result<crate::compliance::retention::PruneReport, StateError>;
+    ) -> Result<quire_domain::compliance::retention::PruneReport, StateError>;
 
     /// Pseudonymises patrons of requests made before `cutoff`, auditing the run.
     fn pseudonymise(
@@ -287,7 +287,7 @@ pub trait RetentionRepo {
         cutoff: &str,
         actor: &str,
         dry_run: bool,
-    ) -> Result<crate::compliance::retention::PseudonymReport, StateError>;
+    ) -> Result<quire_domain::compliance::retention::PseudonymReport, StateError>;
 }
 
 /// Everything Quire persists, one small trait per concern, combined into the one handle

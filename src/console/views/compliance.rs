@@ -224,7 +224,7 @@ pub async fn contu(
         db.counted_copies(year, lib.as_deref())
     })
     .await?;
-    let lines = crate::compliance::report::lines(
+    let lines = quire_domain::compliance::report::lines(
         &copies,
         rules.copies_per_year,
         rules.similar_title_distance as usize,

@@ -1,18 +1,18 @@
 //! Compliance in SQLite: counting a delivery under the rule of five inside its own
 //! transaction, holding and releasing, the rows of the CONTU report, pruning past retention
 //! (with an audit checkpoint) and pseudonymising patrons. The rules themselves are in
-//! `crate::compliance`; this file only stores and counts.
+//! `quire_domain::compliance`; this file only stores and counts.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
 
 use super::{append_in, deliveries, jobs};
-use crate::compliance::retention::{self, PruneReport, PseudonymReport};
-use crate::compliance::{CopyDecision, CountedCopy, Verdict, Work, title};
 use crate::config::compliance::ComplianceConfig;
 use crate::state::delivery::{Delivery, Link};
 use crate::state::job::{JobPatch, JobState};
 use crate::state::{Basis, NewEvent, StateError};
+use quire_domain::compliance::retention::{self, PruneReport, PseudonymReport};
+use quire_domain::compliance::{CopyDecision, CountedCopy, Verdict, Work, title};
 use quire_domain::{Action, DeliveryState};
 
 /// A delivery about to be recorded, with what the rule of five needs to know about it.
@@ -543,12 +543,13 @@ mod tests {
     use std::cell::Cell;
 
     use super::super::SqliteDatabase;
-    use crate::compliance::{Verdict, Work, retention};
-    use crate::config::compliance::{ComplianceConfig, ContuPolicy};
+    use crate::config::compliance::ComplianceConfig;
     use crate::state::audit::{self, GENESIS, NewEvent};
     use crate::state::delivery::{Delivery, Grant, Link, LinkState};
     use crate::state::{AuditFilter, Basis, Request, verify_audit};
     use crate::state::{AuditRepo, DeliveryRepo, LinkRepo, NoticeRepo, RequestRepo, RetentionRepo};
+    use quire_domain::compliance::ContuPolicy;
+    use quire_domain::compliance::{Verdict, Work, retention};
     use quire_domain::{Action, DeliveryState};
 
     struct History {
@@ -863,8 +864,11 @@ mod tests {
         let flagged = h.events(Action::ComplianceTitleSimilar.as_str());
         assert_eq!(flagged.len(), 1);
         assert_eq!(flagged[0].details["similar"][0], "journal of tests");
-        let lines =
-            crate::compliance::report::lines(&h.db.counted_copies(2026, None).unwrap(), 5, 2);
+        let lines = quire_domain::compliance::report::lines(
+            &h.db.counted_copies(2026, None).unwrap(),
+            5,
+            2,
+        );
         let main = lines
             .iter()
             .find(|l| l.ident.as_deref() == Some("0378-5955"))

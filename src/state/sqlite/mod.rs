@@ -341,10 +341,10 @@ impl DeliveryRepo for SqliteDatabase {
         job: Option<&str>,
         finishes_job: bool,
         event: NewEvent,
-        work: &crate::compliance::Work,
+        work: &quire_domain::compliance::Work,
         basis: super::Basis,
         rules: &crate::config::compliance::ComplianceConfig,
-    ) -> Result<crate::compliance::CopyDecision, StateError> {
+    ) -> Result<quire_domain::compliance::CopyDecision, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let new = compliance::NewCopy {
@@ -383,7 +383,7 @@ impl DeliveryRepo for SqliteDatabase {
         &self,
         year: i32,
         library: Option<&str>,
-    ) -> Result<Vec<crate::compliance::CountedCopy>, StateError> {
+    ) -> Result<Vec<quire_domain::compliance::CountedCopy>, StateError> {
         compliance::copies(&self.conn(), year, library)
     }
 }
@@ -673,7 +673,7 @@ impl RetentionRepo for SqliteDatabase {
         cutoff: &str,
         actor: &str,
         dry_run: bool,
-    ) -> Result<crate::compliance::retention::PruneReport, StateError> {
+    ) -> Result<quire_domain::compliance::retention::PruneReport, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let report = compliance::prune(&tx, cutoff, actor, dry_run)?;
@@ -690,7 +690,7 @@ impl RetentionRepo for SqliteDatabase {
         cutoff: &str,
         actor: &str,
         dry_run: bool,
-    ) -> Result<crate::compliance::retention::PseudonymReport, StateError> {
+    ) -> Result<quire_domain::compliance::retention::PseudonymReport, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let report = compliance::pseudonymise(&tx, cutoff, actor, dry_run)?;

@@ -6,9 +6,9 @@
 
 use serde::Serialize;
 
+use super::rules::ComplianceConfig;
 use super::{issn, title};
-use crate::config::compliance::ComplianceConfig;
-use crate::state::{Basis, Request};
+use crate::{Basis, Request};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -140,7 +140,7 @@ pub enum Verdict {
 
 impl CopyDecision {
     pub fn decide(year: i32, counted: bool, prior: i64, cfg: &ComplianceConfig) -> Self {
-        use crate::config::compliance::ContuPolicy;
+        use super::rules::ContuPolicy;
         let nth = if counted { prior + 1 } else { 0 };
         let over = counted && nth > cfg.copies_per_year as i64;
         let verdict = match (over, cfg.policy) {
@@ -176,7 +176,7 @@ impl CopyDecision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::compliance::ContuPolicy;
+    use crate::compliance::rules::ContuPolicy;
 
     fn request(issn: Option<&str>, year: Option<i32>) -> Request {
         Request {

@@ -1,7 +1,7 @@
 //! `[compliance]`: the CONTU rule-of-five policy, and how long personal data is kept.
 //!
 //! Only the shape and defaults live here; what the numbers mean is decided in
-//! `crate::compliance`.
+//! the other modules of `compliance`.
 
 use serde::{Deserialize, Serialize};
 

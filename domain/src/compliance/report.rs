@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use quire_domain::DeliveryState;
+use crate::DeliveryState;
 use serde::Serialize;
 
 use super::title;
@@ -23,7 +23,7 @@ pub struct CountedCopy {
     pub published: Option<i32>,
     pub year: i32,
     pub counted: bool,
-    pub basis: quire_domain::Basis,
+    pub basis: crate::Basis,
     pub state: DeliveryState,
     pub created_at: String,
 }
@@ -140,7 +140,7 @@ mod tests {
             published: Some(2025),
             year: 2026,
             counted,
-            basis: quire_domain::Basis::Ccg,
+            basis: crate::Basis::Ccg,
             state: state.parse().unwrap(),
             created_at: String::new(),
         }
