@@ -38,7 +38,10 @@ pub(super) fn probe(file: &Path) -> Result<((u32, u32), usize)> {
 /// profile is the largest).
 const RESOLUTION_HEAD: u64 = 1 << 20;
 
-pub(super) fn decode(file: &Path, options: &ProcessOptions) -> Result<DecodedPage> {
+/// Decodes the page; with `planes`, a colour PNG straight into YCbCr 4:2:0 planes row by row
+/// (see [`png_planes`]). Other pages come as they always did, and [`super::PageRef::decode`]
+/// converts a colour one to planes in its own buffer.
+pub(super) fn decode(file: &Path, options: &ProcessOptions, planes: bool) -> Result<DecodedPage> {
     let at = Location::page(file, 1);
     let read_err = |source| PipelineError::Read {
         at: at.clone(),
@@ -53,7 +56,20 @@ pub(super) fn decode(file: &Path, options: &ProcessOptions) -> Result<DecodedPag
         .read_to_end(&mut head)
         .map_err(read_err)?;
     let stated = stated_dpi(&head);
+    let png = head.starts_with(b"\x89PNG");
     drop(head);
+    let page = |raster| DecodedPage {
+        raster,
+        dpi: stated.unwrap_or((options.fallback_dpi, options.fallback_dpi)),
+        dpi_assumed: stated.is_none(),
+        passthrough: None,
+        had_text: false,
+    };
+    if planes && png {
+        if let Some(raster) = png_planes(file, &at)? {
+            return Ok(page(raster));
+        }
+    }
     let mut reader = ImageReader::new(std::io::BufReader::new(open()?))
         .with_guessed_format()
         .map_err(read_err)?;
@@ -61,13 +77,55 @@ pub(super) fn decode(file: &Path, options: &ProcessOptions) -> Result<DecodedPag
     limits.max_alloc = Some(u64::from(options.max_megapixels) * 1_000_000 * 4);
     reader.limits(limits);
     let img = reader.decode().map_err(|e| damaged(at.clone(), e))?;
-    let raster = raster_from_dynamic(img);
-    Ok(DecodedPage {
-        raster,
-        dpi: stated.unwrap_or((options.fallback_dpi, options.fallback_dpi)),
-        dpi_assumed: stated.is_none(),
-        passthrough: None,
-        had_text: false,
+    Ok(page(raster_from_dynamic(img)))
+}
+
+/// A colour PNG decoded row by row into YCbCr 4:2:0 planes: no RGB buffer of the page is
+/// made, only one row (two for the pair being converted). `None` for what this does not
+/// stream (interlaced or grey images), which the whole-image path decodes instead.
+fn png_planes(file: &Path, at: &Location) -> Result<Option<Raster>> {
+    let f = std::fs::File::open(file).map_err(|source| PipelineError::Read {
+        at: at.clone(),
+        source,
+    })?;
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(f));
+    // Palettes expand to RGB(A), 16-bit samples keep their high byte.
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().map_err(|e| damaged(at.clone(), e))?;
+    let (width, height, interlaced) = {
+        let info = reader.info();
+        (info.width, info.height, info.interlaced)
+    };
+    let alpha = match reader.output_color_type() {
+        (png::ColorType::Rgb, png::BitDepth::Eight) => false,
+        (png::ColorType::Rgba, png::BitDepth::Eight) => true,
+        _ => return Ok(None),
+    };
+    if interlaced {
+        return Ok(None);
+    }
+    let mut planes = crate::ycc::YccBuilder::new(width, height);
+    let mut rgb = Vec::with_capacity(width as usize * 3);
+    while let Some(row) = reader.next_row().map_err(|e| damaged(at.clone(), e))? {
+        if alpha {
+            // On white paper, as the whole-image path puts transparency.
+            rgb.clear();
+            rgb.extend(row.data().chunks_exact(4).flat_map(|p| {
+                let a = u32::from(p[3]);
+                let over = move |c: u8| ((u32::from(c) * a + 255 * (255 - a)) / 255) as u8;
+                [over(p[0]), over(p[1]), over(p[2])]
+            }));
+            planes.push_rgb_row(&rgb);
+        } else {
+            planes.push_rgb_row(row.data());
+        }
+    }
+    let rows = planes.rows();
+    planes.finish().map(Some).ok_or_else(|| {
+        damaged(
+            at.clone(),
+            format!("truncated: only {rows} of {height} rows present"),
+        )
     })
 }
 

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::writer::deflate;
 use crate::page::{EmbeddedImage, Raster};
+use crate::ycc::Ycc420;
 
 /// How a page image ended up encoded; reported per page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -78,6 +79,115 @@ pub fn encode(raster: &Raster, jpeg_quality: u8) -> EncodedImage {
                 )
             }
         }
+        Raster::Ycc420(planes) => {
+            if planes_are_flat(planes) {
+                flate_planes(planes)
+            } else {
+                jpeg_planes(planes, jpeg_quality)
+            }
+        }
+    }
+}
+
+/// Whether a page held as planes has at most [`FLAT_LEVELS`] colours, judged row by row on
+/// the colours it shows (chroma is at half resolution, so colour edges of a flat page blend
+/// and most such pages are JPEG'd like any other).
+fn planes_are_flat(planes: &Ycc420) -> bool {
+    let mut seen = HashSet::new();
+    let mut row = Vec::new();
+    for y in 0..planes.luma.height() {
+        planes.rgb_row(y, &mut row);
+        let mut last = None;
+        for px in row.chunks_exact(3) {
+            if last == Some(px) {
+                continue;
+            }
+            last = Some(px);
+            seen.insert([px[0], px[1], px[2]]);
+            if seen.len() > FLAT_LEVELS {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Flate of the page's RGB rows, made one row at a time into the deflater.
+fn flate_planes(planes: &Ycc420) -> EncodedImage {
+    use std::io::Write;
+    let (w, h) = planes.dimensions();
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+    let mut row = Vec::with_capacity(w as usize * 3);
+    for y in 0..h {
+        planes.rgb_row(y, &mut row);
+        enc.write_all(&row).expect("writing to a Vec cannot fail");
+    }
+    let mut dict = base_dict(w, h, 8, b"DeviceRGB");
+    dict.set("Filter", Object::Name(b"FlateDecode".to_vec()));
+    EncodedImage {
+        dict,
+        data: enc.finish().expect("writing to a Vec cannot fail"),
+        icc_profile: None,
+        encoding: ImageEncoding::Flate,
+    }
+}
+
+/// The planes as the JPEG encoder reads them: YCbCr rows, chroma repeated over the pixels it
+/// covers (the encoder averages each 2×2 block back to the same value at 4:2:0).
+struct PlanesForJpeg<'a> {
+    planes: &'a Ycc420,
+    width: u16,
+    height: u16,
+}
+
+impl jpeg_encoder::ImageBuffer for PlanesForJpeg<'_> {
+    fn get_jpeg_color_type(&self) -> jpeg_encoder::JpegColorType {
+        jpeg_encoder::JpegColorType::Ycbcr
+    }
+
+    fn width(&self) -> u16 {
+        self.width
+    }
+
+    fn height(&self) -> u16 {
+        self.height
+    }
+
+    fn fill_buffers(&self, y: u16, buffers: &mut [Vec<u8>; 4]) {
+        let [luma, cb, cr, _] = buffers;
+        self.planes.ycbcr_row(u32::from(y), |l, b, r| {
+            luma.push(l);
+            cb.push(b);
+            cr.push(r);
+        });
+    }
+}
+
+/// JPEG at 4:2:0, streamed from the planes an MCU row at a time: the page's chroma is already
+/// at half resolution, so 4:4:4 would only store it four times over.
+fn jpeg_planes(planes: &Ycc420, quality: u8) -> EncodedImage {
+    let (w, h) = planes.dimensions();
+    let (Ok(width), Ok(height)) = (u16::try_from(w), u16::try_from(h)) else {
+        // Beyond JPEG's 65535-pixel limit: lossless, larger, but no page is refused for it.
+        return flate_planes(planes);
+    };
+    let mut data = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut data, quality.clamp(1, 100));
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+    encoder
+        .encode_image(PlanesForJpeg {
+            planes,
+            width,
+            height,
+        })
+        .expect("encoding well-formed planes to a Vec cannot fail");
+    let mut dict = base_dict(w, h, 8, b"DeviceRGB");
+    dict.set("Filter", Object::Name(b"DCTDecode".to_vec()));
+    EncodedImage {
+        dict,
+        data,
+        icc_profile: None,
+        encoding: ImageEncoding::Jpeg,
     }
 }
 
