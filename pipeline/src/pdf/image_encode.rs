@@ -310,4 +310,79 @@ mod tests {
         assert_eq!(jpeg.encoding, ImageEncoding::Jpeg);
         assert!(jpeg.data.starts_with(&[0xFF, 0xD8]));
     }
+
+    /// A synthetic text page printed in dark blue on cream paper, with what is printed on it.
+    fn colour_page() -> (image::RgbImage, String) {
+        let spec = crate::synth::PageSpec {
+            seed: 31,
+            paper_in: (5.0, 3.0),
+            ..crate::synth::PageSpec::default()
+        };
+        let page = crate::synth::render_page(&spec).unwrap();
+        let (w, h) = page.image.dimensions();
+        let mix = |ink: u32, paper: u32, v: u8| ((ink * (255 - u32::from(v)) + paper * u32::from(v)) / 255) as u8;
+        let rgb = image::RgbImage::from_fn(w, h, |x, y| {
+            let v = page.image.get_pixel(x, y)[0];
+            image::Rgb([mix(20, 250, v), mix(30, 240, v), mix(110, 205, v)])
+        });
+        (rgb, page.truth)
+    }
+
+    /// The luma sampling factors of a baseline JPEG (0x22 for 4:2:0, 0x11 for 4:4:4).
+    fn luma_sampling(jpeg: &[u8]) -> u8 {
+        let at = jpeg
+            .windows(2)
+            .position(|m| m == [0xFF, 0xC0])
+            .expect("a baseline frame header");
+        // Marker, length (2), precision, height (2), width (2), components, then id, sampling.
+        jpeg[at + 11]
+    }
+
+    #[test]
+    fn planes_encode_to_a_4_2_0_jpeg_of_the_same_picture() {
+        let (rgb, _) = colour_page();
+        let planes = match crate::ycc::Ycc420::from_rgb_in_place(rgb.clone()) {
+            Raster::Ycc420(p) => p,
+            other => panic!("a coloured page stays colour: {other:?}"),
+        };
+        let encoded = encode(&Raster::Ycc420(planes), 90);
+        assert_eq!(encoded.encoding, ImageEncoding::Jpeg);
+        assert_eq!(luma_sampling(&encoded.data), 0x22);
+        let decoded = image::load_from_memory(&encoded.data).unwrap().to_rgb8();
+        assert_eq!(decoded.dimensions(), rgb.dimensions());
+        let diffs: Vec<u32> = rgb
+            .as_raw()
+            .iter()
+            .zip(decoded.as_raw())
+            .map(|(&a, &b)| u32::from(a.abs_diff(b)))
+            .collect();
+        let mean = diffs.iter().sum::<u32>() as f64 / diffs.len() as f64;
+        // JPEG at 90 and chroma at half resolution: small on average, and the page's colours
+        // (not grey, not swapped channels) come back.
+        assert!(mean < 3.0, "mean difference {mean:.2}");
+        let (paper, was) = (decoded.get_pixel(2, 2), rgb.get_pixel(2, 2));
+        assert!(
+            paper.0.iter().zip(was.0).all(|(&a, b)| a.abs_diff(b) <= 3),
+            "{paper:?} was {was:?}"
+        );
+        assert!(was[2] + 30 < was[0], "the paper is cream: {was:?}");
+
+        // Pages kept as RGB are still encoded 4:4:4.
+        assert_eq!(luma_sampling(&encode(&Raster::Rgb(rgb), 90).data), 0x11);
+    }
+
+    #[test]
+    fn text_of_a_page_encoded_from_planes_still_reads() {
+        let (rgb, truth) = colour_page();
+        let encoded = encode(&crate::ycc::Ycc420::from_rgb_in_place(rgb), 80);
+        assert_eq!(encoded.encoding, ImageEncoding::Jpeg);
+        let grey = image::load_from_memory(&encoded.data).unwrap().to_luma8();
+        let (read, _) = crate::ocr::with_engine("eng", None, false, |engine| {
+            engine.recognize(&grey, 300)
+        })
+        .unwrap();
+        let text = read.unwrap().text();
+        let cer = crate::synth::cer(&truth, &text);
+        assert!(cer < 0.03, "CER {cer:.3}:\n{text}");
+    }
 }
