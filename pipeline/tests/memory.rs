@@ -184,7 +184,11 @@ fn write_rgb_png(path: &std::path::Path, page: &image::GrayImage) {
         yppu: per_metre,
         unit: png::Unit::Meter,
     }));
-    let mut writer = encoder.write_header().unwrap().into_stream_writer().unwrap();
+    let mut writer = encoder
+        .write_header()
+        .unwrap()
+        .into_stream_writer()
+        .unwrap();
     for row in page.as_raw().chunks_exact(page.width() as usize) {
         let rgb: Vec<u8> = row
             .iter()
@@ -276,7 +280,11 @@ fn a_fine_skewed_colour_page_held_as_planes_takes_less_than_its_rgb_size_and_sti
         .collect();
     assert_eq!(
         (fields[3], fields[4], fields[5]),
-        (width.to_string().as_str(), height.to_string().as_str(), "rgb"),
+        (
+            width.to_string().as_str(),
+            height.to_string().as_str(),
+            "rgb"
+        ),
         "{listing}"
     );
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Memory per page (issue 14): peak RSS of `quire process --jobs 2 PAGE -o OUT.pdf` on one large
 # synthetic A4 page at 25, 100 and 250 megapixels (506, 1011, 1599 dpi), as 8-bit grey PNG, grey
-# JPEG, bilevel CCITT G4 TIFF and 8-bit RGB PNG (made by pipeline/examples/bench_pages.rs with
+# JPEG, bilevel CCITT G4 TIFF, and the page on cream paper as 8-bit RGB PNG, 4:2:0 JPEG and
+# uncompressed strip TIFF (made by pipeline/examples/bench_pages.rs with
 # quire_pipeline::synth; 0.8 deg skew, so every page is straightened). For each: peak RSS and
 # wall time (GNU time), and the CER of the text layer against the generator's truth.
 #
@@ -11,13 +12,13 @@
 # build again). Without either, only the current binary is measured.
 #
 # Needs: time (GNU time), poppler-utils (pdftotext), tesseract-ocr + eng.
-# Env: SIZES ("25 100 250"), KINDS ("grey.png grey.jpg g4.tif rgb.png"), JOBS (2), BEFORE,
+# Env: SIZES ("25 100 250"), KINDS ("grey.png grey.jpg g4.tif rgb.png rgb.jpg rgb.tif"), JOBS (2), BEFORE,
 # BEFORE_REV.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 SIZES="${SIZES:-25 100 250}"
-KINDS="${KINDS:-grey.png grey.jpg g4.tif rgb.png}"
+KINDS="${KINDS:-grey.png grey.jpg g4.tif rgb.png rgb.jpg rgb.tif}"
 JOBS="${JOBS:-2}"
 OUT=bench-out/memory
 TARGET="${CARGO_TARGET_DIR:-$PWD/target}"

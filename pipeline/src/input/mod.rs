@@ -42,6 +42,9 @@ pub struct PageRef {
     /// A colour page large enough to be held as YCbCr 4:2:0 planes ([`crate::ycc`]):
     /// 1.5 bytes a pixel instead of 3.
     pub colour_planes: bool,
+    /// Its format is decoded into planes row by row (PNG, TIFF); otherwise (JPEG, PDF) it is
+    /// decoded whole as RGB first, which takes twice the planes' memory for a moment.
+    planes_streamed: bool,
     source: Source,
 }
 
@@ -65,7 +68,7 @@ impl PageRef {
     /// header: its pixels, times the buffers of its size the page steps keep alive at once.
     pub fn estimated_peak_mb(&self) -> u64 {
         if self.colour_planes {
-            estimated_planes_peak_mb(self.width, self.height)
+            estimated_planes_peak_mb(self.width, self.height, self.planes_streamed)
         } else {
             estimated_peak_mb(self.width, self.height, self.bytes_per_pixel)
         }
@@ -191,6 +194,7 @@ fn probe_file(
                 height,
                 bytes_per_pixel,
                 colour_planes: planes(width, height, bytes_per_pixel),
+                planes_streamed: format == Format::Png,
                 source: Source::Raster,
             };
             check_size(&page, options)?;
@@ -207,6 +211,7 @@ fn probe_file(
                     height,
                     bytes_per_pixel,
                     colour_planes: planes(width, height, bytes_per_pixel),
+                    planes_streamed: true,
                     source: Source::Tiff,
                 };
                 check_size(&page, options)?;
@@ -228,6 +233,7 @@ fn probe_file(
                         height,
                         bytes_per_pixel: plan.bytes_per_pixel(),
                         colour_planes: planes(width, height, plan.bytes_per_pixel()),
+                        planes_streamed: false,
                         source: Source::Pdf {
                             doc: doc.clone(),
                             page_id,
@@ -259,11 +265,15 @@ pub fn estimated_peak_mb(width: u32, height: u32, bytes_per_pixel: usize) -> u64
 }
 
 /// The expected peak in MiB of a colour page held as planes: its luma plane's size times
-/// [`crate::page_steps::PLANES_BUFFER_FACTOR`].
-pub fn estimated_planes_peak_mb(width: u32, height: u32) -> u64 {
-    let bytes = u64::from(width) as f64
-        * u64::from(height) as f64
-        * crate::page_steps::PLANES_BUFFER_FACTOR;
+/// [`crate::page_steps::PLANES_BUFFER_FACTOR`], or [`crate::page_steps::WHOLE_RGB_FACTOR`]
+/// when its format is decoded whole as RGB before it becomes planes.
+pub fn estimated_planes_peak_mb(width: u32, height: u32, streamed: bool) -> u64 {
+    let factor = if streamed {
+        crate::page_steps::PLANES_BUFFER_FACTOR
+    } else {
+        crate::page_steps::WHOLE_RGB_FACTOR
+    };
+    let bytes = u64::from(width) as f64 * u64::from(height) as f64 * factor;
     (bytes / f64::from(1u32 << 20)).ceil() as u64
 }
 

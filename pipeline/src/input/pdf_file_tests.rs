@@ -136,7 +136,9 @@ fn assert_pages_decode_alike(path: &Path) {
         let raw = |r: &Raster| match r {
             Raster::Bilevel(g) | Raster::Gray(g) => g.as_raw().clone(),
             Raster::Rgb(c) => c.as_raw().clone(),
-            Raster::Ycc420(p) => [&p.luma.as_raw()[..], &p.cb.as_raw()[..], &p.cr.as_raw()[..]].concat(),
+            Raster::Ycc420(p) => {
+                [&p.luma.as_raw()[..], &p.cb.as_raw()[..], &p.cr.as_raw()[..]].concat()
+            }
         };
         assert_eq!(raw(&a.raster), raw(&b.raster), "{at}");
         assert_eq!(a.dpi, b.dpi, "{at}");

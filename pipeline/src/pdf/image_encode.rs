@@ -320,7 +320,9 @@ mod tests {
         };
         let page = crate::synth::render_page(&spec).unwrap();
         let (w, h) = page.image.dimensions();
-        let mix = |ink: u32, paper: u32, v: u8| ((ink * (255 - u32::from(v)) + paper * u32::from(v)) / 255) as u8;
+        let mix = |ink: u32, paper: u32, v: u8| {
+            ((ink * (255 - u32::from(v)) + paper * u32::from(v)) / 255) as u8
+        };
         let rgb = image::RgbImage::from_fn(w, h, |x, y| {
             let v = page.image.get_pixel(x, y)[0];
             image::Rgb([mix(20, 250, v), mix(30, 240, v), mix(110, 205, v)])
@@ -377,10 +379,9 @@ mod tests {
         let encoded = encode(&crate::ycc::Ycc420::from_rgb_in_place(rgb), 80);
         assert_eq!(encoded.encoding, ImageEncoding::Jpeg);
         let grey = image::load_from_memory(&encoded.data).unwrap().to_luma8();
-        let (read, _) = crate::ocr::with_engine("eng", None, false, |engine| {
-            engine.recognize(&grey, 300)
-        })
-        .unwrap();
+        let (read, _) =
+            crate::ocr::with_engine("eng", None, false, |engine| engine.recognize(&grey, 300))
+                .unwrap();
         let text = read.unwrap().text();
         let cer = crate::synth::cer(&truth, &text);
         assert!(cer < 0.03, "CER {cer:.3}:\n{text}");
