@@ -55,14 +55,17 @@ pub(crate) const OCR_DPI: f32 = 300.0;
 /// the page, its straightened copy while it is being made, and for colour pages the grey view
 /// (a third of a buffer), plus decoder and tesseract work space.
 pub(crate) const PAGE_BUFFER_FACTOR: f64 = 2.5;
-/// The same for a colour page held as YCbCr 4:2:0 planes ([`crate::ycc`]) and decoded into
-/// them row by row (PNG, TIFF), in luma-plane sized buffers (1 byte a pixel): the planes
-/// (1.5), a straightened or turned plane while it is being made (1), and decoder and tesseract
-/// work space. Measured: 2.62 (625 MiB for a 250 MP page, BENCHMARKS.md).
+/// The same for a colour page held as YCbCr 4:2:0 planes ([`crate::ycc`]) and decoded
+/// straight into them (PNG and TIFF row by row, sequential 4:2:0, 4:2:2 and 4:4:0 JPEG files
+/// by libjpeg-turbo), in luma-plane sized buffers (1 byte a pixel): the planes (1.5), a
+/// straightened or turned plane while it is being made (1), and decoder and tesseract work
+/// space (for a JPEG, its compressed file too). Measured: 2.62 (625 MiB for a 250 MP PNG,
+/// BENCHMARKS.md).
 pub(crate) const PLANES_BUFFER_FACTOR: f64 = 2.75;
 /// The same for a colour page held as planes whose format is decoded whole as RGB first
-/// (JPEG, PDF): the RGB page (3) while it is converted in its own buffer, and work space.
-/// Measured: 3.31 (790 MiB for a 250 MP JPEG).
+/// (other JPEGs; PDF pages, whose JPEG images are judged only when decoded): the RGB page (3)
+/// while it is converted in its own buffer, and work space. Measured: 3.31 (790 MiB for a
+/// 250 MP 4:2:0 JPEG decoded whole).
 pub(crate) const WHOLE_RGB_FACTOR: f64 = 3.5;
 
 /// A page's pixels with the grey view analysis and OCR read. Grey and bilevel pages are their

@@ -200,9 +200,59 @@ impl YccBuilder {
     }
 }
 
+/// A chroma plane of `width` × `height` samples (4:2:2 chroma) halved vertically in its own
+/// buffer: each output row is the rounded mean of a row pair (the last row alone when the
+/// height is odd), so the plane becomes 4:2:0 without a second plane being made.
+pub fn halve_rows_in_place(mut plane: Vec<u8>, width: usize, height: usize) -> Vec<u8> {
+    let out_height = height.div_ceil(2);
+    for k in 0..out_height {
+        // Row k is written at or before row 2k, which is read first (for k = 0 in place).
+        let (top, bottom) = (2 * k * width, (2 * k + 1) * width);
+        for x in 0..width {
+            plane[k * width + x] = if 2 * k + 1 < height {
+                (u16::from(plane[top + x]) + u16::from(plane[bottom + x])).div_ceil(2) as u8
+            } else {
+                plane[top + x]
+            };
+        }
+    }
+    plane.truncate(width * out_height);
+    plane.shrink_to_fit();
+    plane
+}
+
+/// A chroma plane of `width` × `height` samples (4:4:0 chroma) halved horizontally in its own
+/// buffer: each output sample is the rounded mean of a column pair (the last column alone when
+/// the width is odd).
+pub fn halve_columns_in_place(mut plane: Vec<u8>, width: usize, height: usize) -> Vec<u8> {
+    let out_width = width.div_ceil(2);
+    for y in 0..height {
+        for c in 0..out_width {
+            // Written at y * out_width + c, never after a sample still to be read.
+            let left = y * width + 2 * c;
+            plane[y * out_width + c] = if 2 * c + 1 < width {
+                (u16::from(plane[left]) + u16::from(plane[left + 1])).div_ceil(2) as u8
+            } else {
+                plane[left]
+            };
+        }
+    }
+    plane.truncate(out_width * height);
+    plane.shrink_to_fit();
+    plane
+}
+
 impl Ycc420 {
     pub fn dimensions(&self) -> (u32, u32) {
         self.luma.dimensions()
+    }
+
+    /// Planes decoded as they are (a JPEG's own 4:2:0 planes): grey when the chroma is
+    /// neutral everywhere, as a page whose every RGB pixel is neutral becomes grey.
+    pub fn from_planes(luma: GrayImage, cb: GrayImage, cr: GrayImage) -> Raster {
+        let neutral =
+            cb.as_raw().iter().all(|&v| v == 128) && cr.as_raw().iter().all(|&v| v == 128);
+        finish(luma, cb, cr, neutral)
     }
 
     /// Converts a decoded RGB page in its own buffer: the planes are packed into the front of
@@ -380,5 +430,20 @@ mod tests {
                 assert!(got.abs_diff(want) <= 2, "{px:?}");
             }
         }
+    }
+
+    #[test]
+    fn chroma_halved_in_place_is_the_mean_of_each_pair() {
+        // 3 × 5, odd both ways: the last row (column) stands alone.
+        let plane: Vec<u8> = (0..15).map(|v| v * 10).collect();
+        let rows = halve_rows_in_place(plane.clone(), 3, 5);
+        assert_eq!(rows, vec![15, 25, 35, 75, 85, 95, 120, 130, 140]);
+        assert_eq!(rows.capacity(), 9);
+        let cols = halve_columns_in_place(plane, 3, 5);
+        assert_eq!(cols, vec![5, 20, 35, 50, 65, 80, 95, 110, 125, 140]);
+        assert_eq!(cols.capacity(), 10);
+        // Rounded half up.
+        assert_eq!(halve_rows_in_place(vec![1, 2], 1, 2), vec![2]);
+        assert_eq!(halve_columns_in_place(vec![1, 2], 2, 1), vec![2]);
     }
 }

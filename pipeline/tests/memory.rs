@@ -288,3 +288,96 @@ fn a_fine_skewed_colour_page_held_as_planes_takes_less_than_its_rgb_size_and_sti
         "{listing}"
     );
 }
+
+/// The cream page as a 4:2:0 colour JPEG at quality 85, as `examples/bench_pages.rs` makes it.
+fn write_rgb_jpeg(path: &std::path::Path, page: &image::GrayImage) {
+    let rgb: Vec<u8> = page
+        .as_raw()
+        .iter()
+        .flat_map(|&v| {
+            let v = u16::from(v);
+            [v, v * 245 / 255, v * 225 / 255].map(|c| c as u8)
+        })
+        .collect();
+    let mut data = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut data, 85);
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+    encoder.set_density(jpeg_encoder::Density::Inch {
+        x: DPI as u16,
+        y: DPI as u16,
+    });
+    encoder
+        .encode(
+            &rgb,
+            page.width() as u16,
+            page.height() as u16,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .unwrap();
+    std::fs::write(path, data).unwrap();
+}
+
+#[test]
+fn a_fine_skewed_colour_jpeg_is_decoded_straight_into_planes_and_still_reads() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let spec = PageSpec {
+        seed: 16,
+        dpi: DPI,
+        paper_in: PAPER_IN,
+        font_pt: 11.0,
+        degradation: Degradation::scanner(1.2),
+        ..PageSpec::default()
+    };
+    let page = synth::render_page(&spec).unwrap();
+    let (width, height) = page.image.dimensions();
+    let plane_bytes = width as usize * height as usize;
+    let input = dir.path().join("fine-colour.jpg");
+    write_rgb_jpeg(&input, &page.image);
+    let truth = page.truth.clone();
+    drop(page);
+
+    // The threshold lowered so that a 9.6 MP page is held as planes, as a 250 MP one is.
+    let processor = Processor::new(ProcessOptions {
+        jobs: 1,
+        ..ProcessOptions::default()
+    })
+    .unwrap()
+    .with_colour_planes_above(1_000_000);
+    let output = dir.path().join("out.pdf");
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let done = processor.process(&[input], &output, &Silent).unwrap();
+    let peak = PEAK.load(Ordering::Relaxed) - base;
+
+    eprintln!(
+        "peak heap {:.1} MB for a colour JPEG of {:.1} MB luma ({:.2} planes)",
+        peak as f64 / 1e6,
+        plane_bytes as f64 / 1e6,
+        peak as f64 / plane_bytes as f64
+    );
+    let report = &done.report.pages[0];
+    assert!(
+        report.skew.as_ref().is_some_and(|s| s.corrected),
+        "the page was meant to be straightened: {:?}",
+        report.skew
+    );
+    // The JPEG file (read whole: a few tenths of a plane), its planes (1.5), one straightened
+    // plane while it is made (1), and work space. Decoded whole as RGB and converted, the RGB
+    // page alone is 3. (libjpeg-turbo's own work space, an MCU row, is C heap and not counted
+    // here; peak RSS in BENCHMARKS.md counts it.)
+    assert!(
+        peak as f64 <= 2.8 * plane_bytes as f64,
+        "peak heap {:.1} MB for a colour JPEG of {:.1} MB luma ({:.2} planes)",
+        peak as f64 / 1e6,
+        plane_bytes as f64 / 1e6,
+        peak as f64 / plane_bytes as f64
+    );
+
+    let cer = synth::cer(&truth, &report.text);
+    assert!(cer < 0.03, "CER {cer:.3}:\n{}", report.text);
+    assert_eq!(
+        report.image_encoding,
+        quire_pipeline::pdf::ImageEncoding::Jpeg
+    );
+}

@@ -21,6 +21,7 @@ pub(crate) mod pdf_file;
 mod pdf_file_tests;
 mod raster;
 pub(crate) mod tiff;
+pub(crate) mod turbojpeg;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -42,7 +43,8 @@ pub struct PageRef {
     /// A colour page large enough to be held as YCbCr 4:2:0 planes ([`crate::ycc`]):
     /// 1.5 bytes a pixel instead of 3.
     pub colour_planes: bool,
-    /// Its format is decoded into planes row by row (PNG, TIFF); otherwise (JPEG, PDF) it is
+    /// Its format is decoded straight into planes (PNG and TIFF row by row, sequential 4:2:0,
+    /// 4:2:2 and 4:4:0 JPEG files by libjpeg-turbo); otherwise (other JPEGs, PDF) it is
     /// decoded whole as RGB first, which takes twice the planes' memory for a moment.
     planes_streamed: bool,
     source: Source,
@@ -75,15 +77,16 @@ impl PageRef {
     }
 
     /// Decode this page's pixels. A page meant to be held as planes is decoded straight into
-    /// them where the format allows (PNG and strip TIFF, row by row), and otherwise converted
-    /// in its own buffer once decoded.
+    /// them where the format allows (PNG and strip TIFF row by row; 4:2:0, 4:2:2 and 4:4:0
+    /// JPEGs, files or PDF images, by libjpeg-turbo), and otherwise converted in its own buffer
+    /// once decoded.
     pub fn decode(&self, options: &ProcessOptions) -> Result<DecodedPage> {
         let planes = self.colour_planes;
         let mut page = match &self.source {
             Source::Raster => raster::decode(&self.file, options, planes)?,
             Source::Tiff => tiff::decode(&self.file, self.index, options, planes)?,
             Source::Pdf { doc, page_id, plan } => {
-                pdf::decode(doc, *page_id, plan, &self.location(), options)?
+                pdf::decode(doc, *page_id, plan, &self.location(), options, planes)?
             }
         };
         if planes {
@@ -187,14 +190,16 @@ fn probe_file(
     let pages = match format {
         Format::Png | Format::Jpeg => {
             let ((width, height), bytes_per_pixel) = raster::probe(file)?;
+            let colour_planes = planes(width, height, bytes_per_pixel);
             let page = PageRef {
                 file: file.to_owned(),
                 index: 0,
                 width,
                 height,
                 bytes_per_pixel,
-                colour_planes: planes(width, height, bytes_per_pixel),
-                planes_streamed: format == Format::Png,
+                colour_planes,
+                planes_streamed: format == Format::Png
+                    || (colour_planes && raster::jpeg_decodes_into_planes(file)),
                 source: Source::Raster,
             };
             check_size(&page, options)?;

@@ -123,8 +123,8 @@ fn assert_pages_decode_alike(path: &Path) {
     for (n, ((lid, lplan), (fid, fplan))) in lazy_plans.iter().zip(&full_plans).enumerate() {
         assert_eq!(lid, fid);
         let at = Location::page(path, n + 1);
-        let a = pdf::decode(&lazy, *lid, lplan, &at, &opts);
-        let b = pdf::decode(&full, *fid, fplan, &at, &opts);
+        let a = pdf::decode(&lazy, *lid, lplan, &at, &opts, false);
+        let b = pdf::decode(&full, *fid, fplan, &at, &opts, false);
         let (a, b) = match (a, b) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(a), Err(b)) => {

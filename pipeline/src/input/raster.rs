@@ -33,6 +33,28 @@ pub(super) fn probe(file: &Path) -> Result<((u32, u32), usize)> {
     Ok((decoder.dimensions(), if colour { 3 } else { 1 }))
 }
 
+/// Whether a colour JPEG, were it held as planes, would be decoded straight into them
+/// ([`super::turbojpeg::decode_ycc420`]: YCbCr subsampled 4:2:0, 4:2:2 or 4:4:0, and
+/// sequential, so that libjpeg-turbo needs no whole-image coefficient buffer), judged from the
+/// head of the file. When the head does not tell, `false`: the memory budget then counts the
+/// whole RGB decode, which is never less.
+pub(super) fn jpeg_decodes_into_planes(file: &Path) -> bool {
+    let mut head = Vec::new();
+    let read =
+        std::fs::File::open(file).and_then(|f| f.take(RESOLUTION_HEAD).read_to_end(&mut head));
+    if read.is_err() || jpeg_frame_marker(&head).is_none_or(is_progressive) {
+        return false;
+    }
+    super::turbojpeg::header(&head, &Location::page(file, 1)).is_ok_and(|h| h.subsampling.is_some())
+}
+
+/// Progressive (and lossless or hierarchical) frames need the whole image's coefficients
+/// before the first row comes out; only baseline and extended sequential (SOF0, SOF1) and
+/// their arithmetic-coded twin (SOF9) do not.
+fn is_progressive(sof: u8) -> bool {
+    !matches!(sof, 0xC0 | 0xC1 | 0xC9)
+}
+
 /// Bytes at the start of a file searched for its resolution: the JFIF header comes first, and
 /// a PNG's `pHYs` must come before its image data, after at most a few small chunks (an ICC
 /// profile is the largest).
@@ -67,6 +89,15 @@ pub(super) fn decode(file: &Path, options: &ProcessOptions, planes: bool) -> Res
     };
     if planes && png {
         if let Some(raster) = png_planes(file, &at)? {
+            return Ok(page(raster));
+        }
+    }
+    if planes && !png {
+        // TurboJPEG decodes from memory: the compressed file (a tenth of the planes' size or
+        // less for a scan) is read whole.
+        let jpeg = std::fs::read(file).map_err(read_err)?;
+        if let Some((header, raster)) = super::turbojpeg::decode_ycc420(&jpeg, &at)? {
+            super::check_pixel_limit(&at, header.width, header.height, options)?;
             return Ok(page(raster));
         }
     }
@@ -163,6 +194,34 @@ pub(crate) fn raster_from_dynamic(img: DynamicImage) -> Raster {
         }
         other => Raster::from_rgb(other.into_rgb8()),
     }
+}
+
+/// The marker of the JPEG's frame header (SOF0 to SOF15, not DHT, JPG or DAC), walking the
+/// markers before it; `None` when `bytes` ends first or is not a JPEG.
+fn jpeg_frame_marker(bytes: &[u8]) -> Option<u8> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut pos = 2usize;
+    while pos + 4 <= bytes.len() {
+        if bytes[pos] != 0xFF {
+            return None;
+        }
+        let marker = bytes[pos + 1];
+        if marker == 0xFF {
+            pos += 1; // fill byte
+            continue;
+        }
+        if (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            return Some(marker);
+        }
+        if marker == 0xDA || marker == 0xD9 {
+            return None;
+        }
+        let len = u16::from_be_bytes([bytes[pos + 2], bytes[pos + 3]]) as usize;
+        pos += 2 + len;
+    }
+    None
 }
 
 fn stated_dpi(bytes: &[u8]) -> Option<(f32, f32)> {
