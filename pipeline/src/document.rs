@@ -146,6 +146,8 @@ pub struct Processor {
     font: GlyphlessFont,
     /// Shared by every document this processor runs at once (the daemon's concurrent jobs).
     pub(crate) memory: Arc<MemoryBudget>,
+    /// Colour pages of more pixels than this are held as YCbCr 4:2:0 planes.
+    colour_planes_above: u64,
 }
 
 impl Processor {
@@ -171,7 +173,18 @@ impl Processor {
             options: std::sync::Arc::new(options),
             pool,
             font,
+            colour_planes_above: crate::ycc::PLANAR_COLOUR_MIN_PIXELS,
         })
+    }
+
+    /// Hold colour pages of more than `pixels` pixels as YCbCr 4:2:0 planes, instead of
+    /// [`crate::ycc::PLANAR_COLOUR_MIN_PIXELS`]. A setting of the processor rather than of
+    /// [`ProcessOptions`]: the threshold is not configuration (the binary builds its options
+    /// field by field from `[processing]`), only tests lower it to reach planes with small
+    /// pages.
+    pub fn with_colour_planes_above(mut self, pixels: u64) -> Processor {
+        self.colour_planes_above = pixels;
+        self
     }
 
     pub fn options(&self) -> &ProcessOptions {
@@ -187,7 +200,7 @@ impl Processor {
     ) -> Result<ProcessedDocument> {
         let started = Instant::now();
         let options = &self.options;
-        let pages = input::probe(inputs, options)?;
+        let pages = input::probe_with_planes_above(inputs, options, self.colour_planes_above)?;
         progress.start(pages.len());
 
         let write_err = |source: std::io::Error| PipelineError::Write {

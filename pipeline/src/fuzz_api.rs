@@ -123,7 +123,7 @@ pub fn tiff(data: &[u8]) {
         for (index, ((width, height), _)) in sizes.into_iter().enumerate().take(MAX_PAGES) {
             let at = crate::error::Location::page(path, index + 1);
             if check_pixel_limit(&at, width, height, &options).is_ok() {
-                let _ = tiff::decode(path, index, &options);
+                let _ = tiff::decode(path, index, &options, false);
             }
         }
     });

@@ -24,6 +24,7 @@ pub mod pdf;
 pub mod progress;
 pub mod report;
 pub mod synth;
+pub mod ycc;
 
 pub use document::{ProcessedDocument, Processor};
 pub use error::{Location, PipelineError};

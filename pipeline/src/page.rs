@@ -5,6 +5,8 @@ use std::borrow::Cow;
 
 use image::{GrayImage, RgbImage};
 
+use crate::ycc::Ycc420;
+
 /// The pixels of one page, kept in the narrowest form that holds them, because the output
 /// encoding (CCITT G4, Flate, JPEG) follows from it.
 #[derive(Debug, Clone)]
@@ -13,6 +15,9 @@ pub enum Raster {
     Bilevel(GrayImage),
     Gray(GrayImage),
     Rgb(RgbImage),
+    /// A large colour page as YCbCr 4:2:0 planes (see [`crate::ycc`]): 1.5 bytes a pixel, and
+    /// its luma plane is its grey view.
+    Ycc420(Ycc420),
 }
 
 impl Raster {
@@ -20,14 +25,17 @@ impl Raster {
         match self {
             Raster::Bilevel(img) | Raster::Gray(img) => img.dimensions(),
             Raster::Rgb(img) => img.dimensions(),
+            Raster::Ycc420(planes) => planes.dimensions(),
         }
     }
 
-    /// Bytes one pixel takes in memory: 1 for grey and bilevel pages, 3 for colour.
-    pub fn bytes_per_pixel(&self) -> usize {
+    /// Bytes one pixel takes in memory: 1 for grey and bilevel pages, 3 for colour, 1.5 for
+    /// colour planes.
+    pub fn bytes_per_pixel(&self) -> f64 {
         match self {
-            Raster::Bilevel(_) | Raster::Gray(_) => 1,
-            Raster::Rgb(_) => 3,
+            Raster::Bilevel(_) | Raster::Gray(_) => 1.0,
+            Raster::Rgb(_) => 3.0,
+            Raster::Ycc420(_) => 1.5,
         }
     }
 
@@ -37,6 +45,7 @@ impl Raster {
     pub fn gray(&self) -> Cow<'_, GrayImage> {
         match self {
             Raster::Bilevel(img) | Raster::Gray(img) => Cow::Borrowed(img),
+            Raster::Ycc420(planes) => Cow::Borrowed(&planes.luma),
             // `imageops::grayscale` reads the buffer in place; going through `DynamicImage`
             // would clone the colour buffer first.
             Raster::Rgb(img) => Cow::Owned(image::imageops::grayscale(img)),
@@ -70,6 +79,15 @@ impl Raster {
         }
     }
 
+    /// A colour page as planes ([`Raster::Ycc420`]), converted in its own buffer; other
+    /// pages as they are.
+    pub fn into_planes(self) -> Raster {
+        match self {
+            Raster::Rgb(img) => Ycc420::from_rgb_in_place(img),
+            other => other,
+        }
+    }
+
     /// Rotate by a multiple of 90° clockwise.
     pub fn rotate_quarters(self, clockwise_degrees: u32) -> Raster {
         use image::imageops::{rotate90, rotate180, rotate270};
@@ -88,6 +106,15 @@ impl Raster {
             Raster::Bilevel(img) => Raster::Bilevel(turn(&img, clockwise_degrees).unwrap_or(img)),
             Raster::Gray(img) => Raster::Gray(turn(&img, clockwise_degrees).unwrap_or(img)),
             Raster::Rgb(img) => Raster::Rgb(turn(&img, clockwise_degrees).unwrap_or(img)),
+            // One plane at a time, each old plane dropped as soon as its turned copy exists:
+            // at most one extra luma plane is alive.
+            Raster::Ycc420(Ycc420 { luma, cb, cr }) => {
+                let one = |plane: GrayImage| turn(&plane, clockwise_degrees).unwrap_or(plane);
+                let luma = one(luma);
+                let cb = one(cb);
+                let cr = one(cr);
+                Raster::Ycc420(Ycc420 { luma, cb, cr })
+            }
         }
     }
 }

@@ -6,9 +6,12 @@
 //!
 //! Memory: a page is one buffer (1 byte a pixel grey or bilevel, 3 colour) and at most one
 //! more of its size is alive at any time — the straightened or turned copy while it is being
-//! made. Grey and bilevel pages are analysed and OCR'd in place, without a grey copy; tesseract
+//! made. A large colour page is held as planes ([`crate::ycc`], 1.5 bytes a pixel) and turned
+//! one plane at a time, so at most one extra luma plane is alive, and its luma plane is its
+//! grey view. Grey and bilevel pages are analysed and OCR'd in place, without a grey copy; tesseract
 //! reads a copy shrunk to [`OCR_DPI`] when the scan is finer than [`OCR_MAX_DPI`]; the page is
-//! dropped as soon as it is encoded. [`PAGE_BUFFER_FACTOR`] is what the memory budget counts.
+//! dropped as soon as it is encoded. [`PAGE_BUFFER_FACTOR`] (and [`PLANES_BUFFER_FACTOR`] for
+//! planes) is what the memory budget counts.
 
 use std::borrow::Cow;
 use std::time::Instant;
@@ -52,6 +55,18 @@ pub(crate) const OCR_DPI: f32 = 300.0;
 /// the page, its straightened copy while it is being made, and for colour pages the grey view
 /// (a third of a buffer), plus decoder and tesseract work space.
 pub(crate) const PAGE_BUFFER_FACTOR: f64 = 2.5;
+/// The same for a colour page held as YCbCr 4:2:0 planes ([`crate::ycc`]) and decoded
+/// straight into them (PNG and TIFF row by row, sequential 4:2:0, 4:2:2 and 4:4:0 JPEG files
+/// by libjpeg-turbo), in luma-plane sized buffers (1 byte a pixel): the planes (1.5), a
+/// straightened or turned plane while it is being made (1), and decoder and tesseract work
+/// space (for a JPEG, its compressed file too). Measured: 2.62 (625 MiB for a 250 MP PNG,
+/// BENCHMARKS.md).
+pub(crate) const PLANES_BUFFER_FACTOR: f64 = 2.75;
+/// The same for a colour page held as planes whose format is decoded whole as RGB first
+/// (other JPEGs; PDF pages, whose JPEG images are judged only when decoded): the RGB page (3)
+/// while it is converted in its own buffer, and work space. Measured: 3.31 (790 MiB for a
+/// 250 MP 4:2:0 JPEG decoded whole).
+pub(crate) const WHOLE_RGB_FACTOR: f64 = 3.5;
 
 /// A page's pixels with the grey view analysis and OCR read. Grey and bilevel pages are their
 /// own grey view; only a colour page holds a second, grey buffer, made once.
@@ -73,6 +88,7 @@ impl Pixels {
         match (&self.luma, &self.raster) {
             (Some(luma), _) => luma,
             (None, Raster::Bilevel(img) | Raster::Gray(img)) => img,
+            (None, Raster::Ycc420(planes)) => &planes.luma,
             (None, Raster::Rgb(_)) => unreachable!("a colour page always has its grey view"),
         }
     }
@@ -457,5 +473,6 @@ fn rotate(raster: Raster, angle_deg: f32) -> Raster {
         Raster::Bilevel(img) => Raster::Bilevel(deskew::rotate_bilevel(&img, angle_deg)),
         Raster::Gray(img) => Raster::Gray(deskew::rotate_gray(&img, angle_deg)),
         Raster::Rgb(img) => Raster::Rgb(deskew::rotate_rgb(&img, angle_deg)),
+        Raster::Ycc420(planes) => Raster::Ycc420(deskew::rotate_planes(planes, angle_deg)),
     }
 }

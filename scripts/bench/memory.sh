@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Memory per page (issue 14): peak RSS of `quire process --jobs 2 PAGE -o OUT.pdf` on one large
 # synthetic A4 page at 25, 100 and 250 megapixels (506, 1011, 1599 dpi), as 8-bit grey PNG, grey
-# JPEG, bilevel CCITT G4 TIFF and 8-bit RGB PNG (made by pipeline/examples/bench_pages.rs with
+# JPEG, bilevel CCITT G4 TIFF, and the page on cream paper as 8-bit RGB PNG, 4:2:0 JPEG and
+# uncompressed strip TIFF (made by pipeline/examples/bench_pages.rs with
 # quire_pipeline::synth; 0.8 deg skew, so every page is straightened). For each: peak RSS and
 # wall time (GNU time), and the CER of the text layer against the generator's truth.
 #
@@ -11,14 +12,16 @@
 # build again). Without either, only the current binary is measured.
 #
 # Needs: time (GNU time), poppler-utils (pdftotext), tesseract-ocr + eng.
-# Env: SIZES ("25 100 250"), KINDS ("grey.png grey.jpg g4.tif rgb.png"), JOBS (2), BEFORE,
-# BEFORE_REV.
+# Env: SIZES ("25 100 250"), KINDS ("grey.png grey.jpg g4.tif rgb.png rgb.jpg rgb.tif"), JOBS (2), BEFORE,
+# BEFORE_REV, PROFILE (release; dev measures the binaries `cargo build` and `cargo test` make, in
+# target/debug: what BENCHMARKS.md's test-profile figures are, and far quicker to build).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 SIZES="${SIZES:-25 100 250}"
-KINDS="${KINDS:-grey.png grey.jpg g4.tif rgb.png}"
+KINDS="${KINDS:-grey.png grey.jpg g4.tif rgb.png rgb.jpg rgb.tif}"
 JOBS="${JOBS:-2}"
+PROFILE="${PROFILE:-release}"
 OUT=bench-out/memory
 TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
 mkdir -p "$OUT"
@@ -28,12 +31,21 @@ need pdftotext poppler-utils
 need tesseract tesseract-ocr
 [[ -x /usr/bin/time ]] || { echo "memory bench: /usr/bin/time is missing (install time)" >&2; exit 1; }
 
-cargo build --release --quiet -p quire-pipeline --example bench_pages --example bench_article
-cargo build --release --quiet --bin quire
-GEN="$TARGET/release/examples/bench_pages"
-CER="$TARGET/release/examples/bench_article"
+case "$PROFILE" in
+    release)
+        cargo build --release --quiet -p quire-pipeline --example bench_pages --example bench_article
+        cargo build --release --quiet --bin quire
+        BIN_DIR="$TARGET/release" ;;
+    dev | test)
+        # With --workspace, so that dependencies build with the features `cargo test` uses.
+        cargo build --quiet --workspace --bin quire --example bench_pages --example bench_article
+        BIN_DIR="$TARGET/debug" ;;
+    *) echo "memory bench: PROFILE is release or dev, not $PROFILE" >&2; exit 1 ;;
+esac
+GEN="$BIN_DIR/examples/bench_pages"
+CER="$BIN_DIR/examples/bench_article"
 QUIRE="$OUT/quire-now"
-cp "$TARGET/release/quire" "$QUIRE"
+cp "$BIN_DIR/quire" "$QUIRE"
 
 BEFORE="${BEFORE:-}"
 if [[ -z "$BEFORE" && -n "${BEFORE_REV:-}" ]]; then
@@ -60,7 +72,7 @@ measure() { # log, command...
 cer_of() { # pdf, truth dir
     local dir="$1.text"
     rm -rf "$dir"; mkdir -p "$dir"
-    pdftotext -q "$1" "$dir/page-0001.txt" && "$CER" cer "$2" "$dir" | head -1 | awk '{print $NF}'
+    pdftotext -q "$1" "$dir/page-0001.txt" && "$CER" cer "$2" "$dir" | awk 'NR == 1 { print $NF }'
 }
 
 row() { # label, binary, page, truth dir
@@ -76,7 +88,7 @@ row() { # label, binary, page, truth dir
 }
 
 lines=()
-lines+=("memory: peak RSS of 'quire process --jobs $JOBS PAGE -o OUT.pdf', one synthetic A4 page ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores)")
+lines+=("memory: peak RSS of 'quire process --jobs $JOBS PAGE -o OUT.pdf', one synthetic A4 page ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $PROFILE build)")
 for mp in $SIZES; do
     "$GEN" "$OUT/pages" "$mp"
     truth="$OUT/pages/truth-${mp}mp"

@@ -23,6 +23,7 @@
 use image::{GrayImage, RgbImage};
 
 use super::rotate::rotate_raw;
+use crate::ycc::Ycc420;
 
 /// The search range, in degrees either side of zero.
 pub const MAX_ANGLE_DEG: f32 = 15.0;
@@ -286,6 +287,28 @@ pub fn rotate_rgb(page: &RgbImage, angle_deg: f32) -> RgbImage {
     let (w, h) = page.dimensions();
     let raw = rotate_raw(page.as_raw(), w, h, 3, angle_deg, 255);
     RgbImage::from_raw(w, h, raw).expect("same size as the input")
+}
+
+/// Turns a colour page held as planes counter-clockwise by `angle_deg` about its centre; same
+/// size, white fill, bilinear. One plane at a time, each old plane dropped as soon as its
+/// turned copy is made, so at most one extra luma plane is alive (not a second page).
+pub fn rotate_planes(page: Ycc420, angle_deg: f32) -> Ycc420 {
+    let Ycc420 { luma, cb, cr } = page;
+    let turned = rotate_gray(&luma, angle_deg);
+    drop(luma);
+    let luma = turned;
+    // White paper has neutral chroma: the fill is 128, not 255.
+    let chroma = |plane: GrayImage| {
+        if angle_deg == 0.0 {
+            return plane;
+        }
+        let (w, h) = plane.dimensions();
+        let raw = rotate_raw(plane.as_raw(), w, h, 1, angle_deg, 128);
+        GrayImage::from_raw(w, h, raw).expect("same size as the input")
+    };
+    let cb = chroma(cb);
+    let cr = chroma(cr);
+    Ycc420 { luma, cb, cr }
 }
 
 /// Turns a bilevel page (pixels 0 or 255) counter-clockwise by `angle_deg`; the result is

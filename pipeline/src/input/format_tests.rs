@@ -298,6 +298,62 @@ fn colour_jpeg_without_resolution_uses_the_fallback() {
     assert!(page.dpi_assumed);
 }
 
+#[test]
+fn large_colour_jpegs_decode_straight_into_planes_from_files_and_pdfs() {
+    use super::turbojpeg::tests::{jpeg, picture};
+    use jpeg_encoder::SamplingFactor as S;
+    let dir = tempfile::tempdir().unwrap();
+    let img = picture(203, 131);
+    // The threshold lowered so that a 27 kP page is held as planes, as a 250 MP one is.
+    let above = 20_000;
+    let page_of = |path: &Path| {
+        let mut pages = super::probe_with_planes_above(&[path.to_owned()], &opts(), above).unwrap();
+        assert_eq!(pages.len(), 1);
+        pages.remove(0)
+    };
+    for (sampling, direct) in [(S::R_4_2_0, true), (S::R_4_2_2, true), (S::R_4_4_4, false)] {
+        let data = jpeg(&img, sampling);
+        let file = dir.path().join("page.jpg");
+        std::fs::write(&file, &data).unwrap();
+        let page = page_of(&file);
+        assert!(page.colour_planes);
+        // The budget counts a whole RGB decode only for what still has one.
+        assert_eq!(page.planes_streamed, direct, "{sampling:?}");
+        let from_file = page.decode(&opts()).unwrap().raster;
+        let Raster::Ycc420(planes) = &from_file else {
+            panic!("{sampling:?}: expected planes, got {from_file:?}");
+        };
+        if direct {
+            // The JPEG's own planes, not RGB converted back.
+            let at = crate::error::Location::page(&file, 1);
+            let (_, raster) = super::turbojpeg::decode_ycc420(&data, &at)
+                .unwrap()
+                .unwrap();
+            let Raster::Ycc420(own) = raster else {
+                panic!()
+            };
+            assert_same(&planes.luma, &own.luma, "luma");
+            assert_same(&planes.cb, &own.cb, "cb");
+        }
+
+        // The same JPEG as a PDF page's image: the same planes.
+        let mut stream = image_stream(b"DCTDecode", 203, 131, data.clone());
+        stream.dict.set("BitsPerComponent", Object::Integer(8));
+        stream
+            .dict
+            .set("ColorSpace", Object::Name(b"DeviceRGB".to_vec()));
+        let mut doc = pdf_with(b"q 612 0 0 792 0 0 cm /Im0 Do Q", Some(stream));
+        let pdf = dir.path().join("page.pdf");
+        save(&mut doc, &pdf);
+        let from_pdf = page_of(&pdf).decode(&opts()).unwrap().raster;
+        let Raster::Ycc420(in_pdf) = &from_pdf else {
+            panic!("{sampling:?}: expected planes, got {from_pdf:?}");
+        };
+        assert_same(&in_pdf.luma, &planes.luma, "PDF luma");
+        assert_same(&in_pdf.cr, &planes.cr, "PDF cr");
+    }
+}
+
 fn refusal(path: &Path) -> PipelineError {
     match probe(&[path.to_owned()], &opts()) {
         Err(e) => e,

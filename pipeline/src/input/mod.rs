@@ -21,6 +21,7 @@ pub(crate) mod pdf_file;
 mod pdf_file_tests;
 mod raster;
 pub(crate) mod tiff;
+pub(crate) mod turbojpeg;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,6 +40,13 @@ pub struct PageRef {
     pub height: u32,
     /// Bytes a pixel takes once decoded: 1 for grey and bilevel pages, 3 for colour.
     pub bytes_per_pixel: usize,
+    /// A colour page large enough to be held as YCbCr 4:2:0 planes ([`crate::ycc`]):
+    /// 1.5 bytes a pixel instead of 3.
+    pub colour_planes: bool,
+    /// Its format is decoded straight into planes (PNG and TIFF row by row, sequential 4:2:0,
+    /// 4:2:2 and 4:4:0 JPEG files by libjpeg-turbo); otherwise (other JPEGs, PDF) it is
+    /// decoded whole as RGB first, which takes twice the planes' memory for a moment.
+    planes_streamed: bool,
     source: Source,
 }
 
@@ -61,18 +69,30 @@ impl PageRef {
     /// The most memory processing this page is expected to take, in MiB, judged from its
     /// header: its pixels, times the buffers of its size the page steps keep alive at once.
     pub fn estimated_peak_mb(&self) -> u64 {
-        estimated_peak_mb(self.width, self.height, self.bytes_per_pixel)
+        if self.colour_planes {
+            estimated_planes_peak_mb(self.width, self.height, self.planes_streamed)
+        } else {
+            estimated_peak_mb(self.width, self.height, self.bytes_per_pixel)
+        }
     }
 
-    /// Decode this page's pixels.
+    /// Decode this page's pixels. A page meant to be held as planes is decoded straight into
+    /// them where the format allows (PNG and strip TIFF row by row; 4:2:0, 4:2:2 and 4:4:0
+    /// JPEGs, files or PDF images, by libjpeg-turbo), and otherwise converted in its own buffer
+    /// once decoded.
     pub fn decode(&self, options: &ProcessOptions) -> Result<DecodedPage> {
-        match &self.source {
-            Source::Raster => raster::decode(&self.file, options),
-            Source::Tiff => tiff::decode(&self.file, self.index, options),
+        let planes = self.colour_planes;
+        let mut page = match &self.source {
+            Source::Raster => raster::decode(&self.file, options, planes)?,
+            Source::Tiff => tiff::decode(&self.file, self.index, options, planes)?,
             Source::Pdf { doc, page_id, plan } => {
-                pdf::decode(doc, *page_id, plan, &self.location(), options)
+                pdf::decode(doc, *page_id, plan, &self.location(), options, planes)?
             }
+        };
+        if planes {
+            page.raster = page.raster.into_planes();
         }
+        Ok(page)
     }
 }
 
@@ -102,18 +122,35 @@ fn sniff(head: &[u8]) -> Option<Format> {
 }
 
 /// List the pages of every input, in order, refusing what can be refused from headers alone.
+/// Colour pages above [`crate::ycc::PLANAR_COLOUR_MIN_PIXELS`] are held as planes.
 pub fn probe(inputs: &[PathBuf], options: &ProcessOptions) -> Result<Vec<PageRef>> {
+    probe_with_planes_above(inputs, options, crate::ycc::PLANAR_COLOUR_MIN_PIXELS)
+}
+
+/// [`probe`], with colour pages of more than `colour_planes_above` pixels held as planes.
+pub fn probe_with_planes_above(
+    inputs: &[PathBuf],
+    options: &ProcessOptions,
+    colour_planes_above: u64,
+) -> Result<Vec<PageRef>> {
     if inputs.is_empty() {
         return Err(PipelineError::NoInput);
     }
     let mut pages = Vec::new();
     for file in inputs {
-        pages.extend(probe_file(file, options)?);
+        pages.extend(probe_file(file, options, colour_planes_above)?);
     }
     Ok(pages)
 }
 
-fn probe_file(file: &Path, options: &ProcessOptions) -> Result<Vec<PageRef>> {
+fn probe_file(
+    file: &Path,
+    options: &ProcessOptions,
+    colour_planes_above: u64,
+) -> Result<Vec<PageRef>> {
+    let planes = |width: u32, height: u32, bytes_per_pixel: usize| {
+        bytes_per_pixel == 3 && u64::from(width) * u64::from(height) > colour_planes_above
+    };
     let at = Location::file(file);
     let mut head = [0u8; 1024];
     let n = {
@@ -153,12 +190,16 @@ fn probe_file(file: &Path, options: &ProcessOptions) -> Result<Vec<PageRef>> {
     let pages = match format {
         Format::Png | Format::Jpeg => {
             let ((width, height), bytes_per_pixel) = raster::probe(file)?;
+            let colour_planes = planes(width, height, bytes_per_pixel);
             let page = PageRef {
                 file: file.to_owned(),
                 index: 0,
                 width,
                 height,
                 bytes_per_pixel,
+                colour_planes,
+                planes_streamed: format == Format::Png
+                    || (colour_planes && raster::jpeg_decodes_into_planes(file)),
                 source: Source::Raster,
             };
             check_size(&page, options)?;
@@ -174,6 +215,8 @@ fn probe_file(file: &Path, options: &ProcessOptions) -> Result<Vec<PageRef>> {
                     width,
                     height,
                     bytes_per_pixel,
+                    colour_planes: planes(width, height, bytes_per_pixel),
+                    planes_streamed: true,
                     source: Source::Tiff,
                 };
                 check_size(&page, options)?;
@@ -194,6 +237,8 @@ fn probe_file(file: &Path, options: &ProcessOptions) -> Result<Vec<PageRef>> {
                         width,
                         height,
                         bytes_per_pixel: plan.bytes_per_pixel(),
+                        colour_planes: planes(width, height, plan.bytes_per_pixel()),
+                        planes_streamed: false,
                         source: Source::Pdf {
                             doc: doc.clone(),
                             page_id,
@@ -221,6 +266,19 @@ pub fn estimated_peak_mb(width: u32, height: u32, bytes_per_pixel: usize) -> u64
         * u64::from(height) as f64
         * bytes_per_pixel as f64
         * crate::page_steps::PAGE_BUFFER_FACTOR;
+    (bytes / f64::from(1u32 << 20)).ceil() as u64
+}
+
+/// The expected peak in MiB of a colour page held as planes: its luma plane's size times
+/// [`crate::page_steps::PLANES_BUFFER_FACTOR`], or [`crate::page_steps::WHOLE_RGB_FACTOR`]
+/// when its format is decoded whole as RGB before it becomes planes.
+pub fn estimated_planes_peak_mb(width: u32, height: u32, streamed: bool) -> u64 {
+    let factor = if streamed {
+        crate::page_steps::PLANES_BUFFER_FACTOR
+    } else {
+        crate::page_steps::WHOLE_RGB_FACTOR
+    };
+    let bytes = u64::from(width) as f64 * u64::from(height) as f64 * factor;
     (bytes / f64::from(1u32 << 20)).ceil() as u64
 }
 

@@ -406,6 +406,7 @@ pub(super) fn decode(
     plan: &PagePlan,
     at: &Location,
     options: &ProcessOptions,
+    planes: bool,
 ) -> Result<DecodedPage> {
     let (raster, dpi, passthrough) = match plan.kind {
         PlanKind::Blank => {
@@ -430,7 +431,8 @@ pub(super) fn decode(
                 at: at.clone(),
                 source,
             })?;
-            let (raster, passthrough) = decode_image(src, &stream, width, height, at, options)?;
+            let (raster, passthrough) =
+                decode_image(src, &stream, width, height, at, options, planes)?;
             let (dw, dh) = drawn.unwrap_or(if plan.rotate % 180 == 90 {
                 (plan.media.1, plan.media.0)
             } else {
@@ -604,6 +606,7 @@ fn decode_image(
     height: u32,
     at: &Location,
     options: &ProcessOptions,
+    planes: bool,
 ) -> Result<(Raster, Option<EmbeddedImage>)> {
     let doc = &src.doc;
     let dict = &stream.dict;
@@ -651,16 +654,39 @@ fn decode_image(
 
     let raster = match filters.last().map(Vec::as_slice) {
         Some(b"DCTDecode") if filters.len() == 1 => {
-            let img =
-                image::load_from_memory_with_format(&stream.content, image::ImageFormat::Jpeg)
+            // A large colour page straight into planes (no RGB buffer), unless a soft mask is
+            // to be put on it, which works in RGB.
+            let planes = planes && dict.get(b"SMask").is_err();
+            let decoded = if planes {
+                super::turbojpeg::decode_ycc420(&stream.content, at)?
+            } else {
+                None
+            };
+            match decoded {
+                Some((header, raster)) => {
+                    if header.width != width || header.height != height {
+                        return Err(corrupt(
+                            at,
+                            "the JPEG's size differs from the image dictionary's",
+                        ));
+                    }
+                    raster
+                }
+                None => {
+                    let img = image::load_from_memory_with_format(
+                        &stream.content,
+                        image::ImageFormat::Jpeg,
+                    )
                     .map_err(|e| damaged(at.clone(), format!("JPEG image: {e}")))?;
-            if img.width() != width || img.height() != height {
-                return Err(corrupt(
-                    at,
-                    "the JPEG's size differs from the image dictionary's",
-                ));
+                    if img.width() != width || img.height() != height {
+                        return Err(corrupt(
+                            at,
+                            "the JPEG's size differs from the image dictionary's",
+                        ));
+                    }
+                    raster_from_dynamic(img)
+                }
             }
-            raster_from_dynamic(img)
         }
         Some(b"CCITTFaxDecode") if filters.len() == 1 => {
             let parms = decode_parms(doc, dict);

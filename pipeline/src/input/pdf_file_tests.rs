@@ -123,8 +123,8 @@ fn assert_pages_decode_alike(path: &Path) {
     for (n, ((lid, lplan), (fid, fplan))) in lazy_plans.iter().zip(&full_plans).enumerate() {
         assert_eq!(lid, fid);
         let at = Location::page(path, n + 1);
-        let a = pdf::decode(&lazy, *lid, lplan, &at, &opts);
-        let b = pdf::decode(&full, *fid, fplan, &at, &opts);
+        let a = pdf::decode(&lazy, *lid, lplan, &at, &opts, false);
+        let b = pdf::decode(&full, *fid, fplan, &at, &opts, false);
         let (a, b) = match (a, b) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(a), Err(b)) => {
@@ -136,6 +136,9 @@ fn assert_pages_decode_alike(path: &Path) {
         let raw = |r: &Raster| match r {
             Raster::Bilevel(g) | Raster::Gray(g) => g.as_raw().clone(),
             Raster::Rgb(c) => c.as_raw().clone(),
+            Raster::Ycc420(p) => {
+                [&p.luma.as_raw()[..], &p.cb.as_raw()[..], &p.cr.as_raw()[..]].concat()
+            }
         };
         assert_eq!(raw(&a.raster), raw(&b.raster), "{at}");
         assert_eq!(a.dpi, b.dpi, "{at}");

@@ -33,12 +33,37 @@ pub(super) fn probe(file: &Path) -> Result<((u32, u32), usize)> {
     Ok((decoder.dimensions(), if colour { 3 } else { 1 }))
 }
 
+/// Whether a colour JPEG, were it held as planes, would be decoded straight into them
+/// ([`super::turbojpeg::decode_ycc420`]: YCbCr subsampled 4:2:0, 4:2:2 or 4:4:0, and
+/// sequential, so that libjpeg-turbo needs no whole-image coefficient buffer), judged from the
+/// head of the file. When the head does not tell, `false`: the memory budget then counts the
+/// whole RGB decode, which is never less.
+pub(super) fn jpeg_decodes_into_planes(file: &Path) -> bool {
+    let mut head = Vec::new();
+    let read =
+        std::fs::File::open(file).and_then(|f| f.take(RESOLUTION_HEAD).read_to_end(&mut head));
+    if read.is_err() || jpeg_frame_marker(&head).is_none_or(is_progressive) {
+        return false;
+    }
+    super::turbojpeg::header(&head, &Location::page(file, 1)).is_ok_and(|h| h.subsampling.is_some())
+}
+
+/// Progressive (and lossless or hierarchical) frames need the whole image's coefficients
+/// before the first row comes out; only baseline and extended sequential (SOF0, SOF1) and
+/// their arithmetic-coded twin (SOF9) do not.
+fn is_progressive(sof: u8) -> bool {
+    !matches!(sof, 0xC0 | 0xC1 | 0xC9)
+}
+
 /// Bytes at the start of a file searched for its resolution: the JFIF header comes first, and
 /// a PNG's `pHYs` must come before its image data, after at most a few small chunks (an ICC
 /// profile is the largest).
 const RESOLUTION_HEAD: u64 = 1 << 20;
 
-pub(super) fn decode(file: &Path, options: &ProcessOptions) -> Result<DecodedPage> {
+/// Decodes the page; with `planes`, a colour PNG straight into YCbCr 4:2:0 planes row by row
+/// (see [`png_planes`]). Other pages come as they always did, and [`super::PageRef::decode`]
+/// converts a colour one to planes in its own buffer.
+pub(super) fn decode(file: &Path, options: &ProcessOptions, planes: bool) -> Result<DecodedPage> {
     let at = Location::page(file, 1);
     let read_err = |source| PipelineError::Read {
         at: at.clone(),
@@ -53,7 +78,29 @@ pub(super) fn decode(file: &Path, options: &ProcessOptions) -> Result<DecodedPag
         .read_to_end(&mut head)
         .map_err(read_err)?;
     let stated = stated_dpi(&head);
+    let png = head.starts_with(b"\x89PNG");
     drop(head);
+    let page = |raster| DecodedPage {
+        raster,
+        dpi: stated.unwrap_or((options.fallback_dpi, options.fallback_dpi)),
+        dpi_assumed: stated.is_none(),
+        passthrough: None,
+        had_text: false,
+    };
+    if planes && png {
+        if let Some(raster) = png_planes(file, &at)? {
+            return Ok(page(raster));
+        }
+    }
+    if planes && !png {
+        // TurboJPEG decodes from memory: the compressed file (a tenth of the planes' size or
+        // less for a scan) is read whole.
+        let jpeg = std::fs::read(file).map_err(read_err)?;
+        if let Some((header, raster)) = super::turbojpeg::decode_ycc420(&jpeg, &at)? {
+            super::check_pixel_limit(&at, header.width, header.height, options)?;
+            return Ok(page(raster));
+        }
+    }
     let mut reader = ImageReader::new(std::io::BufReader::new(open()?))
         .with_guessed_format()
         .map_err(read_err)?;
@@ -61,13 +108,55 @@ pub(super) fn decode(file: &Path, options: &ProcessOptions) -> Result<DecodedPag
     limits.max_alloc = Some(u64::from(options.max_megapixels) * 1_000_000 * 4);
     reader.limits(limits);
     let img = reader.decode().map_err(|e| damaged(at.clone(), e))?;
-    let raster = raster_from_dynamic(img);
-    Ok(DecodedPage {
-        raster,
-        dpi: stated.unwrap_or((options.fallback_dpi, options.fallback_dpi)),
-        dpi_assumed: stated.is_none(),
-        passthrough: None,
-        had_text: false,
+    Ok(page(raster_from_dynamic(img)))
+}
+
+/// A colour PNG decoded row by row into YCbCr 4:2:0 planes: no RGB buffer of the page is
+/// made, only one row (two for the pair being converted). `None` for what this does not
+/// stream (interlaced or grey images), which the whole-image path decodes instead.
+fn png_planes(file: &Path, at: &Location) -> Result<Option<Raster>> {
+    let f = std::fs::File::open(file).map_err(|source| PipelineError::Read {
+        at: at.clone(),
+        source,
+    })?;
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(f));
+    // Palettes expand to RGB(A), 16-bit samples keep their high byte.
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().map_err(|e| damaged(at.clone(), e))?;
+    let (width, height, interlaced) = {
+        let info = reader.info();
+        (info.width, info.height, info.interlaced)
+    };
+    let alpha = match reader.output_color_type() {
+        (png::ColorType::Rgb, png::BitDepth::Eight) => false,
+        (png::ColorType::Rgba, png::BitDepth::Eight) => true,
+        _ => return Ok(None),
+    };
+    if interlaced {
+        return Ok(None);
+    }
+    let mut planes = crate::ycc::YccBuilder::new(width, height);
+    let mut rgb = Vec::with_capacity(width as usize * 3);
+    while let Some(row) = reader.next_row().map_err(|e| damaged(at.clone(), e))? {
+        if alpha {
+            // On white paper, as the whole-image path puts transparency.
+            rgb.clear();
+            rgb.extend(row.data().chunks_exact(4).flat_map(|p| {
+                let a = u32::from(p[3]);
+                let over = move |c: u8| ((u32::from(c) * a + 255 * (255 - a)) / 255) as u8;
+                [over(p[0]), over(p[1]), over(p[2])]
+            }));
+            planes.push_rgb_row(&rgb);
+        } else {
+            planes.push_rgb_row(row.data());
+        }
+    }
+    let rows = planes.rows();
+    planes.finish().map(Some).ok_or_else(|| {
+        damaged(
+            at.clone(),
+            format!("truncated: only {rows} of {height} rows present"),
+        )
     })
 }
 
@@ -105,6 +194,34 @@ pub(crate) fn raster_from_dynamic(img: DynamicImage) -> Raster {
         }
         other => Raster::from_rgb(other.into_rgb8()),
     }
+}
+
+/// The marker of the JPEG's frame header (SOF0 to SOF15, not DHT, JPG or DAC), walking the
+/// markers before it; `None` when `bytes` ends first or is not a JPEG.
+fn jpeg_frame_marker(bytes: &[u8]) -> Option<u8> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut pos = 2usize;
+    while pos + 4 <= bytes.len() {
+        if bytes[pos] != 0xFF {
+            return None;
+        }
+        let marker = bytes[pos + 1];
+        if marker == 0xFF {
+            pos += 1; // fill byte
+            continue;
+        }
+        if (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            return Some(marker);
+        }
+        if marker == 0xDA || marker == 0xD9 {
+            return None;
+        }
+        let len = u16::from_be_bytes([bytes[pos + 2], bytes[pos + 3]]) as usize;
+        pos += 2 + len;
+    }
+    None
 }
 
 fn stated_dpi(bytes: &[u8]) -> Option<(f32, f32)> {

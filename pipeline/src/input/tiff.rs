@@ -63,7 +63,14 @@ pub(crate) fn probe(file: &Path) -> Result<Vec<((u32, u32), usize)>> {
     Ok(sizes)
 }
 
-pub(crate) fn decode(file: &Path, index: usize, options: &ProcessOptions) -> Result<DecodedPage> {
+/// Decodes page `index`; with `planes`, a colour page stored in strips goes straight into
+/// YCbCr 4:2:0 planes strip by strip (see [`strip_planes`]).
+pub(crate) fn decode(
+    file: &Path,
+    index: usize,
+    options: &ProcessOptions,
+    planes: bool,
+) -> Result<DecodedPage> {
     let at = Location::page(file, index + 1);
     let mut decoder = open(file, &at)?;
     decoder
@@ -116,10 +123,19 @@ pub(crate) fn decode(file: &Path, index: usize, options: &ProcessOptions) -> Res
         )?)
     } else {
         let colortype = decoder.colortype().map_err(|e| damaged(at.clone(), e))?;
-        let data = decoder
-            .read_image()
-            .map_err(|e| map_tiff_error(at.clone(), e))?;
-        to_raster(&at, data, colortype, width, height)?
+        match planes
+            .then(|| strip_planes(&mut decoder, &at, colortype, width, height))
+            .transpose()?
+            .flatten()
+        {
+            Some(raster) => raster,
+            None => {
+                let data = decoder
+                    .read_image()
+                    .map_err(|e| map_tiff_error(at.clone(), e))?;
+                to_raster(&at, data, colortype, width, height)?
+            }
+        }
     };
     Ok(DecodedPage {
         raster,
@@ -234,6 +250,73 @@ fn decode_group3<R: Read + Seek>(
         ));
     }
     Ok(img)
+}
+
+/// A colour page stored in strips of interleaved samples (RGB, RGBA or CMYK, 8 or 16 bits),
+/// decoded one strip at a time into YCbCr 4:2:0 planes: the page never exists as one RGB
+/// buffer, only a strip does. `None` for other layouts (tiles, separate planes, other colour
+/// types), which [`to_raster`] decodes whole.
+fn strip_planes<R: Read + Seek>(
+    decoder: &mut Decoder<R>,
+    at: &Location,
+    colortype: ColorType,
+    width: u32,
+    height: u32,
+) -> Result<Option<Raster>> {
+    let samples = match colortype {
+        ColorType::RGB(8 | 16) => 3,
+        ColorType::RGBA(8 | 16) | ColorType::CMYK(8) => 4,
+        _ => return Ok(None),
+    };
+    let chunky = decoder
+        .find_tag_unsigned::<u16>(Tag::PlanarConfiguration)
+        .ok()
+        .flatten()
+        .unwrap_or(1)
+        == 1;
+    if !chunky || decoder.get_chunk_type() != tiff::decoder::ChunkType::Strip {
+        return Ok(None);
+    }
+    let strips = decoder
+        .strip_count()
+        .map_err(|e| map_tiff_error(at.clone(), e))?;
+    let mut planes = crate::ycc::YccBuilder::new(width, height);
+    let row_len = width as usize * samples;
+    let mut rgb = Vec::with_capacity(width as usize * 3);
+    for strip in 0..strips {
+        let bytes = match decoder
+            .read_chunk(strip)
+            .map_err(|e| map_tiff_error(at.clone(), e))?
+        {
+            DecodingResult::U8(b) => b,
+            DecodingResult::U16(words) => words.into_iter().map(|v| (v >> 8) as u8).collect(),
+            _ => return Ok(None),
+        };
+        for row in bytes.chunks_exact(row_len) {
+            rgb.clear();
+            match colortype {
+                ColorType::RGB(_) => rgb.extend_from_slice(row),
+                ColorType::RGBA(_) => rgb.extend(row.chunks_exact(4).flat_map(|p| {
+                    let a = u32::from(p[3]);
+                    let over = move |c: u8| ((u32::from(c) * a + 255 * (255 - a)) / 255) as u8;
+                    [over(p[0]), over(p[1]), over(p[2])]
+                })),
+                _ => rgb.extend(row.chunks_exact(4).flat_map(|p| {
+                    let k = 255 - u32::from(p[3]);
+                    let c = move |v: u8| ((255 - u32::from(v)) * k / 255) as u8;
+                    [c(p[0]), c(p[1]), c(p[2])]
+                })),
+            }
+            planes.push_rgb_row(&rgb);
+        }
+    }
+    let rows = planes.rows();
+    planes.finish().map(Some).ok_or_else(|| {
+        damaged(
+            at.clone(),
+            format!("truncated: only {rows} of {height} rows present"),
+        )
+    })
 }
 
 fn to_raster(
