@@ -14,7 +14,10 @@ build: bootstrap
 run: build
 	./target/release/quire daemon
 
+# Formatting and lints first: a warning fails the run, as a test would.
 test: bootstrap
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace --no-fail-fast
 
 bench: build

@@ -341,7 +341,7 @@ fn a_page_over_the_memory_budget_is_refused_with_file_page_and_need_and_kept() {
     })
     .unwrap();
     let err = processor
-        .process(&[big.clone()], &out, &Silent)
+        .process(std::slice::from_ref(&big), &out, &Silent)
         .unwrap_err();
     assert_eq!(err.code(), "pipeline.decode.over_memory_budget");
     let message = err.to_string();

@@ -131,7 +131,10 @@ pub fn tiff(data: &[u8]) {
 
 /// Every target by name: the name is the fuzz target's (`fuzz/fuzz_targets/<name>.rs`) and its
 /// folders' (`fuzz/corpus/<name>/`, `fuzz/regressions/<name>/`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+/// A fuzz target: its name, and the function that takes one input.
+pub type Target = (&'static str, fn(&[u8]));
+
+pub const TARGETS: &[Target] = &[
     ("pdf_file", pdf_file),
     ("ccitt_g3", ccitt_g3),
     ("jbig2", jbig2),

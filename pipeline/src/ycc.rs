@@ -162,7 +162,7 @@ impl YccBuilder {
             return;
         }
         let pending = std::mem::take(&mut self.pending);
-        let pair: Vec<&[u8]> = if self.rows % 2 == 0 {
+        let pair: Vec<&[u8]> = if self.rows.is_multiple_of(2) {
             vec![&pending, row]
         } else {
             vec![row]

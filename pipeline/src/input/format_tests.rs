@@ -244,7 +244,7 @@ fn ccitt_pdfs_decode_exactly_as_poppler_does_and_keep_their_stream() {
 #[test]
 fn mixed_pdf_pages_decode_and_the_big_one_is_judged_by_its_header() {
     let file = corpus("multipage.pdf");
-    let refs = probe(&[file.clone()], &opts()).unwrap();
+    let refs = probe(std::slice::from_ref(&file), &opts()).unwrap();
     let sizes: Vec<(u32, u32)> = refs.iter().map(|r| (r.width, r.height)).collect();
     assert_eq!(
         sizes,

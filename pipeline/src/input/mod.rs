@@ -110,9 +110,11 @@ fn sniff(head: &[u8]) -> Option<Format> {
         Some(Format::Png)
     } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
         Some(Format::Jpeg)
-    } else if head.starts_with(b"II*\0") || head.starts_with(b"MM\0*") {
-        Some(Format::Tiff)
-    } else if head.starts_with(b"II+\0") || head.starts_with(b"MM\0+") {
+    } else if [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"]
+        .iter()
+        .any(|magic| head.starts_with(*magic))
+    {
+        // Classic TIFF and BigTIFF, either byte order.
         Some(Format::Tiff)
     } else if head.windows(5).any(|w| w == b"%PDF-") {
         Some(Format::Pdf)

@@ -249,6 +249,10 @@ fn page_content(
     Content::decode(&content).map_err(|e| corrupt(at, format!("page content: {e}")))
 }
 
+/// The largest image painted on a page so far: its pixel count, object, pixel size, the size it
+/// is drawn at (points), and its bits a pixel.
+type Candidate = (u64, ObjectId, u32, u32, Option<(f32, f32)>, usize);
+
 fn plan_page(src: &PdfFile, page_id: ObjectId, at: &Location) -> Result<PagePlan> {
     let doc = &src.doc;
     let media = inherited(doc, page_id, b"MediaBox")
@@ -268,7 +272,7 @@ fn plan_page(src: &PdfFile, page_id: ObjectId, at: &Location) -> Result<PagePlan
     let xobjects = page_xobjects(doc, page_id);
     let mut had_text = false;
     let mut paints_vectors = false;
-    let mut best: Option<(u64, ObjectId, u32, u32, Option<(f32, f32)>, usize)> = None;
+    let mut best: Option<Candidate> = None;
     let mut ctm = [1.0f32, 0.0, 0.0, 1.0, 0.0, 0.0];
     let mut stack = Vec::new();
     for Operation { operator, operands } in &content.operations {
@@ -390,10 +394,10 @@ fn page_xobjects(doc: &Document, page_id: ObjectId) -> Vec<(Vec<u8>, ObjectId)> 
             continue;
         };
         for (name, v) in xo.iter() {
-            if let Ok(id) = v.as_reference() {
-                if !out.iter().any(|(n, _): &(Vec<u8>, ObjectId)| n == name) {
-                    out.push((name.clone(), id));
-                }
+            if let Ok(id) = v.as_reference()
+                && !out.iter().any(|(n, _): &(Vec<u8>, ObjectId)| n == name)
+            {
+                out.push((name.clone(), id));
             }
         }
     }
@@ -1012,9 +1016,7 @@ fn passthrough(
     for key in [&b"Width"[..], b"Height", b"BitsPerComponent"] {
         out.set(key.to_vec(), resolve(doc, dict.get(key).ok()?).clone());
     }
-    if bpc.is_none() {
-        return None;
-    }
+    bpc?;
     out.set("Filter", Object::Name(filters[0].clone()));
     let parms = decode_parms(doc, dict);
     if !parms.is_empty() {

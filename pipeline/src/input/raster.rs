@@ -87,10 +87,11 @@ pub(super) fn decode(file: &Path, options: &ProcessOptions, planes: bool) -> Res
         passthrough: None,
         had_text: false,
     };
-    if planes && png {
-        if let Some(raster) = png_planes(file, &at)? {
-            return Ok(page(raster));
-        }
+    if planes
+        && png
+        && let Some(raster) = png_planes(file, &at)?
+    {
+        return Ok(page(raster));
     }
     if planes && !png {
         // TurboJPEG decodes from memory: the compressed file (a tenth of the planes' size or

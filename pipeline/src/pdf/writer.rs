@@ -89,7 +89,7 @@ impl<W: Write> PdfWriter<W> {
 
     pub fn write_object(&mut self, id: u32, object: &Object) -> std::io::Result<()> {
         self.offsets[id as usize - 1] = self.out.written;
-        write!(self.out, "{id} 0 obj\n")?;
+        writeln!(self.out, "{id} 0 obj")?;
         lopdf::Writer::write_object(&mut self.out, object)?;
         self.out.write_all(b"\nendobj\n")
     }
@@ -208,7 +208,7 @@ impl<W: Write> PdfWriter<W> {
         let count = self.offsets.len() + 1;
         write!(self.out, "xref\n0 {count}\n0000000000 65535 f \n")?;
         for off in &self.offsets {
-            write!(self.out, "{off:010} 00000 n \n")?;
+            writeln!(self.out, "{off:010} 00000 n ")?;
         }
         write!(
             self.out,
