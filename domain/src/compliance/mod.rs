@@ -5,6 +5,7 @@
 //! two concurrent deliveries cannot both be the fifth); what is counted, and what the count
 //! means, is decided here, so every backend applies the same rule.
 
+pub mod count;
 pub mod issn;
 pub mod report;
 pub mod retention;

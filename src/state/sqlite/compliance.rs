@@ -11,8 +11,9 @@ use crate::config::compliance::ComplianceConfig;
 use crate::state::delivery::{Delivery, Link};
 use crate::state::job::{JobPatch, JobState};
 use crate::state::{Basis, NewEvent, StateError};
+use quire_domain::compliance::count::{Counted, Ledger, count_copy};
 use quire_domain::compliance::retention::{self, PruneReport, PseudonymReport};
-use quire_domain::compliance::{CopyDecision, CountedCopy, Verdict, Work, title};
+use quire_domain::compliance::{CopyDecision, CountedCopy, Work};
 use quire_domain::{Action, DeliveryState};
 
 /// A delivery about to be recorded, with what the rule of five needs to know about it.
@@ -28,67 +29,89 @@ pub struct NewCopy<'a> {
     pub basis: Basis,
 }
 
-/// Counts, decides, and records the delivery (held or active), its link, its notice (queued,
-/// or parked until release), the job's move and the audit events, all in `tx`. The count and
-/// the insert share one write transaction, so two deliveries can never both be the fifth.
+/// The rule of five's questions, answered inside the delivery's write transaction.
+struct SqliteLedger<'a, 'c>(&'a Transaction<'c>);
+
+impl Ledger for SqliteLedger<'_, '_> {
+    type Error = StateError;
+
+    fn request_year(&mut self, request: &str) -> Result<i32, StateError> {
+        let requested: String = self
+            .0
+            .query_row(
+                "SELECT created_at FROM requests WHERE id = ?1",
+                [request],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| StateError::NotFound(format!("no request {request}")))?;
+        requested
+            .get(..4)
+            .and_then(|y| y.parse().ok())
+            .ok_or_else(|| {
+                StateError::Corrupt(format!(
+                    "request {request}: created_at `{requested}` is not a time"
+                ))
+            })
+    }
+
+    fn replaced_copy(&mut self, request: &str) -> Result<Option<String>, StateError> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT c.delivery_id FROM counted_copies c JOIN deliveries d ON d.id = c.delivery_id
+                 WHERE d.request_id = ?1 AND c.counted = 1 AND d.state IN ('active', 'purged')
+                 ORDER BY d.created_at LIMIT 1",
+                [request],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn count_prior(&mut self, library: &str, work: &Work, year: i32) -> Result<i64, StateError> {
+        Ok(self.0.query_row(
+            "SELECT count(*) FROM counted_copies c JOIN deliveries d ON d.id = c.delivery_id
+             WHERE c.library = ?1 AND c.year = ?2 AND c.kind = ?3 AND c.counted = 1 AND d.state IN ('active', 'purged')
+               AND ((?4 IS NOT NULL AND c.ident = ?4)
+                    OR ((?4 IS NULL OR c.ident IS NULL) AND ?5 != '' AND c.title_key = ?5))",
+            params![library, year, work.kind.as_str(), work.ident, work.title_key],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn other_titles(&mut self, library: &str, work: &Work) -> Result<Vec<String>, StateError> {
+        let mut stmt = self.0.prepare(
+            "SELECT DISTINCT title_key FROM counted_copies WHERE library = ?1 AND kind = ?2 AND title_key != ?3",
+        )?;
+        let keys = stmt.query_map(params![library, work.kind.as_str(), work.title_key], |r| {
+            r.get::<_, String>(0)
+        })?;
+        Ok(keys.collect::<Result<_, _>>()?)
+    }
+}
+
+/// Counts the copy ([`count_copy`], the rule itself) and records the delivery (held or active),
+/// its link, its notice (queued, or parked until release), the job's move and the audit events,
+/// all in `tx`. The count and the insert share one write transaction, so two deliveries can
+/// never both be the fifth.
 pub fn create_counted(
     tx: &Transaction<'_>,
     new: NewCopy<'_>,
     rules: &ComplianceConfig,
 ) -> Result<CopyDecision, StateError> {
     let d = new.delivery;
-    let requested: String = tx
-        .query_row(
-            "SELECT created_at FROM requests WHERE id = ?1",
-            [&d.request_id],
-            |r| r.get(0),
-        )
-        .optional()?
-        .ok_or_else(|| StateError::NotFound(format!("no request {}", d.request_id)))?;
-    let year: i32 = requested
-        .get(..4)
-        .and_then(|y| y.parse().ok())
-        .ok_or_else(|| {
-            StateError::Corrupt(format!(
-                "request {}: created_at `{requested}` is not a time",
-                d.request_id
-            ))
-        })?;
-    let library = d.library.clone().unwrap_or_default();
     let work = new.work;
-    let mut counted = work.counts(new.basis, year, rules);
-    // A replacement for a copy that already went out fills the same request: the library
-    // received one copy of the work, however many times the link had to be sent.
-    let replaces = if counted {
-        replaced_copy(tx, &d.request_id)?
-    } else {
-        None
-    };
-    if replaces.is_some() {
-        counted = false;
-    }
-    let prior = if counted {
-        count_prior(tx, &library, work, year)?
-    } else {
-        0
-    };
-    let mut decision = CopyDecision::decide(year, counted, prior, rules);
-    decision.notes = work.notes.clone();
-    if let Some(earlier) = &replaces {
-        decision.notes.push(format!(
-            "replaces delivery {earlier} of the same request; not counted again"
-        ));
-    }
-    if work.ident.is_none() {
-        decision.similar_titles =
-            similar_titles(tx, &library, work, rules.similar_title_distance as usize)?;
-    }
+    let Counted {
+        decision,
+        library,
+        hold_reason,
+        events,
+    } = count_copy(&mut SqliteLedger(tx), d, work, new.basis, rules)?;
 
     let mut delivery = d.clone();
-    let reason = decision.reason(work);
-    if decision.verdict == Verdict::Hold {
+    if let Some(reason) = hold_reason {
         delivery.state = DeliveryState::Held;
-        delivery.hold_reason = Some(reason.clone());
+        delivery.hold_reason = Some(reason);
     }
     if let (Some(job_id), true) = (new.job, new.finishes_job) {
         let patch = JobPatch {
@@ -120,8 +143,8 @@ pub fn create_counted(
         "INSERT INTO counted_copies (delivery_id, library, kind, ident, title_key, title, published, year, counted, nth)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
-            delivery.id, library, work.kind.as_str(), work.ident, work.title_key, work.title, work.published, year,
-            counted, decision.nth
+            delivery.id, library, work.kind.as_str(), work.ident, work.title_key, work.title, work.published,
+            decision.year, decision.counted, decision.nth
         ],
     )?;
 
@@ -131,95 +154,10 @@ pub fn create_counted(
         m.insert("compliance".into(), json!(decision));
     }
     append_in(tx, event)?;
-    let follow = |action: Action, details: Value| {
-        NewEvent::new("compliance", action)
-            .subject("request", &d.request_id)
-            .subject("delivery", &d.id)
-            .details(details)
-    };
-    match decision.verdict {
-        Verdict::Hold => {
-            append_in(
-                tx,
-                follow(
-                    Action::ComplianceHeld,
-                    json!({ "reason": reason, "nth": decision.nth, "year": year, "library": library, "policy": rules.policy.as_str() }),
-                ),
-            )?;
-        }
-        Verdict::Warn => {
-            append_in(
-                tx,
-                follow(
-                    Action::ComplianceWarning,
-                    json!({ "reason": reason, "nth": decision.nth, "year": year, "library": library, "policy": rules.policy.as_str() }),
-                ),
-            )?;
-        }
-        Verdict::Deliver => {}
-    }
-    if !decision.similar_titles.is_empty() {
-        append_in(
-            tx,
-            follow(
-                Action::ComplianceTitleSimilar,
-                json!({ "title": work.title_key, "similar": decision.similar_titles, "library": library }),
-            ),
-        )?;
+    for event in events {
+        append_in(tx, event)?;
     }
     Ok(decision)
-}
-
-/// The earliest counted copy already sent for this request, if any.
-fn replaced_copy(conn: &Connection, request: &str) -> Result<Option<String>, StateError> {
-    Ok(conn
-        .query_row(
-            "SELECT c.delivery_id FROM counted_copies c JOIN deliveries d ON d.id = c.delivery_id
-             WHERE d.request_id = ?1 AND c.counted = 1 AND d.state IN ('active', 'purged')
-             ORDER BY d.created_at LIMIT 1",
-            [request],
-            |r| r.get(0),
-        )
-        .optional()?)
-}
-
-/// Counted copies of the same work for the same library and year that actually went out (held
-/// ones did not). An identifier matches its own copies and those recorded by the same title
-/// without one; a title alone matches every copy with that title.
-fn count_prior(
-    conn: &Connection,
-    library: &str,
-    work: &Work,
-    year: i32,
-) -> Result<i64, StateError> {
-    Ok(conn.query_row(
-        "SELECT count(*) FROM counted_copies c JOIN deliveries d ON d.id = c.delivery_id
-         WHERE c.library = ?1 AND c.year = ?2 AND c.kind = ?3 AND c.counted = 1 AND d.state IN ('active', 'purged')
-           AND ((?4 IS NOT NULL AND c.ident = ?4)
-                OR ((?4 IS NULL OR c.ident IS NULL) AND ?5 != '' AND c.title_key = ?5))",
-        params![library, year, work.kind.as_str(), work.ident, work.title_key],
-        |r| r.get(0),
-    )?)
-}
-
-fn similar_titles(
-    conn: &Connection,
-    library: &str,
-    work: &Work,
-    max_edits: usize,
-) -> Result<Vec<String>, StateError> {
-    let mut stmt = conn.prepare("SELECT DISTINCT title_key FROM counted_copies WHERE library = ?1 AND kind = ?2 AND title_key != ?3")?;
-    let keys = stmt.query_map(params![library, work.kind.as_str(), work.title_key], |r| {
-        r.get::<_, String>(0)
-    })?;
-    let mut out = Vec::new();
-    for k in keys {
-        let k = k?;
-        if title::near_identical(&work.title_key, &k, max_edits) {
-            out.push(k);
-        }
-    }
-    Ok(out)
 }
 
 /// An officer lets a held delivery go: the link opens for its full lifetime from now, the
