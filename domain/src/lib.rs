@@ -61,6 +61,7 @@ pub mod action;
 pub mod audit;
 pub mod compliance;
 pub mod delivery;
+pub mod events;
 pub mod job;
 pub mod request;
 

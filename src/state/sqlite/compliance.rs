@@ -14,7 +14,7 @@ use crate::state::{Basis, NewEvent, StateError};
 use quire_domain::compliance::count::{Counted, Ledger, count_copy};
 use quire_domain::compliance::retention::{self, PruneReport, PseudonymReport};
 use quire_domain::compliance::{CopyDecision, CountedCopy, Work};
-use quire_domain::{Action, DeliveryState};
+use quire_domain::{DeliveryState, events};
 
 /// A delivery about to be recorded, with what the rule of five needs to know about it.
 pub struct NewCopy<'a> {
@@ -196,7 +196,10 @@ pub fn release(
             "UPDATE links SET expires_at = ?2 WHERE id = ?1",
             params![link.id, expires],
         )?;
-        reopened.push(json!({ "link": link.id, "expires_at": expires }));
+        reopened.push(events::Reopened {
+            link: link.id.clone(),
+            expires_at: expires,
+        });
     }
     tx.execute(
         "INSERT INTO notices (delivery_id, recipient, subject, body, state, next_attempt_at, created_at)
@@ -206,16 +209,16 @@ pub fn release(
     let notices = tx.execute("DELETE FROM held_notices WHERE delivery_id = ?1", [id])?;
     append_in(
         tx,
-        NewEvent::new(officer, Action::DeliveryReleased)
-            .subject("request", &d.request_id)
-            .subject("delivery", id)
-            .details(json!({
-                "officer": officer,
-                "reason": reason,
-                "hold_reason": d.hold_reason,
-                "links": reopened,
-                "notice_queued": notices > 0,
-            })),
+        events::delivery_released(
+            &d,
+            &events::Release {
+                officer,
+                reason,
+                hold_reason: d.hold_reason.as_deref(),
+                links: &reopened,
+                notice_queued: notices > 0,
+            },
+        ),
     )?;
     deliveries::get(tx, id)?.ok_or_else(|| StateError::NotFound(format!("no delivery {id}")))
 }
@@ -397,10 +400,7 @@ pub fn prune(
     let changed =
         !report.deliveries.is_empty() || !report.requests.is_empty() || report.audit_events > 0;
     if changed && !dry_run {
-        append_in(
-            tx,
-            NewEvent::new(actor, Action::RetentionPruned).details(json!(report)),
-        )?;
+        append_in(tx, events::retention_pruned(actor, &report))?;
     }
     Ok(report)
 }
@@ -465,10 +465,7 @@ pub fn pseudonymise(
         report.requests.push(id);
     }
     if !dry_run && !report.requests.is_empty() {
-        append_in(
-            tx,
-            NewEvent::new(actor, Action::RetentionPseudonymised).details(json!(report)),
-        )?;
+        append_in(tx, events::retention_pseudonymised(actor, &report))?;
     }
     Ok(report)
 }

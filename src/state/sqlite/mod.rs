@@ -17,7 +17,7 @@ use super::{
     AuditFilter, AuditRepo, Database, DeliveryRepo, JobRepo, LinkChange, LinkRepo, NoticeRepo,
     RequestRepo, RetentionRepo, StaffRepo, StateError,
 };
-use quire_domain::{Action, DeliveryState, NoticeState};
+use quire_domain::{DeliveryState, NoticeState, events};
 
 /// A column holding one of the domain's named values (a state, a basis), parsed; a name the
 /// domain does not know is a conversion error naming the column, not a panic.
@@ -197,9 +197,7 @@ impl RequestRepo for SqliteDatabase {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for r in requests {
             requests::insert(&tx, r)?;
-            append_in(&tx, NewEvent::new(actor, Action::RequestCreated).subject("request", &r.id).details(serde_json::json!({
-                "library": r.library, "basis": r.basis.as_str(), "title": r.title, "issn": r.issn,
-            })))?;
+            append_in(&tx, events::request_created(actor, r))?;
         }
         tx.commit()?;
         Ok(())
@@ -418,17 +416,7 @@ impl LinkRepo for SqliteDatabase {
             Some(g) => g,
             None => deliveries::consume(&tx, link_id, client, &now)?,
         };
-        let (outcome, left) = match grant {
-            Grant::Granted { left } => ("granted", Some(left)),
-            Grant::Resumed { left } => ("resumed", Some(left)),
-            Grant::Refused(state) => (state.as_str(), None),
-        };
-        append_in(
-            &tx,
-            NewEvent::new(format!("borrower:{link_id}"), Action::LinkDownload)
-                .subject("link", link_id)
-                .details(serde_json::json!({ "outcome": outcome, "client": client, "downloads_left": left })),
-        )?;
+        append_in(&tx, events::download(link_id, client, grant))?;
         tx.commit()?;
         Ok(grant)
     }
@@ -445,23 +433,10 @@ impl LinkRepo for SqliteDatabase {
         let now = super::now_rfc3339();
         let check = deliveries::code_attempt(&tx, link_id, client, correct, policy, &now)?;
         if let Some(reason) = check.refusal() {
-            append_in(
-                &tx,
-                NewEvent::new(format!("borrower:{link_id}"), Action::LinkCodeRefused)
-                    .subject("link", link_id)
-                    .details(serde_json::json!({ "reason": reason, "client": client })),
-            )?;
+            append_in(&tx, events::code_refused(link_id, client, reason))?;
         }
         if check == (super::CodeCheck::Wrong { locked: true }) {
-            append_in(
-                &tx,
-                NewEvent::new(format!("borrower:{link_id}"), Action::LinkLocked)
-                    .subject("link", link_id)
-                    .details(serde_json::json!({
-                        "client": client,
-                        "wrong_codes": policy.lock_after,
-                    })),
-            )?;
+            append_in(&tx, events::link_locked(link_id, client, policy.lock_after))?;
         }
         tx.commit()?;
         Ok(check)
@@ -566,12 +541,7 @@ impl StaffRepo for SqliteDatabase {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         users::insert_user(&tx, user)?;
-        append_in(
-            &tx,
-            NewEvent::new(actor, Action::UserAdded)
-                .subject("user", &user.name)
-                .details(serde_json::json!({ "role": user.role })),
-        )?;
+        append_in(&tx, events::user_added(actor, &user.name, &user.role))?;
         tx.commit()?;
         Ok(())
     }
@@ -585,15 +555,13 @@ impl StaffRepo for SqliteDatabase {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         users::change_user(&tx, name, change)?;
-        let details = match change {
-            users::UserChange::Role(role) => serde_json::json!({ "role": role }),
-            _ => serde_json::json!({}),
+        let role = match change {
+            users::UserChange::Role(role) => Some(role.as_str()),
+            _ => None,
         };
         append_in(
             &tx,
-            NewEvent::new(actor, change.action())
-                .subject("user", name)
-                .details(details),
+            events::user_changed(actor, name, change.action(), role),
         )?;
         tx.commit()?;
         Ok(())
@@ -618,12 +586,7 @@ impl StaffRepo for SqliteDatabase {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         users::insert_session(&tx, session)?;
         users::clear_failures(&tx, forget, prune_before)?;
-        append_in(
-            &tx,
-            NewEvent::new(format!("staff:{}", session.user_name), Action::StaffLogin)
-                .subject("user", &session.user_name)
-                .details(serde_json::json!({ "client": client })),
-        )?;
+        append_in(&tx, events::staff_login(&session.user_name, client))?;
         tx.commit()?;
         Ok(())
     }
@@ -640,10 +603,7 @@ impl StaffRepo for SqliteDatabase {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let ended = users::delete_session(&tx, id_sha256)?;
         if ended {
-            append_in(
-                &tx,
-                NewEvent::new(format!("staff:{user}"), Action::StaffLogout).subject("user", user),
-            )?;
+            append_in(&tx, events::staff_logout(user))?;
         }
         tx.commit()?;
         Ok(ended)
@@ -653,11 +613,7 @@ impl StaffRepo for SqliteDatabase {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         users::record_failure(&tx, keys, &super::now_rfc3339())?;
-        append_in(
-            &tx,
-            NewEvent::new("console", Action::StaffLoginFailed)
-                .details(serde_json::json!({ "user": user, "client": client })),
-        )?;
+        append_in(&tx, events::login_failed(user, client))?;
         tx.commit()?;
         Ok(())
     }
@@ -754,6 +710,7 @@ fn start(conn: &Connection) -> Result<(i64, String), StateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use quire_domain::Action;
 
     #[test]
     fn concurrent_appends_never_fork_the_chain() {
