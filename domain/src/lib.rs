@@ -64,6 +64,7 @@ pub mod delivery;
 pub mod events;
 pub mod job;
 pub mod request;
+pub mod spool;
 
 pub use action::Action;
 pub use audit::{Anchor, Break, Event, NewEvent, Summary, Verifier};

@@ -1,14 +1,12 @@
 //! `quire jobs` and `quire job show|release|reprocess|match|redeliver`: the technician's review
 //! queue.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
 
 use crate::config::LoadedConfig;
-use crate::intake::worker;
 use crate::service;
 use crate::state::{self, Db, Job, JobFilter, JobState};
 
@@ -187,12 +185,7 @@ fn print_job(job: &Job, report: Option<&serde_json::Value>) {
         println!("error     {c}: {m}");
     }
     if job.output_sha256.is_some() {
-        println!(
-            "output    {}",
-            PathBuf::from(&job.spool_path)
-                .join(worker::OUTPUT_NAME)
-                .display()
-        );
+        println!("output    {}", job.output().display());
     }
     let Some(report) = report else { return };
     println!(

@@ -148,7 +148,7 @@ impl Deliverer {
             .call(move |db| db.request_get(&lookup))
             .await?
             .with_context(|| format!("request {request_id} is gone (retention?)"))?;
-        let path = std::path::Path::new(&job.spool_path).join(crate::intake::worker::OUTPUT_NAME);
+        let path = job.output();
         let pdf = std::fs::read(&path).with_context(|| {
             format!(
                 "job {}: its processed PDF {} is gone; reprocess the scan to deliver it again",

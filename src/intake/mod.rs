@@ -80,7 +80,11 @@ fn inbox_loop(
     let inbox = cfg.inbox.clone();
     let naming = RequestNaming::new(&cfg.request_pattern)?;
     let custody = custody::Custody::new(config, db.clone(), naming);
-    let refuser = Refuser::new(config.quarantine_dir(), db.clone(), health.clone());
+    let refuser = Refuser::new(
+        quire_domain::spool::Quarantine::new(config.quarantine_dir()),
+        db.clone(),
+        health.clone(),
+    );
     let floor = disk::DiskFloor::new(disk_folders(config), cfg.min_free_mb);
     wake_worker.wake();
 

@@ -8,7 +8,7 @@
 
 use std::ffi::OsString;
 use std::os::unix::fs::FileTypeExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use quire_pipeline::intake::look::look_folder;
@@ -18,15 +18,16 @@ use serde_json::json;
 use super::health::{Health, Ignored, Refused};
 use crate::state::{Db, NewEvent};
 use quire_domain::Action;
+use quire_domain::spool::Quarantine;
 
 pub struct Refuser {
-    quarantine: PathBuf,
+    quarantine: Quarantine,
     db: Db,
     health: Arc<Health>,
 }
 
 impl Refuser {
-    pub fn new(quarantine: PathBuf, db: Db, health: Arc<Health>) -> Self {
+    pub fn new(quarantine: Quarantine, db: Db, health: Arc<Health>) -> Self {
         Self {
             quarantine,
             db,
@@ -40,7 +41,7 @@ impl Refuser {
         let name = entry.file_name().map(OsString::from).unwrap_or_default();
         let shown = name.to_string_lossy().into_owned();
         let id = refusal_id(entry);
-        let dir = self.quarantine.join(&id);
+        let dir = self.quarantine.folder(&id);
         let moved = std::fs::create_dir_all(&dir).and_then(|()| {
             // `rename` on one file system only: copying would follow a link or read a device.
             std::fs::rename(entry, dir.join(&name))
@@ -56,7 +57,7 @@ impl Refuser {
         let note = format!(
             "refused: {id}\nsource: {shown}\nerror code: intake.refused\nreason: {reason}\n"
         );
-        let note_path = self.quarantine.join(format!("{id}.error.txt"));
+        let note_path = self.quarantine.note(&id);
         if let Err(e) = std::fs::write(&note_path, note) {
             tracing::error!(path = %note_path.display(), error = %e, "could not write the quarantine note");
         }

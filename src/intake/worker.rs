@@ -25,6 +25,7 @@ use crate::config::LoadedConfig;
 use crate::deliver::{Deliverer, JobTie};
 use crate::state::{Db, Job, JobFilter, JobPatch, JobState, NewEvent, SplitDocument, StateError};
 use quire_domain::Action;
+use quire_domain::spool::{self, Quarantine};
 
 /// Nudges the worker when a job arrives, so it need not poll fast.
 #[derive(Clone, Default)]
@@ -46,11 +47,6 @@ impl Wake {
         *guard = false;
     }
 }
-
-pub const OUTPUT_NAME: &str = "quire-output.pdf";
-pub const REPORT_NAME: &str = "quire-report.json";
-/// Inside a batch's spool folder: one folder per document cut from it.
-pub const SPLIT_DIR: &str = "quire-split";
 
 /// What processing found, and so whether the job may go out unattended. Held or ready is
 /// decided in the same step that records the result, so a crash can never leave an unreviewed
@@ -104,7 +100,7 @@ impl Verdict {
 pub struct Worker {
     db: Db,
     processor: Arc<Processor>,
-    quarantine: PathBuf,
+    quarantine: Quarantine,
     deliverer: Arc<Deliverer>,
     runtime: tokio::runtime::Handle,
     keep_originals: bool,
@@ -140,7 +136,7 @@ pub fn start(
         let worker = Worker {
             db: db.clone(),
             processor: processor.clone(),
-            quarantine: config.quarantine_dir(),
+            quarantine: Quarantine::new(config.quarantine_dir()),
             deliverer: deliverer.clone(),
             runtime: runtime.clone(),
             keep_originals: config.config.intake.keep_originals,
@@ -278,11 +274,11 @@ impl Worker {
         }
         let inputs = custody::inputs(&dir)?;
         test_fault::before_processing(&inputs);
-        let output = dir.join(OUTPUT_NAME);
+        let output = spool::output_in(&dir);
         let progress = PageBeat { beat, job: &job.id };
         match self.processor.process(&inputs, &output, &progress) {
             Ok(done) => {
-                done.report.write_json(&dir.join(REPORT_NAME))?;
+                done.report.write_json(&spool::report_in(&dir))?;
                 self.finish(job, &done.report, &done.sha256)?;
             }
             // The disk, not the scan: never quarantine a good scan for it.
@@ -333,7 +329,7 @@ impl Worker {
     /// The disk filled up under the job: back to the queue, not counted against the scan.
     fn requeue_for_space(&self, job: &Job, error: &str) -> anyhow::Result<()> {
         tracing::warn!(job = %job.id, %error, "no space left while processing; the job waits for space");
-        let _ = std::fs::remove_file(Path::new(&job.spool_path).join(OUTPUT_NAME));
+        let _ = std::fs::remove_file(job.output());
         let event = NewEvent::new("daemon", Action::JobRequeued)
             .subject("job", &job.id)
             .details(json!({ "reason": error }));
@@ -390,12 +386,12 @@ impl Worker {
                 continue;
             }
             let id = format!("{}-{}", batch.id, n + 1);
-            let seg_dir = dir.join(SPLIT_DIR).join(format!("{}", n + 1));
-            let output = seg_dir.join(OUTPUT_NAME);
+            let seg_dir = spool::document_in(&dir, n + 1);
+            let output = spool::output_in(&seg_dir);
             let (bytes, sha256) =
-                segment::extract_pages(&dir.join(OUTPUT_NAME), &pages, &id, &output)?;
+                segment::extract_pages(&spool::output_in(&dir), &pages, &id, &output)?;
             let seg_report = segment::segment_report(report, seg, &output, bytes, &sha256);
-            seg_report.write_json(&seg_dir.join(REPORT_NAME))?;
+            seg_report.write_json(&spool::report_in(&seg_dir))?;
             let mut notes = Vec::new();
             // Loose pages before the first sheet belong to the request the file name gave.
             let request_id = match &seg.request {
@@ -533,7 +529,7 @@ impl Worker {
             .request_get(request_id)?
             .with_context(|| format!("request {request_id} vanished"))?;
         let dir = PathBuf::from(&job.spool_path);
-        let pdf = std::fs::read(dir.join(OUTPUT_NAME))?;
+        let pdf = std::fs::read(spool::output_in(&dir))?;
         let receipt = self.runtime.block_on(self.deliverer.deliver(
             &request,
             pdf,
@@ -565,8 +561,7 @@ impl Worker {
     /// The code and reason of a refusal of `job` that a crash cut short (its note is written,
     /// the job not yet failed), read back from the note.
     fn interrupted_refusal(&self, job: &Job) -> Option<(String, String)> {
-        let note =
-            std::fs::read_to_string(self.quarantine.join(format!("{}.error.txt", job.id))).ok()?;
+        let note = std::fs::read_to_string(self.quarantine.note(&job.id)).ok()?;
         let field = |name: &str| {
             note.lines()
                 .find_map(|l| l.strip_prefix(name))
@@ -582,14 +577,14 @@ impl Worker {
     /// [`Self::interrupted_refusal`] finds the note and completes the refusal, rather than
     /// finding no originals in the spool and failing the job for that.
     fn fail(&self, job: &Job, dir: &Path, code: &str, reason: &str) -> anyhow::Result<()> {
-        let target = self.quarantine.join(&job.id);
+        let target = self.quarantine.folder(&job.id);
         std::fs::create_dir_all(&target)?;
         let note = format!(
             "job: {}\nsource: {}\nerror code: {code}\nreason: {reason}\n",
             job.id,
             job.source_name_shown(),
         );
-        let note_path = self.quarantine.join(format!("{}.error.txt", job.id));
+        let note_path = self.quarantine.note(&job.id);
         std::fs::write(&note_path, note)?;
         // Whatever is still in the spool (all of it, or what a cut-short move left).
         for original in custody::originals(dir)? {
@@ -614,7 +609,7 @@ impl Worker {
             patch,
             event,
         )?;
-        let _ = std::fs::remove_file(dir.join(OUTPUT_NAME));
+        let _ = std::fs::remove_file(spool::output_in(&dir));
         tracing::warn!(job = %job.id, code, reason, quarantine = %target.display(), "scan refused and quarantined");
         Ok(())
     }

@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::intake::custody;
 use crate::state::{Database, Job, JobPatch, JobState, NewEvent, StateError};
 use quire_domain::Action;
+use quire_domain::spool::Quarantine;
 
 /// Held → ready for delivery.
 pub fn release(
@@ -110,7 +111,8 @@ pub fn match_request(
 }
 
 fn restore_from_quarantine(quarantine: &std::path::Path, job: &Job) -> std::io::Result<()> {
-    let held = quarantine.join(&job.id);
+    let quarantine = Quarantine::new(quarantine);
+    let held = quarantine.folder(&job.id);
     let dir = PathBuf::from(&job.spool_path);
     std::fs::create_dir_all(&dir)?;
     if held.is_dir() {
@@ -124,6 +126,6 @@ fn restore_from_quarantine(quarantine: &std::path::Path, job: &Job) -> std::io::
     if originals.is_empty() {
         return Err(std::io::Error::other("the original is gone"));
     }
-    let _ = std::fs::remove_file(quarantine.join(format!("{}.error.txt", job.id)));
+    let _ = std::fs::remove_file(quarantine.note(&job.id));
     Ok(())
 }

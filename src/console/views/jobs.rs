@@ -358,7 +358,7 @@ pub async fn thumbnail(
             "The job has no processed page with that number.",
         ));
     }
-    let pdf = std::path::PathBuf::from(&job.spool_path).join(crate::intake::worker::OUTPUT_NAME);
+    let pdf = job.output();
     let rendered =
         tokio::task::spawn_blocking(move || crate::console::thumbnail::render(&pdf, page_no)).await;
     match rendered {
