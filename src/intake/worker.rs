@@ -609,7 +609,7 @@ impl Worker {
             patch,
             event,
         )?;
-        let _ = std::fs::remove_file(spool::output_in(&dir));
+        let _ = std::fs::remove_file(spool::output_in(dir));
         tracing::warn!(job = %job.id, code, reason, quarantine = %target.display(), "scan refused and quarantined");
         Ok(())
     }
