@@ -2,6 +2,8 @@
 //! that a misspelt placeholder is a configuration error rather than a wrong cover sheet.
 //! `{{` and `}}` stand for literal braces. Rendering never fails; it does not lay text out.
 
+use quire_domain::placeholders::{self, Malformed};
+
 use crate::error::WatermarkError;
 
 /// Where a template is used, which decides the placeholders it may name: page numbers exist only
@@ -112,33 +114,17 @@ impl Template {
             template: text.to_string(),
             reason,
         };
-        let mut pieces = Vec::new();
-        let mut literal = String::new();
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '{' if chars.peek() == Some(&'{') => {
-                    chars.next();
-                    literal.push('{');
-                }
-                '}' if chars.peek() == Some(&'}') => {
-                    chars.next();
-                    literal.push('}');
-                }
-                '}' => {
-                    return Err(bad(
-                        "a `}` without its `{` (write `}}` for a literal brace)".into(),
-                    ));
-                }
-                '{' => {
-                    let mut name = String::new();
-                    loop {
-                        match chars.next() {
-                            Some('}') => break,
-                            Some(c) => name.push(c),
-                            None => return Err(bad(format!("`{{{name}` is never closed"))),
-                        }
-                    }
+        let split = placeholders::split(text).map_err(|m| match m {
+            Malformed::Unclosed { rest, .. } => bad(format!("`{{{rest}` is never closed")),
+            Malformed::StrayClose { .. } => {
+                bad("a `}` without its `{` (write `}}` for a literal brace)".into())
+            }
+        })?;
+        let mut pieces = Vec::with_capacity(split.len());
+        for piece in split {
+            pieces.push(match piece {
+                placeholders::Piece::Text(text) => Piece::Literal(text),
+                placeholders::Piece::Name { name, .. } => {
                     let known = Placeholder::ALL.map(Placeholder::name).join(", ");
                     let field = Placeholder::from_name(name.trim()).ok_or_else(|| {
                         bad(format!(
@@ -150,16 +136,9 @@ impl Template {
                             "`{{{name}}}` is only available in per-page texts"
                         )));
                     }
-                    if !literal.is_empty() {
-                        pieces.push(Piece::Literal(std::mem::take(&mut literal)));
-                    }
-                    pieces.push(Piece::Field(field));
+                    Piece::Field(field)
                 }
-                c => literal.push(c),
-            }
-        }
-        if !literal.is_empty() {
-            pieces.push(Piece::Literal(literal));
+            });
         }
         Ok(Self {
             source: text.to_string(),

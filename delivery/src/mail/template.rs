@@ -5,6 +5,8 @@
 //! `{title}`, `{institution}`, `{contact}`. `{{` and `}}` stand for literal braces. Values are
 //! inserted as given (plain text mail, so no escaping).
 
+use quire_domain::placeholders::{self, Malformed};
+
 use crate::DeliveryError;
 
 /// What a notice can say.
@@ -100,48 +102,22 @@ impl Template {
             template: name,
             reason,
         };
-        let mut pieces = Vec::new();
-        let mut literal = String::new();
-        let mut chars = text.char_indices().peekable();
-        while let Some((at, c)) = chars.next() {
-            match c {
-                '{' if chars.peek().map(|&(_, c)| c) == Some('{') => {
-                    chars.next();
-                    literal.push('{');
+        let split = placeholders::split(text).map_err(|m| match m {
+            Malformed::Unclosed { at, .. } => err(format!("unclosed '{{' at byte {at}")),
+            Malformed::StrayClose { at } => err(format!(
+                "unmatched '}}' at byte {at} (write '}}}}' for a brace)"
+            )),
+        })?;
+        let mut pieces = Vec::with_capacity(split.len());
+        for piece in split {
+            pieces.push(match piece {
+                placeholders::Piece::Text(text) => Piece::Text(text),
+                placeholders::Piece::Name { name, at } => {
+                    Piece::Field(Field::named(name).ok_or_else(|| {
+                        err(format!("unknown placeholder {{{name}}} at byte {at}"))
+                    })?)
                 }
-                '}' if chars.peek().map(|&(_, c)| c) == Some('}') => {
-                    chars.next();
-                    literal.push('}');
-                }
-                '{' => {
-                    let rest = &text[at + 1..];
-                    let Some(len) = rest.find('}') else {
-                        return Err(err(format!("unclosed '{{' at byte {at}")));
-                    };
-                    let placeholder = &rest[..len];
-                    let field = Field::named(placeholder).ok_or_else(|| {
-                        err(format!(
-                            "unknown placeholder {{{placeholder}}} at byte {at}"
-                        ))
-                    })?;
-                    if !literal.is_empty() {
-                        pieces.push(Piece::Text(std::mem::take(&mut literal)));
-                    }
-                    pieces.push(Piece::Field(field));
-                    for _ in 0..=placeholder.chars().count() {
-                        chars.next();
-                    }
-                }
-                '}' => {
-                    return Err(err(format!(
-                        "unmatched '}}' at byte {at} (write '}}}}' for a brace)"
-                    )));
-                }
-                c => literal.push(c),
-            }
-        }
-        if !literal.is_empty() {
-            pieces.push(Piece::Text(literal));
+            });
         }
         Ok(Self { pieces })
     }
