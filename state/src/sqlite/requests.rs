@@ -2,8 +2,8 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::state::StateError;
-use crate::state::request::Request;
+use crate::StateError;
+use crate::request::Request;
 
 const COLUMNS: &str = "id, patron_name, patron_email, library, title, issn, isbn, article, author, year, \
                        volume, issue, pages, basis, basis_reference, link_days, link_downloads, created_at";
@@ -40,7 +40,7 @@ pub fn insert(conn: &Connection, r: &Request) -> Result<(), StateError> {
             r.basis_reference,
             r.link_days,
             r.link_downloads,
-            crate::state::now_rfc3339(),
+            crate::now_rfc3339(),
         ],
     )?;
     Ok(())

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use crate::state::StateError;
+use crate::StateError;
 
 /// Someone who works in the console. Borrowers are never users.
 #[derive(Debug, Clone, Serialize)]

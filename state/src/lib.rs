@@ -1,5 +1,10 @@
-//! Quire's state behind one narrow interface, so the embedded SQLite file can later be swapped
-//! for PostgreSQL without touching callers. The backend is chosen once, from `[database]`.
+//! Quire's state behind one narrow interface: one small trait per concern (audit, requests,
+//! jobs, deliveries, links, notices, staff, retention) combined into [`Database`], the embedded
+//! SQLite backend, and [`Repo`], the one path from async code to the database.
+//!
+//! What the state means (states, actions, the rule of five, the events a store writes) is
+//! `quire-domain`'s; this crate stores it. It reads no configuration: the binary chooses the
+//! backend from `[database]` and opens it here.
 
 mod error;
 mod repo;
@@ -17,8 +22,6 @@ pub use quire_domain::{
     Summary, audit, delivery, job, request,
 };
 pub use sqlite::users::{StaffSession, StaffUser, UserChange};
-
-use crate::config::{DatabaseConfig, LoadedConfig};
 
 /// Which audit events to read; every field narrows the set.
 #[derive(Debug, Clone, Default)]
@@ -150,7 +153,7 @@ pub trait DeliveryRepo {
         event: NewEvent,
         work: &quire_domain::compliance::Work,
         basis: Basis,
-        rules: &crate::config::compliance::ComplianceConfig,
+        rules: &quire_domain::compliance::ComplianceConfig,
     ) -> Result<quire_domain::compliance::CopyDecision, StateError>;
 
     /// Releases a held delivery: needs a reason and the officer, audits both, reopens the link
@@ -323,13 +326,9 @@ pub enum LinkChange {
     },
 }
 
-/// Opens (creating and migrating as needed) the configured database.
-pub fn open(config: &LoadedConfig) -> Result<Db, StateError> {
-    match &config.config.database {
-        DatabaseConfig::Sqlite { .. } => Ok(Arc::new(sqlite::SqliteDatabase::open(
-            &config.database_path(),
-        )?)),
-    }
+/// Opens (creating and migrating as needed) the SQLite database at `path`.
+pub fn open_sqlite(path: &std::path::Path) -> Result<Db, StateError> {
+    Ok(Arc::new(sqlite::SqliteDatabase::open(path)?))
 }
 
 /// Recomputes the whole stored chain. `Ok(Err(_))` is a verified break, not an I/O failure.

@@ -2,14 +2,14 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::state::StateError;
-use crate::state::job::{Job, JobFilter, JobPatch, JobState};
+use crate::StateError;
+use crate::job::{Job, JobFilter, JobPatch, JobState};
 
 const COLUMNS: &str = "id, request_id, state, hold_reason, source_name, spool_path, source_sha256, page_count, \
                        report_json, output_sha256, error_code, error_message, created_at, updated_at, parent_job";
 
 pub fn insert(conn: &Connection, j: &Job) -> Result<(), StateError> {
-    let now = crate::state::now_rfc3339();
+    let now = crate::now_rfc3339();
     conn.execute(
         &format!(
             "INSERT INTO jobs ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13,?14)"
@@ -120,7 +120,7 @@ pub fn transition(
             list_states(from)
         )));
     }
-    let now = crate::state::now_rfc3339();
+    let now = crate::now_rfc3339();
     conn.execute(
         "UPDATE jobs SET state = ?2, updated_at = ?3,
             request_id = COALESCE(?4, request_id),

@@ -2,8 +2,8 @@
 
 use rusqlite::{Connection, Transaction, params};
 
-use crate::state::StateError;
-use crate::state::job::PageRow;
+use crate::StateError;
+use crate::job::PageRow;
 
 pub fn replace(tx: &Transaction<'_>, job_id: &str, pages: &[PageRow]) -> Result<(), StateError> {
     // Reprocessing replaces what an earlier run found.

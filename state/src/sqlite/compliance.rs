@@ -7,10 +7,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
 
 use super::{append_in, deliveries, jobs};
-use crate::config::compliance::ComplianceConfig;
-use crate::state::delivery::{Delivery, Link};
-use crate::state::job::{JobPatch, JobState};
-use crate::state::{Basis, NewEvent, StateError};
+use crate::delivery::{Delivery, Link};
+use crate::job::{JobPatch, JobState};
+use crate::{Basis, NewEvent, StateError};
+use quire_domain::compliance::ComplianceConfig;
 use quire_domain::compliance::count::{Counted, Ledger, count_copy};
 use quire_domain::compliance::retention::{self, PruneReport, PseudonymReport};
 use quire_domain::compliance::{CopyDecision, CountedCopy, Work};
@@ -136,7 +136,7 @@ pub fn create_counted(
     if let (true, Some((to, subject, body))) = (held, new.notice) {
         tx.execute(
             "INSERT INTO held_notices (delivery_id, recipient, subject, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![delivery.id, to, subject, body, crate::state::now_rfc3339()],
+            params![delivery.id, to, subject, body, crate::now_rfc3339()],
         )?;
     }
     tx.execute(
@@ -184,7 +184,7 @@ pub fn release(
             d.state
         )));
     }
-    let now = crate::state::now_rfc3339();
+    let now = crate::now_rfc3339();
     tx.execute("UPDATE deliveries SET state = 'active', hold_reason = NULL WHERE id = ?1 AND state = 'held'", [id])?;
     let mut reopened = Vec::new();
     for (link, _) in deliveries::links(tx, Some(&d.request_id))?
@@ -392,7 +392,7 @@ pub fn prune(
         if !dry_run {
             tx.execute(
                 "INSERT INTO audit_checkpoints (through_seq, head_hash, created_at) VALUES (?1, ?2, ?3)",
-                params![through, hash, crate::state::now_rfc3339()],
+                params![through, hash, crate::now_rfc3339()],
             )?;
             tx.execute("DELETE FROM audit_events WHERE seq <= ?1", [through])?;
         }
@@ -439,7 +439,7 @@ pub fn pseudonymise(
         })?
         .collect::<Result<Vec<_>, _>>()?;
     drop(stmt);
-    let now = crate::state::now_rfc3339();
+    let now = crate::now_rfc3339();
     for (id, email, busy) in due {
         if busy {
             report.skipped.push(id);
@@ -478,11 +478,11 @@ mod tests {
     use std::cell::Cell;
 
     use super::super::SqliteDatabase;
-    use crate::config::compliance::ComplianceConfig;
-    use crate::state::audit::{self, GENESIS, NewEvent};
-    use crate::state::delivery::{Delivery, Grant, Link, LinkState};
-    use crate::state::{AuditFilter, Basis, Request, verify_audit};
-    use crate::state::{AuditRepo, DeliveryRepo, LinkRepo, NoticeRepo, RequestRepo, RetentionRepo};
+    use crate::audit::{self, GENESIS, NewEvent};
+    use crate::delivery::{Delivery, Grant, Link, LinkState};
+    use crate::{AuditFilter, Basis, Request, verify_audit};
+    use crate::{AuditRepo, DeliveryRepo, LinkRepo, NoticeRepo, RequestRepo, RetentionRepo};
+    use quire_domain::compliance::ComplianceConfig;
     use quire_domain::compliance::ContuPolicy;
     use quire_domain::compliance::{Verdict, Work, retention};
     use quire_domain::{Action, DeliveryState};

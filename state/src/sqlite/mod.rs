@@ -341,7 +341,7 @@ impl DeliveryRepo for SqliteDatabase {
         event: NewEvent,
         work: &quire_domain::compliance::Work,
         basis: super::Basis,
-        rules: &crate::config::compliance::ComplianceConfig,
+        rules: &quire_domain::compliance::ComplianceConfig,
     ) -> Result<quire_domain::compliance::CopyDecision, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -479,10 +479,7 @@ impl LinkRepo for SqliteDatabase {
 }
 
 impl NoticeRepo for SqliteDatabase {
-    fn notices_of_request(
-        &self,
-        request_id: &str,
-    ) -> Result<Vec<crate::state::NoticeStatus>, StateError> {
+    fn notices_of_request(&self, request_id: &str) -> Result<Vec<crate::NoticeStatus>, StateError> {
         deliveries::notices_of_request(&self.conn(), request_id)
     }
 

@@ -2,8 +2,8 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use crate::state::delivery::{CodeCheck, Delivery, Grant, Link, PickupPolicy, QueuedNotice};
-use crate::state::{LinkState, StateError};
+use crate::delivery::{CodeCheck, Delivery, Grant, Link, PickupPolicy, QueuedNotice};
+use crate::{LinkState, StateError};
 use quire_domain::NoticeState;
 
 const DELIVERY: &str = "d.id, d.request_id, d.job_id, d.document_sha256, d.stamped_sha256, d.basis, d.state, \
@@ -59,7 +59,7 @@ pub fn insert(
     l: &Link,
     notice: Option<(&str, &str, &str)>,
 ) -> Result<(), StateError> {
-    let now = crate::state::now_rfc3339();
+    let now = crate::now_rfc3339();
     tx.execute(
         "INSERT INTO deliveries (id, request_id, job_id, document_sha256, stamped_sha256, basis, state, hold_reason,
             file_name, bytes, page_count, recipient, library, created_at)
@@ -197,7 +197,7 @@ pub fn resume(
     })
 }
 
-/// Counts a pickup code attempt: see [`crate::state::Database::pickup_code_attempt`]. The
+/// Counts a pickup code attempt: see [`crate::Database::pickup_code_attempt`]. The
 /// audit events are the caller's; this returns what happened.
 pub fn code_attempt(
     tx: &Transaction<'_>,
@@ -310,14 +310,14 @@ pub fn notices_due(
 pub fn notices_of_request(
     conn: &Connection,
     request_id: &str,
-) -> Result<Vec<crate::state::NoticeStatus>, StateError> {
+) -> Result<Vec<crate::NoticeStatus>, StateError> {
     let mut stmt = conn.prepare_cached(
         "SELECT n.delivery_id, n.recipient, n.state, n.attempts, n.last_error, n.created_at, n.sent_at
          FROM notices n JOIN deliveries d ON d.id = n.delivery_id
          WHERE d.request_id = ?1 ORDER BY n.id",
     )?;
     let rows = stmt.query_map([request_id], |r| {
-        Ok(crate::state::NoticeStatus {
+        Ok(crate::NoticeStatus {
             delivery_id: r.get(0)?,
             recipient: r.get(1)?,
             state: super::named(r, 2)?,
@@ -337,7 +337,7 @@ pub fn notice_update(
     next_at: &str,
     error: Option<&str>,
 ) -> Result<(), StateError> {
-    let now = crate::state::now_rfc3339();
+    let now = crate::now_rfc3339();
     tx.execute(
         "UPDATE notices SET state = ?2, attempts = attempts + 1, next_attempt_at = ?3, last_error = ?4,
                 sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1",

@@ -1,0 +1,13 @@
+//! The binary's side of the state: which backend `[database]` names, opened. Everything else
+//! is `quire-state`'s, re-exported here so callers name one path.
+
+pub use quire_state::*;
+
+use crate::config::{DatabaseConfig, LoadedConfig};
+
+/// Opens (creating and migrating as needed) the configured database.
+pub fn open(config: &LoadedConfig) -> Result<Db, StateError> {
+    match &config.config.database {
+        DatabaseConfig::Sqlite { .. } => open_sqlite(&config.database_path()),
+    }
+}
