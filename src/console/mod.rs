@@ -3,8 +3,8 @@
 //! stylesheet inline and no external assets: library networks can be closed.
 //!
 //! Staff sign in with a user made by `quire user add`; borrowers never reach these pages. Every
-//! state change goes through the same `crate::state` methods the CLI uses, with the staff
-//! member as the audit actor. Not here yet: redelivering a job.
+//! state change goes through the same `crate::service` functions the CLI uses (and the
+//! database through `state::Repo`), with the staff member as the audit actor.
 //!
 //! minijinja rather than askama: templates are parsed at first use instead of generating Rust
 //! per template, which keeps the root crate's build light, and autoescaping is on by file name.

@@ -1,5 +1,5 @@
-//! The daemon's HTTP server (axum): health now; the API, borrower pages and the staff console
-//! mount here as they arrive.
+//! The daemon's HTTP server (axum): `/healthz`, the API (`api`), the borrower's pages
+//! (`borrower`) and the staff console (`crate::console`), all on one [`AppState`].
 
 mod api;
 mod borrower;
