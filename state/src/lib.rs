@@ -9,6 +9,8 @@
 mod error;
 mod repo;
 mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::StateError;
 pub use repo::Repo;
