@@ -661,3 +661,239 @@ fn floats_in_details_survive_storage_and_verify() {
     }
     assert!(verify_audit(&**db, None).unwrap().is_ok());
 }
+
+fn job(id: &str) -> quire_state::Job {
+    quire_state::Job {
+        id: id.into(),
+        request_id: None,
+        state: quire_state::JobState::Received,
+        hold_reason: None,
+        source_name: format!("{id}.png"),
+        spool_path: format!("/spool/{id}"),
+        source_sha256: "b".repeat(64),
+        page_count: None,
+        report_json: None,
+        output_sha256: None,
+        error_code: None,
+        error_message: None,
+        created_at: String::new(),
+        updated_at: String::new(),
+        parent_job: None,
+    }
+}
+
+#[test]
+fn a_job_moves_only_from_the_state_it_is_in_and_each_move_is_audited_once() {
+    use quire_state::{JobPatch, JobState, StateError};
+    let fresh = fresh();
+    let db = &fresh.db;
+    db.job_create(
+        &job("job_1"),
+        NewEvent::new("daemon", Action::JobReceived).subject("job", "job_1"),
+    )
+    .unwrap();
+    let take = || {
+        db.job_transition(
+            "job_1",
+            &[JobState::Received],
+            JobState::Processing,
+            JobPatch::default(),
+            NewEvent::new("daemon", Action::JobProcessing).subject("job", "job_1"),
+        )
+    };
+    assert_eq!(take().unwrap().state, JobState::Processing);
+    // A second worker loses the race: nothing changes, nothing is audited.
+    assert!(matches!(take(), Err(StateError::Conflict(_))));
+    assert_eq!(
+        db.job_get("job_1").unwrap().unwrap().state,
+        JobState::Processing
+    );
+    let mut processing = 0;
+    db.audit_scan(
+        &AuditFilter {
+            action: Some(Action::JobProcessing.to_string()),
+            ..Default::default()
+        },
+        &mut |_| {
+            processing += 1;
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(processing, 1);
+    assert!(matches!(
+        db.job_transition(
+            "job_9",
+            &[JobState::Received],
+            JobState::Processing,
+            JobPatch::default(),
+            NewEvent::new("daemon", Action::JobProcessing),
+        ),
+        Err(StateError::Conflict(_) | StateError::NotFound(_))
+    ));
+}
+
+#[test]
+fn concurrent_copies_of_one_work_never_share_a_place_in_the_count() {
+    let h = History::new();
+    // Ten requests for the same article, made in 2026; delivered from two handles at once.
+    let requests: Vec<Request> = (1..=10)
+        .map(|n| {
+            let r = Request {
+                id: format!("TN{n}"),
+                patron_name: format!("Reader {n}"),
+                patron_email: format!("reader{n}@example.org"),
+                library: Some("ZZQ".into()),
+                title: Some("The Journal of Tests".into()),
+                issn: Some("0378-5955".into()),
+                isbn: None,
+                article: Some(format!("Article {n}")),
+                author: None,
+                year: Some(2025),
+                volume: None,
+                issue: None,
+                pages: None,
+                basis: Basis::Ccg,
+                basis_reference: None,
+                link_days: None,
+                link_downloads: None,
+                created_at: String::new(),
+            };
+            h.db.requests_add(std::slice::from_ref(&r), "import")
+                .unwrap();
+            h.db.backdate_request(&r.id, "2026-03-01T00:00:00.000Z");
+            r
+        })
+        .collect();
+    let handles = [h.db.clone(), h._fresh.another()];
+    let rules = h.rules.clone();
+    let results: Vec<(Verdict, i64)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = requests
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let db = handles[i % 2].clone();
+                let rules = rules.clone();
+                scope.spawn(move || {
+                    let n = i + 1;
+                    let delivery = Delivery {
+                        id: format!("dlv_{n}"),
+                        request_id: r.id.clone(),
+                        job_id: None,
+                        document_sha256: "a".repeat(64),
+                        stamped_sha256: format!("{n:064}"),
+                        basis: r.basis,
+                        state: DeliveryState::Active,
+                        hold_reason: None,
+                        file_name: "x.pdf".into(),
+                        bytes: 10,
+                        page_count: 1,
+                        recipient: r.patron_name.clone(),
+                        library: r.library.clone(),
+                        created_at: String::new(),
+                        purged_at: None,
+                    };
+                    let link = Link {
+                        id: format!("lnk_{n}"),
+                        delivery_id: delivery.id.clone(),
+                        token_sha256: format!("t{n}"),
+                        expires_at: "2999-01-01T00:00:00Z".into(),
+                        downloads_left: 3,
+                        downloads_allowed: 3,
+                        pickup_code_sha256: None,
+                        revoked_at: None,
+                        created_at: String::new(),
+                        locked_at: None,
+                        code_failures: 0,
+                    };
+                    let d = db
+                        .delivery_create_counted(
+                            &delivery,
+                            &link,
+                            None,
+                            None,
+                            false,
+                            NewEvent::new("staff", Action::DeliveryCreated),
+                            &Work::of(r),
+                            r.basis,
+                            &rules,
+                        )
+                        .unwrap();
+                    (d.verdict, d.nth)
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    // Exactly five went out, each in its own place; a held copy does not count (it did not
+    // go out), so every one after them is the sixth.
+    let mut delivered: Vec<i64> = results
+        .iter()
+        .filter(|&&(v, _)| v == Verdict::Deliver)
+        .map(|&(_, nth)| nth)
+        .collect();
+    delivered.sort();
+    assert_eq!(delivered, [1, 2, 3, 4, 5], "{results:?}");
+    assert!(
+        results
+            .iter()
+            .filter(|&&(v, _)| v != Verdict::Deliver)
+            .all(|&(v, nth)| (v, nth) == (Verdict::Hold, 6)),
+        "{results:?}"
+    );
+}
+
+#[test]
+fn a_session_lives_until_it_ends_and_a_sign_in_forgets_only_its_own_failures() {
+    use quire_state::{StaffSession, StaffUser};
+    let fresh = fresh();
+    let db = &fresh.db;
+    let user = StaffUser {
+        name: "ana".into(),
+        role: "technician".into(),
+        password: "$argon2id$stub".into(),
+        created_at: String::new(),
+    };
+    db.user_add(&user, "admin").unwrap();
+    assert!(matches!(
+        db.user_add(&user, "admin"),
+        Err(quire_state::StateError::Conflict(_))
+    ));
+    let since = "2000-01-01T00:00:00.000Z";
+    db.login_failed(
+        &["user:ana".into(), "client:10.0.0.1".into()],
+        "ana",
+        "10.0.0.1",
+    )
+    .unwrap();
+    db.login_failed(
+        &["user:bob".into(), "client:10.0.0.2".into()],
+        "bob",
+        "10.0.0.2",
+    )
+    .unwrap();
+    let session = StaffSession {
+        id_sha256: "s".repeat(64),
+        user_name: "ana".into(),
+        csrf: "c".into(),
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+        expires_at: "2999-01-01T00:00:00.000Z".into(),
+    };
+    db.session_start(
+        &session,
+        "10.0.0.1",
+        &["user:ana".into(), "client:10.0.0.1".into()],
+        since,
+    )
+    .unwrap();
+    assert_eq!(db.login_failures("user:ana", since).unwrap(), 0);
+    assert_eq!(db.login_failures("user:bob", since).unwrap(), 1);
+    let (found, who) = db.session_get(&session.id_sha256).unwrap().unwrap();
+    assert_eq!(
+        (found.user_name.as_str(), who.role.as_str()),
+        ("ana", "technician")
+    );
+    assert!(db.session_end(&session.id_sha256, "ana").unwrap());
+    assert!(db.session_get(&session.id_sha256).unwrap().is_none());
+    assert!(!db.session_end(&session.id_sha256, "ana").unwrap());
+}
