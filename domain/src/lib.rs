@@ -63,6 +63,7 @@ pub mod compliance;
 pub mod delivery;
 pub mod events;
 pub mod job;
+pub mod names;
 pub mod placeholders;
 pub mod request;
 pub mod spool;

@@ -4,15 +4,28 @@
 //! handler), which is what stops a device that is blocked mid-page or waiting for paper. This is
 //! the "safe cancel" the `sane-scan` crate lacks: the handle is guarded so a cancel can never
 //! reach a handle that has been closed.
+//!
+//! A cancel first only asks: the scanning thread sees the request between two reads (a read
+//! returns within a fraction of a second while pages flow) and cancels the scan itself. Only a
+//! device still blocked in one read after [`ASYNC_GRACE`] is cancelled from outside. Cancelling
+//! from outside while a read runs is what the standard allows, but SANE's `test` backend then
+//! joins its reader thread twice (once in `sane_cancel`, once in `sane_read`), and the second
+//! join never returns: `quire scan` hung on Ctrl-C in one run of the end-to-end tests.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use crate::ffi;
+
+/// How long a requested cancel waits for the scanning thread before cancelling from outside.
+pub const ASYNC_GRACE: Duration = Duration::from_secs(2);
 
 #[derive(Default)]
 struct CancelState {
     requested: AtomicBool,
+    /// The scanning thread has seen the request and cancels the scan itself.
+    acknowledged: AtomicBool,
     /// The open handle as an address; 0 once closed. Held locked while cancelling or closing.
     handle: Mutex<usize>,
 }
@@ -33,15 +46,33 @@ impl CancelHandle {
         *self.state.handle.lock().unwrap_or_else(|p| p.into_inner()) = 0;
     }
 
-    /// Asks the device to stop; the scan then ends with a `Cancelled` error.
+    /// Asks the device to stop; the scan then ends with a `Cancelled` error. The scanning
+    /// thread cancels between reads; a device blocked in one read for [`ASYNC_GRACE`] is
+    /// cancelled from here.
     pub fn cancel(&self) {
         self.state.requested.store(true, Ordering::SeqCst);
-        let handle = self.state.handle.lock().unwrap_or_else(|p| p.into_inner());
-        if *handle != 0 {
-            // SAFETY: the handle is open (detach takes this lock before closing), and the SANE
-            // standard allows sane_cancel concurrently with other calls on the handle.
-            unsafe { ffi::sane_cancel(*handle as ffi::Handle) };
+        let state = Arc::clone(&self.state);
+        std::thread::spawn(move || {
+            std::thread::sleep(ASYNC_GRACE);
+            let handle = state.handle.lock().unwrap_or_else(|p| p.into_inner());
+            if *handle != 0 && !state.acknowledged.load(Ordering::SeqCst) {
+                // SAFETY: the handle is open (detach takes this lock before closing), and the
+                // SANE standard allows sane_cancel concurrently with other calls on the handle.
+                unsafe { ffi::sane_cancel(*handle as ffi::Handle) };
+            }
+        });
+    }
+
+    /// For the scanning thread: whether a cancel was requested; if so, the caller now ends the
+    /// scan itself, and no cancel from outside follows.
+    pub(crate) fn take_request(&self) -> bool {
+        if !self.is_requested() {
+            return false;
         }
+        // Under the lock: a cancel from outside already under way finishes first.
+        let _handle = self.state.handle.lock().unwrap_or_else(|p| p.into_inner());
+        self.state.acknowledged.store(true, Ordering::SeqCst);
+        true
     }
 
     pub fn is_requested(&self) -> bool {

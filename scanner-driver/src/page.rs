@@ -78,7 +78,7 @@ pub(crate) fn read_page(
     let mut frames: [Option<(ffi::Parameters, PathBuf, u64)>; 3] = [None, None, None];
     let mut first_frame = true;
     loop {
-        if cancel.is_requested() {
+        if cancel.take_request() {
             return Err(ScanError::Cancelled {
                 device: device.name().to_string(),
                 page,
@@ -119,7 +119,7 @@ pub(crate) fn read_page(
         let mut out = file;
         let mut total: u64 = 0;
         loop {
-            if cancel.is_requested() {
+            if cancel.take_request() {
                 device.cancel_scan();
                 return Err(ScanError::Cancelled {
                     device: device.name().to_string(),

@@ -216,12 +216,7 @@ fn early(error: ScanError) -> CaptureFailure {
 
 /// A request id names a file in the inbox, so it must be a plain file name.
 fn check_request(request: &str) -> anyhow::Result<String> {
-    let ok = !request.is_empty()
-        && !request.starts_with('.')
-        && request.len() <= 100
-        && request
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let ok = !request.starts_with('.') && quire_domain::names::is_plain(request, 100);
     anyhow::ensure!(
         ok,
         "--request `{request}`: use letters, digits, '-', '_' and '.' only (it names the scan file)"

@@ -60,11 +60,7 @@ pub const FAILURE_WINDOW_MINUTES: i64 = 15;
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
 pub fn check_user_name(name: &str) -> anyhow::Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    let ok = quire_domain::names::is_plain(name, 64);
     anyhow::ensure!(
         ok,
         "user name `{name}`: use 1 to 64 letters, digits, `.`, `_` or `-`"

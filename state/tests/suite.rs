@@ -52,6 +52,65 @@ impl<'a> Ask<'a> {
     }
 }
 
+/// The `n`th request of a history: an article of `ask`'s journal, for a reader of three.
+fn article_request(n: u32, ask: &Ask<'_>) -> Request {
+    Request {
+        id: format!("TN{n}"),
+        patron_name: format!("Reader {}", n % 3),
+        patron_email: format!("reader{}@example.org", n % 3),
+        library: Some(ask.library.into()),
+        title: Some(ask.title.into()),
+        issn: ask.issn.map(String::from),
+        isbn: None,
+        article: Some(format!("Article {n}")),
+        author: None,
+        year: Some(ask.published),
+        volume: None,
+        issue: None,
+        pages: None,
+        basis: ask.basis,
+        basis_reference: (ask.basis == Basis::Permission).then(|| "CCC 123".to_string()),
+        link_days: None,
+        link_downloads: None,
+        created_at: String::new(),
+    }
+}
+
+/// The `n`th copy made for `request`: its delivery and its link.
+fn copy_for(request: &Request, n: u32) -> (Delivery, Link) {
+    let delivery = Delivery {
+        id: format!("dlv_{n}"),
+        request_id: request.id.clone(),
+        job_id: None,
+        document_sha256: "a".repeat(64),
+        stamped_sha256: format!("{n:064}"),
+        basis: request.basis,
+        state: DeliveryState::Active,
+        hold_reason: None,
+        file_name: "x.pdf".into(),
+        bytes: 10,
+        page_count: 1,
+        recipient: request.patron_name.clone(),
+        library: request.library.clone(),
+        created_at: String::new(),
+        purged_at: None,
+    };
+    let link = Link {
+        id: format!("lnk_{n}"),
+        delivery_id: delivery.id.clone(),
+        token_sha256: format!("t{n}"),
+        expires_at: "2999-01-01T00:00:00Z".into(),
+        downloads_left: 3,
+        downloads_allowed: 3,
+        pickup_code_sha256: None,
+        revoked_at: None,
+        created_at: String::new(),
+        locked_at: None,
+        code_failures: 0,
+    };
+    (delivery, link)
+}
+
 impl History {
     fn new() -> Self {
         let fresh = fresh();
@@ -68,26 +127,7 @@ impl History {
     fn copy(&self, ask: Ask<'_>) -> (String, String, Verdict, i64) {
         let n = self.next.get() + 1;
         self.next.set(n);
-        let request = Request {
-            id: format!("TN{n}"),
-            patron_name: format!("Reader {}", n % 3),
-            patron_email: format!("reader{}@example.org", n % 3),
-            library: Some(ask.library.into()),
-            title: Some(ask.title.into()),
-            issn: ask.issn.map(String::from),
-            isbn: None,
-            article: Some(format!("Article {n}")),
-            author: None,
-            year: Some(ask.published),
-            volume: None,
-            issue: None,
-            pages: None,
-            basis: ask.basis,
-            basis_reference: (ask.basis == Basis::Permission).then(|| "CCC 123".to_string()),
-            link_days: None,
-            link_downloads: None,
-            created_at: String::new(),
-        };
+        let request = article_request(n, &ask);
         self.db
             .requests_add(std::slice::from_ref(&request), "import")
             .unwrap();
@@ -104,36 +144,7 @@ impl History {
     }
 
     fn send(&self, request: &Request, n: u32) -> (String, String, Verdict, i64) {
-        let delivery = Delivery {
-            id: format!("dlv_{n}"),
-            request_id: request.id.clone(),
-            job_id: None,
-            document_sha256: "a".repeat(64),
-            stamped_sha256: format!("{n:064}"),
-            basis: request.basis,
-            state: DeliveryState::Active,
-            hold_reason: None,
-            file_name: "x.pdf".into(),
-            bytes: 10,
-            page_count: 1,
-            recipient: request.patron_name.clone(),
-            library: request.library.clone(),
-            created_at: String::new(),
-            purged_at: None,
-        };
-        let link = Link {
-            id: format!("lnk_{n}"),
-            delivery_id: delivery.id.clone(),
-            token_sha256: format!("t{n}"),
-            expires_at: "2999-01-01T00:00:00Z".into(),
-            downloads_left: 3,
-            downloads_allowed: 3,
-            pickup_code_sha256: None,
-            revoked_at: None,
-            created_at: String::new(),
-            locked_at: None,
-            code_failures: 0,
-        };
+        let (delivery, link) = copy_for(request, n);
         let event = NewEvent::new("staff", Action::DeliveryCreated)
             .subject("request", &request.id)
             .subject("delivery", &delivery.id);
@@ -736,32 +747,14 @@ fn a_job_moves_only_from_the_state_it_is_in_and_each_move_is_audited_once() {
 #[test]
 fn concurrent_copies_of_one_work_never_share_a_place_in_the_count() {
     let h = History::new();
-    // Ten requests for the same article, made in 2026; delivered from two handles at once.
+    // Ten requests for the same journal, made in 2026; delivered from two handles at once.
+    let at = "2026-03-01T00:00:00.000Z";
     let requests: Vec<Request> = (1..=10)
         .map(|n| {
-            let r = Request {
-                id: format!("TN{n}"),
-                patron_name: format!("Reader {n}"),
-                patron_email: format!("reader{n}@example.org"),
-                library: Some("ZZQ".into()),
-                title: Some("The Journal of Tests".into()),
-                issn: Some("0378-5955".into()),
-                isbn: None,
-                article: Some(format!("Article {n}")),
-                author: None,
-                year: Some(2025),
-                volume: None,
-                issue: None,
-                pages: None,
-                basis: Basis::Ccg,
-                basis_reference: None,
-                link_days: None,
-                link_downloads: None,
-                created_at: String::new(),
-            };
+            let r = article_request(n, &Ask::journal("ZZQ", at));
             h.db.requests_add(std::slice::from_ref(&r), "import")
                 .unwrap();
-            h.db.backdate_request(&r.id, "2026-03-01T00:00:00.000Z");
+            h.db.backdate_request(&r.id, at);
             r
         })
         .collect();
@@ -770,42 +763,12 @@ fn concurrent_copies_of_one_work_never_share_a_place_in_the_count() {
     let results: Vec<(Verdict, i64)> = std::thread::scope(|scope| {
         let workers: Vec<_> = requests
             .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let db = handles[i % 2].clone();
+            .zip(1..)
+            .map(|(r, n)| {
+                let db = handles[n as usize % 2].clone();
                 let rules = rules.clone();
                 scope.spawn(move || {
-                    let n = i + 1;
-                    let delivery = Delivery {
-                        id: format!("dlv_{n}"),
-                        request_id: r.id.clone(),
-                        job_id: None,
-                        document_sha256: "a".repeat(64),
-                        stamped_sha256: format!("{n:064}"),
-                        basis: r.basis,
-                        state: DeliveryState::Active,
-                        hold_reason: None,
-                        file_name: "x.pdf".into(),
-                        bytes: 10,
-                        page_count: 1,
-                        recipient: r.patron_name.clone(),
-                        library: r.library.clone(),
-                        created_at: String::new(),
-                        purged_at: None,
-                    };
-                    let link = Link {
-                        id: format!("lnk_{n}"),
-                        delivery_id: delivery.id.clone(),
-                        token_sha256: format!("t{n}"),
-                        expires_at: "2999-01-01T00:00:00Z".into(),
-                        downloads_left: 3,
-                        downloads_allowed: 3,
-                        pickup_code_sha256: None,
-                        revoked_at: None,
-                        created_at: String::new(),
-                        locked_at: None,
-                        code_failures: 0,
-                    };
+                    let (delivery, link) = copy_for(r, n);
                     let d = db
                         .delivery_create_counted(
                             &delivery,
