@@ -180,9 +180,7 @@ pub fn run(cmd: AuditCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode>
             }
         },
         AuditCommand::Note { text, actor } => {
-            let actor = actor
-                .or_else(|| std::env::var("USER").ok())
-                .unwrap_or_else(|| "cli".into());
+            let actor = actor.unwrap_or_else(super::actor);
             let event = db.audit_append(
                 NewEvent::new(actor, Action::AuditNote)
                     .details(serde_json::json!({ "text": text })),

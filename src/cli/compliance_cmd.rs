@@ -8,13 +8,10 @@ use clap::{Args, Subcommand};
 use quire_domain::DeliveryState;
 use serde_json::json;
 
+use super::actor;
 use crate::config::LoadedConfig;
 use crate::state;
 use quire_domain::compliance::retention;
-
-fn login() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "cli".into())
-}
 
 #[derive(Debug, Args)]
 pub struct DeliveriesArgs {
@@ -78,7 +75,7 @@ pub fn run(cmd: DeliveryCommand, config: &LoadedConfig) -> anyhow::Result<ExitCo
             if reason.trim().is_empty() {
                 anyhow::bail!("--reason must say why the copy may be released");
             }
-            let officer = officer.unwrap_or_else(login);
+            let officer = officer.unwrap_or_else(actor);
             let d = db.delivery_release(&delivery, &officer, reason.trim())?;
             println!(
                 "released {} (request {}) by {officer}: {}",
@@ -108,7 +105,7 @@ pub fn retention(cmd: RetentionCommand, config: &LoadedConfig) -> anyhow::Result
     let db = state::open(config)?;
     let rules = &config.config.compliance;
     let now = time::OffsetDateTime::now_utc();
-    let actor = login();
+    let actor = actor();
     let pruned = db.retention_prune(
         &retention::prune_cutoff(now, rules.retain_years),
         &actor,

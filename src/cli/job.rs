@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 
+use super::actor;
 use crate::config::LoadedConfig;
 use crate::service;
 use crate::state::{self, Db, Job, JobFilter, JobState};
@@ -46,10 +47,6 @@ pub enum JobCommand {
     /// the link expired or was used up, or the mail went astray). Not counted again under the
     /// rule of five.
     Redeliver { job: String },
-}
-
-fn actor() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "cli".into())
 }
 
 pub fn list(args: JobsArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {

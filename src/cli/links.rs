@@ -8,14 +8,11 @@ use anyhow::Context;
 use clap::Subcommand;
 use serde_json::json;
 
+use super::actor;
 use crate::config::LoadedConfig;
 use crate::deliver::{Deliverer, JobTie, purge};
 use crate::service::links;
 use crate::state;
-
-fn actor() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "cli".into())
-}
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()

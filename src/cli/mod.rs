@@ -114,6 +114,11 @@ impl Command {
     }
 }
 
+/// Who a command acts as in the audit log: the login name, or `cli` without one.
+pub(crate) fn actor() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "cli".into())
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let source = config::Source::resolve(cli.config.as_deref());
     match cli.command {

@@ -104,7 +104,7 @@ impl From<AddArgs> for Request {
 
 pub fn run(cmd: RequestCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let db = state::open(config)?;
-    let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    let actor = super::actor();
     match cmd {
         RequestCommand::Add(args) => {
             let request = Request::from(args);

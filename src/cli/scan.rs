@@ -16,6 +16,7 @@ use quire_scanner_driver::{
 };
 use serde_json::json;
 
+use super::actor;
 use crate::config::LoadedConfig;
 use crate::state::{self, NewEvent};
 use quire_domain::Action;
@@ -337,10 +338,6 @@ fn hint(class: FaultClass) -> Option<&'static str> {
         }
         _ => return None,
     })
-}
-
-fn actor() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "cli".into())
 }
 
 fn audit(

@@ -52,7 +52,7 @@ pub fn run(args: TraceArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
             None => results.push(json!({ "delivery": id, "found_by": how, "unknown_here": true })),
         }
     }
-    db.audit_append(NewEvent::new(std::env::var("USER").unwrap_or_else(|_| "cli".into()), Action::TraceLookup).details(json!({
+    db.audit_append(NewEvent::new(super::actor(), Action::TraceLookup).details(json!({
         "file": args.file.display().to_string(), "sha256": sha, "deliveries": found.iter().map(|(i, _)| i.clone()).collect::<Vec<_>>(),
     })))?;
     if args.json {

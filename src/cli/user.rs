@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 
+use super::actor;
 use crate::config::LoadedConfig;
 use crate::console::auth::{self, Role};
 use crate::state::{self, StaffUser, UserChange};
@@ -63,7 +64,7 @@ pub fn run(cmd: UserCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> 
                 password: auth::hash_password(&password)?,
                 created_at: state::now_rfc3339(),
             };
-            db.user_add(&user, &cli_actor())?;
+            db.user_add(&user, &actor())?;
             println!("added {name} ({})", role.as_str());
         }
         UserCommand::Password {
@@ -77,19 +78,19 @@ pub fn run(cmd: UserCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> 
             };
             auth::check_password(&password)?;
             let hash = auth::hash_password(&password)?;
-            db.user_change(&name, &UserChange::Password(hash), &cli_actor())?;
+            db.user_change(&name, &UserChange::Password(hash), &actor())?;
             println!("new password set for {name}; their sessions have ended");
         }
         UserCommand::Role { name, role } => {
             db.user_change(
                 &name,
                 &UserChange::Role(role.as_str().to_string()),
-                &cli_actor(),
+                &actor(),
             )?;
             println!("{name} is now {}; their sessions have ended", role.as_str());
         }
         UserCommand::Remove { name } => {
-            db.user_change(&name, &UserChange::Remove, &cli_actor())?;
+            db.user_change(&name, &UserChange::Remove, &actor())?;
             println!("removed {name}");
         }
         UserCommand::List => {
@@ -99,10 +100,6 @@ pub fn run(cmd: UserCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> 
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn cli_actor() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "cli".into())
 }
 
 fn read_line() -> anyhow::Result<String> {
