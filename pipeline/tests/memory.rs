@@ -168,59 +168,14 @@ fn a_fine_skewed_grey_page_takes_two_buffers_at_most_and_still_reads() {
     );
 }
 
-/// A grey page as cream paper: the colour a scan of an old journal has.
-fn cream(v: u8) -> [u8; 3] {
-    let v = u16::from(v);
-    [v, v * 245 / 255, v * 225 / 255].map(|c| c as u8)
-}
-
-/// The page as an 8-bit cream RGB PNG, written row by row.
+/// The page on cream paper as an RGB PNG, at the test's resolution.
 fn write_rgb_png(path: &std::path::Path, page: &image::GrayImage) {
-    use std::io::Write;
-    let mut encoder = png::Encoder::new(
-        std::io::BufWriter::new(std::fs::File::create(path).unwrap()),
-        page.width(),
-        page.height(),
-    );
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let per_metre = (DPI / 0.0254).round() as u32;
-    encoder.set_pixel_dims(Some(png::PixelDimensions {
-        xppu: per_metre,
-        yppu: per_metre,
-        unit: png::Unit::Meter,
-    }));
-    let mut writer = encoder
-        .write_header()
-        .unwrap()
-        .into_stream_writer()
-        .unwrap();
-    for row in page.as_raw().chunks_exact(page.width() as usize) {
-        let rgb: Vec<u8> = row.iter().flat_map(|&v| cream(v)).collect();
-        writer.write_all(&rgb).unwrap();
-    }
-    writer.finish().unwrap();
+    synth::cream::write_png(path, page, DPI).unwrap();
 }
 
-/// The cream page as a 4:2:0 colour JPEG at quality 85, as `examples/bench_pages.rs` makes it.
+/// The page on cream paper as a 4:2:0 colour JPEG, at the test's resolution.
 fn write_rgb_jpeg(path: &std::path::Path, page: &image::GrayImage) {
-    let rgb: Vec<u8> = page.as_raw().iter().flat_map(|&v| cream(v)).collect();
-    let mut data = Vec::new();
-    let mut encoder = jpeg_encoder::Encoder::new(&mut data, 85);
-    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
-    encoder.set_density(jpeg_encoder::Density::Inch {
-        x: DPI as u16,
-        y: DPI as u16,
-    });
-    encoder
-        .encode(
-            &rgb,
-            page.width() as u16,
-            page.height() as u16,
-            jpeg_encoder::ColorType::Rgb,
-        )
-        .unwrap();
-    std::fs::write(path, data).unwrap();
+    synth::cream::write_jpeg(path, page, DPI).unwrap();
 }
 
 /// One fine, skewed colour page, written by `write` and processed with the colour-planes

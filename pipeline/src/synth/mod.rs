@@ -11,6 +11,7 @@
 
 mod article;
 mod cer;
+pub mod cream;
 mod degrade;
 mod formats;
 mod render;
