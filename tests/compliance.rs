@@ -4,7 +4,7 @@
 //!
 //! The edges that need a history of several years (1 January, a publication exactly five years
 //! old, pruning and verifying after it) are unit tests against the real SQLite backend in
-//! `src/state/sqlite/compliance.rs`, where request dates can be backdated; here every request
+//! `state/tests/suite.rs`, where request dates can be backdated; here every request
 //! is made today.
 
 use std::path::Path;
