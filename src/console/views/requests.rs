@@ -204,6 +204,23 @@ fn back(f: &LinkForm) -> String {
     format!("/staff/requests/{}", super::urlencode(&f.request))
 }
 
+/// Makes one staff change to link `id` as the signed-in member (the caller has checked the
+/// area, the form's token and its fields), then goes back to the request with `note`.
+async fn change_link(
+    state: &AppState,
+    staff: &Staff,
+    id: String,
+    f: &LinkForm,
+    note: &str,
+    change: impl FnOnce(&dyn crate::state::Database, &str, &str) -> Result<(), StateError>
+    + Send
+    + 'static,
+) -> PageResult {
+    let actor = staff.actor();
+    blocking(state, staff, move |db| change(db, &id, &actor)).await?;
+    Ok(done(&back(f), note))
+}
+
 pub async fn revoke(
     State(state): State<AppState>,
     staff: Staff,
@@ -213,12 +230,15 @@ pub async fn revoke(
     staff.require(Area::Requests)?;
     csrf::check(&staff, &f.csrf)?;
     let reason = Some(f.reason.trim().to_string()).filter(|r| !r.is_empty());
-    let actor = staff.actor();
-    blocking(&state, &staff, move |db| {
-        links::revoke(db, &id, &actor, reason.as_deref())
-    })
-    .await?;
-    Ok(done(&back(&f), "link revoked"))
+    change_link(
+        &state,
+        &staff,
+        id,
+        &f,
+        "link revoked",
+        move |db, id, actor| links::revoke(db, id, actor, reason.as_deref()),
+    )
+    .await
 }
 
 /// Unlocks a link that wrong pickup codes locked, as `quire link unlock` does.
@@ -230,9 +250,7 @@ pub async fn unlock(
 ) -> PageResult {
     staff.require(Area::Requests)?;
     csrf::check(&staff, &f.csrf)?;
-    let actor = staff.actor();
-    blocking(&state, &staff, move |db| links::unlock(db, &id, &actor)).await?;
-    Ok(done(&back(&f), "link unlocked"))
+    change_link(&state, &staff, id, &f, "link unlocked", links::unlock).await
 }
 
 /// Parses an optional positive count from a form field; empty means "no change".
@@ -270,12 +288,15 @@ pub async fn extend(
     if days.is_none() && downloads.is_none() {
         return Err(bad("Give more days, more downloads, or both.".into()));
     }
-    let actor = staff.actor();
-    blocking(&state, &staff, move |db| {
-        links::extend(db, &id, &actor, links::More { days, downloads })
-    })
-    .await?;
-    Ok(done(&back(&f), "link extended"))
+    change_link(
+        &state,
+        &staff,
+        id,
+        &f,
+        "link extended",
+        move |db, id, actor| links::extend(db, id, actor, links::More { days, downloads }),
+    )
+    .await
 }
 
 /// Sends the link's e-mail again, as first written, while the link still works.
@@ -287,7 +308,5 @@ pub async fn resend(
 ) -> PageResult {
     staff.require(Area::Requests)?;
     csrf::check(&staff, &f.csrf)?;
-    let actor = staff.actor();
-    blocking(&state, &staff, move |db| links::resend(db, &id, &actor)).await?;
-    Ok(done(&back(&f), "e-mail queued again"))
+    change_link(&state, &staff, id, &f, "e-mail queued again", links::resend).await
 }
