@@ -4,12 +4,12 @@
 //! configuration, opens the state, and wires them together. `anyhow` lives here only.
 
 mod cli;
-mod config;
+use quire_config as config;
 mod console;
-mod deliver;
+use quire_service::deliver;
 mod intake;
 mod server;
-mod service;
+use quire_service as service;
 mod state;
 
 use clap::Parser;

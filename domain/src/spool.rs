@@ -14,6 +14,12 @@ pub const REPORT_NAME: &str = "quire-report.json";
 /// Inside a batch's folder: one folder per document cut from it.
 pub const SPLIT_DIR: &str = "quire-split";
 
+/// Whether a file in a job's folder is one of the job's originals: not hidden, and not one of
+/// Quire's own files (their names all start with `quire-`).
+pub fn is_original(file_name: &str) -> bool {
+    !file_name.starts_with('.') && !file_name.starts_with("quire-")
+}
+
 /// The folder of the `nth` document (from 1) cut from the batch whose folder is `dir`.
 pub fn document_in(dir: &Path, nth: usize) -> PathBuf {
     dir.join(SPLIT_DIR).join(nth.to_string())

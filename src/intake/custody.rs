@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{DuplicatePolicy, LoadedConfig};
 use crate::state::{Db, Job, JobPatch, JobState, NewEvent, StateError};
-use quire_domain::Action;
+use quire_domain::{Action, spool};
 
 pub struct Custody {
     db: Db,
@@ -203,10 +203,7 @@ pub fn originals(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let n = p.file_name().unwrap_or_default().to_string_lossy();
-            !n.starts_with('.') && !n.starts_with("quire-")
-        })
+        .filter(|p| spool::is_original(&p.file_name().unwrap_or_default().to_string_lossy()))
         .collect();
     out.sort();
     Ok(out)

@@ -7,9 +7,9 @@ use std::time::Duration;
 use quire_delivery::{Mailer, MailerSpec, Notice, RetryPolicy, SmtpSpec, SmtpTls};
 use serde_json::json;
 
-use crate::config::LoadedConfig;
-use crate::config::delivery::{MailTls, MailTransport};
-use crate::state::{NewEvent, Repo};
+use quire_config::LoadedConfig;
+use quire_config::delivery::{MailTls, MailTransport};
+use quire_state::{NewEvent, Repo};
 use quire_domain::{Action, NoticeState};
 
 pub fn mailer(config: &LoadedConfig) -> anyhow::Result<Mailer> {
@@ -71,7 +71,7 @@ pub async fn send_due(
                     .details(
                         json!({ "to": n.recipient, "attempt": attempt, "via": format!("{how:?}") }),
                     );
-                (NoticeState::Sent, crate::state::now_rfc3339(), None, event)
+                (NoticeState::Sent, quire_state::now_rfc3339(), None, event)
             }
             // A permanent refusal (SMTP 5xx, a bad address) is final at once: retrying it only
             // delays the moment a person sees the failed notice.
@@ -82,7 +82,7 @@ pub async fn send_due(
                     .details(json!({ "to": n.recipient, "attempts": attempt, "permanent": e.is_permanent(), "error": e.to_string(), "code": e.code() }));
                 (
                     NoticeState::Failed,
-                    crate::state::now_rfc3339(),
+                    quire_state::now_rfc3339(),
                     Some(e.to_string()),
                     event,
                 )

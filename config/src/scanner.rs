@@ -62,7 +62,7 @@ mod tests {
     use super::*;
 
     fn embedded() -> ScannerConfig {
-        let table: toml::Table = crate::config::EMBEDDED_DEFAULT.parse().unwrap();
+        let table: toml::Table = crate::EMBEDDED_DEFAULT.parse().unwrap();
         table["scanner"].clone().try_into().unwrap()
     }
 

@@ -5,10 +5,9 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::intake::custody;
-use crate::state::{Database, Job, JobPatch, JobState, NewEvent, StateError};
+use quire_state::{Database, Job, JobPatch, JobState, NewEvent, StateError};
 use quire_domain::Action;
-use quire_domain::spool::Quarantine;
+use quire_domain::spool::{self, Quarantine};
 
 /// Held → ready for delivery.
 pub fn release(
@@ -122,8 +121,10 @@ fn restore_from_quarantine(quarantine: &std::path::Path, job: &Job) -> std::io::
         }
         std::fs::remove_dir(&held)?;
     }
-    let originals = custody::originals(&dir).map_err(std::io::Error::other)?;
-    if originals.is_empty() {
+    let mut originals = std::fs::read_dir(&dir)?.filter_map(|e| e.ok()).filter(|e| {
+        spool::is_original(&e.file_name().to_string_lossy())
+    });
+    if originals.next().is_none() {
         return Err(std::io::Error::other("the original is gone"));
     }
     let _ = std::fs::remove_file(quarantine.note(&job.id));

@@ -7,8 +7,8 @@ use quire_delivery::{ContentHash, Store};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::config::LoadedConfig;
-use crate::state::{NewEvent, Repo};
+use quire_config::LoadedConfig;
+use quire_state::{NewEvent, Repo};
 use quire_domain::Action;
 
 #[derive(Debug, Default, Serialize)]

@@ -18,8 +18,8 @@ use quire_delivery::{NoticeFields, NoticeTemplates, S3Spec, Store, StoreSpec};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::config::{LoadedConfig, StorageConfig};
-use crate::state::{Delivery, Job, JobState, Link, NewEvent, Repo, Request};
+use quire_config::{LoadedConfig, StorageConfig};
+use quire_state::{Delivery, Job, JobState, Link, NewEvent, Repo, Request};
 use link_key::LinkKey;
 use quire_domain::{Action, DeliveryState};
 

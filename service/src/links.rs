@@ -5,7 +5,7 @@
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 
-use crate::state::{Action, Database, LinkChange, LinkState, NewEvent, StateError};
+use quire_state::{Action, Database, LinkChange, LinkState, NewEvent, StateError};
 
 /// Ends a link for good; its downloads stop at once.
 pub fn revoke(
@@ -77,7 +77,7 @@ pub fn resend(db: &dyn Database, link: &str, actor: &str) -> Result<(), StateErr
     let (found, delivery) = db
         .link_get(link)?
         .ok_or_else(|| StateError::NotFound(format!("no link {link}")))?;
-    let state = found.state(delivery.state, &crate::state::now_rfc3339());
+    let state = found.state(delivery.state, &quire_state::now_rfc3339());
     if state != LinkState::Active {
         return Err(StateError::Conflict(format!(
             "link {link} is {state}: extend it first, or there is nothing to send"

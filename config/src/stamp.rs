@@ -234,7 +234,7 @@ mod tests {
         let config = StampConfig::default();
         assert!(config.problems().is_empty());
         assert!(config.texts().is_ok());
-        let shipped: toml::Table = crate::config::EMBEDDED_DEFAULT.parse().unwrap();
+        let shipped: toml::Table = crate::EMBEDDED_DEFAULT.parse().unwrap();
         let section = shipped["stamp"].clone();
         let parsed: StampConfig = section.try_into().unwrap();
         assert_eq!(parsed.margin, config.margin);
@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn the_commented_37_cfr_201_14_notice_is_valid_once_uncommented() {
-        let text = crate::config::EMBEDDED_DEFAULT;
+        let text = crate::EMBEDDED_DEFAULT;
         let start = text
             .find("# long_notice = \"\"\"")
             .expect("the option is shipped");

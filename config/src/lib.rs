@@ -3,6 +3,10 @@
 //!
 //! Loading reports every error at once (unknown keys, bad values, unreachable paths) rather than
 //! stopping at the first, because an operator fixing a config file wants the whole list.
+//!
+//! The config builds each component's options (`ProcessingConfig::to_options`, the stamp and
+//! scanner profiles, the store spec), so it knows their types; it opens nothing itself: no
+//! database, store, socket or mailer. The binary does that wiring.
 
 /// `[compliance]`: its shape and defaults are the domain's rules.
 pub mod compliance {
@@ -21,7 +25,7 @@ pub use load::{LoadedConfig, Source};
 pub use types::*;
 
 /// The documented default configuration, compiled in so `quire` runs with no file at all.
-pub const EMBEDDED_DEFAULT: &str = include_str!("../../config/quire.toml");
+pub const EMBEDDED_DEFAULT: &str = include_str!("../quire.toml");
 
 #[cfg(test)]
 mod tests {

@@ -2,8 +2,8 @@
 
 use quire_watermark::{Citation, DeliveryId, Institution, Recipient, Stamp};
 
-use crate::config::LoadedConfig;
-use crate::state::Request;
+use quire_config::LoadedConfig;
+use quire_state::Request;
 
 pub fn build(
     config: &LoadedConfig,
@@ -43,7 +43,7 @@ pub fn build(
 }
 
 fn basis_text(r: &Request) -> String {
-    use crate::state::Basis::*;
+    use quire_state::Basis::*;
     let text = match r.basis {
         Ccg => "CCG: conforms to the CONTU guidelines",
         Ccl => "CCL: conforms to copyright law (17 U.S.C. §107/§108)",

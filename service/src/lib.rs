@@ -1,0 +1,17 @@
+//! What staff, the daemon and other systems can do, each operation once: the CLI, the console,
+//! the HTTP API (and later ISO 18626) call these functions and never change the database
+//! themselves, so an operation makes the same change and writes its audit event in exactly one
+//! place whoever asks for it.
+//!
+//! The functions in [`jobs`] and [`links`] are synchronous and take the
+//! [`Database`](quire_state::Database): async callers run them through
+//! [`Repo::call`](quire_state::Repo::call), the one path from async code to the database.
+//! Operations that also move files to a store or a mailer (delivering, purging, sending
+//! notices) are async and live in [`deliver`].
+//!
+//! Not here: reading the configuration (`quire-config`), storage and mail transports
+//! (`quire-delivery`), the page pipeline, and anything about HTTP or the command line.
+
+pub mod deliver;
+pub mod jobs;
+pub mod links;
