@@ -6,8 +6,8 @@
 mod cli;
 use quire_config as config;
 mod console;
+use quire_intake as intake;
 use quire_service::deliver;
-mod intake;
 mod server;
 use quire_service as service;
 mod state;

@@ -694,7 +694,7 @@ fn save_png_with_dpi(img: &image::GrayImage, path: &Path, dpi: f32) {
 /// sheet matches it and is left out of the delivered document.
 #[test]
 fn a_barcode_cover_sheet_matches_the_request_and_is_removed() {
-    use quire_pipeline::intake::barcode::{Symbology, sheet};
+    use quire_pipeline::barcode::{Symbology, sheet};
     let (home, port) = daemon_home("");
     add_request(&home, "TN800");
     let _d = start_daemon(&home, port);
@@ -811,7 +811,7 @@ fn a_rescan_is_recognised_as_a_near_duplicate() {
 /// pages, and the batch's scan leaves the spool once both are out.
 #[test]
 fn a_batch_with_separator_sheets_becomes_one_job_per_request() {
-    use quire_pipeline::intake::barcode::{Symbology, sheet};
+    use quire_pipeline::barcode::{Symbology, sheet};
     let (home, port) = daemon_home("");
     add_request(&home, "TN820");
     add_request(&home, "TN821");
@@ -1042,7 +1042,7 @@ fn a_panicking_job_is_retried_then_quarantined_and_the_worker_carries_on() {
     assert!(quarantine.join(id).join("TN910_POISON.png").is_file());
     let note = std::fs::read_to_string(quarantine.join(format!("{id}.error.txt"))).unwrap();
     assert!(
-        note.contains("panicked: test fault") && note.contains("src/intake/worker.rs"),
+        note.contains("panicked: test fault") && note.contains("intake/src/worker.rs"),
         "{note}"
     );
     let retries = stdout(&home.ok(&["audit", "export", "--action", "job.retry"]));

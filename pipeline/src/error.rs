@@ -98,6 +98,14 @@ pub enum PipelineError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("barcode `{text}` cannot be drawn as {symbology}: {reason}")]
+    BarcodeEncode {
+        text: String,
+        symbology: &'static str,
+        reason: String,
+    },
+    #[error("stored page fingerprint is corrupt: {reason}")]
+    CorruptFingerprint { reason: String },
 }
 
 impl PipelineError {
@@ -118,6 +126,9 @@ impl PipelineError {
             Self::Ocr { .. } => "pipeline.ocr.failed",
             Self::AllPagesRemoved => "pipeline.output.all_pages_removed",
             Self::Write { .. } => "pipeline.output.write",
+            // These two kept the codes they had when barcodes and fingerprints were intake's.
+            Self::BarcodeEncode { .. } => "intake.barcode.encode",
+            Self::CorruptFingerprint { .. } => "intake.similarity.corrupt_fingerprint",
         }
     }
 

@@ -2,11 +2,13 @@
 //!
 //! Decodes images and image-only PDFs, turns pages upright, deskews, OCRs with libtesseract (one
 //! engine per worker thread), checks quality and writes a PDF with an invisible text layer.
-//! It knows nothing of requests, jobs, the database or delivery: intake and the daemon live in
-//! the `quire` binary.
+//! Each page is also read for a cover-sheet barcode ([`barcode`]) and fingerprinted for
+//! near-duplicate checks ([`similarity`]). It knows nothing of requests, jobs, the database or
+//! delivery: intake's rules and the daemon's inbox live in `quire-intake`.
 //!
 //! Entry point: [`Processor`] (build once, reuse) and [`Processor::process`].
 
+pub mod barcode;
 pub mod document;
 #[cfg(test)]
 mod document_tests;
@@ -31,5 +33,4 @@ pub use error::{Location, PipelineError};
 pub use options::ProcessOptions;
 pub use progress::{Progress, Silent, TerminalBar};
 pub use report::{PageReport, Report, Warning};
-pub mod intake;
 pub mod similarity;

@@ -18,10 +18,10 @@ use std::time::Instant;
 
 use image::GrayImage;
 
+use crate::barcode::Sheet;
 use crate::error::{PipelineError, Result};
 use crate::imaging::{blank, deskew, quality, resample};
 use crate::input::PageRef;
-use crate::intake::batch::Sheet;
 use crate::ocr::{self, OcrPage};
 use crate::options::ProcessOptions;
 use crate::page::{DecodedPage, EmbeddedImage, Raster};
@@ -260,7 +260,7 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
     let t = Instant::now();
     let fingerprint_phash = crate::similarity::perceptual_hash(gray, dpi.0.min(dpi.1));
     let barcode = if options.barcodes && !verdict.blank {
-        let found = crate::intake::barcode::examine(gray, dpi.0.min(dpi.1));
+        let found = crate::barcode::examine(gray, dpi.0.min(dpi.1));
         found.barcode.as_ref().map(|b| BarcodeFinding {
             text: b.text.clone(),
             symbology: b.symbology.name().to_string(),

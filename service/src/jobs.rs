@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use quire_state::{Database, Job, JobPatch, JobState, NewEvent, StateError};
 use quire_domain::Action;
 use quire_domain::spool::{self, Quarantine};
+use quire_state::{Database, Job, JobPatch, JobState, NewEvent, StateError};
 
 /// Held → ready for delivery.
 pub fn release(
@@ -121,9 +121,9 @@ fn restore_from_quarantine(quarantine: &std::path::Path, job: &Job) -> std::io::
         }
         std::fs::remove_dir(&held)?;
     }
-    let mut originals = std::fs::read_dir(&dir)?.filter_map(|e| e.ok()).filter(|e| {
-        spool::is_original(&e.file_name().to_string_lossy())
-    });
+    let mut originals = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok())
+        .filter(|e| spool::is_original(&e.file_name().to_string_lossy()));
     if originals.next().is_none() {
         return Err(std::io::Error::other("the original is gone"));
     }

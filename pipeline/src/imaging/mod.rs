@@ -10,6 +10,7 @@ pub mod deskew;
 pub mod quality;
 pub mod resample;
 mod rotate;
+pub(crate) mod shrink;
 
 #[cfg(test)]
 mod blank_tests;

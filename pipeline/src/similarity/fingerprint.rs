@@ -8,7 +8,7 @@ use image::GrayImage;
 
 use super::minhash::minhash;
 use super::phash::perceptual_hash;
-use crate::intake::IntakeError;
+use crate::error::PipelineError;
 
 const FORMAT: u8 = 1;
 
@@ -41,8 +41,8 @@ impl PageFingerprint {
         out
     }
 
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, IntakeError> {
-        let corrupt = |reason: &str| IntakeError::CorruptFingerprint {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PipelineError> {
+        let corrupt = |reason: &str| PipelineError::CorruptFingerprint {
             reason: reason.to_owned(),
         };
         let (&format, rest) = bytes.split_first().ok_or_else(|| corrupt("empty"))?;

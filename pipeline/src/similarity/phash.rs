@@ -11,7 +11,7 @@
 use image::GrayImage;
 use image_hasher::{HashAlg, HasherConfig, ImageHash};
 
-use crate::intake::shrink::box_shrink;
+use crate::imaging::shrink::box_shrink;
 
 /// Pages are shrunk to about this resolution before cropping and hashing.
 const HASH_DPI: f32 = 50.0;

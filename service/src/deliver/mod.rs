@@ -18,10 +18,10 @@ use quire_delivery::{NoticeFields, NoticeTemplates, S3Spec, Store, StoreSpec};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use quire_config::{LoadedConfig, StorageConfig};
-use quire_state::{Delivery, Job, JobState, Link, NewEvent, Repo, Request};
 use link_key::LinkKey;
+use quire_config::{LoadedConfig, StorageConfig};
 use quire_domain::{Action, DeliveryState};
+use quire_state::{Delivery, Job, JobState, Link, NewEvent, Repo, Request};
 
 pub struct Deliverer {
     repo: Repo,

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use quire_config::LoadedConfig;
 use quire_config::delivery::{MailTls, MailTransport};
-use quire_state::{NewEvent, Repo};
 use quire_domain::{Action, NoticeState};
+use quire_state::{NewEvent, Repo};
 
 pub fn mailer(config: &LoadedConfig) -> anyhow::Result<Mailer> {
     let mail = &config.config.mail;

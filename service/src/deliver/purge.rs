@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use quire_config::LoadedConfig;
-use quire_state::{NewEvent, Repo};
 use quire_domain::Action;
+use quire_state::{NewEvent, Repo};
 
 #[derive(Debug, Default, Serialize)]
 pub struct PurgeReport {

@@ -11,14 +11,14 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use quire_pipeline::intake::look::look_folder;
-use quire_pipeline::intake::settle::FileKind;
+use crate::look::look_folder;
+use crate::settle::FileKind;
 use serde_json::json;
 
 use super::health::{Health, Ignored, Refused};
-use crate::state::{Db, NewEvent};
 use quire_domain::Action;
 use quire_domain::spool::Quarantine;
+use quire_state::{Db, NewEvent};
 
 pub struct Refuser {
     quarantine: Quarantine,

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use quire_pipeline::intake::batch::Segment;
-use quire_pipeline::intake::page_range::RequestedPages;
-use quire_pipeline::intake::{pages, segment};
+use crate::batch::Segment;
+use crate::page_range::RequestedPages;
+use crate::{pages, segment};
 use quire_pipeline::{Processor, Report};
 use serde_json::json;
 
@@ -21,11 +21,11 @@ use anyhow::Context;
 
 use super::health::{Beat, Health, PageBeat};
 use super::{custody, disk, similar};
-use crate::config::LoadedConfig;
-use crate::deliver::{Deliverer, JobTie};
-use crate::state::{Db, Job, JobFilter, JobPatch, JobState, NewEvent, SplitDocument, StateError};
+use quire_config::LoadedConfig;
 use quire_domain::Action;
 use quire_domain::spool::{self, Quarantine};
+use quire_service::deliver::{Deliverer, JobTie};
+use quire_state::{Db, Job, JobFilter, JobPatch, JobState, NewEvent, SplitDocument, StateError};
 
 /// Nudges the worker when a job arrives, so it need not poll fast.
 #[derive(Clone, Default)]
@@ -55,7 +55,7 @@ struct Verdict {
     reasons: Vec<String>,
     warnings: Vec<String>,
     near: Vec<String>,
-    rows: Vec<crate::state::PageRow>,
+    rows: Vec<quire_state::PageRow>,
     report_json: String,
 }
 

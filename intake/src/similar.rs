@@ -8,7 +8,7 @@ use quire_pipeline::Report;
 use quire_pipeline::similarity::{PageFingerprint, compare_documents, minhash};
 use serde::Serialize;
 
-use crate::state::{Db, PageRow, StateError};
+use quire_state::{Db, PageRow, StateError};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct NearDuplicate {

@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use quire_pipeline::intake::folder::FolderTracker;
-use quire_pipeline::intake::look::{look, look_folder};
-use quire_pipeline::intake::settle::{DEFAULT_SETTLE_DELAY, SettleTracker, Verdict};
-use quire_pipeline::intake::temp_name::is_temporary;
+use quire_intake::folder::FolderTracker;
+use quire_intake::look::{look, look_folder};
+use quire_intake::settle::{DEFAULT_SETTLE_DELAY, SettleTracker, Verdict};
+use quire_intake::temp_name::is_temporary;
 
 const POLL: Duration = Duration::from_millis(100);
 

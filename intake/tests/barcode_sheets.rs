@@ -1,15 +1,15 @@
 //! Barcode sheets drawn with rxing's writer, put on synthetic pages, turned and soiled like
-//! scans, and read back; article pages from `crate::synth` stand in for content.
+//! scans, and read back; article pages from `quire_pipeline::synth` stand in for content.
 
 use std::time::Instant;
 
 use ab_glyph::{FontVec, PxScale};
 use image::{GrayImage, Luma};
 
-use super::*;
-use crate::imaging::deskew::rotate_gray;
-use crate::intake::batch::{Segment, Sheet, split_batch};
-use crate::synth::{Degradation, PageSpec, render_page};
+use quire_intake::batch::{Segment, split_batch};
+use quire_pipeline::barcode::*;
+use quire_pipeline::imaging::deskew::rotate_gray;
+use quire_pipeline::synth::{Degradation, PageSpec, render_page};
 
 const A4: (f32, f32) = (8.27, 11.69);
 
@@ -134,8 +134,6 @@ fn patch_t_is_a_separator_and_article_pages_are_content() {
     );
     assert_eq!(seen.sheet(), Sheet::Content);
 }
-
-use crate::intake::batch::SHEET_MAX_INK;
 
 #[test]
 fn a_scanned_batch_splits_into_one_job_per_request() {

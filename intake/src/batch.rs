@@ -1,62 +1,12 @@
 //! Splitting one scanned batch into one job per request at its cover and separator sheets.
 //!
-//! A page is a sheet when its barcode is Code 39 `PATCHT` (a PATCH-T separator) or when it
-//! carries a barcode and little else (a request cover sheet, whose barcode is the request id).
-//! A barcode on a page full of text, such as a DOI QR code in an article, is content. Sheets
+//! Which pages are sheets is read per page by `quire_pipeline::barcode` ([`Sheet`]). Sheets
 //! are removed from the delivered documents. Whether a barcode names a real request is the
 //! daemon's question; a segment with an unknown id goes to the unmatched queue like any other.
 
 use std::ops::Range;
 
-use super::barcode::{PageBarcodes, Symbology};
-
-/// The Code 39 text of a PATCH-T separator sheet.
-pub const PATCH_T: &str = "PATCHT";
-
-/// Pages inked above this share (outside their barcode) are content, whatever their barcode.
-pub const SHEET_MAX_INK: f32 = 0.02;
-
-/// What a page of a batch is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sheet {
-    /// A page of a document.
-    Content,
-    /// A PATCH-T separator: a new document starts after it.
-    Separator,
-    /// A cover or separator sheet naming a request: a new document for it starts after it.
-    Request(String),
-}
-
-impl PageBarcodes {
-    /// What the page is, judged from the page alone.
-    pub fn sheet(&self) -> Sheet {
-        self.sheet_knowing(|_| false)
-    }
-
-    /// What the page is, when `is_open_request` tells which barcode texts are ids of open
-    /// requests: a page carrying such a barcode is a cover sheet however much else is printed
-    /// on it (a printed ILL form, say), since articles do not print request ids.
-    pub fn sheet_knowing(&self, is_open_request: impl Fn(&str) -> bool) -> Sheet {
-        let Some(code) = &self.barcode else {
-            return Sheet::Content;
-        };
-        let text = code.text.trim();
-        if text.is_empty() {
-            return Sheet::Content;
-        }
-        if is_open_request(text) {
-            return Sheet::Request(text.to_owned());
-        }
-        if self.ink_outside > SHEET_MAX_INK {
-            return Sheet::Content;
-        }
-        if code.symbology == Symbology::Code39 && text.eq_ignore_ascii_case(PATCH_T) {
-            Sheet::Separator
-        } else {
-            Sheet::Request(text.to_owned())
-        }
-    }
-}
+use quire_pipeline::barcode::{PageBarcodes, Sheet};
 
 /// One document of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,7 +102,7 @@ mod tests {
 
     #[test]
     fn a_busy_page_is_a_cover_sheet_only_when_its_barcode_is_an_open_request() {
-        use crate::intake::barcode::Barcode;
+        use quire_pipeline::barcode::{Barcode, Symbology};
         let form = PageBarcodes {
             barcode: Some(Barcode {
                 text: "TN5".into(),

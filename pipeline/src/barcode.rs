@@ -5,13 +5,13 @@
 //! Pages are downscaled to [`DETECT_DPI`] before detection: at 300 dpi a full A4 page is 8.7
 //! megapixels and rxing's try-harder search is several times slower there, while a sheet's
 //! barcode (modules of 0.3 mm or more) still has two pixels a module at 150 dpi. It does not
-//! decide which request a barcode names; [`super::batch`] does.
+//! decide which request a barcode names, nor split a batch: `quire-intake` does.
 
 use image::{GrayImage, Luma, imageops};
 use rxing::{BarcodeFormat, DecodeHints, MultiFormatWriter, Writer};
 
-use super::IntakeError;
-use super::shrink::box_shrink;
+use crate::error::PipelineError;
+use crate::imaging::shrink::box_shrink;
 
 /// Pages are detected at this resolution (or their own, if lower).
 pub const DETECT_DPI: f32 = 150.0;
@@ -178,10 +178,10 @@ pub fn draw(
     symbology: Symbology,
     module_px: u32,
     bar_height_px: u32,
-) -> Result<GrayImage, IntakeError> {
+) -> Result<GrayImage, PipelineError> {
     let matrix = MultiFormatWriter
         .encode(text, &symbology.format(), 0, 0)
-        .map_err(|e| IntakeError::BarcodeEncode {
+        .map_err(|e| PipelineError::BarcodeEncode {
             text: text.to_owned(),
             symbology: symbology.name(),
             reason: e.to_string(),
@@ -212,7 +212,7 @@ pub fn sheet(
     symbology: Symbology,
     dpi: f32,
     paper_in: (f32, f32),
-) -> Result<GrayImage, IntakeError> {
+) -> Result<GrayImage, PipelineError> {
     let px_per_mm = dpi / 25.4;
     let module_mm = if symbology == Symbology::Qr { 0.6 } else { 0.4 };
     let module_px = (module_mm * px_per_mm).round().max(1.0) as u32;
@@ -225,5 +225,50 @@ pub fn sheet(
     Ok(page)
 }
 
-#[cfg(test)]
-mod tests;
+/// The Code 39 text of a PATCH-T separator sheet.
+pub const PATCH_T: &str = "PATCHT";
+
+/// Pages inked above this share (outside their barcode) are content, whatever their barcode.
+pub const SHEET_MAX_INK: f32 = 0.02;
+
+/// What a page of a batch is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sheet {
+    /// A page of a document.
+    Content,
+    /// A PATCH-T separator: a new document starts after it.
+    Separator,
+    /// A cover or separator sheet naming a request: a new document for it starts after it.
+    Request(String),
+}
+
+impl PageBarcodes {
+    /// What the page is, judged from the page alone.
+    pub fn sheet(&self) -> Sheet {
+        self.sheet_knowing(|_| false)
+    }
+
+    /// What the page is, when `is_open_request` tells which barcode texts are ids of open
+    /// requests: a page carrying such a barcode is a cover sheet however much else is printed
+    /// on it (a printed ILL form, say), since articles do not print request ids.
+    pub fn sheet_knowing(&self, is_open_request: impl Fn(&str) -> bool) -> Sheet {
+        let Some(code) = &self.barcode else {
+            return Sheet::Content;
+        };
+        let text = code.text.trim();
+        if text.is_empty() {
+            return Sheet::Content;
+        }
+        if is_open_request(text) {
+            return Sheet::Request(text.to_owned());
+        }
+        if self.ink_outside > SHEET_MAX_INK {
+            return Sheet::Content;
+        }
+        if code.symbology == Symbology::Code39 && text.eq_ignore_ascii_case(PATCH_T) {
+            Sheet::Separator
+        } else {
+            Sheet::Request(text.to_owned())
+        }
+    }
+}

@@ -1,4 +1,4 @@
-//! The error type of intake and similarity, with stable codes for logs and the audit trail.
+//! The error type of intake's rules, with stable codes for logs and the audit trail.
 //! It defines errors only; the daemon decides whether to quarantine, retry or carry on.
 
 use std::path::PathBuf;
@@ -16,16 +16,8 @@ pub enum IntakeError {
     },
     #[error("page range `{range}` is not understood: {reason}")]
     BadPageRange { range: String, reason: String },
-    #[error("barcode `{text}` cannot be drawn as {symbology}: {reason}")]
-    BarcodeEncode {
-        text: String,
-        symbology: &'static str,
-        reason: String,
-    },
     #[error("{path}: cannot cut a batch segment out of it: {reason}")]
     Extract { path: PathBuf, reason: String },
-    #[error("stored page fingerprint is corrupt: {reason}")]
-    CorruptFingerprint { reason: String },
 }
 
 impl IntakeError {
@@ -35,9 +27,7 @@ impl IntakeError {
             Self::PatternWithoutGroup { .. } => "intake.naming.no_request_group",
             Self::Look { .. } => "intake.settle.look",
             Self::BadPageRange { .. } => "intake.pages.bad_range",
-            Self::BarcodeEncode { .. } => "intake.barcode.encode",
             Self::Extract { .. } => "intake.batch.extract",
-            Self::CorruptFingerprint { .. } => "intake.similarity.corrupt_fingerprint",
         }
     }
 }

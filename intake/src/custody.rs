@@ -6,14 +6,14 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::naming::RequestNaming;
 use anyhow::Context;
-use quire_pipeline::intake::naming::RequestNaming;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::config::{DuplicatePolicy, LoadedConfig};
-use crate::state::{Db, Job, JobPatch, JobState, NewEvent, StateError};
+use quire_config::{DuplicatePolicy, LoadedConfig};
 use quire_domain::{Action, spool};
+use quire_state::{Db, Job, JobPatch, JobState, NewEvent, StateError};
 
 pub struct Custody {
     db: Db,
@@ -101,7 +101,7 @@ impl Custody {
                 touched += 1;
             }
         }
-        for job in self.db.jobs_list(&crate::state::JobFilter {
+        for job in self.db.jobs_list(&quire_state::JobFilter {
             states: vec![JobState::Processing],
             ..Default::default()
         })? {

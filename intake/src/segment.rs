@@ -12,8 +12,9 @@ use lopdf::{Document, Object};
 use sha2::{Digest, Sha256};
 
 use super::IntakeError;
-use super::batch::{Segment, Sheet, split_sheets};
-use crate::report::Report;
+use super::batch::{Segment, split_sheets};
+use quire_pipeline::barcode::Sheet;
+use quire_pipeline::report::Report;
 
 /// What each report page is, from the barcode findings the pipeline recorded.
 pub fn sheets_of(report: &Report) -> Vec<Sheet> {
@@ -133,9 +134,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pdf::font::GlyphlessFont;
-    use crate::pdf::writer::{DocumentInfo, PdfWriter};
-    use crate::report::{BarcodeFinding, PageReport};
+    use quire_pipeline::pdf::font::GlyphlessFont;
+    use quire_pipeline::pdf::writer::{DocumentInfo, PdfWriter};
+    use quire_pipeline::report::{BarcodeFinding, PageReport};
 
     fn page(n: usize, output_page: Option<usize>, sheet: Option<(&str, &str)>) -> PageReport {
         PageReport {
@@ -156,7 +157,7 @@ mod tests {
             ink_fraction: 0.0,
             replaced_text_layer: false,
             printed_page_number: None,
-            image_encoding: crate::pdf::ImageEncoding::Flate,
+            image_encoding: quire_pipeline::pdf::ImageEncoding::Flate,
             bytes: 0,
             warnings: Vec::new(),
             text: format!("page {n}"),
@@ -233,7 +234,10 @@ mod tests {
         let mut writer = PdfWriter::new(file, &font).unwrap();
         for shade in [10u8, 120, 240] {
             let img = image::GrayImage::from_pixel(50, 50, image::Luma([shade]));
-            let encoded = crate::pdf::image_encode::encode(&crate::page::Raster::Gray(img), 80);
+            let encoded = quire_pipeline::pdf::image_encode::encode(
+                &quire_pipeline::page::Raster::Gray(img),
+                80,
+            );
             writer
                 .add_page(encoded, (36.0, 36.0), &Default::default())
                 .unwrap();

@@ -1,7 +1,25 @@
-//! Intake: the daemon's watched inbox. Files and per-request folders that have settled are taken
-//! into custody (moved atomically into the spool), matched to a request, and handed to the
-//! processing worker. Nothing here decides *whether* a file is complete or *which* request it
-//! names: those rules live, tested on their own, in `quire_pipeline::intake`.
+//! Intake: everything between a scanner's output folder and a processed job, in one place.
+//!
+//! **The rules** are pure and tested on their own. They decide when a dropped file is
+//! complete, which request a scan belongs to (by file name, folder name or barcode sheet), how
+//! a batch splits into jobs, and which requested pages a scan lacks. Apart from [`look`] and
+//! [`complete`], which read files, and [`segment::extract_pages`], which writes a segment's
+//! PDF, each is deterministic given its inputs (time is passed in, never read).
+//! - [`settle`], [`folder`], [`look`], [`temp_name`], [`complete`]: when a file or a request
+//!   folder is complete, and which names are never taken.
+//! - [`naming`]: the request id in a file or folder name.
+//! - [`batch`], [`segment`]: splitting a batch at its cover and PATCH-T sheets (read per page
+//!   by `quire_pipeline::barcode`), and cutting its processed output into one report and PDF
+//!   per segment.
+//! - [`page_range`], [`pages`]: requested page ranges and the missing-page check.
+//!
+//! Their errors are [`IntakeError`], each with a stable code (`intake.naming.*`,
+//! `intake.settle.*`, `intake.pages.*`, `intake.batch.*`).
+//!
+//! **The inbox** runs them. Files and per-request folders that have settled are taken into
+//! custody (moved atomically into the spool), matched to a request, and handed to the
+//! processing [`worker`], which processes pages with `quire-pipeline` and delivers through
+//! `quire-service`.
 //!
 //! Custody first: a scan is renamed into `spool/<job>/` before any other work, and the job row
 //! is written after, so a crash at any point leaves the scan either in the inbox (taken again)
@@ -12,7 +30,26 @@
 //! [`refuse`]); or, where even moving it is unsafe (a FIFO, a device), left, logged once and
 //! listed. Below the data disk's floor ([`disk`]) nothing is taken. The loop and the workers
 //! report their heartbeats to [`health`], which `/healthz` and the console read.
+//!
+//! Not here: page processing and PDF writing (`quire-pipeline`), stamping and delivery
+//! (`quire-service`), the database (`quire-state`).
 
+// The rules.
+pub mod batch;
+pub mod complete;
+mod error;
+pub mod folder;
+pub mod look;
+pub mod naming;
+pub mod page_range;
+pub mod pages;
+pub mod segment;
+pub mod settle;
+pub mod temp_name;
+
+pub use error::IntakeError;
+
+// The inbox.
 pub mod custody;
 pub mod disk;
 pub mod health;
@@ -26,16 +63,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use quire_pipeline::intake::complete::{Completeness, completeness};
-use quire_pipeline::intake::folder::FolderTracker;
-use quire_pipeline::intake::look::{look, look_folder};
-use quire_pipeline::intake::naming::RequestNaming;
-use quire_pipeline::intake::settle::{FileKind, SettleTracker, Verdict};
-use quire_pipeline::intake::temp_name::is_temporary;
+use crate::complete::{Completeness, completeness};
+use crate::folder::FolderTracker;
+use crate::look::{look, look_folder};
+use crate::naming::RequestNaming;
+use crate::settle::{FileKind, SettleTracker, Verdict};
+use crate::temp_name::is_temporary;
 
-use crate::config::LoadedConfig;
-use crate::state::Db;
 use health::{Beat, Health};
+use quire_config::LoadedConfig;
+use quire_state::Db;
 use refuse::Refuser;
 
 /// Records spool folders a crash left without a job, and puts jobs left mid-processing back in
