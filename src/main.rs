@@ -5,11 +5,9 @@
 
 mod cli;
 use quire_config as config;
-mod console;
 use quire_intake as intake;
-use quire_service::deliver;
-mod server;
 use quire_service as service;
+use quire_service::deliver;
 mod state;
 
 use clap::Parser;

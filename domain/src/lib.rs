@@ -44,7 +44,11 @@ macro_rules! named {
             fn from_str(s: &str) -> Result<Self, String> {
                 match s {
                     $( $text => Ok($name::$variant), )+
-                    other => Err(format!(concat!("unknown ", $what, " `{}`"), other)),
+                    other => Err(format!(
+                        concat!("unknown ", $what, " `{}` (one of: {})"),
+                        other,
+                        [$($text),+].join(", ")
+                    )),
                 }
             }
         }
@@ -67,6 +71,7 @@ pub mod names;
 pub mod placeholders;
 pub mod request;
 pub mod spool;
+pub mod staff;
 
 pub use action::Action;
 pub use audit::{Anchor, Break, Event, NewEvent, Summary, Verifier};

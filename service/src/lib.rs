@@ -15,3 +15,4 @@
 pub mod deliver;
 pub mod jobs;
 pub mod links;
+pub mod users;

@@ -11,9 +11,9 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::config::LoadedConfig;
 use crate::deliver::{Deliverer, notices, purge};
 use crate::intake;
-use crate::server::{self, AppState};
 use crate::state::{self, NewEvent};
 use quire_domain::Action;
+use quire_web::AppState;
 
 pub fn run(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -126,17 +126,9 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     };
 
     let mut http_stop = stop_rx.clone();
-    let http = tokio::spawn(server::serve(
+    let http = tokio::spawn(quire_web::serve(
         listener,
-        AppState {
-            repo: repo.clone(),
-            api_tokens: Arc::new(cfg.server.api_tokens.clone()),
-            deliverer: deliverer.clone(),
-            institution: Arc::new(cfg.institution.clone()),
-            console: Arc::new(crate::console::Console::new(config)),
-            trusted_proxies: Arc::new(cfg.server.trusted_proxies.clone()),
-            intake: health.clone(),
-        },
+        AppState::new(config, repo.clone(), deliverer.clone(), health.clone()),
         async move {
             let _ = http_stop.wait_for(|s| *s).await;
         },

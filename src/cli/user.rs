@@ -10,15 +10,16 @@ use clap::Subcommand;
 
 use super::actor;
 use crate::config::LoadedConfig;
-use crate::console::auth::{self, Role};
-use crate::state::{self, StaffUser, UserChange};
+use crate::state;
+use quire_domain::staff::Role;
+use quire_service::users;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Add a staff user who can sign in to the console at /staff/.
     Add {
         name: String,
-        #[arg(long, value_enum)]
+        #[arg(long)]
         role: Role,
         /// Read the password from the first line of stdin instead of asking.
         #[arg(long)]
@@ -36,7 +37,7 @@ pub enum UserCommand {
     /// Give a user another role (the user's open sessions end).
     Role {
         name: String,
-        #[arg(long, value_enum)]
+        #[arg(long)]
         role: Role,
     },
     /// Remove a user; their sessions end, their past actions stay in the audit log.
@@ -51,20 +52,13 @@ pub fn run(cmd: UserCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> 
             role,
             password_stdin,
         } => {
-            auth::check_user_name(&name)?;
+            users::check_user_name(&name)?;
             let password = if password_stdin {
                 read_line()?
             } else {
                 prompt_twice()?
             };
-            auth::check_password(&password)?;
-            let user = StaffUser {
-                name: name.clone(),
-                role: role.as_str().to_string(),
-                password: auth::hash_password(&password)?,
-                created_at: state::now_rfc3339(),
-            };
-            db.user_add(&user, &actor())?;
+            users::add(&*db, &name, role, &password, &actor())?;
             println!("added {name} ({})", role.as_str());
         }
         UserCommand::Password {
@@ -76,21 +70,15 @@ pub fn run(cmd: UserCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> 
             } else {
                 prompt_twice()?
             };
-            auth::check_password(&password)?;
-            let hash = auth::hash_password(&password)?;
-            db.user_change(&name, &UserChange::Password(hash), &actor())?;
+            users::set_password(&*db, &name, &password, &actor())?;
             println!("new password set for {name}; their sessions have ended");
         }
         UserCommand::Role { name, role } => {
-            db.user_change(
-                &name,
-                &UserChange::Role(role.as_str().to_string()),
-                &actor(),
-            )?;
+            users::set_role(&*db, &name, role, &actor())?;
             println!("{name} is now {}; their sessions have ended", role.as_str());
         }
         UserCommand::Remove { name } => {
-            db.user_change(&name, &UserChange::Remove, &actor())?;
+            users::remove(&*db, &name, &actor())?;
             println!("removed {name}");
         }
         UserCommand::List => {

@@ -1,6 +1,7 @@
-//! The console's HTML templates (minijinja), compiled into the binary and parsed once.
-//! Autoescaping is on for every `.html` template, so data from scans, requests and patrons
-//! can never become markup.
+//! Every HTML page's template (minijinja), the console's and the borrower's, compiled into the
+//! binary and parsed once. Autoescaping is on for every `.html` template, so data from scans,
+//! requests and patrons can never become markup. The pages are plain HTML and CSS with no
+//! JavaScript and no external assets: library networks can be closed.
 
 use std::sync::OnceLock;
 
@@ -17,6 +18,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("audit.html", include_str!("templates/audit.html")),
     ("held.html", include_str!("templates/held.html")),
     ("contu.html", include_str!("templates/contu.html")),
+    (
+        "borrower/page.html",
+        include_str!("templates/borrower/page.html"),
+    ),
+    (
+        "borrower/message.html",
+        include_str!("templates/borrower/message.html"),
+    ),
+    (
+        "borrower/document.html",
+        include_str!("templates/borrower/document.html"),
+    ),
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -26,13 +39,13 @@ fn environment() -> &'static Environment<'static> {
         // `{{ name|shown }}`: scan names with bidi and control characters escaped, as the
         // CLI shows them.
         env.add_filter("shown", |s: String| {
-            crate::state::job::escape_for_display(&s)
+            quire_state::job::escape_for_display(&s)
         });
         for (name, source) in TEMPLATES {
             // The templates are part of the binary: one that does not parse is a build bug,
             // which the console tests catch on their first page.
             env.add_template(name, source)
-                .unwrap_or_else(|e| panic!("console template {name}: {e}"));
+                .unwrap_or_else(|e| panic!("template {name}: {e}"));
         }
         env
     })
@@ -56,6 +69,16 @@ mod tests {
         .unwrap();
         assert!(html.contains("&lt;script&gt;"), "{html}");
         assert!(!html.contains("<script>alert"), "{html}");
+        let html = super::render(
+            "borrower/message.html",
+            minijinja::context! { title => "t", institution => "<i>Lib</i>", message => "<b>m</b>", request => "TN<1>" },
+        )
+        .unwrap();
+        assert!(
+            html.contains("&lt;i&gt;Lib") && html.contains("TN&lt;1&gt;"),
+            "{html}"
+        );
+        assert!(!html.contains("<b>m") && !html.contains("<i>Lib"), "{html}");
     }
 
     #[test]

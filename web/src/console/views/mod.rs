@@ -16,9 +16,9 @@ use minijinja::context;
 
 use super::auth::Area;
 use super::session::Staff;
-use super::templates;
-use crate::server::AppState;
-use crate::state::StateError;
+use crate::AppState;
+use crate::templates;
+use quire_state::StateError;
 
 /// Renders `template` inside the console frame, with who is signed in and their CSRF token.
 pub fn page(staff: &Staff, template: &str, ctx: minijinja::Value) -> Response {
@@ -70,11 +70,11 @@ pub fn state_failure(staff: &Staff, e: StateError) -> Response {
     }
 }
 
-/// Runs a database call through the one async path ([`crate::state::Repo::call`]).
+/// Runs a database call through the one async path ([`quire_state::Repo::call`]).
 pub async fn blocking<T: Send + 'static>(
     state: &AppState,
     staff: &Staff,
-    f: impl FnOnce(&dyn crate::state::Database) -> Result<T, StateError> + Send + 'static,
+    f: impl FnOnce(&dyn quire_state::Database) -> Result<T, StateError> + Send + 'static,
 ) -> Result<T, Response> {
     state
         .repo

@@ -3,7 +3,7 @@
 //! stylesheet inline and no external assets: library networks can be closed.
 //!
 //! Staff sign in with a user made by `quire user add`; borrowers never reach these pages. Every
-//! state change goes through the same `crate::service` functions the CLI uses (and the
+//! state change goes through the same `quire_service` functions the CLI uses (and the
 //! database through `state::Repo`), with the staff member as the audit actor.
 //!
 //! minijinja rather than askama: templates are parsed at first use instead of generating Rust
@@ -13,38 +13,13 @@ pub mod auth;
 mod csrf;
 mod metrics;
 pub mod session;
-mod templates;
 mod thumbnail;
 mod views;
 
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::config::LoadedConfig;
-use crate::server::AppState;
-
-/// What the console needs beyond the shared server state.
-pub struct Console {
-    pub config: LoadedConfig,
-    /// Cookies get `Secure` when borrowers and staff reach the server over https.
-    pub secure_cookies: bool,
-}
-
-impl Console {
-    pub fn new(config: &LoadedConfig) -> Self {
-        let secure_cookies = config
-            .config
-            .server
-            .public_url
-            .trim()
-            .to_ascii_lowercase()
-            .starts_with("https://");
-        Self {
-            config: config.clone(),
-            secure_cookies,
-        }
-    }
-}
+use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
     use views::{compliance, jobs, login, requests};

@@ -11,12 +11,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{PageResult, blocking, done, page, v};
+use crate::AppState;
 use crate::console::auth::Area;
 use crate::console::csrf;
 use crate::console::session::Staff;
-use crate::server::AppState;
-use crate::service;
-use crate::state::{Job, JobFilter, JobState};
+
+use quire_state::{Job, JobFilter, JobState};
 
 #[derive(Deserialize, Default)]
 pub struct QueueQuery {
@@ -157,7 +157,7 @@ pub async fn show(
     let (job, documents) = blocking(&state, &staff, move |db| {
         let job = db
             .job_get(&id)?
-            .ok_or_else(|| crate::state::StateError::NotFound(format!("no job {id}")))?;
+            .ok_or_else(|| quire_state::StateError::NotFound(format!("no job {id}")))?;
         let documents = db.jobs_list(&JobFilter {
             parent: Some(id.clone()),
             ..Default::default()
@@ -217,7 +217,7 @@ pub async fn release(
     let reason = Some(f.reason.trim().to_string()).filter(|r| !r.is_empty());
     let (job, actor) = (id.clone(), staff.actor());
     blocking(&state, &staff, move |db| {
-        service::jobs::release(db, &job, &actor, reason)
+        quire_service::jobs::release(db, &job, &actor, reason)
     })
     .await?;
     Ok(done(
@@ -247,7 +247,7 @@ pub async fn hold(
     }
     let (job, actor, who) = (id.clone(), staff.actor(), staff.user.name.clone());
     blocking(&state, &staff, move |db| {
-        service::jobs::hold(db, &job, &actor, &who, &reason)
+        quire_service::jobs::hold(db, &job, &actor, &who, &reason)
     })
     .await?;
     Ok(done(
@@ -268,7 +268,7 @@ pub async fn reprocess(
     let (job, actor) = (id.clone(), staff.actor());
     let quarantine = state.console.config.quarantine_dir();
     blocking(&state, &staff, move |db| {
-        service::jobs::reprocess(db, &quarantine, &job, &actor)
+        quire_service::jobs::reprocess(db, &quarantine, &job, &actor)
     })
     .await?;
     Ok(done(
@@ -288,7 +288,7 @@ pub async fn match_request(
     let request = f.request.trim().to_string();
     let (job, actor) = (id.clone(), staff.actor());
     blocking(&state, &staff, move |db| {
-        service::jobs::match_request(db, &job, &request, &actor)
+        quire_service::jobs::match_request(db, &job, &request, &actor)
     })
     .await?;
     Ok(done(
@@ -310,7 +310,7 @@ pub async fn redeliver(
         let id = id.clone();
         blocking(&state, &staff, move |db| {
             db.job_get(&id)?
-                .ok_or_else(|| crate::state::StateError::NotFound(format!("no job {id}")))
+                .ok_or_else(|| quire_state::StateError::NotFound(format!("no job {id}")))
         })
         .await?
     };
@@ -346,7 +346,7 @@ pub async fn thumbnail(
     staff.require(Area::Jobs)?;
     let job = blocking(&state, &staff, move |db| {
         db.job_get(&id)?
-            .ok_or_else(|| crate::state::StateError::NotFound(format!("no job {id}")))
+            .ok_or_else(|| quire_state::StateError::NotFound(format!("no job {id}")))
     })
     .await?;
     let pages = job.page_count.unwrap_or(0);

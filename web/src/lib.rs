@@ -1,43 +1,28 @@
-//! The daemon's HTTP server (axum): `/healthz`, the API (`api`), the borrower's pages
-//! (`borrower`) and the staff console (`crate::console`), all on one [`AppState`].
+//! The daemon's HTTP face (axum): `/healthz`, the API (`api`), the borrower's pages
+//! (`borrower`), and the staff console under `/staff/` with `/metrics` ([`console`]), all on
+//! one [`AppState`] and one template engine ([`templates`], minijinja).
+//!
+//! Every change a page or an API call makes goes through `quire-service`, and every database
+//! call through `quire_state::Repo`; nothing here writes SQL or an audit event of its own
+//! beyond what those functions write. Not here: the daemon's wiring (the `quire` binary) and
+//! the inbox (`quire-intake`), whose health it only reads.
 
 mod api;
+mod app_state;
 mod borrower;
 pub mod client;
-mod html;
+pub mod console;
+mod templates;
+
+pub use app_state::{AppState, Console};
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-
-use crate::config::{InstitutionConfig, Secret};
-use crate::deliver::Deliverer;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub repo: crate::state::Repo,
-    pub api_tokens: Arc<Vec<Secret>>,
-    pub deliverer: Arc<Deliverer>,
-    pub institution: Arc<InstitutionConfig>,
-    /// The staff console's settings (`crate::console`).
-    pub console: Arc<crate::console::Console>,
-    /// Peers whose `X-Forwarded-For` is believed ([`client::address`]).
-    pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
-    /// The inbox loop's and the workers' heartbeats, the disk, and the entries left alone.
-    pub intake: Arc<crate::intake::health::Health>,
-}
-
-impl AppState {
-    /// The client's address, as recorded in the audit log and used for sign-in limits.
-    pub fn client(&self, peer: SocketAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
-        client::address(peer, headers, &self.trusted_proxies)
-    }
-}
 
 pub fn router(state: AppState) -> Router {
     Router::new()

@@ -9,13 +9,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{PageResult, blocking, done, page, v};
+use crate::AppState;
 use crate::console::auth::Area;
 use crate::console::csrf;
 use crate::console::session::Staff;
-use crate::server::AppState;
-use crate::service::links;
-use crate::state::StateError;
 use quire_domain::DeliveryState;
+use quire_service::links;
+use quire_state::StateError;
 
 /// How many of the newest requests a search looks through.
 const SEARCH_DEPTH: usize = 2000;
@@ -74,7 +74,7 @@ pub async fn show(
         Ok((r, db.links_list(Some(&id))?, db.notices_of_request(&id)?))
     })
     .await?;
-    let now = crate::state::now_rfc3339();
+    let now = quire_state::now_rfc3339();
     let links: Vec<Value> = links
         .into_iter()
         .map(|(l, d)| {
@@ -138,13 +138,13 @@ pub async fn create(
             .ok()
     });
     let basis = match opt(&f.basis) {
-        None => crate::state::Basis::Ccl,
+        None => quire_state::Basis::Ccl,
         Some(b) => b.parse().unwrap_or_else(|e: String| {
             problems.push(e);
-            crate::state::Basis::Ccl
+            quire_state::Basis::Ccl
         }),
     };
-    let request = crate::state::Request {
+    let request = quire_state::Request {
         id: f.id.trim().to_string(),
         patron_name: f.patron_name.trim().to_string(),
         patron_email: f.patron_email.trim().to_string(),
@@ -212,7 +212,7 @@ async fn change_link(
     id: String,
     f: &LinkForm,
     note: &str,
-    change: impl FnOnce(&dyn crate::state::Database, &str, &str) -> Result<(), StateError>
+    change: impl FnOnce(&dyn quire_state::Database, &str, &str) -> Result<(), StateError>
     + Send
     + 'static,
 ) -> PageResult {

@@ -3,7 +3,7 @@
 //!
 //! Unknown tokens get the same 404 whatever they look like, after the same single indexed
 //! lookup a known token costs. Tokens are never logged: the request trace logs paths with the
-//! token cut off (see `super::router`).
+//! token cut off (see `crate::router`).
 
 use std::net::SocketAddr;
 
@@ -15,9 +15,10 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::AppState;
-use super::html::{escape, page};
-use crate::state::{CodeCheck, Delivery, Grant, Link, LinkState, PickupPolicy, Request};
+use minijinja::context;
+
+use crate::AppState;
+use quire_state::{CodeCheck, Delivery, Grant, Link, LinkState, PickupPolicy, Request};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -44,10 +45,10 @@ async fn lookup(
     .await
 }
 
-/// Runs a database call through the one async path ([`crate::state::Repo::call`]).
+/// Runs a database call through the one async path ([`quire_state::Repo::call`]).
 async fn db_call<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&dyn crate::state::Database) -> Result<T, crate::state::StateError> + Send + 'static,
+    f: impl FnOnce(&dyn quire_state::Database) -> Result<T, quire_state::StateError> + Send + 'static,
 ) -> Result<T, Response> {
     state.repo.call(f).await.map_err(|_| internal())
 }
@@ -56,17 +57,55 @@ fn internal() -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
 }
 
-fn not_found(state: &AppState) -> Response {
-    let body = format!(
-        "<p>This download link is not known. Check that the whole address was copied from the e-mail.</p>\
-         <footer>Questions: {}</footer>",
-        escape(&state.institution.contact)
-    );
-    (
-        StatusCode::NOT_FOUND,
-        Html(page("Link not found", &state.institution.name, &body)),
+/// A borrower page: `template` (under `templates/borrower/`) in the page frame, with the
+/// institution's name and contact.
+fn page(
+    state: &AppState,
+    status: StatusCode,
+    title: &str,
+    template: &str,
+    ctx: minijinja::Value,
+) -> Response {
+    let ctx = context! {
+        title,
+        institution => &state.institution.name,
+        contact => &state.institution.contact,
+        ..ctx
+    };
+    match crate::templates::render(&format!("borrower/{template}"), ctx) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, template, "rendering a borrower page");
+            internal()
+        }
+    }
+}
+
+/// A page saying one thing, with the contact below it unless `contact` is false.
+fn message(
+    state: &AppState,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    contact: bool,
+) -> Response {
+    page(
+        state,
+        status,
+        title,
+        "message.html",
+        context! { message, questions => contact },
     )
-        .into_response()
+}
+
+fn not_found(state: &AppState) -> Response {
+    message(
+        state,
+        StatusCode::NOT_FOUND,
+        "Link not found",
+        "This download link is not known. Check that the whole address was copied from the e-mail.",
+        true,
+    )
 }
 
 fn gone(state: &AppState, why: LinkState, request: &str) -> Response {
@@ -85,12 +124,6 @@ fn gone(state: &AppState, why: LinkState, request: &str) -> Response {
             "This link was locked after too many wrong pickup codes. The library can unlock it for you."
         }
     };
-    let body = format!(
-        "<p><strong>{}</strong></p><p>If you still need the document, contact {} and quote request <strong>{}</strong>.</p>",
-        escape(reason),
-        escape(&state.institution.contact),
-        escape(request)
-    );
     // A held or locked copy is not gone: it may be released or unlocked, so it is refused
     // (403) rather than 410.
     let (status, heading) = match why {
@@ -98,17 +131,24 @@ fn gone(state: &AppState, why: LinkState, request: &str) -> Response {
         LinkState::Locked => (StatusCode::FORBIDDEN, "Link locked"),
         _ => (StatusCode::GONE, "Link no longer available"),
     };
-    let mut resp = (status, Html(page(heading, &state.institution.name, &body))).into_response();
+    let mut resp = page(
+        state,
+        status,
+        heading,
+        "message.html",
+        context! { message => reason, request },
+    );
     resp.headers_mut()
         .insert("x-link-state", HeaderValue::from_static(why.as_str()));
     resp
 }
 
-fn citation_rows(d: &Delivery, r: Option<&Request>) -> String {
+/// The citation as (label, value) rows, leaving out what the request does not say.
+fn citation_rows(d: &Delivery, r: Option<&Request>) -> Vec<(&'static str, String)> {
     let mut rows = Vec::new();
-    let mut row = |k: &str, v: Option<String>| {
+    let mut row = |k: &'static str, v: Option<String>| {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
-            rows.push(format!("<dt>{}</dt><dd>{}</dd>", escape(k), escape(&v)));
+            rows.push((k, v));
         }
     };
     row("Request", Some(d.request_id.clone()));
@@ -130,7 +170,7 @@ fn citation_rows(d: &Delivery, r: Option<&Request>) -> String {
     }
     row("For", Some(d.recipient.clone()));
     row("Pages delivered", Some(d.page_count.to_string()));
-    format!("<dl>{}</dl>", rows.join(""))
+    rows
 }
 
 async fn landing(State(state): State<AppState>, Path(token): Path<String>) -> Response {
@@ -141,7 +181,7 @@ async fn landing(State(state): State<AppState>, Path(token): Path<String>) -> Re
     let Some((link, delivery, request)) = found else {
         return not_found(&state);
     };
-    let now = crate::state::now_rfc3339();
+    let now = quire_state::now_rfc3339();
     let link_state = link.state(delivery.state, &now);
     if link_state != LinkState::Active {
         return gone(&state, link_state, &delivery.request_id);
@@ -151,36 +191,32 @@ async fn landing(State(state): State<AppState>, Path(token): Path<String>) -> Re
         .get(..16)
         .unwrap_or(&link.expires_at)
         .replace('T', " ");
-    let code_field = if link.pickup_code_sha256.is_some() {
-        "<label for=\"code\">Pickup code (from your e-mail)</label>\
-         <input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>"
-    } else {
-        ""
-    };
-    let body = format!(
-        "<p>Your document is ready.</p>{citation}\
-         <h2>Copyright</h2><p class=\"notice\" role=\"note\">{warning}</p>\
-         <h2>This link</h2><dl><dt>Works until</dt><dd>{expires} UTC</dd><dt>Downloads left</dt><dd>{left} of {allowed}<br><small>{rule}</small></dd></dl>\
-         <form method=\"get\" action=\"/d/{token}/file\">{code_field}\
-         <button class=\"button\" type=\"submit\">Download PDF ({size})</button></form>\
-         <footer>Questions: {contact}</footer>",
-        citation = citation_rows(&delivery, request.as_ref()),
-        warning = escape(WARNING),
-        left = link.downloads_left,
-        allowed = link.downloads_allowed,
-        rule = escape(&download_rule(
-            state
-                .deliverer
-                .config()
-                .config
-                .links
-                .download_session_minutes
-        )),
-        token = escape(&token),
-        size = human_size(delivery.bytes),
-        contact = escape(&state.institution.contact),
+    let rule = download_rule(
+        state
+            .deliverer
+            .config()
+            .config
+            .links
+            .download_session_minutes,
     );
-    let mut resp = Html(page("Your document", &state.institution.name, &body)).into_response();
+    let ctx = context! {
+        citation => citation_rows(&delivery, request.as_ref()),
+        warning => WARNING,
+        expires,
+        left => link.downloads_left,
+        allowed => link.downloads_allowed,
+        rule,
+        token,
+        code => link.pickup_code_sha256.is_some(),
+        size => human_size(delivery.bytes),
+    };
+    let mut resp = page(
+        &state,
+        StatusCode::OK,
+        "Your document",
+        "document.html",
+        ctx,
+    );
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp.headers_mut()
@@ -229,7 +265,7 @@ async fn file(
         return not_found(&state);
     };
     let client = state.client(client, &headers).to_string();
-    let link_state = link.state(delivery.state, &crate::state::now_rfc3339());
+    let link_state = link.state(delivery.state, &quire_state::now_rfc3339());
     // A link that is gone for good gives no code a chance; the refusal below is audited.
     let usable = matches!(
         link_state,
@@ -370,7 +406,7 @@ async fn count_download(
         .config
         .links
         .download_session_minutes;
-    let since = resumes.then(|| crate::state::stored_time_from_now(-i64::from(minutes)));
+    let since = resumes.then(|| quire_state::stored_time_from_now(-i64::from(minutes)));
     let (link_id, client) = (link_id.to_string(), client.to_string());
     db_call(state, move |db| {
         db.link_download(&link_id, &client, since.as_deref())
@@ -382,16 +418,14 @@ async fn count_download(
 const STORE_RETRY_SECS: u32 = 120;
 
 fn store_unavailable(state: &AppState) -> Response {
-    let body = format!(
-        "<p>The document cannot be fetched right now. Nothing was counted against your downloads: \
-         please try again in a few minutes.</p><footer>Questions: {}</footer>",
-        escape(&state.institution.contact)
-    );
-    let mut resp = (
+    let mut resp = message(
+        state,
         StatusCode::SERVICE_UNAVAILABLE,
-        Html(page("Try again shortly", &state.institution.name, &body)),
-    )
-        .into_response();
+        "Try again shortly",
+        "The document cannot be fetched right now. Nothing was counted against your downloads: \
+         please try again in a few minutes.",
+        true,
+    );
     resp.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(STORE_RETRY_SECS));
     resp
@@ -416,7 +450,7 @@ async fn check_code(
     let links = &state.deliverer.config().config.links;
     let policy = PickupPolicy {
         attempts: i64::from(links.pickup_attempts),
-        since: crate::state::stored_time_from_now(-i64::from(links.pickup_window_minutes)),
+        since: quire_state::stored_time_from_now(-i64::from(links.pickup_window_minutes)),
         lock_after: i64::from(links.pickup_lock_after),
     };
     let correct = quire_delivery::hash_matches(&code, expected);
@@ -440,25 +474,27 @@ async fn check_code(
 }
 
 fn code_needed(state: &AppState) -> Response {
-    let body = "<p>The pickup code is missing or wrong. It is in the e-mail that brought you this link.</p>";
-    (
+    message(
+        state,
         StatusCode::FORBIDDEN,
-        Html(page("Pickup code needed", &state.institution.name, body)),
+        "Pickup code needed",
+        "The pickup code is missing or wrong. It is in the e-mail that brought you this link.",
+        false,
     )
-        .into_response()
 }
 
 fn too_many_codes(state: &AppState, minutes: u32) -> Response {
-    let body = format!(
-        "<p>Too many wrong pickup codes. Wait {minutes} minutes and try again, with the code \
-         from the e-mail that brought you this link.</p><footer>Questions: {}</footer>",
-        escape(&state.institution.contact)
+    let text = format!(
+        "Too many wrong pickup codes. Wait {minutes} minutes and try again, with the code \
+         from the e-mail that brought you this link."
     );
-    let mut resp = (
+    let mut resp = message(
+        state,
         StatusCode::TOO_MANY_REQUESTS,
-        Html(page("Too many tries", &state.institution.name, &body)),
-    )
-        .into_response();
+        "Too many tries",
+        &text,
+        true,
+    );
     resp.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(minutes * 60));
     resp

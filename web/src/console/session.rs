@@ -8,8 +8,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::{self, Area, Role};
-use crate::server::AppState;
-use crate::state::{StaffSession, StaffUser};
+use crate::AppState;
+use quire_state::{StaffSession, StaffUser};
 
 pub const COOKIE: &str = "quire_session";
 /// The login form's double-submit token, before there is a session to hold one.
@@ -90,7 +90,7 @@ impl FromRequestParts<AppState> for Staff {
             return Err(to_login());
         };
         // A role edited to something unknown in the database signs the user out, not in.
-        let Some(role) = Role::parse(&user.role) else {
+        let Ok(role) = user.role.parse::<Role>() else {
             return Err(to_login());
         };
         Ok(Staff {

@@ -14,11 +14,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{PageResult, blocking, done, page, v};
+use crate::AppState;
 use crate::console::auth::Area;
 use crate::console::csrf;
 use crate::console::session::Staff;
-use crate::server::AppState;
-use crate::state::{AuditFilter, Event, StateError};
+use quire_state::{AuditFilter, Event, StateError};
 
 const PAGE_SIZE: usize = 50;
 
@@ -90,7 +90,7 @@ pub async fn audit(
             .skip((page_no - 1) * PAGE_SIZE)
             .take(PAGE_SIZE)
             .collect();
-        let verified = match crate::state::verify_audit(db, None)? {
+        let verified = match quire_state::verify_audit(db, None)? {
             Ok(s) => json!({ "ok": true, "count": s.count, "head": s.head.to_string() }),
             Err(b) => json!({ "ok": false, "seq": b.seq, "reason": b.reason }),
         };
@@ -125,8 +125,7 @@ pub async fn audit_csv(
     let bytes = blocking(&state, &staff, move |db| {
         let mut w = csv::Writer::from_writer(Vec::new());
         let io = |e: csv::Error| StateError::Callback(format!("writing CSV: {e}"));
-        w.write_record(crate::state::audit::CSV_HEADER)
-            .map_err(io)?;
+        w.write_record(quire_state::audit::CSV_HEADER).map_err(io)?;
         db.audit_scan(&filter, &mut |e: Event| {
             w.write_record(e.csv_record()).map_err(io)
         })?;

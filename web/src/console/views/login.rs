@@ -13,11 +13,11 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::PageResult;
+use crate::AppState;
 use crate::console::auth::{self, Area, FAILURE_WINDOW_MINUTES, MAX_FAILURES};
 use crate::console::session::{self, COOKIE, LOGIN_COOKIE, SESSION_HOURS, Staff};
-use crate::console::templates;
-use crate::server::AppState;
-use crate::state::StaffSession;
+use crate::templates;
+use quire_state::StaffSession;
 
 /// `/staff/`: each role starts on its own work.
 pub async fn home(staff: Staff) -> Response {
@@ -68,7 +68,7 @@ pub struct LoginForm {
 
 /// RFC 3339 UTC with milliseconds, as the state layer stores times, `minutes` from now.
 fn stored_time(minutes: i64) -> String {
-    crate::state::stored_time_from_now(minutes)
+    quire_state::stored_time_from_now(minutes)
 }
 
 pub async fn submit(
@@ -93,7 +93,7 @@ pub async fn submit(
     let outcome = state
         .repo
         .call(
-            move |db| -> Result<Result<String, &'static str>, crate::state::StateError> {
+            move |db| -> Result<Result<String, &'static str>, quire_state::StateError> {
                 let since = stored_time(-FAILURE_WINDOW_MINUTES);
                 for k in &keys2 {
                     if db.login_failures(k, &since)? >= MAX_FAILURES {
@@ -142,7 +142,7 @@ pub async fn submit(
                 id_sha256: auth::sha256_hex(&id),
                 user_name,
                 csrf: auth::random_token(),
-                created_at: crate::state::now_rfc3339(),
+                created_at: quire_state::now_rfc3339(),
                 expires_at: stored_time(SESSION_HOURS * 60),
             };
             // Only rows past any window that still counts may be pruned.

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::AppState;
-use crate::state::{Request, StateError};
 use quire_domain::{Action, DeliveryState};
+use quire_state::{Request, StateError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -125,7 +125,7 @@ async fn add_requests(
 /// Runs a database call off the async threads, mapping both failure kinds to API errors.
 async fn db_call<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&dyn crate::state::Database) -> Result<T, StateError> + Send + 'static,
+    f: impl FnOnce(&dyn quire_state::Database) -> Result<T, StateError> + Send + 'static,
 ) -> Result<T, ApiError> {
     state.repo.call(f).await.map_err(state_error)
 }
@@ -172,7 +172,7 @@ async fn preview(
         .get(&hash)
         .await
         .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), e.to_string()))?;
-    let event = crate::state::NewEvent::new("api", Action::DeliveryPreviewed)
+    let event = quire_state::NewEvent::new("api", Action::DeliveryPreviewed)
         .subject("delivery", &id)
         .subject("request", &delivery.request_id);
     db_call(&state, move |db| db.audit_append(event)).await?;

@@ -10,8 +10,8 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::server::AppState;
-use crate::state::{Action, AuditFilter, JobFilter, JobState, StateError};
+use crate::AppState;
+use quire_state::{Action, AuditFilter, JobFilter, JobState, StateError};
 
 struct Numbers {
     jobs: BTreeMap<&'static str, u64>,
@@ -20,7 +20,7 @@ struct Numbers {
     downloads: BTreeMap<String, u64>,
 }
 
-fn gather(db: &dyn crate::state::Database) -> Result<Numbers, StateError> {
+fn gather(db: &dyn quire_state::Database) -> Result<Numbers, StateError> {
     let mut jobs: BTreeMap<&'static str, u64> =
         JobState::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     let mut pages = 0;
