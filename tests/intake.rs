@@ -485,7 +485,7 @@ fn kill_minus_nine_at_random_points_loses_nothing_and_doubles_nothing() {
     let mut expected = std::collections::BTreeSet::new();
     // Small clean pages, so every scan is good enough to go out unattended.
     let page = |seed: u64| {
-        use quire_pipeline::synth::{PageSpec, render_page};
+        use quire_testkit::synth::{PageSpec, render_page};
         render_page(&PageSpec {
             seed,
             // The printed number makes every scan distinct, whatever text the seed gives.
@@ -657,7 +657,7 @@ fn a_settled_but_incomplete_scan_waits_for_its_end() {
 }
 
 fn article_page(seed: u64, page: u32, dpi: f32, skew: f32) -> image::GrayImage {
-    use quire_pipeline::synth::{Degradation, PageSpec, render_page};
+    use quire_testkit::synth::{Degradation, PageSpec, render_page};
     let spec = PageSpec {
         seed,
         page_number: page,
@@ -919,7 +919,7 @@ fn add_plain_request(home: &Home, id: &str) {
 
 /// A small clean page, good enough to be delivered without review.
 fn clean_page(seed: u64) -> image::GrayImage {
-    use quire_pipeline::synth::{PageSpec, render_page};
+    use quire_testkit::synth::{PageSpec, render_page};
     render_page(&PageSpec {
         seed,
         page_number: seed as u32,

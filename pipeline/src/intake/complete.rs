@@ -145,7 +145,9 @@ fn tiff_within(file: File, len: u64) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synth::{Format, PageSpec, PdfImageCodec, TiffCompression, render_page, write};
+    use quire_testkit::synth::{
+        Format, PageSpec, PdfImageCodec, TiffCompression, render_page, write,
+    };
 
     /// Every format the generator writes is complete whole, and incomplete cut at 60 %.
     #[test]
