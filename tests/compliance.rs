@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::intake::{daemon_home, http, start_daemon, wait_until};
-use crate::util::{Home, corpus, stderr, stdout};
+use crate::util::{Home, corpus, daemon_home, http, start_daemon, stderr, stdout, wait_until};
 
 fn this_year() -> i32 {
     let out = std::process::Command::new("date")

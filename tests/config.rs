@@ -210,15 +210,10 @@ fn the_daemon_serves_health_and_stops_cleanly_on_sigterm() {
     home.ok(&["audit", "verify"]);
 }
 
+/// A GET of `path` as text: the header block, a blank line, the body.
 fn http_get(port: u16, path: &str) -> std::io::Result<String> {
-    use std::io::Write;
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf)?;
-    Ok(buf)
+    let reply = quire_testkit::http::get(path)
+        .timeout(Duration::from_secs(5))
+        .send(port)?;
+    Ok(format!("{}\r\n\r\n{}", reply.head, reply.text()))
 }

@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use quire_testkit::http;
 use serde_json::Value;
 
-use crate::intake::{daemon_home, jobs, start_daemon, wait_until};
-use crate::util::{Home, corpus, stdout};
+use crate::intake::jobs;
+use crate::util::{Home, corpus, daemon_home, start_daemon, stdout, wait_until};
 
 /// A tiny cookie-keeping HTTP/1.1 client, like a browser without JavaScript.
 pub(crate) struct Browser {
@@ -20,8 +21,8 @@ pub(crate) struct Browser {
 
 pub(crate) struct Reply {
     pub(crate) status: u16,
-    head: String,
     pub(crate) body: String,
+    raw: http::Response,
 }
 
 impl Reply {
@@ -30,21 +31,11 @@ impl Reply {
     }
 
     fn header(&self, name: &str) -> Option<String> {
-        self.head.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_string())
-        })
+        self.raw.header(name).map(str::to_string)
     }
 
     fn set_cookies(&self) -> Vec<String> {
-        self.head
-            .lines()
-            .filter_map(|l| l.split_once(':'))
-            .filter(|(k, _)| k.trim().eq_ignore_ascii_case("set-cookie"))
-            .map(|(_, v)| v.trim().to_string())
-            .collect()
+        self.raw.headers("set-cookie").map(str::to_string).collect()
     }
 
     /// The value of the first hidden `csrf` field on the page.
@@ -88,49 +79,30 @@ impl Browser {
     }
 
     fn send(&mut self, method: &str, path: &str, body: Option<String>) -> Reply {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let cookie = if self.cookies.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "Cookie: {}\r\n",
-                self.cookies
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )
-        };
-        let cookie = match &self.forwarded_for {
-            Some(ip) => format!("{cookie}X-Forwarded-For: {ip}\r\n"),
-            None => cookie,
-        };
-        let body = body.unwrap_or_default();
-        let ctype = if method == "POST" {
-            "Content-Type: application/x-www-form-urlencoded\r\n"
-        } else {
-            ""
-        };
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{cookie}{ctype}Content-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut buf = Vec::new();
-        s.read_to_end(&mut buf).unwrap();
-        let split = buf
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .expect("a header block");
-        let head = String::from_utf8_lossy(&buf[..split]).to_string();
-        let status = head[9..12].parse().unwrap();
+        let mut request = http::Request::new(method, path);
+        if !self.cookies.is_empty() {
+            let cookie = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            request = request.header("Cookie", &cookie);
+        }
+        if let Some(ip) = &self.forwarded_for {
+            request = request.header("X-Forwarded-For", ip);
+        }
+        if method == "POST" {
+            request = request.body(
+                "application/x-www-form-urlencoded",
+                body.unwrap_or_default(),
+            );
+        }
+        let raw = request.send(self.port).expect("an HTTP reply");
         let reply = Reply {
-            status,
-            head,
-            body: String::from_utf8_lossy(&buf[split + 4..]).to_string(),
+            status: raw.status,
+            body: raw.text(),
+            raw,
         };
         for c in reply.set_cookies() {
             let pair = c.split(';').next().unwrap();
@@ -166,7 +138,7 @@ impl Browser {
     pub(crate) fn signed_in(port: u16, name: &str, password: &str) -> (Self, String) {
         let mut b = Self::new(port);
         let r = b.login(name, password);
-        assert_eq!(r.status, 303, "login as {name}: {}\n{}", r.head, r.body);
+        assert_eq!(r.status, 303, "login as {name}: {}\n{}", r.raw.head, r.body);
         let page = b.get("/staff/requests");
         assert_eq!(page.status, 200, "{}", page.body);
         let csrf = page.csrf();

@@ -4,10 +4,11 @@
 use std::path::Path;
 use std::time::Duration;
 
+use quire_testkit::http;
 use serde_json::Value;
 
-use crate::intake::{daemon_home, jobs, start_daemon, wait_until};
-use crate::util::{Home, corpus, stderr, stdout};
+use crate::intake::jobs;
+use crate::util::{Home, corpus, daemon_home, start_daemon, stderr, stdout, wait_until};
 
 fn add_request(home: &Home, id: &str, extra: &[&str]) {
     let mut args = vec![
@@ -60,47 +61,11 @@ fn path_of(url: &str) -> String {
 
 /// GET returning (status, headers, body bytes).
 fn get(port: u16, path: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let extra: String = headers
+    let request = headers
         .iter()
-        .map(|(k, v)| format!("{k}: {v}\r\n"))
-        .collect();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n"
-    )
-    .unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).unwrap();
-    let split = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a header block");
-    let head = String::from_utf8_lossy(&buf[..split]).to_string();
-    let status = head[9..12].parse().unwrap();
-    let mut body = buf[split + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body = dechunk(&body);
-    }
-    (status, head, body)
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let eol = b.windows(2).position(|w| w == b"\r\n").unwrap();
-        let n = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
-        if n == 0 {
-            return out;
-        }
-        out.extend_from_slice(&b[eol + 2..eol + 2 + n]);
-        b = &b[eol + 2 + n + 2..];
-    }
+        .fold(http::get(path), |r, (k, v)| r.header(k, v));
+    let reply = request.send(port).unwrap();
+    (reply.status, reply.head, reply.body)
 }
 
 fn pdftotext(pdf: &Path) -> String {
@@ -387,7 +352,7 @@ fn a_list_of_addresses_is_refused_at_input_by_the_cli_the_import_and_the_api() {
     );
     let _d = start_daemon(&home, port);
     let body = format!(r#"{{"id":"TN763","patron_name":"Di","patron_email":"{list}"}}"#);
-    let (status, text) = crate::intake::http(
+    let (status, text) = crate::util::http(
         port,
         "POST",
         "/api/v1/requests",
@@ -405,20 +370,10 @@ fn a_list_of_addresses_is_refused_at_input_by_the_cli_the_import_and_the_api() {
     assert!(listed.is_empty(), "nothing may be stored: {listed:?}");
 }
 
-/// Like [`get`] with any method and no body reading beyond the head for HEAD.
+/// A HEAD of `path`: (status, headers).
 fn head(port: u16, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    write!(
-        s,
-        "HEAD {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).unwrap();
-    let head = String::from_utf8_lossy(&buf).to_string();
-    (head[9..12].parse().unwrap(), head)
+    let reply = http::head(path).send(port).unwrap();
+    (reply.status, reply.head)
 }
 
 fn downloads_left(home: &Home) -> i64 {
@@ -821,32 +776,10 @@ fn a_stored_file_changed_after_verified_downloads_is_never_served_whole() {
 /// Like [`get`], but a response cut short (or reset) is returned as far as it came: status,
 /// Content-Length and the body bytes received.
 fn get_lenient(port: u16, path: &str) -> (Option<u16>, Option<u64>, Vec<u8>) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 65536];
-    loop {
-        match s.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
+    match http::get(path).send_lenient(port).unwrap() {
+        Some(reply) => (Some(reply.status), reply.content_length(), reply.body),
+        None => (None, None, Vec::new()),
     }
-    let Some(split) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return (None, None, Vec::new());
-    };
-    let head = String::from_utf8_lossy(&buf[..split]).to_ascii_lowercase();
-    let status = head.get(9..12).and_then(|s| s.parse().ok());
-    let length = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok());
-    (status, length, buf[split + 4..].to_vec())
 }
 
 fn find_file(dir: &Path) -> Option<std::path::PathBuf> {

@@ -1,13 +1,15 @@
 //! Requests and the intake daemon end to end: a real daemon, a real inbox, real files.
 
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::util::{Home, corpus, free_port, stderr, stdout};
+use crate::util::{
+    Home, corpus, daemon_home, daemon_home_settling, http, start_daemon, start_daemon_logged,
+    stderr, stdout, wait_until,
+};
 
 fn add_request(home: &Home, id: &str) {
     home.ok(&[
@@ -103,91 +105,6 @@ fn a_csv_import_is_all_or_nothing_and_names_bad_rows() {
     let ids: Vec<Value> =
         serde_json::from_str(&stdout(&home.ok(&["request", "list", "--json"]))).unwrap();
     assert_eq!(ids.len(), 2, "TN9 must not land with the conflicting TN1");
-}
-
-/// A daemon on a free port with a short settle delay; killed on drop.
-pub struct Daemon {
-    pub child: Child,
-    #[allow(dead_code)]
-    pub port: u16,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn daemon_home(extra: &str) -> (Home, u16) {
-    daemon_home_settling(0.5, extra)
-}
-
-/// `settle` is the intake settle delay in seconds; `extra` continues the `[intake]` section.
-pub fn daemon_home_settling(settle: f64, extra: &str) -> (Home, u16) {
-    let port = free_port();
-    let home = Home::with_config(&format!(
-        "[server]\nlisten = \"127.0.0.1:{port}\"\napi_tokens = [\"test-token-1234567890\"]\n\
-         [intake]\nsettle_secs = {settle:.1}\nrescan_secs = 1.0\n{extra}"
-    ));
-    (home, port)
-}
-
-pub fn start_daemon(home: &Home, port: u16) -> Daemon {
-    let child = home
-        .cmd(&["daemon"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let d = Daemon { child, port };
-    wait_until(
-        Duration::from_secs(30),
-        "the daemon answers /healthz",
-        || http(port, "GET", "/healthz", None, None).is_ok(),
-    );
-    d
-}
-
-pub fn wait_until(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !f() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting until {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Minimal HTTP/1.1 client: returns (status, body).
-pub fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&str>,
-) -> std::io::Result<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    let body = body.unwrap_or("");
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf)?;
-    let status = buf.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = buf
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
 }
 
 pub fn jobs(home: &Home) -> Vec<Value> {
@@ -485,7 +402,7 @@ fn kill_minus_nine_at_random_points_loses_nothing_and_doubles_nothing() {
     let mut expected = std::collections::BTreeSet::new();
     // Small clean pages, so every scan is good enough to go out unattended.
     let page = |seed: u64| {
-        use quire_pipeline::synth::{PageSpec, render_page};
+        use quire_testkit::synth::{PageSpec, render_page};
         render_page(&PageSpec {
             seed,
             // The printed number makes every scan distinct, whatever text the seed gives.
@@ -657,7 +574,7 @@ fn a_settled_but_incomplete_scan_waits_for_its_end() {
 }
 
 fn article_page(seed: u64, page: u32, dpi: f32, skew: f32) -> image::GrayImage {
-    use quire_pipeline::synth::{Degradation, PageSpec, render_page};
+    use quire_testkit::synth::{Degradation, PageSpec, render_page};
     let spec = PageSpec {
         seed,
         page_number: page,
@@ -919,7 +836,7 @@ fn add_plain_request(home: &Home, id: &str) {
 
 /// A small clean page, good enough to be delivered without review.
 fn clean_page(seed: u64) -> image::GrayImage {
-    use quire_pipeline::synth::{PageSpec, render_page};
+    use quire_testkit::synth::{PageSpec, render_page};
     render_page(&PageSpec {
         seed,
         page_number: seed as u32,
@@ -933,25 +850,6 @@ fn clean_page(seed: u64) -> image::GrayImage {
 }
 
 /// Like [`start_daemon`], with extra environment variables and stderr kept in `log`.
-fn start_daemon_logged(home: &Home, port: u16, env: &[(&str, &str)], log: &Path) -> Daemon {
-    let mut cmd = home.cmd(&["daemon"]);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    let d = Daemon { child, port };
-    wait_until(
-        Duration::from_secs(30),
-        "the daemon answers /healthz",
-        || http(port, "GET", "/healthz", None, None).is_ok(),
-    );
-    d
-}
-
 fn job_named<'a>(all: &'a [Value], source: &str) -> Option<&'a Value> {
     all.iter().find(|j| j["source_name"] == source)
 }

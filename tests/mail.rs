@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::intake::{daemon_home, start_daemon, wait_until};
-use crate::util::{Home, corpus, stdout};
+use crate::util::{Home, corpus, daemon_home, start_daemon, stdout, wait_until};
 
 #[path = "../delivery/tests/support/smtp.rs"]
 #[allow(dead_code)]

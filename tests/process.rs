@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use quire_pipeline::synth;
+use quire_testkit::synth;
 use serde_json::Value;
 
 use crate::util::{Home, corpus, describe, stderr};

@@ -1,10 +1,18 @@
-//! Helpers shared by the end-to-end tests: a scratch Quire home with its own config, and a way
-//! to run the binary with readable failure messages.
+//! Helpers shared by the end-to-end tests: a scratch Quire home with its own config, a way to
+//! run the binary with readable failure messages, and the daemon and API calls as these tests
+//! make them. The daemon harness and the HTTP client themselves are `quire_testkit`'s.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use quire_testkit::http::{self as client, Response};
+
+pub use quire_testkit::daemon::{Daemon, free_port, wait_until};
+
+/// The binary under test.
+pub const QUIRE: &str = env!("CARGO_BIN_EXE_quire");
 
 /// The real scans in `../shared/corpus`.
 pub fn corpus(name: &str) -> PathBuf {
@@ -78,14 +86,7 @@ impl Home {
 
 /// The binary under test, with no QUIRE_ variables leaking in from the caller.
 pub fn quire() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_quire"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("QUIRE") {
-            c.env_remove(k);
-        }
-    }
-    c.env("RUST_LOG", "warn");
-    c
+    quire_testkit::daemon::quire_command(QUIRE)
 }
 
 pub fn stdout(out: &Output) -> String {
@@ -105,36 +106,63 @@ pub fn describe(out: &Output) -> String {
     )
 }
 
-/// A free loopback port (racy in theory, fine for tests run on one machine).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A home for a daemon on a free port with a short settle delay (0.5 s) and the API token
+/// `test-token-1234567890`; `extra` continues the `[intake]` section.
+pub fn daemon_home(extra: &str) -> (Home, u16) {
+    daemon_home_settling(0.5, extra)
 }
 
-/// One raw HTTP/1.1 exchange on loopback: (status, head, body).
-fn exchange(port: u16, request: &str) -> (u16, String, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).unwrap();
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    (status, head.to_string(), body.to_string())
+/// `settle` is the intake settle delay in seconds; `extra` continues the `[intake]` section.
+pub fn daemon_home_settling(settle: f64, extra: &str) -> (Home, u16) {
+    let port = free_port();
+    let home = Home::with_config(&format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\napi_tokens = [\"test-token-1234567890\"]\n\
+         [intake]\nsettle_secs = {settle:.1}\nrescan_secs = 1.0\n{extra}"
+    ));
+    (home, port)
 }
 
-/// The `name=value` pairs a response sets as cookies, joined for a `Cookie:` header.
-fn cookies_of(head: &str) -> String {
-    head.lines()
-        .filter_map(|l| l.split_once(':'))
-        .filter(|(k, _)| k.trim().eq_ignore_ascii_case("set-cookie"))
-        .filter_map(|(_, v)| v.trim().split(';').next().map(str::to_string))
+/// `quire daemon` on `home`'s config, answering on `port`; killed on drop.
+pub fn start_daemon(home: &Home, port: u16) -> Daemon {
+    Daemon::start(QUIRE, &home.config_path(), port)
+}
+
+/// Like [`start_daemon`], with extra environment variables and the daemon's log in `log`.
+pub fn start_daemon_logged(home: &Home, port: u16, env: &[(&str, &str)], log: &Path) -> Daemon {
+    Daemon::start_with(
+        QUIRE,
+        &home.config_path(),
+        port,
+        env,
+        std::fs::File::create(log).unwrap(),
+    )
+}
+
+/// One API call as these tests make it: an optional bearer `token` and JSON `body`; returns
+/// (status, body).
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> std::io::Result<(u16, String)> {
+    let mut request = client::Request::new(method, path);
+    if let Some(t) = token {
+        request = request.header("Authorization", &format!("Bearer {t}"));
+    }
+    if let Some(b) = body {
+        request = request.body("application/json", b);
+    }
+    let reply = request.send(port)?;
+    Ok((reply.status, reply.text()))
+}
+
+/// The `name=value` pairs a reply sets as cookies, joined for a `Cookie:` header.
+fn cookies_of(reply: &Response) -> String {
+    reply
+        .headers("set-cookie")
+        .filter_map(|v| v.split(';').next())
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -163,28 +191,24 @@ pub fn staff_page_as_new_technician(home: &Home, port: u16, name: &str, path: &s
     assert!(out.status.success(), "user add: {}", describe(&out));
 
     let get = |path: &str, cookie: &str| {
-        exchange(
-            port,
-            &format!(
-                "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nCookie: {cookie}\r\n\r\n"
-            ),
-        )
+        client::get(path)
+            .header("Cookie", cookie)
+            .send(port)
+            .unwrap()
     };
-    let (_, head, form) = get("/staff/login", "");
+    let login = get("/staff/login", "");
+    let form = login.text();
     let at = form.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
     let csrf = &form[at..at + form[at..].find('"').unwrap()];
     let body = format!("name={name}&password={password}&csrf={csrf}");
-    let (status, head, _) = exchange(
-        port,
-        &format!(
-            "POST /staff/login HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nCookie: {}\r\n\
-             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-            cookies_of(&head),
-            body.len()
-        ),
-    );
+    let signed_in = client::post("/staff/login", "application/x-www-form-urlencoded", body)
+        .header("Cookie", &cookies_of(&login))
+        .send(port)
+        .unwrap();
+    let (status, head) = (signed_in.status, &signed_in.head);
     assert_eq!(status, 303, "signing in as {name}: {head}");
-    let (status, _, page) = get(path, &cookies_of(&head));
+    let reply = get(path, &cookies_of(&signed_in));
+    let (status, page) = (reply.status, reply.text());
     assert_eq!(status, 200, "{path}: {page}");
     page
 }

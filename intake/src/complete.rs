@@ -145,7 +145,7 @@ fn tiff_within(file: File, len: u64) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quire_pipeline::synth::{
+    use quire_testkit::synth::{
         Format, PageSpec, PdfImageCodec, TiffCompression, render_page, write,
     };
 

@@ -1,5 +1,5 @@
 //! Barcode sheets drawn with rxing's writer, put on synthetic pages, turned and soiled like
-//! scans, and read back; article pages from `quire_pipeline::synth` stand in for content.
+//! scans, and read back; article pages from `quire_testkit::synth` stand in for content.
 
 use std::time::Instant;
 
@@ -9,7 +9,7 @@ use image::{GrayImage, Luma};
 use quire_intake::batch::{Segment, split_batch};
 use quire_pipeline::barcode::*;
 use quire_pipeline::imaging::deskew::rotate_gray;
-use quire_pipeline::synth::{Degradation, PageSpec, render_page};
+use quire_testkit::synth::{Degradation, PageSpec, render_page};
 
 const A4: (f32, f32) = (8.27, 11.69);
 

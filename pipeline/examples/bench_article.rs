@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use quire_pipeline::synth::{
+use quire_testkit::synth::{
     Degradation, ImagePdf, PageSpec, PdfImageCodec, PdfPageImage, cer, render_page,
 };
 use rayon::prelude::*;

@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use quire_pipeline::synth::{self, Degradation, Format, PageSpec, TiffCompression, cream};
+use quire_testkit::synth::{self, Degradation, Format, PageSpec, TiffCompression, cream};
 
 const A4_IN: (f32, f32) = (8.27, 11.69);
 

@@ -1,6 +1,6 @@
 //! Times the imaging steps on a synthetic 300-dpi A4 page (one core).
 use quire_pipeline::imaging::{blank, deskew, quality};
-use quire_pipeline::synth::{Degradation, PageSpec, render_page};
+use quire_testkit::synth::{Degradation, PageSpec, render_page};
 use std::time::Instant;
 
 fn time<T>(label: &str, runs: u32, mut f: impl FnMut() -> T) {

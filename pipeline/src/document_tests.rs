@@ -11,8 +11,8 @@ use crate::page::Raster;
 use crate::pdf::font::GlyphlessFont;
 use crate::pdf::writer::{DocumentInfo, PdfWriter};
 use crate::pdf::{image_encode, text_layer};
-use crate::synth::{self, Degradation, Format, PageSpec};
 use crate::{ProcessOptions, Processor, Silent};
+use quire_testkit::synth::{self, Degradation, Format, PageSpec};
 
 /// A small synthetic page: half an A4 at 200 dpi, so OCR stays quick.
 fn small_spec(seed: u64, skew_deg: f32) -> PageSpec {

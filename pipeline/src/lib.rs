@@ -25,7 +25,6 @@ mod page_steps;
 pub mod pdf;
 pub mod progress;
 pub mod report;
-pub mod synth;
 pub mod ycc;
 
 pub use document::{ProcessedDocument, Processor};

@@ -11,8 +11,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use quire_pipeline::synth::{self, Degradation, Format, PageSpec};
 use quire_pipeline::{ProcessOptions, Processor, Silent};
+use quire_testkit::synth::{self, Degradation, Format, PageSpec};
 
 struct Counting;
 

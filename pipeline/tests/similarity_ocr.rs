@@ -10,7 +10,7 @@ use quire_pipeline::ocr::OcrEngine;
 use quire_pipeline::similarity::{
     PAGE_MATCH_TEXT, PageFingerprint, compare_documents, minhash_similarity,
 };
-use quire_pipeline::synth::{Degradation, PageSpec, render_page};
+use quire_testkit::synth::{Degradation, PageSpec, render_page};
 
 fn scan(seed: u64, dpi: f32, skew_deg: f32) -> GrayImage {
     let spec = PageSpec {

@@ -15,7 +15,7 @@ use quire_pipeline::similarity::{
     PAGE_MATCH_IMAGE, PAGE_MATCH_TEXT, PageFingerprint, compare_documents, minhash_similarity,
     phash_similarity,
 };
-use quire_pipeline::synth::{Degradation, PageSpec, render_article};
+use quire_testkit::synth::{Degradation, PageSpec, render_article};
 use rayon::prelude::*;
 
 const ARTICLES: u64 = 200;

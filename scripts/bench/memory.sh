@@ -3,7 +3,7 @@
 # synthetic A4 page at 25, 100 and 250 megapixels (506, 1011, 1599 dpi), as 8-bit grey PNG, grey
 # JPEG, bilevel CCITT G4 TIFF, and the page on cream paper as 8-bit RGB PNG, 4:2:0 JPEG and
 # uncompressed strip TIFF (made by pipeline/examples/bench_pages.rs with
-# quire_pipeline::synth; 0.8 deg skew, so every page is straightened). For each: peak RSS and
+# quire_testkit::synth; 0.8 deg skew, so every page is straightened). For each: peak RSS and
 # wall time (GNU time), and the CER of the text layer against the generator's truth.
 #
 # "Before" figures come from another quire binary run on the same pages: BEFORE=path/to/quire,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Page processing: `quire process` against OCRmyPDF (`--deskew --jobs 2 --output-type pdf`) on
 # the same synthetic 20-page, 300-dpi scanned article (image-only JPEG PDF with small known
-# skews, blur and noise, made by quire_pipeline::synth). For each tool: pages per minute, peak
+# skews, blur and noise, made by quire_testkit::synth). For each tool: pages per minute, peak
 # RSS (GNU time), output bytes, and the CER of the text layer (pdftotext, page by page) against
 # the generator's truth. For Quire also the split of page work between tesseract and the rest
 # (from --report), and peak RSS at 20 vs 200 pages. Writes bench-out/process.txt and prints it.

@@ -3,7 +3,7 @@
 use image::{GrayImage, Luma};
 
 use super::blank::detect;
-use crate::synth::{Degradation, PageSpec, render_page};
+use quire_testkit::synth::{Degradation, PageSpec, render_page};
 
 fn a4_at_150(paper: u8) -> GrayImage {
     GrayImage::from_pixel(1240, 1754, Luma([paper]))

@@ -3,7 +3,7 @@
 use image::{GrayImage, Luma, Rgb, RgbImage};
 
 use super::deskew::{MIN_CONFIDENCE, estimate_skew, rotate_bilevel, rotate_gray, rotate_rgb};
-use crate::synth::{Degradation, PageSpec, Typeface, render_page};
+use quire_testkit::synth::{Degradation, PageSpec, Typeface, render_page};
 
 /// Renders pages at the given skews and returns (true angle, estimate) pairs.
 fn estimates(angles: &[f32], spec: impl Fn(f32) -> PageSpec) -> Vec<(f32, f32, f32)> {

@@ -3,7 +3,7 @@
 use image::{GrayImage, Luma};
 
 use super::quality::{QualityWarning, checks};
-use crate::synth::{Degradation, PageSpec, render_page};
+use quire_testkit::synth::{Degradation, PageSpec, render_page};
 
 fn text_page(dpi: f32) -> GrayImage {
     render_page(&PageSpec {

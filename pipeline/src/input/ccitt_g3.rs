@@ -842,7 +842,7 @@ pub(super) mod tests {
 
     use super::*;
     use crate::input::format_tests::assert_same;
-    use crate::synth::{Degradation, PageSpec, render_page};
+    use quire_testkit::synth::{Degradation, PageSpec, render_page};
 
     const DARK: Polarity = Polarity {
         black_is_dark: true,

@@ -313,12 +313,12 @@ mod tests {
 
     /// A synthetic text page printed in dark blue on cream paper, with what is printed on it.
     fn colour_page() -> (image::RgbImage, String) {
-        let spec = crate::synth::PageSpec {
+        let spec = quire_testkit::synth::PageSpec {
             seed: 31,
             paper_in: (5.0, 3.0),
-            ..crate::synth::PageSpec::default()
+            ..quire_testkit::synth::PageSpec::default()
         };
-        let page = crate::synth::render_page(&spec).unwrap();
+        let page = quire_testkit::synth::render_page(&spec).unwrap();
         let (w, h) = page.image.dimensions();
         let mix = |ink: u32, paper: u32, v: u8| {
             ((ink * (255 - u32::from(v)) + paper * u32::from(v)) / 255) as u8
@@ -383,7 +383,7 @@ mod tests {
             crate::ocr::with_engine("eng", None, false, |engine| engine.recognize(&grey, 300))
                 .unwrap();
         let text = read.unwrap().text();
-        let cer = crate::synth::cer(&truth, &text);
+        let cer = quire_testkit::synth::cer(&truth, &text);
         assert!(cer < 0.03, "CER {cer:.3}:\n{text}");
     }
 }

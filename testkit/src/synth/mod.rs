@@ -63,7 +63,8 @@ pub struct SyntheticPage {
     /// the page number line.
     pub truth: String,
     pub dpi: f32,
-    /// The skew applied, degrees counter-clockwise (the `imaging::deskew` convention).
+    /// The skew applied, degrees counter-clockwise (the convention of
+    /// `quire_pipeline::imaging::deskew`).
     pub skew_deg: f32,
 }
 

@@ -2,12 +2,13 @@
 
 use image::GrayImage;
 
-use crate::imaging::deskew::rotate_gray;
+use quire_pipeline::imaging::deskew::rotate_gray;
 
 /// What the simulated scanner does to a printed page, applied in the order of the fields.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Degradation {
-    /// Skew in degrees, counter-clockwise positive (the `imaging::deskew` convention).
+    /// Skew in degrees, counter-clockwise positive (the convention of
+    /// `quire_pipeline::imaging::deskew`).
     pub skew_deg: f32,
     /// Gaussian blur sigma in pixels; 0 for none. Flatbeds at 300 dpi are around 0.7–1.2.
     pub blur_sigma: f32,
