@@ -3,7 +3,7 @@
 //! themselves, so an operation makes the same change and writes its audit event in exactly one
 //! place whoever asks for it.
 //!
-//! The functions in [`jobs`] and [`links`] are synchronous and take the
+//! The functions in [`requests`], [`jobs`], [`deliveries`], [`links`] and [`users`] are synchronous and take the
 //! [`Database`](quire_state::Database): async callers run them through
 //! [`Repo::call`](quire_state::Repo::call), the one path from async code to the database.
 //! Operations that also move files to a store or a mailer (delivering, purging, sending
@@ -13,6 +13,8 @@
 //! (`quire-delivery`), the page pipeline, and anything about HTTP or the command line.
 
 pub mod deliver;
+pub mod deliveries;
 pub mod jobs;
 pub mod links;
+pub mod requests;
 pub mod users;

@@ -12,6 +12,7 @@ use super::actor;
 use crate::config::LoadedConfig;
 use crate::state;
 use quire_domain::compliance::retention;
+use quire_service::deliveries::{self, ReleaseError};
 
 #[derive(Debug, Args)]
 pub struct DeliveriesArgs {
@@ -72,11 +73,14 @@ pub fn run(cmd: DeliveryCommand, config: &LoadedConfig) -> anyhow::Result<ExitCo
             reason,
             officer,
         } => {
-            if reason.trim().is_empty() {
-                anyhow::bail!("--reason must say why the copy may be released");
-            }
             let officer = officer.unwrap_or_else(actor);
-            let d = db.delivery_release(&delivery, &officer, reason.trim())?;
+            let d =
+                deliveries::release(&*db, &delivery, &officer, &reason).map_err(|e| match e {
+                    ReleaseError::NoReason => {
+                        anyhow::anyhow!("--reason must say why the copy may be released")
+                    }
+                    e => e.into(),
+                })?;
             println!(
                 "released {} (request {}) by {officer}: {}",
                 d.id,

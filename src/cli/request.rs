@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 
 use crate::config::LoadedConfig;
 use crate::state::{self, Basis, Request};
+use quire_service::requests::{self, AddError};
 
 // Parsed once per run; boxing the big variant would only obscure the clap derive.
 #[allow(clippy::large_enum_variant)]
@@ -108,16 +109,15 @@ pub fn run(cmd: RequestCommand, config: &LoadedConfig) -> anyhow::Result<ExitCod
     match cmd {
         RequestCommand::Add(args) => {
             let request = Request::from(args);
-            let problems = request.problems();
-            if !problems.is_empty() {
-                anyhow::bail!("request {}: {}", request.id, problems.join("; "));
-            }
-            db.requests_add(std::slice::from_ref(&request), &actor)?;
+            requests::add(&*db, std::slice::from_ref(&request), &actor).map_err(|e| match e {
+                AddError::Invalid(refused) => anyhow::anyhow!("request {}", refused[0]),
+                e => e.into(),
+            })?;
             println!("added request {}", request.id);
         }
         RequestCommand::Import { file } => {
             let requests = read_csv(&file)?;
-            db.requests_add(&requests, &actor)
+            requests::add(&*db, &requests, &actor)
                 .with_context(|| format!("{}: nothing imported", file.display()))?;
             println!(
                 "imported {} request(s) from {}",

@@ -40,6 +40,17 @@ impl Repo {
         T: Send + 'static,
         F: FnOnce(&dyn Database) -> Result<T, StateError> + Send + 'static,
     {
+        self.run(f).await
+    }
+
+    /// [`Repo::call`] for functions with errors of their own, such as a service operation
+    /// that can also refuse its input: the database's errors reach the caller inside `E`.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StateError> + Send + 'static,
+        F: FnOnce(&dyn Database) -> Result<T, E> + Send + 'static,
+    {
         let slot = Arc::clone(&self.slots)
             .acquire_owned()
             .await

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use quire_domain::{Action, DeliveryState};
+use quire_service::requests::{self, AddError};
 use quire_state::{Request, StateError};
 
 pub fn routes() -> Router<AppState> {
@@ -103,22 +104,22 @@ async fn add_requests(
         OneOrMany::One(r) => vec![*r],
         OneOrMany::Many(v) => v,
     };
-    let problems: Vec<String> = requests
-        .iter()
-        .filter_map(|r| {
-            let p = r.problems();
-            (!p.is_empty()).then(|| format!("{}: {}", r.id, p.join("; ")))
-        })
-        .collect();
-    if !problems.is_empty() {
-        return Err(error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "api.invalid_request",
-            problems.join(" | "),
-        ));
-    }
     let ids: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
-    db_call(&state, move |db| db.requests_add(&requests, "api")).await?;
+    let added = state
+        .repo
+        .run(move |db| requests::add(db, &requests, "api"))
+        .await;
+    match added {
+        Ok(()) => {}
+        Err(e @ AddError::Invalid(_)) => {
+            return Err(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "api.invalid_request",
+                e.to_string(),
+            ));
+        }
+        Err(AddError::State(e)) => return Err(state_error(e)),
+    }
     Ok((StatusCode::CREATED, Json(json!({ "created": ids }))))
 }
 

@@ -1,6 +1,6 @@
 //! The compliance officer's pages: the audit log (filters, paging newest first, CSV export and
 //! whether the hash chain verifies), held deliveries with release-with-reason (the same
-//! `delivery_release` `quire delivery release` calls), and the CONTU report of the year.
+//! `quire_service::deliveries::release` `quire delivery release` calls), and the CONTU report of the year.
 
 use std::collections::VecDeque;
 
@@ -18,6 +18,7 @@ use crate::AppState;
 use crate::console::auth::Area;
 use crate::console::csrf;
 use crate::console::session::Staff;
+use quire_service::deliveries::{self, ReleaseError};
 use quire_state::{AuditFilter, Event, StateError};
 
 const PAGE_SIZE: usize = 50;
@@ -187,20 +188,20 @@ pub async fn release(
 ) -> PageResult {
     staff.require(Area::Compliance)?;
     csrf::check(&staff, &f.csrf)?;
-    let reason = f.reason.trim().to_string();
-    if reason.is_empty() {
-        return Err(super::error_page(
-            &staff,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Not released",
-            "Say why the copy may be released.",
-        ));
-    }
     let officer = staff.actor();
-    blocking(&state, &staff, move |db| {
-        db.delivery_release(&id, &officer, &reason)
-    })
-    .await?;
+    state
+        .repo
+        .run(move |db| deliveries::release(db, &id, &officer, &f.reason))
+        .await
+        .map_err(|e| match e {
+            ReleaseError::NoReason => super::error_page(
+                &staff,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Not released",
+                "Say why the copy may be released.",
+            ),
+            ReleaseError::State(e) => super::state_failure(&staff, e),
+        })?;
     Ok(done(
         "/staff/compliance/held",
         "released: the link is open and the e-mail queued",

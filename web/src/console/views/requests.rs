@@ -15,6 +15,7 @@ use crate::console::csrf;
 use crate::console::session::Staff;
 use quire_domain::DeliveryState;
 use quire_service::links;
+use quire_service::requests::{self, AddError};
 use quire_state::StateError;
 
 /// How many of the newest requests a search looks through.
@@ -164,7 +165,11 @@ pub async fn create(
         link_downloads: None,
         created_at: String::new(),
     };
-    problems.extend(request.problems());
+    problems.extend(
+        requests::check(std::slice::from_ref(&request))
+            .into_iter()
+            .flat_map(|r| r.problems),
+    );
     if !problems.is_empty() {
         let msg = format!("The request was not created: {}.", problems.join("; "));
         return Err(super::error_page(
@@ -175,10 +180,19 @@ pub async fn create(
         ));
     }
     let (actor, id) = (staff.actor(), request.id.clone());
-    blocking(&state, &staff, move |db| {
-        db.requests_add(std::slice::from_ref(&request), &actor)
-    })
-    .await?;
+    state
+        .repo
+        .run(move |db| requests::add(db, std::slice::from_ref(&request), &actor))
+        .await
+        .map_err(|e| match e {
+            AddError::Invalid(_) => super::error_page(
+                &staff,
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "Request not created",
+                &format!("The request was not created: {e}."),
+            ),
+            AddError::State(e) => super::state_failure(&staff, e),
+        })?;
     Ok(done(
         &format!("/staff/requests/{}", super::urlencode(&id)),
         "request created",

@@ -1,0 +1,28 @@
+//! Copies held for copyright review: a compliance officer releases one, from the CLI
+//! (`quire delivery release`) or the console, with a reason that goes on the record.
+
+use quire_state::{Database, Delivery, StateError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    /// A release must say why the copy may go out; the reason is audited.
+    #[error("a release needs a reason")]
+    NoReason,
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// Releases the held delivery `id` on `officer`'s word: the link opens for its full lifetime
+/// and the notice is queued (see `Database::delivery_release`). `Conflict` if it is not held.
+pub fn release(
+    db: &dyn Database,
+    id: &str,
+    officer: &str,
+    reason: &str,
+) -> Result<Delivery, ReleaseError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(ReleaseError::NoReason);
+    }
+    Ok(db.delivery_release(id, officer, reason)?)
+}

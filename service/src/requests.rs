@@ -1,0 +1,52 @@
+//! Taking in copy requests, whoever brings them: `quire request add` and `import`, the
+//! console's form and the HTTP API (and later ISO 18626). Every request is checked the same
+//! way, and a batch is added in one transaction, all or none.
+
+use quire_state::{Database, Request, StateError};
+
+/// A request refused at the door, with every problem found in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub id: String,
+    pub problems: Vec<String>,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.id, self.problems.join("; "))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    /// Some requests are not valid; none was added.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(" | "))]
+    Invalid(Vec<Refused>),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// Every problem in `requests`, one entry per request that has any.
+pub fn check(requests: &[Request]) -> Vec<Refused> {
+    requests
+        .iter()
+        .filter_map(|r| {
+            let problems = r.problems();
+            (!problems.is_empty()).then(|| Refused {
+                id: r.id.clone(),
+                problems,
+            })
+        })
+        .collect()
+}
+
+/// Adds `requests` if every one of them is valid (see [`Request::problems`]); a request id
+/// that already exists is refused by the database, and then none is added either.
+pub fn add(db: &dyn Database, requests: &[Request], actor: &str) -> Result<(), AddError> {
+    let refused = check(requests);
+    if !refused.is_empty() {
+        return Err(AddError::Invalid(refused));
+    }
+    db.requests_add(requests, actor)?;
+    Ok(())
+}
