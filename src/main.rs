@@ -1,7 +1,11 @@
-//! `quire`: the command line, the daemon wiring and the HTTP server.
+//! `quire`: the command line and the daemon's wiring, nothing else.
 //!
-//! Library crates (`pipeline`, `watermark`, `scanner-driver`) do the work; this binary reads the
-//! configuration, opens the state, and wires them together. `anyhow` lives here only.
+//! The crates beside it do the work (README, "Architecture"): `quire-service` the operations,
+//! `quire-intake` the inbox and workers, `quire-web` the HTTP server, `quire-state` the database,
+//! `quire-pipeline`, `quire-watermark`, `quire-delivery` and `quire-scanner-driver` the pages,
+//! stamps, stores and scanners. This binary parses flags, loads the configuration, opens the
+//! state and starts the parts. `anyhow` is used here and in the two application crates
+//! (`quire-service`, `quire-intake`); the library crates have typed errors with stable codes.
 
 mod cli;
 use quire_config as config;

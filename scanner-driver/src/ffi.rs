@@ -1,8 +1,8 @@
 //! Hand-written declarations for the part of `sane.h` (SANE standard 1.0) that Quire calls.
 //!
-//! Only the types and the dozen functions used by `device.rs`, `sane.rs` and `frame.rs` are
-//! declared; everything else in libsane is left out on purpose. Nothing here is safe to call
-//! directly: the safe wrappers live in the other modules.
+//! Only the types and the functions used by `device.rs`, `sane.rs`, `option.rs`, `page.rs` and
+//! `cancel.rs` are declared; everything else in libsane is left out on purpose. Nothing here is
+//! safe to call directly: the safe wrappers live in the other modules.
 
 use std::ffi::{c_char, c_int, c_void};
 
