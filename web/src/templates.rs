@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use minijinja::Environment;
 
 const TEMPLATES: &[(&str, &str)] = &[
+    ("head.html", include_str!("templates/head.html")),
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("message.html", include_str!("templates/message.html")),

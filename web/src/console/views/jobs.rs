@@ -16,7 +16,8 @@ use crate::console::auth::Area;
 use crate::console::csrf;
 use crate::console::session::Staff;
 
-use quire_state::{Job, JobFilter, JobState};
+use quire_service::jobs;
+use quire_state::{Job, JobFilter, JobState, StateError};
 
 #[derive(Deserialize, Default)]
 pub struct QueueQuery {
@@ -206,6 +207,25 @@ pub struct ActionForm {
     request: String,
 }
 
+/// One change to a job from its page: `change` runs as the staff member on the job `id`, then
+/// back to the job's page with `note`. The caller has checked the role and the CSRF token.
+async fn change_job<T: Send + 'static>(
+    state: &AppState,
+    staff: &Staff,
+    id: String,
+    note: &str,
+    change: impl FnOnce(&dyn quire_state::Database, &str, &str) -> Result<T, StateError>
+    + Send
+    + 'static,
+) -> PageResult {
+    let (job, actor) = (id.clone(), staff.actor());
+    blocking(state, staff, move |db| change(db, &job, &actor)).await?;
+    Ok(done(
+        &format!("/staff/jobs/{}", super::urlencode(&id)),
+        note,
+    ))
+}
+
 pub async fn release(
     State(state): State<AppState>,
     staff: Staff,
@@ -215,15 +235,14 @@ pub async fn release(
     staff.require(Area::Jobs)?;
     csrf::check(&staff, &f.csrf)?;
     let reason = Some(f.reason.trim().to_string()).filter(|r| !r.is_empty());
-    let (job, actor) = (id.clone(), staff.actor());
-    blocking(&state, &staff, move |db| {
-        quire_service::jobs::release(db, &job, &actor, reason)
-    })
-    .await?;
-    Ok(done(
-        &format!("/staff/jobs/{}", super::urlencode(&id)),
+    change_job(
+        &state,
+        &staff,
+        id,
         "released: ready for delivery",
-    ))
+        move |db, job, actor| jobs::release(db, job, actor, reason),
+    )
+    .await
 }
 
 /// Stops a processed job from going out until someone releases it; the reason is required
@@ -245,15 +264,15 @@ pub async fn hold(
             "Say why the job must wait.",
         ));
     }
-    let (job, actor, who) = (id.clone(), staff.actor(), staff.user.name.clone());
-    blocking(&state, &staff, move |db| {
-        quire_service::jobs::hold(db, &job, &actor, &who, &reason)
-    })
-    .await?;
-    Ok(done(
-        &format!("/staff/jobs/{}", super::urlencode(&id)),
+    let who = staff.user.name.clone();
+    change_job(
+        &state,
+        &staff,
+        id,
         "held for review",
-    ))
+        move |db, job, actor| jobs::hold(db, job, actor, &who, &reason),
+    )
+    .await
 }
 
 /// From held, processed or failed (a failed job's original comes back from quarantine).
@@ -265,16 +284,15 @@ pub async fn reprocess(
 ) -> PageResult {
     staff.require(Area::Jobs)?;
     csrf::check(&staff, &f.csrf)?;
-    let (job, actor) = (id.clone(), staff.actor());
     let quarantine = state.console.config.quarantine_dir();
-    blocking(&state, &staff, move |db| {
-        quire_service::jobs::reprocess(db, &quarantine, &job, &actor)
-    })
-    .await?;
-    Ok(done(
-        &format!("/staff/jobs/{}", super::urlencode(&id)),
+    change_job(
+        &state,
+        &staff,
+        id,
         "queued for processing again",
-    ))
+        move |db, job, actor| jobs::reprocess(db, &quarantine, job, actor),
+    )
+    .await
 }
 
 pub async fn match_request(
@@ -286,15 +304,14 @@ pub async fn match_request(
     staff.require(Area::Jobs)?;
     csrf::check(&staff, &f.csrf)?;
     let request = f.request.trim().to_string();
-    let (job, actor) = (id.clone(), staff.actor());
-    blocking(&state, &staff, move |db| {
-        quire_service::jobs::match_request(db, &job, &request, &actor)
-    })
-    .await?;
-    Ok(done(
-        &format!("/staff/jobs/{}", super::urlencode(&id)),
+    change_job(
+        &state,
+        &staff,
+        id,
         "matched to the request",
-    ))
+        move |db, job, actor| jobs::match_request(db, job, &request, actor),
+    )
+    .await
 }
 
 /// A new copy, link and e-mail for a delivered job's request; not counted again under CONTU.
