@@ -9,6 +9,8 @@
 //!   method, any headers, returning the status, the header block and the body bytes.
 //! - [`daemon`]: a `quire daemon` started from a given binary and config, waited for until it
 //!   answers `/healthz`, and killed when dropped; free ports and polling with a deadline.
+//! - [`postgres`]: a throwaway PostgreSQL 15 cluster on a free loopback port, stopped and
+//!   deleted when dropped.
 //!
 //! It is a dev-dependency only (`publish = false`); no crate's normal build links it. It does
 //! not know Quire's configuration beyond `--config`, makes no scratch homes, and holds no
@@ -17,4 +19,5 @@
 
 pub mod daemon;
 pub mod http;
+pub mod postgres;
 pub mod synth;
