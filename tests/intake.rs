@@ -1312,3 +1312,57 @@ fn a_copy_cut_short_by_a_full_disk_leaves_nothing_behind() {
         assert_eq!(std::fs::read(&spooled).unwrap(), bytes);
     }
 }
+
+/// `[node] roles` picks the parts a daemon runs: a web-only node leaves its inbox alone and
+/// serves the console; an intake-only node takes scans into custody but neither processes them
+/// nor serves the console. Each one's `/healthz` names it and its roles.
+#[test]
+fn a_node_runs_only_the_parts_its_roles_name() {
+    // Web only: the scan stays where it was dropped.
+    let (home, port) = daemon_home("[node]\nname = \"front-1\"\nroles = [\"web\"]");
+    add_request(&home, "TN960");
+    let d = start_daemon(&home, port);
+    let inbox = home.path().join("var/inbox");
+    std::fs::copy(corpus("baiona_color.jpg"), inbox.join("TN960.jpg")).unwrap();
+    let (status, health) = healthz(port);
+    assert_eq!(status, 200, "{health}");
+    assert_eq!(health["node"]["name"], "front-1", "{health}");
+    assert_eq!(
+        health["node"]["roles"],
+        serde_json::json!(["web"]),
+        "{health}"
+    );
+    let (status, _) = http(port, "GET", "/staff/login", None, None).unwrap();
+    assert_eq!(status, 200, "a web node serves the console");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        inbox.join("TN960.jpg").is_file(),
+        "a web-only node took a scan"
+    );
+    assert!(jobs(&home).is_empty(), "{:?}", jobs(&home));
+    drop(d);
+
+    // Intake only: taken into custody, and there it waits for a worker.
+    let (home, port) = daemon_home("[node]\nname = \"station-1\"\nroles = [\"intake\"]");
+    add_request(&home, "TN961");
+    let _d = start_daemon(&home, port);
+    let inbox = home.path().join("var/inbox");
+    std::fs::copy(corpus("baiona_color.jpg"), inbox.join("TN961.jpg")).unwrap();
+    wait_until(Duration::from_secs(30), "the scan is taken", || {
+        jobs(&home).len() == 1
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let j = jobs(&home);
+    assert_eq!(
+        j[0]["state"], "received",
+        "an intake-only node processed a job: {j:?}"
+    );
+    let (_, health) = healthz(port);
+    assert_eq!(
+        health["node"]["roles"],
+        serde_json::json!(["intake"]),
+        "{health}"
+    );
+    let (status, _) = http(port, "GET", "/staff/login", None, None).unwrap();
+    assert_eq!(status, 404, "an intake-only node serves no console");
+}

@@ -55,6 +55,23 @@ mod tests {
         assert!(loaded.is_ok(), "{}", loaded.unwrap_err());
     }
 
+    #[test]
+    fn a_node_needs_a_role_and_a_plain_name() {
+        let text = "[node]\nname = \"station 1\"\nroles = []\n";
+        let err = LoadedConfig::from_str(text, &Source::Embedded, std::iter::empty())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[node] roles") && err.contains("[node] name `station 1`"),
+            "{err}"
+        );
+        let text = "[node]\nroles = [\"scanner\"]\n";
+        let err = LoadedConfig::from_str(text, &Source::Embedded, std::iter::empty())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[node]") && err.contains("scanner"), "{err}");
+    }
+
     /// Every key the program knows appears in `config/quire.toml`, set or in a comment, so the
     /// documented default never falls behind the code.
     #[test]

@@ -179,6 +179,7 @@ fn parse_sections(mut table: Table, errors: &mut Vec<String>) -> Config {
     let config = Config {
         data_dir,
         institution: section(&mut table, "institution", errors),
+        node: section(&mut table, "node", errors),
         server: section(&mut table, "server", errors),
         intake: section(&mut table, "intake", errors),
         database: section(&mut table, "database", errors),
@@ -237,6 +238,15 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
         check_creatable("[storage] path", p, errors);
     }
     config.processing.validate(errors);
+    if config.node.roles.is_empty() {
+        errors.push("[node] roles: name at least one of \"intake\", \"worker\", \"web\"".into());
+    }
+    if !quire_domain::names::is_plain(&config.node.name, 64) {
+        errors.push(format!(
+            "[node] name `{}`: use 1 to 64 letters, digits, `.`, `_` or `-`",
+            config.node.name
+        ));
+    }
     if config.intake.concurrent_jobs == 0 {
         errors.push("[intake] concurrent_jobs: must be at least 1".into());
     }

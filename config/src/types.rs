@@ -18,6 +18,7 @@ use super::stamp::StampConfig;
 pub struct Config {
     pub data_dir: PathBuf,
     pub institution: InstitutionConfig,
+    pub node: NodeConfig,
     pub server: ServerConfig,
     pub intake: IntakeConfig,
     pub database: DatabaseConfig,
@@ -28,6 +29,62 @@ pub struct Config {
     pub links: LinksConfig,
     pub mail: MailConfig,
     pub compliance: ComplianceConfig,
+}
+
+/// `[node]`: this daemon's name and the parts of Quire it runs. One box runs all three; a
+/// scan station runs `intake`, an OCR machine `worker`, the public front `web`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// Shown in `/healthz` and the audit log's daemon events. Default: the host's name.
+    pub name: String,
+    pub roles: Vec<NodeRole>,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default();
+        NodeConfig {
+            name: if host.is_empty() {
+                "quire".into()
+            } else {
+                host
+            },
+            roles: NodeRole::ALL.to_vec(),
+        }
+    }
+}
+
+impl NodeConfig {
+    pub fn has(&self, role: NodeRole) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// A part of Quire a daemon runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeRole {
+    /// Watches this node's inbox and takes scans into custody.
+    Intake,
+    /// Processes jobs from the queue, delivers them, sends notices and purges.
+    Worker,
+    /// Serves borrowers, the staff console and the API (`/healthz` is served by every node).
+    Web,
+}
+
+impl NodeRole {
+    pub const ALL: [NodeRole; 3] = [NodeRole::Intake, NodeRole::Worker, NodeRole::Web];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeRole::Intake => "intake",
+            NodeRole::Worker => "worker",
+            NodeRole::Web => "web",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

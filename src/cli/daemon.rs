@@ -8,7 +8,7 @@ use anyhow::Context;
 use serde_json::json;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::config::LoadedConfig;
+use crate::config::{LoadedConfig, NodeRole};
 use crate::deliver::{Deliverer, notices, purge};
 use crate::intake;
 use crate::state::{self, NewEvent};
@@ -38,15 +38,25 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("listening on {}", cfg.server.listen))?;
     let local = listener.local_addr()?;
+    let node = &cfg.node;
+    let roles: Vec<&str> = node.roles.iter().map(|r| r.as_str()).collect();
     let started = NewEvent::new("daemon", Action::DaemonStarted).details(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "listen": local.to_string(),
         "config": config.source,
+        "node": node.name,
+        "roles": roles,
     }));
     repo.call(move |db| db.audit_append(started)).await?;
-    tracing::info!(listen = %local, inbox = %cfg.intake.inbox.display(), data_dir = %config.data_dir().display(), "quire daemon ready");
-    eprintln!("Quire is running.");
-    eprintln!("  Drop scans into:   {}", cfg.intake.inbox.display());
+    tracing::info!(listen = %local, node = %node.name, roles = ?roles, inbox = %cfg.intake.inbox.display(), data_dir = %config.data_dir().display(), "quire daemon ready");
+    eprintln!(
+        "Quire is running (node {}: {}).",
+        node.name,
+        roles.join(", ")
+    );
+    if node.has(NodeRole::Intake) {
+        eprintln!("  Drop scans into:   {}", cfg.intake.inbox.display());
+    }
     eprintln!("  Health:            http://{local}/healthz");
     eprintln!(
         "  Borrower links:    {}/d/<token>  (quire links)",
@@ -65,7 +75,8 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     ));
     let deliverer = Arc::new(Deliverer::open(config, repo.clone()).context("opening the store")?);
     let mailer = notices::mailer(config).context("setting up mail")?;
-    let background = {
+    // Notices and purges go with the worker role: the node that delivers sends.
+    let background = node.has(NodeRole::Worker).then(|| {
         let (repo, deliverer, config) = (repo.clone(), deliverer.clone(), config.clone());
         let mut stop = stop_rx_for_tasks.clone();
         tokio::spawn(async move {
@@ -94,26 +105,32 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
                 }
             }
         })
-    };
-    // Before any worker runs (see `intake::recover`).
-    {
+    });
+    // Before any worker or inbox runs (see `intake::recover`).
+    if node.has(NodeRole::Worker) || node.has(NodeRole::Intake) {
         let (config, db) = (config.clone(), db.clone());
         tokio::task::spawn_blocking(move || intake::recover(&config, db))
             .await
             .context("recovering the spool")?
             .context("recovering the spool")?;
     }
-    let worker_threads = intake::worker::start(
-        config,
-        db.clone(),
-        deliverer.clone(),
-        tokio::runtime::Handle::current(),
-        stop.clone(),
-        wake.clone(),
-        health.clone(),
-    )
-    .context("starting the processing workers")?;
-    let inbox_thread = {
+    let worker_threads = if node.has(NodeRole::Worker) {
+        intake::worker::start(
+            config,
+            db.clone(),
+            deliverer.clone(),
+            tokio::runtime::Handle::current(),
+            stop.clone(),
+            wake.clone(),
+            health.clone(),
+        )
+        .context("starting the processing workers")?
+    } else {
+        Vec::new()
+    };
+    let inbox_thread = if !node.has(NodeRole::Intake) {
+        None
+    } else {
         let (stop, wake, config, db) = (stop.clone(), wake.clone(), config.clone(), db.clone());
         let health = health.clone();
         std::thread::Builder::new()
@@ -122,7 +139,8 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
                 if let Err(e) = intake::run_inbox(&config, db, stop, wake, health) {
                     tracing::error!(error = %format!("{e:#}"), "inbox watcher stopped");
                 }
-            })?
+            })
+            .map(Some)?
     };
 
     let mut http_stop = stop_rx.clone();
@@ -141,11 +159,15 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
         .context("HTTP server task")?
         .context("HTTP server")?;
     stop.store(true, Ordering::SeqCst);
-    let _ = background.await;
+    if let Some(background) = background {
+        let _ = background.await;
+    }
     wake.wake();
     // A page mid-OCR finishes first; the job is then either done or resumed at the next start.
     let _ = tokio::task::spawn_blocking(move || {
-        let _ = inbox_thread.join();
+        if let Some(inbox) = inbox_thread {
+            let _ = inbox.join();
+        }
         for t in worker_threads {
             let _ = t.join();
         }

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use quire_config::{InstitutionConfig, LoadedConfig, Secret};
+use quire_config::{InstitutionConfig, LoadedConfig, NodeConfig, Secret};
 use quire_intake::health::Health;
 use quire_service::deliver::Deliverer;
 use quire_state::Repo;
@@ -22,6 +22,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
     /// The inbox loop's and the workers' heartbeats, the disk, and the entries left alone.
     pub intake: Arc<Health>,
+    /// This daemon's name and roles; without `web`, only `/healthz` is served.
+    pub node: Arc<NodeConfig>,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
             console: Arc::new(Console::new(config)),
             trusted_proxies: Arc::new(server.trusted_proxies.clone()),
             intake,
+            node: Arc::new(config.config.node.clone()),
         }
     }
 

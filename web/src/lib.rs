@@ -25,11 +25,14 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .merge(api::routes())
-        .merge(borrower::routes())
-        .merge(crate::console::routes())
+    let mut router = Router::new().route("/healthz", get(healthz));
+    if state.node.has(quire_config::NodeRole::Web) {
+        router = router
+            .merge(api::routes())
+            .merge(borrower::routes())
+            .merge(crate::console::routes());
+    }
+    router
         // Paths under /d/ carry a secret: log them without it.
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
@@ -63,6 +66,8 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         problems.insert(0, format!("database: {database}"));
     }
     body["database"] = json!(database);
+    let roles: Vec<&str> = state.node.roles.iter().map(|r| r.as_str()).collect();
+    body["node"] = json!({ "name": state.node.name, "roles": roles });
     if let Some(code) = code {
         body["code"] = json!(code);
     }
