@@ -76,6 +76,10 @@ impl Timestamp {
         self.0.format(minute).expect("UTC times always format")
     }
 
+    fn text_is(&self, text: &str) -> bool {
+        self.0.format(STORED).is_ok_and(|own| own == text)
+    }
+
     /// The storage format, as text.
     pub fn stored(self) -> String {
         self.to_string()
@@ -126,19 +130,19 @@ impl fmt::Display for Timestamp {
 /// Compares the stored text: `t == "2026-01-31T09:05:00.000Z"`.
 impl PartialEq<str> for Timestamp {
     fn eq(&self, text: &str) -> bool {
-        self.to_string() == text
+        self.text_is(text)
     }
 }
 
 impl PartialEq<&str> for Timestamp {
     fn eq(&self, text: &&str) -> bool {
-        self.to_string() == *text
+        self.text_is(text)
     }
 }
 
 impl PartialEq<String> for Timestamp {
     fn eq(&self, text: &String) -> bool {
-        self.to_string() == *text
+        self.text_is(text)
     }
 }
 
@@ -184,7 +188,8 @@ mod tests {
         let earlier: Timestamp = "2026-01-31T09:05:00.12Z".parse().unwrap();
         let later: Timestamp = "2026-01-31T09:05:00.125Z".parse().unwrap();
         assert!(earlier < later);
-        assert!(earlier.to_string() < later.to_string());
+        let (earlier_text, later_text) = (earlier.to_string(), later.to_string());
+        assert!(earlier_text < later_text);
     }
 
     #[test]
