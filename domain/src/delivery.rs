@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::Timestamp;
 use crate::request::Basis;
 
 named! {
@@ -45,8 +46,8 @@ pub struct Delivery {
     pub page_count: i64,
     pub recipient: String,
     pub library: Option<String>,
-    pub created_at: String,
-    pub purged_at: Option<String>,
+    pub created_at: Timestamp,
+    pub purged_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -55,15 +56,15 @@ pub struct Link {
     pub delivery_id: String,
     #[serde(skip)]
     pub token_sha256: String,
-    pub expires_at: String,
+    pub expires_at: Timestamp,
     pub downloads_left: i64,
     pub downloads_allowed: i64,
     #[serde(skip)]
     pub pickup_code_sha256: Option<String>,
-    pub revoked_at: Option<String>,
-    pub created_at: String,
+    pub revoked_at: Option<Timestamp>,
+    pub created_at: Timestamp,
     /// Set when too many wrong pickup codes locked the link; cleared by staff unlocking it.
-    pub locked_at: Option<String>,
+    pub locked_at: Option<Timestamp>,
     /// Wrong pickup codes since the link was made or last unlocked.
     pub code_failures: i64,
 }
@@ -84,15 +85,14 @@ named! {
 }
 
 impl Link {
-    /// `now` is RFC 3339 UTC as stored, so text order is time order.
-    pub fn state(&self, delivery_state: DeliveryState, now: &str) -> LinkState {
+    pub fn state(&self, delivery_state: DeliveryState, now: Timestamp) -> LinkState {
         if delivery_state == DeliveryState::Purged {
             LinkState::Purged
         } else if delivery_state == DeliveryState::Held {
             LinkState::Held
         } else if self.revoked_at.is_some() {
             LinkState::Revoked
-        } else if self.expires_at.as_str() <= now {
+        } else if self.expires_at <= now {
             LinkState::Expired
         } else if self.locked_at.is_some() {
             LinkState::Locked
@@ -123,8 +123,8 @@ pub struct NoticeStatus {
     pub state: NoticeState,
     pub attempts: i64,
     pub last_error: Option<String>,
-    pub created_at: String,
-    pub sent_at: Option<String>,
+    pub created_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
 }
 
 /// What one download attempt got.
@@ -146,8 +146,8 @@ pub enum Grant {
 pub struct PickupPolicy {
     /// Wrong codes allowed per link and per client after `since`.
     pub attempts: i64,
-    /// The start of the counting window (RFC 3339 UTC, as stored).
-    pub since: String,
+    /// The start of the counting window.
+    pub since: Timestamp,
     /// Wrong codes since the last unlock that lock the link.
     pub lock_after: i64,
 }

@@ -101,7 +101,7 @@ pub struct Release<'a> {
 #[derive(Debug, Clone, Serialize)]
 pub struct Reopened {
     pub link: String,
-    pub expires_at: String,
+    pub expires_at: crate::Timestamp,
 }
 
 pub fn delivery_released(held: &Delivery, release: &Release<'_>) -> NewEvent {

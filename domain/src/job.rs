@@ -7,6 +7,8 @@
 
 use serde::Serialize;
 
+use crate::Timestamp;
+
 named! {
     pub enum JobState ("job state") {
         Received = "received",
@@ -37,8 +39,8 @@ pub struct Job {
     pub output_sha256: Option<String>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     /// The batch this job was cut from, for a document of a split batch.
     pub parent_job: Option<String>,
 }

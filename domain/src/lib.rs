@@ -72,7 +72,9 @@ pub mod placeholders;
 pub mod request;
 pub mod spool;
 pub mod staff;
+pub mod time;
 
+pub use self::time::Timestamp;
 pub use action::Action;
 pub use audit::{Anchor, Break, Event, NewEvent, Summary, Verifier};
 pub use delivery::{

@@ -96,8 +96,9 @@ pub struct Request {
     /// Overrides `[links] downloads` for this request.
     #[serde(default)]
     pub link_downloads: Option<u32>,
+    /// Set by the store when the request is added.
     #[serde(default, skip_deserializing)]
-    pub created_at: String,
+    pub created_at: crate::Timestamp,
 }
 
 /// Exactly one address, as the mailer will parse it (an RFC 5322 addr-spec), with a domain
@@ -240,7 +241,7 @@ mod tests {
             basis_reference: None,
             link_days: None,
             link_downloads: None,
-            created_at: String::new(),
+            created_at: crate::Timestamp::UNIX_EPOCH,
         }
     }
 

@@ -151,8 +151,8 @@ impl Custody {
             output_sha256: None,
             error_code: None,
             error_message: None,
-            created_at: String::new(),
-            updated_at: String::new(),
+            created_at: quire_domain::Timestamp::UNIX_EPOCH,
+            updated_at: quire_domain::Timestamp::UNIX_EPOCH,
             parent_job: None,
         };
         let mut event = NewEvent::new("daemon", Action::JobReceived)

@@ -415,8 +415,8 @@ impl Worker {
                 output_sha256: Some(sha256.clone()),
                 error_code: None,
                 error_message: None,
-                created_at: String::new(),
-                updated_at: String::new(),
+                created_at: quire_domain::Timestamp::UNIX_EPOCH,
+                updated_at: quire_domain::Timestamp::UNIX_EPOCH,
                 parent_job: Some(batch.id.clone()),
             };
             let mut event = verdict

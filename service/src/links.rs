@@ -3,9 +3,8 @@
 //! page both call these, so both make the same change and write the same audit event.
 
 use serde_json::json;
-use time::format_description::well_known::Rfc3339;
 
-use quire_state::{Action, Database, LinkChange, LinkState, NewEvent, StateError};
+use quire_state::{Action, Database, LinkChange, LinkState, NewEvent, StateError, Timestamp};
 
 /// Ends a link for good; its downloads stop at once.
 pub fn revoke(
@@ -42,19 +41,8 @@ pub fn extend(db: &dyn Database, link: &str, actor: &str, more: More) -> Result<
     let expires_at = match more.days {
         None => None,
         Some(days) => {
-            let expiry =
-                time::OffsetDateTime::parse(&current.expires_at, &Rfc3339).map_err(|e| {
-                    StateError::Corrupt(format!(
-                        "link {link}: expiry `{}`: {e}",
-                        current.expires_at
-                    ))
-                })?;
-            let from = expiry.max(time::OffsetDateTime::now_utc());
-            Some(
-                (from + time::Duration::days(i64::from(days)))
-                    .format(&Rfc3339)
-                    .map_err(|e| StateError::Corrupt(e.to_string()))?,
-            )
+            let from = current.expires_at.max(Timestamp::now());
+            Some(from + time::Duration::days(i64::from(days)))
         }
     };
     let event = NewEvent::new(actor, Action::LinkExtended)
@@ -77,7 +65,7 @@ pub fn resend(db: &dyn Database, link: &str, actor: &str) -> Result<(), StateErr
     let (found, delivery) = db
         .link_get(link)?
         .ok_or_else(|| StateError::NotFound(format!("no link {link}")))?;
-    let state = found.state(delivery.state, &quire_state::now_rfc3339());
+    let state = found.state(delivery.state, Timestamp::now());
     if state != LinkState::Active {
         return Err(StateError::Conflict(format!(
             "link {link} is {state}: extend it first, or there is nothing to send"

@@ -66,7 +66,7 @@ pub fn add(
         name: name.to_string(),
         role: role.as_str().to_string(),
         password: hash_password(password)?,
-        created_at: quire_state::now_rfc3339(),
+        created_at: quire_domain::Timestamp::now(),
     };
     db.user_add(&user, actor)?;
     Ok(())

@@ -42,7 +42,8 @@ pub fn list(args: DeliveriesArgs, config: &LoadedConfig) -> anyhow::Result<ExitC
             d.library.as_deref().unwrap_or("-"),
             d.basis,
             d.state,
-            d.created_at.get(..19).unwrap_or(&d.created_at),
+            // Fixed width: the first 19 characters are the time to the second.
+            &d.created_at.to_string()[..19],
             d.hold_reason.as_deref().unwrap_or("")
         );
     }
@@ -111,12 +112,12 @@ pub fn retention(cmd: RetentionCommand, config: &LoadedConfig) -> anyhow::Result
     let now = time::OffsetDateTime::now_utc();
     let actor = actor();
     let pruned = db.retention_prune(
-        &retention::prune_cutoff(now, rules.retain_years),
+        retention::prune_cutoff(now, rules.retain_years),
         &actor,
         dry_run,
     )?;
     let pseudonymised = match retention::pseudonymise_cutoff(now, rules.pseudonymise_after_days) {
-        Some(cutoff) => Some(db.pseudonymise(&cutoff, &actor, dry_run)?),
+        Some(cutoff) => Some(db.pseudonymise(cutoff, &actor, dry_run)?),
         None => None,
     };
     if json {

@@ -38,7 +38,7 @@ pub fn list(args: LinksArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> 
         .public_url
         .trim_end_matches('/')
         .to_string();
-    let now = state::now_rfc3339();
+    let now = quire_domain::Timestamp::now();
     let rows: Vec<serde_json::Value> = db
         .links_list(args.request.as_deref())?
         .into_iter()
@@ -52,7 +52,7 @@ pub fn list(args: LinksArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> 
                 "expires_at": l.expires_at,
                 "downloads_left": l.downloads_left,
                 "downloads_allowed": l.downloads_allowed,
-                "state": l.state(d.state, &now).as_str(),
+                "state": l.state(d.state, now).as_str(),
             })
         })
         .collect();

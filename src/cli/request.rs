@@ -98,7 +98,7 @@ impl From<AddArgs> for Request {
             basis_reference: a.basis_reference,
             link_days: a.link_days,
             link_downloads: a.link_downloads,
-            created_at: String::new(),
+            created_at: quire_domain::Timestamp::UNIX_EPOCH,
         }
     }
 }
@@ -241,7 +241,7 @@ pub fn read_csv(path: &std::path::Path) -> anyhow::Result<Vec<Request>> {
             basis_reference: field("basis_reference"),
             link_days: number("link_days", &mut problems),
             link_downloads: number("link_downloads", &mut problems),
-            created_at: String::new(),
+            created_at: quire_domain::Timestamp::UNIX_EPOCH,
         };
         problems.extend(request.problems());
         if !seen.insert(request.id.clone()) {

@@ -21,7 +21,7 @@ pub use quire_domain::job::{JobFilter, JobPatch, PageRow, SplitDocument};
 pub use quire_domain::{
     Action, Anchor, Basis, Break, CodeCheck, Delivery, DeliveryState, Event, Grant, Job, JobState,
     Link, LinkState, NewEvent, NoticeState, NoticeStatus, PickupPolicy, QueuedNotice, Request,
-    Summary, audit, delivery, job, request,
+    Summary, Timestamp, audit, delivery, job, request,
 };
 pub use sqlite::users::{StaffSession, StaffUser, UserChange};
 
@@ -135,7 +135,7 @@ pub trait DeliveryRepo {
     fn deliveries_by_stamped(&self, sha256: &str) -> Result<Vec<Delivery>, StateError>;
 
     /// Deliveries not yet purged whose links all ended before `cutoff`.
-    fn deliveries_purgeable(&self, cutoff: &str) -> Result<Vec<Delivery>, StateError>;
+    fn deliveries_purgeable(&self, cutoff: Timestamp) -> Result<Vec<Delivery>, StateError>;
 
     /// Marks a delivery's file gone; false if it was already.
     fn delivery_purged(&self, id: &str, event: NewEvent) -> Result<bool, StateError>;
@@ -193,7 +193,7 @@ pub trait LinkRepo {
         &self,
         link_id: &str,
         client: &str,
-        resume_since: Option<&str>,
+        resume_since: Option<Timestamp>,
     ) -> Result<Grant, StateError>;
 
     /// Records a pickup code attempt on a link (`correct`: whether the code matched) under
@@ -227,7 +227,7 @@ pub trait NoticeRepo {
         &self,
         id: i64,
         state: NoticeState,
-        next_at: &str,
+        next_at: Timestamp,
         error: Option<&str>,
         event: NewEvent,
     ) -> Result<(), StateError>;
@@ -258,7 +258,7 @@ pub trait StaffRepo {
         session: &StaffSession,
         client: &str,
         forget: &[String],
-        prune_before: &str,
+        prune_before: Timestamp,
     ) -> Result<(), StateError>;
 
     /// The unexpired session with this id hash, and its user.
@@ -272,7 +272,7 @@ pub trait StaffRepo {
     fn login_failed(&self, keys: &[String], user: &str, client: &str) -> Result<(), StateError>;
 
     /// Failed logins against `key` after `since`.
-    fn login_failures(&self, key: &str, since: &str) -> Result<i64, StateError>;
+    fn login_failures(&self, key: &str, since: Timestamp) -> Result<i64, StateError>;
 }
 
 /// Retention: removing and pseudonymising what is kept no longer than the policy says.
@@ -281,7 +281,7 @@ pub trait RetentionRepo {
     /// checkpoint, so the rest still verifies), auditing the run.
     fn retention_prune(
         &self,
-        cutoff: &str,
+        cutoff: Timestamp,
         actor: &str,
         dry_run: bool,
     ) -> Result<quire_domain::compliance::retention::PruneReport, StateError>;
@@ -289,7 +289,7 @@ pub trait RetentionRepo {
     /// Pseudonymises patrons of requests made before `cutoff`, auditing the run.
     fn pseudonymise(
         &self,
-        cutoff: &str,
+        cutoff: Timestamp,
         actor: &str,
         dry_run: bool,
     ) -> Result<quire_domain::compliance::retention::PseudonymReport, StateError>;
@@ -323,7 +323,7 @@ pub enum LinkChange {
     /// Lifts a lock set by wrong pickup codes, and forgets those codes.
     Unlock,
     Extend {
-        expires_at: Option<String>,
+        expires_at: Option<Timestamp>,
         more_downloads: Option<i64>,
     },
 }
@@ -353,24 +353,4 @@ pub fn verify_audit(
         Some(b) => Err(b),
         None => verifier.finish(),
     })
-}
-
-/// `minutes` from now (negative: ago), as stored: for windows like "failures in the last 15
-/// minutes" compared as text against stored times.
-pub fn stored_time_from_now(minutes: i64) -> String {
-    format_stored(time::OffsetDateTime::now_utc() + time::Duration::minutes(minutes))
-}
-
-/// Now, as stored: RFC 3339 UTC with milliseconds.
-pub fn now_rfc3339() -> String {
-    format_stored(time::OffsetDateTime::now_utc())
-}
-
-fn format_stored(at: time::OffsetDateTime) -> String {
-    // Always three fractional digits: RFC 3339 formatting drops trailing zeros (`.12Z`), and
-    // `.12Z` sorts after `.125Z` as text, which broke `<=` comparisons on stored times.
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    at.format(&format).expect("UTC times always format")
 }

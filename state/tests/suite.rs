@@ -11,7 +11,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 use quire_domain::compliance::{ComplianceConfig, ContuPolicy, Verdict, Work, retention};
-use quire_domain::{Action, DeliveryState};
+use quire_domain::{Action, DeliveryState, Timestamp};
 use quire_state::audit::{self, GENESIS, NewEvent};
 use quire_state::delivery::{Delivery, Grant, Link, LinkState};
 use quire_state::testing::{self, Fresh, TestDatabase};
@@ -19,6 +19,11 @@ use quire_state::{AuditFilter, Basis, Request, verify_audit};
 
 /// The backend under test. Every test below starts from an empty one; a second backend runs
 /// the same tests by opening its own here.
+/// A time as written in these tests.
+fn ts(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
 fn fresh() -> Fresh {
     testing::sqlite()
 }
@@ -72,7 +77,7 @@ fn article_request(n: u32, ask: &Ask<'_>) -> Request {
         basis_reference: (ask.basis == Basis::Permission).then(|| "CCC 123".to_string()),
         link_days: None,
         link_downloads: None,
-        created_at: String::new(),
+        created_at: Timestamp::UNIX_EPOCH,
     }
 }
 
@@ -92,19 +97,19 @@ fn copy_for(request: &Request, n: u32) -> (Delivery, Link) {
         page_count: 1,
         recipient: request.patron_name.clone(),
         library: request.library.clone(),
-        created_at: String::new(),
+        created_at: Timestamp::UNIX_EPOCH,
         purged_at: None,
     };
     let link = Link {
         id: format!("lnk_{n}"),
         delivery_id: delivery.id.clone(),
         token_sha256: format!("t{n}"),
-        expires_at: "2999-01-01T00:00:00Z".into(),
+        expires_at: "2999-01-01T00:00:00Z".parse().unwrap(),
         downloads_left: 3,
         downloads_allowed: 3,
         pickup_code_sha256: None,
         revoked_at: None,
-        created_at: String::new(),
+        created_at: Timestamp::UNIX_EPOCH,
         locked_at: None,
         code_failures: 0,
     };
@@ -511,10 +516,10 @@ fn pruning_keeps_three_complete_years_and_the_chain_still_verifies() {
 
     // In November 2026 requests from 2022 are past retention; 2023 is kept through 2026.
     let cutoff = retention::prune_cutoff(time::macros::datetime!(2026-11-29 12:00 UTC), 3);
-    let dry = h.db.retention_prune(&cutoff, "officer", true).unwrap();
+    let dry = h.db.retention_prune(cutoff, "officer", true).unwrap();
     assert_eq!(dry.deliveries, vec![old.clone(), last_of_2022.clone()]);
     assert_eq!(h.state(&old), "purged", "a dry run changes nothing");
-    let report = h.db.retention_prune(&cutoff, "officer", false).unwrap();
+    let report = h.db.retention_prune(cutoff, "officer", false).unwrap();
     assert_eq!(
         (report.deliveries.clone(), report.waiting_for_purge.clone()),
         (dry.deliveries, vec![unpurged_2022.clone()])
@@ -549,7 +554,7 @@ fn pruning_keeps_three_complete_years_and_the_chain_still_verifies() {
     assert_eq!(pruned.len(), 1);
     assert_eq!(pruned[0].details["audit_events"], 2);
     // Nothing more to do: a second run changes nothing and records nothing.
-    let again = h.db.retention_prune(&cutoff, "officer", false).unwrap();
+    let again = h.db.retention_prune(cutoff, "officer", false).unwrap();
     assert!(again.deliveries.is_empty() && again.requests.is_empty() && again.audit_events == 0);
     assert_eq!(h.events(Action::RetentionPruned.as_str()).len(), 1);
     assert!(verify_audit(&*h.db, None).unwrap().is_ok());
@@ -564,7 +569,7 @@ fn pseudonymisation_replaces_patrons_but_keeps_one_pseudonym_per_reader() {
     // Notices of old requests were sent long ago.
     h.db.mark_notices_sent();
     let report =
-        h.db.pseudonymise("2026-06-01T00:00:00.000Z", "officer", false)
+        h.db.pseudonymise(ts("2026-06-01T00:00:00.000Z"), "officer", false)
             .unwrap();
     assert_eq!(report.requests.len(), 5);
     assert_eq!(
@@ -592,7 +597,7 @@ fn pseudonymisation_replaces_patrons_but_keeps_one_pseudonym_per_reader() {
     assert!(recent.recipient.starts_with("Reader"));
     assert_eq!(h.events(Action::RetentionPseudonymised.as_str()).len(), 1);
     assert!(
-        h.db.pseudonymise("2026-06-01T00:00:00.000Z", "officer", false)
+        h.db.pseudonymise(ts("2026-06-01T00:00:00.000Z"), "officer", false)
             .unwrap()
             .requests
             .is_empty()
@@ -687,8 +692,8 @@ fn job(id: &str) -> quire_state::Job {
         output_sha256: None,
         error_code: None,
         error_message: None,
-        created_at: String::new(),
-        updated_at: String::new(),
+        created_at: Timestamp::UNIX_EPOCH,
+        updated_at: Timestamp::UNIX_EPOCH,
         parent_job: None,
     }
 }
@@ -815,14 +820,14 @@ fn a_session_lives_until_it_ends_and_a_sign_in_forgets_only_its_own_failures() {
         name: "ana".into(),
         role: "technician".into(),
         password: "$argon2id$stub".into(),
-        created_at: String::new(),
+        created_at: Timestamp::UNIX_EPOCH,
     };
     db.user_add(&user, "admin").unwrap();
     assert!(matches!(
         db.user_add(&user, "admin"),
         Err(quire_state::StateError::Conflict(_))
     ));
-    let since = "2000-01-01T00:00:00.000Z";
+    let since = ts("2000-01-01T00:00:00.000Z");
     db.login_failed(
         &["user:ana".into(), "client:10.0.0.1".into()],
         "ana",
@@ -839,8 +844,8 @@ fn a_session_lives_until_it_ends_and_a_sign_in_forgets_only_its_own_failures() {
         id_sha256: "s".repeat(64),
         user_name: "ana".into(),
         csrf: "c".into(),
-        created_at: "2026-01-01T00:00:00.000Z".into(),
-        expires_at: "2999-01-01T00:00:00.000Z".into(),
+        created_at: "2026-01-01T00:00:00.000Z".parse().unwrap(),
+        expires_at: "2999-01-01T00:00:00.000Z".parse().unwrap(),
     };
     db.session_start(
         &session,

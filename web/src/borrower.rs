@@ -18,7 +18,7 @@ use serde::Deserialize;
 use minijinja::context;
 
 use crate::AppState;
-use quire_state::{CodeCheck, Delivery, Grant, Link, LinkState, PickupPolicy, Request};
+use quire_state::{CodeCheck, Delivery, Grant, Link, LinkState, PickupPolicy, Request, Timestamp};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -181,16 +181,11 @@ async fn landing(State(state): State<AppState>, Path(token): Path<String>) -> Re
     let Some((link, delivery, request)) = found else {
         return not_found(&state);
     };
-    let now = quire_state::now_rfc3339();
-    let link_state = link.state(delivery.state, &now);
+    let link_state = link.state(delivery.state, Timestamp::now());
     if link_state != LinkState::Active {
         return gone(&state, link_state, &delivery.request_id);
     }
-    let expires = link
-        .expires_at
-        .get(..16)
-        .unwrap_or(&link.expires_at)
-        .replace('T', " ");
+    let expires = link.expires_at.to_minute();
     let rule = download_rule(
         state
             .deliverer
@@ -265,7 +260,7 @@ async fn file(
         return not_found(&state);
     };
     let client = state.client(client, &headers).to_string();
-    let link_state = link.state(delivery.state, &quire_state::now_rfc3339());
+    let link_state = link.state(delivery.state, Timestamp::now());
     // A link that is gone for good gives no code a chance; the refusal below is audited.
     let usable = matches!(
         link_state,
@@ -406,12 +401,9 @@ async fn count_download(
         .config
         .links
         .download_session_minutes;
-    let since = resumes.then(|| quire_state::stored_time_from_now(-i64::from(minutes)));
+    let since = resumes.then(|| Timestamp::minutes_from_now(-i64::from(minutes)));
     let (link_id, client) = (link_id.to_string(), client.to_string());
-    db_call(state, move |db| {
-        db.link_download(&link_id, &client, since.as_deref())
-    })
-    .await
+    db_call(state, move |db| db.link_download(&link_id, &client, since)).await
 }
 
 /// Seconds a borrower is asked to wait when the store is away.
@@ -450,7 +442,7 @@ async fn check_code(
     let links = &state.deliverer.config().config.links;
     let policy = PickupPolicy {
         attempts: i64::from(links.pickup_attempts),
-        since: quire_state::stored_time_from_now(-i64::from(links.pickup_window_minutes)),
+        since: Timestamp::minutes_from_now(-i64::from(links.pickup_window_minutes)),
         lock_after: i64::from(links.pickup_lock_after),
     };
     let correct = quire_delivery::hash_matches(&code, expected);

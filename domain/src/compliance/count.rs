@@ -160,7 +160,7 @@ mod tests {
             page_count: 1,
             recipient: "A".into(),
             library: Some("ZZQ".into()),
-            created_at: String::new(),
+            created_at: crate::Timestamp::UNIX_EPOCH,
             purged_at: None,
         }
     }

@@ -25,7 +25,7 @@ pub struct CountedCopy {
     pub counted: bool,
     pub basis: crate::Basis,
     pub state: DeliveryState,
-    pub created_at: String,
+    pub created_at: crate::Timestamp,
 }
 
 /// One line of the report.
@@ -142,7 +142,7 @@ mod tests {
             counted,
             basis: crate::Basis::Ccg,
             state: state.parse().unwrap(),
-            created_at: String::new(),
+            created_at: crate::Timestamp::UNIX_EPOCH,
         }
     }
 

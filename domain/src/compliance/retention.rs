@@ -3,36 +3,24 @@
 //! itself is the database's job (`Database::retention_prune`, `Database::pseudonymise`).
 
 use sha2::{Digest, Sha256};
-use time::{Date, Month, OffsetDateTime};
+use time::{Date, Month, OffsetDateTime, Time};
 
-/// Requests made before this instant (RFC 3339) are past retention at `now`.
+use crate::Timestamp;
+
+/// Requests made before this instant are past retention at `now`.
 ///
 /// A request from year Y is kept through 31 December of Y + `retain_years`, so at any time in
 /// year N everything requested before 1 January of N − `retain_years` goes.
-pub fn prune_cutoff(now: OffsetDateTime, retain_years: u32) -> String {
+pub fn prune_cutoff(now: OffsetDateTime, retain_years: u32) -> Timestamp {
     let year = now.year() - retain_years as i32;
     let date = Date::from_calendar_date(year, Month::January, 1).expect("1 January exists");
-    format!("{}T00:00:00.000Z", fmt_date(date))
+    Timestamp::from_datetime(date.with_time(Time::MIDNIGHT).assume_utc())
 }
 
 /// Requests made before this instant have their patron pseudonymised; `None` when disabled.
-/// Written with milliseconds like stored times, so text order is time order.
-pub fn pseudonymise_cutoff(now: OffsetDateTime, after_days: u32) -> Option<String> {
-    (after_days > 0).then(|| {
-        let t = now - time::Duration::days(after_days as i64);
-        format!(
-            "{}T{:02}:{:02}:{:02}.{:03}Z",
-            fmt_date(t.date()),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            t.millisecond()
-        )
-    })
-}
-
-fn fmt_date(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
+pub fn pseudonymise_cutoff(now: OffsetDateTime, after_days: u32) -> Option<Timestamp> {
+    (after_days > 0)
+        .then(|| Timestamp::from_datetime(now - time::Duration::days(after_days as i64)))
 }
 
 /// A stable stand-in for a patron: the same e-mail always gives the same pseudonym within one

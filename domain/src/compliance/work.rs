@@ -197,7 +197,7 @@ mod tests {
             basis_reference: None,
             link_days: None,
             link_downloads: None,
-            created_at: String::new(),
+            created_at: crate::Timestamp::UNIX_EPOCH,
         }
     }
 

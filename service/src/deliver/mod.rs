@@ -59,7 +59,7 @@ pub struct Receipt {
     pub delivery_id: String,
     pub link_id: String,
     pub url: String,
-    pub expires_at: String,
+    pub expires_at: quire_domain::Timestamp,
     pub downloads: u32,
     pub pickup_code: Option<String>,
     /// How the copy was counted under the rule of five; a `Hold` verdict means nothing reaches
@@ -190,12 +190,12 @@ impl Deliverer {
         let link_id = format!("lnk_{}", &id_hash[26..46]);
         let days = request.link_days.unwrap_or(cfg.links.days);
         let downloads = request.link_downloads.unwrap_or(cfg.links.downloads);
-        let now = time::OffsetDateTime::now_utc();
-        let expires = now + time::Duration::days(days as i64);
-        let expires_at = expires.format(&time::format_description::well_known::Rfc3339)?;
-        let expires_text = expires.format(time::macros::format_description!(
-            "[year]-[month]-[day] [hour]:[minute] UTC"
-        ))?;
+        let expires_at = quire_domain::Timestamp::now() + time::Duration::days(days as i64);
+        let expires_text = expires_at
+            .datetime()
+            .format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))?;
 
         let stamp = stamp_spec::build(&self.config, request, &delivery_id, &expires_text)?;
         let (stamped, page_count) =
@@ -251,19 +251,19 @@ impl Deliverer {
             page_count: page_count as i64,
             recipient: request.patron_name.clone(),
             library: request.library.clone(),
-            created_at: String::new(),
+            created_at: quire_domain::Timestamp::UNIX_EPOCH,
             purged_at: None,
         };
         let link = Link {
             id: link_id.clone(),
             delivery_id: delivery_id.clone(),
             token_sha256: quire_delivery::token_hash(&self.key.token(&link_id)),
-            expires_at: expires_at.clone(),
+            expires_at,
             downloads_left: downloads as i64,
             downloads_allowed: downloads as i64,
             pickup_code_sha256: pickup.as_ref().map(|c| c.hash()),
             revoked_at: None,
-            created_at: String::new(),
+            created_at: quire_domain::Timestamp::UNIX_EPOCH,
             locked_at: None,
             code_failures: 0,
         };

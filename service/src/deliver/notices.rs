@@ -9,7 +9,7 @@ use serde_json::json;
 
 use quire_config::LoadedConfig;
 use quire_config::delivery::{MailTls, MailTransport};
-use quire_domain::{Action, NoticeState};
+use quire_domain::{Action, NoticeState, Timestamp};
 use quire_state::{NewEvent, Repo};
 
 pub fn mailer(config: &LoadedConfig) -> anyhow::Result<Mailer> {
@@ -71,7 +71,7 @@ pub async fn send_due(
                     .details(
                         json!({ "to": n.recipient, "attempt": attempt, "via": format!("{how:?}") }),
                     );
-                (NoticeState::Sent, quire_state::now_rfc3339(), None, event)
+                (NoticeState::Sent, Timestamp::now(), None, event)
             }
             // A permanent refusal (SMTP 5xx, a bad address) is final at once: retrying it only
             // delays the moment a person sees the failed notice.
@@ -82,25 +82,24 @@ pub async fn send_due(
                     .details(json!({ "to": n.recipient, "attempts": attempt, "permanent": e.is_permanent(), "error": e.to_string(), "code": e.code() }));
                 (
                     NoticeState::Failed,
-                    quire_state::now_rfc3339(),
+                    Timestamp::now(),
                     Some(e.to_string()),
                     event,
                 )
             }
             Err(e) => {
                 let wait = policy.jittered_delay_after(attempt);
-                let next = time::OffsetDateTime::now_utc() + wait;
+                let next = Timestamp::now() + wait;
                 tracing::warn!(delivery = %n.delivery_id, error = %e, retry_in = ?wait, "notice not sent; will retry");
                 let event = NewEvent::new("daemon", Action::NoticeRetry)
                     .subject("delivery", &n.delivery_id)
                     .details(
                         json!({ "attempt": attempt, "error": e.to_string(), "code": e.code() }),
                     );
-                let next = next.format(&time::format_description::well_known::Rfc3339)?;
                 (NoticeState::Pending, next, Some(e.to_string()), event)
             }
         };
-        repo.call(move |db| db.notice_update(n.id, state, &next_at, error.as_deref(), event))
+        repo.call(move |db| db.notice_update(n.id, state, next_at, error.as_deref(), event))
             .await?;
     }
     Ok(sent)

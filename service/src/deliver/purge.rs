@@ -24,12 +24,9 @@ pub async fn run(
     dry_run: bool,
     actor: &str,
 ) -> anyhow::Result<PurgeReport> {
-    let cutoff = time::OffsetDateTime::now_utc()
+    let cutoff = quire_domain::Timestamp::now()
         - time::Duration::days(config.config.links.purge_after_days as i64);
-    let cutoff = cutoff.format(&time::format_description::well_known::Rfc3339)?;
-    let due = repo
-        .call(move |db| db.deliveries_purgeable(&cutoff))
-        .await?;
+    let due = repo.call(move |db| db.deliveries_purgeable(cutoff)).await?;
     let mut report = PurgeReport::default();
     for d in due {
         report.deliveries.push(d.id.clone());

@@ -14,7 +14,7 @@ use quire_domain::compliance::ComplianceConfig;
 use quire_domain::compliance::count::{Counted, Ledger, count_copy};
 use quire_domain::compliance::retention::{self, PruneReport, PseudonymReport};
 use quire_domain::compliance::{CopyDecision, CountedCopy, Work};
-use quire_domain::{DeliveryState, events};
+use quire_domain::{DeliveryState, Timestamp, events};
 
 /// A delivery about to be recorded, with what the rule of five needs to know about it.
 pub struct NewCopy<'a> {
@@ -45,14 +45,12 @@ impl Ledger for SqliteLedger<'_, '_> {
             )
             .optional()?
             .ok_or_else(|| StateError::NotFound(format!("no request {request}")))?;
-        requested
-            .get(..4)
-            .and_then(|y| y.parse().ok())
-            .ok_or_else(|| {
-                StateError::Corrupt(format!(
-                    "request {request}: created_at `{requested}` is not a time"
-                ))
-            })
+        let requested: Timestamp = requested.parse().map_err(|_| {
+            StateError::Corrupt(format!(
+                "request {request}: created_at `{requested}` is not a time"
+            ))
+        })?;
+        Ok(requested.year())
     }
 
     fn replaced_copy(&mut self, request: &str) -> Result<Option<String>, StateError> {
@@ -136,7 +134,7 @@ pub fn create_counted(
     if let (true, Some((to, subject, body))) = (held, new.notice) {
         tx.execute(
             "INSERT INTO held_notices (delivery_id, recipient, subject, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![delivery.id, to, subject, body, crate::now_rfc3339()],
+            params![delivery.id, to, subject, body, Timestamp::now().to_string()],
         )?;
     }
     tx.execute(
@@ -184,17 +182,17 @@ pub fn release(
             d.state
         )));
     }
-    let now = crate::now_rfc3339();
+    let now = Timestamp::now();
     tx.execute("UPDATE deliveries SET state = 'active', hold_reason = NULL WHERE id = ?1 AND state = 'held'", [id])?;
     let mut reopened = Vec::new();
     for (link, _) in deliveries::links(tx, Some(&d.request_id))?
         .into_iter()
         .filter(|(l, _)| l.delivery_id == id)
     {
-        let expires = reopen(&link, &now)?;
+        let expires = reopen(&link, now);
         tx.execute(
             "UPDATE links SET expires_at = ?2 WHERE id = ?1",
-            params![link.id, expires],
+            params![link.id, expires.to_string()],
         )?;
         reopened.push(events::Reopened {
             link: link.id.clone(),
@@ -204,7 +202,7 @@ pub fn release(
     tx.execute(
         "INSERT INTO notices (delivery_id, recipient, subject, body, state, next_attempt_at, created_at)
          SELECT delivery_id, recipient, subject, body, 'pending', ?2, ?2 FROM held_notices WHERE delivery_id = ?1",
-        params![id, now],
+        params![id, now.to_string()],
     )?;
     let notices = tx.execute("DELETE FROM held_notices WHERE delivery_id = ?1", [id])?;
     append_in(
@@ -225,17 +223,9 @@ pub fn release(
 
 /// The link gets its whole lifetime again, counted from the release: the borrower could not use
 /// any of it while the copy was held.
-fn reopen(link: &Link, now: &str) -> Result<String, StateError> {
-    use time::format_description::well_known::Rfc3339;
-    let parse = |s: &str| {
-        time::OffsetDateTime::parse(s, &Rfc3339)
-            .map_err(|e| StateError::Corrupt(format!("link {}: time `{s}`: {e}", link.id)))
-    };
-    let lifetime = parse(&link.expires_at)? - parse(&link.created_at)?;
-    let expires = parse(now)? + lifetime;
-    expires
-        .format(&Rfc3339)
-        .map_err(|e| StateError::Corrupt(e.to_string()))
+fn reopen(link: &Link, now: Timestamp) -> Timestamp {
+    let lifetime = link.expires_at.datetime() - link.created_at.datetime();
+    now + lifetime
 }
 
 pub fn list(conn: &Connection, state: Option<DeliveryState>) -> Result<Vec<Delivery>, StateError> {
@@ -279,7 +269,7 @@ pub fn copies(
             counted: r.get(9)?,
             basis: super::named(r, 10)?,
             state: super::named(r, 11)?,
-            created_at: r.get(12)?,
+            created_at: super::named(r, 12)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -313,19 +303,20 @@ pub fn subject_ids(
 /// `quire purge`, so no object is orphaned in the store.
 pub fn prune(
     tx: &Transaction<'_>,
-    cutoff: &str,
+    cutoff: Timestamp,
     actor: &str,
     dry_run: bool,
 ) -> Result<PruneReport, StateError> {
+    let cutoff = cutoff.to_string();
     let mut report = PruneReport {
-        cutoff: cutoff.into(),
+        cutoff: cutoff.clone(),
         ..Default::default()
     };
     let mut stmt = tx.prepare(
         "SELECT d.id, d.state FROM deliveries d JOIN requests r ON r.id = d.request_id WHERE r.created_at < ?1 ORDER BY d.id",
     )?;
     let due = stmt
-        .query_map([cutoff], |r| {
+        .query_map([&cutoff], |r| {
             Ok((r.get::<_, String>(0)?, super::named::<DeliveryState>(r, 1)?))
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -371,7 +362,7 @@ pub fn prune(
     let (start_seq, _) = super::start(tx)?;
     let first_kept: Option<i64> = tx.query_row(
         "SELECT min(seq) FROM audit_events WHERE time >= ?1",
-        [cutoff],
+        [&cutoff],
         |r| r.get(0),
     )?;
     let last: Option<i64> = tx.query_row("SELECT max(seq) FROM audit_events", [], |r| r.get(0))?;
@@ -392,7 +383,7 @@ pub fn prune(
         if !dry_run {
             tx.execute(
                 "INSERT INTO audit_checkpoints (through_seq, head_hash, created_at) VALUES (?1, ?2, ?3)",
-                params![through, hash, crate::now_rfc3339()],
+                params![through, hash, Timestamp::now().to_string()],
             )?;
             tx.execute("DELETE FROM audit_events WHERE seq <= ?1", [through])?;
         }
@@ -409,17 +400,18 @@ pub fn prune(
 /// in the request, its deliveries and its sent notices, and audits which requests changed.
 pub fn pseudonymise(
     tx: &Transaction<'_>,
-    cutoff: &str,
+    cutoff: Timestamp,
     actor: &str,
     dry_run: bool,
 ) -> Result<PseudonymReport, StateError> {
+    let cutoff = cutoff.to_string();
     let salt: Vec<u8> = tx.query_row(
         "SELECT value FROM compliance_keys WHERE name = 'pseudonym_salt'",
         [],
         |r| r.get(0),
     )?;
     let mut report = PseudonymReport {
-        cutoff: cutoff.into(),
+        cutoff: cutoff.clone(),
         ..Default::default()
     };
     let mut stmt = tx.prepare(
@@ -430,7 +422,7 @@ pub fn pseudonymise(
          FROM requests r WHERE r.created_at < ?1 AND r.pseudonymised_at IS NULL ORDER BY r.id",
     )?;
     let due = stmt
-        .query_map([cutoff], |r| {
+        .query_map([&cutoff], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
@@ -439,7 +431,7 @@ pub fn pseudonymise(
         })?
         .collect::<Result<Vec<_>, _>>()?;
     drop(stmt);
-    let now = crate::now_rfc3339();
+    let now = Timestamp::now().to_string();
     for (id, email, busy) in due {
         if busy {
             report.skipped.push(id);

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use crate::delivery::{CodeCheck, Delivery, Grant, Link, PickupPolicy, QueuedNotice};
 use crate::{LinkState, StateError};
-use quire_domain::NoticeState;
+use quire_domain::{NoticeState, Timestamp};
 
 const DELIVERY: &str = "d.id, d.request_id, d.job_id, d.document_sha256, d.stamped_sha256, d.basis, d.state, \
      d.hold_reason, d.file_name, d.bytes, d.page_count, d.recipient, d.library, d.created_at, d.purged_at";
@@ -28,8 +28,8 @@ fn delivery_from(row: &Row<'_>, at: usize) -> rusqlite::Result<Delivery> {
         page_count: row.get(at + 10)?,
         recipient: row.get(at + 11)?,
         library: row.get(at + 12)?,
-        created_at: row.get(at + 13)?,
-        purged_at: row.get(at + 14)?,
+        created_at: super::named(row, at + 13)?,
+        purged_at: super::time_opt(row, at + 14)?,
     })
 }
 
@@ -38,13 +38,13 @@ fn link_from(row: &Row<'_>, at: usize) -> rusqlite::Result<Link> {
         id: row.get(at)?,
         delivery_id: row.get(at + 1)?,
         token_sha256: row.get(at + 2)?,
-        expires_at: row.get(at + 3)?,
+        expires_at: super::named(row, at + 3)?,
         downloads_left: row.get(at + 4)?,
         downloads_allowed: row.get(at + 5)?,
         pickup_code_sha256: row.get(at + 6)?,
-        revoked_at: row.get(at + 7)?,
-        created_at: row.get(at + 8)?,
-        locked_at: row.get(at + 9)?,
+        revoked_at: super::time_opt(row, at + 7)?,
+        created_at: super::named(row, at + 8)?,
+        locked_at: super::time_opt(row, at + 9)?,
         code_failures: row.get(at + 10)?,
     })
 }
@@ -59,7 +59,7 @@ pub fn insert(
     l: &Link,
     notice: Option<(&str, &str, &str)>,
 ) -> Result<(), StateError> {
-    let now = crate::now_rfc3339();
+    let now = Timestamp::now().to_string();
     tx.execute(
         "INSERT INTO deliveries (id, request_id, job_id, document_sha256, stamped_sha256, basis, state, hold_reason,
             file_name, bytes, page_count, recipient, library, created_at)
@@ -73,7 +73,7 @@ pub fn insert(
         "INSERT INTO links (id, delivery_id, token_sha256, expires_at, downloads_left, downloads_allowed,
             pickup_code_sha256, created_at)
          VALUES (?1,?2,?3,?4,?5,?5,?6,?7)",
-        params![l.id, d.id, l.token_sha256, l.expires_at, l.downloads_left, l.pickup_code_sha256, now],
+        params![l.id, d.id, l.token_sha256, l.expires_at.to_string(), l.downloads_left, l.pickup_code_sha256, now],
     )?;
     if let Some((to, subject, body)) = notice {
         tx.execute(
@@ -141,20 +141,21 @@ pub fn consume(
     tx: &Transaction<'_>,
     link_id: &str,
     client: &str,
-    now: &str,
+    now: Timestamp,
 ) -> Result<Grant, StateError> {
+    let now_text = now.to_string();
     let changed = tx.execute(
         "UPDATE links SET downloads_left = downloads_left - 1,
                 ended_at = CASE WHEN downloads_left = 1 THEN ?2 ELSE ended_at END
          WHERE id = ?1 AND revoked_at IS NULL AND locked_at IS NULL AND expires_at > ?2
            AND downloads_left > 0
            AND (SELECT state FROM deliveries WHERE id = links.delivery_id) = 'active'",
-        params![link_id, now],
+        params![link_id, now_text],
     )?;
     if changed == 1 {
         tx.execute(
             "INSERT INTO link_downloads (link_id, client, at) VALUES (?1, ?2, ?3)",
-            params![link_id, client, now],
+            params![link_id, client, now_text],
         )?;
     }
     let (link, delivery) =
@@ -175,12 +176,12 @@ pub fn resume(
     tx: &Transaction<'_>,
     link_id: &str,
     client: &str,
-    since: &str,
-    now: &str,
+    since: Timestamp,
+    now: Timestamp,
 ) -> Result<Option<Grant>, StateError> {
     let recent: bool = tx.query_row(
         "SELECT EXISTS(SELECT 1 FROM link_downloads WHERE link_id = ?1 AND client = ?2 AND at > ?3)",
-        params![link_id, client, since],
+        params![link_id, client, since.to_string()],
         |r| r.get(0),
     )?;
     if !recent {
@@ -205,22 +206,21 @@ pub fn code_attempt(
     client: &str,
     correct: bool,
     policy: &PickupPolicy,
-    now: &str,
+    now: Timestamp,
 ) -> Result<CodeCheck, StateError> {
+    let since = policy.since.to_string();
+    let now = now.to_string();
     let (link, _) =
         link_get(tx, link_id)?.ok_or_else(|| StateError::NotFound(format!("link {link_id}")))?;
     if link.locked_at.is_some() {
         return Ok(CodeCheck::Locked);
     }
     // Rows before the window never count again.
-    tx.execute(
-        "DELETE FROM pickup_failures WHERE at <= ?1",
-        [&policy.since],
-    )?;
+    tx.execute("DELETE FROM pickup_failures WHERE at <= ?1", [&since])?;
     let count = |column: &str, value: &str| -> Result<i64, StateError> {
         Ok(tx.query_row(
             &format!("SELECT count(*) FROM pickup_failures WHERE {column} = ?1 AND at > ?2"),
-            params![value, policy.since],
+            params![value, since],
             |r| r.get(0),
         )?)
     };
@@ -255,23 +255,23 @@ pub fn unlock(tx: &Transaction<'_>, link_id: &str) -> Result<bool, StateError> {
     Ok(changed == 1)
 }
 
-pub fn revoke(tx: &Transaction<'_>, link_id: &str, now: &str) -> Result<bool, StateError> {
+pub fn revoke(tx: &Transaction<'_>, link_id: &str, now: Timestamp) -> Result<bool, StateError> {
     Ok(tx.execute(
         "UPDATE links SET revoked_at = ?2, ended_at = COALESCE(ended_at, ?2) WHERE id = ?1 AND revoked_at IS NULL",
-        params![link_id, now],
+        params![link_id, now.to_string()],
     )? == 1)
 }
 
 pub fn extend(
     tx: &Transaction<'_>,
     link_id: &str,
-    expires_at: Option<&str>,
+    expires_at: Option<Timestamp>,
     more_downloads: Option<i64>,
 ) -> Result<(), StateError> {
     if let Some(e) = expires_at {
         tx.execute(
             "UPDATE links SET expires_at = ?2 WHERE id = ?1",
-            params![link_id, e],
+            params![link_id, e.to_string()],
         )?;
     }
     if let Some(n) = more_downloads {
@@ -286,14 +286,14 @@ pub fn extend(
 
 pub fn notices_due(
     conn: &Connection,
-    now: &str,
+    now: Timestamp,
     limit: usize,
 ) -> Result<Vec<QueuedNotice>, StateError> {
     let mut stmt = conn.prepare(
         "SELECT id, delivery_id, recipient, subject, body, attempts FROM notices
          WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![now, limit as i64], |r| {
+    let rows = stmt.query_map(params![now.to_string(), limit as i64], |r| {
         Ok(QueuedNotice {
             id: r.get(0)?,
             delivery_id: r.get(1)?,
@@ -323,8 +323,8 @@ pub fn notices_of_request(
             state: super::named(r, 2)?,
             attempts: r.get(3)?,
             last_error: r.get(4)?,
-            created_at: r.get(5)?,
-            sent_at: r.get(6)?,
+            created_at: super::named(r, 5)?,
+            sent_at: super::time_opt(r, 6)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -334,30 +334,30 @@ pub fn notice_update(
     tx: &Transaction<'_>,
     id: i64,
     state: NoticeState,
-    next_at: &str,
+    next_at: Timestamp,
     error: Option<&str>,
 ) -> Result<(), StateError> {
-    let now = crate::now_rfc3339();
+    let now = Timestamp::now();
     tx.execute(
         "UPDATE notices SET state = ?2, attempts = attempts + 1, next_attempt_at = ?3, last_error = ?4,
                 sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1",
-        params![id, state.as_str(), next_at, error, now],
+        params![id, state.as_str(), next_at.to_string(), error, now.to_string()],
     )?;
     Ok(())
 }
 
 /// Active deliveries every one of whose links ended before `cutoff`.
-pub fn purgeable(conn: &Connection, cutoff: &str) -> Result<Vec<Delivery>, StateError> {
+pub fn purgeable(conn: &Connection, cutoff: Timestamp) -> Result<Vec<Delivery>, StateError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {DELIVERY} FROM deliveries d WHERE d.state IN ('active', 'held') AND NOT EXISTS (
             SELECT 1 FROM links l WHERE l.delivery_id = d.id
               AND MIN(l.expires_at, COALESCE(l.ended_at, l.expires_at)) >= ?1)
          ORDER BY d.created_at"
     ))?;
-    let rows = stmt.query_map([cutoff], |r| delivery_from(r, 0))?;
+    let rows = stmt.query_map([cutoff.to_string()], |r| delivery_from(r, 0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub fn mark_purged(tx: &Transaction<'_>, id: &str, now: &str) -> Result<bool, StateError> {
-    Ok(tx.execute("UPDATE deliveries SET state = 'purged', purged_at = ?2 WHERE id = ?1 AND state != 'purged'", params![id, now])? == 1)
+pub fn mark_purged(tx: &Transaction<'_>, id: &str, now: Timestamp) -> Result<bool, StateError> {
+    Ok(tx.execute("UPDATE deliveries SET state = 'purged', purged_at = ?2 WHERE id = ?1 AND state != 'purged'", params![id, now.to_string()])? == 1)
 }

@@ -9,7 +9,7 @@ const COLUMNS: &str = "id, request_id, state, hold_reason, source_name, spool_pa
                        report_json, output_sha256, error_code, error_message, created_at, updated_at, parent_job";
 
 pub fn insert(conn: &Connection, j: &Job) -> Result<(), StateError> {
-    let now = crate::now_rfc3339();
+    let now = quire_domain::Timestamp::now().to_string();
     conn.execute(
         &format!(
             "INSERT INTO jobs ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13,?14)"
@@ -48,8 +48,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         output_sha256: row.get(9)?,
         error_code: row.get(10)?,
         error_message: row.get(11)?,
-        created_at: row.get(12)?,
-        updated_at: row.get(13)?,
+        created_at: super::named(row, 12)?,
+        updated_at: super::named(row, 13)?,
         parent_job: row.get(14)?,
     })
 }
@@ -120,7 +120,7 @@ pub fn transition(
             list_states(from)
         )));
     }
-    let now = crate::now_rfc3339();
+    let now = quire_domain::Timestamp::now().to_string();
     conn.execute(
         "UPDATE jobs SET state = ?2, updated_at = ?3,
             request_id = COALESCE(?4, request_id),

@@ -17,10 +17,10 @@ use super::{
     AuditFilter, AuditRepo, Database, DeliveryRepo, JobRepo, LinkChange, LinkRepo, NoticeRepo,
     RequestRepo, RetentionRepo, StaffRepo, StateError,
 };
-use quire_domain::{DeliveryState, NoticeState, events};
+use quire_domain::{DeliveryState, NoticeState, Timestamp, events};
 
-/// A column holding one of the domain's named values (a state, a basis), parsed; a name the
-/// domain does not know is a conversion error naming the column, not a panic.
+/// A column holding one of the domain's named values (a state, a basis) or a time, parsed; a
+/// value the domain does not know is a conversion error naming the column, not a panic.
 fn named<T: std::str::FromStr<Err = String>>(
     row: &rusqlite::Row<'_>,
     at: usize,
@@ -29,6 +29,17 @@ fn named<T: std::str::FromStr<Err = String>>(
     text.parse().map_err(|e: String| {
         rusqlite::Error::FromSqlConversionFailure(at, rusqlite::types::Type::Text, e.into())
     })
+}
+
+/// A time column, read through the one storage format (or any RFC 3339 text of older rows).
+fn time_opt(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<Timestamp>> {
+    let text: Option<String> = row.get(at)?;
+    text.map(|t| {
+        t.parse().map_err(|e: String| {
+            rusqlite::Error::FromSqlConversionFailure(at, rusqlite::types::Type::Text, e.into())
+        })
+    })
+    .transpose()
 }
 
 mod compliance;
@@ -294,7 +305,7 @@ impl JobRepo for SqliteDatabase {
              ON CONFLICT (job_id) DO UPDATE SET failures = failures + 1,
                  last_error = excluded.last_error, updated_at = excluded.updated_at
              RETURNING failures",
-            rusqlite::params![job_id, error, super::now_rfc3339()],
+            rusqlite::params![job_id, error, Timestamp::now().to_string()],
             |r| r.get::<_, u32>(0),
         )?;
         Ok(failures)
@@ -316,14 +327,14 @@ impl DeliveryRepo for SqliteDatabase {
         deliveries::by_stamped(&self.conn(), sha256)
     }
 
-    fn deliveries_purgeable(&self, cutoff: &str) -> Result<Vec<Delivery>, StateError> {
+    fn deliveries_purgeable(&self, cutoff: Timestamp) -> Result<Vec<Delivery>, StateError> {
         deliveries::purgeable(&self.conn(), cutoff)
     }
 
     fn delivery_purged(&self, id: &str, event: NewEvent) -> Result<bool, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let changed = deliveries::mark_purged(&tx, id, &super::now_rfc3339())?;
+        let changed = deliveries::mark_purged(&tx, id, Timestamp::now())?;
         if changed {
             append_in(&tx, event)?;
         }
@@ -403,18 +414,18 @@ impl LinkRepo for SqliteDatabase {
         &self,
         link_id: &str,
         client: &str,
-        resume_since: Option<&str>,
+        resume_since: Option<Timestamp>,
     ) -> Result<Grant, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let now = super::now_rfc3339();
+        let now = Timestamp::now();
         let resumed = match resume_since {
-            Some(since) => deliveries::resume(&tx, link_id, client, since, &now)?,
+            Some(since) => deliveries::resume(&tx, link_id, client, since, now)?,
             None => None,
         };
         let grant = match resumed {
             Some(g) => g,
-            None => deliveries::consume(&tx, link_id, client, &now)?,
+            None => deliveries::consume(&tx, link_id, client, now)?,
         };
         append_in(&tx, events::download(link_id, client, grant))?;
         tx.commit()?;
@@ -430,8 +441,8 @@ impl LinkRepo for SqliteDatabase {
     ) -> Result<super::CodeCheck, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let now = super::now_rfc3339();
-        let check = deliveries::code_attempt(&tx, link_id, client, correct, policy, &now)?;
+        let check =
+            deliveries::code_attempt(&tx, link_id, client, correct, policy, Timestamp::now())?;
         if let Some(reason) = check.refusal() {
             append_in(&tx, events::code_refused(link_id, client, reason))?;
         }
@@ -454,7 +465,7 @@ impl LinkRepo for SqliteDatabase {
             .ok_or_else(|| StateError::NotFound(format!("no link {link_id}")))?;
         match change {
             LinkChange::Revoke => {
-                if !deliveries::revoke(&tx, link_id, &super::now_rfc3339())? {
+                if !deliveries::revoke(&tx, link_id, Timestamp::now())? {
                     return Err(StateError::Conflict(format!(
                         "link {link_id} is revoked already"
                     )));
@@ -470,7 +481,7 @@ impl LinkRepo for SqliteDatabase {
             LinkChange::Extend {
                 expires_at,
                 more_downloads,
-            } => deliveries::extend(&tx, link_id, expires_at.as_deref(), more_downloads)?,
+            } => deliveries::extend(&tx, link_id, expires_at, more_downloads)?,
         }
         append_in(&tx, event)?;
         tx.commit()?;
@@ -484,14 +495,14 @@ impl NoticeRepo for SqliteDatabase {
     }
 
     fn notices_due(&self, limit: usize) -> Result<Vec<QueuedNotice>, StateError> {
-        deliveries::notices_due(&self.conn(), &super::now_rfc3339(), limit)
+        deliveries::notices_due(&self.conn(), Timestamp::now(), limit)
     }
 
     fn notice_update(
         &self,
         id: i64,
         state: NoticeState,
-        next_at: &str,
+        next_at: Timestamp,
         error: Option<&str>,
         event: NewEvent,
     ) -> Result<(), StateError> {
@@ -515,7 +526,7 @@ impl NoticeRepo for SqliteDatabase {
             )));
         }
         // A new row, so the first notice keeps its own sent time and attempts.
-        let now = super::now_rfc3339();
+        let now = Timestamp::now().to_string();
         let copied = tx.execute(
             "INSERT INTO notices (delivery_id, recipient, subject, body, state, attempts, next_attempt_at, created_at)
              SELECT delivery_id, recipient, subject, body, 'pending', 0, ?2, ?2 FROM notices
@@ -577,7 +588,7 @@ impl StaffRepo for SqliteDatabase {
         session: &users::StaffSession,
         client: &str,
         forget: &[String],
-        prune_before: &str,
+        prune_before: Timestamp,
     ) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -592,7 +603,7 @@ impl StaffRepo for SqliteDatabase {
         &self,
         id_sha256: &str,
     ) -> Result<Option<(users::StaffSession, users::StaffUser)>, StateError> {
-        users::get_session(&self.conn(), id_sha256, &super::now_rfc3339())
+        users::get_session(&self.conn(), id_sha256, Timestamp::now())
     }
 
     fn session_end(&self, id_sha256: &str, user: &str) -> Result<bool, StateError> {
@@ -609,13 +620,13 @@ impl StaffRepo for SqliteDatabase {
     fn login_failed(&self, keys: &[String], user: &str, client: &str) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        users::record_failure(&tx, keys, &super::now_rfc3339())?;
+        users::record_failure(&tx, keys, Timestamp::now())?;
         append_in(&tx, events::login_failed(user, client))?;
         tx.commit()?;
         Ok(())
     }
 
-    fn login_failures(&self, key: &str, since: &str) -> Result<i64, StateError> {
+    fn login_failures(&self, key: &str, since: Timestamp) -> Result<i64, StateError> {
         users::count_failures(&self.conn(), key, since)
     }
 }
@@ -623,7 +634,7 @@ impl StaffRepo for SqliteDatabase {
 impl RetentionRepo for SqliteDatabase {
     fn retention_prune(
         &self,
-        cutoff: &str,
+        cutoff: Timestamp,
         actor: &str,
         dry_run: bool,
     ) -> Result<quire_domain::compliance::retention::PruneReport, StateError> {
@@ -640,7 +651,7 @@ impl RetentionRepo for SqliteDatabase {
 
     fn pseudonymise(
         &self,
-        cutoff: &str,
+        cutoff: Timestamp,
         actor: &str,
         dry_run: bool,
     ) -> Result<quire_domain::compliance::retention::PseudonymReport, StateError> {
@@ -677,7 +688,7 @@ pub(super) fn append_in(tx: &Transaction<'_>, new: NewEvent) -> Result<Event, St
         Some(h) => h,
         None => start(tx)?,
     };
-    let event = audit::seal(seq, &prev, super::now_rfc3339(), new);
+    let event = audit::seal(seq, &prev, Timestamp::now().to_string(), new);
     tx.execute(
         "INSERT INTO audit_events (seq, time, actor, action, subjects, details, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

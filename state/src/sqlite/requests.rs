@@ -40,7 +40,7 @@ pub fn insert(conn: &Connection, r: &Request) -> Result<(), StateError> {
             r.basis_reference,
             r.link_days,
             r.link_downloads,
-            crate::now_rfc3339(),
+            quire_domain::Timestamp::now().to_string(),
         ],
     )?;
     Ok(())
@@ -68,7 +68,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Request> {
         basis_reference: row.get(14)?,
         link_days: row.get(15)?,
         link_downloads: row.get(16)?,
-        created_at: row.get(17)?,
+        created_at: super::named(row, 17)?,
     })
 }
 

@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::StateError;
+use quire_domain::Timestamp;
 
 /// Someone who works in the console. Borrowers are never users.
 #[derive(Debug, Clone, Serialize)]
@@ -15,7 +16,7 @@ pub struct StaffUser {
     /// An argon2 PHC string.
     #[serde(skip)]
     pub password: String,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 /// A signed-in browser. Only the SHA-256 of its id is stored.
@@ -24,8 +25,8 @@ pub struct StaffSession {
     pub id_sha256: String,
     pub user_name: String,
     pub csrf: String,
-    pub created_at: String,
-    pub expires_at: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
 }
 
 /// What an admin changes about a staff user. Every change ends the user's open sessions, so a
@@ -83,7 +84,7 @@ pub fn insert_user(conn: &Connection, u: &StaffUser) -> Result<(), StateError> {
     }
     conn.execute(
         "INSERT INTO staff_users (name, role, password, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![u.name, u.role, u.password, u.created_at],
+        params![u.name, u.role, u.password, u.created_at.to_string()],
     )?;
     Ok(())
 }
@@ -98,7 +99,7 @@ pub fn get_user(conn: &Connection, name: &str) -> Result<Option<StaffUser>, Stat
                     name: r.get(0)?,
                     role: r.get(1)?,
                     password: r.get(2)?,
-                    created_at: r.get(3)?,
+                    created_at: super::named(r, 3)?,
                 })
             },
         )
@@ -113,7 +114,7 @@ pub fn list_users(conn: &Connection) -> Result<Vec<StaffUser>, StateError> {
             name: r.get(0)?,
             role: r.get(1)?,
             password: r.get(2)?,
-            created_at: r.get(3)?,
+            created_at: super::named(r, 3)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -123,11 +124,17 @@ pub fn insert_session(conn: &Connection, s: &StaffSession) -> Result<(), StateEr
     // Expired sessions are swept whenever a new one starts, so the table stays small.
     conn.execute(
         "DELETE FROM staff_sessions WHERE expires_at <= ?1",
-        [&s.created_at],
+        [s.created_at.to_string()],
     )?;
     conn.execute(
         "INSERT INTO staff_sessions (id_sha256, user_name, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![s.id_sha256, s.user_name, s.csrf, s.created_at, s.expires_at],
+        params![
+            s.id_sha256,
+            s.user_name,
+            s.csrf,
+            s.created_at.to_string(),
+            s.expires_at.to_string()
+        ],
     )?;
     Ok(())
 }
@@ -136,24 +143,24 @@ pub fn insert_session(conn: &Connection, s: &StaffSession) -> Result<(), StateEr
 pub fn get_session(
     conn: &Connection,
     id_sha256: &str,
-    now: &str,
+    now: Timestamp,
 ) -> Result<Option<(StaffSession, StaffUser)>, StateError> {
     Ok(conn
         .query_row(
             "SELECT s.id_sha256, s.user_name, s.csrf, s.created_at, s.expires_at, u.role, u.password, u.created_at
              FROM staff_sessions s JOIN staff_users u ON u.name = s.user_name
              WHERE s.id_sha256 = ?1 AND s.expires_at > ?2",
-            params![id_sha256, now],
+            params![id_sha256, now.to_string()],
             |r| {
                 Ok((
                     StaffSession {
                         id_sha256: r.get(0)?,
                         user_name: r.get(1)?,
                         csrf: r.get(2)?,
-                        created_at: r.get(3)?,
-                        expires_at: r.get(4)?,
+                        created_at: super::named(r, 3)?,
+                        expires_at: super::named(r, 4)?,
                     },
-                    StaffUser { name: r.get(1)?, role: r.get(5)?, password: r.get(6)?, created_at: r.get(7)? },
+                    StaffUser { name: r.get(1)?, role: r.get(5)?, password: r.get(6)?, created_at: super::named(r, 7)? },
                 ))
             },
         )
@@ -168,20 +175,20 @@ pub fn delete_session(conn: &Connection, id_sha256: &str) -> Result<bool, StateE
     )? > 0)
 }
 
-pub fn record_failure(conn: &Connection, keys: &[String], at: &str) -> Result<(), StateError> {
+pub fn record_failure(conn: &Connection, keys: &[String], at: Timestamp) -> Result<(), StateError> {
     for k in keys {
         conn.execute(
             "INSERT INTO staff_login_failures (key, at) VALUES (?1, ?2)",
-            params![k, at],
+            params![k, at.to_string()],
         )?;
     }
     Ok(())
 }
 
-pub fn count_failures(conn: &Connection, key: &str, since: &str) -> Result<i64, StateError> {
+pub fn count_failures(conn: &Connection, key: &str, since: Timestamp) -> Result<i64, StateError> {
     Ok(conn.query_row(
         "SELECT count(*) FROM staff_login_failures WHERE key = ?1 AND at > ?2",
-        params![key, since],
+        params![key, since.to_string()],
         |r| r.get(0),
     )?)
 }
@@ -193,14 +200,14 @@ pub fn count_failures(conn: &Connection, key: &str, since: &str) -> Result<i64, 
 pub fn clear_failures(
     conn: &Connection,
     keys: &[String],
-    prune_before: &str,
+    prune_before: Timestamp,
 ) -> Result<(), StateError> {
     for k in keys {
         conn.execute("DELETE FROM staff_login_failures WHERE key = ?1", [k])?;
     }
     conn.execute(
         "DELETE FROM staff_login_failures WHERE at < ?1",
-        [prune_before],
+        [prune_before.to_string()],
     )?;
     Ok(())
 }

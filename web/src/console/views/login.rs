@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::console::auth::{self, Area, FAILURE_WINDOW_MINUTES, MAX_FAILURES};
 use crate::console::session::{self, COOKIE, LOGIN_COOKIE, SESSION_HOURS, Staff};
 use crate::templates;
-use quire_state::StaffSession;
+use quire_state::{StaffSession, Timestamp};
 
 /// `/staff/`: each role starts on its own work.
 pub async fn home(staff: Staff) -> Response {
@@ -66,11 +66,6 @@ pub struct LoginForm {
     csrf: String,
 }
 
-/// RFC 3339 UTC with milliseconds, as the state layer stores times, `minutes` from now.
-fn stored_time(minutes: i64) -> String {
-    quire_state::stored_time_from_now(minutes)
-}
-
 pub async fn submit(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
@@ -94,9 +89,9 @@ pub async fn submit(
         .repo
         .call(
             move |db| -> Result<Result<String, &'static str>, quire_state::StateError> {
-                let since = stored_time(-FAILURE_WINDOW_MINUTES);
+                let since = Timestamp::minutes_from_now(-FAILURE_WINDOW_MINUTES);
                 for k in &keys2 {
-                    if db.login_failures(k, &since)? >= MAX_FAILURES {
+                    if db.login_failures(k, since)? >= MAX_FAILURES {
                         return Ok(Err("limited"));
                     }
                 }
@@ -142,14 +137,14 @@ pub async fn submit(
                 id_sha256: auth::sha256_hex(&id),
                 user_name,
                 csrf: auth::random_token(),
-                created_at: quire_state::now_rfc3339(),
-                expires_at: stored_time(SESSION_HOURS * 60),
+                created_at: Timestamp::now(),
+                expires_at: Timestamp::minutes_from_now(SESSION_HOURS * 60),
             };
             // Only rows past any window that still counts may be pruned.
-            let prune_before = stored_time(-2 * FAILURE_WINDOW_MINUTES);
+            let prune_before = Timestamp::minutes_from_now(-2 * FAILURE_WINDOW_MINUTES);
             let started = state
                 .repo
-                .call(move |db| db.session_start(&session, &client, &keys, &prune_before))
+                .call(move |db| db.session_start(&session, &client, &keys, prune_before))
                 .await;
             if started.is_err() {
                 return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();

@@ -75,11 +75,11 @@ pub async fn show(
         Ok((r, db.links_list(Some(&id))?, db.notices_of_request(&id)?))
     })
     .await?;
-    let now = quire_state::now_rfc3339();
+    let now = quire_domain::Timestamp::now();
     let links: Vec<Value> = links
         .into_iter()
         .map(|(l, d)| {
-            let s = l.state(d.state, &now);
+            let s = l.state(d.state, now);
             json!({
                 "id": l.id, "delivery": d.id, "recipient": d.recipient, "file": d.file_name, "pages": d.page_count,
                 "delivered": d.created_at, "expires_at": l.expires_at, "downloads_left": l.downloads_left,
@@ -163,7 +163,7 @@ pub async fn create(
         basis_reference: opt(&f.basis_reference),
         link_days: None,
         link_downloads: None,
-        created_at: String::new(),
+        created_at: quire_domain::Timestamp::UNIX_EPOCH,
     };
     problems.extend(
         requests::check(std::slice::from_ref(&request))
