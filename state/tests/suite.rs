@@ -17,13 +17,13 @@ use quire_state::delivery::{Delivery, Grant, Link, LinkState};
 use quire_state::testing::{self, Fresh, TestDatabase};
 use quire_state::{AuditFilter, Basis, Request, verify_audit};
 
-/// The backend under test. Every test below starts from an empty one; a second backend runs
-/// the same tests by opening its own here.
 /// A time as written in these tests.
 fn ts(text: &str) -> Timestamp {
     text.parse().unwrap()
 }
 
+/// The backend under test. Every test below starts from an empty one; a second backend runs
+/// the same tests by opening its own here.
 fn fresh() -> Fresh {
     testing::sqlite()
 }
@@ -201,6 +201,24 @@ impl History {
             .unwrap();
         out
     }
+}
+
+#[test]
+fn times_stored_without_milliseconds_read_back_as_the_same_moment() {
+    // Rows written before the one storage format (plain RFC 3339, no fraction) still read,
+    // count in their year, and show in the storage format.
+    let h = History::new();
+    let (delivery, link, verdict, _) = h.copy(Ask::journal("ZZQ", "2026-01-05T00:00:00Z"));
+    assert_eq!(verdict, Verdict::Deliver);
+    let request = h.db.delivery_get(&delivery).unwrap().unwrap().request_id;
+    let request = h.db.request_get(&request).unwrap().unwrap();
+    assert_eq!(request.created_at, "2026-01-05T00:00:00.000Z");
+    assert_eq!(request.created_at, ts("2026-01-05T00:00:00.000Z"));
+    assert_eq!(h.db.counted_copies(2026, None).unwrap().len(), 1);
+    let (link, d) = h.db.link_get(&link).unwrap().unwrap();
+    assert_eq!(link.expires_at, "2999-01-01T00:00:00.000Z");
+    assert_eq!(link.state(d.state, Timestamp::now()), LinkState::Active);
+    assert!(link.created_at <= Timestamp::now());
 }
 
 #[test]
