@@ -8,6 +8,12 @@ use crate::config::{DatabaseConfig, LoadedConfig};
 /// Opens (creating and migrating as needed) the configured database.
 pub fn open(config: &LoadedConfig) -> Result<Db, StateError> {
     match &config.config.database {
-        DatabaseConfig::Sqlite { .. } => open_sqlite(&config.database_path()),
+        DatabaseConfig::Sqlite { .. } => {
+            let path = config
+                .database_path()
+                .expect("a SQLite database has a path");
+            open_sqlite(&path)
+        }
+        DatabaseConfig::Postgres { url, pool_size } => open_postgres(url.expose(), *pool_size),
     }
 }

@@ -128,11 +128,14 @@ impl LoadedConfig {
         &self.config.data_dir
     }
 
-    pub fn database_path(&self) -> PathBuf {
+    /// The SQLite file; `None` when the database is a server (PostgreSQL).
+    pub fn database_path(&self) -> Option<PathBuf> {
         match &self.config.database {
-            DatabaseConfig::Sqlite { path } => path
-                .clone()
-                .unwrap_or_else(|| self.data_dir().join("quire.sqlite3")),
+            DatabaseConfig::Sqlite { path } => Some(
+                path.clone()
+                    .unwrap_or_else(|| self.data_dir().join("quire.sqlite3")),
+            ),
+            DatabaseConfig::Postgres { .. } => None,
         }
     }
 
@@ -221,7 +224,7 @@ fn resolve_paths(config: &mut Config, base: &Path) {
     abs(&mut config.intake.inbox);
     match &mut config.database {
         DatabaseConfig::Sqlite { path: Some(p) } => abs(p),
-        DatabaseConfig::Sqlite { path: None } => {}
+        DatabaseConfig::Sqlite { path: None } | DatabaseConfig::Postgres { .. } => {}
     }
     if let StorageConfig::Filesystem { path: Some(p) } = &mut config.storage {
         abs(p);

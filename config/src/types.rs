@@ -207,6 +207,19 @@ pub enum DatabaseConfig {
         #[serde(default)]
         path: Option<PathBuf>,
     },
+    /// A PostgreSQL server shared by several nodes. `url` is a secret (it may hold a
+    /// password): masked in `config show`; set it from `QUIRE__DATABASE__URL` to keep it out
+    /// of the file.
+    Postgres {
+        url: Secret,
+        /// At most this many connections from this node.
+        #[serde(default = "default_pool_size")]
+        pool_size: u32,
+    },
+}
+
+fn default_pool_size() -> u32 {
+    8
 }
 
 impl Default for DatabaseConfig {
