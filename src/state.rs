@@ -14,6 +14,12 @@ pub fn open(config: &LoadedConfig) -> Result<Db, StateError> {
                 .expect("a SQLite database has a path");
             open_sqlite(&path)
         }
-        DatabaseConfig::Postgres { url, pool_size } => open_postgres(url.expose(), *pool_size),
+        DatabaseConfig::Postgres { pool_size, .. } => {
+            let url = config
+                .database_url()
+                .map_err(StateError::Config)?
+                .ok_or_else(|| StateError::Config("[database] url: missing".into()))?;
+            open_postgres(url.expose(), *pool_size)
+        }
     }
 }

@@ -211,7 +211,12 @@ pub enum DatabaseConfig {
     /// password): masked in `config show`; set it from `QUIRE__DATABASE__URL` to keep it out
     /// of the file.
     Postgres {
-        url: Secret,
+        #[serde(default)]
+        url: Option<Secret>,
+        /// A file holding the URL (its first line), for a password kept out of this file and
+        /// out of the environment: `url` or `url_file`, not both.
+        #[serde(default)]
+        url_file: Option<PathBuf>,
         /// At most this many connections from this node.
         #[serde(default = "default_pool_size")]
         pool_size: u32,

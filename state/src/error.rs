@@ -22,6 +22,9 @@ pub enum StateError {
     /// A PostgreSQL error other than a broken uniqueness rule (which is a `Conflict`).
     #[error("database: {0}")]
     Postgres(postgres::Error),
+    /// The database's settings cannot be used (a malformed URL, an unreadable URL file).
+    #[error("database configuration: {0}")]
+    Config(String),
     /// No connection could be had from the PostgreSQL pool in time.
     #[error("database pool: {0}")]
     Pool(String),
@@ -43,6 +46,7 @@ impl StateError {
             Self::Task(_) => "state.task",
             Self::Postgres(_) => "state.postgres",
             Self::Pool(_) => "state.pool",
+            Self::Config(_) => "state.config",
         }
     }
 }

@@ -49,6 +49,20 @@ impl Fresh {
 /// A fresh PostgreSQL database `t_<pid>_<n>` made on the server of `admin_url` (a database
 /// the role may create databases from), opened with a small pool.
 pub fn postgres(admin_url: &str) -> Fresh {
+    let url = postgres_database(admin_url);
+    let open = move || -> Arc<dyn TestDatabase> {
+        Arc::new(PostgresDatabase::open(&url, 4).expect("open the test database"))
+    };
+    Fresh {
+        db: open(),
+        open: Box::new(open),
+        _dir: None,
+    }
+}
+
+/// Makes a new, empty database `t_<pid>_<n>` on the server of `admin_url` and returns a
+/// connection string for it (nothing migrated yet).
+pub fn postgres_database(admin_url: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let name = format!(
         "t_{}_{}",
@@ -62,15 +76,7 @@ pub fn postgres(admin_url: &str) -> Fresh {
         .expect("create the test database");
     let mut config: ::postgres::Config = admin_url.parse().expect("the test cluster's URL");
     config.dbname(&name);
-    let url = config_url(&config, &name);
-    let open = move || -> Arc<dyn TestDatabase> {
-        Arc::new(PostgresDatabase::open(&url, 4).expect("open the test database"))
-    };
-    Fresh {
-        db: open(),
-        open: Box::new(open),
-        _dir: None,
-    }
+    config_url(&config, &name)
 }
 
 /// A key/value connection string for `config` with database `name` (the URL form would need

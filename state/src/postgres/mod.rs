@@ -62,7 +62,7 @@ impl PostgresDatabase {
     pub fn open(url: &str, pool_size: u32) -> Result<Self, StateError> {
         let config: postgres::Config = url
             .parse()
-            .map_err(|e: postgres::Error| StateError::Migration(format!("database URL: {e}")))?;
+            .map_err(|e: postgres::Error| StateError::Config(format!("database URL: {e}")))?;
         let manager = PostgresConnectionManager::new(config, NoTls);
         let pool = Pool::builder()
             .max_size(pool_size.max(1))
