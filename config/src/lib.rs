@@ -72,6 +72,80 @@ mod tests {
         assert!(err.contains("[node]") && err.contains("scanner"), "{err}");
     }
 
+    /// `backend = "postgres"`: the URL from the file or from `url_file`, masked when shown;
+    /// a missing URL, both at once, or a zero pool is refused by key.
+    #[test]
+    fn a_postgres_database_takes_its_url_from_the_file_or_a_url_file_and_masks_it() {
+        let text = "[database]\nbackend = \"postgres\"\nurl = \"postgres://quire:hunter2@db:5432/quire\"\n";
+        let loaded = LoadedConfig::from_str(text, &Source::Embedded, std::iter::empty()).unwrap();
+        match &loaded.config.database {
+            DatabaseConfig::Postgres { pool_size, .. } => assert_eq!(*pool_size, 8),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            loaded.database_url().unwrap().unwrap().expose(),
+            "postgres://quire:hunter2@db:5432/quire"
+        );
+        assert_eq!(loaded.database_path(), None);
+        let shown = toml::to_string(&loaded.config).unwrap();
+        assert!(
+            !shown.contains("hunter2") && shown.contains("********"),
+            "{shown}"
+        );
+        assert!(!format!("{:?}", loaded.config).contains("hunter2"));
+
+        let file = std::env::temp_dir().join(format!("quire-db-url-{}", std::process::id()));
+        std::fs::write(&file, "postgres://quire:s3cret@db/quire\n").unwrap();
+        let text = format!(
+            "[database]\nbackend = \"postgres\"\nurl_file = \"{}\"\npool_size = 3\n",
+            file.display()
+        );
+        let loaded = LoadedConfig::from_str(&text, &Source::Embedded, std::iter::empty()).unwrap();
+        assert_eq!(
+            loaded.database_url().unwrap().unwrap().expose(),
+            "postgres://quire:s3cret@db/quire"
+        );
+        std::fs::remove_file(&file).unwrap();
+
+        for (text, key) in [
+            ("[database]\nbackend = \"postgres\"\n", "[database] url"),
+            (
+                "[database]\nbackend = \"postgres\"\nurl = \"postgres://a/b\"\nurl_file = \"x\"\n",
+                "url_file",
+            ),
+            (
+                "[database]\nbackend = \"postgres\"\nurl = \"postgres://a/b\"\npool_size = 0\n",
+                "[database] pool_size",
+            ),
+            (
+                "[database]\nbackend = \"postgres\"\nurl = \"mysql://a/b\"\n",
+                "[database] url",
+            ),
+        ] {
+            let err = LoadedConfig::from_str(text, &Source::Embedded, std::iter::empty())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+
+        // The generic environment override reaches the URL too.
+        let vars = [
+            (
+                "QUIRE__DATABASE__BACKEND".to_string(),
+                "postgres".to_string(),
+            ),
+            (
+                "QUIRE__DATABASE__URL".to_string(),
+                "postgres://env@db/quire".to_string(),
+            ),
+        ];
+        let loaded = LoadedConfig::from_str("", &Source::Embedded, vars.into_iter()).unwrap();
+        assert_eq!(
+            loaded.database_url().unwrap().unwrap().expose(),
+            "postgres://env@db/quire"
+        );
+    }
+
     /// Every key the program knows appears in `config/quire.toml`, set or in a comment, so the
     /// documented default never falls behind the code.
     #[test]

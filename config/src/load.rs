@@ -128,11 +128,37 @@ impl LoadedConfig {
         &self.config.data_dir
     }
 
-    pub fn database_path(&self) -> PathBuf {
+    /// The PostgreSQL URL, from `url` or the first line of `url_file`; `None` for SQLite.
+    pub fn database_url(&self) -> Result<Option<Secret>, String> {
         match &self.config.database {
-            DatabaseConfig::Sqlite { path } => path
-                .clone()
-                .unwrap_or_else(|| self.data_dir().join("quire.sqlite3")),
+            DatabaseConfig::Sqlite { .. } => Ok(None),
+            DatabaseConfig::Postgres { url: Some(u), .. } => Ok(Some(u.clone())),
+            DatabaseConfig::Postgres {
+                url_file: Some(file),
+                ..
+            } => {
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| format!("[database] url_file {}: {e}", file.display()))?;
+                let url = text.lines().next().unwrap_or("").trim();
+                if url.is_empty() {
+                    return Err(format!("[database] url_file {}: empty", file.display()));
+                }
+                Ok(Some(Secret(url.to_string())))
+            }
+            DatabaseConfig::Postgres { .. } => {
+                Err("[database] url: needed when backend = \"postgres\" (or url_file)".into())
+            }
+        }
+    }
+
+    /// The SQLite file; `None` when the database is a server (PostgreSQL).
+    pub fn database_path(&self) -> Option<PathBuf> {
+        match &self.config.database {
+            DatabaseConfig::Sqlite { path } => Some(
+                path.clone()
+                    .unwrap_or_else(|| self.data_dir().join("quire.sqlite3")),
+            ),
+            DatabaseConfig::Postgres { .. } => None,
         }
     }
 
@@ -221,7 +247,10 @@ fn resolve_paths(config: &mut Config, base: &Path) {
     abs(&mut config.intake.inbox);
     match &mut config.database {
         DatabaseConfig::Sqlite { path: Some(p) } => abs(p),
-        DatabaseConfig::Sqlite { path: None } => {}
+        DatabaseConfig::Postgres {
+            url_file: Some(p), ..
+        } => abs(p),
+        DatabaseConfig::Sqlite { path: None } | DatabaseConfig::Postgres { .. } => {}
     }
     if let StorageConfig::Filesystem { path: Some(p) } = &mut config.storage {
         abs(p);
@@ -238,6 +267,37 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
         check_creatable("[storage] path", p, errors);
     }
     config.processing.validate(errors);
+    if let DatabaseConfig::Postgres {
+        url,
+        url_file,
+        pool_size,
+    } = &config.database
+    {
+        match (url, url_file) {
+            (Some(_), Some(_)) => {
+                errors.push("[database] url and url_file: give one, not both".into())
+            }
+            (None, None) => errors
+                .push("[database] url: needed when backend = \"postgres\" (or url_file)".into()),
+            (Some(u), None) => {
+                if !(u.expose().starts_with("postgres://")
+                    || u.expose().starts_with("postgresql://"))
+                {
+                    errors.push(
+                        "[database] url: must start with postgres:// or postgresql://".into(),
+                    );
+                }
+            }
+            (None, Some(f)) => {
+                if !f.is_file() {
+                    errors.push(format!("[database] url_file {}: no such file", f.display()));
+                }
+            }
+        }
+        if *pool_size == 0 {
+            errors.push("[database] pool_size: must be at least 1".into());
+        }
+    }
     if config.node.roles.is_empty() {
         errors.push("[node] roles: name at least one of \"intake\", \"worker\", \"web\"".into());
     }

@@ -207,6 +207,24 @@ pub enum DatabaseConfig {
         #[serde(default)]
         path: Option<PathBuf>,
     },
+    /// A PostgreSQL server shared by several nodes. `url` is a secret (it may hold a
+    /// password): masked in `config show`; set it from `QUIRE__DATABASE__URL` to keep it out
+    /// of the file.
+    Postgres {
+        #[serde(default)]
+        url: Option<Secret>,
+        /// A file holding the URL (its first line), for a password kept out of this file and
+        /// out of the environment: `url` or `url_file`, not both.
+        #[serde(default)]
+        url_file: Option<PathBuf>,
+        /// At most this many connections from this node.
+        #[serde(default = "default_pool_size")]
+        pool_size: u32,
+    },
+}
+
+fn default_pool_size() -> u32 {
+    8
 }
 
 impl Default for DatabaseConfig {

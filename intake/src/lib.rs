@@ -243,10 +243,11 @@ fn inbox_loop(
     Ok(())
 }
 
-/// Where intake writes: the spool (scans and outputs) and the database's folder.
+/// Where intake writes: the spool (scans and outputs) and the database's folder (a SQLite
+/// file; a database server's disk is not this node's to watch).
 fn disk_folders(config: &LoadedConfig) -> Vec<PathBuf> {
     let mut folders = vec![config.spool_dir()];
-    if let Some(db_dir) = config.database_path().parent() {
+    if let Some(db_dir) = config.database_path().as_deref().and_then(|p| p.parent()) {
         folders.push(db_dir.to_owned());
     }
     folders.dedup();

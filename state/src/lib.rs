@@ -7,6 +7,7 @@
 //! backend from `[database]` and opens it here.
 
 mod error;
+mod postgres;
 mod repo;
 mod sqlite;
 #[cfg(feature = "testing")]
@@ -331,6 +332,13 @@ pub enum LinkChange {
 /// Opens (creating and migrating as needed) the SQLite database at `path`.
 pub fn open_sqlite(path: &std::path::Path) -> Result<Db, StateError> {
     Ok(Arc::new(sqlite::SqliteDatabase::open(path)?))
+}
+
+/// Opens the PostgreSQL database at `url` with a pool of at most `pool_size` connections,
+/// applying missing migrations (under an advisory lock, so nodes starting together wait for
+/// each other).
+pub fn open_postgres(url: &str, pool_size: u32) -> Result<Db, StateError> {
+    Ok(Arc::new(postgres::PostgresDatabase::open(url, pool_size)?))
 }
 
 /// Recomputes the whole stored chain. `Ok(Err(_))` is a verified break, not an I/O failure.
