@@ -5,16 +5,18 @@
 //!   2021, with or without the namespace prefix on `version` and `scheme`, timestamps with
 //!   `+0000` offsets, and without `multipleItemRequestId`. Anything it cannot take is an
 //!   [`Refusal`] carrying the standard's `errorType` and a readable `errorValue`.
-//! - [`write`]: a strict writer of what Quire answers: `requestConfirmation` and
-//!   `requestingAgencyMessageConfirmation`, in exactly the [`Version`] a peer is configured for,
+//! - [`write`](mod@write): a strict writer of what Quire sends: `requestConfirmation` and
+//!   `requestingAgencyMessageConfirmation`, and `supplyingAgencyMessage` with a request's status
+//!   (`ExpectToSupply`, `WillSupply`, `Unfilled`, `Cancelled`, `CopyCompleted` with the link),
+//!   in exactly the [`Version`] and [`StatusStyle`](write::StatusStyle) a peer is configured for,
 //!   valid against that version's schema.
 //!
 //! The reader refuses any document type declaration, so no entity, external or internal, is
 //! ever defined, let alone resolved; only XML's five predefined entities and character
 //! references are read. It limits nesting and element count; the HTTP layer limits size.
 //!
-//! Not here: HTTP, peers and their credentials, mapping a request to Quire's own, the outgoing
-//! `supplyingAgencyMessage` and its queue (issue 17 builds those on this crate).
+//! Not here: HTTP, peers and their credentials, mapping a request to Quire's own, and the queue
+//! that sends statuses (issue 17 builds those on this crate).
 
 pub mod read;
 mod tree;

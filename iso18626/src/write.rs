@@ -150,3 +150,159 @@ fn datetime(t: OffsetDateTime) -> String {
         .format(&Rfc3339)
         .unwrap_or_default()
 }
+
+/// The supplier's statuses Quire sends (`type_status`): the ones a copy request passes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    RequestReceived,
+    ExpectToSupply,
+    WillSupply,
+    Unfilled,
+    CopyCompleted,
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::RequestReceived => "RequestReceived",
+            Status::ExpectToSupply => "ExpectToSupply",
+            Status::WillSupply => "WillSupply",
+            Status::Unfilled => "Unfilled",
+            Status::CopyCompleted => "CopyCompleted",
+            Status::Cancelled => "Cancelled",
+        }
+    }
+}
+
+/// Why a supplying-agency message is sent (`type_reasonForMessage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    RequestResponse,
+    StatusRequestResponse,
+    CancelResponse,
+    StatusChange,
+    Notification,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::RequestResponse => "RequestResponse",
+            Reason::StatusRequestResponse => "StatusRequestResponse",
+            Reason::CancelResponse => "CancelResponse",
+            Reason::StatusChange => "StatusChange",
+            Reason::Notification => "Notification",
+        }
+    }
+}
+
+/// How a peer wants statuses: as the standard says, or as Alma reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusStyle {
+    Standard,
+    /// Alma's known deviations, and only these:
+    /// - `WillSupply` where the standard says `ExpectToSupply` (Alma moves its request on
+    ///   `WillSupply` only);
+    /// - with `CopyCompleted`, the download URL also at the start of `messageInfo/note`, where
+    ///   Alma shows it to staff.
+    Alma,
+}
+
+/// The copy, once sent: when, and the link to it.
+#[derive(Debug, Clone, Copy)]
+pub struct Sent<'a> {
+    pub at: OffsetDateTime,
+    pub url: &'a str,
+}
+
+/// A `supplyingAgencyMessage`: a status of one request, sent to its requester.
+#[derive(Debug, Clone)]
+pub struct StatusMessage<'a> {
+    pub supplying_agency: &'a AgencyId,
+    pub requesting_agency: &'a AgencyId,
+    pub requesting_agency_request_id: &'a str,
+    /// Quire's own request id.
+    pub supplying_agency_request_id: Option<&'a str>,
+    pub multiple_item_request_id: Option<&'a str>,
+    pub reason: Reason,
+    pub status: Status,
+    /// `answerYesNo`: the answer to a cancel request.
+    pub answer: Option<bool>,
+    pub note: Option<&'a str>,
+    /// With `Unfilled`: a `type_reasonUnfilled` value, e.g. `NotAvailableForILL`.
+    pub reason_unfilled: Option<&'a str>,
+    pub now: OffsetDateTime,
+    /// When the request's status last changed.
+    pub last_change: OffsetDateTime,
+    /// With `CopyCompleted`: the copy.
+    pub sent: Option<Sent<'a>>,
+}
+
+/// `supplyingAgencyMessage` in the peer's version and style.
+pub fn supplying_agency_message(version: Version, style: StatusStyle, m: &StatusMessage) -> String {
+    let status = match (style, m.status) {
+        (StatusStyle::Alma, Status::ExpectToSupply) => Status::WillSupply,
+        (_, s) => s,
+    };
+    let note = match (style, m.sent, m.note) {
+        (StatusStyle::Alma, Some(sent), Some(note)) => Some(format!("{} {note}", sent.url)),
+        (StatusStyle::Alma, Some(sent), None) => Some(sent.url.to_string()),
+        (_, _, note) => note.map(str::to_string),
+    };
+    message(version, "supplyingAgencyMessage", |out| {
+        out.push_str("<header>");
+        agency(out, "supplyingAgencyId", m.supplying_agency);
+        agency(out, "requestingAgencyId", m.requesting_agency);
+        // Required in 1.2 (empty when the request had none); gone from 2021's header.
+        if version == Version::V1_2 {
+            leaf(
+                out,
+                "multipleItemRequestId",
+                m.multiple_item_request_id.unwrap_or(""),
+            );
+        }
+        leaf(out, "timestamp", &datetime(m.now));
+        leaf(
+            out,
+            "requestingAgencyRequestId",
+            m.requesting_agency_request_id,
+        );
+        if let Some(id) = m.supplying_agency_request_id {
+            leaf(out, "supplyingAgencyRequestId", id);
+        }
+        out.push_str("</header><messageInfo>");
+        leaf(out, "reasonForMessage", m.reason.as_str());
+        if let Some(yes) = m.answer {
+            leaf(out, "answerYesNo", if yes { "Y" } else { "N" });
+        }
+        if let Some(note) = &note {
+            leaf(out, "note", note);
+        }
+        if let Some(reason) = m.reason_unfilled {
+            leaf(out, "reasonUnfilled", reason);
+        }
+        out.push_str("</messageInfo><statusInfo>");
+        leaf(out, "status", status.as_str());
+        leaf(out, "lastChange", &datetime(m.last_change));
+        out.push_str("</statusInfo>");
+        if let Some(sent) = m.sent {
+            out.push_str("<deliveryInfo>");
+            leaf(out, "dateSent", &datetime(sent.at));
+            match version {
+                // 1.2 has no URL element: the link is the item id, sent via `URL`.
+                Version::V1_2 => {
+                    leaf(out, "itemId", sent.url);
+                    leaf(out, "sentVia", "URL");
+                    leaf(out, "deliveredFormat", "PDF");
+                }
+                Version::V2021 => {
+                    leaf(out, "URL", sent.url);
+                    leaf(out, "deliveryMethod", "URL");
+                    leaf(out, "itemFormat", "PDF");
+                }
+            }
+            out.push_str("</deliveryInfo>");
+        }
+    })
+}

@@ -272,3 +272,103 @@ fn every_confirmation_validates_against_its_version_schema() {
         "xmllint took a confirmation with no messageStatus"
     );
 }
+
+#[test]
+fn every_status_message_validates_and_says_what_its_version_and_style_need() {
+    use quire_iso18626::write::supplying_agency_message;
+    use quire_iso18626::write::{Reason, Sent, Status, StatusMessage, StatusStyle};
+    let us = quire_iso18626::AgencyId {
+        id_type: "ISIL".into(),
+        value: "US-XYZ".into(),
+    };
+    let them = quire_iso18626::AgencyId {
+        id_type: "ISIL".into(),
+        value: "US-ABC".into(),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let url = "https://ill.example.org/d/abc&def";
+    let base = StatusMessage {
+        supplying_agency: &us,
+        requesting_agency: &them,
+        requesting_agency_request_id: "R-1",
+        supplying_agency_request_id: Some("ILL-7"),
+        multiple_item_request_id: None,
+        reason: Reason::RequestResponse,
+        status: Status::ExpectToSupply,
+        answer: None,
+        note: None,
+        reason_unfilled: None,
+        now,
+        last_change: now,
+        sent: None,
+    };
+    let cases = [
+        StatusMessage { ..base.clone() },
+        StatusMessage {
+            status: Status::WillSupply,
+            reason: Reason::StatusChange,
+            note: Some("held for copyright review"),
+            ..base.clone()
+        },
+        StatusMessage {
+            status: Status::Unfilled,
+            reason: Reason::RequestResponse,
+            reason_unfilled: Some("NotAvailableForILL"),
+            note: Some("Quire supplies copies only, not loans"),
+            ..base.clone()
+        },
+        StatusMessage {
+            status: Status::Cancelled,
+            reason: Reason::CancelResponse,
+            answer: Some(true),
+            ..base.clone()
+        },
+        StatusMessage {
+            status: Status::CopyCompleted,
+            reason: Reason::CancelResponse,
+            answer: Some(false),
+            ..base.clone()
+        },
+        StatusMessage {
+            status: Status::CopyCompleted,
+            reason: Reason::StatusChange,
+            note: Some("12 pages"),
+            sent: Some(Sent { at: now, url }),
+            multiple_item_request_id: Some("M-1"),
+            ..base.clone()
+        },
+    ];
+    for version in [Version::V1_2, Version::V2021] {
+        for style in [StatusStyle::Standard, StatusStyle::Alma] {
+            for m in &cases {
+                let xml = supplying_agency_message(version, style, m);
+                validate(version, &xml);
+                let expected_status = match (style, m.status) {
+                    (StatusStyle::Alma, Status::ExpectToSupply) => "WillSupply",
+                    (_, s) => s.as_str(),
+                };
+                assert!(
+                    xml.contains(&format!("<status>{expected_status}</status>")),
+                    "{version:?} {style:?}: {xml}"
+                );
+            }
+            let delivered = supplying_agency_message(version, style, &cases[5]);
+            let escaped = "https://ill.example.org/d/abc&amp;def";
+            match version {
+                Version::V1_2 => assert!(
+                    delivered.contains(&format!("<itemId>{escaped}</itemId>"))
+                        && delivered.contains("<sentVia>URL</sentVia>")
+                        && delivered.contains("<deliveredFormat>PDF</deliveredFormat>"),
+                    "{delivered}"
+                ),
+                Version::V2021 => assert!(
+                    delivered.contains(&format!("<URL>{escaped}</URL>"))
+                        && delivered.contains("<itemFormat>PDF</itemFormat>"),
+                    "{delivered}"
+                ),
+            }
+            let alma_note = delivered.contains(&format!("<note>{escaped} 12 pages</note>"));
+            assert_eq!(alma_note, style == StatusStyle::Alma, "{delivered}");
+        }
+    }
+}
