@@ -108,10 +108,11 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     });
     // Before any worker or inbox runs (see `intake::recover`).
     if node.has(NodeRole::Worker) || node.has(NodeRole::Intake) {
+        // Through the one async path like every database call; custody holds its own handle
+        // (the workers' threads share it), hence the owned `db` rather than the borrowed one.
         let (config, db) = (config.clone(), db.clone());
-        tokio::task::spawn_blocking(move || intake::recover(&config, db))
+        repo.run(move |_| intake::recover(&config, db))
             .await
-            .context("recovering the spool")?
             .context("recovering the spool")?;
     }
     let worker_threads = if node.has(NodeRole::Worker) {
