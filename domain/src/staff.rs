@@ -1,4 +1,9 @@
-//! Staff roles and what each may open. Borrowers have none: they only ever hold a `/d/` link.
+//! Staff users, their roles and what each may open, their sessions, and the changes an admin
+//! makes. Borrowers have none of these: they only ever hold a `/d/` link.
+
+use serde::Serialize;
+
+use crate::Timestamp;
 
 named! {
     /// A staff role.
@@ -29,6 +34,49 @@ impl Role {
                 | (Self::Technician, Area::Jobs)
                 | (Self::Compliance, Area::Compliance)
         )
+    }
+}
+
+/// Someone who works in the console. Borrowers are never users.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffUser {
+    pub name: String,
+    /// `technician`, `compliance` or `admin`.
+    pub role: String,
+    /// An argon2 PHC string.
+    #[serde(skip)]
+    pub password: String,
+    pub created_at: Timestamp,
+}
+
+/// A signed-in browser. Only the SHA-256 of its id is stored.
+#[derive(Debug, Clone)]
+pub struct StaffSession {
+    pub id_sha256: String,
+    pub user_name: String,
+    pub csrf: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// What an admin changes about a staff user. Every change ends the user's open sessions, so a
+/// new password or a lower role takes effect at once, and a removed user is signed out.
+#[derive(Debug, Clone)]
+pub enum UserChange {
+    /// A new argon2 PHC string.
+    Password(String),
+    Role(String),
+    Remove,
+}
+
+impl UserChange {
+    pub fn action(&self) -> crate::Action {
+        use crate::Action;
+        match self {
+            Self::Password(_) => Action::UserPasswordChanged,
+            Self::Role(_) => Action::UserRoleChanged,
+            Self::Remove => Action::UserRemoved,
+        }
     }
 }
 

@@ -19,12 +19,12 @@ pub use repo::Repo;
 use std::sync::Arc;
 
 pub use quire_domain::job::{JobFilter, JobPatch, PageRow, SplitDocument};
+pub use quire_domain::staff::{StaffSession, StaffUser, UserChange};
 pub use quire_domain::{
     Action, Anchor, Basis, Break, CodeCheck, Delivery, DeliveryState, Event, Grant, Job, JobState,
     Link, LinkState, NewEvent, NoticeState, NoticeStatus, PickupPolicy, QueuedNotice, Request,
     Summary, Timestamp, audit, delivery, job, request,
 };
-pub use sqlite::users::{StaffSession, StaffUser, UserChange};
 
 /// Which audit events to read; every field narrows the set.
 #[derive(Debug, Clone, Default)]

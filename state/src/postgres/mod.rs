@@ -23,11 +23,11 @@ use super::audit::{self, Event, GENESIS, NewEvent};
 use super::delivery::{Delivery, Grant, Link, QueuedNotice};
 use super::job::{Job, JobFilter, JobPatch, JobState, PageRow, SplitDocument};
 use super::request::Request;
-use super::sqlite::users::{StaffSession, StaffUser, UserChange};
 use super::{
     AuditFilter, AuditRepo, Database, DeliveryRepo, JobRepo, LinkChange, LinkRepo, NoticeRepo,
     RequestRepo, RetentionRepo, StaffRepo, StateError,
 };
+use quire_domain::staff::{StaffSession, StaffUser, UserChange};
 use quire_domain::{DeliveryState, NoticeState, Timestamp, events};
 
 mod compliance;

@@ -4,8 +4,8 @@
 use postgres::{GenericClient, Row};
 
 use crate::StateError;
-use crate::sqlite::users::{StaffSession, StaffUser, UserChange};
 use quire_domain::Timestamp;
+use quire_domain::staff::{StaffSession, StaffUser, UserChange};
 
 /// Applies `change`; `NotFound` when there is no such user.
 pub fn change_user(

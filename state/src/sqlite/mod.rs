@@ -17,6 +17,7 @@ use super::{
     AuditFilter, AuditRepo, Database, DeliveryRepo, JobRepo, LinkChange, LinkRepo, NoticeRepo,
     RequestRepo, RetentionRepo, StaffRepo, StateError,
 };
+use quire_domain::staff::{StaffSession, StaffUser, UserChange};
 use quire_domain::{DeliveryState, NoticeState, Timestamp, events};
 
 /// A column holding one of the domain's named values (a state, a basis) or a time, parsed; a
@@ -545,7 +546,7 @@ impl NoticeRepo for SqliteDatabase {
 }
 
 impl StaffRepo for SqliteDatabase {
-    fn user_add(&self, user: &users::StaffUser, actor: &str) -> Result<(), StateError> {
+    fn user_add(&self, user: &StaffUser, actor: &str) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         users::insert_user(&tx, user)?;
@@ -554,17 +555,12 @@ impl StaffRepo for SqliteDatabase {
         Ok(())
     }
 
-    fn user_change(
-        &self,
-        name: &str,
-        change: &users::UserChange,
-        actor: &str,
-    ) -> Result<(), StateError> {
+    fn user_change(&self, name: &str, change: &UserChange, actor: &str) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         users::change_user(&tx, name, change)?;
         let role = match change {
-            users::UserChange::Role(role) => Some(role.as_str()),
+            UserChange::Role(role) => Some(role.as_str()),
             _ => None,
         };
         append_in(
@@ -575,17 +571,17 @@ impl StaffRepo for SqliteDatabase {
         Ok(())
     }
 
-    fn user_get(&self, name: &str) -> Result<Option<users::StaffUser>, StateError> {
+    fn user_get(&self, name: &str) -> Result<Option<StaffUser>, StateError> {
         users::get_user(&self.conn(), name)
     }
 
-    fn users_list(&self) -> Result<Vec<users::StaffUser>, StateError> {
+    fn users_list(&self) -> Result<Vec<StaffUser>, StateError> {
         users::list_users(&self.conn())
     }
 
     fn session_start(
         &self,
-        session: &users::StaffSession,
+        session: &StaffSession,
         client: &str,
         forget: &[String],
         prune_before: Timestamp,
@@ -602,7 +598,7 @@ impl StaffRepo for SqliteDatabase {
     fn session_get(
         &self,
         id_sha256: &str,
-    ) -> Result<Option<(users::StaffSession, users::StaffUser)>, StateError> {
+    ) -> Result<Option<(StaffSession, StaffUser)>, StateError> {
         users::get_session(&self.conn(), id_sha256, Timestamp::now())
     }
 

@@ -1,54 +1,12 @@
-//! Staff users, their console sessions and failed logins, in SQLite. Hashing passwords and
-//! deciding who may do what belong to `crate::console`; this file only stores and reads.
+//! Staff users, their console sessions and failed logins, in SQLite. The records are the
+//! domain's (`quire_domain::staff`); hashing passwords is `quire-service`'s; this file only
+//! stores and reads.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 
 use crate::StateError;
 use quire_domain::Timestamp;
-
-/// Someone who works in the console. Borrowers are never users.
-#[derive(Debug, Clone, Serialize)]
-pub struct StaffUser {
-    pub name: String,
-    /// `technician`, `compliance` or `admin`.
-    pub role: String,
-    /// An argon2 PHC string.
-    #[serde(skip)]
-    pub password: String,
-    pub created_at: Timestamp,
-}
-
-/// A signed-in browser. Only the SHA-256 of its id is stored.
-#[derive(Debug, Clone)]
-pub struct StaffSession {
-    pub id_sha256: String,
-    pub user_name: String,
-    pub csrf: String,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-}
-
-/// What an admin changes about a staff user. Every change ends the user's open sessions, so a
-/// new password or a lower role takes effect at once, and a removed user is signed out.
-#[derive(Debug, Clone)]
-pub enum UserChange {
-    /// A new argon2 PHC string.
-    Password(String),
-    Role(String),
-    Remove,
-}
-
-impl UserChange {
-    pub fn action(&self) -> quire_domain::Action {
-        use quire_domain::Action;
-        match self {
-            Self::Password(_) => Action::UserPasswordChanged,
-            Self::Role(_) => Action::UserRoleChanged,
-            Self::Remove => Action::UserRemoved,
-        }
-    }
-}
+use quire_domain::staff::{StaffSession, StaffUser, UserChange};
 
 /// Applies `change`; `NotFound` when there is no such user.
 pub fn change_user(conn: &Connection, name: &str, change: &UserChange) -> Result<(), StateError> {
