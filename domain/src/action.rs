@@ -25,6 +25,9 @@ named! {
         JobRequeued = "job.requeued",
         /// A job left in `processing` by a stopped daemon was picked up again.
         JobResumed = "job.resumed",
+        /// The node processing a job stopped renewing its lease (it died or lost the
+        /// database); the job went back to the queue for another node.
+        JobLeaseLapsed = "job.lease_lapsed",
         JobSplit = "job.split",
         JobFailed = "job.failed",
         /// An inbox entry was refused (quarantined or ignored) with its reason.

@@ -43,6 +43,58 @@ pub struct Job {
     pub updated_at: Timestamp,
     /// The batch this job was cut from, for a document of a split batch.
     pub parent_job: Option<String>,
+    /// The node whose worker holds the job now (processing it, or delivering it), until
+    /// `lease_until`; a node renews its leases with its heartbeat.
+    pub claimed_by: Option<String>,
+    pub lease_until: Option<Timestamp>,
+    /// The originals as kept in the shared object store, when custody is there (several
+    /// nodes); empty when the local spool holds them (one box).
+    pub custody: Vec<CustodyFile>,
+}
+
+/// One original of a job kept in the object store under its content hash, so that any node
+/// can fetch it and check it on read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct CustodyFile {
+    /// Its path inside the job's folder (`scan.pdf`, or `folder/page-001.tif`).
+    pub name: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// The columns' text for [`Job::custody`]: `None` for an empty list.
+pub fn custody_to_text(files: &[CustodyFile]) -> Option<String> {
+    (!files.is_empty())
+        .then(|| serde_json::to_string(files).expect("a list of plain records serialises"))
+}
+
+/// Reads [`custody_to_text`]'s text back.
+pub fn custody_from_text(text: Option<&str>) -> Result<Vec<CustodyFile>, String> {
+    match text {
+        None => Ok(Vec::new()),
+        Some(t) => serde_json::from_str(t).map_err(|e| format!("custody list: {e}")),
+    }
+}
+
+/// A daemon as it reports itself with its heartbeat.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeBeat {
+    pub name: String,
+    /// `intake`, `worker`, `web`.
+    pub roles: Vec<String>,
+    pub host: String,
+    pub pid: u32,
+    pub version: String,
+    pub started_at: Timestamp,
+}
+
+/// A node as `quire nodes` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeStatus {
+    pub beat: NodeBeat,
+    pub last_beat: Timestamp,
+    /// Jobs it holds a lease on now.
+    pub jobs_in_hand: i64,
 }
 
 impl Job {

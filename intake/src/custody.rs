@@ -154,6 +154,9 @@ impl Custody {
             created_at: quire_domain::Timestamp::UNIX_EPOCH,
             updated_at: quire_domain::Timestamp::UNIX_EPOCH,
             parent_job: None,
+            claimed_by: None,
+            lease_until: None,
+            custody: Vec::new(),
         };
         let mut event = NewEvent::new("daemon", Action::JobReceived)
             .subject("job", id)

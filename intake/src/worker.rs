@@ -418,6 +418,9 @@ impl Worker {
                 created_at: quire_domain::Timestamp::UNIX_EPOCH,
                 updated_at: quire_domain::Timestamp::UNIX_EPOCH,
                 parent_job: Some(batch.id.clone()),
+                claimed_by: None,
+                lease_until: None,
+                custody: Vec::new(),
             };
             let mut event = verdict
                 .event(&id, &seg_report, &sha256)

@@ -6,13 +6,14 @@ use crate::StateError;
 use crate::job::{Job, JobFilter, JobPatch, JobState};
 
 const COLUMNS: &str = "id, request_id, state, hold_reason, source_name, spool_path, source_sha256, page_count, \
-                       report_json, output_sha256, error_code, error_message, created_at, updated_at, parent_job";
+                       report_json, output_sha256, error_code, error_message, created_at, updated_at, parent_job, \
+                       claimed_by, lease_until, custody_json";
 
 pub fn insert(c: &mut impl GenericClient, j: &Job) -> Result<(), StateError> {
     let now = quire_domain::Timestamp::now().to_string();
     c.execute(
         &format!(
-            "INSERT INTO jobs ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$13,$14)"
+            "INSERT INTO jobs ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$13,$14,$15,$16,$17)"
         ),
         &[
             &j.id,
@@ -29,6 +30,9 @@ pub fn insert(c: &mut impl GenericClient, j: &Job) -> Result<(), StateError> {
             &j.error_message,
             &now,
             &j.parent_job,
+            &j.claimed_by,
+            &j.lease_until.map(|t| t.to_string()),
+            &quire_domain::job::custody_to_text(&j.custody),
         ],
     )?;
     Ok(())
@@ -51,6 +55,10 @@ fn from_row(row: &Row) -> Result<Job, StateError> {
         created_at: super::named(row, 12)?,
         updated_at: super::named(row, 13)?,
         parent_job: row.try_get(14)?,
+        claimed_by: row.try_get(15)?,
+        lease_until: super::time_opt(row, 16)?,
+        custody: quire_domain::job::custody_from_text(row.try_get::<_, Option<String>>(17)?.as_deref())
+            .map_err(StateError::Corrupt)?,
     })
 }
 
@@ -100,7 +108,7 @@ pub fn by_source(
     super::all(rows, from_row)
 }
 
-/// Moves a job from one of `from` to `to`; `Conflict` if it is in none of them now. The move
+/// Moves a job from one of `from` to `to` (a move to another state ends its claim); `Conflict` if it is in none of them now. The move
 /// is one conditional UPDATE (`state = ANY(from)`), judged by its row count.
 pub fn transition(
     c: &mut impl GenericClient,
@@ -113,6 +121,8 @@ pub fn transition(
     let states: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
     let moved = c.execute(
         "UPDATE jobs SET state = $2, updated_at = $3,
+            claimed_by = CASE WHEN state = $2 THEN claimed_by ELSE NULL END,
+            lease_until = CASE WHEN state = $2 THEN lease_until ELSE NULL END,
             request_id = COALESCE($4, request_id),
             hold_reason = CASE WHEN $5 THEN $6 ELSE hold_reason END,
             page_count = COALESCE($7, page_count),

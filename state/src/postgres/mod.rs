@@ -46,7 +46,10 @@ const WRITE_LOCK: i64 = 0x5155_4952_4502; // "QUIRE" 02
 /// the whole job is "apply the missing files in one transaction under an advisory lock and
 /// record them", about twenty lines, and the migration crates for rust-postgres are either
 /// async-only or bring a CLI and macros this does not need.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_initial.sql")),
+    (2, include_str!("migrations/0002_nodes.sql")),
+];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;

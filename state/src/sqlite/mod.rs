@@ -59,6 +59,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0005_batches.sql")).foreign_key_check(),
         M::up(include_str!("migrations/0006_pickup_limits.sql")),
         M::up(include_str!("migrations/0007_intake_health.sql")),
+        M::up(include_str!("migrations/0008_nodes.sql")),
     ])
 }
 

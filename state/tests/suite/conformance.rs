@@ -701,6 +701,9 @@ fn job(id: &str) -> quire_state::Job {
         created_at: Timestamp::UNIX_EPOCH,
         updated_at: Timestamp::UNIX_EPOCH,
         parent_job: None,
+        claimed_by: None,
+        lease_until: None,
+        custody: Vec::new(),
     }
 }
 
