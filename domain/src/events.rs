@@ -118,3 +118,17 @@ pub fn retention_pruned(actor: &str, report: &PruneReport) -> NewEvent {
 pub fn retention_pseudonymised(actor: &str, report: &PseudonymReport) -> NewEvent {
     NewEvent::new(actor, Action::RetentionPseudonymised).details(json!(report))
 }
+
+/// A worker of `node` claimed a received job and starts processing it.
+pub fn job_claimed(node: &str, job: &str) -> NewEvent {
+    NewEvent::new("daemon", Action::JobProcessing)
+        .subject("job", job)
+        .details(json!({ "node": node }))
+}
+
+/// `node` stopped renewing its lease on a processing job; the job goes back to the queue.
+pub fn job_lease_lapsed(job: &str, node: &str, lease_until: &str) -> NewEvent {
+    NewEvent::new("daemon", Action::JobLeaseLapsed)
+        .subject("job", job)
+        .details(json!({ "node": node, "lease_until": lease_until }))
+}

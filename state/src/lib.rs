@@ -1,5 +1,5 @@
 //! Quire's state behind one narrow interface: one small trait per concern (audit, requests,
-//! jobs, deliveries, links, notices, staff, retention) combined into [`Database`], the embedded
+//! jobs, nodes, deliveries, links, notices, staff, retention) combined into [`Database`], the embedded
 //! SQLite backend, and [`Repo`], the one path from async code to the database.
 //!
 //! What the state means (states, actions, the rule of five, the events a store writes) is
@@ -18,7 +18,9 @@ pub use repo::Repo;
 
 use std::sync::Arc;
 
-pub use quire_domain::job::{JobFilter, JobPatch, PageRow, SplitDocument};
+pub use quire_domain::job::{
+    CustodyFile, JobFilter, JobPatch, NodeBeat, NodeStatus, PageRow, SplitDocument,
+};
 pub use quire_domain::staff::{StaffSession, StaffUser, UserChange};
 pub use quire_domain::{
     Action, Anchor, Basis, Break, CodeCheck, Delivery, DeliveryState, Event, Grant, Job, JobState,
@@ -126,6 +128,39 @@ pub trait JobRepo {
 
     /// Forgets a job's failed tries (a person asked for it to be processed again).
     fn job_attempts_clear(&self, job_id: &str) -> Result<(), StateError>;
+
+    /// Claims the oldest received job for `node` until `lease_until`: moves it to processing
+    /// with a `job.processing` event naming the node. Concurrent claimers, in any process on
+    /// any machine, never get the same job (on PostgreSQL the row is picked with
+    /// `FOR UPDATE SKIP LOCKED`). `None` when nothing waits.
+    fn job_claim(&self, node: &str, lease_until: Timestamp) -> Result<Option<Job>, StateError>;
+
+    /// Claims up to `limit` processed jobs that have a request, for `node` to deliver, until
+    /// `lease_until`: those nobody holds, those whose lease lapsed, and those `node` holds
+    /// already (a delivery it will try again). No state change and no event: the lease only
+    /// keeps other nodes' workers from stamping a copy that the database would refuse.
+    fn jobs_claim_ready(
+        &self,
+        node: &str,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Job>, StateError>;
+
+    /// Takes back the claims whose lease lapsed before `now` (their node stopped renewing
+    /// them: it died, or lost the database): a processing job goes back to received with a
+    /// `job.lease_lapsed` event naming the node; any other job just loses the claim. Returns
+    /// the jobs put back in the queue.
+    fn jobs_reclaim_lapsed(&self, now: Timestamp) -> Result<Vec<String>, StateError>;
+}
+
+/// The daemons sharing this database, and their heartbeats.
+pub trait NodeRepo {
+    /// Records that the node is alive (its row, created or updated) and extends the leases of
+    /// the jobs it holds to `lease_until`, in one transaction. Returns how many it holds.
+    fn node_beat(&self, node: &NodeBeat, lease_until: Timestamp) -> Result<usize, StateError>;
+
+    /// Every node that ever beat, by name, with how many jobs each holds now.
+    fn nodes_list(&self) -> Result<Vec<NodeStatus>, StateError>;
 }
 
 /// Deliveries (one stamped copy for one recipient), counted under the CONTU rule of five.
@@ -303,6 +338,7 @@ pub trait Database:
     AuditRepo
     + RequestRepo
     + JobRepo
+    + NodeRepo
     + DeliveryRepo
     + LinkRepo
     + NoticeRepo

@@ -17,6 +17,7 @@ mod sqlite {
     }
 
     include!("suite/conformance.rs");
+    include!("suite/claims.rs");
 }
 
 /// PostgreSQL: one throwaway cluster for this test binary, and a new database per test.
@@ -26,6 +27,7 @@ mod postgres {
     }
 
     include!("suite/conformance.rs");
+    include!("suite/claims.rs");
 }
 
 /// What only the PostgreSQL backend has: migrations under an advisory lock, the append-only

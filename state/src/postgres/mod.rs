@@ -21,15 +21,18 @@ use r2d2_postgres::r2d2::{Pool, PooledConnection};
 
 use super::audit::{self, Event, GENESIS, NewEvent};
 use super::delivery::{Delivery, Grant, Link, QueuedNotice};
-use super::job::{Job, JobFilter, JobPatch, JobState, PageRow, SplitDocument};
+use super::job::{
+    Job, JobFilter, JobPatch, JobState, NodeBeat, NodeStatus, PageRow, SplitDocument,
+};
 use super::request::Request;
 use super::{
-    AuditFilter, AuditRepo, Database, DeliveryRepo, JobRepo, LinkChange, LinkRepo, NoticeRepo,
-    RequestRepo, RetentionRepo, StaffRepo, StateError,
+    AuditFilter, AuditRepo, Database, DeliveryRepo, JobRepo, LinkChange, LinkRepo, NodeRepo,
+    NoticeRepo, RequestRepo, RetentionRepo, StaffRepo, StateError,
 };
 use quire_domain::staff::{StaffSession, StaffUser, UserChange};
 use quire_domain::{DeliveryState, NoticeState, Timestamp, events};
 
+mod claims;
 mod compliance;
 mod deliveries;
 mod jobs;
@@ -389,6 +392,48 @@ impl JobRepo for PostgresDatabase {
         self.conn()?
             .execute("DELETE FROM job_attempts WHERE job_id = $1", &[&job_id])?;
         Ok(())
+    }
+
+    fn job_claim(&self, node: &str, lease_until: Timestamp) -> Result<Option<Job>, StateError> {
+        self.write(|tx| {
+            let job = claims::claim(tx, node, lease_until)?;
+            if let Some(job) = &job {
+                append_in(tx, events::job_claimed(node, &job.id))?;
+            }
+            Ok(job)
+        })
+    }
+
+    fn jobs_claim_ready(
+        &self,
+        node: &str,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Job>, StateError> {
+        self.write(|tx| claims::claim_ready(tx, node, lease_until, limit))
+    }
+
+    fn jobs_reclaim_lapsed(&self, now: Timestamp) -> Result<Vec<String>, StateError> {
+        self.write(|tx| {
+            let mut requeued = Vec::new();
+            for (id, state, node, until) in claims::take_back_lapsed(tx, now)? {
+                if state == JobState::Processing.as_str() {
+                    append_in(tx, events::job_lease_lapsed(&id, &node, &until))?;
+                    requeued.push(id);
+                }
+            }
+            Ok(requeued)
+        })
+    }
+}
+
+impl NodeRepo for PostgresDatabase {
+    fn node_beat(&self, node: &NodeBeat, lease_until: Timestamp) -> Result<usize, StateError> {
+        self.write(|tx| claims::beat(tx, node, lease_until))
+    }
+
+    fn nodes_list(&self) -> Result<Vec<NodeStatus>, StateError> {
+        claims::list(&mut *self.conn()?)
     }
 }
 

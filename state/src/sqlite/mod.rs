@@ -11,11 +11,13 @@ use rusqlite_migration::{M, Migrations};
 
 use super::audit::{self, Event, GENESIS, NewEvent};
 use super::delivery::{Delivery, Grant, Link, QueuedNotice};
-use super::job::{Job, JobFilter, JobPatch, JobState, PageRow, SplitDocument};
+use super::job::{
+    Job, JobFilter, JobPatch, JobState, NodeBeat, NodeStatus, PageRow, SplitDocument,
+};
 use super::request::Request;
 use super::{
-    AuditFilter, AuditRepo, Database, DeliveryRepo, JobRepo, LinkChange, LinkRepo, NoticeRepo,
-    RequestRepo, RetentionRepo, StaffRepo, StateError,
+    AuditFilter, AuditRepo, Database, DeliveryRepo, JobRepo, LinkChange, LinkRepo, NodeRepo,
+    NoticeRepo, RequestRepo, RetentionRepo, StaffRepo, StateError,
 };
 use quire_domain::staff::{StaffSession, StaffUser, UserChange};
 use quire_domain::{DeliveryState, NoticeState, Timestamp, events};
@@ -43,6 +45,7 @@ fn time_opt(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<Times
     .transpose()
 }
 
+mod claims;
 mod compliance;
 mod deliveries;
 mod jobs;
@@ -317,6 +320,59 @@ impl JobRepo for SqliteDatabase {
         self.conn()
             .execute("DELETE FROM job_attempts WHERE job_id = ?1", [job_id])?;
         Ok(())
+    }
+
+    fn job_claim(&self, node: &str, lease_until: Timestamp) -> Result<Option<Job>, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let job = claims::claim(&tx, node, lease_until)?;
+        if let Some(job) = &job {
+            append_in(&tx, events::job_claimed(node, &job.id))?;
+        }
+        tx.commit()?;
+        Ok(job)
+    }
+
+    fn jobs_claim_ready(
+        &self,
+        node: &str,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Job>, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let jobs = claims::claim_ready(&tx, node, lease_until, limit)?;
+        tx.commit()?;
+        Ok(jobs)
+    }
+
+    fn jobs_reclaim_lapsed(&self, now: Timestamp) -> Result<Vec<String>, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut requeued = Vec::new();
+        for (id, state, node, until) in claims::lapsed(&tx, now)? {
+            if claims::take_back(&tx, &id, &node, &until)? && state == JobState::Processing.as_str()
+            {
+                append_in(&tx, events::job_lease_lapsed(&id, &node, &until))?;
+                requeued.push(id);
+            }
+        }
+        tx.commit()?;
+        Ok(requeued)
+    }
+}
+
+impl NodeRepo for SqliteDatabase {
+    fn node_beat(&self, node: &NodeBeat, lease_until: Timestamp) -> Result<usize, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let held = claims::beat(&tx, node, lease_until)?;
+        tx.commit()?;
+        Ok(held)
+    }
+
+    fn nodes_list(&self) -> Result<Vec<NodeStatus>, StateError> {
+        claims::list(&self.conn())
     }
 }
 
