@@ -134,6 +134,10 @@ pub struct JobPatch {
     pub report_json: Option<String>,
     pub output_sha256: Option<String>,
     pub error: Option<(String, String)>,
+    /// A condition, not a field to set: the move happens only if the job is still claimed by
+    /// this node, so a worker whose lease was taken back (it stalled, another node took the
+    /// job) cannot record its result over the other's.
+    pub claimed_by: Option<String>,
 }
 
 /// Which jobs to list.

@@ -258,6 +258,16 @@ pub trait NoticeRepo {
     /// Pending notices whose next attempt is due.
     fn notices_due(&self, limit: usize) -> Result<Vec<QueuedNotice>, StateError>;
 
+    /// Takes up to `limit` due notices for this sender: their next attempt moves to
+    /// `hold_until` in the same transaction, so no other node sends them meanwhile (on
+    /// PostgreSQL picked with `FOR UPDATE SKIP LOCKED`). A sender that dies before recording the
+    /// outcome leaves them due again at `hold_until`.
+    fn notices_claim(
+        &self,
+        limit: usize,
+        hold_until: Timestamp,
+    ) -> Result<Vec<QueuedNotice>, StateError>;
+
     /// `state`: pending (retry at `next_at`), sent or failed.
     fn notice_update(
         &self,

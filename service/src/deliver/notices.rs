@@ -53,7 +53,12 @@ pub async fn send_due(
     config: &LoadedConfig,
 ) -> anyhow::Result<usize> {
     let policy = policy(config);
-    let due = repo.call(|db| db.notices_due(32)).await?;
+    // Held for ten minutes, well beyond one SMTP exchange, so that another node's sender
+    // never sends the same notice meanwhile; a sender that dies leaves them due again then.
+    let hold_until = quire_domain::Timestamp::now() + time::Duration::minutes(10);
+    let due = repo
+        .call(move |db| db.notices_claim(32, hold_until))
+        .await?;
     let mut sent = 0;
     for n in due {
         let notice = Notice {

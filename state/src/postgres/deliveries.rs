@@ -320,6 +320,48 @@ pub fn notices_due(
     })
 }
 
+/// Due notices, their next attempt moved to `hold_until`; rows another sender is taking are
+/// skipped, not waited for.
+pub fn notices_claim(
+    c: &mut impl GenericClient,
+    now: Timestamp,
+    limit: usize,
+    hold_until: Timestamp,
+) -> Result<Vec<QueuedNotice>, StateError> {
+    let rows = c.query(
+        "WITH due AS (
+             SELECT id, next_attempt_at FROM notices
+             WHERE state = 'pending' AND next_attempt_at <= $1
+             ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+         UPDATE notices n SET next_attempt_at = $3 FROM due WHERE n.id = due.id
+         RETURNING n.id, n.delivery_id, n.recipient, n.subject, n.body, n.attempts,
+                   due.next_attempt_at",
+        &[
+            &now.to_string(),
+            &(limit.min(i64::MAX as usize) as i64),
+            &hold_until.to_string(),
+        ],
+    )?;
+    let mut due: Vec<(String, QueuedNotice)> = rows
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get(6)?,
+                QueuedNotice {
+                    id: r.try_get(0)?,
+                    delivery_id: r.try_get(1)?,
+                    recipient: r.try_get(2)?,
+                    subject: r.try_get(3)?,
+                    body: r.try_get(4)?,
+                    attempts: r.try_get(5)?,
+                },
+            ))
+        })
+        .collect::<Result<_, postgres::Error>>()?;
+    due.sort_by(|a, b| (&a.0, a.1.id).cmp(&(&b.0, b.1.id)));
+    Ok(due.into_iter().map(|(_, n)| n).collect())
+}
+
 /// The notices of every delivery of `request_id`, oldest first.
 pub fn notices_of_request(
     c: &mut impl GenericClient,

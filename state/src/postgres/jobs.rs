@@ -132,7 +132,7 @@ pub fn transition(
             output_sha256 = COALESCE($9, output_sha256),
             error_code = CASE WHEN $10 THEN $11 ELSE error_code END,
             error_message = CASE WHEN $10 THEN $12 ELSE error_message END
-         WHERE id = $1 AND state = ANY($13)",
+         WHERE id = $1 AND state = ANY($13) AND ($14::text IS NULL OR claimed_by = $14)",
         &[
             &id,
             &to.as_str(),
@@ -147,11 +147,19 @@ pub fn transition(
             &patch.error.as_ref().map(|e| e.0.clone()),
             &patch.error.as_ref().map(|e| e.1.clone()),
             &states,
+            &patch.claimed_by,
         ],
     )?;
     let current =
         get(c, id)?.ok_or_else(|| StateError::NotFound(format!("job {id} does not exist")))?;
     if moved == 0 {
+        if let Some(node) = &patch.claimed_by
+            && from.contains(&current.state)
+        {
+            return Err(StateError::Conflict(format!(
+                "job {id} is no longer claimed by {node}"
+            )));
+        }
         return Err(StateError::Conflict(format!(
             "job {id} is {}, not {}",
             current.state,

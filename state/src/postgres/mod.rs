@@ -609,6 +609,14 @@ impl NoticeRepo for PostgresDatabase {
         deliveries::notices_due(&mut *self.conn()?, Timestamp::now(), limit)
     }
 
+    fn notices_claim(
+        &self,
+        limit: usize,
+        hold_until: Timestamp,
+    ) -> Result<Vec<QueuedNotice>, StateError> {
+        self.write(|tx| deliveries::notices_claim(tx, Timestamp::now(), limit, hold_until))
+    }
+
     fn notice_update(
         &self,
         id: i64,

@@ -130,6 +130,13 @@ pub fn transition(
             list_states(from)
         )));
     }
+    if let Some(node) = &patch.claimed_by
+        && current.claimed_by.as_ref() != Some(node)
+    {
+        return Err(StateError::Conflict(format!(
+            "job {id} is no longer claimed by {node}"
+        )));
+    }
     let now = quire_domain::Timestamp::now().to_string();
     conn.execute(
         "UPDATE jobs SET state = ?2, updated_at = ?3,

@@ -556,6 +556,24 @@ impl NoticeRepo for SqliteDatabase {
         deliveries::notices_due(&self.conn(), Timestamp::now(), limit)
     }
 
+    fn notices_claim(
+        &self,
+        limit: usize,
+        hold_until: Timestamp,
+    ) -> Result<Vec<QueuedNotice>, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let due = deliveries::notices_due(&tx, Timestamp::now(), limit)?;
+        for n in &due {
+            tx.execute(
+                "UPDATE notices SET next_attempt_at = ?2 WHERE id = ?1",
+                rusqlite::params![n.id, hold_until.to_string()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(due)
+    }
+
     fn notice_update(
         &self,
         id: i64,

@@ -152,6 +152,35 @@ mod claims {
         // Nothing more to take back, and the job is claimable again.
         assert!(db.jobs_reclaim_lapsed(Timestamp::now()).unwrap().is_empty());
         assert_eq!(db.job_claim("other", later(60)).unwrap().unwrap().id, "job_a_dead");
+        // The stalled node's late result is refused: the job is another node's now.
+        let late = db.job_transition(
+            "job_a_dead",
+            &[JobState::Processing],
+            JobState::Processed,
+            JobPatch {
+                claimed_by: Some("dead".into()),
+                ..Default::default()
+            },
+            NewEvent::new("daemon", Action::JobProcessed).subject("job", "job_a_dead"),
+        );
+        assert!(
+            matches!(&late, Err(quire_state::StateError::Conflict(m)) if m.contains("no longer claimed")),
+            "{late:?}"
+        );
+        let mine = JobPatch {
+            claimed_by: Some("other".into()),
+            ..Default::default()
+        };
+        let done = db
+            .job_transition(
+                "job_a_dead",
+                &[JobState::Processing],
+                JobState::Processed,
+                mine,
+                NewEvent::new("daemon", Action::JobProcessed).subject("job", "job_a_dead"),
+            )
+            .unwrap();
+        assert_eq!(done.state, JobState::Processed);
         assert!(verify_audit(db, None).unwrap().is_ok());
     }
 
@@ -223,4 +252,32 @@ mod claims {
         assert_eq!(nodes[1].beat.pid, 4242);
         assert!(nodes[1].last_beat >= nodes[0].last_beat);
     }
+}
+
+/// Two nodes' senders share the queue of e-mails: a notice taken by one is not due for the
+/// other until its hold ends.
+#[test]
+fn a_claimed_notice_is_sent_by_one_sender_only() {
+    let h = History::new();
+    h.five("NTC", "2026-05-05T00:00:00.000Z");
+    let other = h._fresh.another();
+    let (a, b): (Vec<_>, Vec<_>) = std::thread::scope(|s| {
+        let first = s.spawn(|| h.db.notices_claim(3, Timestamp::now() + time::Duration::minutes(10)));
+        let second =
+            s.spawn(|| other.notices_claim(3, Timestamp::now() + time::Duration::minutes(10)));
+        (first.join().unwrap().unwrap(), second.join().unwrap().unwrap())
+    });
+    let mut ids: Vec<i64> = a.iter().chain(&b).map(|n| n.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "each notice once: {a:?} {b:?}");
+    assert_eq!(a.len() + b.len(), 5);
+    assert!(h.db.notices_due(100).unwrap().is_empty());
+    assert!(h.db.notices_claim(10, Timestamp::now()).unwrap().is_empty());
+    // A hold that has ended (its sender died before recording the outcome) is due again.
+    let h = History::new();
+    h.five("NTC", "2026-05-05T00:00:00.000Z");
+    let ended = Timestamp::now() - time::Duration::seconds(1);
+    assert_eq!(h.db.notices_claim(10, ended).unwrap().len(), 5);
+    assert_eq!(h.db.notices_due(100).unwrap().len(), 5);
 }
