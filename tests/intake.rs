@@ -589,7 +589,7 @@ fn article_page(seed: u64, page: u32, dpi: f32, skew: f32) -> image::GrayImage {
     render_page(&spec).unwrap().image
 }
 
-fn save_png_with_dpi(img: &image::GrayImage, path: &Path, dpi: f32) {
+pub fn save_png_with_dpi(img: &image::GrayImage, path: &Path, dpi: f32) {
     // PNG carries its resolution in pHYs; the pipeline reads it.
     let file = std::fs::File::create(path).unwrap();
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), img.width(), img.height());
@@ -835,7 +835,7 @@ fn add_plain_request(home: &Home, id: &str) {
 }
 
 /// A small clean page, good enough to be delivered without review.
-fn clean_page(seed: u64) -> image::GrayImage {
+pub fn clean_page(seed: u64) -> image::GrayImage {
     use quire_testkit::synth::{PageSpec, render_page};
     render_page(&PageSpec {
         seed,

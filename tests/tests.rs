@@ -10,6 +10,7 @@ mod console;
 mod delivery;
 mod intake;
 mod mail;
+mod nodes;
 mod process;
 mod scan;
 mod stamp;

@@ -307,6 +307,9 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
             config.node.name
         ));
     }
+    if !(config.node.lease_secs.is_finite() && (1.0..=86_400.0).contains(&config.node.lease_secs)) {
+        errors.push("[node] lease_secs: must be between 1 and 86400 seconds".into());
+    }
     if config.intake.concurrent_jobs == 0 {
         errors.push("[intake] concurrent_jobs: must be at least 1".into());
     }

@@ -39,6 +39,9 @@ pub struct NodeConfig {
     /// Shown in `/healthz` and the audit log's daemon events. Default: the host's name.
     pub name: String,
     pub roles: Vec<NodeRole>,
+    /// How long a worker's claim on a job lasts without a heartbeat; the node renews its
+    /// claims every third of it.
+    pub lease_secs: f64,
 }
 
 impl Default for NodeConfig {
@@ -53,6 +56,7 @@ impl Default for NodeConfig {
                 host
             },
             roles: NodeRole::ALL.to_vec(),
+            lease_secs: 60.0,
         }
     }
 }
@@ -60,6 +64,10 @@ impl Default for NodeConfig {
 impl NodeConfig {
     pub fn has(&self, role: NodeRole) -> bool {
         self.roles.contains(&role)
+    }
+
+    pub fn lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.lease_secs)
     }
 }
 

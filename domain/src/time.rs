@@ -120,6 +120,13 @@ impl Sub<Duration> for Timestamp {
     }
 }
 
+impl Sub<std::time::Duration> for Timestamp {
+    type Output = Timestamp;
+    fn sub(self, d: std::time::Duration) -> Timestamp {
+        Self::from_datetime(self.0 - d)
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = self.0.format(STORED).map_err(|_| fmt::Error)?;

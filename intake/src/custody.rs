@@ -20,6 +20,8 @@ pub struct Custody {
     spool: PathBuf,
     naming: RequestNaming,
     duplicates: DuplicatePolicy,
+    /// This node's name: at start-up only its own claims are resumed.
+    node: String,
 }
 
 impl Custody {
@@ -29,6 +31,7 @@ impl Custody {
             spool: config.spool_dir(),
             naming,
             duplicates: config.config.intake.duplicates,
+            node: config.config.node.name.clone(),
         }
     }
 
@@ -74,7 +77,8 @@ impl Custody {
     }
 
     /// Finds spool folders without a job (a crash between move and record) and records them;
-    /// puts jobs that were mid-processing back in the queue. Returns how many it touched.
+    /// puts the jobs this node was processing back in the queue. Returns how many it touched.
+    /// Jobs other nodes hold are theirs until their leases lapse (nodes on one database).
     pub fn recover(&self) -> anyhow::Result<usize> {
         let mut touched = 0;
         if let Ok(entries) = std::fs::read_dir(&self.spool) {
@@ -105,12 +109,19 @@ impl Custody {
             states: vec![JobState::Processing],
             ..Default::default()
         })? {
+            // Unclaimed ones were left by a version before claims: this node's.
+            if job.claimed_by.as_deref().is_some_and(|n| n != self.node) {
+                continue;
+            }
             let event = NewEvent::new("daemon", Action::JobResumed).subject("job", &job.id);
             match self.db.job_transition(
                 &job.id,
                 &[JobState::Processing],
                 JobState::Received,
-                JobPatch::default(),
+                JobPatch {
+                    claimed_by: job.claimed_by.clone(),
+                    ..Default::default()
+                },
                 event,
             ) {
                 Ok(_) | Err(StateError::Conflict(_)) => touched += 1,

@@ -112,6 +112,10 @@ pub struct Worker {
     /// once (the database would refuse the second anyway, but its stamped copy would be wasted
     /// work and an orphan in the store).
     delivering: Arc<Mutex<HashSet<String>>>,
+    /// This node's name, which its claims on jobs carry.
+    node: String,
+    /// How long a claim lasts; the node's heartbeat renews it.
+    lease: Duration,
 }
 
 /// Starts `[intake] concurrent_jobs` workers sharing one processor, so a small job's pages and
@@ -143,6 +147,8 @@ pub fn start(
             max_attempts: config.config.intake.max_attempts.max(1),
             health: health.clone(),
             delivering: delivering.clone(),
+            node: config.config.node.name.clone(),
+            lease: config.config.node.lease(),
         };
         let (stop, wake) = (stop.clone(), wake.clone());
         let name = format!("quire-worker-{n}");
@@ -171,36 +177,23 @@ impl Worker {
                 tracing::error!(panic = %message, "delivery panicked; the job stays ready");
                 wake.wait(Duration::from_secs(1));
             }
-            let queued = match self.db.jobs_list(&JobFilter {
-                states: vec![JobState::Received],
-                limit: 16,
-                ..Default::default()
-            }) {
-                Ok(q) => q,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot read the job queue");
-                    Vec::new()
-                }
-            };
+            // One claim at a time: a worker holds only the job it works on, so the others
+            // (of this node or another) take the rest.
             let mut processed_one = false;
-            for job in &queued {
-                if stop.load(Ordering::SeqCst) {
-                    return;
-                }
-                match self.attempt(job, beat) {
-                    Ok(Attempt::Done) => {
-                        processed_one = true;
-                        // Back to the top: deliver what is ready before the next scan.
-                        break;
-                    }
-                    Ok(Attempt::Taken) => {}
-                    // Back in the queue for want of space: wait for the disk, not the next job.
-                    Ok(Attempt::NoSpace) => break,
-                    // Left in `processing`; the next start resumes it.
+            match self.db.job_claim(&self.node, self.until()) {
+                Ok(None) => {}
+                Ok(Some(job)) => match self.attempt(&job, beat) {
+                    // Back to the top: deliver what is ready before the next scan.
+                    Ok(Attempt::Done) => processed_one = true,
+                    // Back in the queue for want of space: wait for the disk.
+                    Ok(Attempt::NoSpace) => {}
+                    // Left in `processing`, claimed by this node: the next start resumes it
+                    // (or, should this node die first, its lapsed lease frees it).
                     Err(e) => {
                         tracing::error!(job = %job.id, error = %format!("{e:#}"), "job processing interrupted")
                     }
-                }
+                },
+                Err(e) => tracing::error!(error = %e, "cannot claim from the job queue"),
             }
             if !processed_one {
                 wake.wait(Duration::from_secs(1));
@@ -208,16 +201,23 @@ impl Worker {
         }
     }
 
-    fn deliver_ready(&self, beat: &Beat) {
-        let ready = self.db.jobs_list(&JobFilter {
-            states: vec![JobState::Processed],
-            limit: 16,
+    /// When a claim made now ends.
+    fn until(&self) -> quire_domain::Timestamp {
+        quire_domain::Timestamp::now() + self.lease
+    }
+
+    /// A patch that applies only while this node still holds the job.
+    fn mine(&self) -> JobPatch {
+        JobPatch {
+            claimed_by: Some(self.node.clone()),
             ..Default::default()
-        });
+        }
+    }
+
+    fn deliver_ready(&self, beat: &Beat) {
+        // Claimed for this node, so that another node's workers do not stamp them too.
+        let ready = self.db.jobs_claim_ready(&self.node, self.until(), 16);
         for job in ready.unwrap_or_default() {
-            if job.request_id.is_none() {
-                continue;
-            }
             let Some(_claim) = Claim::take(&self.delivering, &job.id) else {
                 continue;
             };
@@ -231,22 +231,10 @@ impl Worker {
         }
     }
 
-    /// Processes `job` if this worker wins it (compare-and-set from received). A panic or an
-    /// error on the way is one failed try: the job goes back to the queue, or after
-    /// `max_attempts` tries is failed and quarantined; either way this worker carries on.
+    /// Processes `job`, claimed by this worker. A panic or an error on the way is one failed
+    /// try: the job goes back to the queue, or after `max_attempts` tries is failed and
+    /// quarantined; either way this worker carries on.
     fn attempt(&self, job: &Job, beat: &Beat) -> anyhow::Result<Attempt> {
-        let event = NewEvent::new("daemon", Action::JobProcessing).subject("job", &job.id);
-        match self.db.job_transition(
-            &job.id,
-            &[JobState::Received],
-            JobState::Processing,
-            JobPatch::default(),
-            event,
-        ) {
-            Ok(_) => {}
-            Err(StateError::Conflict(_)) => return Ok(Attempt::Taken),
-            Err(e) => return Err(e.into()),
-        }
         beat.working(&job.id);
         let trouble = match panics::catch(|| self.process(job, beat)) {
             Ok(Ok(())) => return Ok(Attempt::Done),
@@ -318,7 +306,7 @@ impl Worker {
             &job.id,
             &[JobState::Processing],
             JobState::Received,
-            JobPatch::default(),
+            self.mine(),
             event,
         ) {
             Ok(_) | Err(StateError::Conflict(_)) => Ok(()),
@@ -356,6 +344,7 @@ impl Worker {
             } else {
                 None
             },
+            claimed_by: Some(self.node.clone()),
             ..verdict.patch()
         };
         self.db.pages_record(&job.id, &verdict.rows)?;
@@ -454,7 +443,7 @@ impl Worker {
                     empty.join(", ")
                 )
             })),
-            ..Default::default()
+            ..self.mine()
         };
         self.db.job_split(&batch.id, patch, event, &documents)?;
         tracing::info!(job = %batch.id, documents = ?ids, "batch split into jobs");
@@ -596,7 +585,7 @@ impl Worker {
         }
         let patch = JobPatch {
             error: Some((code.to_string(), reason.to_string())),
-            ..Default::default()
+            ..self.mine()
         };
         let event = NewEvent::new("daemon", Action::JobFailed)
             .subject("job", &job.id)
@@ -626,8 +615,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 enum Attempt {
     /// Processed, refused, or counted as a failed try: the worker goes on.
     Done,
-    /// Another worker took it first.
-    Taken,
     /// Back in the queue because the disk is full.
     NoSpace,
 }
@@ -710,17 +697,28 @@ mod panics {
 /// (release builds have no such switch). With `QUIRE_TEST_PANIC_ON=TEXT` set, processing a job
 /// whose input file name contains TEXT panics, as a decoder bug would.
 mod test_fault {
+    /// The input whose name contains the value of the environment variable `var`, if set.
+    #[cfg(debug_assertions)]
+    fn named<'a>(inputs: &'a [std::path::PathBuf], var: &str) -> Option<&'a std::path::Path> {
+        let text = std::env::var_os(var)?;
+        let text = text.to_string_lossy();
+        inputs
+            .iter()
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().contains(text.as_ref()))
+            })
+            .map(|p| p.as_path())
+    }
+
     #[cfg(debug_assertions)]
     pub fn before_processing(inputs: &[std::path::PathBuf]) {
-        let Some(text) = std::env::var_os("QUIRE_TEST_PANIC_ON") else {
-            return;
-        };
-        let text = text.to_string_lossy();
-        if let Some(hit) = inputs.iter().find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().contains(text.as_ref()))
-        }) {
+        if let Some(hit) = named(inputs, "QUIRE_TEST_PANIC_ON") {
             panic!("test fault: QUIRE_TEST_PANIC_ON matched {}", hit.display());
+        }
+        // A worker that hangs on a scan, for tests that kill a node mid-job.
+        if named(inputs, "QUIRE_TEST_STALL_ON").is_some() {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
         }
     }
 

@@ -3,7 +3,7 @@
 //! themselves, so an operation makes the same change and writes its audit event in exactly one
 //! place whoever asks for it.
 //!
-//! The functions in [`requests`], [`jobs`], [`deliveries`], [`links`] and [`users`] are synchronous and take the
+//! The functions in [`requests`], [`jobs`], [`deliveries`], [`links`], [`nodes`] and [`users`] are synchronous and take the
 //! [`Database`](quire_state::Database): async callers run them through
 //! [`Repo::call`](quire_state::Repo::call), the one path from async code to the database.
 //! Operations that also move files to a store or a mailer (delivering, purging, sending
@@ -16,5 +16,6 @@ pub mod deliver;
 pub mod deliveries;
 pub mod jobs;
 pub mod links;
+pub mod nodes;
 pub mod requests;
 pub mod users;

@@ -19,10 +19,6 @@ pub fn run(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(config))
-}
-
-async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let cfg = &config.config;
     for dir in [
         config.data_dir().to_path_buf(),
@@ -32,7 +28,18 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     ] {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    // Opened outside the runtime and dropped after it: the PostgreSQL client is synchronous
+    // (it runs its own small runtime per call), so it must neither connect nor close a
+    // connection on a thread that drives async tasks.
     let db = state::open(config).context("opening the database")?;
+    let result = runtime.block_on(serve(config, db.clone()));
+    drop(runtime);
+    drop(db);
+    result
+}
+
+async fn serve(config: &LoadedConfig, db: state::Db) -> anyhow::Result<ExitCode> {
+    let cfg = &config.config;
     let repo = state::Repo::new(db.clone());
     let listener = tokio::net::TcpListener::bind(cfg.server.listen)
         .await
@@ -115,6 +122,16 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
             .await
             .context("recovering the spool")?;
     }
+    // Every node beats (so `quire nodes` lists it); the beat renews this node's claims on jobs,
+    // and a worker node also frees the jobs of nodes that stopped beating.
+    let heartbeat = {
+        let (repo, config, wake) = (repo.clone(), config.clone(), wake.clone());
+        let beat = quire_service::nodes::beat_of(&config, quire_domain::Timestamp::now());
+        let stop = stop_rx_for_tasks.clone();
+        tokio::spawn(async move {
+            quire_service::nodes::heartbeat(repo, &config, beat, stop, || wake.wake()).await
+        })
+    };
     let worker_threads = if node.has(NodeRole::Worker) {
         intake::worker::start(
             config,
@@ -163,6 +180,7 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     if let Some(background) = background {
         let _ = background.await;
     }
+    let _ = heartbeat.await;
     wake.wake();
     // A page mid-OCR finishes first; the job is then either done or resumed at the next start.
     let _ = tokio::task::spawn_blocking(move || {

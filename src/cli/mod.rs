@@ -7,6 +7,7 @@ mod daemon;
 mod job;
 mod links;
 pub mod logging;
+mod nodes;
 mod process;
 mod report;
 mod request;
@@ -103,6 +104,8 @@ pub enum Command {
     /// Add or list staff users of the web console.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// List the daemons sharing this database: roles, last heartbeat, jobs in hand.
+    Nodes(nodes::NodesArgs),
 }
 
 impl Command {
@@ -146,6 +149,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Report(cmd) => report::run(cmd, &loaded),
                 Command::Retention(cmd) => compliance_cmd::retention(cmd, &loaded),
                 Command::User(cmd) => user::run(cmd, &loaded),
+                Command::Nodes(args) => nodes::list(args, &loaded),
             }
         }
     }

@@ -19,6 +19,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("audit.html", include_str!("templates/audit.html")),
     ("held.html", include_str!("templates/held.html")),
     ("contu.html", include_str!("templates/contu.html")),
+    ("nodes.html", include_str!("templates/nodes.html")),
     (
         "borrower/page.html",
         include_str!("templates/borrower/page.html"),

@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    use views::{compliance, jobs, login, requests};
+    use views::{compliance, jobs, login, nodes, requests};
     Router::new()
         .route("/metrics", get(metrics::metrics))
         .route("/staff", get(login::home))
@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/logout", post(login::logout))
         .route("/staff/jobs", get(jobs::queue))
         .route("/staff/unmatched", get(jobs::unmatched))
+        .route("/staff/nodes", get(nodes::list))
         .route("/staff/jobs/{id}", get(jobs::show))
         .route("/staff/jobs/{id}/release", post(jobs::release))
         .route("/staff/jobs/{id}/thumb/{page}", get(jobs::thumbnail))

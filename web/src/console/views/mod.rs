@@ -8,6 +8,7 @@
 pub mod compliance;
 pub mod jobs;
 pub mod login;
+pub mod nodes;
 pub mod requests;
 
 use axum::http::StatusCode;
