@@ -147,7 +147,7 @@ impl Browser {
 }
 
 /// Runs `quire ARGS` with `line` on its stdin (a password, for `--password-stdin`).
-fn with_stdin(home: &Home, args: &[&str], line: &str) -> std::process::Output {
+pub fn with_stdin(home: &Home, args: &[&str], line: &str) -> std::process::Output {
     use std::io::Write;
     let mut child = home
         .cmd(args)

@@ -186,3 +186,105 @@ fn a_node_killed_mid_job_loses_the_job_to_another_worker() {
     assert!(line("worker-2").contains("worker"), "{table}");
     assert!(line("station-1").contains("intake,worker"), "{table}");
 }
+
+/// `quire db copy` moves a single-box install into PostgreSQL: requests, deliveries, links,
+/// staff users and the audit chain, which verifies on the copy with the same head. The copy
+/// refuses a target that is not empty, and the install then runs on PostgreSQL.
+#[test]
+fn db_copy_moves_a_sqlite_install_to_postgres_with_its_audit_chain() {
+    let cluster = quire_testkit::postgres::Cluster::start().expect("a PostgreSQL cluster");
+    let home = Home::new();
+    for id in ["TN950", "TN951"] {
+        home.ok(&[
+            "request",
+            "add",
+            "--id",
+            id,
+            "--patron",
+            "Copy Test",
+            "--email",
+            "copy@example.org",
+            "--basis",
+            "ccg",
+            "--library",
+            "ZZC",
+            "--title",
+            "Journal of Moves",
+            "--issn",
+            "1234-5679",
+        ]);
+    }
+    home.ok(&[
+        "deliver",
+        "--request",
+        "TN950",
+        crate::util::corpus("ccitt.pdf").to_str().unwrap(),
+    ]);
+    let added = crate::console::with_stdin(
+        &home,
+        &[
+            "user",
+            "add",
+            "mover",
+            "--role",
+            "technician",
+            "--password-stdin",
+        ],
+        "a long enough password 1",
+    );
+    assert!(added.status.success(), "{}", describe(&added));
+    home.ok(&["audit", "note", "before the move"]);
+    let before = |what: &[&str]| stdout(&home.ok(what));
+    let (links, requests, head) = (
+        before(&["links", "--json"]),
+        before(&["request", "list", "--json"]),
+        before(&["audit", "verify"]),
+    );
+
+    let url_file = home.path().join("target-url");
+    std::fs::write(&url_file, format!("{}\n", cluster.url())).unwrap();
+    let out = home.ok(&["db", "copy", "--to-file", url_file.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert!(text.contains("audit chain verified on the copy"), "{text}");
+    assert!(
+        !text.contains(&cluster.url()),
+        "the URL is not printed: {text}"
+    );
+    let again = home.fails(&["db", "copy", "--to-file", url_file.to_str().unwrap()]);
+    assert!(
+        crate::util::stderr(&again).contains("not empty"),
+        "{}",
+        describe(&again)
+    );
+
+    // The same install, now on PostgreSQL.
+    let config = std::fs::read_to_string(home.config_path()).unwrap();
+    std::fs::write(
+        home.config_path(),
+        format!("{config}\n[database]\nbackend = \"postgres\"\nurl_file = \"target-url\"\n"),
+    )
+    .unwrap();
+    assert_eq!(before(&["links", "--json"]), links);
+    assert_eq!(before(&["request", "list", "--json"]), requests);
+    let verified = before(&["audit", "verify"]);
+    let head_of = |t: &str| {
+        t.split_whitespace()
+            .find(|w| w.contains(':') && w.len() > 60)
+            .map(str::to_string)
+    };
+    assert!(head_of(&head).is_some(), "{head}");
+    assert_eq!(head_of(&verified), head_of(&head), "{verified} vs {head}");
+    let users = before(&["user", "list"]);
+    assert!(users.contains("mover"), "{users}");
+    // New events go on the copied chain, and serial ids go on after the copied ones.
+    home.ok(&["audit", "note", "after the move"]);
+    home.ok(&["audit", "verify"]);
+    home.ok(&[
+        "deliver",
+        "--request",
+        "TN951",
+        crate::util::corpus("ccitt.pdf").to_str().unwrap(),
+    ]);
+    let links: Value = serde_json::from_str(&before(&["links", "--json"])).unwrap();
+    assert_eq!(links.as_array().unwrap().len(), 2, "{links:#}");
+}

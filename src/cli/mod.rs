@@ -4,6 +4,7 @@ mod audit_cmd;
 mod compliance_cmd;
 mod config_cmd;
 mod daemon;
+mod db;
 mod job;
 mod links;
 pub mod logging;
@@ -106,6 +107,9 @@ pub enum Command {
     User(user::UserCommand),
     /// List the daemons sharing this database: roles, last heartbeat, jobs in hand.
     Nodes(nodes::NodesArgs),
+    /// Move the database: `db copy --to-file URLFILE` copies SQLite into a new PostgreSQL.
+    #[command(subcommand)]
+    Db(db::DbCommand),
 }
 
 impl Command {
@@ -150,6 +154,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Retention(cmd) => compliance_cmd::retention(cmd, &loaded),
                 Command::User(cmd) => user::run(cmd, &loaded),
                 Command::Nodes(args) => nodes::list(args, &loaded),
+                Command::Db(cmd) => db::run(cmd, &loaded),
             }
         }
     }

@@ -6,6 +6,7 @@
 //! `quire-domain`'s; this crate stores it. It reads no configuration: the binary chooses the
 //! backend from `[database]` and opens it here.
 
+pub mod copy;
 mod error;
 mod postgres;
 mod repo;
