@@ -15,6 +15,7 @@ pub mod compliance {
 pub mod delivery;
 mod env;
 mod intake;
+pub mod iso18626;
 mod load;
 pub mod processing;
 pub mod scanner;
@@ -53,6 +54,49 @@ mod tests {
         let loaded =
             LoadedConfig::from_str(EMBEDDED_DEFAULT, &Source::Embedded, std::iter::empty());
         assert!(loaded.is_ok(), "{}", loaded.unwrap_err());
+    }
+
+    /// Peers: every problem named at once, the security code masked when shown, and a peer
+    /// found by its agency id in any case.
+    #[test]
+    fn iso18626_peers_are_checked_together_and_their_codes_masked() {
+        let text = "[iso18626]\nenabled = true\nagency_id = \"US-XYZ\"\n\
+                    [[iso18626.peers]]\nname = \"State U\"\nagency_id = \"US-ABC\"\n\
+                    url = \"https://ill.example.edu/iso18626\"\naccount_id = \"quire\"\n\
+                    security_code = \"hunter2\"\nversion = \"2021\"\nstatus_style = \"alma\"\n";
+        let loaded = LoadedConfig::from_str(text, &Source::Embedded, std::iter::empty()).unwrap();
+        let ill = &loaded.config.iso18626;
+        let peer = ill.peer("isil", "us-abc").expect("found in any case");
+        assert_eq!(peer.version, iso18626::PeerVersion::V2021);
+        assert_eq!(peer.status_style, iso18626::PeerStyle::Alma);
+        assert!(!peer.notify_patron);
+        assert!(ill.peer("ISIL", "US-OTHER").is_none());
+        let shown = toml::to_string(&loaded.config).unwrap();
+        assert!(!shown.contains("hunter2"), "{shown}");
+
+        let text = "[iso18626]\nenabled = true\npath = \"iso\"\n\
+                    [[iso18626.peers]]\nname = \"A\"\nagency_id = \"US-A\"\nurl = \"ftp://x\"\naccount_id = \"a\"\n\
+                    [[iso18626.peers]]\nname = \"B\"\nagency_id = \"us-a\"\nurl = \"http://x\"\n";
+        let err = LoadedConfig::from_str(text, &Source::Embedded, std::iter::empty())
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            "[iso18626] agency_id",
+            "[iso18626] path",
+            "#1 (A): url",
+            "#1 (A): give account_id and security_code together",
+            "#2 (B): agency ISIL:us-a is named twice",
+        ] {
+            assert!(err.contains(expected), "{expected} not in {err}");
+        }
+        let err = LoadedConfig::from_str(
+            "[[iso18626.peers]]\nname = \"A\"\nagency_id = \"US-A\"\nurl = \"http://x\"\nversion = \"1.1\"\n",
+            &Source::Embedded,
+            std::iter::empty(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("[iso18626]") && err.contains("1.1"), "{err}");
     }
 
     #[test]

@@ -216,6 +216,7 @@ fn parse_sections(mut table: Table, errors: &mut Vec<String>) -> Config {
         links: section(&mut table, "links", errors),
         mail: section(&mut table, "mail", errors),
         compliance: section(&mut table, "compliance", errors),
+        iso18626: section(&mut table, "iso18626", errors),
     };
     for key in table.keys() {
         errors.push(format!("unknown key `{key}` at the top level"));
@@ -314,6 +315,7 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
         errors.push("[intake] concurrent_jobs: must be at least 1".into());
     }
     super::intake::validate(&config.intake, errors);
+    super::iso18626::validate(&config.iso18626, errors);
     let links = &config.links;
     if links.days == 0 || links.downloads == 0 {
         errors.push("[links] days and downloads must be at least 1".into());

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use super::compliance::ComplianceConfig;
 use super::delivery::{LinksConfig, MailConfig};
+use super::iso18626::Iso18626Config;
 use super::processing::ProcessingConfig;
 use super::scanner::ScannerConfig;
 use super::stamp::StampConfig;
@@ -29,6 +30,7 @@ pub struct Config {
     pub links: LinksConfig,
     pub mail: MailConfig,
     pub compliance: ComplianceConfig,
+    pub iso18626: Iso18626Config,
 }
 
 /// `[node]`: this daemon's name and the parts of Quire it runs. One box runs all three; a

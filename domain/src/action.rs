@@ -33,6 +33,17 @@ named! {
         /// An inbox entry was refused (quarantined or ignored) with its reason.
         IntakeRefused = "intake.refused",
         RequestCreated = "request.created",
+        /// The requester cancelled a request before it was delivered (ISO 18626 Cancel).
+        RequestCancelled = "request.cancelled",
+        /// An ISO 18626 message from a peer was taken (a request, a cancel, a status request).
+        Iso18626Received = "iso18626.received",
+        /// An ISO 18626 message was refused: unknown agency, wrong credentials, bad message.
+        Iso18626Refused = "iso18626.refused",
+        /// A status message reached the peer, which confirmed it.
+        Iso18626Sent = "iso18626.sent",
+        /// A status message could not be delivered and is given up (or will be retried).
+        Iso18626Failed = "iso18626.failed",
+        Iso18626Retry = "iso18626.retry",
         DeliveryCreated = "delivery.created",
         /// Staff looked at a stamped copy without delivering it.
         DeliveryPreviewed = "delivery.previewed",

@@ -66,6 +66,7 @@ pub mod audit;
 pub mod compliance;
 pub mod delivery;
 pub mod events;
+pub mod ill;
 pub mod job;
 pub mod names;
 pub mod placeholders;

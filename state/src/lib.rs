@@ -1,5 +1,5 @@
 //! Quire's state behind one narrow interface: one small trait per concern (audit, requests,
-//! jobs, nodes, deliveries, links, notices, staff, retention) combined into [`Database`], the embedded
+//! jobs, nodes, ISO 18626 transactions, deliveries, links, notices, staff, retention) combined into [`Database`], the embedded
 //! SQLite backend, and [`Repo`], the one path from async code to the database.
 //!
 //! What the state means (states, actions, the rule of five, the events a store writes) is
@@ -19,6 +19,9 @@ pub use repo::Repo;
 
 use std::sync::Arc;
 
+pub use quire_domain::ill::{
+    Direction, IllMessage, IllStatus, IllTransaction, NewIllMessage, OutboxMessage, OutboxState,
+};
 pub use quire_domain::job::{
     CustodyFile, JobFilter, JobPatch, NodeBeat, NodeStatus, PageRow, SplitDocument,
 };
@@ -26,7 +29,7 @@ pub use quire_domain::staff::{StaffSession, StaffUser, UserChange};
 pub use quire_domain::{
     Action, Anchor, Basis, Break, CodeCheck, Delivery, DeliveryState, Event, Grant, Job, JobState,
     Link, LinkState, NewEvent, NoticeState, NoticeStatus, PickupPolicy, QueuedNotice, Request,
-    Summary, Timestamp, audit, delivery, job, request,
+    Summary, Timestamp, audit, delivery, ill, job, request,
 };
 
 /// Which audit events to read; every field narrows the set.
@@ -152,6 +155,80 @@ pub trait JobRepo {
     /// `job.lease_lapsed` event naming the node; any other job just loses the claim. Returns
     /// the jobs put back in the queue.
     fn jobs_reclaim_lapsed(&self, now: Timestamp) -> Result<Vec<String>, StateError>;
+}
+
+/// ISO 18626: requests partner libraries' systems sent, their messages, and the outbox of
+/// status messages to them.
+pub trait IllRepo {
+    /// Records a request a peer sent, all in one transaction: the request (with its
+    /// `request.created` event), the requester's side, the message as received, and the
+    /// status message queued in reply (if any) with `event`. `Conflict` when the peer sent this
+    /// `requestingAgencyRequestId` before (the caller answers from what exists) or the id is
+    /// taken.
+    fn ill_request_add(
+        &self,
+        request: &Request,
+        transaction: &IllTransaction,
+        received: &NewIllMessage,
+        reply: Option<&str>,
+        event: NewEvent,
+    ) -> Result<(), StateError>;
+
+    /// The transaction a peer's request id names.
+    fn ill_find(
+        &self,
+        peer_agency_type: &str,
+        peer_agency_id: &str,
+        requester_request_id: &str,
+    ) -> Result<Option<IllTransaction>, StateError>;
+
+    /// The requester's side of one of our requests; `None` for a request staff typed in.
+    fn ill_of_request(&self, request_id: &str) -> Result<Option<IllTransaction>, StateError>;
+
+    /// Records that the requester is told `status`: the transaction's status changes and the
+    /// message `body` is queued, with `event`, in one transaction. With `from`, only if the
+    /// status is one of those now (else `Conflict`), so that two nodes never both send it.
+    fn ill_status(
+        &self,
+        request_id: &str,
+        from: &[IllStatus],
+        status: IllStatus,
+        body: &str,
+        event: NewEvent,
+    ) -> Result<(), StateError>;
+
+    /// Keeps a message in the history (a refusal, a confirmation, a status request).
+    fn ill_message(&self, message: &NewIllMessage) -> Result<(), StateError>;
+
+    /// The messages about a request, oldest first.
+    fn ill_messages(&self, request_id: &str) -> Result<Vec<IllMessage>, StateError>;
+
+    /// The latest message to or from each peer, by peer.
+    fn ill_last_messages(&self) -> Result<Vec<IllMessage>, StateError>;
+
+    /// Takes up to `limit` due status messages for this sender until `hold_until` (as
+    /// [`NoticeRepo::notices_claim`] does for e-mails).
+    fn ill_outbox_claim(
+        &self,
+        limit: usize,
+        hold_until: Timestamp,
+    ) -> Result<Vec<OutboxMessage>, StateError>;
+
+    /// Records an attempt at an outbox message: `state` sent or failed, or pending again at
+    /// `next_at`, with the error, the confirmation or response kept in the history, and `event`.
+    fn ill_outbox_update(
+        &self,
+        id: i64,
+        state: OutboxState,
+        next_at: Timestamp,
+        error: Option<&str>,
+        response: Option<&NewIllMessage>,
+        event: NewEvent,
+    ) -> Result<(), StateError>;
+
+    /// The outbox, newest first; only messages in `state` if given.
+    fn ill_outbox_list(&self, state: Option<OutboxState>)
+    -> Result<Vec<OutboxMessage>, StateError>;
 }
 
 /// The daemons sharing this database, and their heartbeats.
@@ -350,6 +427,7 @@ pub trait Database:
     + RequestRepo
     + JobRepo
     + NodeRepo
+    + IllRepo
     + DeliveryRepo
     + LinkRepo
     + NoticeRepo

@@ -21,13 +21,16 @@ use r2d2_postgres::r2d2::{Pool, PooledConnection};
 
 use super::audit::{self, Event, GENESIS, NewEvent};
 use super::delivery::{Delivery, Grant, Link, QueuedNotice};
+use super::ill::{
+    IllMessage, IllStatus, IllTransaction, NewIllMessage, OutboxMessage, OutboxState,
+};
 use super::job::{
     Job, JobFilter, JobPatch, JobState, NodeBeat, NodeStatus, PageRow, SplitDocument,
 };
 use super::request::Request;
 use super::{
-    AuditFilter, AuditRepo, Database, DeliveryRepo, JobRepo, LinkChange, LinkRepo, NodeRepo,
-    NoticeRepo, RequestRepo, RetentionRepo, StaffRepo, StateError,
+    AuditFilter, AuditRepo, Database, DeliveryRepo, IllRepo, JobRepo, LinkChange, LinkRepo,
+    NodeRepo, NoticeRepo, RequestRepo, RetentionRepo, StaffRepo, StateError,
 };
 use quire_domain::staff::{StaffSession, StaffUser, UserChange};
 use quire_domain::{DeliveryState, NoticeState, Timestamp, events};
@@ -35,6 +38,7 @@ use quire_domain::{DeliveryState, NoticeState, Timestamp, events};
 mod claims;
 mod compliance;
 mod deliveries;
+mod ill;
 mod jobs;
 mod pages;
 mod requests;
@@ -52,6 +56,7 @@ const WRITE_LOCK: i64 = 0x5155_4952_4502; // "QUIRE" 02
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_nodes.sql")),
+    (3, include_str!("migrations/0003_iso18626.sql")),
 ];
 
 /// The newest schema version this build knows.
@@ -424,6 +429,110 @@ impl JobRepo for PostgresDatabase {
             }
             Ok(requeued)
         })
+    }
+}
+
+impl IllRepo for PostgresDatabase {
+    fn ill_request_add(
+        &self,
+        request: &Request,
+        transaction: &IllTransaction,
+        received: &NewIllMessage,
+        reply: Option<&str>,
+        event: NewEvent,
+    ) -> Result<(), StateError> {
+        self.write(|tx| {
+            requests::insert(tx, request)?;
+            append_in(tx, events::request_created(&event.actor, request))?;
+            ill::insert_transaction(tx, transaction)?;
+            ill::insert_message(tx, received)?;
+            if let Some(body) = reply {
+                ill::queue(tx, &request.id, &received.peer, transaction.status, body)?;
+            }
+            append_in(tx, event)?;
+            Ok(())
+        })
+    }
+
+    fn ill_find(
+        &self,
+        peer_agency_type: &str,
+        peer_agency_id: &str,
+        requester_request_id: &str,
+    ) -> Result<Option<IllTransaction>, StateError> {
+        ill::find(
+            &mut *self.conn()?,
+            peer_agency_type,
+            peer_agency_id,
+            requester_request_id,
+        )
+    }
+
+    fn ill_of_request(&self, request_id: &str) -> Result<Option<IllTransaction>, StateError> {
+        ill::of_request(&mut *self.conn()?, request_id)
+    }
+
+    fn ill_status(
+        &self,
+        request_id: &str,
+        from: &[IllStatus],
+        status: IllStatus,
+        body: &str,
+        event: NewEvent,
+    ) -> Result<(), StateError> {
+        self.write(|tx| {
+            let t = ill::set_status(tx, request_id, from, status)?;
+            let peer = quire_domain::ill::peer_key(&t.peer_agency_type, &t.peer_agency_id);
+            ill::queue(tx, request_id, &peer, status, body)?;
+            append_in(tx, event)?;
+            Ok(())
+        })
+    }
+
+    fn ill_message(&self, message: &NewIllMessage) -> Result<(), StateError> {
+        ill::insert_message(&mut *self.conn()?, message)
+    }
+
+    fn ill_messages(&self, request_id: &str) -> Result<Vec<IllMessage>, StateError> {
+        ill::messages(&mut *self.conn()?, request_id)
+    }
+
+    fn ill_last_messages(&self) -> Result<Vec<IllMessage>, StateError> {
+        ill::last_messages(&mut *self.conn()?)
+    }
+
+    fn ill_outbox_claim(
+        &self,
+        limit: usize,
+        hold_until: Timestamp,
+    ) -> Result<Vec<OutboxMessage>, StateError> {
+        self.write(|tx| ill::claim(tx, limit, hold_until))
+    }
+
+    fn ill_outbox_update(
+        &self,
+        id: i64,
+        state: OutboxState,
+        next_at: Timestamp,
+        error: Option<&str>,
+        response: Option<&NewIllMessage>,
+        event: NewEvent,
+    ) -> Result<(), StateError> {
+        self.write(|tx| {
+            ill::update(tx, id, state, next_at, error)?;
+            if let Some(m) = response {
+                ill::insert_message(tx, m)?;
+            }
+            append_in(tx, event)?;
+            Ok(())
+        })
+    }
+
+    fn ill_outbox_list(
+        &self,
+        state: Option<OutboxState>,
+    ) -> Result<Vec<OutboxMessage>, StateError> {
+        ill::list(&mut *self.conn()?, state)
     }
 }
 

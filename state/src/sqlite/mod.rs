@@ -11,13 +11,16 @@ use rusqlite_migration::{M, Migrations};
 
 use super::audit::{self, Event, GENESIS, NewEvent};
 use super::delivery::{Delivery, Grant, Link, QueuedNotice};
+use super::ill::{
+    IllMessage, IllStatus, IllTransaction, NewIllMessage, OutboxMessage, OutboxState,
+};
 use super::job::{
     Job, JobFilter, JobPatch, JobState, NodeBeat, NodeStatus, PageRow, SplitDocument,
 };
 use super::request::Request;
 use super::{
-    AuditFilter, AuditRepo, Database, DeliveryRepo, JobRepo, LinkChange, LinkRepo, NodeRepo,
-    NoticeRepo, RequestRepo, RetentionRepo, StaffRepo, StateError,
+    AuditFilter, AuditRepo, Database, DeliveryRepo, IllRepo, JobRepo, LinkChange, LinkRepo,
+    NodeRepo, NoticeRepo, RequestRepo, RetentionRepo, StaffRepo, StateError,
 };
 use quire_domain::staff::{StaffSession, StaffUser, UserChange};
 use quire_domain::{DeliveryState, NoticeState, Timestamp, events};
@@ -48,6 +51,7 @@ fn time_opt(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<Times
 mod claims;
 mod compliance;
 mod deliveries;
+mod ill;
 mod jobs;
 mod pages;
 mod requests;
@@ -63,6 +67,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0006_pickup_limits.sql")),
         M::up(include_str!("migrations/0007_intake_health.sql")),
         M::up(include_str!("migrations/0008_nodes.sql")),
+        M::up(include_str!("migrations/0009_iso18626.sql")),
     ])
 }
 
@@ -359,6 +364,119 @@ impl JobRepo for SqliteDatabase {
         }
         tx.commit()?;
         Ok(requeued)
+    }
+}
+
+impl IllRepo for SqliteDatabase {
+    fn ill_request_add(
+        &self,
+        request: &Request,
+        transaction: &IllTransaction,
+        received: &NewIllMessage,
+        reply: Option<&str>,
+        event: NewEvent,
+    ) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        requests::insert(&tx, request)?;
+        append_in(&tx, events::request_created(&event.actor, request))?;
+        ill::insert_transaction(&tx, transaction)?;
+        ill::insert_message(&tx, received)?;
+        if let Some(body) = reply {
+            ill::queue(&tx, &request.id, &received.peer, transaction.status, body)?;
+        }
+        append_in(&tx, event)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn ill_find(
+        &self,
+        peer_agency_type: &str,
+        peer_agency_id: &str,
+        requester_request_id: &str,
+    ) -> Result<Option<IllTransaction>, StateError> {
+        ill::find(
+            &self.conn(),
+            peer_agency_type,
+            peer_agency_id,
+            requester_request_id,
+        )
+    }
+
+    fn ill_of_request(&self, request_id: &str) -> Result<Option<IllTransaction>, StateError> {
+        ill::of_request(&self.conn(), request_id)
+    }
+
+    fn ill_status(
+        &self,
+        request_id: &str,
+        from: &[IllStatus],
+        status: IllStatus,
+        body: &str,
+        event: NewEvent,
+    ) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        ill::set_status(&tx, request_id, from, status)?;
+        let t = ill::of_request(&tx, request_id)?
+            .ok_or_else(|| StateError::NotFound(format!("request {request_id}")))?;
+        let peer = quire_domain::ill::peer_key(&t.peer_agency_type, &t.peer_agency_id);
+        ill::queue(&tx, request_id, &peer, status, body)?;
+        append_in(&tx, event)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn ill_message(&self, message: &NewIllMessage) -> Result<(), StateError> {
+        ill::insert_message(&self.conn(), message)
+    }
+
+    fn ill_messages(&self, request_id: &str) -> Result<Vec<IllMessage>, StateError> {
+        ill::messages(&self.conn(), request_id)
+    }
+
+    fn ill_last_messages(&self) -> Result<Vec<IllMessage>, StateError> {
+        ill::last_messages(&self.conn())
+    }
+
+    fn ill_outbox_claim(
+        &self,
+        limit: usize,
+        hold_until: Timestamp,
+    ) -> Result<Vec<OutboxMessage>, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let due = ill::claim(&tx, limit, hold_until)?;
+        tx.commit()?;
+        Ok(due)
+    }
+
+    fn ill_outbox_update(
+        &self,
+        id: i64,
+        state: OutboxState,
+        next_at: Timestamp,
+        error: Option<&str>,
+        response: Option<&NewIllMessage>,
+        event: NewEvent,
+    ) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        ill::update(&tx, id, state, next_at, error)?;
+        if let Some(m) = response {
+            ill::insert_message(&tx, m)?;
+        }
+        append_in(&tx, event)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn ill_outbox_list(
+        &self,
+        state: Option<OutboxState>,
+    ) -> Result<Vec<OutboxMessage>, StateError> {
+        ill::list(&self.conn(), state)
     }
 }
 
@@ -799,7 +917,7 @@ mod tests {
             .conn()
             .query_row("SELECT max(version) FROM schema_history", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 8);
+        assert_eq!(v, 9);
     }
 
     /// A version-4 database with a job, its pages and a delivery keeps them all when version 5
