@@ -9,6 +9,7 @@ mod config;
 mod console;
 mod delivery;
 mod intake;
+mod iso18626;
 mod mail;
 mod nodes;
 mod process;

@@ -102,9 +102,14 @@ impl Iso18626Config {
 }
 
 pub(crate) fn validate(c: &Iso18626Config, errors: &mut Vec<String>) {
-    if !c.path.starts_with('/') || c.path.len() < 2 {
+    if !c.path.starts_with('/')
+        || c.path.len() < 2
+        || !c.path[1..]
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-_./".contains(ch))
+    {
         errors.push(format!(
-            "[iso18626] path `{}`: must start with / and name a path",
+            "[iso18626] path `{}`: must start with / and hold only letters, digits, -, _, . and /",
             c.path
         ));
     }

@@ -494,6 +494,9 @@ impl Worker {
                 if let Some(problem) = r.pages.as_deref().and_then(|p| page_problem(p, report)) {
                     reasons.push(problem);
                 }
+                if let Some(why) = quire_service::jobs::ill_hold_reason(&*self.db, &r.id)? {
+                    reasons.push(why);
+                }
             }
         }
         if !warnings.is_empty() {

@@ -63,6 +63,12 @@ fn bad(reason: impl Into<String>) -> Malformed {
 /// Reads `xml` into its root element.
 pub fn parse(xml: &[u8]) -> Result<Element, Malformed> {
     let text = std::str::from_utf8(xml).map_err(|e| bad(format!("not UTF-8: {e}")))?;
+    if let Some((at, c)) = text.char_indices().find(|&(_, c)| !is_xml_char(c)) {
+        return Err(bad(format!(
+            "the character U+{:04X} at byte {at} is not allowed in XML",
+            c as u32
+        )));
+    }
     let mut reader = NsReader::from_str(text);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
@@ -130,7 +136,20 @@ pub fn parse(xml: &[u8]) -> Result<Element, Malformed> {
                 push_text(&mut stack, &resolved.to_string())?;
             }
             Event::Eof => break,
-            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Decl(ref d) => {
+                // The bytes were read as UTF-8: a document saying it is anything else was
+                // mislabelled or converted on the way, and its text cannot be trusted.
+                if let Some(encoding) = d.encoding() {
+                    let encoding = encoding.map_err(|e| bad(format!("declaration: {e}")))?;
+                    let name = String::from_utf8_lossy(&encoding).to_ascii_uppercase();
+                    if name != "UTF-8" && name != "UTF8" {
+                        return Err(bad(format!(
+                            "the document declares the encoding {name}; send UTF-8"
+                        )));
+                    }
+                }
+            }
+            Event::PI(_) | Event::Comment(_) => {}
         }
     }
     if !stack.is_empty() {
@@ -184,9 +203,14 @@ fn resolve_reference(name: &str) -> Option<char> {
                 Some(hex) => u32::from_str_radix(hex, 16).ok()?,
                 None => number.parse().ok()?,
             };
-            char::from_u32(code)
+            char::from_u32(code).filter(|&c| is_xml_char(c))
         }
     }
+}
+
+/// XML 1.0's `Char`: no NUL, no other C0 control but tab and line ends, no U+FFFE/U+FFFF.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 fn close(element: Element, stack: &mut [Element], root: &mut Option<Element>) {

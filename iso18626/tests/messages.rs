@@ -148,6 +148,34 @@ fn entities_doctypes_and_broken_documents_are_refused_as_badly_formed() {
     assert_eq!(r.error, ErrorType::BadlyFormedMessage, "{r}");
 }
 
+/// Characters XML forbids, raw or as references, and a declared encoding other than the
+/// UTF-8 the bytes were read as, are badly formed.
+#[test]
+fn forbidden_characters_and_other_encodings_are_refused() {
+    let good = String::from_utf8(sample("unit_request.xml")).unwrap();
+    assert!(read::read(good.as_bytes()).is_ok());
+    let title = "<title>";
+    for bad in [
+        good.replacen(title, "<title>\u{0}", 1),
+        good.replacen(title, "<title>\u{1b}", 1),
+        good.replacen(title, "<title>&#0;", 1),
+        good.replacen(title, "<title>&#xFFFE;", 1),
+        format!("<?xml version=\"1.0\" encoding=\"UTF-16\"?>{good}").replacen(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>",
+            "",
+            1,
+        ),
+        format!("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>{good}").replacen(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>",
+            "",
+            1,
+        ),
+    ] {
+        let refusal = read::read(bad.as_bytes()).unwrap_err();
+        assert_eq!(refusal.error, ErrorType::BadlyFormedMessage, "{refusal}");
+    }
+}
+
 #[test]
 fn wrong_namespace_unknown_messages_and_actions_and_missing_ids_are_named() {
     let r = refused(r#"<request xmlns="urn:other"><header/></request>"#);

@@ -44,6 +44,47 @@ pub fn hold(
     db.job_transition(job, &[JobState::Processed], JobState::Held, patch, event)
 }
 
+/// The requester cancelled `request` (ISO 18626): its jobs waiting to be delivered are held,
+/// so that no copy goes out. A job still being processed is held when it finishes (the worker
+/// asks [`ill_hold_reason`]).
+pub fn hold_for_cancel(db: &dyn Database, request: &str) -> Result<(), StateError> {
+    let jobs = db.jobs_list(&quire_state::JobFilter {
+        states: vec![JobState::Processed],
+        ..Default::default()
+    })?;
+    for job in jobs
+        .iter()
+        .filter(|j| j.request_id.as_deref() == Some(request))
+    {
+        match hold(
+            db,
+            &job.id,
+            "daemon",
+            "the requester",
+            "cancelled over ISO 18626",
+        ) {
+            Ok(_) | Err(StateError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Why a job for `request` must wait for a person, from its ISO 18626 transaction: the
+/// requester cancelled it, or gave no copyright basis Quire knows.
+pub fn ill_hold_reason(db: &dyn Database, request: &str) -> Result<Option<String>, StateError> {
+    Ok(match db.ill_of_request(request)? {
+        Some(t) if t.status == quire_state::IllStatus::Cancelled => {
+            Some("the requester cancelled this request (ISO 18626)".into())
+        }
+        Some(t) if !t.basis_given => Some(
+            "the requester gave no copyright basis Quire knows (US-CCG or US-CCL): set one before release"
+                .into(),
+        ),
+        _ => None,
+    })
+}
+
 /// Back to the queue from held, processed or failed; a failed job's original comes back from
 /// quarantine first.
 pub fn reprocess(

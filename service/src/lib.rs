@@ -14,6 +14,7 @@
 
 pub mod deliver;
 pub mod deliveries;
+pub mod iso18626;
 pub mod jobs;
 pub mod links;
 pub mod nodes;

@@ -5,6 +5,7 @@ mod compliance_cmd;
 mod config_cmd;
 mod daemon;
 mod db;
+mod iso18626_cmd;
 mod job;
 mod links;
 pub mod logging;
@@ -110,6 +111,9 @@ pub enum Command {
     /// Move the database: `db copy --to-file URLFILE` copies SQLite into a new PostgreSQL.
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// ISO 18626: the partner libraries' systems (`peers`) and status messages to them (`outbox`).
+    #[command(subcommand)]
+    Iso18626(iso18626_cmd::Iso18626Command),
 }
 
 impl Command {
@@ -155,6 +159,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::User(cmd) => user::run(cmd, &loaded),
                 Command::Nodes(args) => nodes::list(args, &loaded),
                 Command::Db(cmd) => db::run(cmd, &loaded),
+                Command::Iso18626(cmd) => iso18626_cmd::run(cmd, &loaded),
             }
         }
     }

@@ -1,5 +1,5 @@
 //! The daemon's HTTP face (axum): `/healthz`, the API (`api`), the borrower's pages
-//! (`borrower`), and the staff console under `/staff/` with `/metrics` ([`console`]), all on
+//! (`borrower`), the ISO 18626 endpoint for partners' ILL systems (`iso18626`), and the staff console under `/staff/` with `/metrics` ([`console`]), all on
 //! one [`AppState`] and one template engine ([`templates`], minijinja).
 //!
 //! Every change a page or an API call makes goes through `quire-service`, and every database
@@ -12,6 +12,7 @@ mod app_state;
 mod borrower;
 pub mod client;
 pub mod console;
+mod iso18626;
 mod templates;
 
 pub use app_state::{AppState, Console};
@@ -31,6 +32,10 @@ pub fn router(state: AppState) -> Router {
             .merge(api::routes())
             .merge(borrower::routes())
             .merge(crate::console::routes());
+        let ill = &state.deliverer.config().config.iso18626;
+        if ill.enabled {
+            router = router.merge(iso18626::routes(&ill.path));
+        }
     }
     router
         // Paths under /d/ carry a secret: log them without it.

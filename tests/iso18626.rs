@@ -1,0 +1,360 @@
+//! The ISO 18626 endpoint: partners' ILL systems send requests and requesting-agency messages;
+//! every answer is a confirmation valid against its version's published schema (checked by
+//! `xmllint`, not Quire's own parser), and nothing is created for what is refused.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::util::{Home, daemon_home, start_daemon, stdout};
+use quire_testkit::http::{Request, post};
+
+const PEERS: &str = r#"
+[iso18626]
+enabled = true
+agency_id_type = "ISIL"
+agency_id = "US-XYZ"
+
+[[iso18626.peers]]
+name = "State University"
+agency_id_type = "ISIL"
+agency_id = "US-ABC"
+url = "http://127.0.0.1:9/iso18626"
+account_id = "quire"
+security_code = "s3cret-code"
+
+[[iso18626.peers]]
+name = "Mill (ReShare)"
+agency_id_type = "RESHARE"
+agency_id = "MILL"
+url = "http://127.0.0.1:9/iso18626"
+version = "2021"
+"#;
+
+fn shared(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/iso18626")
+        .join(name)
+}
+
+/// `xmllint --schema` of the version the message names: `Err` with its complaint.
+fn schema_check(xml: &str) -> Result<(), String> {
+    let schema = if xml.contains("version=\"2021\"") {
+        "ISO-18626-2021-2.xsd"
+    } else {
+        "ISO-18626-v1_2.xsd"
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.xml");
+    std::fs::write(&file, xml).unwrap();
+    let out = Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(shared(schema))
+        .arg(&file)
+        .output()
+        .expect("xmllint (libxml2-utils, from scripts/bootstrap)");
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// POSTs `body`; returns the status and the answer, which (for 200) must be schema-valid.
+fn send(port: u16, body: impl Into<Vec<u8>>) -> (u16, String) {
+    let reply = post("/iso18626", "application/xml", body)
+        .send(port)
+        .unwrap();
+    let text = reply.text();
+    if reply.status == 200
+        && let Err(e) = schema_check(&text)
+    {
+        panic!("the answer is not valid against its schema:\n{text}\n{e}");
+    }
+    (reply.status, text)
+}
+
+fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("<{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{name}>"))? + start;
+    Some(&xml[start..end])
+}
+
+#[allow(clippy::too_many_arguments)]
+fn copy_request(
+    agency: &str,
+    account: &str,
+    code: &str,
+    requester_id: &str,
+    compliance: &str,
+    service: &str,
+) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<ISO18626Message xmlns="http://illtransactions.org/2013/iso18626" xmlns:ill="http://illtransactions.org/2013/iso18626" ill:version="1.2">
+<request>
+<header>
+<supplyingAgencyId><agencyIdType>ISIL</agencyIdType><agencyIdValue>US-XYZ</agencyIdValue></supplyingAgencyId>
+<requestingAgencyId><agencyIdType>ISIL</agencyIdType><agencyIdValue>{agency}</agencyIdValue></requestingAgencyId>
+<multipleItemRequestId></multipleItemRequestId>
+<timestamp>2026-11-30T09:00:00+0000</timestamp>
+<requestingAgencyRequestId>{requester_id}</requestingAgencyRequestId>
+<requestingAgencyAuthentication><accountId>{account}</accountId><securityCode>{code}</securityCode></requestingAgencyAuthentication>
+</header>
+<bibliographicInfo>
+<title>Journal of Tests &amp; Trials</title>
+<author>Ada Author</author>
+<titleOfComponent>On scanning</titleOfComponent>
+<pagesRequested>101-115</pagesRequested>
+<bibliographicItemId><bibliographicItemIdentifier>0378-5955</bibliographicItemIdentifier><bibliographicItemIdentifierCode>ISSN</bibliographicItemIdentifierCode></bibliographicItemId>
+</bibliographicInfo>
+<publicationInfo><publicationDate>2024</publicationDate></publicationInfo>
+<serviceInfo><serviceType>{service}</serviceType><copyrightCompliance>{compliance}</copyrightCompliance></serviceInfo>
+<requestedDeliveryInfo><address><electronicAddress><electronicAddressType>Email</electronicAddressType><electronicAddressData>reader@uni.example</electronicAddressData></electronicAddress></address></requestedDeliveryInfo>
+</request>
+</ISO18626Message>"#
+    )
+}
+
+fn requests(home: &Home) -> Vec<Value> {
+    serde_json::from_str(&stdout(&home.ok(&["request", "list", "--json"]))).unwrap()
+}
+
+fn outbox(home: &Home) -> Vec<Value> {
+    serde_json::from_str(&stdout(&home.ok(&["iso18626", "outbox", "--json"]))).unwrap()
+}
+
+fn audit_count(home: &Home, action: &str) -> usize {
+    stdout(&home.ok(&["audit", "export", "--action", action]))
+        .lines()
+        .count()
+}
+
+/// A copy request becomes a Quire request under a scannable id with its citation and basis,
+/// confirmed OK and answered ExpectToSupply in the outbox; sent again, it changes nothing.
+/// A Loan (the published ReShare sample, as sent) is confirmed and answered Unfilled.
+#[test]
+fn a_peer_request_becomes_a_quire_request_once_and_a_loan_is_answered_unfilled() {
+    let (home, port) = daemon_home(PEERS);
+    let _d = start_daemon(&home, port);
+    let request = copy_request(
+        "US-ABC",
+        "quire",
+        "s3cret-code",
+        "ALMA-1001",
+        "US-CCG",
+        "Copy",
+    );
+    let (status, answer) = send(port, request.clone());
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(element(&answer, "messageStatus"), Some("OK"), "{answer}");
+    assert_eq!(
+        element(&answer, "requestingAgencyRequestId"),
+        Some("ALMA-1001")
+    );
+    let list = requests(&home);
+    assert_eq!(list.len(), 1, "{list:#?}");
+    let r = &list[0];
+    let id = r["id"].as_str().unwrap();
+    assert!(
+        id.starts_with("ILL") && id[3..].chars().all(|c| c.is_ascii_digit()),
+        "{id}"
+    );
+    assert_eq!(r["basis"], "ccg");
+    assert_eq!(r["title"], "Journal of Tests & Trials");
+    assert_eq!(r["article"], "On scanning");
+    assert_eq!(r["pages"], "101-115");
+    assert_eq!(r["issn"], "0378-5955");
+    assert_eq!(r["year"], 2024);
+    assert_eq!(r["patron_email"], "reader@uni.example");
+    let queued = outbox(&home);
+    assert_eq!(queued.len(), 1, "{queued:#?}");
+    assert_eq!(queued[0]["status"], "ExpectToSupply");
+    assert_eq!(queued[0]["state"], "pending");
+    let body = queued[0]["body"].as_str().unwrap();
+    schema_check(body).unwrap_or_else(|e| panic!("{body}\n{e}"));
+    assert_eq!(element(body, "supplyingAgencyRequestId"), Some(id));
+
+    // The same request again (a lost confirmation): OK, nothing new.
+    let (status, again) = send(port, request);
+    assert_eq!(
+        (status, element(&again, "messageStatus")),
+        (200, Some("OK"))
+    );
+    assert_eq!(requests(&home).len(), 1);
+    assert_eq!(outbox(&home).len(), 1);
+    assert_eq!(audit_count(&home, "iso18626.received"), 1);
+
+    // The published ReShare sample (version 1.0 on the wire) as sent: a Loan.
+    let mut sample =
+        std::fs::read_to_string(shared("samples/protocol_tests_case1_request.xml")).unwrap();
+    // Addressed to us: its supplying agency becomes this library.
+    let (supplier, rest) = sample.split_once("<requestingAgencyId>").unwrap();
+    sample = format!(
+        "{}<requestingAgencyId>{rest}",
+        supplier
+            .replace("RESHARE", "ISIL")
+            .replace("TEMPLEI", "US-XYZ")
+    );
+    let (status, answer) = send(port, sample);
+    assert_eq!(status, 200);
+    assert_eq!(element(&answer, "messageStatus"), Some("OK"), "{answer}");
+    assert!(
+        answer.contains("version=\"2021\""),
+        "answered in the peer's version: {answer}"
+    );
+    let unfilled: Vec<Value> = outbox(&home)
+        .into_iter()
+        .filter(|m| m["status"] == "Unfilled")
+        .collect();
+    assert_eq!(unfilled.len(), 1);
+    let body = unfilled[0]["body"].as_str().unwrap();
+    schema_check(body).unwrap_or_else(|e| panic!("{body}\n{e}"));
+    assert_eq!(
+        element(body, "reasonUnfilled"),
+        Some("NotAvailableForILL"),
+        "{body}"
+    );
+    let peers: Vec<Value> =
+        serde_json::from_str(&stdout(&home.ok(&["iso18626", "peers", "--json"]))).unwrap();
+    assert_eq!(peers.len(), 2);
+    assert_eq!(peers[1]["last_message"]["kind"], "request", "{peers:#?}");
+    home.ok(&["audit", "verify"]);
+}
+
+/// Unknown agencies and wrong credentials get ERROR confirmations, are audited, and create
+/// nothing; a copyright basis Quire does not know leaves the request for a person.
+#[test]
+fn strangers_and_wrong_codes_are_refused_and_create_nothing() {
+    let (home, port) = daemon_home(PEERS);
+    let _d = start_daemon(&home, port);
+    for (agency, code) in [
+        ("US-NOPE", "s3cret-code"),
+        ("US-ABC", "wrong"),
+        ("US-ABC", ""),
+    ] {
+        let (status, answer) = send(
+            port,
+            copy_request(agency, "quire", code, "R-9", "US-CCG", "Copy"),
+        );
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(element(&answer, "messageStatus"), Some("ERROR"), "{answer}");
+        assert_eq!(element(&answer, "errorType"), Some("UnrecognisedDataValue"));
+        assert!(
+            !answer.contains("s3cret-code"),
+            "never echo the code: {answer}"
+        );
+    }
+    assert!(requests(&home).is_empty());
+    assert!(outbox(&home).is_empty());
+    assert_eq!(audit_count(&home, "iso18626.refused"), 3);
+
+    let (_, answer) = send(
+        port,
+        copy_request(
+            "US-ABC",
+            "quire",
+            "s3cret-code",
+            "R-10",
+            "UK-CLA-FD",
+            "Copy",
+        ),
+    );
+    assert_eq!(element(&answer, "messageStatus"), Some("OK"), "{answer}");
+    let received = stdout(&home.ok(&["audit", "export", "--action", "iso18626.received"]));
+    assert!(received.contains("\"basis_given\":false"), "{received}");
+}
+
+/// Thirty malformed or hostile bodies: each is a clean ERROR confirmation (or 413 when too
+/// large); no entity is resolved; the daemon stays healthy and creates nothing.
+#[test]
+fn malformed_and_hostile_bodies_get_clean_errors() {
+    let (home, port) = daemon_home(PEERS);
+    let _d = start_daemon(&home, port);
+    let secret = home.path().join("secret.txt");
+    std::fs::write(&secret, "TOP-SECRET-CONTENT").unwrap();
+    let good = copy_request("US-ABC", "quire", "s3cret-code", "R-1", "US-CCG", "Copy");
+    let mut bodies: Vec<Vec<u8>> = vec![
+        Vec::new(),
+        b"not xml at all".to_vec(),
+        b"<".to_vec(),
+        b"<?xml version=\"1.0\"?>".to_vec(),
+        good.as_bytes()[..good.len() / 2].to_vec(),
+        good.as_bytes()[..good.len() - 30].to_vec(),
+        good.replace("http://illtransactions.org/2013/iso18626", "urn:wrong").into_bytes(),
+        good.replace("<request>", "<requestx>").replace("</request>", "</requestx>").into_bytes(),
+        good.replace("<header>", "").into_bytes(),
+        format!(
+            "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file://{}\">]>{}",
+            secret.display(),
+            good.replace("Ada Author", "&x;")
+        )
+        .into_bytes(),
+        "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">]><request xmlns=\"http://illtransactions.org/2013/iso18626\">&lol2;</request>".as_bytes().to_vec(),
+        good.replace("Ada Author", "&undefined;").into_bytes(),
+        good.replace("Ada Author", "&#0;").into_bytes(),
+        good.replace("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "<?xml version=\"1.0\" encoding=\"UTF-16\"?>").into_bytes(),
+        [b"\xff\xfe".as_slice(), good.as_bytes()].concat(),
+        good.replace("Ada Author", "Ada \u{0}Author").into_bytes(),
+        good.replace("<title>", "<title><title><title>").into_bytes(),
+        format!("{}{}", "<a>".repeat(5000), "</a>".repeat(5000)).into_bytes(),
+        good.replace("ALMA-", "").replace("R-1", "").into_bytes(),
+        good.replace("<requestingAgencyId>", "<requestingAgencyIdx>").replace("</requestingAgencyId>", "</requestingAgencyIdx>").into_bytes(),
+        good.replace("<serviceType>Copy</serviceType>", "<serviceType>Teleport</serviceType>").into_bytes(),
+        b"<requestingAgencyMessage xmlns=\"http://illtransactions.org/2013/iso18626\"><header/><action>Fly</action></requestingAgencyMessage>".to_vec(),
+        b"<requestingAgencyMessage xmlns=\"http://illtransactions.org/2013/iso18626\"></requestingAgencyMessage>".to_vec(),
+        b"<supplyingAgencyMessage xmlns=\"http://illtransactions.org/2013/iso18626\"/>".to_vec(),
+        b"<ISO18626Message xmlns=\"http://illtransactions.org/2013/iso18626\"/>".to_vec(),
+        good.replace("2026-11-30T09:00:00+0000", "yesterday").into_bytes(),
+        good.replace("US-XYZ", "US-SOMEONE-ELSE").into_bytes(),
+        format!("{good}<trailing/>").into_bytes(),
+        good.replace("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "<?xml version=\"1.0\"?><?evil instruction?>").into_bytes(),
+    ];
+    bodies.push(vec![b'a'; 10 * 1024 * 1024]);
+    assert_eq!(bodies.len(), 30);
+    let mut accepted = Vec::new();
+    let mut too_large = 0;
+    for (n, body) in bodies.into_iter().enumerate() {
+        let big = body.len() > 1024 * 1024;
+        let reply = post("/iso18626", "application/xml", body)
+            .send_lenient(port)
+            .unwrap();
+        let Some(reply) = reply else {
+            assert!(big, "body {n}: the connection was dropped");
+            too_large += 1;
+            continue;
+        };
+        let text = reply.text();
+        if big {
+            assert_eq!(reply.status, 413, "body {n}: {text}");
+            too_large += 1;
+            continue;
+        }
+        assert_eq!(reply.status, 200, "body {n}: {text}");
+        assert!(
+            !text.contains("TOP-SECRET"),
+            "body {n} resolved an entity: {text}"
+        );
+        let status = element(&text, "messageStatus");
+        // Some hostile-looking bodies are still good requests (a processing instruction).
+        if status == Some("OK") {
+            accepted.push(n);
+            continue;
+        }
+        assert_eq!(status, Some("ERROR"), "body {n}: {text}");
+        assert!(
+            element(&text, "errorValue").is_some_and(|v| !v.is_empty()),
+            "body {n}: {text}"
+        );
+        schema_check(&text).unwrap_or_else(|e| panic!("body {n}: {text}\n{e}"));
+    }
+    assert_eq!(too_large, 1);
+    // Only one is a good request after all: a processing instruction is legal XML.
+    assert_eq!(accepted, [28], "accepted as good requests: {accepted:?}");
+    let health = Request::new("GET", "/healthz").send(port).unwrap();
+    assert_eq!(health.status, 200, "{}", health.text());
+    assert!(requests(&home).len() <= 2, "{:#?}", requests(&home));
+    home.ok(&["audit", "verify"]);
+}
