@@ -358,3 +358,208 @@ fn malformed_and_hostile_bodies_get_clean_errors() {
     assert!(requests(&home).len() <= 2, "{:#?}", requests(&home));
     home.ok(&["audit", "verify"]);
 }
+
+/// A partner library's system on loopback: it takes Quire's status messages, keeps them, and
+/// confirms each.
+struct TestPeer {
+    port: u16,
+    received: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl TestPeer {
+    fn start() -> TestPeer {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = received.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut s) = stream else { continue };
+                let mut raw = Vec::new();
+                let mut buf = [0u8; 8192];
+                // Headers, then Content-Length bytes of body.
+                let body = loop {
+                    let n = s.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        break None;
+                    }
+                    raw.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&raw).into_owned();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if raw.len() >= end + 4 + len {
+                            break Some(
+                                String::from_utf8_lossy(&raw[end + 4..end + 4 + len]).into_owned(),
+                            );
+                        }
+                    }
+                };
+                let Some(body) = body else { continue };
+                kept.lock().unwrap().push(body);
+                let answer = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+                    <ISO18626Message xmlns=\"http://illtransactions.org/2013/iso18626\" \
+                    xmlns:ill=\"http://illtransactions.org/2013/iso18626\" ill:version=\"1.2\">\
+                    <supplyingAgencyMessageConfirmation><confirmationHeader>\
+                    <timestamp>2026-11-30T10:00:00Z</timestamp>\
+                    <timestampReceived>2026-11-30T10:00:00Z</timestampReceived>\
+                    <messageStatus>OK</messageStatus></confirmationHeader>\
+                    </supplyingAgencyMessageConfirmation></ISO18626Message>";
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+            }
+        });
+        TestPeer { port, received }
+    }
+
+    /// The status messages received so far, as (status, requester's id, body).
+    fn statuses(&self) -> Vec<(String, String, String)> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                (
+                    element(b, "status").unwrap_or("").to_string(),
+                    element(b, "requestingAgencyRequestId")
+                        .unwrap_or("")
+                        .to_string(),
+                    b.clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn wait_for(&self, status: &str, requester_id: &str) -> String {
+        let mut found = None;
+        crate::util::wait_until(
+            std::time::Duration::from_secs(90),
+            &format!("the peer receives {status} for {requester_id}"),
+            || {
+                found = self
+                    .statuses()
+                    .into_iter()
+                    .find(|(s, id, _)| s == status && id == requester_id)
+                    .map(|(_, _, b)| b);
+                found.is_some()
+            },
+        );
+        let body = found.unwrap();
+        schema_check(&body).unwrap_or_else(|e| panic!("{body}\n{e}"));
+        body
+    }
+}
+
+fn agency_message(requester_id: &str, action: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<ISO18626Message xmlns="http://illtransactions.org/2013/iso18626" xmlns:ill="http://illtransactions.org/2013/iso18626" ill:version="1.2">
+<requestingAgencyMessage><header>
+<supplyingAgencyId><agencyIdType>ISIL</agencyIdType><agencyIdValue>US-XYZ</agencyIdValue></supplyingAgencyId>
+<requestingAgencyId><agencyIdType>ISIL</agencyIdType><agencyIdValue>US-ABC</agencyIdValue></requestingAgencyId>
+<multipleItemRequestId></multipleItemRequestId>
+<timestamp>2026-11-30T09:05:00Z</timestamp>
+<requestingAgencyRequestId>{requester_id}</requestingAgencyRequestId>
+<requestingAgencyAuthentication><accountId>quire</accountId><securityCode>s3cret-code</securityCode></requestingAgencyAuthentication>
+</header><action>{action}</action></requestingAgencyMessage></ISO18626Message>"#
+    )
+}
+
+/// The whole exchange with a requesting library's system on loopback: a request is expected
+/// (ExpectToSupply), scanned under its Quire id and delivered (CopyCompleted with a link that
+/// works); a second is cancelled before scanning (Cancelled, answer Y); cancelling the first
+/// after delivery is answered N.
+#[test]
+fn a_loopback_peer_hears_expect_to_supply_then_copy_completed_and_cancels_are_answered() {
+    let peer = TestPeer::start();
+    let config = PEERS.replace(
+        "url = \"http://127.0.0.1:9/iso18626\"\naccount_id",
+        &format!(
+            "url = \"http://127.0.0.1:{}/iso18626\"\naccount_id",
+            peer.port
+        ),
+    );
+    let (home, port) = daemon_home(&config);
+    let _d = start_daemon(&home, port);
+    let request = |id: &str| {
+        copy_request("US-ABC", "quire", "s3cret-code", id, "US-CCG", "Copy")
+            .replace("<pagesRequested>101-115</pagesRequested>", "")
+    };
+    let (_, answer) = send(port, request("ALMA-1"));
+    assert_eq!(element(&answer, "messageStatus"), Some("OK"), "{answer}");
+    let expect = peer.wait_for("ExpectToSupply", "ALMA-1");
+    let quire_id = element(&expect, "supplyingAgencyRequestId")
+        .unwrap()
+        .to_string();
+
+    // Scanned under the Quire id: processed, delivered, and the requester told where.
+    let inbox = home.path().join("var/inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let staged = home.path().join(format!("{quire_id}.png"));
+    crate::intake::save_png_with_dpi(&crate::intake::clean_page(77), &staged, 150.0);
+    std::fs::rename(&staged, inbox.join(format!("{quire_id}.png"))).unwrap();
+    let done = peer.wait_for("CopyCompleted", "ALMA-1");
+    let url = element(&done, "itemId").expect("deliveryInfo/itemId carries the link");
+    assert!(done.contains("<sentVia>URL</sentVia>"), "{done}");
+    let path = &url[url.find("/d/").expect("a download link")..];
+    let page = Request::new("GET", path).send(port).unwrap();
+    assert_eq!(page.status, 200, "the link works: {}", page.text());
+    // The requester's system tells its reader; Quire sends no e-mail of its own.
+    let outbox_dir = home.path().join("var/outbox");
+    let mails = std::fs::read_dir(&outbox_dir)
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(mails, 0, "notify_patron is off for this peer");
+
+    // A second request, cancelled before anything was scanned.
+    let (_, answer) = send(port, request("ALMA-2"));
+    assert_eq!(element(&answer, "messageStatus"), Some("OK"));
+    peer.wait_for("ExpectToSupply", "ALMA-2");
+    let (status, answer) = send(port, agency_message("ALMA-2", "Cancel"));
+    assert_eq!(status, 200);
+    assert_eq!(element(&answer, "messageStatus"), Some("OK"), "{answer}");
+    assert_eq!(element(&answer, "action"), Some("Cancel"));
+    let cancelled = peer.wait_for("Cancelled", "ALMA-2");
+    assert_eq!(element(&cancelled, "answerYesNo"), Some("Y"), "{cancelled}");
+
+    // Cancelling the delivered one: too late, answered N, nothing changes.
+    let (_, answer) = send(port, agency_message("ALMA-1", "Cancel"));
+    assert_eq!(element(&answer, "messageStatus"), Some("OK"), "{answer}");
+    let mut no = String::new();
+    crate::util::wait_until(
+        std::time::Duration::from_secs(60),
+        "the peer hears N",
+        || {
+            no = peer
+                .statuses()
+                .into_iter()
+                .find(|(_, id, b)| id == "ALMA-1" && b.contains("<answerYesNo>N</answerYesNo>"))
+                .map(|(_, _, b)| b)
+                .unwrap_or_default();
+            !no.is_empty()
+        },
+    );
+    schema_check(&no).unwrap_or_else(|e| panic!("{no}\n{e}"));
+    assert_eq!(element(&no, "status"), Some("CopyCompleted"), "{no}");
+    let sent: Vec<Value> = outbox(&home)
+        .into_iter()
+        .filter(|m| m["state"] == "sent")
+        .collect();
+    assert_eq!(
+        sent.len(),
+        5,
+        "every message confirmed: {:#?}",
+        outbox(&home)
+    );
+    home.ok(&["audit", "verify"]);
+}

@@ -49,6 +49,7 @@
 pub mod disposition;
 mod error;
 pub mod mail;
+pub mod peer;
 pub mod range;
 pub mod store;
 pub mod token;

@@ -44,6 +44,8 @@ named! {
         /// A status message could not be delivered and is given up (or will be retried).
         Iso18626Failed = "iso18626.failed",
         Iso18626Retry = "iso18626.retry",
+        /// A status message for a requester was queued as its request moved.
+        Iso18626Queued = "iso18626.queued",
         DeliveryCreated = "delivery.created",
         /// Staff looked at a stamped copy without delivering it.
         DeliveryPreviewed = "delivery.previewed",

@@ -358,6 +358,15 @@ impl Worker {
             patch,
             event,
         )?;
+        // A requester over ISO 18626 hears that its copy waits for a person.
+        if let (Some(request), Some(why)) = (&request_id, verdict.hold_reason()) {
+            quire_service::iso18626::will_supply(
+                &*self.db,
+                &self.deliverer.config().config.iso18626,
+                request,
+                &why,
+            )?;
+        }
         Ok(())
     }
 

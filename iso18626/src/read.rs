@@ -177,6 +177,54 @@ pub fn read(xml: &[u8]) -> Result<Incoming, Refusal> {
     }
 }
 
+/// What a peer answered to a message Quire sent: `messageStatus` OK, or its error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Ok,
+    /// `messageStatus` ERROR with `errorType` and `errorValue`.
+    Error(String, String),
+}
+
+/// Reads the confirmation a peer answers a `supplyingAgencyMessage` with
+/// (`supplyingAgencyMessageConfirmation`, wrapped or bare). A body that is no such thing is a
+/// [`Refusal`] saying why.
+pub fn confirmation(xml: &[u8]) -> Result<Answer, Refusal> {
+    let root = tree::parse(xml)?;
+    let message = if root.name == "ISO18626Message" {
+        root.children.into_iter().next().ok_or_else(|| Refusal {
+            error: ErrorType::BadlyFormedMessage,
+            reason: "ISO18626Message is empty".into(),
+            kind: None,
+            header: None,
+        })?
+    } else {
+        root
+    };
+    let status = message
+        .child("confirmationHeader")
+        .and_then(|h| h.text_of("messageStatus"));
+    match (message.name.as_str(), status.as_deref().map(str::trim)) {
+        ("supplyingAgencyMessageConfirmation", Some("OK")) => Ok(Answer::Ok),
+        ("supplyingAgencyMessageConfirmation", Some("ERROR")) => {
+            let data = message.child("errorData");
+            Ok(Answer::Error(
+                data.and_then(|d| d.text_of("errorType"))
+                    .unwrap_or_default(),
+                data.and_then(|d| d.text_of("errorValue"))
+                    .unwrap_or_default(),
+            ))
+        }
+        (name, status) => Err(Refusal {
+            error: ErrorType::UnrecognisedDataElement,
+            reason: format!(
+                "expected a supplyingAgencyMessageConfirmation with a messageStatus, got `{name}` ({status:?})"
+            ),
+            kind: None,
+            header: None,
+        }),
+    }
+}
+
 fn read_header(message: &Element, kind: Kind) -> Result<Header, Refusal> {
     let Some(h) = message.child("header") else {
         return Err(Refusal {

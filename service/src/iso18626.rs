@@ -631,3 +631,198 @@ mod tests {
         assert_ne!(a, quire_id("ISIL:US-ABD", "R1", 0));
     }
 }
+
+/// Sends the status messages that are due, each to its peer, and records what the peer
+/// answered: sent (confirmed OK), failed (refused by the peer, or out of tries), or pending
+/// again after a delay that doubles from `retry_secs` up to an hour. Returns how many went.
+pub async fn send_due(
+    repo: &quire_state::Repo,
+    config: &Iso18626Config,
+    client: &quire_delivery::peer::PeerClient,
+) -> Result<usize, StateError> {
+    use quire_state::OutboxState;
+    // Held for five minutes, beyond one exchange's time limit, so that another node's sender
+    // never sends the same message meanwhile.
+    let hold = quire_domain::Timestamp::now() + time::Duration::minutes(5);
+    let due = repo.call(move |db| db.ill_outbox_claim(16, hold)).await?;
+    let mut sent = 0;
+    for m in due {
+        let peer = config
+            .peers
+            .iter()
+            .find(|p| peer_key(&p.agency_id_type, &p.agency_id).eq_ignore_ascii_case(&m.peer));
+        let outcome = match peer {
+            None => Err((false, format!("{} is no longer a configured peer", m.peer))),
+            Some(p) => match client.post_xml(&p.url, m.body.clone()).await {
+                Ok(answer) => match quire_iso18626::read::confirmation(answer.as_bytes()) {
+                    Ok(quire_iso18626::read::Answer::Ok) => Ok(answer),
+                    // The peer read it and said no: sending it again would not change that.
+                    Ok(quire_iso18626::read::Answer::Error(kind, value)) => {
+                        Err((false, format!("{} refused it: {kind}: {value}", p.name)))
+                    }
+                    Err(why) => Err((true, format!("{} answered no confirmation: {why}", p.name))),
+                },
+                Err(e) => Err((true, e.to_string())),
+            },
+        };
+        let attempt = m.attempts + 1;
+        let subject = m.request_id.clone();
+        let record =
+            |kind: &str, summary: String, body: String, direction: Direction| NewIllMessage {
+                request_id: Some(subject.clone()),
+                peer: m.peer.clone(),
+                direction,
+                kind: kind.into(),
+                summary,
+                body,
+            };
+        let event = |action: Action, detail: serde_json::Value| {
+            NewEvent::new("daemon", action)
+                .subject("request", &m.request_id)
+                .details(serde_json::json!({
+                    "peer": m.peer, "status": m.status.as_str(), "attempt": attempt, "outcome": detail,
+                }))
+        };
+        let (state, next_at, error, response, ev) = match outcome {
+            Ok(answer) => {
+                sent += 1;
+                let out = record(
+                    "supplyingAgencyMessage",
+                    m.status.as_str().into(),
+                    m.body.clone(),
+                    Direction::Out,
+                );
+                repo.call(move |db| db.ill_message(&out)).await?;
+                (
+                    OutboxState::Sent,
+                    quire_domain::Timestamp::now(),
+                    None,
+                    Some(record(
+                        "supplyingAgencyMessageConfirmation",
+                        "OK".into(),
+                        answer,
+                        Direction::In,
+                    )),
+                    event(Action::Iso18626Sent, serde_json::json!("confirmed")),
+                )
+            }
+            Err((retry, why)) if retry && attempt < i64::from(config.max_attempts) => {
+                let delay =
+                    (config.retry_secs * 2f64.powi((attempt - 1).min(16) as i32)).min(3600.0);
+                tracing::warn!(peer = %m.peer, request = %m.request_id, error = %why, "ISO 18626 status message not sent; will retry");
+                (
+                    OutboxState::Pending,
+                    quire_domain::Timestamp::now() + std::time::Duration::from_secs_f64(delay),
+                    Some(why.clone()),
+                    None,
+                    event(Action::Iso18626Retry, serde_json::json!(why)),
+                )
+            }
+            Err((_, why)) => {
+                tracing::error!(peer = %m.peer, request = %m.request_id, error = %why, "ISO 18626 status message failed");
+                (
+                    OutboxState::Failed,
+                    quire_domain::Timestamp::now(),
+                    Some(why.clone()),
+                    None,
+                    event(Action::Iso18626Failed, serde_json::json!(why)),
+                )
+            }
+        };
+        let id = m.id;
+        repo.call(move |db| {
+            db.ill_outbox_update(id, state, next_at, error.as_deref(), response.as_ref(), ev)
+        })
+        .await?;
+    }
+    Ok(sent)
+}
+
+/// Tells the requester, if the request came over ISO 18626, that its copy is out:
+/// `CopyCompleted` with the link (`deliveryInfo`), once. Nothing for a request typed in.
+pub fn copy_completed(
+    db: &dyn Database,
+    config: &Iso18626Config,
+    request: &str,
+    url: &str,
+) -> Result<(), StateError> {
+    let Some(t) = db.ill_of_request(request)? else {
+        return Ok(());
+    };
+    let Some(peer) = config.peer(&t.peer_agency_type, &t.peer_agency_id) else {
+        return Ok(());
+    };
+    let body = status_message(
+        config,
+        peer,
+        &t,
+        &StatusNote {
+            status: IllStatus::CopyCompleted,
+            reason: Reason::StatusChange,
+            note: None,
+            answer: None,
+            reason_unfilled: None,
+            sent: Some(Sent {
+                at: OffsetDateTime::now_utc(),
+                url,
+            }),
+        },
+    );
+    let event = NewEvent::new("daemon", Action::Iso18626Queued)
+        .subject("request", request)
+        .details(serde_json::json!({ "queued": "CopyCompleted", "peer": peer_key(&t.peer_agency_type, &t.peer_agency_id) }));
+    match db.ill_status(
+        request,
+        &[IllStatus::ExpectToSupply, IllStatus::WillSupply],
+        IllStatus::CopyCompleted,
+        &body,
+        event,
+    ) {
+        // Already told (a redelivery), or cancelled meanwhile: nothing more to say.
+        Ok(()) | Err(StateError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Tells the requester its request waits for a person (`WillSupply` with the reason), once,
+/// while it is still only expected.
+pub fn will_supply(
+    db: &dyn Database,
+    config: &Iso18626Config,
+    request: &str,
+    why: &str,
+) -> Result<(), StateError> {
+    let Some(t) = db.ill_of_request(request)? else {
+        return Ok(());
+    };
+    let Some(peer) = config.peer(&t.peer_agency_type, &t.peer_agency_id) else {
+        return Ok(());
+    };
+    let note = format!("Scanned; held for review before it is sent: {why}");
+    let body = status_message(
+        config,
+        peer,
+        &t,
+        &StatusNote {
+            status: IllStatus::WillSupply,
+            reason: Reason::StatusChange,
+            note: Some(&note),
+            answer: None,
+            reason_unfilled: None,
+            sent: None,
+        },
+    );
+    let event = NewEvent::new("daemon", Action::Iso18626Queued)
+        .subject("request", request)
+        .details(serde_json::json!({ "queued": "WillSupply", "reason": why }));
+    match db.ill_status(
+        request,
+        &[IllStatus::ExpectToSupply],
+        IllStatus::WillSupply,
+        &body,
+        event,
+    ) {
+        Ok(()) | Err(StateError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

@@ -82,7 +82,10 @@ async fn serve(config: &LoadedConfig, db: state::Db) -> anyhow::Result<ExitCode>
     ));
     let deliverer = Arc::new(Deliverer::open(config, repo.clone()).context("opening the store")?);
     let mailer = notices::mailer(config).context("setting up mail")?;
-    // Notices and purges go with the worker role: the node that delivers sends.
+    let peers = quire_delivery::peer::PeerClient::new(std::time::Duration::from_secs(30))
+        .context("setting up the ISO 18626 client")?;
+    // Notices, ISO 18626 status messages and purges go with the worker role: the node that
+    // delivers sends.
     let background = node.has(NodeRole::Worker).then(|| {
         let (repo, deliverer, config) = (repo.clone(), deliverer.clone(), config.clone());
         let mut stop = stop_rx_for_tasks.clone();
@@ -93,6 +96,12 @@ async fn serve(config: &LoadedConfig, db: state::Db) -> anyhow::Result<ExitCode>
             loop {
                 if let Err(e) = notices::send_due(&repo, &mailer, &config).await {
                     tracing::error!(error = %format!("{e:#}"), "sending notices");
+                }
+                let ill = &config.config.iso18626;
+                if ill.enabled
+                    && let Err(e) = quire_service::iso18626::send_due(&repo, ill, &peers).await
+                {
+                    tracing::error!(error = %e, "sending ISO 18626 status messages");
                 }
                 if last_purge.elapsed() >= purge_every {
                     last_purge = tokio::time::Instant::now();

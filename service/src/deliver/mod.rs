@@ -294,13 +294,30 @@ impl Deliverer {
         let work = quire_domain::compliance::Work::of(request);
         let basis = request.basis;
         let rules = cfg.compliance.clone();
+        // A request that came over ISO 18626: never after the requester cancelled it, and the
+        // patron is e-mailed only if that peer wants it (its own system usually tells them).
+        let lookup = request.id.clone();
+        let ill = self.repo.call(move |db| db.ill_of_request(&lookup)).await?;
+        let ill_config = cfg.iso18626.clone();
+        if let Some(t) = &ill {
+            anyhow::ensure!(
+                t.status != quire_state::IllStatus::Cancelled,
+                "request {} was cancelled by its requester (ISO 18626); not delivered",
+                request.id
+            );
+        }
+        let notify = ill.as_ref().is_none_or(|t| {
+            ill_config
+                .peer(&t.peer_agency_type, &t.peer_agency_id)
+                .is_some_and(|p| p.notify_patron)
+        });
         let compliance = self
             .repo
             .call(move |db| {
                 db.delivery_create_counted(
                     &delivery,
                     &link,
-                    Some((&notice.to, &notice.subject, &notice.body)),
+                    notify.then_some((&notice.to, &notice.subject, &notice.body)),
                     job.as_deref(),
                     finishes_job,
                     event,
@@ -310,6 +327,24 @@ impl Deliverer {
                 )
             })
             .await?;
+        if ill.is_some() {
+            let (request_id, link_url) = (request.id.clone(), url.clone());
+            let held = compliance.verdict == quire_domain::compliance::Verdict::Hold;
+            self.repo
+                .call(move |db| {
+                    if held {
+                        crate::iso18626::will_supply(
+                            db,
+                            &ill_config,
+                            &request_id,
+                            "copyright review (CONTU rule of five)",
+                        )
+                    } else {
+                        crate::iso18626::copy_completed(db, &ill_config, &request_id, &link_url)
+                    }
+                })
+                .await?;
+        }
         match compliance.verdict {
             quire_domain::compliance::Verdict::Hold => tracing::warn!(
                 delivery = %delivery_id,
