@@ -609,29 +609,6 @@ fn agency_message(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn us_copyright_compliance_maps_and_anything_else_waits_for_a_person() {
-        assert_eq!(basis_of(Some("US-CCG")), Some(Basis::Ccg));
-        assert_eq!(basis_of(Some(" us-ccl ")), Some(Basis::Ccl));
-        assert_eq!(basis_of(Some("UK-CLA-FD")), None);
-        assert_eq!(basis_of(None), None);
-    }
-
-    #[test]
-    fn quire_ids_are_scannable_and_differ_per_attempt() {
-        let a = quire_id("ISIL:US-ABC", "R1", 0);
-        assert!(a.starts_with("ILL") && a.len() == 13, "{a}");
-        assert!(a[3..].chars().all(|c| c.is_ascii_digit()));
-        assert_eq!(a, quire_id("ISIL:US-ABC", "R1", 0));
-        assert_ne!(a, quire_id("ISIL:US-ABC", "R1", 1));
-        assert_ne!(a, quire_id("ISIL:US-ABD", "R1", 0));
-    }
-}
-
 /// Sends the status messages that are due, each to its peer, and records what the peer
 /// answered: sent (confirmed OK), failed (refused by the peer, or out of tries), or pending
 /// again after a delay that doubles from `retry_secs` up to an hour. Returns how many went.
@@ -824,5 +801,28 @@ pub fn will_supply(
     ) {
         Ok(()) | Err(StateError::Conflict(_)) => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn us_copyright_compliance_maps_and_anything_else_waits_for_a_person() {
+        assert_eq!(basis_of(Some("US-CCG")), Some(Basis::Ccg));
+        assert_eq!(basis_of(Some(" us-ccl ")), Some(Basis::Ccl));
+        assert_eq!(basis_of(Some("UK-CLA-FD")), None);
+        assert_eq!(basis_of(None), None);
+    }
+
+    #[test]
+    fn quire_ids_are_scannable_and_differ_per_attempt() {
+        let a = quire_id("ISIL:US-ABC", "R1", 0);
+        assert!(a.starts_with("ILL") && a.len() == 13, "{a}");
+        assert!(a[3..].chars().all(|c| c.is_ascii_digit()));
+        assert_eq!(a, quire_id("ISIL:US-ABC", "R1", 0));
+        assert_ne!(a, quire_id("ISIL:US-ABC", "R1", 1));
+        assert_ne!(a, quire_id("ISIL:US-ABD", "R1", 0));
     }
 }
