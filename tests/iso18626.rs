@@ -561,5 +561,24 @@ fn a_loopback_peer_hears_expect_to_supply_then_copy_completed_and_cancels_are_an
         "every message confirmed: {:#?}",
         outbox(&home)
     );
+    // Staff see where the request came from and what was said.
+    let page = crate::util::staff_page_as_new_technician(
+        &home,
+        port,
+        "tech-ill",
+        &format!("/staff/requests/{quire_id}"),
+    );
+    for expected in [
+        "State University",
+        "ALMA-1",
+        "CopyCompleted",
+        "supplyingAgencyMessageConfirmation",
+        "requestingAgencyMessage",
+    ] {
+        assert!(
+            page.contains(expected),
+            "{expected} not on the request page:\n{page}"
+        );
+    }
     home.ok(&["audit", "verify"]);
 }

@@ -68,13 +68,36 @@ pub async fn show(
     Query(q): Query<ListQuery>,
 ) -> PageResult {
     staff.require(Area::Requests)?;
-    let (request, links, notices) = blocking(&state, &staff, move |db| {
+    let (request, links, notices, ill, messages) = blocking(&state, &staff, move |db| {
         let r = db
             .request_get(&id)?
             .ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
-        Ok((r, db.links_list(Some(&id))?, db.notices_of_request(&id)?))
+        Ok((
+            r,
+            db.links_list(Some(&id))?,
+            db.notices_of_request(&id)?,
+            db.ill_of_request(&id)?,
+            db.ill_messages(&id)?,
+        ))
     })
     .await?;
+    // The requester's side, when the request came from a partner's ILL system (ISO 18626).
+    let peer_name = ill.as_ref().and_then(|t| {
+        state
+            .deliverer
+            .config()
+            .config
+            .iso18626
+            .peer(&t.peer_agency_type, &t.peer_agency_id)
+            .map(|p| p.name.clone())
+    });
+    let messages: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({ "at": m.at.to_string(), "direction": m.direction.as_str(), "kind": m.kind,
+                    "summary": m.summary, "body": m.body })
+        })
+        .collect();
     let now = quire_domain::Timestamp::now();
     let links: Vec<Value> = links
         .into_iter()
@@ -92,7 +115,10 @@ pub async fn show(
     Ok(page(
         &staff,
         "request.html",
-        context! { request => v(&request), links => v(&links), notices => v(&notices), done => q.done },
+        context! {
+            request => v(&request), links => v(&links), notices => v(&notices), done => q.done,
+            ill => v(&ill), peer_name, messages => v(&messages),
+        },
     ))
 }
 
