@@ -532,6 +532,35 @@ fn a_loopback_peer_hears_expect_to_supply_then_copy_completed_and_cancels_are_an
     let cancelled = peer.wait_for("Cancelled", "ALMA-2");
     assert_eq!(element(&cancelled, "answerYesNo"), Some("Y"), "{cancelled}");
 
+    // A third, declined by staff: the requester hears Unfilled with the note.
+    let (_, answer) = send(port, request("ALMA-3"));
+    assert_eq!(element(&answer, "messageStatus"), Some("OK"));
+    let third = element(
+        &peer.wait_for("ExpectToSupply", "ALMA-3"),
+        "supplyingAgencyRequestId",
+    )
+    .unwrap()
+    .to_string();
+    home.ok(&[
+        "request",
+        "decline",
+        &third,
+        "--note",
+        "volume missing from our holdings",
+    ]);
+    let unfilled = peer.wait_for("Unfilled", "ALMA-3");
+    assert!(unfilled.contains("volume missing"), "{unfilled}");
+    assert_eq!(
+        element(&unfilled, "reasonUnfilled"),
+        Some("NotAvailableForILL")
+    );
+    let twice = home.fails(&["request", "decline", &third, "--note", "again"]);
+    assert!(
+        crate::util::stderr(&twice).contains("Unfilled"),
+        "{}",
+        crate::util::stderr(&twice)
+    );
+
     // Cancelling the delivered one: too late, answered N, nothing changes.
     let (_, answer) = send(port, agency_message("ALMA-1", "Cancel"));
     assert_eq!(element(&answer, "messageStatus"), Some("OK"), "{answer}");
@@ -557,7 +586,7 @@ fn a_loopback_peer_hears_expect_to_supply_then_copy_completed_and_cancels_are_an
         .collect();
     assert_eq!(
         sent.len(),
-        5,
+        7,
         "every message confirmed: {:#?}",
         outbox(&home)
     );

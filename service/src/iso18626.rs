@@ -761,6 +761,55 @@ pub fn copy_completed(
     }
 }
 
+/// Staff decline a request from a partner: the requester is told `Unfilled` with a reason
+/// (`NotAvailableForILL` and the note), once, and its jobs waiting to go out are held.
+/// `Conflict` when the copy went out already or the request ended.
+pub fn decline(
+    db: &dyn Database,
+    config: &Iso18626Config,
+    request: &str,
+    actor: &str,
+    note: &str,
+) -> Result<(), StateError> {
+    let t = db.ill_of_request(request)?.ok_or_else(|| {
+        StateError::NotFound(format!(
+            "request {request} did not come from a partner's ILL system"
+        ))
+    })?;
+    let peer = config
+        .peer(&t.peer_agency_type, &t.peer_agency_id)
+        .ok_or_else(|| {
+            StateError::Conflict(format!(
+                "{}:{} is no longer a configured peer",
+                t.peer_agency_type, t.peer_agency_id
+            ))
+        })?;
+    let body = status_message(
+        config,
+        peer,
+        &t,
+        &StatusNote {
+            status: IllStatus::Unfilled,
+            reason: Reason::StatusChange,
+            note: Some(note),
+            answer: None,
+            reason_unfilled: Some("NotAvailableForILL"),
+            sent: None,
+        },
+    );
+    let event = NewEvent::new(actor, Action::Iso18626Queued)
+        .subject("request", request)
+        .details(serde_json::json!({ "queued": "Unfilled", "note": note }));
+    db.ill_status(
+        request,
+        &[IllStatus::ExpectToSupply, IllStatus::WillSupply],
+        IllStatus::Unfilled,
+        &body,
+        event,
+    )?;
+    crate::jobs::hold_for_cancel(db, request)
+}
+
 /// Tells the requester its request waits for a person (`WillSupply` with the reason), once,
 /// while it is still only expected.
 pub fn will_supply(

@@ -44,7 +44,7 @@ pub fn hold(
     db.job_transition(job, &[JobState::Processed], JobState::Held, patch, event)
 }
 
-/// The requester cancelled `request` (ISO 18626): its jobs waiting to be delivered are held,
+/// `request` ended over ISO 18626 (the requester cancelled it, or staff declined it): its jobs waiting to be delivered are held,
 /// so that no copy goes out. A job still being processed is held when it finishes (the worker
 /// asks [`ill_hold_reason`]).
 pub fn hold_for_cancel(db: &dyn Database, request: &str) -> Result<(), StateError> {
@@ -76,6 +76,9 @@ pub fn ill_hold_reason(db: &dyn Database, request: &str) -> Result<Option<String
     Ok(match db.ill_of_request(request)? {
         Some(t) if t.status == quire_state::IllStatus::Cancelled => {
             Some("the requester cancelled this request (ISO 18626)".into())
+        }
+        Some(t) if t.status == quire_state::IllStatus::Unfilled => {
+            Some("declined: the requester was told Unfilled (ISO 18626)".into())
         }
         Some(t) if !t.basis_given => Some(
             "the requester gave no copyright basis Quire knows (US-CCG or US-CCL): set one before release"

@@ -22,6 +22,13 @@ pub enum RequestCommand {
     /// id, patron, email, library, title, issn, isbn, article, author, year, volume, issue,
     /// pages, basis, basis_reference, link_days, link_downloads.
     Import { file: PathBuf },
+    /// Decline a request a partner's ILL system sent: it is told Unfilled, with the note.
+    Decline {
+        id: String,
+        /// Why, for the requesting library (e.g. "volume missing from our holdings").
+        #[arg(long)]
+        note: String,
+    },
     /// List requests, newest first.
     List {
         #[arg(long)]
@@ -124,6 +131,17 @@ pub fn run(cmd: RequestCommand, config: &LoadedConfig) -> anyhow::Result<ExitCod
                 requests.len(),
                 file.display()
             );
+        }
+        RequestCommand::Decline { id, note } => {
+            anyhow::ensure!(!note.trim().is_empty(), "give a --note for the requester");
+            quire_service::iso18626::decline(
+                &*db,
+                &config.config.iso18626,
+                &id,
+                &actor,
+                note.trim(),
+            )?;
+            println!("{id}: declined; the requester will be told Unfilled");
         }
         RequestCommand::List { json, limit } => {
             let list = db.requests_list(limit)?;

@@ -301,9 +301,13 @@ impl Deliverer {
         let ill_config = cfg.iso18626.clone();
         if let Some(t) = &ill {
             anyhow::ensure!(
-                t.status != quire_state::IllStatus::Cancelled,
-                "request {} was cancelled by its requester (ISO 18626); not delivered",
-                request.id
+                !matches!(
+                    t.status,
+                    quire_state::IllStatus::Cancelled | quire_state::IllStatus::Unfilled
+                ),
+                "request {} ended over ISO 18626 (the requester was told {}); not delivered",
+                request.id,
+                t.status
             );
         }
         let notify = ill.as_ref().is_none_or(|t| {
