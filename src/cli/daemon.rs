@@ -111,7 +111,8 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
         // Through the one async path like every database call; custody holds its own handle
         // (the workers' threads share it), hence the owned `db` rather than the borrowed one.
         let (config, db) = (config.clone(), db.clone());
-        repo.run(move |_| intake::recover(&config, db))
+        let (files, runtime) = (deliverer.files().clone(), tokio::runtime::Handle::current());
+        repo.run(move |_| intake::recover(&config, db, files, runtime))
             .await
             .context("recovering the spool")?;
     }
@@ -134,10 +135,11 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     } else {
         let (stop, wake, config, db) = (stop.clone(), wake.clone(), config.clone(), db.clone());
         let health = health.clone();
+        let (files, runtime) = (deliverer.files().clone(), tokio::runtime::Handle::current());
         std::thread::Builder::new()
             .name("quire-inbox".into())
             .spawn(move || {
-                if let Err(e) = intake::run_inbox(&config, db, stop, wake, health) {
+                if let Err(e) = intake::run_inbox(&config, db, files, runtime, stop, wake, health) {
                     tracing::error!(error = %format!("{e:#}"), "inbox watcher stopped");
                 }
             })

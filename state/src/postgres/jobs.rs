@@ -57,8 +57,10 @@ fn from_row(row: &Row) -> Result<Job, StateError> {
         parent_job: row.try_get(14)?,
         claimed_by: row.try_get(15)?,
         lease_until: super::time_opt(row, 16)?,
-        custody: quire_domain::job::custody_from_text(row.try_get::<_, Option<String>>(17)?.as_deref())
-            .map_err(StateError::Corrupt)?,
+        custody: quire_domain::job::custody_from_text(
+            row.try_get::<_, Option<String>>(17)?.as_deref(),
+        )
+        .map_err(StateError::Corrupt)?,
     })
 }
 
