@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::delivery::{S3_SECRET, add_request, links, s3_storage, start_s3s};
 use crate::intake::jobs;
-use crate::util::{Home, corpus, daemon_home, start_daemon, wait_until};
+use crate::util::{Daemon, Home, corpus, daemon_home, start_daemon_logged, wait_until};
 
 /// The sections both nodes share: one database, one store.
 fn shared(cluster: &quire_testkit::postgres::Cluster, s3_port: u16) -> String {
@@ -26,6 +26,15 @@ fn node(name: &str, roles: &str, intake: &str, shared: &str) -> (Home, u16) {
     daemon_home(&format!(
         "{intake}[node]\nname = \"{name}\"\nroles = [{roles}]\n{shared}"
     ))
+}
+
+/// The daemon of `home`, its log in `home`/daemon.log (read back when a wait fails).
+fn start(home: &Home, port: u16) -> Daemon {
+    start_daemon_logged(home, port, &[], &home.path().join("daemon.log"))
+}
+
+fn log(home: &Home) -> String {
+    std::fs::read_to_string(home.path().join("daemon.log")).unwrap_or_default()
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -48,7 +57,7 @@ fn taken_in(station: &Home, scan: &str, name: &str) -> Value {
         jobs(station).len() == 1
     });
     let job = jobs(station).remove(0);
-    assert_eq!(job["state"], "received", "{job}");
+    assert_eq!(job["state"], "received", "{job}\n{}", log(station));
     job
 }
 
@@ -63,7 +72,7 @@ fn a_scan_taken_in_by_an_intake_node_is_processed_and_delivered_by_a_worker_node
     let (station, station_port) = node("station-1", "\"intake\"", "", &shared);
     let (worker, worker_port) = node("worker-1", "\"worker\"", "", &shared);
     add_request(&station, "TN801", &[]);
-    let _station = start_daemon(&station, station_port);
+    let _station = start(&station, station_port);
 
     // Custody: the original is in the store, listed on the job, before any worker runs.
     let job = taken_in(&station, "ccitt.pdf", "TN801.pdf");
@@ -86,7 +95,7 @@ fn a_scan_taken_in_by_an_intake_node_is_processed_and_delivered_by_a_worker_node
     );
 
     // The worker, with a spool of its own, processes and delivers it.
-    let _worker = start_daemon(&worker, worker_port);
+    let _worker = start(&worker, worker_port);
     wait_until(
         Duration::from_secs(240),
         "the job is delivered, held or failed",
@@ -97,7 +106,7 @@ fn a_scan_taken_in_by_an_intake_node_is_processed_and_delivered_by_a_worker_node
         },
     );
     let job = &jobs(&worker)[0];
-    assert_eq!(job["state"], "delivered", "{job}");
+    assert_eq!(job["state"], "delivered", "{job}\n{}", log(&worker));
     let l = links(&worker);
     assert_eq!(l.len(), 1, "{l:?}");
     assert_eq!(l[0]["request"], "TN801");
@@ -138,7 +147,7 @@ fn a_corrupted_object_in_the_store_fails_the_job_naming_it_and_nothing_is_delive
     let (station, station_port) = node("station-1", "\"intake\"", "", &shared);
     let (worker, worker_port) = node("worker-1", "\"worker\"", "max_attempts = 1\n", &shared);
     add_request(&station, "TN802", &[]);
-    let _station = start_daemon(&station, station_port);
+    let _station = start(&station, station_port);
     let job = taken_in(&station, "ccitt.pdf", "TN802.pdf");
     let id = job["id"].as_str().unwrap().to_string();
 
@@ -153,14 +162,14 @@ fn a_corrupted_object_in_the_store_fails_the_job_naming_it_and_nothing_is_delive
     bytes[middle] ^= 0x55;
     std::fs::write(&object, &bytes).unwrap();
 
-    let _worker = start_daemon(&worker, worker_port);
+    let _worker = start(&worker, worker_port);
     wait_until(Duration::from_secs(120), "the job leaves received", || {
         jobs(&worker)
             .first()
             .is_some_and(|j| !["received", "processing"].contains(&j["state"].as_str().unwrap()))
     });
     let job = &jobs(&worker)[0];
-    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["state"], "failed", "{job}\n{}", log(&worker));
     let message = job["error_message"].as_str().unwrap_or_default();
     assert!(
         message.contains(&format!("job {id}")) && message.contains("TN802.pdf"),

@@ -32,7 +32,15 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     ] {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let db = state::open(config).context("opening the database")?;
+    // Off the async threads: the PostgreSQL client is synchronous and runs a runtime of its
+    // own, which may not start inside this one (the same reason every later call goes through
+    // `Repo::run`).
+    let db = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || state::open(&config))
+            .await?
+            .context("opening the database")?
+    };
     let repo = state::Repo::new(db.clone());
     let listener = tokio::net::TcpListener::bind(cfg.server.listen)
         .await
@@ -179,6 +187,9 @@ async fn serve(config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let stopped =
         NewEvent::new("daemon", Action::DaemonStopped).details(json!({"signal": signal_name}));
     repo.call(move |db| db.audit_append(stopped)).await?;
+    // The last handles on the database close its connections, which the PostgreSQL client
+    // does by blocking: off the async threads too.
+    let _ = tokio::task::spawn_blocking(move || drop((db, repo, deliverer))).await;
     Ok(ExitCode::SUCCESS)
 }
 
