@@ -125,7 +125,7 @@ fn restore_from_quarantine(
         }
         std::fs::remove_dir(&held)?;
     }
-    let mut originals = std::fs::read_dir(&dir)?
+    let mut originals = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
         .filter(|e| spool::is_original(&e.file_name().to_string_lossy()));
     if originals.next().is_none() && job.custody.is_empty() {
