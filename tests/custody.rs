@@ -53,10 +53,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// Drops `scan` as `name` in the station's inbox and waits for its job row, taken into custody.
 fn taken_in(station: &Home, scan: &str, name: &str) -> Value {
     std::fs::copy(corpus(scan), station.path().join("var/inbox").join(name)).unwrap();
-    wait_until(Duration::from_secs(60), "the scan is taken in", || {
-        jobs(station).len() == 1
-    });
-    let job = jobs(station).remove(0);
+    let job = taken_in_already_dropped(station);
     assert_eq!(job["state"], "received", "{job}\n{}", log(station));
     job
 }
@@ -187,4 +184,49 @@ fn a_corrupted_object_in_the_store_fails_the_job_naming_it_and_nothing_is_delive
     );
     let _ = s3.kill();
     let _ = s3.wait();
+}
+
+#[test]
+fn a_store_that_cannot_take_the_scan_leaves_it_in_the_inbox_and_records_nothing() {
+    let cluster = quire_testkit::postgres::Cluster::start().expect("a PostgreSQL cluster");
+    let bucket = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(bucket.path().join("quire")).unwrap();
+    // Nothing listens there yet: the store cannot take anything.
+    let s3_port = crate::util::free_port();
+    let shared = shared(&cluster, s3_port);
+    let (station, station_port) = node("station-1", "\"intake\"", "", &shared);
+    add_request(&station, "TN803", &[]);
+    let _station = start(&station, station_port);
+    let dropped = station.path().join("var/inbox/TN803.pdf");
+    std::fs::copy(corpus("ccitt.pdf"), &dropped).unwrap();
+    wait_until(Duration::from_secs(30), "a try to take it in", || {
+        log(&station).contains("could not take scan into custody")
+    });
+    assert!(dropped.is_file(), "the scan is back in the inbox");
+    assert!(jobs(&station).is_empty(), "no job is recorded");
+    assert!(
+        files_under(&station.path().join("var/spool")).is_empty(),
+        "nothing is left in the spool"
+    );
+    let text = log(&station);
+    assert!(
+        text.contains("object store") && text.contains("back in the inbox"),
+        "{text}"
+    );
+
+    // Once the store answers, the next look takes it.
+    let mut s3 = start_s3s(bucket.path(), s3_port);
+    let job = taken_in_already_dropped(&station);
+    assert_eq!(job["custody"].as_array().map(Vec::len), Some(1), "{job}");
+    assert!(!dropped.exists());
+    let _ = s3.kill();
+    let _ = s3.wait();
+}
+
+/// Waits for the one job of a scan already in the inbox.
+fn taken_in_already_dropped(station: &Home) -> Value {
+    wait_until(Duration::from_secs(60), "the scan is taken in", || {
+        jobs(station).len() == 1
+    });
+    jobs(station).remove(0)
 }

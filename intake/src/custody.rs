@@ -1,4 +1,5 @@
-//! Taking scans into custody: the move into the spool, the job row, request matching by name,
+//! Taking scans into custody: the move into the spool, the originals into the object store
+//! when custody is there (several nodes), the job row, request matching by name,
 //! exact-duplicate detection, and recovery of whatever a crash left half-done.
 
 use std::io::Read;

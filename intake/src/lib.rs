@@ -334,7 +334,7 @@ fn take(custody: &custody::Custody, path: &Path, wake: &worker::Wake) {
         }
         // The file stays where it is and is tried again at the next look.
         Err(e) => {
-            tracing::error!(path = %path.display(), error = %e, "could not take scan into custody")
+            tracing::error!(path = %path.display(), error = %format!("{e:#}"), "could not take scan into custody")
         }
     }
 }
