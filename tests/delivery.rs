@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::intake::jobs;
 use crate::util::{Home, corpus, daemon_home, start_daemon, stderr, stdout, wait_until};
 
-fn add_request(home: &Home, id: &str, extra: &[&str]) {
+pub(crate) fn add_request(home: &Home, id: &str, extra: &[&str]) {
     let mut args = vec![
         "request",
         "add",
@@ -50,7 +50,7 @@ fn download_outcomes(home: &Home) -> (Vec<String>, String) {
     (outcomes, log)
 }
 
-fn links(home: &Home) -> Vec<Value> {
+pub(crate) fn links(home: &Home) -> Vec<Value> {
     serde_json::from_str(&stdout(&home.ok(&["links", "--json"]))).unwrap()
 }
 
@@ -652,10 +652,10 @@ fn a_scan_ready_while_the_s3_store_is_away_is_delivered_once_it_is_back() {
 }
 
 /// The secret [`start_s3s`] gives its server.
-const S3_SECRET: &str = "quire-secret-key-123";
+pub(crate) const S3_SECRET: &str = "quire-secret-key-123";
 
 /// The `[storage]` section for the `quire` bucket of [`start_s3s`]'s server, signing with `secret`.
-fn s3_storage(port: u16, secret: &str) -> String {
+pub(crate) fn s3_storage(port: u16, secret: &str) -> String {
     format!(
         "[storage]\nbackend = \"s3\"\nendpoint = \"http://127.0.0.1:{port}\"\nbucket = \"quire\"\n\
          path_style = true\naccess_key_id = \"AKQUIRETEST\"\nsecret_access_key = \"{secret}\"\n"
@@ -664,7 +664,7 @@ fn s3_storage(port: u16, secret: &str) -> String {
 
 /// A real `s3s-fs` on loopback serving `root` (bucket folders inside), started as
 /// [`delivery_works_on_an_s3_store`] does.
-fn start_s3s(root: &Path, port: u16) -> std::process::Child {
+pub(crate) fn start_s3s(root: &Path, port: u16) -> std::process::Child {
     let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/s3s-fs");
     assert!(
         bin.exists(),

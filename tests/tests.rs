@@ -7,6 +7,7 @@ mod cli;
 mod compliance;
 mod config;
 mod console;
+mod custody;
 mod delivery;
 mod intake;
 mod iso18626;

@@ -187,6 +187,14 @@ impl LoadedConfig {
     pub fn spool_dir(&self) -> PathBuf {
         self.data_dir().join("spool")
     }
+
+    /// Whether a job's originals and processed PDFs go to the object store (`[storage]`), so
+    /// that any node can process or deliver a scan another node took in. Follows the database:
+    /// with PostgreSQL the queue is shared and another node may take the job; with SQLite (one
+    /// box) the local spool is the only copy, as it always was.
+    pub fn custody_in_store(&self) -> bool {
+        matches!(self.config.database, DatabaseConfig::Postgres { .. })
+    }
 }
 
 /// Each section is read on its own so that one bad section does not hide errors in the others.

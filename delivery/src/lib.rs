@@ -2,7 +2,8 @@
 //! the e-mail that carries the link.
 //!
 //! - [`store`]: content-addressed object storage with verify-on-read, on a local folder or any
-//!   S3-compatible server ([`open_store`] from a plain [`StoreSpec`]).
+//!   S3-compatible server ([`open_store`] from a plain [`StoreSpec`]). With several nodes it
+//!   also holds jobs' originals and processed PDFs (custody, kept by `quire-service`).
 //! - [`token`]: link tokens (192 random bits) and pickup codes, stored only as hashes and
 //!   compared in constant time; they never print themselves.
 //! - [`mail`]: notices rendered from templates and sent over SMTP (lettre) or written as

@@ -30,7 +30,9 @@ pub struct Job {
     pub hold_reason: Option<String>,
     /// The name the scan had in the inbox.
     pub source_name: String,
-    /// The job's own folder in the spool, holding the original(s) and the output.
+    /// The job's own folder in the spool of the node that took it in (or, for a batch's
+    /// document, that cut it), holding the original(s) and the output. Another node finds its
+    /// own folder for the job through `quire_service::job_files`.
     pub spool_path: String,
     pub source_sha256: String,
     pub page_count: Option<i64>,

@@ -36,7 +36,8 @@ pub fn report_in(dir: &Path) -> PathBuf {
 }
 
 impl Job {
-    /// The job's own folder in the spool.
+    /// The job's own folder in the spool, as recorded by the node that made it; readers on
+    /// any node go through `quire_service::job_files`, which uses this for local custody.
     pub fn folder(&self) -> &Path {
         Path::new(&self.spool_path)
     }

@@ -1,4 +1,5 @@
-//! Taking scans into custody: the move into the spool, the job row, request matching by name,
+//! Taking scans into custody: the move into the spool, the originals into the object store
+//! when custody is there (several nodes), the job row, request matching by name,
 //! exact-duplicate detection, and recovery of whatever a crash left half-done.
 
 use std::io::Read;
@@ -13,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use quire_config::{DuplicatePolicy, LoadedConfig};
 use quire_domain::{Action, spool};
+use quire_service::job_files::JobFiles;
 use quire_state::{Db, Job, JobPatch, JobState, NewEvent, StateError};
 
 pub struct Custody {
@@ -22,21 +24,35 @@ pub struct Custody {
     duplicates: DuplicatePolicy,
     /// This node's name: at start-up only its own claims are resumed.
     node: String,
+    /// With store custody, where the originals go before the job is recorded.
+    files: JobFiles,
+    /// Runs the store's calls from this (blocking) thread.
+    runtime: tokio::runtime::Handle,
 }
 
 impl Custody {
-    pub fn new(config: &LoadedConfig, db: Db, naming: RequestNaming) -> Self {
+    pub fn new(
+        config: &LoadedConfig,
+        db: Db,
+        naming: RequestNaming,
+        files: JobFiles,
+        runtime: tokio::runtime::Handle,
+    ) -> Self {
         Self {
             db,
             spool: config.spool_dir(),
             naming,
             duplicates: config.config.intake.duplicates,
             node: config.config.node.name.clone(),
+            files,
+            runtime,
         }
     }
 
     /// Moves `path` (a file, or a folder of files for one request) into a new job's spool
-    /// folder, then records the job.
+    /// folder, then records the job. With store custody every original is put into the object
+    /// store between the two; if the store cannot take it, the scan goes back to the inbox as
+    /// when the database cannot write.
     pub fn take(&self, path: &Path) -> anyhow::Result<Job> {
         let name = path
             .file_name()
@@ -140,6 +156,12 @@ impl Custody {
             .to_string_lossy()
             .into_owned();
         let sha256 = hash_sources(&sources)?;
+        // Custody in the object store (several nodes) before the job exists, so that no node
+        // ever sees a job whose originals it cannot fetch; empty with the local spool.
+        let custody = self
+            .runtime
+            .block_on(self.files.keep_originals(dir, &inputs(dir)?))
+            .context("keeping the originals in the object store")?;
         let candidate = if is_real_dir(top) {
             self.naming.from_folder(top)
         } else {
@@ -167,7 +189,7 @@ impl Custody {
             parent_job: None,
             claimed_by: None,
             lease_until: None,
-            custody: Vec::new(),
+            custody,
         };
         let mut event = NewEvent::new("daemon", Action::JobReceived)
             .subject("job", id)

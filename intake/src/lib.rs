@@ -23,7 +23,10 @@
 //!
 //! Custody first: a scan is renamed into `spool/<job>/` before any other work, and the job row
 //! is written after, so a crash at any point leaves the scan either in the inbox (taken again)
-//! or in the spool (found again by [`custody::recover`]). Never in neither.
+//! or in the spool (found again by [`custody::recover`]). Never in neither. With several nodes
+//! (PostgreSQL) the originals also go into the object store between the two, and every node
+//! finds a job's files through `quire_service::job_files`, fetching and verifying what its own
+//! spool lacks.
 //!
 //! Every inbox entry has an outcome someone can read: taken; refused into quarantine with a
 //! reason (links, moved as links and never followed; empty files; folders holding a link:
@@ -72,6 +75,7 @@ use crate::temp_name::is_temporary;
 
 use health::{Beat, Health};
 use quire_config::LoadedConfig;
+use quire_service::job_files::JobFiles;
 use quire_state::Db;
 use refuse::Refuser;
 
@@ -79,9 +83,16 @@ use refuse::Refuser;
 /// the queue. Runs once at start, before any worker: run later, it would take a job a live
 /// worker had just begun back to `received`, a second worker could process it again, and the
 /// first one's result would be refused as a conflict and counted as a failed try.
-pub fn recover(config: &LoadedConfig, db: Db) -> anyhow::Result<usize> {
+///
+/// `files` and `runtime` are for store custody (see [`custody::Custody::take`]).
+pub fn recover(
+    config: &LoadedConfig,
+    db: Db,
+    files: JobFiles,
+    runtime: tokio::runtime::Handle,
+) -> anyhow::Result<usize> {
     let naming = RequestNaming::new(&config.config.intake.request_pattern)?;
-    let recovered = custody::Custody::new(config, db, naming).recover()?;
+    let recovered = custody::Custody::new(config, db, naming, files, runtime).recover()?;
     if recovered > 0 {
         tracing::info!(recovered, "jobs recovered from the spool");
     }
@@ -92,12 +103,14 @@ pub fn recover(config: &LoadedConfig, db: Db) -> anyhow::Result<usize> {
 pub fn run_inbox(
     config: &LoadedConfig,
     db: Db,
+    files: JobFiles,
+    runtime: tokio::runtime::Handle,
     stop: Arc<AtomicBool>,
     wake_worker: worker::Wake,
     health: Arc<Health>,
 ) -> anyhow::Result<()> {
     let beat = health.component("quire-inbox");
-    let result = inbox_loop(config, db, &stop, &wake_worker, &beat);
+    let result = inbox_loop(config, db, files, runtime, &stop, &wake_worker, &beat);
     match &result {
         Ok(()) => beat.stopped(),
         Err(e) => beat.dead(&format!("{e:#}")),
@@ -108,6 +121,8 @@ pub fn run_inbox(
 fn inbox_loop(
     config: &LoadedConfig,
     db: Db,
+    files: JobFiles,
+    runtime: tokio::runtime::Handle,
     stop: &AtomicBool,
     wake_worker: &worker::Wake,
     beat: &Beat,
@@ -116,7 +131,7 @@ fn inbox_loop(
     let cfg = &config.config.intake;
     let inbox = cfg.inbox.clone();
     let naming = RequestNaming::new(&cfg.request_pattern)?;
-    let custody = custody::Custody::new(config, db.clone(), naming);
+    let custody = custody::Custody::new(config, db.clone(), naming, files, runtime);
     let refuser = Refuser::new(
         quire_domain::spool::Quarantine::new(config.quarantine_dir()),
         db.clone(),
@@ -319,7 +334,7 @@ fn take(custody: &custody::Custody, path: &Path, wake: &worker::Wake) {
         }
         // The file stays where it is and is tried again at the next look.
         Err(e) => {
-            tracing::error!(path = %path.display(), error = %e, "could not take scan into custody")
+            tracing::error!(path = %path.display(), error = %format!("{e:#}"), "could not take scan into custody")
         }
     }
 }

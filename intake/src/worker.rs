@@ -6,7 +6,7 @@
 //! name and renamed, so running a step again after a crash gives the same result.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -25,6 +25,7 @@ use quire_config::LoadedConfig;
 use quire_domain::Action;
 use quire_domain::spool::{self, Quarantine};
 use quire_service::deliver::{Deliverer, JobTie};
+use quire_service::job_files::JobFiles;
 use quire_state::{Db, Job, JobFilter, JobPatch, JobState, NewEvent, SplitDocument, StateError};
 
 /// Nudges the worker when a job arrives, so it need not poll fast.
@@ -162,6 +163,11 @@ pub fn start(
 }
 
 impl Worker {
+    /// Where a job's files are on this node.
+    fn files(&self) -> &JobFiles {
+        self.deliverer.files()
+    }
+
     fn run(&self, stop: &AtomicBool, wake: &Wake, beat: &Beat) {
         while !stop.load(Ordering::SeqCst) {
             beat.idle();
@@ -256,10 +262,13 @@ impl Worker {
     }
 
     fn process(&self, job: &Job, beat: &Beat) -> anyhow::Result<()> {
-        let dir = PathBuf::from(&job.spool_path);
+        let dir = self.files().dir(job);
         if let Some((code, reason)) = self.interrupted_refusal(job) {
             return self.fail(job, &dir, &code, &reason);
         }
+        // With store custody, what this node's spool lacks comes from the store, verified; a
+        // file that does not match is an error naming it, and a failed try like any other.
+        let dir = self.runtime.block_on(self.files().originals(job))?;
         let inputs = custody::inputs(&dir)?;
         test_fault::before_processing(&inputs);
         let output = spool::output_in(&dir);
@@ -267,6 +276,9 @@ impl Worker {
         match self.processor.process(&inputs, &output, &progress) {
             Ok(done) => {
                 done.report.write_json(&spool::report_in(&dir))?;
+                // Reachable by whichever node delivers or shows it, before the job says so.
+                self.runtime
+                    .block_on(self.files().keep_output(&job.id, &output, &done.sha256))?;
                 self.finish(job, &done.report, &done.sha256)?;
             }
             // The disk, not the scan: never quarantine a good scan for it.
@@ -286,7 +298,7 @@ impl Worker {
                 "processing failed {tries} time(s), the limit ([intake] max_attempts = {}); last: {}",
                 self.max_attempts, trouble.what
             );
-            let dir = PathBuf::from(&job.spool_path);
+            let dir = self.files().dir(job);
             return self.fail(job, &dir, trouble.code, &reason);
         }
         let event = NewEvent::new("daemon", Action::JobRetry)
@@ -317,7 +329,7 @@ impl Worker {
     /// The disk filled up under the job: back to the queue, not counted against the scan.
     fn requeue_for_space(&self, job: &Job, error: &str) -> anyhow::Result<()> {
         tracing::warn!(job = %job.id, %error, "no space left while processing; the job waits for space");
-        let _ = std::fs::remove_file(job.output());
+        let _ = std::fs::remove_file(self.files().output_path(job));
         let event = NewEvent::new("daemon", Action::JobRequeued)
             .subject("job", &job.id)
             .details(json!({ "reason": error }));
@@ -374,7 +386,7 @@ impl Worker {
     /// the batch's output (no second OCR), its own report, request and verdict. The batch ends
     /// `split`; its originals stay in its spool folder until every document is delivered.
     fn split(&self, batch: &Job, report: &Report, segments: &[Segment]) -> anyhow::Result<()> {
-        let dir = PathBuf::from(&batch.spool_path);
+        let dir = self.files().dir(batch);
         let mut documents = Vec::new();
         let mut empty = Vec::new();
         for (n, seg) in segments.iter().enumerate() {
@@ -390,6 +402,8 @@ impl Worker {
                 segment::extract_pages(&spool::output_in(&dir), &pages, &id, &output)?;
             let seg_report = segment::segment_report(report, seg, &output, bytes, &sha256);
             seg_report.write_json(&spool::report_in(&seg_dir))?;
+            self.runtime
+                .block_on(self.files().keep_output(&id, &output, &sha256))?;
             let mut notes = Vec::new();
             // Loose pages before the first sheet belong to the request the file name gave.
             let request_id = match &seg.request {
@@ -523,7 +537,9 @@ impl Worker {
     }
 
     /// Delivers a ready job: stamped copy, stored, link, queued notice; then the originals
-    /// leave the spool unless `[intake] keep_originals`.
+    /// leave the spool unless `[intake] keep_originals`. With store custody the PDF is fetched
+    /// (verified) if this node lacks it, and the store's copies stay (see
+    /// `quire_service::job_files`).
     fn deliver(&self, job: &Job) -> anyhow::Result<()> {
         let Some(request_id) = &job.request_id else {
             return Ok(());
@@ -532,8 +548,9 @@ impl Worker {
             .db
             .request_get(request_id)?
             .with_context(|| format!("request {request_id} vanished"))?;
-        let dir = PathBuf::from(&job.spool_path);
-        let pdf = std::fs::read(spool::output_in(&dir))?;
+        let dir = self.files().dir(job);
+        let output = self.runtime.block_on(self.files().output(job))?;
+        let pdf = std::fs::read(&output)?;
         let receipt = self.runtime.block_on(self.deliverer.deliver(
             &request,
             pdf,
@@ -555,7 +572,7 @@ impl Worker {
                 if documents.iter().all(|d| d.state == JobState::Delivered)
                     && let Some(b) = self.db.job_get(batch)?
                 {
-                    remove_originals(Path::new(&b.spool_path))?;
+                    remove_originals(&self.files().dir(&b))?;
                 }
             }
         }
@@ -590,8 +607,14 @@ impl Worker {
         );
         let note_path = self.quarantine.note(&job.id);
         std::fs::write(&note_path, note)?;
-        // Whatever is still in the spool (all of it, or what a cut-short move left).
-        for original in custody::originals(dir)? {
+        // Whatever is still in the spool (all of it, or what a cut-short move left). With store
+        // custody this node may never have fetched them: nothing to move, the store keeps them.
+        let here = if dir.exists() {
+            custody::originals(dir)?
+        } else {
+            Vec::new()
+        };
+        for original in here {
             let name = original.file_name().unwrap_or_default();
             std::fs::rename(&original, target.join(name))?;
         }

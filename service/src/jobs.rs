@@ -1,10 +1,9 @@
 //! The technician's decisions on a job: release, hold, process again, match to a request.
 //! `quire job …` and the console's job page both call these.
 
-use std::path::PathBuf;
-
 use serde_json::json;
 
+use crate::job_files::JobFiles;
 use quire_domain::Action;
 use quire_domain::spool::{self, Quarantine};
 use quire_state::{Database, Job, JobPatch, JobState, NewEvent, StateError};
@@ -89,10 +88,12 @@ pub fn ill_hold_reason(db: &dyn Database, request: &str) -> Result<Option<String
 }
 
 /// Back to the queue from held, processed or failed; a failed job's original comes back from
-/// quarantine first.
+/// quarantine first (into the job's folder on this node, see [`JobFiles`]; with store custody
+/// an original not in this node's quarantine is fetched from the store by the worker).
 pub fn reprocess(
     db: &dyn Database,
     quarantine: &std::path::Path,
+    files: &JobFiles,
     job: &str,
     actor: &str,
 ) -> Result<Job, StateError> {
@@ -111,7 +112,7 @@ pub fn reprocess(
         )));
     }
     if current.state == JobState::Failed {
-        restore_from_quarantine(quarantine, &current)
+        restore_from_quarantine(quarantine, &files.dir(&current), &current)
             .map_err(|e| StateError::Callback(format!("job {job}: {e}")))?;
     }
     let event = NewEvent::new(actor, Action::JobReprocess).subject("job", job);
@@ -153,11 +154,14 @@ pub fn match_request(
     db.job_transition(job, &[current.state], current.state, patch, event)
 }
 
-fn restore_from_quarantine(quarantine: &std::path::Path, job: &Job) -> std::io::Result<()> {
+fn restore_from_quarantine(
+    quarantine: &std::path::Path,
+    dir: &std::path::Path,
+    job: &Job,
+) -> std::io::Result<()> {
     let quarantine = Quarantine::new(quarantine);
     let held = quarantine.folder(&job.id);
-    let dir = PathBuf::from(&job.spool_path);
-    std::fs::create_dir_all(&dir)?;
+    std::fs::create_dir_all(dir)?;
     if held.is_dir() {
         for entry in std::fs::read_dir(&held)? {
             let p = entry?.path();
@@ -165,10 +169,10 @@ fn restore_from_quarantine(quarantine: &std::path::Path, job: &Job) -> std::io::
         }
         std::fs::remove_dir(&held)?;
     }
-    let mut originals = std::fs::read_dir(&dir)?
+    let mut originals = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
         .filter(|e| spool::is_original(&e.file_name().to_string_lossy()));
-    if originals.next().is_none() {
+    if originals.next().is_none() && job.custody.is_empty() {
         return Err(std::io::Error::other("the original is gone"));
     }
     let _ = std::fs::remove_file(quarantine.note(&job.id));

@@ -9,12 +9,16 @@
 //! Operations that also move files to a store or a mailer (delivering, purging, sending
 //! notices) are async and live in [`deliver`].
 //!
+//! [`job_files`] is where a job's files are on this node: the local spool on one box, or
+//! fetched from the object store and verified when custody is there (several nodes).
+//!
 //! Not here: reading the configuration (`quire-config`), storage and mail transports
 //! (`quire-delivery`), the page pipeline, and anything about HTTP or the command line.
 
 pub mod deliver;
 pub mod deliveries;
 pub mod iso18626;
+pub mod job_files;
 pub mod jobs;
 pub mod links;
 pub mod nodes;

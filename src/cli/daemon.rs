@@ -127,7 +127,8 @@ async fn serve(config: &LoadedConfig, db: state::Db) -> anyhow::Result<ExitCode>
         // Through the one async path like every database call; custody holds its own handle
         // (the workers' threads share it), hence the owned `db` rather than the borrowed one.
         let (config, db) = (config.clone(), db.clone());
-        repo.run(move |_| intake::recover(&config, db))
+        let (files, runtime) = (deliverer.files().clone(), tokio::runtime::Handle::current());
+        repo.run(move |_| intake::recover(&config, db, files, runtime))
             .await
             .context("recovering the spool")?;
     }
@@ -160,10 +161,11 @@ async fn serve(config: &LoadedConfig, db: state::Db) -> anyhow::Result<ExitCode>
     } else {
         let (stop, wake, config, db) = (stop.clone(), wake.clone(), config.clone(), db.clone());
         let health = health.clone();
+        let (files, runtime) = (deliverer.files().clone(), tokio::runtime::Handle::current());
         std::thread::Builder::new()
             .name("quire-inbox".into())
             .spawn(move || {
-                if let Err(e) = intake::run_inbox(&config, db, stop, wake, health) {
+                if let Err(e) = intake::run_inbox(&config, db, files, runtime, stop, wake, health) {
                     tracing::error!(error = %format!("{e:#}"), "inbox watcher stopped");
                 }
             })
@@ -204,6 +206,9 @@ async fn serve(config: &LoadedConfig, db: state::Db) -> anyhow::Result<ExitCode>
     let stopped =
         NewEvent::new("daemon", Action::DaemonStopped).details(json!({"signal": signal_name}));
     repo.call(move |db| db.audit_append(stopped)).await?;
+    // The last handles on the database close its connections, which the PostgreSQL client
+    // does by blocking: off the async threads too.
+    let _ = tokio::task::spawn_blocking(move || drop((db, repo, deliverer))).await;
     Ok(ExitCode::SUCCESS)
 }
 

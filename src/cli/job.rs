@@ -116,7 +116,8 @@ pub fn run(cmd: JobCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
                 v["documents"] = serde_json::to_value(&documents)?;
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                print_job(&job, report.as_ref());
+                let files = service::job_files::JobFiles::open(config)?;
+                print_job(&job, &files, report.as_ref());
                 if !documents.is_empty() {
                     println!("\nsplit at its sheets into:");
                     for d in &documents {
@@ -136,7 +137,8 @@ pub fn run(cmd: JobCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
             println!("released {job}: ready for delivery");
         }
         JobCommand::Reprocess { job } => {
-            service::jobs::reprocess(&*db, &config.quarantine_dir(), &job, &actor())?;
+            let files = service::job_files::JobFiles::open(config)?;
+            service::jobs::reprocess(&*db, &config.quarantine_dir(), &files, &job, &actor())?;
             println!("{job} queued for processing again");
         }
         JobCommand::Redeliver { job } => {
@@ -159,7 +161,7 @@ pub fn run(cmd: JobCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_job(job: &Job, report: Option<&serde_json::Value>) {
+fn print_job(job: &Job, files: &service::job_files::JobFiles, report: Option<&serde_json::Value>) {
     println!("job       {}", job.id);
     println!("state     {}", job.state);
     println!(
@@ -182,7 +184,12 @@ fn print_job(job: &Job, report: Option<&serde_json::Value>) {
         println!("error     {c}: {m}");
     }
     if job.output_sha256.is_some() {
-        println!("output    {}", job.output().display());
+        let kept = if files.in_store() {
+            " (this node's copy; the object store holds it by its SHA-256)"
+        } else {
+            ""
+        };
+        println!("output    {}{kept}", files.output_path(job).display());
     }
     let Some(report) = report else { return };
     println!(

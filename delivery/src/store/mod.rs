@@ -1,4 +1,5 @@
-//! Content-addressed object storage for delivered files: the [`Store`] trait, its two backends
+//! Content-addressed object storage for delivered files (and, with several nodes, jobs'
+//! originals and processed PDFs, so that any node can fetch them): the [`Store`] trait, its two backends
 //! (a local folder, any S3-compatible server) and the plain-data [`StoreSpec`] that picks one.
 //!
 //! Every object is keyed by the SHA-256 of its bytes, computed while the bytes stream in, so
@@ -9,8 +10,8 @@
 //! inode, size, mtime and ctime; see [`verified`]), still checking before the final chunk
 //! that it did not change during the read. Writes are atomic on both backends.
 //!
-//! This module knows nothing of links, requests or the database; purge decides *what* to
-//! delete, the store only lists and deletes.
+//! This module knows nothing of links, requests, jobs or the database; purge decides *what* to
+//! delete (only stamped copies), the store only lists and deletes.
 
 mod buffers;
 mod fs;

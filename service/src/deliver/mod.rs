@@ -18,6 +18,7 @@ use quire_delivery::{NoticeFields, NoticeTemplates, S3Spec, Store, StoreSpec};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::job_files::JobFiles;
 use link_key::LinkKey;
 use quire_config::{LoadedConfig, StorageConfig};
 use quire_domain::{Action, DeliveryState};
@@ -26,6 +27,7 @@ use quire_state::{Delivery, Job, JobState, Link, NewEvent, Repo, Request};
 pub struct Deliverer {
     repo: Repo,
     store: Arc<dyn Store>,
+    files: JobFiles,
     config: LoadedConfig,
     key: LinkKey,
     templates: NoticeTemplates,
@@ -103,8 +105,10 @@ impl Deliverer {
                     .context("[mail] subject is set but body is not")?,
             )?,
         };
+        let store = open_store(config)?;
         Ok(Self {
-            store: open_store(config)?,
+            files: JobFiles::new(config, store.clone()),
+            store,
             key: LinkKey::load_or_create(config.data_dir())?,
             repo,
             config: config.clone(),
@@ -119,6 +123,11 @@ impl Deliverer {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// Where jobs' files are on this node (fetched from the store when custody is there).
+    pub fn files(&self) -> &JobFiles {
+        &self.files
     }
 
     pub fn link_url(&self, link_id: &str) -> String {
@@ -148,7 +157,12 @@ impl Deliverer {
             .call(move |db| db.request_get(&lookup))
             .await?
             .with_context(|| format!("request {request_id} is gone (retention?)"))?;
-        let path = job.output();
+        let path = self.files.output(job).await.with_context(|| {
+            format!(
+                "job {}: its processed PDF is not to be had; reprocess the scan to deliver it again",
+                job.id
+            )
+        })?;
         let pdf = std::fs::read(&path).with_context(|| {
             format!(
                 "job {}: its processed PDF {} is gone; reprocess the scan to deliver it again",

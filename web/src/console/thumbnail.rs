@@ -1,6 +1,8 @@
 //! Page thumbnails for the job page: one page of the job's processed PDF, rendered small by
 //! poppler's `pdftoppm` (already needed by Quire's tests and tools) and sent as PNG. Rendered on
-//! demand, not stored: a technician looks at a few jobs, and the spool stays the only copy.
+//! demand, not stored: a technician looks at a few jobs. The PDF is the one
+//! `quire_service::job_files` finds on this node (fetched from the object store and verified
+//! when custody is there).
 
 use std::path::Path;
 use std::process::Command;

@@ -285,12 +285,13 @@ pub async fn reprocess(
     staff.require(Area::Jobs)?;
     csrf::check(&staff, &f.csrf)?;
     let quarantine = state.console.config.quarantine_dir();
+    let files = state.deliverer.files().clone();
     change_job(
         &state,
         &staff,
         id,
         "queued for processing again",
-        move |db, job, actor| jobs::reprocess(db, &quarantine, job, actor),
+        move |db, job, actor| jobs::reprocess(db, &quarantine, &files, job, actor),
     )
     .await
 }
@@ -375,7 +376,18 @@ pub async fn thumbnail(
             "The job has no processed page with that number.",
         ));
     }
-    let pdf = job.output();
+    let pdf = match state.deliverer.files().output(&job).await {
+        Ok(pdf) => pdf,
+        Err(e) => {
+            tracing::warn!(job = %job.id, error = %format!("{e:#}"), "page thumbnail");
+            return Err(super::error_page(
+                &staff,
+                StatusCode::NOT_FOUND,
+                "No thumbnail",
+                &format!("{e:#}"),
+            ));
+        }
+    };
     let rendered =
         tokio::task::spawn_blocking(move || crate::console::thumbnail::render(&pdf, page_no)).await;
     match rendered {
