@@ -230,3 +230,159 @@ fn taken_in_already_dropped(station: &Home) -> Value {
     });
     jobs(station).remove(0)
 }
+
+/// The scene: two scan stations (intake only, each its own inbox and spool) and one
+/// OCR worker, on one PostgreSQL and one S3 store; 12 scans for 12 requests; the worker is
+/// killed with `kill -9` mid-job and started again. Every request gets exactly one delivery,
+/// one link and one notice, and the one audit chain verifies.
+#[test]
+fn two_stations_and_a_worker_killed_mid_job_deliver_every_scan_exactly_once() {
+    let cluster = quire_testkit::postgres::Cluster::start().expect("a PostgreSQL cluster");
+    let bucket = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(bucket.path().join("quire")).unwrap();
+    let s3_port = crate::util::free_port();
+    let mut s3 = start_s3s(bucket.path(), s3_port);
+    let shared = format!("{}[node]\nlease_secs = 3\n", shared(&cluster, s3_port));
+    let node = |name: &str, roles: &str| {
+        daemon_home(&format!("{shared}name = \"{name}\"\nroles = [{roles}]\n"))
+    };
+    let (station_1, port_1) = node("station-1", "\"intake\"");
+    let (station_2, port_2) = node("station-2", "\"intake\"");
+    let (worker, worker_port) = node("worker-1", "\"worker\"");
+    let ids: Vec<String> = (0..12).map(|n| format!("TN93{n:02}")).collect();
+    for id in &ids {
+        station_1.ok(&[
+            "request",
+            "add",
+            "--id",
+            id,
+            "--patron",
+            "Three Nodes",
+            "--email",
+            "nodes@example.org",
+            "--basis",
+            "public-domain",
+        ]);
+    }
+    let _s1 = start(&station_1, port_1);
+    let _s2 = start(&station_2, port_2);
+    // The worker hangs on the fifth scan, so it can be killed in the middle of that job.
+    let stalled = ids[4].clone();
+    let mut first_worker = Daemon::start_with(
+        crate::util::QUIRE,
+        &worker.config_path(),
+        worker_port,
+        &[("QUIRE_TEST_STALL_ON", stalled.as_str())],
+        std::fs::File::create(worker.path().join("daemon.log")).unwrap(),
+    );
+    for (n, id) in ids.iter().enumerate() {
+        let station = if n % 2 == 0 { &station_1 } else { &station_2 };
+        let staged = station.path().join(format!("{id}.png"));
+        crate::intake::save_png_with_dpi(
+            &crate::intake::clean_page(9300 + n as u64),
+            &staged,
+            150.0,
+        );
+        std::fs::rename(
+            &staged,
+            station.path().join("var/inbox").join(format!("{id}.png")),
+        )
+        .unwrap();
+    }
+    let job_of = |id: &str| {
+        jobs(&worker)
+            .into_iter()
+            .find(|j| j["source_name"] == format!("{id}.png"))
+    };
+    wait_until(
+        Duration::from_secs(240),
+        "the worker is in the middle of the stalled scan",
+        || {
+            job_of(&stalled)
+                .is_some_and(|j| j["state"] == "processing" && j["claimed_by"] == "worker-1")
+        },
+    );
+    first_worker.child.kill().unwrap(); // SIGKILL, mid-job
+    first_worker.child.wait().unwrap();
+    let _worker = start(&worker, worker_port);
+
+    let settled = || {
+        let all = jobs(&worker);
+        all.len() == 12
+            && all
+                .iter()
+                .all(|j| ["delivered", "held", "failed"].contains(&j["state"].as_str().unwrap()))
+    };
+    wait_until(Duration::from_secs(480), "every scan is settled", settled);
+    let all = jobs(&worker);
+    let not_delivered: Vec<&Value> = all.iter().filter(|j| j["state"] != "delivered").collect();
+    assert!(
+        not_delivered.is_empty(),
+        "{not_delivered:#?}\n{}",
+        log(&worker)
+    );
+    // Each station took in only its own inbox's scans.
+    for (station, parity) in [(&station_1, 0), (&station_2, 1)] {
+        let root = station.path().join("var/spool");
+        for (n, id) in ids.iter().enumerate() {
+            let job = all
+                .iter()
+                .find(|j| j["source_name"] == format!("{id}.png"))
+                .unwrap();
+            let here = Path::new(job["spool_path"].as_str().unwrap()).starts_with(&root);
+            assert_eq!(here, n % 2 == parity, "{id}: {job}");
+        }
+    }
+    let links = links(&worker);
+    let mut requests: Vec<&str> = links
+        .iter()
+        .map(|l| l["request"].as_str().unwrap())
+        .collect();
+    requests.sort();
+    assert_eq!(
+        requests,
+        ids.iter().map(String::as_str).collect::<Vec<_>>(),
+        "one link per request"
+    );
+    let per = |action: &str, subject: &str| {
+        let out = worker.ok(&["audit", "export", "--action", action]);
+        let mut counts = std::collections::BTreeMap::new();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let r = v["subjects"][subject].as_str().unwrap_or("").to_string();
+            *counts.entry(r).or_insert(0) += 1;
+        }
+        counts
+    };
+    let created = per("delivery.created", "request");
+    assert_eq!(created.len(), 12, "{created:?}");
+    assert!(
+        created.values().all(|&n| n == 1),
+        "a second delivery: {created:?}"
+    );
+    wait_until(Duration::from_secs(60), "every notice is sent", || {
+        per("notice.sent", "delivery").len() == 12
+    });
+    let sent = per("notice.sent", "delivery");
+    assert!(
+        sent.values().all(|&n| n == 1),
+        "a notice sent twice: {sent:?}"
+    );
+    let stalled_job = job_of(&stalled).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resumed = String::from_utf8_lossy(
+        &worker
+            .ok(&["audit", "export", "--action", "job.resumed"])
+            .stdout,
+    )
+    .into_owned();
+    assert!(
+        resumed.contains(&stalled_job),
+        "the restarted worker resumed its own job {stalled_job}: {resumed}"
+    );
+    worker.ok(&["audit", "verify"]);
+    let _ = s3.kill();
+    let _ = s3.wait();
+}
