@@ -242,7 +242,16 @@ fn two_stations_and_a_worker_killed_mid_job_deliver_every_scan_exactly_once() {
     std::fs::create_dir_all(bucket.path().join("quire")).unwrap();
     let s3_port = crate::util::free_port();
     let mut s3 = start_s3s(bucket.path(), s3_port);
-    let shared = format!("{}[node]\nlease_secs = 3\n", shared(&cluster, s3_port));
+    // One link key for every node, so that each derives the same URL for a link.
+    let key_dir = tempfile::tempdir().unwrap();
+    let key_file = key_dir.path().join("link.key");
+    use sha2::Digest;
+    std::fs::write(&key_file, sha2::Sha256::digest(b"three nodes, one key")).unwrap();
+    let shared = format!(
+        "[links]\nkey_file = \"{}\"\n{}[node]\nlease_secs = 3\n",
+        key_file.display(),
+        shared(&cluster, s3_port)
+    );
     let node = |name: &str, roles: &str| {
         daemon_home(&format!("{shared}name = \"{name}\"\nroles = [{roles}]\n"))
     };
@@ -334,6 +343,16 @@ fn two_stations_and_a_worker_killed_mid_job_deliver_every_scan_exactly_once() {
         }
     }
     let links = links(&worker);
+    let urls = |l: &[Value]| {
+        let mut u: Vec<String> = l.iter().map(|l| l["url"].as_str().unwrap().to_string()).collect();
+        u.sort();
+        u
+    };
+    assert_eq!(
+        urls(&links),
+        urls(&crate::delivery::links(&station_2)),
+        "every node derives the same URL for a link"
+    );
     let mut requests: Vec<&str> = links
         .iter()
         .map(|l| l["request"].as_str().unwrap())

@@ -265,6 +265,13 @@ fn strangers_and_wrong_codes_are_refused_and_create_nothing() {
     assert_eq!(element(&answer, "messageStatus"), Some("OK"), "{answer}");
     let received = stdout(&home.ok(&["audit", "export", "--action", "iso18626.received"]));
     assert!(received.contains("\"basis_given\":false"), "{received}");
+    // A person sets it.
+    let id = requests(&home)[0]["id"].as_str().unwrap().to_string();
+    home.ok(&["request", "basis", &id, "ccl"]);
+    assert_eq!(requests(&home)[0]["basis"], "ccl");
+    assert_eq!(audit_count(&home, "request.basis_set"), 1);
+    let refused = home.fails(&["request", "basis", &id, "permission"]);
+    assert!(crate::util::stderr(&refused).contains("reference"), "{}", crate::util::stderr(&refused));
 }
 
 /// Thirty malformed or hostile bodies: each is a clean ERROR confirmation (or 413 when too

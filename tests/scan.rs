@@ -24,6 +24,33 @@ fn scan(home: &Home, args: &[&str]) -> Command {
     c
 }
 
+/// Runs a scan that ends in a fault. SANE's test backend cancels its reader thread
+/// asynchronously (`pthread_cancel`) when `sane_cancel` follows a forced read status, and a
+/// thread cancelled inside `malloc` deadlocks at its own exit (seen under load: the reader stuck
+/// in `tcache_thread_shutdown`, `sane_test_cancel` joining it forever). That is the backend's
+/// bug, not a scanner's, so a run that hangs there is killed and tried again (its partial file
+/// removed), at most three times; the run that ends is checked in full.
+fn scan_fault(home: &Home, args: &[&str], request: &str) -> std::process::Output {
+    for _ in 0..3 {
+        let mut child = scan(home, args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            if child.try_wait().unwrap().is_some() {
+                return child.wait_with_output().unwrap();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = std::fs::remove_file(inbox(home).join(format!(".{request}.tif.part")));
+    }
+    panic!("quire scan {args:?} hung three times");
+}
+
 fn inbox(home: &Home) -> PathBuf {
     home.path().join("var/inbox")
 }
@@ -181,7 +208,7 @@ fn each_fault_has_its_exit_code_message_and_audit_event() {
     for (status, code, words, action) in cases {
         let request = format!("REQ-{code}");
         let option = format!("read-return-value={status}");
-        let out = scan(
+        let out = scan_fault(
             &home,
             &[
                 "-d",
@@ -195,9 +222,8 @@ fn each_fault_has_its_exit_code_message_and_audit_event() {
                 "--option",
                 &option,
             ],
-        )
-        .output()
-        .unwrap();
+            &request,
+        );
         assert_eq!(
             out.status.code(),
             Some(code),

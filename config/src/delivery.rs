@@ -22,6 +22,10 @@ pub struct LinksConfig {
     /// A range request not starting at byte 0 from a client whose download of the same link was
     /// counted within this many minutes is a resume, not a new download.
     pub download_session_minutes: u32,
+    /// The key links' tokens are derived from. Several nodes must share one (each node's URLs
+    /// for a link must agree): name a file every node has; default `<data_dir>/link.key`,
+    /// created at first use.
+    pub key_file: Option<std::path::PathBuf>,
 }
 
 impl LinksConfig {
@@ -59,6 +63,7 @@ impl Default for LinksConfig {
             pickup_window_minutes: 15,
             pickup_lock_after: 20,
             download_session_minutes: 60,
+            key_file: None,
         }
     }
 }

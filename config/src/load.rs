@@ -184,6 +184,14 @@ impl LoadedConfig {
         }
     }
 
+    /// The link key's file, and whether it was named (then it must exist; see `[links]`).
+    pub fn link_key_file(&self) -> (PathBuf, bool) {
+        match &self.config.links.key_file {
+            Some(p) => (p.clone(), true),
+            None => (self.data_dir().join("link.key"), false),
+        }
+    }
+
     pub fn spool_dir(&self) -> PathBuf {
         self.data_dir().join("spool")
     }
@@ -265,6 +273,9 @@ fn resolve_paths(config: &mut Config, base: &Path) {
         abs(p);
     }
     if let Some(p) = &mut config.mail.outbox {
+        abs(p);
+    }
+    if let Some(p) = &mut config.links.key_file {
         abs(p);
     }
 }

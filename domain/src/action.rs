@@ -35,6 +35,8 @@ named! {
         RequestCreated = "request.created",
         /// The requester cancelled a request before it was delivered (ISO 18626 Cancel).
         RequestCancelled = "request.cancelled",
+        /// A person set a request's copyright basis.
+        RequestBasisSet = "request.basis_set",
         /// An ISO 18626 message from a peer was taken (a request, a cancel, a status request).
         Iso18626Received = "iso18626.received",
         /// An ISO 18626 message was refused: unknown agency, wrong credentials, bad message.

@@ -50,3 +50,28 @@ pub fn add(db: &dyn Database, requests: &[Request], actor: &str) -> Result<(), A
     db.requests_add(requests, actor)?;
     Ok(())
 }
+
+/// A person sets the copyright basis of `id` (see
+/// [`RequestRepo::request_set_basis`](quire_state::RequestRepo::request_set_basis)): `permission`
+/// needs its reference, as when a request is added.
+pub fn set_basis(
+    db: &dyn Database,
+    id: &str,
+    basis: quire_domain::Basis,
+    reference: Option<&str>,
+    actor: &str,
+) -> Result<quire_domain::Request, AddError> {
+    let reference = reference.map(str::trim).filter(|r| !r.is_empty());
+    if basis == quire_domain::Basis::Permission && reference.is_none() {
+        return Err(AddError::Invalid(vec![Refused {
+            id: id.to_string(),
+            problems: vec![
+                "basis `permission` needs a reference (e.g. the CCC order number)".into(),
+            ],
+        }]));
+    }
+    let event = quire_state::NewEvent::new(actor, quire_domain::Action::RequestBasisSet)
+        .subject("request", id)
+        .details(serde_json::json!({ "basis": basis.as_str(), "reference": reference }));
+    Ok(db.request_set_basis(id, basis, reference, event)?)
+}

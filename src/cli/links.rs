@@ -31,7 +31,7 @@ pub struct LinksArgs {
 
 pub fn list(args: LinksArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let db = state::open(config)?;
-    let key = crate::deliver::link_key::LinkKey::load_or_create(config.data_dir())?;
+    let key = crate::deliver::link_key::LinkKey::for_config(config)?;
     let base = config
         .config
         .server

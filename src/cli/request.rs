@@ -22,6 +22,16 @@ pub enum RequestCommand {
     /// id, patron, email, library, title, issn, isbn, article, author, year, volume, issue,
     /// pages, basis, basis_reference, link_days, link_downloads.
     Import { file: PathBuf },
+    /// Set a request's copyright basis (one a partner's system sent without a basis Quire
+    /// knows waits for this before its copy goes out).
+    Basis {
+        id: String,
+        /// ccg, ccl, permission, public-domain or 108d.
+        basis: quire_domain::Basis,
+        /// The permission's reference (e.g. the CCC order number).
+        #[arg(long)]
+        reference: Option<String>,
+    },
     /// Decline a request a partner's ILL system sent: it is told Unfilled, with the note.
     Decline {
         id: String,
@@ -131,6 +141,21 @@ pub fn run(cmd: RequestCommand, config: &LoadedConfig) -> anyhow::Result<ExitCod
                 requests.len(),
                 file.display()
             );
+        }
+        RequestCommand::Basis {
+            id,
+            basis,
+            reference,
+        } => {
+            let r = quire_service::requests::set_basis(
+                &*db,
+                &id,
+                basis,
+                reference.as_deref(),
+                &actor,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}: basis {}", r.id, r.basis);
         }
         RequestCommand::Decline { id, note } => {
             anyhow::ensure!(!note.trim().is_empty(), "give a --note for the requester");

@@ -77,6 +77,17 @@ pub trait RequestRepo {
 
     fn request_get(&self, id: &str) -> Result<Option<Request>, StateError>;
 
+    /// Sets the copyright basis a person chose (a partner's request that named none Quire
+    /// knows, or a typing error), with `event`; the ISO 18626 transaction, if any, then counts
+    /// as having its basis. `Conflict` once a copy was delivered: the count already used it.
+    fn request_set_basis(
+        &self,
+        id: &str,
+        basis: Basis,
+        reference: Option<&str>,
+        event: NewEvent,
+    ) -> Result<Request, StateError>;
+
     /// Newest first.
     fn requests_list(&self, limit: usize) -> Result<Vec<Request>, StateError>;
 }

@@ -2,7 +2,8 @@
 //!
 //! The database keeps only each token's SHA-256, so a copy of the database alone opens no
 //! link; yet staff tools can still show a link's URL, because the server can derive the token
-//! again from the key in `<data_dir>/link.key` (created with 0600 permissions at first use).
+//! again from the key in `<data_dir>/link.key` (created with 0600 permissions at first use), or
+//! the `[links] key_file` several nodes share.
 //! The key is 256 random bits, so every token carries 256 bits an attacker cannot guess.
 
 use std::io::Write;
@@ -15,6 +16,27 @@ use sha2::{Digest, Sha256};
 pub struct LinkKey([u8; 32]);
 
 impl LinkKey {
+    /// The configured key: `[links] key_file`, which must exist when named (nodes share it),
+    /// else `<data_dir>/link.key`, created at first use.
+    pub fn for_config(config: &quire_config::LoadedConfig) -> anyhow::Result<Self> {
+        let (path, named) = config.link_key_file();
+        if named {
+            let bytes = std::fs::read(&path).with_context(|| {
+                format!(
+                    "[links] key_file {}: make it once (head -c 32 /dev/urandom > FILE) and give \
+                     every node the same file",
+                    path.display()
+                )
+            })?;
+            let key: [u8; 32] = bytes
+                .as_slice()
+                .try_into()
+                .with_context(|| format!("{} is not 32 bytes", path.display()))?;
+            return Ok(Self(key));
+        }
+        Self::load_or_create(config.data_dir())
+    }
+
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
         let path = data_dir.join("link.key");
         if let Ok(bytes) = std::fs::read(&path) {

@@ -109,7 +109,7 @@ impl Deliverer {
         Ok(Self {
             files: JobFiles::new(config, store.clone()),
             store,
-            key: LinkKey::load_or_create(config.data_dir())?,
+            key: LinkKey::for_config(config)?,
             repo,
             config: config.clone(),
             templates,

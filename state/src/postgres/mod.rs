@@ -305,6 +305,40 @@ impl RequestRepo for PostgresDatabase {
         requests::get(&mut *self.conn()?, id)
     }
 
+    fn request_set_basis(
+        &self,
+        id: &str,
+        basis: quire_domain::Basis,
+        reference: Option<&str>,
+        event: NewEvent,
+    ) -> Result<Request, StateError> {
+        self.write(|tx| {
+            requests::get(tx, id)?
+                .ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
+            let delivered: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM deliveries WHERE request_id = $1",
+                    &[&id],
+                )?
+                .get(0);
+            if delivered > 0 {
+                return Err(StateError::Conflict(format!(
+                    "request {id} has {delivered} delivered copies counted under its basis; it cannot change now"
+                )));
+            }
+            tx.execute(
+                "UPDATE requests SET basis = $2, basis_reference = $3 WHERE id = $1",
+                &[&id, &basis.as_str(), &reference],
+            )?;
+            tx.execute(
+                "UPDATE ill_transactions SET basis_given = TRUE, updated_at = $2 WHERE request_id = $1",
+                &[&id, &Timestamp::now().to_string()],
+            )?;
+            append_in(tx, event)?;
+            requests::get(tx, id)?.ok_or_else(|| StateError::NotFound(id.into()))
+        })
+    }
+
     fn requests_list(&self, limit: usize) -> Result<Vec<Request>, StateError> {
         requests::list(&mut *self.conn()?, limit)
     }

@@ -228,6 +228,40 @@ impl RequestRepo for SqliteDatabase {
         requests::get(&self.conn(), id)
     }
 
+    fn request_set_basis(
+        &self,
+        id: &str,
+        basis: quire_domain::Basis,
+        reference: Option<&str>,
+        event: NewEvent,
+    ) -> Result<Request, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        requests::get(&tx, id)?.ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
+        let delivered: i64 = tx.query_row(
+            "SELECT count(*) FROM deliveries WHERE request_id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        if delivered > 0 {
+            return Err(StateError::Conflict(format!(
+                "request {id} has {delivered} delivered copies counted under its basis; it cannot change now"
+            )));
+        }
+        tx.execute(
+            "UPDATE requests SET basis = ?2, basis_reference = ?3 WHERE id = ?1",
+            rusqlite::params![id, basis.as_str(), reference],
+        )?;
+        tx.execute(
+            "UPDATE ill_transactions SET basis_given = 1, updated_at = ?2 WHERE request_id = ?1",
+            rusqlite::params![id, Timestamp::now().to_string()],
+        )?;
+        append_in(&tx, event)?;
+        let r = requests::get(&tx, id)?.ok_or_else(|| StateError::NotFound(id.into()))?;
+        tx.commit()?;
+        Ok(r)
+    }
+
     fn requests_list(&self, limit: usize) -> Result<Vec<Request>, StateError> {
         requests::list(&self.conn(), limit)
     }

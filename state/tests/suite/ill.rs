@@ -149,6 +149,37 @@ mod ill {
         assert_eq!(last[0].kind, "supplyingAgencyMessageConfirmation");
     }
 
+    /// A person sets the basis a peer did not give; once a copy is counted it is fixed.
+    #[test]
+    fn a_basis_is_set_by_a_person_until_a_copy_is_counted() {
+        let h = History::new();
+        let db = &*h.db;
+        let r = add(db, 1, "REQ-B").unwrap();
+        let set = |basis| {
+            db.request_set_basis(
+                &r.id,
+                basis,
+                None,
+                NewEvent::new("officer", Action::RequestBasisSet).subject("request", &r.id),
+            )
+        };
+        let changed = set(Basis::Ccl).unwrap();
+        assert_eq!(changed.basis, Basis::Ccl);
+        assert!(db.ill_of_request(&r.id).unwrap().unwrap().basis_given);
+        h.resend(&r.id);
+        assert!(matches!(set(Basis::Ccg), Err(StateError::Conflict(_))));
+        assert_eq!(db.request_get(&r.id).unwrap().unwrap().basis, Basis::Ccl);
+        assert!(matches!(
+            db.request_set_basis(
+                "nope",
+                Basis::Ccg,
+                None,
+                NewEvent::new("officer", Action::RequestBasisSet)
+            ),
+            Err(StateError::NotFound(_))
+        ));
+    }
+
     /// Retention removes a peer's request with its ISO 18626 records.
     #[test]
     fn retention_takes_the_iso18626_records_with_their_request() {
