@@ -12,6 +12,16 @@ use crate::delivery::{S3_SECRET, add_request, links, s3_storage, start_s3s};
 use crate::intake::jobs;
 use crate::util::{Daemon, Home, corpus, daemon_home, start_daemon_logged, wait_until};
 
+/// The `s3s-fs` server, stopped however the test ends.
+struct S3(std::process::Child);
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The sections both nodes share: one database, one store.
 fn shared(cluster: &quire_testkit::postgres::Cluster, s3_port: u16) -> String {
     format!(
@@ -64,7 +74,7 @@ fn a_scan_taken_in_by_an_intake_node_is_processed_and_delivered_by_a_worker_node
     let bucket = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(bucket.path().join("quire")).unwrap();
     let s3_port = crate::util::free_port();
-    let mut s3 = start_s3s(bucket.path(), s3_port);
+    let _s3 = S3(start_s3s(bucket.path(), s3_port));
     let shared = shared(&cluster, s3_port);
     let (station, station_port) = node("station-1", "\"intake\"", "", &shared);
     let (worker, worker_port) = node("worker-1", "\"worker\"", "", &shared);
@@ -129,8 +139,6 @@ fn a_scan_taken_in_by_an_intake_node_is_processed_and_delivered_by_a_worker_node
         station_spool.join("TN801.pdf").is_file(),
         "the station never saw the job after taking it in"
     );
-    let _ = s3.kill();
-    let _ = s3.wait();
 }
 
 #[test]
@@ -139,7 +147,7 @@ fn a_corrupted_object_in_the_store_fails_the_job_naming_it_and_nothing_is_delive
     let bucket = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(bucket.path().join("quire")).unwrap();
     let s3_port = crate::util::free_port();
-    let mut s3 = start_s3s(bucket.path(), s3_port);
+    let _s3 = S3(start_s3s(bucket.path(), s3_port));
     let shared = shared(&cluster, s3_port);
     let (station, station_port) = node("station-1", "\"intake\"", "", &shared);
     let (worker, worker_port) = node("worker-1", "\"worker\"", "max_attempts = 1\n", &shared);
@@ -182,8 +190,6 @@ fn a_corrupted_object_in_the_store_fails_the_job_naming_it_and_nothing_is_delive
             .exists(),
         "the bad bytes were never put in place"
     );
-    let _ = s3.kill();
-    let _ = s3.wait();
 }
 
 #[test]
@@ -215,12 +221,10 @@ fn a_store_that_cannot_take_the_scan_leaves_it_in_the_inbox_and_records_nothing(
     );
 
     // Once the store answers, the next look takes it.
-    let mut s3 = start_s3s(bucket.path(), s3_port);
+    let _s3 = S3(start_s3s(bucket.path(), s3_port));
     let job = taken_in_already_dropped(&station);
     assert_eq!(job["custody"].as_array().map(Vec::len), Some(1), "{job}");
     assert!(!dropped.exists());
-    let _ = s3.kill();
-    let _ = s3.wait();
 }
 
 /// Waits for the one job of a scan already in the inbox.
