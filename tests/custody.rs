@@ -348,7 +348,10 @@ fn two_stations_and_a_worker_killed_mid_job_deliver_every_scan_exactly_once() {
     }
     let links = links(&worker);
     let urls = |l: &[Value]| {
-        let mut u: Vec<String> = l.iter().map(|l| l["url"].as_str().unwrap().to_string()).collect();
+        let mut u: Vec<String> = l
+            .iter()
+            .map(|l| l["url"].as_str().unwrap().to_string())
+            .collect();
         u.sort();
         u
     };

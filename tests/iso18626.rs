@@ -271,7 +271,11 @@ fn strangers_and_wrong_codes_are_refused_and_create_nothing() {
     assert_eq!(requests(&home)[0]["basis"], "ccl");
     assert_eq!(audit_count(&home, "request.basis_set"), 1);
     let refused = home.fails(&["request", "basis", &id, "permission"]);
-    assert!(crate::util::stderr(&refused).contains("reference"), "{}", crate::util::stderr(&refused));
+    assert!(
+        crate::util::stderr(&refused).contains("reference"),
+        "{}",
+        crate::util::stderr(&refused)
+    );
 }
 
 /// Thirty malformed or hostile bodies: each is a clean ERROR confirmation (or 413 when too

@@ -147,14 +147,9 @@ pub fn run(cmd: RequestCommand, config: &LoadedConfig) -> anyhow::Result<ExitCod
             basis,
             reference,
         } => {
-            let r = quire_service::requests::set_basis(
-                &*db,
-                &id,
-                basis,
-                reference.as_deref(),
-                &actor,
-            )
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let r =
+                quire_service::requests::set_basis(&*db, &id, basis, reference.as_deref(), &actor)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}: basis {}", r.id, r.basis);
         }
         RequestCommand::Decline { id, note } => {
