@@ -57,6 +57,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_nodes.sql")),
     (3, include_str!("migrations/0003_iso18626.sql")),
+    (4, include_str!("migrations/0004_queue_index.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -68,6 +68,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0007_intake_health.sql")),
         M::up(include_str!("migrations/0008_nodes.sql")),
         M::up(include_str!("migrations/0009_iso18626.sql")),
+        M::up(include_str!("migrations/0010_queue_index.sql")),
     ])
 }
 
@@ -951,7 +952,7 @@ mod tests {
             .conn()
             .query_row("SELECT max(version) FROM schema_history", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 9);
+        assert_eq!(v, 10);
     }
 
     /// A version-4 database with a job, its pages and a delivery keeps them all when version 5
