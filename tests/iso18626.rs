@@ -270,6 +270,22 @@ fn strangers_and_wrong_codes_are_refused_and_create_nothing() {
     home.ok(&["request", "basis", &id, "ccl"]);
     assert_eq!(requests(&home)[0]["basis"], "ccl");
     assert_eq!(audit_count(&home, "request.basis_set"), 1);
+    // The partner's endpoint is not there: the status message waits, tried again, and staff
+    // see why on the partners page.
+    crate::util::wait_until(
+        std::time::Duration::from_secs(30),
+        "a failed try is recorded",
+        || {
+            outbox(&home)
+                .iter()
+                .any(|m| m["attempts"].as_i64() > Some(0))
+        },
+    );
+    let page = crate::util::staff_page_as_new_technician(&home, port, "tech-p", "/staff/partners");
+    assert!(
+        page.contains("State University") && page.contains("could not reach"),
+        "{page}"
+    );
     let refused = home.fails(&["request", "basis", &id, "permission"]);
     assert!(
         crate::util::stderr(&refused).contains("reference"),
@@ -620,5 +636,97 @@ fn a_loopback_peer_hears_expect_to_supply_then_copy_completed_and_cancels_are_an
             "{expected} not on the request page:\n{page}"
         );
     }
+    home.ok(&["audit", "verify"]);
+}
+
+/// A partner's request that is the sixth copy of a periodical this year is held for copyright
+/// review: the requester hears WillSupply; when an officer releases it, CopyCompleted with the
+/// link.
+#[test]
+fn a_copy_held_for_copyright_review_is_will_supply_until_released_then_copy_completed() {
+    let peer = TestPeer::start();
+    let config = PEERS.replace(
+        "url = \"http://127.0.0.1:9/iso18626\"\naccount_id",
+        &format!(
+            "url = \"http://127.0.0.1:{}/iso18626\"\naccount_id",
+            peer.port
+        ),
+    );
+    let (home, port) = daemon_home(&config);
+    // Five copies of the journal for this library already went out this year.
+    for n in 0..5 {
+        let id = format!("TN96{n}");
+        home.ok(&[
+            "request",
+            "add",
+            "--id",
+            &id,
+            "--patron",
+            "Earlier Reader",
+            "--email",
+            "earlier@example.org",
+            "--library",
+            "US-ABC",
+            "--title",
+            "Journal of Tests & Trials",
+            "--issn",
+            "0378-5955",
+            "--year",
+            "2024",
+            "--basis",
+            "ccg",
+        ]);
+        home.ok(&[
+            "deliver",
+            "--request",
+            &id,
+            crate::util::corpus("ccitt.pdf").to_str().unwrap(),
+        ]);
+    }
+    let _d = start_daemon(&home, port);
+    let request = copy_request("US-ABC", "quire", "s3cret-code", "ALMA-6", "US-CCG", "Copy")
+        .replace("<pagesRequested>101-115</pagesRequested>", "");
+    let (_, answer) = send(port, request);
+    assert_eq!(element(&answer, "messageStatus"), Some("OK"), "{answer}");
+    let expect = peer.wait_for("ExpectToSupply", "ALMA-6");
+    let quire_id = element(&expect, "supplyingAgencyRequestId")
+        .unwrap()
+        .to_string();
+    let inbox = home.path().join("var/inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let staged = home.path().join(format!("{quire_id}.png"));
+    crate::intake::save_png_with_dpi(&crate::intake::clean_page(96), &staged, 150.0);
+    std::fs::rename(&staged, inbox.join(format!("{quire_id}.png"))).unwrap();
+    let held = peer.wait_for("WillSupply", "ALMA-6");
+    assert!(held.contains("copyright review"), "{held}");
+    assert!(
+        !peer
+            .statuses()
+            .iter()
+            .any(|(s, id, _)| s == "CopyCompleted" && id == "ALMA-6"),
+        "nothing is said to be sent while held"
+    );
+    let held_list: Vec<Value> =
+        serde_json::from_str(&stdout(&home.ok(&["deliveries", "--held", "--json"]))).unwrap();
+    let delivery = held_list
+        .iter()
+        .find(|d| d["request_id"] == quire_id.as_str())
+        .unwrap_or_else(|| panic!("{held_list:#?}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    home.ok(&[
+        "delivery",
+        "release",
+        &delivery,
+        "--reason",
+        "CCC order 12345678",
+        "--officer",
+        "officer",
+    ]);
+    let done = peer.wait_for("CopyCompleted", "ALMA-6");
+    let url = element(&done, "itemId").expect("the link");
+    let path = &url[url.find("/d/").unwrap()..];
+    assert_eq!(Request::new("GET", path).send(port).unwrap().status, 200);
     home.ok(&["audit", "verify"]);
 }

@@ -19,10 +19,22 @@ pub fn release(
     id: &str,
     officer: &str,
     reason: &str,
+    ill: &quire_config::iso18626::Iso18626Config,
+    link_url: &dyn Fn(&str) -> String,
 ) -> Result<Delivery, ReleaseError> {
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(ReleaseError::NoReason);
     }
-    Ok(db.delivery_release(id, officer, reason)?)
+    let released = db.delivery_release(id, officer, reason)?;
+    // A partner's request (ISO 18626) hears CopyCompleted with the link now opened.
+    if let Some(link) = db
+        .links_list(Some(&released.request_id))?
+        .into_iter()
+        .find(|(_, d)| d.id == released.id)
+        .map(|(l, _)| l.id)
+    {
+        crate::iso18626::copy_completed(db, ill, &released.request_id, &link_url(&link))?;
+    }
+    Ok(released)
 }

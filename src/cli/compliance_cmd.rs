@@ -75,13 +75,23 @@ pub fn run(cmd: DeliveryCommand, config: &LoadedConfig) -> anyhow::Result<ExitCo
             officer,
         } => {
             let officer = officer.unwrap_or_else(actor);
-            let d =
-                deliveries::release(&*db, &delivery, &officer, &reason).map_err(|e| match e {
-                    ReleaseError::NoReason => {
-                        anyhow::anyhow!("--reason must say why the copy may be released")
-                    }
-                    e => e.into(),
-                })?;
+            let key = crate::deliver::link_key::LinkKey::for_config(config)?;
+            let public_url = config.config.server.public_url.clone();
+            let link_url = move |link: &str| key.url(&public_url, link);
+            let d = deliveries::release(
+                &*db,
+                &delivery,
+                &officer,
+                &reason,
+                &config.config.iso18626,
+                &link_url,
+            )
+            .map_err(|e| match e {
+                ReleaseError::NoReason => {
+                    anyhow::anyhow!("--reason must say why the copy may be released")
+                }
+                e => e.into(),
+            })?;
             println!(
                 "released {} (request {}) by {officer}: {}",
                 d.id,

@@ -20,6 +20,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("held.html", include_str!("templates/held.html")),
     ("contu.html", include_str!("templates/contu.html")),
     ("nodes.html", include_str!("templates/nodes.html")),
+    ("partners.html", include_str!("templates/partners.html")),
     (
         "borrower/page.html",
         include_str!("templates/borrower/page.html"),

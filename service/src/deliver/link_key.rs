@@ -73,6 +73,15 @@ impl LinkKey {
         Ok(Self(key))
     }
 
+    /// The borrower's URL of `link_id` on the server at `public_url`.
+    pub fn url(&self, public_url: &str, link_id: &str) -> String {
+        format!(
+            "{}/d/{}",
+            public_url.trim_end_matches('/'),
+            self.token(link_id)
+        )
+    }
+
     /// The token for `link_id`, URL-safe.
     pub fn token(&self, link_id: &str) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD

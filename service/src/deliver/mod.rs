@@ -131,11 +131,7 @@ impl Deliverer {
     }
 
     pub fn link_url(&self, link_id: &str) -> String {
-        format!(
-            "{}/d/{}",
-            self.config.config.server.public_url.trim_end_matches('/'),
-            self.key.token(link_id)
-        )
+        self.key.url(&self.config.config.server.public_url, link_id)
     }
 
     /// A new copy of a delivered job for its request, from the job's processed output (checked

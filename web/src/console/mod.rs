@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    use views::{compliance, jobs, login, nodes, requests};
+    use views::{compliance, jobs, login, nodes, partners, requests};
     Router::new()
         .route("/metrics", get(metrics::metrics))
         .route("/staff", get(login::home))
@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/jobs", get(jobs::queue))
         .route("/staff/unmatched", get(jobs::unmatched))
         .route("/staff/nodes", get(nodes::list))
+        .route("/staff/partners", get(partners::list))
         .route("/staff/jobs/{id}", get(jobs::show))
         .route("/staff/jobs/{id}/release", post(jobs::release))
         .route("/staff/jobs/{id}/thumb/{page}", get(jobs::thumbnail))

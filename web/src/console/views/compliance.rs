@@ -189,9 +189,15 @@ pub async fn release(
     staff.require(Area::Compliance)?;
     csrf::check(&staff, &f.csrf)?;
     let officer = staff.actor();
+    let deliverer = state.deliverer.clone();
     state
         .repo
-        .run(move |db| deliveries::release(db, &id, &officer, &f.reason))
+        .run(move |db| {
+            let ill = &deliverer.config().config.iso18626;
+            deliveries::release(db, &id, &officer, &f.reason, ill, &|l| {
+                deliverer.link_url(l)
+            })
+        })
         .await
         .map_err(|e| match e {
             ReleaseError::NoReason => super::error_page(

@@ -9,6 +9,7 @@ pub mod compliance;
 pub mod jobs;
 pub mod login;
 pub mod nodes;
+pub mod partners;
 pub mod requests;
 
 use axum::http::StatusCode;
