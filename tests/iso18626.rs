@@ -449,6 +449,17 @@ impl TestPeer {
         TestPeer { port, received }
     }
 
+    /// [`PEERS`] with State University's endpoint at this peer.
+    fn config(&self) -> String {
+        PEERS.replace(
+            "url = \"http://127.0.0.1:9/iso18626\"\naccount_id",
+            &format!(
+                "url = \"http://127.0.0.1:{}/iso18626\"\naccount_id",
+                self.port
+            ),
+        )
+    }
+
     /// The status messages received so far, as (status, requester's id, body).
     fn statuses(&self) -> Vec<(String, String, String)> {
         self.received
@@ -487,6 +498,39 @@ impl TestPeer {
     }
 }
 
+/// A copy request from State University (US-CCG, no page range), as its system sends it.
+fn plain_copy_request(requester_id: &str) -> String {
+    copy_request(
+        "US-ABC",
+        "quire",
+        "s3cret-code",
+        requester_id,
+        "US-CCG",
+        "Copy",
+    )
+    .replace("<pagesRequested>101-115</pagesRequested>", "")
+}
+
+/// Sends `requester_id`'s request, waits for the peer to hear ExpectToSupply, and returns the
+/// Quire id it was given.
+fn request_expected(port: u16, peer: &TestPeer, requester_id: &str) -> String {
+    let (_, answer) = send(port, plain_copy_request(requester_id));
+    assert_eq!(element(&answer, "messageStatus"), Some("OK"), "{answer}");
+    let expect = peer.wait_for("ExpectToSupply", requester_id);
+    element(&expect, "supplyingAgencyRequestId")
+        .unwrap()
+        .to_string()
+}
+
+/// Drops a clean one-page scan named for `quire_id` into the inbox.
+fn scan_under(home: &Home, quire_id: &str, seed: u64) {
+    let inbox = home.path().join("var/inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let staged = home.path().join(format!("{quire_id}.png"));
+    crate::intake::save_png_with_dpi(&crate::intake::clean_page(seed), &staged, 150.0);
+    std::fs::rename(&staged, inbox.join(format!("{quire_id}.png"))).unwrap();
+}
+
 fn agency_message(requester_id: &str, action: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -509,32 +553,13 @@ fn agency_message(requester_id: &str, action: &str) -> String {
 #[test]
 fn a_loopback_peer_hears_expect_to_supply_then_copy_completed_and_cancels_are_answered() {
     let peer = TestPeer::start();
-    let config = PEERS.replace(
-        "url = \"http://127.0.0.1:9/iso18626\"\naccount_id",
-        &format!(
-            "url = \"http://127.0.0.1:{}/iso18626\"\naccount_id",
-            peer.port
-        ),
-    );
-    let (home, port) = daemon_home(&config);
+    let (home, port) = daemon_home(&peer.config());
     let _d = start_daemon(&home, port);
-    let request = |id: &str| {
-        copy_request("US-ABC", "quire", "s3cret-code", id, "US-CCG", "Copy")
-            .replace("<pagesRequested>101-115</pagesRequested>", "")
-    };
-    let (_, answer) = send(port, request("ALMA-1"));
-    assert_eq!(element(&answer, "messageStatus"), Some("OK"), "{answer}");
-    let expect = peer.wait_for("ExpectToSupply", "ALMA-1");
-    let quire_id = element(&expect, "supplyingAgencyRequestId")
-        .unwrap()
-        .to_string();
+    let request = plain_copy_request;
+    let quire_id = request_expected(port, &peer, "ALMA-1");
 
     // Scanned under the Quire id: processed, delivered, and the requester told where.
-    let inbox = home.path().join("var/inbox");
-    std::fs::create_dir_all(&inbox).unwrap();
-    let staged = home.path().join(format!("{quire_id}.png"));
-    crate::intake::save_png_with_dpi(&crate::intake::clean_page(77), &staged, 150.0);
-    std::fs::rename(&staged, inbox.join(format!("{quire_id}.png"))).unwrap();
+    scan_under(&home, &quire_id, 77);
     let done = peer.wait_for("CopyCompleted", "ALMA-1");
     let url = element(&done, "itemId").expect("deliveryInfo/itemId carries the link");
     assert!(done.contains("<sentVia>URL</sentVia>"), "{done}");
@@ -645,14 +670,7 @@ fn a_loopback_peer_hears_expect_to_supply_then_copy_completed_and_cancels_are_an
 #[test]
 fn a_copy_held_for_copyright_review_is_will_supply_until_released_then_copy_completed() {
     let peer = TestPeer::start();
-    let config = PEERS.replace(
-        "url = \"http://127.0.0.1:9/iso18626\"\naccount_id",
-        &format!(
-            "url = \"http://127.0.0.1:{}/iso18626\"\naccount_id",
-            peer.port
-        ),
-    );
-    let (home, port) = daemon_home(&config);
+    let (home, port) = daemon_home(&peer.config());
     // Five copies of the journal for this library already went out this year.
     for n in 0..5 {
         let id = format!("TN96{n}");
@@ -684,19 +702,8 @@ fn a_copy_held_for_copyright_review_is_will_supply_until_released_then_copy_comp
         ]);
     }
     let _d = start_daemon(&home, port);
-    let request = copy_request("US-ABC", "quire", "s3cret-code", "ALMA-6", "US-CCG", "Copy")
-        .replace("<pagesRequested>101-115</pagesRequested>", "");
-    let (_, answer) = send(port, request);
-    assert_eq!(element(&answer, "messageStatus"), Some("OK"), "{answer}");
-    let expect = peer.wait_for("ExpectToSupply", "ALMA-6");
-    let quire_id = element(&expect, "supplyingAgencyRequestId")
-        .unwrap()
-        .to_string();
-    let inbox = home.path().join("var/inbox");
-    std::fs::create_dir_all(&inbox).unwrap();
-    let staged = home.path().join(format!("{quire_id}.png"));
-    crate::intake::save_png_with_dpi(&crate::intake::clean_page(96), &staged, 150.0);
-    std::fs::rename(&staged, inbox.join(format!("{quire_id}.png"))).unwrap();
+    let quire_id = request_expected(port, &peer, "ALMA-6");
+    scan_under(&home, &quire_id, 96);
     let held = peer.wait_for("WillSupply", "ALMA-6");
     assert!(held.contains("copyright review"), "{held}");
     assert!(
