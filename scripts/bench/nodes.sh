@@ -121,7 +121,7 @@ scale_run() { # label "name:roles:concurrent" ...
         [[ -n "$first" ]] || first=$name
     done
     for i in $(seq 1 20); do
-        (cd "$home" && "$Q" --config "$first.toml" request add --id "TN$i" --patron "Bench Reader" --email bench@example.org >/dev/null)
+        (cd "$home" && "$Q" --config "$first.toml" request add --id "TN$i" --patron "Bench Reader" --email bench@example.org >/dev/null 2>&1)
     done
     local n=0
     for spec in "$@"; do
@@ -134,40 +134,45 @@ scale_run() { # label "name:roles:concurrent" ...
     for i in $(seq 1 20); do mv "$home/var/inbox/.TN$i.pdf" "$home/var/inbox/TN$i.pdf"; done
     local ok=0
     for _ in $(seq 3000); do
-        if [[ $(cd "$home" && "$Q" --config "$first.toml" links --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') -ge 20 ]]; then ok=1; break; fi
+        if [[ $(cd "$home" && "$Q" --config "$first.toml" links --json 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') -ge 20 ]]; then ok=1; break; fi
         sleep 0.2
     done
     stop_nodes
     [[ $ok = 1 ]] || { echo "nodes bench: run $label timed out" >&2; tail -20 "$home"/*.log >&2; exit 1; }
-    (cd "$home" && "$Q" --config "$first.toml" audit verify >/dev/null) || { echo "nodes bench: run $label: audit verify fails" >&2; exit 1; }
-    (cd "$home" && "$Q" --config "$first.toml" audit export) | python3 -c "
+    (cd "$home" && "$Q" --config "$first.toml" audit verify >/dev/null 2>&1) || { echo "nodes bench: run $label: audit verify fails" >&2; exit 1; }
+    (cd "$home" && "$Q" --config "$first.toml" audit export 2>/dev/null) | python3 -c "
 import json, sys
 from collections import Counter
 from datetime import datetime
 def t(s): return datetime.fromisoformat(s.replace('Z', '+00:00')).timestamp()
 received, delivered, nodes, per_request = [], [], Counter(), Counter()
+scan_events = 0
 for line in sys.stdin:
     e = json.loads(line)
+    # Events a scan causes (not the request's creation, not a daemon starting or stopping).
+    if e['action'] != 'request.created' and not e['action'].startswith('daemon.'): scan_events += 1
     if e['action'] == 'job.received': received.append(t(e['time']))
     if e['action'] == 'delivery.created':
         delivered.append(t(e['time'])); per_request[e['subjects'].get('request')] += 1
     if e['action'] == 'job.processing': nodes[e['details'].get('node', '?')] += 1
 assert len(delivered) == 20 and all(n == 1 for n in per_request.values()), (len(delivered), per_request)
-print(f'{max(delivered) - $dropped:.2f} {max(delivered) - min(received):.2f}', ' '.join(f'{k}={v}' for k, v in sorted(nodes.items())))" > "$OUT/run.txt"
+print(f'{max(delivered) - $dropped:.2f} {max(delivered) - min(received):.2f} {scan_events / 20:.1f}', ' '.join(f'{k}={v}' for k, v in sorted(nodes.items())))" > "$OUT/run.txt"
 }
 
 lines+=("")
 lines+=("scale-out: 20 one-page 300-dpi scans (as intake.sh), one PostgreSQL $PGVERSION, [processing] jobs = 0 (one OCR worker per core, per daemon), settle 1 s")
 A_ALL=(); B_ALL=()
 for round in $(seq "$ROUNDS"); do
+    LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
     scale_run A 'station-1:"intake", "worker":2'
-    read -r a_drop a_cust a_nodes < "$OUT/run.txt"
+    read -r a_drop a_cust a_events a_nodes < "$OUT/run.txt"
     scale_run B 'station-1:"intake", "worker":1' 'worker-2:"worker":1'
-    read -r b_drop b_cust b_nodes < "$OUT/run.txt"
+    read -r b_drop b_cust b_events b_nodes < "$OUT/run.txt"
     a_ppm=$(python3 -c "print(f'{20*60/$a_drop:.1f}')"); b_ppm=$(python3 -c "print(f'{20*60/$b_drop:.1f}')")
     A_ALL+=("$a_drop"); B_ALL+=("$b_drop")
-    lines+=("round $round  A one daemon, concurrent_jobs 2:       $a_ppm pages/min  (first drop -> last delivery ${a_drop} s; first custody -> last ${a_cust} s; claims: $a_nodes)")
-    lines+=("round $round  B two daemons, concurrent_jobs 1 each: $b_ppm pages/min  (first drop -> last delivery ${b_drop} s; first custody -> last ${b_cust} s; claims: $b_nodes)")
+    lines+=("round $round  A one daemon, concurrent_jobs 2:       $a_ppm pages/min  (first drop -> last delivery ${a_drop} s; first custody -> last ${a_cust} s; claims: $a_nodes; $a_events audit events per scan)")
+    lines+=("round $round  B two daemons, concurrent_jobs 1 each: $b_ppm pages/min  (first drop -> last delivery ${b_drop} s; first custody -> last ${b_cust} s; claims: $b_nodes; $b_events audit events per scan)")
+    lines+=("round $round  load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg) (2 cores; other work shares them)")
     lines+=("round $round  B/A $(python3 -c "print(f'{$a_drop/$b_drop:.2f}')")x (target >= 0.9)")
 done
 lines+=("all rounds  B/A $(python3 -c "print(f'{sum([${A_ALL[*]/%/,}])/sum([${B_ALL[*]/%/,}]):.2f}')")x (total time A / total time B)")
