@@ -13,7 +13,8 @@
 #      run B: two daemons sharing the data_dir, "station-1" (intake + worker) and "worker-2"
 #             (worker only), concurrent_jobs = 1 each.
 #    Pages/min from the first drop to the last delivery (delivery.created), each, and B/A
-#    (target >= 0.9). ROUNDS (default 2) alternates A and B that many times.
+#    (target >= 0.9), and the daemons' CPU seconds per page (user + system, from /proc), which
+#    other work on the machine disturbs far less. ROUNDS (default 2) alternates A and B.
 #
 # PostgreSQL 15 (scripts/bootstrap installs it) runs in a throwaway cluster on a free loopback
 # port, as the `postgres` user when we are root, with fsync on and synchronous_commit off (the
@@ -137,6 +138,12 @@ scale_run() { # label "name:roles:concurrent" ...
         if [[ $(cd "$home" && "$Q" --config "$first.toml" links --json 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') -ge 20 ]]; then ok=1; break; fi
         sleep 0.2
     done
+    # CPU the daemons used (OCR runs inside them), a figure the other work on the machine
+    # disturbs far less than wall time: user + system seconds from /proc, read before they stop.
+    local cpu=0 pid
+    for pid in "${PIDS[@]}"; do
+        cpu=$(awk -v c="$cpu" -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", c + ($14 + $15) / hz }' "/proc/$pid/stat")
+    done
     stop_nodes
     [[ $ok = 1 ]] || { echo "nodes bench: run $label timed out" >&2; tail -20 "$home"/*.log >&2; exit 1; }
     (cd "$home" && "$Q" --config "$first.toml" audit verify >/dev/null 2>&1) || { echo "nodes bench: run $label: audit verify fails" >&2; exit 1; }
@@ -156,26 +163,26 @@ for line in sys.stdin:
         delivered.append(t(e['time'])); per_request[e['subjects'].get('request')] += 1
     if e['action'] == 'job.processing': nodes[e['details'].get('node', '?')] += 1
 assert len(delivered) == 20 and all(n == 1 for n in per_request.values()), (len(delivered), per_request)
-print(f'{max(delivered) - $dropped:.2f} {max(delivered) - min(received):.2f} {scan_events / 20:.1f}', ' '.join(f'{k}={v}' for k, v in sorted(nodes.items())))" > "$OUT/run.txt"
+print(f'{max(delivered) - $dropped:.2f} {max(delivered) - min(received):.2f} {scan_events / 20:.1f} {$cpu / 20:.2f}', ' '.join(f'{k}={v}' for k, v in sorted(nodes.items())))" > "$OUT/run.txt"
 }
 
 lines+=("")
 lines+=("scale-out: 20 one-page 300-dpi scans (as intake.sh), one PostgreSQL $PGVERSION, [processing] jobs = 0 (one OCR worker per core, per daemon), settle 1 s")
-A_ALL=(); B_ALL=()
+A_ALL=(); B_ALL=(); A_CPU=(); B_CPU=()
 for round in $(seq "$ROUNDS"); do
     LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
     scale_run A 'station-1:"intake", "worker":2'
-    read -r a_drop a_cust a_events a_nodes < "$OUT/run.txt"
+    read -r a_drop a_cust a_events a_cpu a_nodes < "$OUT/run.txt"
     scale_run B 'station-1:"intake", "worker":1' 'worker-2:"worker":1'
-    read -r b_drop b_cust b_events b_nodes < "$OUT/run.txt"
+    read -r b_drop b_cust b_events b_cpu b_nodes < "$OUT/run.txt"
     a_ppm=$(python3 -c "print(f'{20*60/$a_drop:.1f}')"); b_ppm=$(python3 -c "print(f'{20*60/$b_drop:.1f}')")
-    A_ALL+=("$a_drop"); B_ALL+=("$b_drop")
-    lines+=("round $round  A one daemon, concurrent_jobs 2:       $a_ppm pages/min  (first drop -> last delivery ${a_drop} s; first custody -> last ${a_cust} s; claims: $a_nodes; $a_events audit events per scan)")
-    lines+=("round $round  B two daemons, concurrent_jobs 1 each: $b_ppm pages/min  (first drop -> last delivery ${b_drop} s; first custody -> last ${b_cust} s; claims: $b_nodes; $b_events audit events per scan)")
+    A_ALL+=("$a_drop"); B_ALL+=("$b_drop"); A_CPU+=("$a_cpu"); B_CPU+=("$b_cpu")
+    lines+=("round $round  A one daemon, concurrent_jobs 2:       $a_ppm pages/min  (first drop -> last delivery ${a_drop} s; first custody -> last ${a_cust} s; claims: $a_nodes; $a_events audit events per scan; daemon CPU ${a_cpu} s per page)")
+    lines+=("round $round  B two daemons, concurrent_jobs 1 each: $b_ppm pages/min  (first drop -> last delivery ${b_drop} s; first custody -> last ${b_cust} s; claims: $b_nodes; $b_events audit events per scan; daemon CPU ${b_cpu} s per page)")
     lines+=("round $round  load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg) (2 cores; other work shares them)")
-    lines+=("round $round  B/A $(python3 -c "print(f'{$a_drop/$b_drop:.2f}')")x (target >= 0.9)")
+    lines+=("round $round  B/A $(python3 -c "print(f'{$a_drop/$b_drop:.2f}')")x (target >= 0.9); CPU per page A/B $(python3 -c "print(f'{$a_cpu/$b_cpu:.2f}')")x (1 = no CPU lost to running two daemons)")
 done
-lines+=("all rounds  B/A $(python3 -c "print(f'{sum([${A_ALL[*]/%/,}])/sum([${B_ALL[*]/%/,}]):.2f}')")x (total time A / total time B)")
+lines+=("all rounds  B/A $(python3 -c "print(f'{sum([${A_ALL[*]/%/,}])/sum([${B_ALL[*]/%/,}]):.2f}')")x (total time A / total time B); CPU per page A/B $(python3 -c "print(f'{sum([${A_CPU[*]/%/,}])/sum([${B_CPU[*]/%/,}]):.2f}')")x")
 fi
 
 printf '%s\n' "${lines[@]}" | tee bench-out/nodes.txt
