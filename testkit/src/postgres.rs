@@ -25,9 +25,30 @@ pub struct Cluster {
     port: u16,
 }
 
+/// Settings for a test cluster: no fsync at all, since test data is thrown away.
+pub const FAST: &[&str] = &[
+    "fsync=off",
+    "synchronous_commit=off",
+    "full_page_writes=off",
+];
+
+/// Settings for a benchmark whose figures should hold for a real install: fsync and full page
+/// writes on (a crash cannot corrupt the cluster), commits not waiting for their WAL flush
+/// (`synchronous_commit=off`: a power cut may lose the last moment's commits, never half of
+/// one). That is the guarantee SQLite gives Quire (WAL with `synchronous = NORMAL`), so the two
+/// backends are compared on equal terms.
+pub const DURABLE: &[&str] = &["synchronous_commit=off", "max_connections=200"];
+
 impl Cluster {
-    /// Makes and starts a cluster, and waits until it takes connections.
+    /// Makes and starts a cluster with the [`FAST`] settings, and waits until it takes
+    /// connections.
     pub fn start() -> io::Result<Cluster> {
+        Self::start_with(FAST)
+    }
+
+    /// [`Cluster::start`] with these server settings (`name=value`, as `postgres -c` takes
+    /// them) instead of [`FAST`].
+    pub fn start_with(settings: &[&str]) -> io::Result<Cluster> {
         let bin = std::env::var_os("QUIRE_PG_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/usr/lib/postgresql/15/bin"));
@@ -65,12 +86,15 @@ impl Cluster {
                 "--locale=C",
             ],
         )?;
-        // Loopback only, the socket in the cluster's own folder, and no fsync: a test cluster
-        // is thrown away, and durability would only slow the tests.
-        let options = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+        // Loopback only, the socket in the cluster's own folder, then the caller's settings.
+        let mut options = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -k {}",
             cluster.dir.path().display()
         );
+        for setting in settings {
+            options.push_str(" -c ");
+            options.push_str(setting);
+        }
         let log = cluster.dir.path().join("server.log");
         cluster.run(
             "pg_ctl",
