@@ -90,6 +90,16 @@ impl PostgresDatabase {
         Ok(self.pool.get()?)
     }
 
+    /// A yes-or-no read without any lock, for the pollers' "is there anything?" before they
+    /// take the write lock.
+    fn any(
+        &self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<bool, StateError> {
+        Ok(self.conn()?.query_one(sql, params)?.get(0))
+    }
+
     /// Runs `f` in a write transaction (holding [`WRITE_LOCK`]) and commits what it did.
     fn write<T>(
         &self,
@@ -435,6 +445,14 @@ impl JobRepo for PostgresDatabase {
     }
 
     fn job_claim(&self, node: &str, lease_until: Timestamp) -> Result<Option<Job>, StateError> {
+        // An idle worker polls: a plain read first, so an empty queue costs no write lock
+        // (every node's idle workers would otherwise queue on it; see docs/scaling.md).
+        if !self.any(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'received')",
+            &[],
+        )? {
+            return Ok(None);
+        }
         self.write(|tx| {
             let job = claims::claim(tx, node, lease_until)?;
             if let Some(job) = &job {
@@ -450,10 +468,23 @@ impl JobRepo for PostgresDatabase {
         lease_until: Timestamp,
         limit: usize,
     ) -> Result<Vec<Job>, StateError> {
+        if !self.any(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'processed' AND request_id IS NOT NULL
+                              AND (claimed_by IS NULL OR claimed_by = $1 OR lease_until < $2))",
+            &[&node, &Timestamp::now().to_string()],
+        )? {
+            return Ok(Vec::new());
+        }
         self.write(|tx| claims::claim_ready(tx, node, lease_until, limit))
     }
 
     fn jobs_reclaim_lapsed(&self, now: Timestamp) -> Result<Vec<String>, StateError> {
+        if !self.any(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE claimed_by IS NOT NULL AND lease_until < $1)",
+            &[&now.to_string()],
+        )? {
+            return Ok(Vec::new());
+        }
         self.write(|tx| {
             let mut requeued = Vec::new();
             for (id, state, node, until) in claims::take_back_lapsed(tx, now)? {
@@ -541,6 +572,12 @@ impl IllRepo for PostgresDatabase {
         limit: usize,
         hold_until: Timestamp,
     ) -> Result<Vec<OutboxMessage>, StateError> {
+        if !self.any(
+            "SELECT EXISTS (SELECT 1 FROM ill_outbox WHERE state = 'pending' AND next_attempt_at <= $1)",
+            &[&Timestamp::now().to_string()],
+        )? {
+            return Ok(Vec::new());
+        }
         self.write(|tx| ill::claim(tx, limit, hold_until))
     }
 
@@ -758,6 +795,12 @@ impl NoticeRepo for PostgresDatabase {
         limit: usize,
         hold_until: Timestamp,
     ) -> Result<Vec<QueuedNotice>, StateError> {
+        if !self.any(
+            "SELECT EXISTS (SELECT 1 FROM notices WHERE state = 'pending' AND next_attempt_at <= $1)",
+            &[&Timestamp::now().to_string()],
+        )? {
+            return Ok(Vec::new());
+        }
         self.write(|tx| deliveries::notices_claim(tx, Timestamp::now(), limit, hold_until))
     }
 
