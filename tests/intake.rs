@@ -1366,3 +1366,54 @@ fn a_node_runs_only_the_parts_its_roles_name() {
     let (status, _) = http(port, "GET", "/staff/login", None, None).unwrap();
     assert_eq!(status, 404, "an intake-only node serves no console");
 }
+
+/// The hold policy decides from outcomes: a scan of nothing but blank paper is held (it must
+/// never reach a borrower), and a page skewed past 5° that Quire measured, straightened and
+/// read well goes out, with the skew noted rather than held.
+#[test]
+fn a_blank_scan_is_held_and_a_corrected_skew_with_good_ocr_is_not() {
+    let (home, port) = daemon_home("");
+    for id in ["TN780", "TN781"] {
+        add_plain_request(&home, id);
+    }
+    let _d = start_daemon(&home, port);
+    let inbox = home.path().join("var/inbox");
+    let staged = home.path().join("staged");
+    std::fs::create_dir_all(&staged).unwrap();
+    let blank = image::GrayImage::from_pixel(750, 1000, image::Luma([250u8]));
+    save_png_with_dpi(&blank, &staged.join("TN780.png"), 150.0);
+    save_png_with_dpi(
+        &article_page(781, 3, 200.0, 6.0),
+        &staged.join("TN781.png"),
+        200.0,
+    );
+    for name in ["TN780.png", "TN781.png"] {
+        std::fs::rename(staged.join(name), inbox.join(name)).unwrap();
+    }
+    wait_until(Duration::from_secs(240), "both scans are settled", || {
+        let all = jobs(&home);
+        all.len() == 2
+            && all
+                .iter()
+                .all(|j| ["delivered", "held", "failed"].contains(&j["state"].as_str().unwrap()))
+    });
+    let all = jobs(&home);
+    let blank_job = job_named(&all, "TN780.png").unwrap();
+    assert_eq!(blank_job["state"], "held", "{blank_job}");
+    let reason = blank_job["hold_reason"].as_str().unwrap();
+    assert!(reason.contains("(scan.blank)"), "{reason}");
+    let skewed = job_named(&all, "TN781.png").unwrap();
+    assert_eq!(skewed["state"], "delivered", "{skewed}");
+    let processed = stdout(&home.ok(&["audit", "export", "--action", "job.processed"]));
+    let event: Value = processed
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["subjects"]["job"] == skewed["id"])
+        .unwrap();
+    let notes = event["details"]["notes"].to_string();
+    assert!(
+        notes.contains("quality.too_skewed"),
+        "the skew is noted: {event}"
+    );
+    assert_eq!(event["details"]["outcome"], "ready", "{event}");
+}

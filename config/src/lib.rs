@@ -18,6 +18,7 @@ mod intake;
 pub mod iso18626;
 mod load;
 pub mod processing;
+pub mod review;
 pub mod scanner;
 pub mod stamp;
 mod types;
@@ -97,6 +98,49 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("[iso18626]") && err.contains("1.1"), "{err}");
+    }
+
+    /// `[review]` overrides a finding's action by its code; an unknown code is named.
+    #[test]
+    fn review_actions_default_by_code_and_unknown_codes_are_refused() {
+        use review::ReviewAction;
+        let loaded = LoadedConfig::from_str(
+            "[review]\n\"quality.too_skewed\" = \"hold\"\n\"page.dpi_assumed\" = \"ignore\"\n",
+            &Source::Embedded,
+            std::iter::empty(),
+        )
+        .unwrap();
+        let review = &loaded.config.review;
+        assert_eq!(review.action("quality.too_skewed"), ReviewAction::Hold);
+        assert_eq!(review.action("page.dpi_assumed"), ReviewAction::Ignore);
+        assert_eq!(
+            review.action("quality.low_ocr_confidence"),
+            ReviewAction::Hold
+        );
+        assert_eq!(
+            review.action("page.text_layer_replaced"),
+            ReviewAction::Note
+        );
+        assert_eq!(review.action("something.new"), ReviewAction::Hold);
+        let err = LoadedConfig::from_str(
+            "[review]\n\"quality.too_skewd\" = \"note\"\n\"scan.blank\" = \"maybe\"\n",
+            &Source::Embedded,
+            std::iter::empty(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("[review]"), "{err}");
+        let err = LoadedConfig::from_str(
+            "[review]\n\"quality.too_skewd\" = \"note\"\n",
+            &Source::Embedded,
+            std::iter::empty(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`quality.too_skewd`: not a finding code"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -233,6 +233,7 @@ fn parse_sections(mut table: Table, errors: &mut Vec<String>) -> Config {
         mail: section(&mut table, "mail", errors),
         compliance: section(&mut table, "compliance", errors),
         iso18626: section(&mut table, "iso18626", errors),
+        review: section(&mut table, "review", errors),
     };
     for key in table.keys() {
         errors.push(format!("unknown key `{key}` at the top level"));
@@ -335,6 +336,7 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
     }
     super::intake::validate(&config.intake, errors);
     super::iso18626::validate(&config.iso18626, errors);
+    super::review::validate(&config.review, errors);
     let links = &config.links;
     if links.days == 0 || links.downloads == 0 {
         errors.push("[links] days and downloads must be at least 1".into());

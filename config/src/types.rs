@@ -31,6 +31,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub compliance: ComplianceConfig,
     pub iso18626: Iso18626Config,
+    pub review: super::review::ReviewConfig,
 }
 
 /// `[node]`: this daemon's name and the parts of Quire it runs. One box runs all three; a

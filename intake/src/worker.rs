@@ -55,6 +55,8 @@ impl Wake {
 struct Verdict {
     reasons: Vec<String>,
     warnings: Vec<String>,
+    /// Findings `[review]` notes without holding (a corrected skew, an assumed resolution).
+    notes: Vec<String>,
     near: Vec<String>,
     rows: Vec<quire_state::PageRow>,
     report_json: String,
@@ -88,6 +90,7 @@ impl Verdict {
             .details(json!({
                 "pages": report.pages_out,
                 "warnings": self.warnings,
+                "notes": self.notes,
                 "tesseract_seconds": report.tesseract_seconds,
                 "wall_seconds": report.wall_seconds,
                 "output_sha256": sha256,
@@ -488,6 +491,43 @@ impl Worker {
 
     /// Ready or held, and why: the request, the requested pages, quality warnings and
     /// near-duplicates of other jobs (`except` is left out of that search).
+    /// Every page finding (the pipeline's warnings, and blank pages left in), and what
+    /// `[review]` makes of each: held for a person, or noted. Returns the codes as
+    /// `page N: code` too, for the audit event.
+    fn findings(&self, report: &Report) -> (Vec<String>, Findings) {
+        use quire_config::review::ReviewAction;
+        let review = &self.deliverer.config().config.review;
+        let mut codes = Vec::new();
+        let mut out = Findings::default();
+        let mut sort = |code: &str, sentence: String| {
+            codes.push(sentence.clone());
+            match review.action(code) {
+                ReviewAction::Hold => out.held.push(format!("{sentence} ({code})")),
+                ReviewAction::Note => out.noted.push(format!("{sentence} ({code})")),
+                ReviewAction::Ignore => {}
+            }
+        };
+        for p in &report.pages {
+            for w in &p.warnings {
+                sort(&w.code, format!("page {}: {}", p.source_page, w.message));
+            }
+            if p.blank && p.output_page.is_some() {
+                sort(
+                    "page.blank",
+                    format!("page {}: the page is blank", p.source_page),
+                );
+            }
+        }
+        let has_content = report
+            .pages
+            .iter()
+            .any(|p| p.output_page.is_some() && !p.blank);
+        if !report.pages.is_empty() && !has_content {
+            sort("scan.blank", "every page of the scan is blank".into());
+        }
+        (codes, out)
+    }
+
     fn assess(
         &self,
         except: &str,
@@ -495,15 +535,7 @@ impl Worker {
         report: &Report,
         mut reasons: Vec<String>,
     ) -> anyhow::Result<Verdict> {
-        let warnings: Vec<String> = report
-            .pages
-            .iter()
-            .flat_map(|p| {
-                p.warnings
-                    .iter()
-                    .map(move |w| format!("page {}: {}", p.source_page, w.code))
-            })
-            .collect();
+        let (warnings, findings) = self.findings(report);
         let request = match request_id {
             Some(id) => self.db.request_get(id)?,
             None => None,
@@ -522,14 +554,15 @@ impl Worker {
                 }
             }
         }
-        if !warnings.is_empty() {
-            reasons.push(format!("quality warnings: {}", warnings.join(", ")));
+        if !findings.held.is_empty() {
+            reasons.push(findings.held.join("; "));
         }
         let mut report_json: serde_json::Value = serde_json::from_str(&report.to_json())?;
         report_json["near_duplicates"] = serde_json::to_value(&near)?;
         Ok(Verdict {
             reasons,
             warnings,
+            notes: findings.noted,
             near: near.iter().map(|n| n.describe()).collect(),
             rows,
             report_json: report_json.to_string(),
@@ -644,6 +677,13 @@ impl Worker {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Page findings sorted by `[review]`.
+#[derive(Default)]
+struct Findings {
+    held: Vec<String>,
+    noted: Vec<String>,
 }
 
 /// What became of one try at a queued job.
