@@ -1417,3 +1417,49 @@ fn a_blank_scan_is_held_and_a_corrected_skew_with_good_ocr_is_not() {
     );
     assert_eq!(event["details"]["outcome"], "ready", "{event}");
 }
+
+/// The same scan dropped again for a request whose copy from it is still downloadable is held
+/// (the borrower has it; a second copy would also count again), and the hold says why.
+#[test]
+fn an_identical_rescan_while_the_first_link_is_active_is_held() {
+    let (home, port) = daemon_home("");
+    add_plain_request(&home, "TN790");
+    let _d = start_daemon(&home, port);
+    let inbox = home.path().join("var/inbox");
+    let staged = home.path().join("staged");
+    std::fs::create_dir_all(&staged).unwrap();
+    let page = clean_page(790);
+    let settled = |n: usize| {
+        let all = jobs(&home);
+        all.len() == n
+            && all
+                .iter()
+                .all(|j| ["delivered", "held", "failed"].contains(&j["state"].as_str().unwrap()))
+    };
+    save_png_with_dpi(&page, &staged.join("TN790.png"), 150.0);
+    std::fs::rename(staged.join("TN790.png"), inbox.join("TN790.png")).unwrap();
+    wait_until(
+        Duration::from_secs(120),
+        "the first scan is settled",
+        || settled(1),
+    );
+    assert_eq!(jobs(&home)[0]["state"], "delivered", "{:#?}", jobs(&home));
+    // The same file again, under a name that says the same request.
+    save_png_with_dpi(&page, &staged.join("TN790 again.png"), 150.0);
+    std::fs::rename(
+        staged.join("TN790 again.png"),
+        inbox.join("TN790 again.png"),
+    )
+    .unwrap();
+    wait_until(Duration::from_secs(120), "the rescan is settled", || {
+        settled(2)
+    });
+    let all = jobs(&home);
+    let again = job_named(&all, "TN790 again.png").unwrap();
+    assert_eq!(again["state"], "held", "{again}");
+    let reason = again["hold_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("delivered for request TN790 already") && reason.contains("still active"),
+        "{reason}"
+    );
+}

@@ -528,6 +528,41 @@ impl Worker {
         (codes, out)
     }
 
+    /// An identical rescan (same bytes) of a request whose earlier copy from that scan is
+    /// still downloadable: the borrower has it, so a second copy waits for a person (it would
+    /// also count again). Only under `duplicates = "warn"`; `skip` held it at intake already.
+    fn rescan_of_live_copy(&self, job: &str, request: &str) -> anyhow::Result<Option<String>> {
+        if self.deliverer.config().config.intake.duplicates != quire_config::DuplicatePolicy::Warn {
+            return Ok(None);
+        }
+        let Some(this) = self.db.job_get(job)? else {
+            return Ok(None);
+        };
+        let delivered: Vec<Job> = self
+            .db
+            .jobs_with_source(&this.source_sha256, job)?
+            .into_iter()
+            .filter(|j| j.state == JobState::Delivered && j.request_id.as_deref() == Some(request))
+            .collect();
+        let Some(earlier) = delivered.first() else {
+            return Ok(None);
+        };
+        let now = quire_domain::Timestamp::now();
+        let live = self
+            .db
+            .links_list(Some(request))?
+            .into_iter()
+            .find(|(l, d)| l.state(d.state, now) == quire_domain::LinkState::Active);
+        Ok(live.map(|(l, _)| {
+            format!(
+                "the same scan was delivered for request {request} already (job {}), and its \
+                 link {} is still active: the borrower has the copy; release this one only if \
+                 they need another",
+                earlier.id, l.id
+            )
+        }))
+    }
+
     fn assess(
         &self,
         except: &str,
@@ -550,6 +585,9 @@ impl Worker {
                     reasons.push(problem);
                 }
                 if let Some(why) = quire_service::jobs::ill_hold_reason(&*self.db, &r.id)? {
+                    reasons.push(why);
+                }
+                if let Some(why) = self.rescan_of_live_copy(except, &r.id)? {
                     reasons.push(why);
                 }
             }
