@@ -994,7 +994,11 @@ fn a_technician_reviews_a_held_job_matches_and_releases_it() {
     assert!(unmatched.body.contains(&id), "{}", unmatched.body);
     let queue = tech.get("/staff/jobs?state=held");
     assert!(
-        queue.body.contains(&id) && queue.body.contains("no request matched"),
+        queue.body.contains(&id)
+            && queue
+                .body
+                .contains("no request matched: the file name names no request")
+            && !queue.body.contains("quire job match"),
         "{}",
         queue.body
     );

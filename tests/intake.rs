@@ -1462,4 +1462,21 @@ fn an_identical_rescan_while_the_first_link_is_active_is_held() {
         reason.contains("delivered for request TN790 already") && reason.contains("still active"),
         "{reason}"
     );
+    // A name naming a request that does not exist: the hold says what the name said.
+    save_png_with_dpi(&clean_page(791), &staged.join("TN55555.png"), 150.0);
+    std::fs::rename(staged.join("TN55555.png"), inbox.join("TN55555.png")).unwrap();
+    wait_until(
+        Duration::from_secs(120),
+        "the stray scan is settled",
+        || settled(3),
+    );
+    let all = jobs(&home);
+    let stray = job_named(&all, "TN55555.png").unwrap();
+    assert_eq!(stray["state"], "held", "{stray}");
+    let reason = stray["hold_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("the file name says TN55555, and there is no such request")
+            && !reason.contains("quire "),
+        "{reason}"
+    );
 }

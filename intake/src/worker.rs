@@ -118,6 +118,8 @@ pub struct Worker {
     delivering: Arc<Mutex<HashSet<String>>>,
     /// This node's name, which its claims on jobs carry.
     node: String,
+    /// How file names name requests, to say what an unmatched scan's name said.
+    naming: crate::naming::RequestNaming,
     /// How long a claim lasts; the node's heartbeat renews it.
     lease: Duration,
 }
@@ -152,6 +154,7 @@ pub fn start(
             health: health.clone(),
             delivering: delivering.clone(),
             node: config.config.node.name.clone(),
+            naming: crate::naming::RequestNaming::new(&config.config.intake.request_pattern)?,
             lease: config.config.node.lease(),
         };
         let (stop, wake) = (stop.clone(), wake.clone());
@@ -578,8 +581,22 @@ impl Worker {
         let rows = similar::page_rows(report);
         let near = similar::find(&self.db, &rows, Some(except))?;
         match &request {
-            None => reasons
-                .push("no request matched the scan: match it with `quire job match`".to_string()),
+            // What the name said, so the person knows whether to fix a typo or add a request.
+            None => {
+                let named = self
+                    .db
+                    .job_get(except)?
+                    .and_then(|j| self.naming.from_file(Path::new(&j.source_name)));
+                reasons.push(match named {
+                    Some(id) => format!(
+                        "no request matched: the file name says {id}, and there is no such request; \
+                         match the scan to its request"
+                    ),
+                    None => "no request matched: the file name names no request; match the scan \
+                             to its request"
+                        .to_string(),
+                });
+            }
             Some(r) => {
                 if let Some(problem) = r.pages.as_deref().and_then(|p| page_problem(p, report)) {
                     reasons.push(problem);
