@@ -82,8 +82,15 @@ async fn serve(config: &LoadedConfig, db: state::Db) -> anyhow::Result<ExitCode>
     ));
     let deliverer = Arc::new(Deliverer::open(config, repo.clone()).context("opening the store")?);
     let mailer = notices::mailer(config).context("setting up mail")?;
-    let peers = quire_delivery::peer::PeerClient::new(std::time::Duration::from_secs(30))
-        .context("setting up the ISO 18626 client")?;
+    // Only a node that talks to partners needs the client (and the system's CA certificates).
+    let peers = if cfg.iso18626.enabled {
+        Some(
+            quire_delivery::peer::PeerClient::new(std::time::Duration::from_secs(30))
+                .context("setting up the ISO 18626 client")?,
+        )
+    } else {
+        None
+    };
     // Notices, ISO 18626 status messages and purges go with the worker role: the node that
     // delivers sends.
     let background = node.has(NodeRole::Worker).then(|| {
@@ -98,8 +105,8 @@ async fn serve(config: &LoadedConfig, db: state::Db) -> anyhow::Result<ExitCode>
                     tracing::error!(error = %format!("{e:#}"), "sending notices");
                 }
                 let ill = &config.config.iso18626;
-                if ill.enabled
-                    && let Err(e) = quire_service::iso18626::send_due(&repo, ill, &peers).await
+                if let Some(peers) = &peers
+                    && let Err(e) = quire_service::iso18626::send_due(&repo, ill, peers).await
                 {
                     tracing::error!(error = %e, "sending ISO 18626 status messages");
                 }
