@@ -103,6 +103,8 @@ impl NodeRole {
 pub struct InstitutionConfig {
     pub name: String,
     pub contact: String,
+    /// The zone every time shown to people is written in; storage stays UTC.
+    pub time_zone: quire_domain::Zone,
 }
 
 impl Default for InstitutionConfig {
@@ -110,6 +112,7 @@ impl Default for InstitutionConfig {
         Self {
             name: "Example Library".into(),
             contact: "ill@example.org".into(),
+            time_zone: quire_domain::Zone::utc(),
         }
     }
 }

@@ -75,7 +75,7 @@ pub mod spool;
 pub mod staff;
 pub mod time;
 
-pub use self::time::Timestamp;
+pub use self::time::{Timestamp, Zone};
 pub use action::Action;
 pub use audit::{Anchor, Break, Event, NewEvent, Summary, Verifier};
 pub use delivery::{

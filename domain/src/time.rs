@@ -1,5 +1,6 @@
 //! One time type for everything Quire records: [`Timestamp`], a UTC instant with millisecond
-//! precision, and the one text it is stored, shown and serialised as.
+//! precision, and the one text it is stored and serialised as; and [`Zone`], the library's
+//! time zone, in which times are shown to people (storage stays UTC).
 
 use std::fmt;
 use std::ops::{Add, Sub};
@@ -78,6 +79,21 @@ impl Timestamp {
 
     fn text_is(&self, text: &str) -> bool {
         self.0.format(STORED).is_ok_and(|own| own == text)
+    }
+
+    /// To the minute in `zone`, as people read it on a page: `2026-01-31 10:05 CET`.
+    pub fn shown_minute(self, zone: &Zone) -> String {
+        zone.format(self, "%Y-%m-%d %H:%M %Z")
+    }
+
+    /// To the second in `zone`, for tables and logs people read: `2026-01-31 10:05:00 CET`.
+    pub fn shown_second(self, zone: &Zone) -> String {
+        zone.format(self, "%Y-%m-%d %H:%M:%S %Z")
+    }
+
+    /// The calendar day in `zone`, in words: `31 January 2026`.
+    pub fn shown_day(self, zone: &Zone) -> String {
+        zone.format(self, "%-d %B %Y")
     }
 
     /// The storage format, as text.
@@ -173,8 +189,95 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
     }
 }
 
+/// The library's time zone (`[institution] time_zone`, an IANA name such as
+/// `America/Chicago`), in which every time shown to a person is written: the console, the
+/// borrower's page, e-mails and CLI tables. Read from the system's zone database (Debian's
+/// `tzdata`), so it follows daylight saving as the law changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Zone {
+    name: String,
+    tz: jiff::tz::TimeZone,
+}
+
+impl Zone {
+    pub fn utc() -> Self {
+        Zone {
+            name: "UTC".into(),
+            tz: jiff::tz::TimeZone::UTC,
+        }
+    }
+
+    /// An IANA zone by name; `UTC` needs no zone database.
+    pub fn named(name: &str) -> Result<Self, String> {
+        if name == "UTC" {
+            return Ok(Self::utc());
+        }
+        jiff::tz::TimeZone::get(name)
+            .map(|tz| Zone {
+                name: name.to_string(),
+                tz,
+            })
+            .map_err(|e| {
+                format!("unknown time zone `{name}` (an IANA name such as \"Europe/Berlin\"): {e}")
+            })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn format(&self, at: Timestamp, pattern: &str) -> String {
+        let nanos = at.0.unix_timestamp_nanos();
+        match jiff::Timestamp::from_nanosecond(nanos) {
+            Ok(t) => t.to_zoned(self.tz.clone()).strftime(pattern).to_string(),
+            // Outside jiff's range (years beyond ±9999): never a recorded time; show it stored.
+            Err(_) => at.to_string(),
+        }
+    }
+}
+
+impl Default for Zone {
+    fn default() -> Self {
+        Self::utc()
+    }
+}
+
+impl fmt::Display for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+impl serde::Serialize for Zone {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Zone {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Zone::named(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn shown_times_follow_the_zone_and_its_daylight_saving() {
+        let winter: Timestamp = "2026-01-31T09:05:07.000Z".parse().unwrap();
+        let summer: Timestamp = "2026-07-01T09:05:07.000Z".parse().unwrap();
+        assert_eq!(winter.shown_minute(&Zone::utc()), "2026-01-31 09:05 UTC");
+        let chicago = Zone::named("America/Chicago").unwrap();
+        assert_eq!(winter.shown_second(&chicago), "2026-01-31 03:05:07 CST");
+        assert_eq!(summer.shown_minute(&chicago), "2026-07-01 04:05 CDT");
+        assert_eq!(winter.shown_day(&chicago), "31 January 2026");
+        let err = Zone::named("Mars/Olympus").unwrap_err();
+        assert!(err.contains("Mars/Olympus"), "{err}");
+        let z: Zone = serde_json::from_str("\"Europe/Berlin\"").unwrap();
+        assert_eq!(serde_json::to_string(&z).unwrap(), "\"Europe/Berlin\"");
+    }
+
     use super::*;
 
     #[test]
