@@ -22,6 +22,8 @@ fn fields() -> NoticeFields {
         pickup_code: Some("042917".into()),
         request: "ILL-2026-0042".into(),
         title: "Notes on the Binding of Early Codices".into(),
+        journal: "Journal of Bookbinding".into(),
+        name: "Ada Lovelace".into(),
         institution: "Example Library".into(),
         contact: "ill@example.org".into(),
     }
@@ -69,13 +71,24 @@ async fn smtp_delivers_the_rendered_notice() {
         "From: \"Example Library\" <ill@example.org>",
         "Subject: Your document from Example Library is ready: Notes on the Binding of Early Codices",
         "http://127.0.0.1:8080/d/q7Xb3kR9mN2pL5vT8wY1zA4cE6gH0jK",
-        "until 29 December 2026 and for 5 download(s)",
+        "until 29 December 2026, for 5 downloads.",
+        "Dear Ada Lovelace,",
+        "Journal of Bookbinding",
         "pickup code: 042917",
+        "MIME-Version: 1.0",
+        "Message-ID: <",
+        "@example.org>",
+        "Date: ",
+        "Content-Type: multipart/alternative",
+        "Content-Type: text/plain; charset=utf-8",
+        "Content-Type: text/html; charset=utf-8",
+        "<a href=\"http://127.0.0.1:8080/d/q7Xb3kR9mN2pL5vT8wY1zA4cE6gH0jK\">",
         "(ILL-2026-0042)",
         "Contact Example Library at ill@example.org",
     ] {
         assert!(m.contains(needle), "{needle:?} missing from:\n{m}");
     }
+    assert!(!m.contains("download(s)"), "{m}");
 }
 
 #[tokio::test]

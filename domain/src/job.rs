@@ -150,6 +150,8 @@ pub struct JobFilter {
     pub unmatched: bool,
     /// Only the documents cut from this batch.
     pub parent: Option<String>,
+    /// Only the jobs of this request.
+    pub request: Option<String>,
     pub limit: usize,
 }
 

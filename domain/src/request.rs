@@ -32,6 +32,26 @@ impl Basis {
             Self::Section108d => "108d",
         }
     }
+
+    /// Every basis, in the order a form offers them.
+    pub const ALL: [Basis; 5] = [
+        Self::Ccg,
+        Self::Ccl,
+        Self::Permission,
+        Self::PublicDomain,
+        Self::Section108d,
+    ];
+
+    /// What the basis means, as people read it (forms, cover sheets, reports).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Ccg => "CCG: conforms to the CONTU guidelines",
+            Self::Ccl => "CCL: conforms to copyright law (17 U.S.C. §107/§108)",
+            Self::Permission => "Permission obtained from the rights holder",
+            Self::PublicDomain => "Public domain",
+            Self::Section108d => "17 U.S.C. §108(d) copy for a user of this library",
+        }
+    }
 }
 
 impl fmt::Display for Basis {

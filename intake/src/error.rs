@@ -14,8 +14,6 @@ pub enum IntakeError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("page range `{range}` is not understood: {reason}")]
-    BadPageRange { range: String, reason: String },
     #[error("{path}: cannot cut a batch segment out of it: {reason}")]
     Extract { path: PathBuf, reason: String },
 }
@@ -26,7 +24,6 @@ impl IntakeError {
             Self::BadPattern { .. } => "intake.naming.bad_pattern",
             Self::PatternWithoutGroup { .. } => "intake.naming.no_request_group",
             Self::Look { .. } => "intake.settle.look",
-            Self::BadPageRange { .. } => "intake.pages.bad_range",
             Self::Extract { .. } => "intake.batch.extract",
         }
     }

@@ -11,10 +11,10 @@
 //! - [`batch`], [`segment`]: splitting a batch at its cover and PATCH-T sheets (read per page
 //!   by `quire_pipeline::barcode`), and cutting its processed output into one report and PDF
 //!   per segment.
-//! - [`page_range`], [`pages`]: requested page ranges and the missing-page check.
+//! - the missing-page check is `quire_domain::pages` (the console's match re-runs it too).
 //!
 //! Their errors are [`IntakeError`], each with a stable code (`intake.naming.*`,
-//! `intake.settle.*`, `intake.pages.*`, `intake.batch.*`).
+//! `intake.settle.*`, `intake.batch.*`).
 //!
 //! **The inbox** runs them. Files and per-request folders that have settled are taken into
 //! custody (moved atomically into the spool), matched to a request, and handed to the
@@ -44,8 +44,6 @@ mod error;
 pub mod folder;
 pub mod look;
 pub mod naming;
-pub mod page_range;
-pub mod pages;
 pub mod segment;
 pub mod settle;
 pub mod temp_name;

@@ -12,8 +12,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crate::batch::Segment;
-use crate::page_range::RequestedPages;
-use crate::{pages, segment};
+use crate::segment;
 use quire_pipeline::{Processor, Report};
 use serde_json::json;
 
@@ -23,6 +22,8 @@ use super::health::{Beat, Health, PageBeat};
 use super::{custody, disk, similar};
 use quire_config::LoadedConfig;
 use quire_domain::Action;
+use quire_domain::hold::{HoldReason, code};
+use quire_service::review::{self, Assessment, ReportView};
 use quire_domain::spool::{self, Quarantine};
 use quire_service::deliver::{Deliverer, JobTie};
 use quire_service::job_files::JobFiles;
@@ -51,12 +52,10 @@ impl Wake {
 
 /// What processing found, and so whether the job may go out unattended. Held or ready is
 /// decided in the same step that records the result, so a crash can never leave an unreviewed
-/// job looking ready.
+/// job looking ready. The decision itself is `quire_service::review`'s, the same the console's
+/// match makes.
 struct Verdict {
-    reasons: Vec<String>,
-    warnings: Vec<String>,
-    /// Findings `[review]` notes without holding (a corrected skew, an assumed resolution).
-    notes: Vec<String>,
+    assessment: Assessment,
     near: Vec<String>,
     rows: Vec<quire_state::PageRow>,
     report_json: String,
@@ -64,15 +63,11 @@ struct Verdict {
 
 impl Verdict {
     fn state(&self) -> JobState {
-        if self.reasons.is_empty() {
-            JobState::Processed
-        } else {
-            JobState::Held
-        }
+        self.assessment.state()
     }
 
     fn hold_reason(&self) -> Option<String> {
-        (!self.reasons.is_empty()).then(|| self.reasons.join("; "))
+        self.assessment.reasons.to_text()
     }
 
     fn patch(&self) -> JobPatch {
@@ -84,19 +79,20 @@ impl Verdict {
     }
 
     fn event(&self, job: &str, report: &Report, sha256: &str) -> NewEvent {
-        let held = !self.reasons.is_empty();
+        let held = !self.assessment.reasons.is_empty();
         NewEvent::new("daemon", Action::JobProcessed)
             .subject("job", job)
             .details(json!({
                 "pages": report.pages_out,
-                "warnings": self.warnings,
-                "notes": self.notes,
+                "warnings": self.assessment.findings.all,
+                "notes": self.assessment.findings.noted,
                 "tesseract_seconds": report.tesseract_seconds,
                 "wall_seconds": report.wall_seconds,
                 "output_sha256": sha256,
                 "outcome": if held { "held" } else { "ready" },
                 "near_duplicates": self.near,
                 "hold_reason": self.hold_reason(),
+                "next_step": self.assessment.reasons.next_step(),
             }))
     }
 }
@@ -353,7 +349,8 @@ impl Worker {
             None => None,
         };
         let request_id = job.request_id.clone().or(barcode_request.clone());
-        let verdict = self.assess(&job.id, request_id.as_deref(), report, notes)?;
+        let names = self.naming.from_file(Path::new(&job.source_name));
+        let verdict = self.assess(job, request_id.as_deref(), report, names, notes)?;
         let patch = JobPatch {
             page_count: Some(report.pages_out as i64),
             output_sha256: Some(sha256.to_string()),
@@ -382,7 +379,7 @@ impl Worker {
                 &*self.db,
                 &self.deliverer.config().config.iso18626,
                 request,
-                &why,
+                &why.replace('\n', "; "),
             )?;
         }
         Ok(())
@@ -417,19 +414,22 @@ impl Worker {
                 None if seg.pages.start == 0 => batch.request_id.clone(),
                 None => None,
             };
-            let verdict = self.assess(&batch.id, request_id.as_deref(), &seg_report, notes)?;
+            let names = match seg.pages.start {
+                0 => self.naming.from_file(Path::new(&batch.source_name)),
+                _ => seg.request.clone(),
+            };
             let first = seg_report.pages.first().map(|p| p.source_page).unwrap_or(0);
             let last = seg_report.pages.last().map(|p| p.source_page).unwrap_or(0);
-            let job = Job {
+            let mut job = Job {
                 id: id.clone(),
                 request_id: request_id.clone(),
-                state: verdict.state(),
-                hold_reason: verdict.hold_reason(),
+                state: JobState::Processing,
+                hold_reason: None,
                 source_name: format!("{} (batch pages {first}–{last})", batch.source_name),
                 spool_path: seg_dir.display().to_string(),
                 source_sha256: batch.source_sha256.clone(),
                 page_count: Some(seg_report.pages_out as i64),
-                report_json: Some(verdict.report_json.clone()),
+                report_json: None,
                 output_sha256: Some(sha256.clone()),
                 error_code: None,
                 error_message: None,
@@ -440,6 +440,10 @@ impl Worker {
                 lease_until: None,
                 custody: Vec::new(),
             };
+            let verdict = self.assess(&job, request_id.as_deref(), &seg_report, names, notes)?;
+            job.state = verdict.state();
+            job.hold_reason = verdict.hold_reason();
+            job.report_json = Some(verdict.report_json.clone());
             let mut event = verdict
                 .event(&id, &seg_report, &sha256)
                 .details_merge(json!({ "batch": batch.id, "batch_pages": [first, last] }));
@@ -480,144 +484,51 @@ impl Worker {
     }
 
     /// `id` if it names a known request; else a note on why the barcode needs a person.
-    fn known_request(&self, id: &str, notes: &mut Vec<String>) -> anyhow::Result<Option<String>> {
+    fn known_request(
+        &self,
+        id: &str,
+        found: &mut Vec<HoldReason>,
+    ) -> anyhow::Result<Option<String>> {
         Ok(match self.db.request_get(id)? {
             Some(r) => Some(r.id),
             None => {
-                notes.push(format!(
-                    "cover sheet names request {id}, which is not known"
+                found.push(HoldReason::new(
+                    code::COVER_UNKNOWN,
+                    format!("the cover sheet names request {id}, and there is no such request"),
                 ));
                 None
             }
         })
     }
 
-    /// Ready or held, and why: the request, the requested pages, quality warnings and
-    /// near-duplicates of other jobs (`except` is left out of that search).
-    /// Every page finding (the pipeline's warnings, and blank pages left in), and what
-    /// `[review]` makes of each: held for a person, or noted. Returns the codes as
-    /// `page N: code` too, for the audit event.
-    fn findings(&self, report: &Report) -> (Vec<String>, Findings) {
-        use quire_config::review::ReviewAction;
-        let review = &self.deliverer.config().config.review;
-        let mut codes = Vec::new();
-        let mut out = Findings::default();
-        let mut sort = |code: &str, sentence: String| {
-            codes.push(sentence.clone());
-            match review.action(code) {
-                ReviewAction::Hold => out.held.push(format!("{sentence} ({code})")),
-                ReviewAction::Note => out.noted.push(format!("{sentence} ({code})")),
-                ReviewAction::Ignore => {}
-            }
-        };
-        for p in &report.pages {
-            for w in &p.warnings {
-                sort(&w.code, format!("page {}: {}", p.source_page, w.message));
-            }
-            if p.blank && p.output_page.is_some() {
-                sort(
-                    "page.blank",
-                    format!("page {}: the page is blank", p.source_page),
-                );
-            }
-        }
-        let has_content = report
-            .pages
-            .iter()
-            .any(|p| p.output_page.is_some() && !p.blank);
-        if !report.pages.is_empty() && !has_content {
-            sort("scan.blank", "every page of the scan is blank".into());
-        }
-        (codes, out)
-    }
-
-    /// An identical rescan (same bytes) of a request whose earlier copy from that scan is
-    /// still downloadable: the borrower has it, so a second copy waits for a person (it would
-    /// also count again). Only under `duplicates = "warn"`; `skip` held it at intake already.
-    fn rescan_of_live_copy(&self, job: &str, request: &str) -> anyhow::Result<Option<String>> {
-        if self.deliverer.config().config.intake.duplicates != quire_config::DuplicatePolicy::Warn {
-            return Ok(None);
-        }
-        let Some(this) = self.db.job_get(job)? else {
-            return Ok(None);
-        };
-        let delivered: Vec<Job> = self
-            .db
-            .jobs_with_source(&this.source_sha256, job)?
-            .into_iter()
-            .filter(|j| j.state == JobState::Delivered && j.request_id.as_deref() == Some(request))
-            .collect();
-        let Some(earlier) = delivered.first() else {
-            return Ok(None);
-        };
-        let now = quire_domain::Timestamp::now();
-        let live = self
-            .db
-            .links_list(Some(request))?
-            .into_iter()
-            .find(|(l, d)| l.state(d.state, now) == quire_domain::LinkState::Active);
-        Ok(live.map(|(l, _)| {
-            format!(
-                "the same scan was delivered for request {request} already (job {}), and its \
-                 link {} is still active: the borrower has the copy; release this one only if \
-                 they need another",
-                earlier.id, l.id
-            )
-        }))
-    }
-
+    /// Ready or held, and why (`quire_service::review::assess`: the request, the requested
+    /// pages, the ISO 18626 state, quality findings under `[review]`), with near-duplicates of
+    /// other jobs (`job` itself is left out of that search). `names` is the request the file
+    /// name named, kept in the report so a request arriving later finds the scan.
     fn assess(
         &self,
-        except: &str,
+        job: &Job,
         request_id: Option<&str>,
         report: &Report,
-        mut reasons: Vec<String>,
+        names: Option<String>,
+        found: Vec<HoldReason>,
     ) -> anyhow::Result<Verdict> {
-        let (warnings, findings) = self.findings(report);
-        let request = match request_id {
-            Some(id) => self.db.request_get(id)?,
-            None => None,
-        };
         let rows = similar::page_rows(report);
-        let near = similar::find(&self.db, &rows, Some(except))?;
-        match &request {
-            // What the name said, so the person knows whether to fix a typo or add a request.
-            None => {
-                let named = self
-                    .db
-                    .job_get(except)?
-                    .and_then(|j| self.naming.from_file(Path::new(&j.source_name)));
-                reasons.push(match named {
-                    Some(id) => format!(
-                        "no request matched: the file name says {id}, and there is no such request; \
-                         match the scan to its request"
-                    ),
-                    None => "no request matched: the file name names no request; match the scan \
-                             to its request"
-                        .to_string(),
-                });
-            }
-            Some(r) => {
-                if let Some(problem) = r.pages.as_deref().and_then(|p| page_problem(p, report)) {
-                    reasons.push(problem);
-                }
-                if let Some(why) = quire_service::jobs::ill_hold_reason(&*self.db, &r.id)? {
-                    reasons.push(why);
-                }
-                if let Some(why) = self.rescan_of_live_copy(except, &r.id)? {
-                    reasons.push(why);
-                }
-            }
-        }
-        if !findings.held.is_empty() {
-            reasons.push(findings.held.join("; "));
-        }
+        let near = similar::find(&self.db, &rows, Some(&job.id))?;
         let mut report_json: serde_json::Value = serde_json::from_str(&report.to_json())?;
         report_json["near_duplicates"] = serde_json::to_value(&near)?;
+        report_json["names_request"] = serde_json::to_value(&names)?;
+        let view: ReportView = serde_json::from_value(report_json.clone())?;
+        let assessment = review::assess(
+            &*self.db,
+            &self.deliverer.config().config,
+            job,
+            request_id,
+            &view,
+            found,
+        )?;
         Ok(Verdict {
-            reasons,
-            warnings,
-            notes: findings.noted,
+            assessment,
             near: near.iter().map(|n| n.describe()).collect(),
             rows,
             report_json: report_json.to_string(),
@@ -732,13 +643,6 @@ impl Worker {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Page findings sorted by `[review]`.
-#[derive(Default)]
-struct Findings {
-    held: Vec<String>,
-    noted: Vec<String>,
 }
 
 /// What became of one try at a queued job.
@@ -868,31 +772,4 @@ fn remove_originals(dir: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Compares the requested page range with what was scanned: by printed page numbers where OCR
-/// found them (naming the gaps), else by count. `None` when it fits or cannot be judged.
-fn page_problem(requested: &str, report: &Report) -> Option<String> {
-    let wanted = RequestedPages::parse(requested).ok()?;
-    let texts: Vec<&str> = report
-        .pages
-        .iter()
-        .filter(|p| p.output_page.is_some())
-        .map(|p| p.text.as_str())
-        .collect();
-    let check = pages::check(&wanted, &texts);
-    if check.checked() {
-        let fits = check.missing.is_empty()
-            && check.extra.is_empty()
-            && check.repeated.is_empty()
-            && check.out_of_order.is_empty();
-        return (!fits).then(|| format!("pages {requested} requested: {}", check.summary()));
-    }
-    (wanted.len() != report.pages_out).then(|| {
-        format!(
-            "{} pages scanned but {requested} is {} pages (no printed page numbers found)",
-            report.pages_out,
-            wanted.len()
-        )
-    })
 }

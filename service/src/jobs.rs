@@ -4,7 +4,9 @@
 use serde_json::json;
 
 use crate::job_files::JobFiles;
+use quire_config::Config;
 use quire_domain::Action;
+use quire_domain::hold::{HoldReason, HoldReasons, code};
 use quire_domain::spool::{self, Quarantine};
 use quire_state::{Database, Job, JobPatch, JobState, NewEvent, StateError};
 
@@ -37,7 +39,13 @@ pub fn hold(
         .subject("job", job)
         .details(json!({ "reason": reason }));
     let patch = JobPatch {
-        hold_reason: Some(Some(format!("held by {who}: {reason}"))),
+        hold_reason: Some(
+            HoldReasons(vec![HoldReason::new(
+                code::STAFF,
+                format!("held by {who}: {reason}"),
+            )])
+            .to_text(),
+        ),
         ..Default::default()
     };
     db.job_transition(job, &[JobState::Processed], JobState::Held, patch, event)
@@ -45,7 +53,7 @@ pub fn hold(
 
 /// `request` ended over ISO 18626 (the requester cancelled it, or staff declined it): its jobs waiting to be delivered are held,
 /// so that no copy goes out. A job still being processed is held when it finishes (the worker
-/// asks [`ill_hold_reason`]).
+/// asks [`crate::review::ill_hold_reason`]).
 pub fn hold_for_cancel(db: &dyn Database, request: &str) -> Result<(), StateError> {
     let jobs = db.jobs_list(&quire_state::JobFilter {
         states: vec![JobState::Processed],
@@ -67,24 +75,6 @@ pub fn hold_for_cancel(db: &dyn Database, request: &str) -> Result<(), StateErro
         }
     }
     Ok(())
-}
-
-/// Why a job for `request` must wait for a person, from its ISO 18626 transaction: the
-/// requester cancelled it, or gave no copyright basis Quire knows.
-pub fn ill_hold_reason(db: &dyn Database, request: &str) -> Result<Option<String>, StateError> {
-    Ok(match db.ill_of_request(request)? {
-        Some(t) if t.status == quire_state::IllStatus::Cancelled => {
-            Some("the requester cancelled this request (ISO 18626)".into())
-        }
-        Some(t) if t.status == quire_state::IllStatus::Unfilled => {
-            Some("declined: the requester was told Unfilled (ISO 18626)".into())
-        }
-        Some(t) if !t.basis_given => Some(
-            "the requester gave no copyright basis Quire knows (US-CCG or US-CCL): set one before release"
-                .into(),
-        ),
-        _ => None,
-    })
 }
 
 /// Back to the queue from held, processed or failed; a failed job's original comes back from
@@ -132,26 +122,153 @@ pub fn reprocess(
     Ok(queued)
 }
 
-/// Attaches a job to an existing request, whatever its state.
+/// How a job came to be matched to its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchedBy {
+    /// A person chose the request (console, CLI, API).
+    Person,
+    /// The request arrived after the scan, and the scan's file name names it.
+    FileName,
+}
+
+/// A job matched to a request, and what is left before it can go out.
+#[derive(Debug, Clone)]
+pub struct Matched {
+    pub job: Job,
+    pub request: String,
+    /// What still needs a person (empty: the job is ready and goes out by itself).
+    pub left: HoldReasons,
+}
+
+impl Matched {
+    /// What the console and `quire job match` say, the same words: ready, or what is left and
+    /// the one next step.
+    pub fn summary(&self) -> String {
+        match self.job.state {
+            JobState::Processed => format!(
+                "matched to request {}: nothing else needs a person, so it goes out for delivery now",
+                self.request
+            ),
+            JobState::Held => {
+                let left: Vec<String> = self.left.0.iter().map(|r| r.sentence()).collect();
+                format!(
+                    "matched to request {}; still held: {}. Next: {}.",
+                    self.request,
+                    left.join("; "),
+                    self.left.next_step().unwrap_or("release it when it is right")
+                )
+            }
+            state => format!(
+                "matched to request {}; the job is {state}, and is checked against the request \
+                 when its processing ends",
+                self.request
+            ),
+        }
+    }
+}
+
+/// Attaches a job to an existing request. A processed or held job is checked again for the
+/// new request at once ([`crate::review::assess`]: missing pages, the ISO 18626 state, a live
+/// earlier copy; the pages' own findings stay): if nothing needs a person it becomes ready and
+/// is delivered, otherwise it stays held with what is left. A job not processed yet is checked
+/// when processing ends.
 pub fn match_request(
     db: &dyn Database,
+    config: &Config,
     job: &str,
     request: &str,
     actor: &str,
-) -> Result<Job, StateError> {
+    by: MatchedBy,
+) -> Result<Matched, StateError> {
     let current = db
         .job_get(job)?
         .ok_or_else(|| StateError::NotFound(format!("no job {job}")))?;
-    db.request_get(request)?
-        .ok_or_else(|| StateError::NotFound(format!("no request {request}")))?;
-    let event = NewEvent::new(actor, Action::JobMatched)
+    let request = db
+        .request_get(request)?
+        .ok_or_else(|| StateError::NotFound(format!("no request {request}")))?
+        .id;
+    if matches!(current.state, JobState::Delivered | JobState::Split) {
+        return Err(StateError::Conflict(format!(
+            "job {job} is {}: there is nothing left to match",
+            current.state
+        )));
+    }
+    let mut event = NewEvent::new(actor, Action::JobMatched)
         .subject("job", job)
-        .subject("request", request);
-    let patch = JobPatch {
-        request_id: Some(request.to_string()),
+        .subject("request", &request);
+    let mut patch = JobPatch {
+        request_id: Some(request.clone()),
         ..Default::default()
     };
-    db.job_transition(job, &[current.state], current.state, patch, event)
+    let mut to = current.state;
+    let mut left = HoldReasons::default();
+    let report = crate::review::ReportView::of(&current);
+    if let (JobState::Held | JobState::Processed, Some(report)) = (current.state, &report) {
+        // A person's own hold stays; what the old request (or its absence) said goes.
+        let kept: Vec<HoldReason> = HoldReasons::parse(current.hold_reason.as_deref())
+            .0
+            .into_iter()
+            .filter(|r| r.code.as_deref() == Some(code::STAFF))
+            .collect();
+        let assessment =
+            crate::review::assess(db, config, &current, Some(&request), report, kept)?;
+        to = assessment.state();
+        left = assessment.reasons;
+        patch.hold_reason = Some(left.to_text());
+    }
+    event = event.details(json!({
+        "by": match by { MatchedBy::Person => "person", MatchedBy::FileName => "file name" },
+        "file_name_says": report.as_ref().and_then(|r| r.names_request.clone()),
+        "outcome": match to { JobState::Processed => "ready", JobState::Held => "held", _ => "not processed yet" },
+        "left": left.0.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+        "next_step": left.next_step(),
+    }));
+    let job = db.job_transition(job, &[current.state], to, patch, event)?;
+    Ok(Matched { job, request, left })
+}
+
+/// A request just added: held scans whose file name named it, waiting unmatched, are matched
+/// to it now ([`MatchedBy::FileName`], audited as the daemon's). A job another node changes at
+/// the same moment is left to that node.
+pub fn match_waiting(
+    db: &dyn Database,
+    config: &Config,
+    request: &str,
+) -> Result<Vec<Matched>, StateError> {
+    let waiting = db.jobs_list(&quire_state::JobFilter {
+        states: vec![JobState::Held],
+        unmatched: true,
+        limit: 1000,
+        ..Default::default()
+    })?;
+    let mut matched = Vec::new();
+    for job in waiting {
+        let names = crate::review::ReportView::of(&job).and_then(|r| r.names_request);
+        if names.is_some_and(|n| n.eq_ignore_ascii_case(request)) {
+            match match_request(db, config, &job.id, request, "daemon", MatchedBy::FileName) {
+                Ok(m) => matched.push(m),
+                Err(StateError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(matched)
+}
+
+/// Request ids like `typed`, for a match box that named none: the closest known ids first.
+pub fn similar_requests(db: &dyn Database, typed: &str) -> Result<Vec<String>, StateError> {
+    let typed = typed.trim().to_ascii_uppercase();
+    let mut scored: Vec<(f64, String)> = db
+        .requests_list(5000)?
+        .into_iter()
+        .map(|r| {
+            let score = strsim::jaro_winkler(&typed, &r.id.to_ascii_uppercase());
+            (score, r.id)
+        })
+        .filter(|(score, _)| *score >= 0.8)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    Ok(scored.into_iter().take(5).map(|(_, id)| id).collect())
 }
 
 fn restore_from_quarantine(

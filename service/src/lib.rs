@@ -23,4 +23,5 @@ pub mod jobs;
 pub mod links;
 pub mod nodes;
 pub mod requests;
+pub mod review;
 pub mod users;

@@ -41,14 +41,25 @@ pub fn check(requests: &[Request]) -> Vec<Refused> {
 }
 
 /// Adds `requests` if every one of them is valid (see [`Request::problems`]); a request id
-/// that already exists is refused by the database, and then none is added either.
-pub fn add(db: &dyn Database, requests: &[Request], actor: &str) -> Result<(), AddError> {
+/// that already exists is refused by the database, and then none is added either. Held scans
+/// that arrived first, named for one of them, are matched to it at once
+/// ([`crate::jobs::match_waiting`]); returns those.
+pub fn add(
+    db: &dyn Database,
+    config: &quire_config::Config,
+    requests: &[Request],
+    actor: &str,
+) -> Result<Vec<crate::jobs::Matched>, AddError> {
     let refused = check(requests);
     if !refused.is_empty() {
         return Err(AddError::Invalid(refused));
     }
     db.requests_add(requests, actor)?;
-    Ok(())
+    let mut matched = Vec::new();
+    for r in requests {
+        matched.extend(crate::jobs::match_waiting(db, config, &r.id)?);
+    }
+    Ok(matched)
 }
 
 /// A person sets the copyright basis of `id` (see

@@ -154,8 +154,21 @@ pub fn run(cmd: JobCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
             );
         }
         JobCommand::Match { job, request } => {
-            service::jobs::match_request(&*db, &job, &request, &actor())?;
-            println!("{job} now belongs to request {request}");
+            use service::jobs::MatchedBy;
+            let cfg = &config.config;
+            match service::jobs::match_request(&*db, cfg, &job, &request, &actor(), MatchedBy::Person)
+            {
+                Ok(m) => println!("{job} {}", m.summary()),
+                Err(state::StateError::NotFound(why)) if db.job_get(&job)?.is_some() => {
+                    let similar = service::jobs::similar_requests(&*db, &request)?;
+                    let hint = match similar.as_slice() {
+                        [] => String::new(),
+                        ids => format!("; did you mean {}?", ids.join(", ")),
+                    };
+                    anyhow::bail!("{why}{hint}");
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -120,27 +120,38 @@ impl From<AddArgs> for Request {
     }
 }
 
+/// Held scans that waited for the requests just added, and were matched to them.
+fn print_matched(matched: &[quire_service::jobs::Matched]) {
+    for m in matched {
+        println!("held scan {} was waiting for it: {}", m.job.id, m.summary());
+    }
+}
+
 pub fn run(cmd: RequestCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let db = state::open(config)?;
     let actor = super::actor();
     match cmd {
         RequestCommand::Add(args) => {
             let request = Request::from(args);
-            requests::add(&*db, std::slice::from_ref(&request), &actor).map_err(|e| match e {
-                AddError::Invalid(refused) => anyhow::anyhow!("request {}", refused[0]),
-                e => e.into(),
-            })?;
+            let matched =
+                requests::add(&*db, &config.config, std::slice::from_ref(&request), &actor)
+                    .map_err(|e| match e {
+                        AddError::Invalid(refused) => anyhow::anyhow!("request {}", refused[0]),
+                        e => e.into(),
+                    })?;
             println!("added request {}", request.id);
+            print_matched(&matched);
         }
         RequestCommand::Import { file } => {
             let requests = read_csv(&file)?;
-            requests::add(&*db, &requests, &actor)
+            let matched = requests::add(&*db, &config.config, &requests, &actor)
                 .with_context(|| format!("{}: nothing imported", file.display()))?;
             println!(
                 "imported {} request(s) from {}",
                 requests.len(),
                 file.display()
             );
+            print_matched(&matched);
         }
         RequestCommand::Basis {
             id,

@@ -105,12 +105,13 @@ async fn add_requests(
         OneOrMany::Many(v) => v,
     };
     let ids: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
+    let deliverer = state.deliverer.clone();
     let added = state
         .repo
-        .run(move |db| requests::add(db, &requests, "api"))
+        .run(move |db| requests::add(db, &deliverer.config().config, &requests, "api"))
         .await;
-    match added {
-        Ok(()) => {}
+    let matched = match added {
+        Ok(matched) => matched,
         Err(e @ AddError::Invalid(_)) => {
             return Err(error(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -119,8 +120,15 @@ async fn add_requests(
             ));
         }
         Err(AddError::State(e)) => return Err(state_error(e)),
-    }
-    Ok((StatusCode::CREATED, Json(json!({ "created": ids }))))
+    };
+    let matched: Vec<Value> = matched
+        .iter()
+        .map(|m| json!({ "job": m.job.id, "request": m.request, "state": m.job.state, "summary": m.summary() }))
+        .collect();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "created": ids, "matched_jobs": matched })),
+    ))
 }
 
 /// Runs a database call off the async threads, mapping both failure kinds to API errors.

@@ -143,6 +143,11 @@ fn gone(state: &AppState, why: LinkState, request: &str) -> Response {
     resp
 }
 
+/// ` (2019)` after a volume or issue, when the year is known.
+fn year_in(year: Option<i32>) -> String {
+    year.map(|y| format!(" ({y})")).unwrap_or_default()
+}
+
 /// The citation as (label, value) rows, leaving out what the request does not say.
 fn citation_rows(d: &Delivery, r: Option<&Request>) -> Vec<(&'static str, String)> {
     let mut rows = Vec::new();
@@ -156,20 +161,34 @@ fn citation_rows(d: &Delivery, r: Option<&Request>) -> Vec<(&'static str, String
         row("Article or chapter", r.article.clone());
         row("Author", r.author.clone());
         row("Published in", r.title.clone());
-        let issue = [
-            r.volume.as_ref().map(|v| format!("vol. {v}")),
-            r.issue.as_ref().map(|i| format!("no. {i}")),
-            r.year.map(|y| y.to_string()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(", ");
-        row("Volume, issue, year", Some(issue));
+        // As a citation gives it, with only what is known: `12(3) (2019)`, `vol. 12 (2019)`,
+        // `no. 3`, `2019`. The label names the parts present.
+        let (label, text) = match (&r.volume, &r.issue, r.year) {
+            (Some(v), Some(i), y) => ("Volume (issue)", format!("{v}({i}){}", year_in(y))),
+            (Some(v), None, y) => ("Volume", format!("{v}{}", year_in(y))),
+            (None, Some(i), y) => ("Issue", format!("no. {i}{}", year_in(y))),
+            (None, None, Some(y)) => ("Year", y.to_string()),
+            (None, None, None) => ("", String::new()),
+        };
+        if !label.is_empty() {
+            let label = match (label, r.year) {
+                ("Year", _) | (_, None) => label,
+                ("Volume (issue)", Some(_)) => "Volume (issue), year",
+                ("Volume", Some(_)) => "Volume, year",
+                (_, Some(_)) => "Issue, year",
+            };
+            row(label, Some(text));
+        }
         row("Pages", r.pages.clone());
     }
     row("For", Some(d.recipient.clone()));
-    row("Pages delivered", Some(d.page_count.to_string()));
+    row(
+        "Pages delivered",
+        Some(match d.page_count {
+            1 => "1 page".to_string(),
+            n => format!("{n} pages"),
+        }),
+    );
     rows
 }
 
@@ -185,7 +204,9 @@ async fn landing(State(state): State<AppState>, Path(token): Path<String>) -> Re
     if link_state != LinkState::Active {
         return gone(&state, link_state, &delivery.request_id);
     }
-    let expires = link.expires_at.to_minute();
+    let expires = link
+        .expires_at
+        .shown_minute(&state.institution.time_zone);
     let rule = download_rule(
         state
             .deliverer
@@ -208,7 +229,7 @@ async fn landing(State(state): State<AppState>, Path(token): Path<String>) -> Re
     let mut resp = page(
         &state,
         StatusCode::OK,
-        "Your document",
+        "Your document is ready",
         "document.html",
         ctx,
     );

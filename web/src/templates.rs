@@ -14,8 +14,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("message.html", include_str!("templates/message.html")),
     ("jobs.html", include_str!("templates/jobs.html")),
     ("job.html", include_str!("templates/job.html")),
+    ("page.html", include_str!("templates/page.html")),
     ("requests.html", include_str!("templates/requests.html")),
     ("request.html", include_str!("templates/request.html")),
+    ("link_rows.html", include_str!("templates/link_rows.html")),
+    ("links.html", include_str!("templates/links.html")),
     ("audit.html", include_str!("templates/audit.html")),
     ("held.html", include_str!("templates/held.html")),
     ("contu.html", include_str!("templates/contu.html")),
@@ -44,6 +47,10 @@ fn environment() -> &'static Environment<'static> {
         env.add_filter("shown", |s: String| {
             quire_state::job::escape_for_display(&s)
         });
+        // `{{ t|when }}`: a stored UTC time as people read it, to the minute in the library's
+        // zone (the page's `time_zone`); `{{ t|when("second") }}` to the second. Anything that
+        // is not a time is shown as it is.
+        env.add_filter("when", when);
         for (name, source) in TEMPLATES {
             // The templates are part of the binary: one that does not parse is a build bug,
             // which the console tests catch on their first page.
@@ -52,6 +59,23 @@ fn environment() -> &'static Environment<'static> {
         }
         env
     })
+}
+
+fn when(state: &minijinja::State, value: minijinja::Value, precision: Option<&str>) -> String {
+    if value.is_none() || value.is_undefined() {
+        return "–".into();
+    }
+    let text = value.to_string();
+    let zone = state
+        .lookup("time_zone")
+        .and_then(|z| z.as_str().and_then(|z| quire_domain::Zone::named(z).ok()))
+        .unwrap_or_default();
+    match text.parse::<quire_domain::Timestamp>() {
+        Ok(t) if precision == Some("second") => t.shown_second(&zone),
+        Ok(t) if precision == Some("day") => t.shown_day(&zone),
+        Ok(t) => t.shown_minute(&zone),
+        Err(_) => text,
+    }
 }
 
 pub fn render(name: &str, ctx: minijinja::Value) -> Result<String, minijinja::Error> {
@@ -82,6 +106,23 @@ mod tests {
             "{html}"
         );
         assert!(!html.contains("<b>m") && !html.contains("<i>Lib"), "{html}");
+    }
+
+    #[test]
+    fn times_are_shown_in_the_pages_zone() {
+        let env = super::environment();
+        let t = "2026-01-31T09:05:07.000Z";
+        let out = env
+            .render_str(
+                "{{ t|when }} / {{ t|when('second') }} / {{ none|when }} / {{ 'x'|when }}",
+                minijinja::context! { t, none => (), time_zone => "America/Chicago" },
+            )
+            .unwrap();
+        assert_eq!(out, "2026-01-31 03:05 CST / 2026-01-31 03:05:07 CST / – / x");
+        let utc = env
+            .render_str("{{ t|when }}", minijinja::context! { t })
+            .unwrap();
+        assert_eq!(utc, "2026-01-31 09:05 UTC");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! A [`Notice`] is one rendered e-mail: recipient, subject and plain-text body. The
 //! [`NoticeTemplates`] turn [`NoticeFields`] into one; the defaults are embedded here.
+//! The HTML alternative is made from the rendered text ([`Notice::html`]), so a configured
+//! template is written once and both parts always say the same.
 
 use super::template::{NoticeFields, Template};
 use crate::DeliveryError;
@@ -7,17 +9,18 @@ use crate::DeliveryError;
 pub const DEFAULT_SUBJECT: &str = "Your document from {institution} is ready: {title}";
 
 const DEFAULT_BODY: &str = "\
-Hello,
+Dear {name},
 
-The document you requested through interlibrary loan ({request}) is ready:
+The copy you asked for through interlibrary loan ({request}) is ready:
 
     {title}
+    {journal}
 
 Download it here:
 
     {link}
 
-The link works until {expires} and for {downloads} download(s).
+The link works until {expires}, for {downloads_text}.
 {pickup_code_line}
 This copy is for your private study, scholarship or research only.
 
@@ -92,6 +95,44 @@ pub struct Notice {
     pub body: String,
 }
 
+impl Notice {
+    /// The body as simple HTML: paragraphs where the text has blank lines, lines kept, web
+    /// addresses as links, everything else escaped.
+    pub fn html(&self) -> String {
+        let mut out = String::from(
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head>\
+             <body style=\"font-family:sans-serif;line-height:1.5;max-width:40rem\">\n",
+        );
+        for para in self.body.split("\n\n") {
+            let lines: Vec<String> = para
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    if l.starts_with("https://") || l.starts_with("http://") {
+                        let url = escape(l);
+                        format!("<a href=\"{url}\">{url}</a>")
+                    } else {
+                        escape(l)
+                    }
+                })
+                .collect();
+            if !lines.is_empty() {
+                out.push_str(&format!("<p>{}</p>\n", lines.join("<br>\n")));
+            }
+        }
+        out.push_str("</body></html>\n");
+        out
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 impl std::fmt::Debug for Notice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Notice")
@@ -113,6 +154,8 @@ mod tests {
             pickup_code: code.map(str::to_owned),
             request: "ILL-42".into(),
             title: "A Study of Things".into(),
+            journal: "Journal of Things".into(),
+            name: "Ada Lovelace".into(),
             institution: "Example Library".into(),
             contact: "ill@example.org".into(),
         }
@@ -128,7 +171,9 @@ mod tests {
         for needle in [
             "https://lib.example/d/SECRET",
             "29 December 2026",
-            "5 download(s)",
+            "for 5 downloads.",
+            "Dear Ada Lovelace,",
+            "Journal of Things",
             "ILL-42",
             "pickup code: 042917",
             "ill@example.org",
@@ -139,6 +184,12 @@ mod tests {
                 with.body
             );
         }
+        let html = with.html();
+        assert!(
+            html.contains("<a href=\"https://lib.example/d/SECRET\">")
+                && html.contains("<p>Dear Ada Lovelace,</p>"),
+            "{html}"
+        );
         let without = NoticeTemplates::default().render("a@b.org", &fields(None));
         assert!(
             !without.body.contains("pickup") && !without.body.contains('\0'),

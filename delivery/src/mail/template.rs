@@ -1,8 +1,10 @@
 //! Notice templates: text with named `{placeholders}`, checked when parsed so a typo in a
 //! configured template fails at startup rather than in a borrower's inbox.
 //!
-//! Known placeholders: `{link}`, `{expires}`, `{downloads}`, `{pickup_code}`, `{request}`,
-//! `{title}`, `{institution}`, `{contact}`. `{{` and `}}` stand for literal braces. Values are
+//! Known placeholders: `{link}`, `{expires}`, `{downloads}` (a number), `{downloads_text}`
+//! ("5 downloads", "1 download"), `{pickup_code}`, `{request}`, `{title}` (the article or
+//! chapter, else the journal or book), `{journal}` (the journal or book title), `{name}` (the
+//! reader's name), `{institution}`, `{contact}`. `{{` and `}}` stand for literal braces. Values are
 //! inserted as given (plain text mail, so no escaping).
 
 use quire_domain::placeholders::{self, Malformed};
@@ -22,8 +24,12 @@ pub struct NoticeFields {
     pub pickup_code: Option<String>,
     /// The request id, as staff and borrower know it.
     pub request: String,
-    /// The citation title.
+    /// The citation title: the article or chapter, else the journal or book.
     pub title: String,
+    /// The journal or book the article or chapter is in (empty when it is the title).
+    pub journal: String,
+    /// The reader's name, to greet them by.
+    pub name: String,
     pub institution: String,
     /// Whom to contact about the delivery.
     pub contact: String,
@@ -47,9 +53,12 @@ enum Field {
     Link,
     Expires,
     Downloads,
+    DownloadsText,
     PickupCode,
     Request,
     Title,
+    Journal,
+    Name,
     Institution,
     Contact,
 }
@@ -60,6 +69,9 @@ impl Field {
             "link" => Self::Link,
             "expires" => Self::Expires,
             "downloads" => Self::Downloads,
+            "downloads_text" => Self::DownloadsText,
+            "journal" => Self::Journal,
+            "name" => Self::Name,
             "pickup_code" => Self::PickupCode,
             "request" => Self::Request,
             "title" => Self::Title,
@@ -74,6 +86,12 @@ impl Field {
             Self::Link => (&fields.link).into(),
             Self::Expires => (&fields.expires).into(),
             Self::Downloads => fields.downloads.to_string().into(),
+            Self::DownloadsText => match fields.downloads {
+                1 => "1 download".into(),
+                n => format!("{n} downloads").into(),
+            },
+            Self::Journal => (&fields.journal).into(),
+            Self::Name => (&fields.name).into(),
             Self::PickupCode => fields.pickup_code.as_deref().unwrap_or("").into(),
             Self::Request => (&fields.request).into(),
             Self::Title => (&fields.title).into(),
@@ -142,7 +160,7 @@ mod tests {
     fn renders_every_placeholder_and_escapes() {
         let t = Template::parse(
             "body",
-            "{{x}} {link}|{expires}|{downloads}|{pickup_code}|{request}|{title}|{institution}|{contact} é}}",
+            "{{x}} {link}|{expires}|{downloads}|{pickup_code}|{request}|{title}|{institution}|{contact} é}} {downloads_text}|{journal}|{name}",
         )
         .unwrap();
         let fields = NoticeFields {
@@ -152,13 +170,20 @@ mod tests {
             pickup_code: Some("123456".into()),
             request: "ILL-7".into(),
             title: "On Scans".into(),
+            journal: "J. Scans".into(),
+            name: "Ada".into(),
             institution: "Lib".into(),
             contact: "ill@lib".into(),
         };
         assert_eq!(
             t.render(&fields),
-            "{x} https://x/d/T|2026-12-29|5|123456|ILL-7|On Scans|Lib|ill@lib é}"
+            "{x} https://x/d/T|2026-12-29|5|123456|ILL-7|On Scans|Lib|ill@lib é} 5 downloads|J. Scans|Ada"
         );
+        let one = NoticeFields {
+            downloads: 1,
+            ..fields.clone()
+        };
+        assert!(t.render(&one).contains(" 1 download|"));
         let no_code = NoticeFields {
             pickup_code: None,
             ..fields
@@ -174,7 +199,7 @@ mod tests {
     #[test]
     fn bad_templates_fail_at_parse_time() {
         for (text, needle) in [
-            ("Hi {name}", "unknown placeholder {name}"),
+            ("Hi {nmae}", "unknown placeholder {nmae}"),
             ("Hi {link", "unclosed"),
             ("Hi }", "unmatched"),
             ("{}", "unknown placeholder {}"),

@@ -81,6 +81,16 @@ pub enum Delivered {
     Outbox(PathBuf),
 }
 
+/// How a notice went, as the audit log says it: `SMTP`, or `outbox /path/to/file.eml`.
+impl std::fmt::Display for Delivered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Delivered::Smtp => f.write_str("SMTP"),
+            Delivered::Outbox(file) => write!(f, "outbox {}", file.display()),
+        }
+    }
+}
+
 #[derive(Clone)]
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
@@ -230,12 +240,40 @@ impl Mailer {
     }
 
     fn message(&self, notice: &Notice) -> Result<Message, DeliveryError> {
+        // multipart/alternative: plain text first, the simple HTML made from it last (the one
+        // mail readers prefer). lettre writes Date and MIME-Version; the Message-ID is ours,
+        // on the sender's domain.
+        let domain = self
+            .from
+            .email
+            .domain()
+            .to_string();
+        let unique = {
+            let mut b = [0u8; 12];
+            getrandom::fill(&mut b).map_err(|e| DeliveryError::MailBuild {
+                to: notice.to.clone(),
+                reason: format!("no randomness for a Message-ID: {e}"),
+            })?;
+            hex::encode(b)
+        };
         Message::builder()
             .from(self.from.clone())
             .to(mailbox(&notice.to)?)
             .subject(notice.subject.clone())
-            .header(ContentType::TEXT_PLAIN)
-            .body(notice.body.clone())
+            .message_id(Some(format!("<{unique}.quire@{domain}>")))
+            .multipart(
+                lettre::message::MultiPart::alternative()
+                    .singlepart(
+                        lettre::message::SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(notice.body.clone()),
+                    )
+                    .singlepart(
+                        lettre::message::SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(notice.html()),
+                    ),
+            )
             .map_err(|e| DeliveryError::MailBuild {
                 to: notice.to.clone(),
                 reason: e.to_string(),

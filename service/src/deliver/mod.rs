@@ -201,20 +201,19 @@ impl Deliverer {
         let days = request.link_days.unwrap_or(cfg.links.days);
         let downloads = request.link_downloads.unwrap_or(cfg.links.downloads);
         let expires_at = quire_domain::Timestamp::now() + time::Duration::days(days as i64);
-        let expires_text = expires_at
-            .datetime()
-            .format(time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute] UTC"
-            ))?;
+        // People read the expiry in the library's zone (cover sheet, e-mail); it is stored UTC.
+        let expires_text = expires_at.shown_minute(&cfg.institution.time_zone);
 
         let stamp = stamp_spec::build(&self.config, request, &delivery_id, &expires_text)?;
         let (stamped, page_count) =
             tokio::task::spawn_blocking(move || -> anyhow::Result<(Vec<u8>, usize)> {
-                let out = quire_watermark::stamp_pdf(&pdf, &stamp)
-                    .map_err(|e| anyhow::anyhow!("stamping failed: {e} [{}]", e.code()))?;
-                let pages = lopdf::Document::load_mem(&out)
+                // The article's pages, counted before the cover sheet is added: what the
+                // borrower and the CONTU report call pages delivered.
+                let pages = lopdf::Document::load_mem(&pdf)
                     .map(|d| d.get_pages().len())
                     .unwrap_or(0);
+                let out = quire_watermark::stamp_pdf(&pdf, &stamp)
+                    .map_err(|e| anyhow::anyhow!("stamping failed: {e} [{}]", e.code()))?;
                 Ok((out, pages))
             })
             .await??;
@@ -238,6 +237,12 @@ impl Deliverer {
                 .clone()
                 .or(request.title.clone())
                 .unwrap_or_else(|| request.id.clone()),
+            journal: request
+                .article
+                .as_ref()
+                .and(request.title.clone())
+                .unwrap_or_default(),
+            name: request.patron_name.clone(),
             institution: cfg.institution.name.clone(),
             contact: cfg.institution.contact.clone(),
         };

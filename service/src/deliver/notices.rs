@@ -74,7 +74,7 @@ pub async fn send_due(
                 let event = NewEvent::new("daemon", Action::NoticeSent)
                     .subject("delivery", &n.delivery_id)
                     .details(
-                        json!({ "to": n.recipient, "attempt": attempt, "via": format!("{how:?}") }),
+                        json!({ "to": n.recipient, "attempt": attempt, "via": how.to_string() }),
                     );
                 (NoticeState::Sent, Timestamp::now(), None, event)
             }

@@ -43,14 +43,7 @@ pub fn build(
 }
 
 fn basis_text(r: &Request) -> String {
-    use quire_state::Basis::*;
-    let text = match r.basis {
-        Ccg => "CCG: conforms to the CONTU guidelines",
-        Ccl => "CCL: conforms to copyright law (17 U.S.C. §107/§108)",
-        Permission => "Permission obtained from the rights holder",
-        PublicDomain => "Public domain",
-        Section108d => "17 U.S.C. §108(d) copy for a user of this library",
-    };
+    let text = r.basis.label();
     match &r.basis_reference {
         Some(reference) => format!("{text} ({reference})"),
         None => text.to_string(),

@@ -83,6 +83,9 @@ pub fn list(c: &mut impl GenericClient, filter: &JobFilter) -> Result<Vec<Job>, 
     if filter.parent.is_some() {
         sql.push_str(" AND parent_job = $3");
     }
+    if filter.request.is_some() {
+        sql.push_str(" AND request_id = $4");
+    }
     let limit = if filter.limit == 0 {
         i64::MAX
     } else {
@@ -90,9 +93,10 @@ pub fn list(c: &mut impl GenericClient, filter: &JobFilter) -> Result<Vec<Job>, 
     };
     // Unused parameters must still have a type: pin each one with a cast that is always true.
     sql.push_str(
-        " AND ($2::text[] IS NULL OR TRUE) AND ($3::text IS NULL OR TRUE) ORDER BY created_at, id LIMIT $1",
+        " AND ($2::text[] IS NULL OR TRUE) AND ($3::text IS NULL OR TRUE) \
+         AND ($4::text IS NULL OR TRUE) ORDER BY created_at, id LIMIT $1",
     );
-    let rows = c.query(&sql, &[&limit, &states, &filter.parent])?;
+    let rows = c.query(&sql, &[&limit, &states, &filter.parent, &filter.request])?;
     super::all(rows, from_row)
 }
 

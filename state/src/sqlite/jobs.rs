@@ -88,20 +88,23 @@ pub fn list(conn: &Connection, filter: &JobFilter) -> Result<Vec<Job>, StateErro
         // A split batch's documents carry the requests; the batch itself is not waiting.
         sql.push_str(" AND request_id IS NULL AND state != 'split'");
     }
-    if filter.parent.is_some() {
-        sql.push_str(" AND parent_job = ?2");
-    }
     let limit = if filter.limit == 0 {
         i64::MAX
     } else {
         filter.limit as i64
     };
-    sql.push_str(" ORDER BY created_at, id LIMIT ?1");
+    let mut args: Vec<(&str, &dyn rusqlite::ToSql)> = vec![(":limit", &limit)];
+    if let Some(parent) = &filter.parent {
+        sql.push_str(" AND parent_job = :parent");
+        args.push((":parent", parent));
+    }
+    if let Some(request) = &filter.request {
+        sql.push_str(" AND request_id = :request");
+        args.push((":request", request));
+    }
+    sql.push_str(" ORDER BY created_at, id LIMIT :limit");
     let mut stmt = conn.prepare(&sql)?;
-    let rows = match &filter.parent {
-        Some(parent) => stmt.query_map(params![limit, parent], from_row)?,
-        None => stmt.query_map(params![limit], from_row)?,
-    };
+    let rows = stmt.query_map(args.as_slice(), from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -9,6 +9,7 @@
 //! minijinja rather than askama: templates are parsed at first use instead of generating Rust
 //! per template, which keeps the root crate's build light, and autoescaping is on by file name.
 
+mod audit_text;
 pub mod auth;
 mod csrf;
 mod metrics;
@@ -36,6 +37,9 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/jobs/{id}", get(jobs::show))
         .route("/staff/jobs/{id}/release", post(jobs::release))
         .route("/staff/jobs/{id}/thumb/{page}", get(jobs::thumbnail))
+        .route("/staff/jobs/{id}/pdf", get(jobs::pdf))
+        .route("/staff/jobs/{id}/pages/{page}", get(jobs::page_view))
+        .route("/staff/find", get(jobs::find))
         .route("/staff/jobs/{id}/hold", post(jobs::hold))
         .route("/staff/jobs/{id}/reprocess", post(jobs::reprocess))
         .route("/staff/jobs/{id}/match", post(jobs::match_request))
@@ -45,6 +49,7 @@ pub fn routes() -> Router<AppState> {
             get(requests::list).post(requests::create),
         )
         .route("/staff/requests/{id}", get(requests::show))
+        .route("/staff/links", get(requests::links_page))
         .route("/staff/links/{id}/revoke", post(requests::revoke))
         .route("/staff/links/{id}/extend", post(requests::extend))
         .route("/staff/links/{id}/unlock", post(requests::unlock))

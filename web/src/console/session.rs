@@ -21,6 +21,8 @@ pub struct Staff {
     pub user: StaffUser,
     pub role: Role,
     pub session: StaffSession,
+    /// The library's time zone, which every time on a console page is shown in.
+    pub zone: quire_domain::Zone,
 }
 
 impl Staff {
@@ -97,6 +99,7 @@ impl FromRequestParts<AppState> for Staff {
             user,
             role,
             session,
+            zone: state.institution.time_zone.clone(),
         })
     }
 }

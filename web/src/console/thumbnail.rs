@@ -9,15 +9,17 @@ use std::process::Command;
 
 /// Width in pixels: enough to spot a blank, skewed or cropped page.
 pub const WIDTH_PX: u32 = 160;
+/// The page viewer's: small print readable when zoomed to full size.
+pub const LARGE_WIDTH_PX: u32 = 1600;
 
-/// Renders `page` (1-based) of `pdf` as a PNG about [`WIDTH_PX`] wide.
-pub fn render(pdf: &Path, page: u32) -> Result<Vec<u8>, String> {
+/// Renders `page` (1-based) of `pdf` as a PNG about `width` pixels wide.
+pub fn render(pdf: &Path, page: u32, width: u32) -> Result<Vec<u8>, String> {
     let out = Command::new("pdftoppm")
         .args([
             "-png",
             "-singlefile",
             "-scale-to-x",
-            &WIDTH_PX.to_string(),
+            &width.to_string(),
             "-scale-to-y",
             "-1",
         ])

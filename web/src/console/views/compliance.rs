@@ -102,7 +102,10 @@ pub async fn audit(
         .iter()
         .map(|e| {
             json!({ "seq": e.seq, "time": e.time, "actor": e.actor, "action": e.action,
-                         "subjects": e.subjects.to_string(), "details": e.details.to_string() })
+                    "sentence": crate::console::audit_text::sentence(e),
+                    "raw": serde_json::to_string_pretty(&json!({
+                        "actor": e.actor, "action": e.action, "subjects": e.subjects,
+                        "details": e.details, "hash": e.hash })).unwrap_or_default() })
         })
         .collect();
     let pages = total.div_ceil(PAGE_SIZE).max(1);

@@ -55,6 +55,13 @@ fn flags(job: &Job) -> Vec<String> {
 fn row(job: &Job) -> Value {
     let mut v = serde_json::to_value(job).unwrap_or(Value::Null);
     v["flags"] = json!(flags(job));
+    v["hold_lines"] = json!(
+        quire_domain::hold::HoldReasons::parse(job.hold_reason.as_deref())
+            .0
+            .iter()
+            .map(|r| r.sentence())
+            .collect::<Vec<_>>()
+    );
     v
 }
 
@@ -115,6 +122,55 @@ fn intake_notes(state: &AppState) -> Value {
     json!({ "problems": health.problems(), "ignored": ignored, "refused": refused })
 }
 
+#[derive(Deserialize)]
+pub struct FindQuery {
+    #[serde(default)]
+    request: String,
+}
+
+/// `GET /staff/find?request=TN1`: what a keyboard-wedge barcode scanner types on the queue
+/// page (the id, then Enter). Goes to the request's one open job, the request when it has
+/// several or none, or the unmatched queue when no such request exists, saying so.
+pub async fn find(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<FindQuery>,
+) -> PageResult {
+    staff.require(Area::Jobs)?;
+    let typed = q.request.trim().to_string();
+    let wanted = typed.clone();
+    let (request, open) = blocking(&state, &staff, move |db| {
+        let Some(request) = db.request_get(&wanted)? else {
+            return Ok((None, Vec::new()));
+        };
+        let jobs = db.jobs_list(&JobFilter {
+            request: Some(request.id.clone()),
+            limit: 100,
+            ..Default::default()
+        })?;
+        let open: Vec<Job> = jobs
+            .into_iter()
+            .filter(|j| !matches!(j.state, JobState::Delivered | JobState::Split))
+            .collect();
+        Ok((Some(request.id), open))
+    })
+    .await?;
+    Ok(match (request, open.as_slice()) {
+        (None, _) => done(
+            "/staff/unmatched",
+            &format!("no request {typed}: if its scan is here, open it and match it"),
+        ),
+        (Some(_), [one]) => done(
+            &format!("/staff/jobs/{}", super::urlencode(&one.id)),
+            &format!("the scan for request {typed}"),
+        ),
+        (Some(id), jobs) => done(
+            &format!("/staff/requests/{}", super::urlencode(&id)),
+            &format!("request {id}: {} open jobs", jobs.len()),
+        ),
+    })
+}
+
 pub async fn queue(
     State(state): State<AppState>,
     staff: Staff,
@@ -131,21 +187,53 @@ pub async fn unmatched(
     list(state, staff, q, true).await
 }
 
-/// One report page as the template shows it.
-fn page_findings(p: &Value) -> Value {
+/// One report page as the template shows it. "Printed page no." says `missing` only when
+/// it matters: the request asks for pages, and no number was read on this page.
+fn page_findings(p: &Value, pages_requested: bool) -> Value {
+    let printed = p["printed_page_number"].as_str().map(str::to_string);
     json!({
         "page": p["output_page"],
+        "source_page": p["source_page"],
         "skew": p["skew"]["angle_deg"].as_f64().map(|a| format!("{a:.2}°")),
         "rotated": p["rotation_applied"],
         "ocr": p["mean_ocr_confidence"].as_f64().map(|c| format!("{c:.0}")),
         "low_ocr": p["mean_ocr_confidence"].as_f64().is_some_and(|c| c < 60.0),
         "words": p["word_count"],
-        "printed": p["printed_page_number"],
+        "printed": printed,
+        "printed_missing": printed.is_none() && pages_requested && p["output_page"].is_u64(),
         "blank": p["blank"].as_bool() == Some(true),
         "warnings": p["warnings"].as_array().into_iter().flatten()
-            .map(|w| w["message"].as_str().or(w["code"].as_str()).unwrap_or("").to_string())
+            .map(|w| json!({"text": w["message"].as_str().unwrap_or(""), "code": w["code"]}))
             .collect::<Vec<_>>(),
     })
+}
+
+/// A held job's reasons, one sentence per line, grouped by page (the job-wide ones first),
+/// codes as small labels; and the one next step.
+fn reasons(job: &Job) -> Value {
+    let reasons = quire_domain::hold::HoldReasons::parse(job.hold_reason.as_deref());
+    let mut groups: Vec<(Option<usize>, Vec<Value>)> = Vec::new();
+    let mut sorted = reasons.0.clone();
+    sorted.sort_by_key(|r| r.page.map_or(0, |p| p + 1));
+    for r in &sorted {
+        let item = json!({ "text": r.text, "code": r.code });
+        match groups.last_mut() {
+            Some((page, items)) if *page == r.page => items.push(item),
+            _ => groups.push((r.page, vec![item])),
+        }
+    }
+    json!({
+        "groups": groups.into_iter().map(|(page, items)| json!({"page": page, "items": items})).collect::<Vec<_>>(),
+        "next_step": reasons.next_step(),
+    })
+}
+
+/// What the match box was given and why it matched nothing: shown beside the field.
+#[derive(serde::Serialize, Default)]
+struct MatchError {
+    typed: String,
+    message: String,
+    suggestions: Vec<String>,
 }
 
 pub async fn show(
@@ -155,7 +243,17 @@ pub async fn show(
     Query(q): Query<QueueQuery>,
 ) -> PageResult {
     staff.require(Area::Jobs)?;
-    let (job, documents) = blocking(&state, &staff, move |db| {
+    job_page(&state, &staff, id, q.done, None).await
+}
+
+async fn job_page(
+    state: &AppState,
+    staff: &Staff,
+    id: String,
+    done: Option<String>,
+    match_error: Option<MatchError>,
+) -> PageResult {
+    let (job, documents, request) = blocking(state, staff, move |db| {
         let job = db
             .job_get(&id)?
             .ok_or_else(|| quire_state::StateError::NotFound(format!("no job {id}")))?;
@@ -163,7 +261,11 @@ pub async fn show(
             parent: Some(id.clone()),
             ..Default::default()
         })?;
-        Ok((job, documents))
+        let request = match &job.request_id {
+            Some(r) => db.request_get(r)?,
+            None => None,
+        };
+        Ok((job, documents, request))
     })
     .await?;
     let documents: Vec<Value> = documents.iter().map(row).collect();
@@ -172,29 +274,36 @@ pub async fn show(
         .as_deref()
         .and_then(|r| serde_json::from_str(r).ok())
         .unwrap_or(Value::Null);
+    let pages_requested = request.as_ref().is_some_and(|r| r.pages.is_some());
     let pages: Vec<Value> = report["pages"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(page_findings)
+        .map(|p| page_findings(p, pages_requested))
         .collect();
     let near = report["near_duplicates"]
         .as_array()
         .cloned()
         .unwrap_or_default();
-    Ok(page(
-        &staff,
+    let mut resp = page(
+        staff,
         "job.html",
         context! {
-            job => v(&row(&job)), pages => v(&pages), near => v(&near), done => q.done,
-            documents => v(&documents),
+            job => v(&row(&job)), pages => v(&pages), near => v(&near), done,
+            documents => v(&documents), reasons => v(&reasons(&job)),
+            match_error => v(&match_error),
             can_release => job.state == JobState::Held,
             can_hold => job.state == JobState::Processed,
             can_reprocess => matches!(job.state, JobState::Held | JobState::Processed),
             can_match => !matches!(job.state, JobState::Delivered | JobState::Split),
             can_redeliver => job.state == JobState::Delivered,
+            has_pdf => job.output_sha256.is_some(),
         },
-    ))
+    );
+    if match_error.is_some() {
+        *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
 }
 
 #[derive(Deserialize)]
@@ -296,6 +405,10 @@ pub async fn reprocess(
     .await
 }
 
+/// Matches the job to a request, then checks it again for that request: it goes out if
+/// nothing else needs a person, or stays held with what is left and the next step. A request
+/// id that names nothing keeps the technician on the job page, with the error beside the field
+/// and similar request ids to pick from.
 pub async fn match_request(
     State(state): State<AppState>,
     staff: Staff,
@@ -304,15 +417,88 @@ pub async fn match_request(
 ) -> Result<Response, Response> {
     staff.require(Area::Jobs)?;
     csrf::check(&staff, &f.csrf)?;
-    let request = f.request.trim().to_string();
-    change_job(
-        &state,
-        &staff,
-        id,
-        "matched to the request",
-        move |db, job, actor| jobs::match_request(db, job, &request, actor),
-    )
-    .await
+    let typed = f.request.trim().to_string();
+    if typed.is_empty() {
+        let error = MatchError {
+            message: "Type the request id (as on the cover sheet or the ILL system).".into(),
+            ..Default::default()
+        };
+        return job_page(&state, &staff, id, None, Some(error)).await;
+    }
+    let (job, actor, deliverer, request) = (
+        id.clone(),
+        staff.actor(),
+        state.deliverer.clone(),
+        typed.clone(),
+    );
+    let outcome = state
+        .repo
+        .call(move |db| {
+            let config = &deliverer.config().config;
+            match jobs::match_request(db, config, &job, &request, &actor, jobs::MatchedBy::Person) {
+                Ok(m) => Ok(Ok(m.summary())),
+                Err(StateError::NotFound(_)) if db.job_get(&job)?.is_some() => {
+                    Ok(Err(jobs::similar_requests(db, &request)?))
+                }
+                Err(e) => Err(e),
+            }
+        })
+        .await
+        .map_err(|e| super::state_failure(&staff, e))?;
+    match outcome {
+        Ok(summary) => Ok(done(
+            &format!("/staff/jobs/{}", super::urlencode(&id)),
+            &summary,
+        )),
+        Err(suggestions) => {
+            let error = MatchError {
+                message: format!("There is no request {typed}."),
+                typed,
+                suggestions,
+            };
+            job_page(&state, &staff, id, None, Some(error)).await
+        }
+    }
+}
+
+/// `GET /staff/jobs/{id}/pdf`: the processed PDF for review, as the technician checks it
+/// before release. Staff only; not a borrower's download, so no link counts it.
+pub async fn pdf(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> PageResult {
+    use axum::http::{HeaderValue, StatusCode, header};
+    use axum::response::IntoResponse;
+    staff.require(Area::Jobs)?;
+    let job = blocking(&state, &staff, move |db| {
+        db.job_get(&id)?
+            .ok_or_else(|| quire_state::StateError::NotFound(format!("no job {id}")))
+    })
+    .await?;
+    let not_found = |why: &str| {
+        super::error_page(&staff, StatusCode::NOT_FOUND, "No processed PDF", why)
+    };
+    if job.output_sha256.is_none() {
+        return Err(not_found("The job has not been processed."));
+    }
+    let path = state
+        .deliverer
+        .files()
+        .output(&job)
+        .await
+        .map_err(|e| not_found(&format!("{e:#}")))?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| not_found(&format!("{}: {e}", path.display())))?;
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{}.pdf\"", job.id)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
 }
 
 /// A new copy, link and e-mail for a delivered job's request; not counted again under CONTU.
@@ -353,11 +539,63 @@ pub async fn redeliver(
     ))
 }
 
-/// `GET /staff/jobs/{id}/thumb/{page}`: one page of the processed PDF as a small PNG.
+#[derive(Deserialize, Default)]
+pub struct ThumbQuery {
+    /// `?size=large`: for the page viewer, not the table.
+    size: Option<String>,
+}
+
+/// `GET /staff/jobs/{id}/pages/{page}`: one processed page large, zoomable, with its
+/// findings; the arrow keys step to the previous and next page.
+pub async fn page_view(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, page_no)): Path<(String, u32)>,
+) -> PageResult {
+    staff.require(Area::Jobs)?;
+    let job = blocking(&state, &staff, move |db| {
+        db.job_get(&id)?
+            .ok_or_else(|| quire_state::StateError::NotFound(format!("no job {id}")))
+    })
+    .await?;
+    let pages = job.page_count.unwrap_or(0);
+    if job.output_sha256.is_none() || page_no == 0 || i64::from(page_no) > pages {
+        return Err(super::error_page(
+            &staff,
+            axum::http::StatusCode::NOT_FOUND,
+            "No such page",
+            "The job has no processed page with that number.",
+        ));
+    }
+    let report: Value = job
+        .report_json
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or(Value::Null);
+    let findings = report["pages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["output_page"].as_u64() == Some(u64::from(page_no)))
+        .map(|p| page_findings(p, false));
+    Ok(page(
+        &staff,
+        "page.html",
+        context! {
+            job => v(&row(&job)), page_no, pages, findings => v(&findings),
+            prev => (page_no > 1).then(|| page_no - 1),
+            next => (i64::from(page_no) < pages).then(|| page_no + 1),
+        },
+    ))
+}
+
+/// `GET /staff/jobs/{id}/thumb/{page}`: one page of the processed PDF as a small PNG (large
+/// with `?size=large`).
 pub async fn thumbnail(
     State(state): State<AppState>,
     staff: Staff,
     Path((id, page_no)): Path<(String, u32)>,
+    Query(q): Query<ThumbQuery>,
 ) -> PageResult {
     use axum::http::{HeaderValue, StatusCode, header};
     use axum::response::IntoResponse;
@@ -388,8 +626,14 @@ pub async fn thumbnail(
             ));
         }
     };
-    let rendered =
-        tokio::task::spawn_blocking(move || crate::console::thumbnail::render(&pdf, page_no)).await;
+    let width = match q.size.as_deref() {
+        Some("large") => crate::console::thumbnail::LARGE_WIDTH_PX,
+        _ => crate::console::thumbnail::WIDTH_PX,
+    };
+    let rendered = tokio::task::spawn_blocking(move || {
+        crate::console::thumbnail::render(&pdf, page_no, width)
+    })
+    .await;
     match rendered {
         Ok(Ok(png)) => {
             let mut resp = png.into_response();

@@ -30,6 +30,7 @@ pub fn page(staff: &Staff, template: &str, ctx: minijinja::Value) -> Response {
         csrf => staff.session.csrf.clone(),
         can_jobs => staff.role.may(Area::Jobs),
         can_compliance => staff.role.may(Area::Compliance),
+        time_zone => staff.zone.name(),
         ..ctx
     };
     match templates::render(template, ctx) {

@@ -57,8 +57,82 @@ pub async fn list(
     Ok(page(
         &staff,
         "requests.html",
-        context! { requests => v(&found), q => q.q, done => q.done },
+        context! { requests => v(&found), q => q.q, done => q.done, bases => v(&bases()) },
     ))
+}
+
+/// One link as the request page and the links page list it, with the borrower's URL (the
+/// same one the e-mail carried: every node derives it from the shared link key).
+fn link_row(
+    state: &AppState,
+    l: &quire_domain::Link,
+    d: &quire_domain::Delivery,
+    now: quire_domain::Timestamp,
+) -> Value {
+    let s = l.state(d.state, now);
+    json!({
+        "id": l.id, "delivery": d.id, "request": d.request_id, "recipient": d.recipient,
+        "file": d.file_name, "pages": d.page_count, "delivered": d.created_at,
+        "expires_at": l.expires_at, "downloads_left": l.downloads_left,
+        "downloads_allowed": l.downloads_allowed, "state": s.as_str(), "hold_reason": d.hold_reason,
+        "revocable": l.revoked_at.is_none() && d.state != DeliveryState::Purged,
+        "locked": l.locked_at.is_some(), "code_failures": l.code_failures,
+        "url": (s == quire_domain::LinkState::Active).then(|| state.deliverer.link_url(&l.id)),
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct LinksQuery {
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    patron: String,
+    #[serde(default)]
+    state: String,
+    done: Option<String>,
+}
+
+/// `GET /staff/links`: every link, newest first, searched by request, patron (name or e-mail
+/// of the recipient) and state; revoke, extend and resend from the list.
+pub async fn links_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<LinksQuery>,
+) -> PageResult {
+    staff.require(Area::Requests)?;
+    let request = Some(q.request.trim().to_string()).filter(|r| !r.is_empty());
+    let all = blocking(&state, &staff, move |db| db.links_list(request.as_deref())).await?;
+    let now = quire_domain::Timestamp::now();
+    let patron = q.patron.trim().to_lowercase();
+    let wanted_state = q.state.trim().to_string();
+    let mut rows: Vec<Value> = all
+        .iter()
+        .filter(|(_, d)| patron.is_empty() || d.recipient.to_lowercase().contains(&patron))
+        .filter(|(l, d)| {
+            wanted_state.is_empty() || l.state(d.state, now).as_str() == wanted_state
+        })
+        .rev()
+        .take(500)
+        .map(|(l, d)| link_row(&state, l, d, now))
+        .collect();
+    rows.sort_by(|a, b| b["delivered"].as_str().cmp(&a["delivered"].as_str()));
+    Ok(page(
+        &staff,
+        "links.html",
+        context! {
+            links => v(&rows), q_request => q.request, q_patron => q.patron, q_state => q.state,
+            states => ["active", "expired", "used_up", "revoked", "locked", "held", "purged"],
+            done => q.done, back => "links",
+        },
+    ))
+}
+
+/// The bases a new request may take, with what each means (the form shows labels, not codes).
+fn bases() -> Vec<Value> {
+    quire_domain::Basis::ALL
+        .iter()
+        .map(|b| json!({ "code": b.as_str(), "label": b.label() }))
+        .collect()
 }
 
 pub async fn show(
@@ -68,16 +142,22 @@ pub async fn show(
     Query(q): Query<ListQuery>,
 ) -> PageResult {
     staff.require(Area::Requests)?;
-    let (request, links, notices, ill, messages) = blocking(&state, &staff, move |db| {
+    let (request, links, notices, ill, messages, jobs) = blocking(&state, &staff, move |db| {
         let r = db
             .request_get(&id)?
             .ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
+        let jobs = db.jobs_list(&quire_state::JobFilter {
+            request: Some(id.clone()),
+            limit: 200,
+            ..Default::default()
+        })?;
         Ok((
             r,
             db.links_list(Some(&id))?,
             db.notices_of_request(&id)?,
             db.ill_of_request(&id)?,
             db.ill_messages(&id)?,
+            jobs,
         ))
     })
     .await?;
@@ -100,24 +180,20 @@ pub async fn show(
         .collect();
     let now = quire_domain::Timestamp::now();
     let links: Vec<Value> = links
-        .into_iter()
-        .map(|(l, d)| {
-            let s = l.state(d.state, now);
-            json!({
-                "id": l.id, "delivery": d.id, "recipient": d.recipient, "file": d.file_name, "pages": d.page_count,
-                "delivered": d.created_at, "expires_at": l.expires_at, "downloads_left": l.downloads_left,
-                "downloads_allowed": l.downloads_allowed, "state": s.as_str(), "hold_reason": d.hold_reason,
-                "revocable": l.revoked_at.is_none() && d.state != DeliveryState::Purged,
-                "locked": l.locked_at.is_some(), "code_failures": l.code_failures,
-            })
-        })
+        .iter()
+        .map(|(l, d)| link_row(&state, l, d, now))
+        .collect();
+    let jobs: Vec<Value> = jobs
+        .iter()
+        .map(|j| json!({ "id": j.id, "state": j.state, "pages": j.page_count, "source": j.source_name_shown(), "created_at": j.created_at }))
         .collect();
     Ok(page(
         &staff,
         "request.html",
         context! {
             request => v(&request), links => v(&links), notices => v(&notices), done => q.done,
-            ill => v(&ill), peer_name, messages => v(&messages),
+            ill => v(&ill), peer_name, messages => v(&messages), jobs => v(&jobs),
+            back => "request",
         },
     ))
 }
@@ -135,6 +211,12 @@ pub struct NewRequestForm {
     title: String,
     #[serde(default)]
     issn: String,
+    #[serde(default)]
+    isbn: String,
+    #[serde(default)]
+    volume: String,
+    #[serde(default)]
+    issue: String,
     #[serde(default)]
     article: String,
     #[serde(default)]
@@ -178,12 +260,12 @@ pub async fn create(
         library: opt(&f.library),
         title: opt(&f.title),
         issn: opt(&f.issn),
-        isbn: None,
+        isbn: opt(&f.isbn),
         article: opt(&f.article),
         author: opt(&f.author),
         year,
-        volume: None,
-        issue: None,
+        volume: opt(&f.volume),
+        issue: opt(&f.issue),
         pages: opt(&f.pages),
         basis,
         basis_reference: opt(&f.basis_reference),
@@ -206,9 +288,17 @@ pub async fn create(
         ));
     }
     let (actor, id) = (staff.actor(), request.id.clone());
-    state
+    let deliverer = state.deliverer.clone();
+    let matched = state
         .repo
-        .run(move |db| requests::add(db, std::slice::from_ref(&request), &actor))
+        .run(move |db| {
+            requests::add(
+                db,
+                &deliverer.config().config,
+                std::slice::from_ref(&request),
+                &actor,
+            )
+        })
         .await
         .map_err(|e| match e {
             AddError::Invalid(_) => super::error_page(
@@ -219,9 +309,14 @@ pub async fn create(
             ),
             AddError::State(e) => super::state_failure(&staff, e),
         })?;
+    // A scan that waited for this request, named for it, is matched now: say so.
+    let mut note = "request created".to_string();
+    for m in &matched {
+        note.push_str(&format!("; held scan {} was waiting for it: {}", m.job.id, m.summary()));
+    }
     Ok(done(
         &format!("/staff/requests/{}", super::urlencode(&id)),
-        "request created",
+        &note,
     ))
 }
 
@@ -232,6 +327,9 @@ pub struct LinkForm {
     /// The request page to go back to.
     #[serde(default)]
     request: String,
+    /// `links`: back to the links page instead of the request's.
+    #[serde(default)]
+    back: String,
     #[serde(default)]
     reason: String,
     #[serde(default)]
@@ -241,7 +339,10 @@ pub struct LinkForm {
 }
 
 fn back(f: &LinkForm) -> String {
-    format!("/staff/requests/{}", super::urlencode(&f.request))
+    match f.back.as_str() {
+        "links" => "/staff/links".to_string(),
+        _ => format!("/staff/requests/{}", super::urlencode(&f.request)),
+    }
 }
 
 /// Makes one staff change to link `id` as the signed-in member (the caller has checked the

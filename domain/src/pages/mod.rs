@@ -6,11 +6,14 @@
 //! short running head. OCR misses folios and misreads digits, so a page without a number takes
 //! one from its neighbours when they agree, and a lone reading one digit off from what both
 //! neighbours imply is taken as a misreading. Such pages are listed as inferred, so a
-//! technician can look. Works on OCR text only; word positions are `crate::page_number`'s job.
+//! technician can look. Works on OCR text only; word positions are the intake's `page_number`'s job.
 
 use std::collections::BTreeSet;
 
-use super::page_range::{Folio, RequestedPages, describe, roman_value};
+pub mod range;
+
+pub use range::{BadPageRange, Folio, RequestedPages};
+use range::{describe, roman_value};
 
 /// Lines examined at the top and at the bottom of a page.
 const EDGE_LINES: usize = 3;

@@ -3,7 +3,27 @@
 
 use std::fmt;
 
-use super::IntakeError;
+/// A request's page field that cannot be read as pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadPageRange {
+    pub range: String,
+    pub reason: String,
+}
+
+impl BadPageRange {
+    /// The stable error code (the intake's, where this was first reported).
+    pub fn code(&self) -> &'static str {
+        "intake.pages.bad_range"
+    }
+}
+
+impl fmt::Display for BadPageRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "page range `{}` is not understood: {}", self.range, self.reason)
+    }
+}
+
+impl std::error::Error for BadPageRange {}
 
 /// A printed page number: arabic, or lower-case roman as in front matter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -125,8 +145,8 @@ const MAX_PAGES: u32 = 5000;
 impl RequestedPages {
     /// Parses a request's page field. Parts are separated by `,` or `;`; a part is a page or
     /// two joined by `-`, `–` or `—`. A leading `p.`, `pp.` or `pages` is ignored.
-    pub fn parse(text: &str) -> Result<Self, IntakeError> {
-        let bad = |reason: &str| IntakeError::BadPageRange {
+    pub fn parse(text: &str) -> Result<Self, BadPageRange> {
+        let bad = |reason: &str| BadPageRange {
             range: text.to_owned(),
             reason: reason.to_owned(),
         };
