@@ -1057,19 +1057,52 @@ fn a_technician_reviews_a_held_job_matches_and_releases_it() {
     let j = jobs(&home)[0].clone();
     assert_eq!(
         (j["state"].as_str(), j["hold_reason"].as_str()),
-        (Some("held"), Some("held by tina: pages look cropped"))
+        (
+            Some("held"),
+            Some("held by tina: pages look cropped [staff.held]")
+        )
     );
     let nope = tech.post(
         &format!("/staff/jobs/{id}/match"),
         &[("csrf", &csrf), ("request", "TN999")],
     );
-    assert_eq!(nope.status, 404, "no such request");
+    // A typo stays on the job page, the error beside the field, similar ids offered.
+    assert_eq!(nope.status, 422, "no such request");
+    assert!(
+        nope.body.contains("id=\"match-error\"")
+            && nope.body.contains("There is no request TN999.")
+            && nope.body.contains("value=\"TN999\""),
+        "{}",
+        nope.body
+    );
+    let near = tech.post(
+        &format!("/staff/jobs/{id}/match"),
+        &[("csrf", &csrf), ("request", "TN9100")],
+    );
+    assert!(
+        near.body.contains("Did you mean")
+            && near
+                .body
+                .contains("name=\"pick\" value=\"TN910\">TN910</button>"),
+        "{}",
+        near.body
+    );
     let r = tech.post(
         &format!("/staff/jobs/{id}/match"),
         &[("csrf", &csrf), ("request", "TN910")],
     );
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(jobs(&home)[0]["request_id"], "TN910");
+    // The person's own hold stays through the match, and the job page says the next step.
+    let after = tech.get(&format!("/staff/jobs/{id}"));
+    assert!(
+        after.body.contains("held by tina: pages look cropped")
+            && after
+                .body
+                .contains("Next step:</strong> release when the reason no longer applies"),
+        "{}",
+        after.body
+    );
     // Held, never delivered: there is nothing to deliver "again", and nothing is created.
     let err = crate::util::stderr(&home.fails(&["job", "redeliver", &id]));
     assert!(err.contains("only a delivered job"), "{err}");
@@ -1209,12 +1242,63 @@ fn the_console_works_in_a_real_browser() {
         "TN920",
         corpus("ccitt.pdf").to_str().unwrap(),
     ]);
+    // The request the held scan belongs to; the technician matches it after a typo.
+    home.ok(&[
+        "request",
+        "add",
+        "--id",
+        "TN921",
+        "--patron",
+        "Ada Borrower",
+        "--email",
+        "ada@example.org",
+        "--title",
+        "Journal of Tests",
+        "--basis",
+        "ccg",
+    ]);
     let _d = start_daemon(&home, port);
-    let staging = home.path().join("scan-unknown.png");
-    noise_png(5).save(&staging).unwrap();
-    std::fs::rename(&staging, home.path().join("var/inbox/scan-unknown.png")).unwrap();
+    // The e-mail of the first delivery, its HTML part cut out by Python's own mail parser, for
+    // the browser to render.
+    let outbox = home.path().join("var/outbox");
+    let eml = || {
+        std::fs::read_dir(&outbox)
+            .ok()?
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "eml"))
+    };
+    wait_until(Duration::from_secs(60), "the first e-mail is sent", || {
+        eml().is_some()
+    });
+    let eml = eml().unwrap();
+    let mail_html = home.path().join("mail.html");
+    let cut = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import email,sys\n\
+             m=email.message_from_binary_file(open(sys.argv[1],'rb'))\n\
+             assert m.get_content_type()=='multipart/alternative', m.get_content_type()\n\
+             for h in ('Message-ID','Date','MIME-Version'): assert m[h], h\n\
+             [open(sys.argv[2],'w').write(p.get_payload(decode=True).decode()) for p in m.walk() if p.get_content_type()=='text/html']",
+        ])
+        .arg(&eml)
+        .arg(&mail_html)
+        .output()
+        .unwrap();
+    assert!(cut.status.success(), "{}", crate::util::describe(&cut));
+    // Six pages, and a name that names no request: held as unmatched.
+    std::fs::copy(
+        corpus("multipage.pdf"),
+        home.path().join("scan-unknown.pdf.part"),
+    )
+    .unwrap();
+    std::fs::rename(
+        home.path().join("scan-unknown.pdf.part"),
+        home.path().join("var/inbox/scan-unknown.pdf"),
+    )
+    .unwrap();
     wait_until(
-        Duration::from_secs(120),
+        Duration::from_secs(300),
         "the scan is processed and held",
         || {
             jobs(&home)
@@ -1237,6 +1321,7 @@ fn the_console_works_in_a_real_browser() {
         .env("QUIRE_REQUEST", "TN920")
         .env("QUIRE_BORROWER_PATH", &borrower)
         .env("QUIRE_CHROMIUM", &chromium)
+        .env("QUIRE_MAIL_HTML", &mail_html)
         .output()
         .expect("run node");
     assert!(
@@ -1254,11 +1339,11 @@ fn the_console_works_in_a_real_browser() {
                 .is_some_and(|x| x == "png")
         })
         .count();
-    assert_eq!(taken, 17, "one screenshot per view");
+    assert_eq!(taken, 23, "one screenshot per view");
     assert_eq!(
         jobs(&home)[0]["state"],
-        "processed",
-        "released in the browser"
+        "delivered",
+        "matched and delivered in the browser"
     );
 }
 

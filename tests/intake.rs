@@ -1401,7 +1401,7 @@ fn a_blank_scan_is_held_and_a_corrected_skew_with_good_ocr_is_not() {
     let blank_job = job_named(&all, "TN780.png").unwrap();
     assert_eq!(blank_job["state"], "held", "{blank_job}");
     let reason = blank_job["hold_reason"].as_str().unwrap();
-    assert!(reason.contains("(scan.blank)"), "{reason}");
+    assert!(reason.contains("[scan.blank]"), "{reason}");
     let skewed = job_named(&all, "TN781.png").unwrap();
     assert_eq!(skewed["state"], "delivered", "{skewed}");
     let processed = stdout(&home.ok(&["audit", "export", "--action", "job.processed"]));
@@ -1476,7 +1476,60 @@ fn an_identical_rescan_while_the_first_link_is_active_is_held() {
     let reason = stray["hold_reason"].as_str().unwrap();
     assert!(
         reason.contains("the file name says TN55555, and there is no such request")
+            && reason.contains("[request.unmatched]")
             && !reason.contains("quire "),
         "{reason}"
     );
+    let stray_id = stray["id"].as_str().unwrap().to_string();
+    // A typo when matching: refused, with the similar ids offered; nothing changes.
+    let typo = home.fails(&["job", "match", &stray_id, "TN7900"]);
+    let said = crate::util::describe(&typo);
+    assert!(
+        said.contains("no request TN7900") && said.contains("did you mean TN790"),
+        "{said}"
+    );
+    // The request arrives after its scan: the held scan is matched to it at once, re-checked
+    // for it, and goes out, with the audit log saying it was the file name.
+    let added = home.ok(&[
+        "request",
+        "add",
+        "--id",
+        "TN55555",
+        "--patron",
+        "Late Reader",
+        "--email",
+        "late@example.org",
+        "--title",
+        "Journal of Late Requests",
+        "--basis",
+        "ccg",
+    ]);
+    let said = stdout(&added);
+    assert!(
+        said.contains(&format!("held scan {stray_id} was waiting for it"))
+            && said.contains("matched to request TN55555: nothing else needs a person"),
+        "{said}"
+    );
+    wait_until(
+        Duration::from_secs(120),
+        "the late request's scan is delivered",
+        || job_named(&jobs(&home), "TN55555.png").is_some_and(|j| j["state"] == "delivered"),
+    );
+    let audit = stdout(&home.ok(&[
+        "audit",
+        "search",
+        "--request",
+        "TN55555",
+        "--format",
+        "jsonl",
+    ]));
+    assert!(
+        audit.contains("job.matched") && audit.contains("file name"),
+        "{audit}"
+    );
+    // Matching a held rescan to another request re-checks it: its live-copy hold belonged to
+    // TN790 and goes; the CLI says what happens next.
+    let again_id = again["id"].as_str().unwrap().to_string();
+    let matched = stdout(&home.ok(&["job", "match", &again_id, "TN55555"]));
+    assert!(matched.contains("matched to request TN55555"), "{matched}");
 }

@@ -59,7 +59,9 @@ impl HoldReason {
     /// Whether the request decides this reason (so matching to another request re-decides
     /// it), rather than the scan's pages.
     pub fn is_about_the_request(&self) -> bool {
-        self.code.as_deref().is_some_and(|c| c.starts_with("request."))
+        self.code
+            .as_deref()
+            .is_some_and(|c| c.starts_with("request."))
     }
 
     /// The sentence as people read it: `page 3: the page is blank`.
@@ -221,10 +223,7 @@ mod tests {
             HoldReason::new(code::UNMATCHED, "no request matched"),
             HoldReason::on_page(2, "ocr.low_confidence", "text could not be read"),
         ]);
-        assert_eq!(
-            reasons.next_step(),
-            Some("match the scan to its request")
-        );
+        assert_eq!(reasons.next_step(), Some("match the scan to its request"));
         let left = reasons.about_the_scan();
         assert_eq!(left.0.len(), 1);
         assert_eq!(left.0[0].page, Some(2));
@@ -234,7 +233,9 @@ mod tests {
 
     #[test]
     fn old_rows_read_as_one_reason() {
-        let r = HoldReasons::parse(Some("pages 1-3 requested: page 2 missing; low OCR (ocr.low)"));
+        let r = HoldReasons::parse(Some(
+            "pages 1-3 requested: page 2 missing; low OCR (ocr.low)",
+        ));
         assert_eq!(r.0.len(), 1);
         assert_eq!(r.0[0].code, None);
         assert_eq!(r.0[0].page, None);

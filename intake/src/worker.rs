@@ -23,10 +23,10 @@ use super::{custody, disk, similar};
 use quire_config::LoadedConfig;
 use quire_domain::Action;
 use quire_domain::hold::{HoldReason, code};
-use quire_service::review::{self, Assessment, ReportView};
 use quire_domain::spool::{self, Quarantine};
 use quire_service::deliver::{Deliverer, JobTie};
 use quire_service::job_files::JobFiles;
+use quire_service::review::{self, Assessment, ReportView};
 use quire_state::{Db, Job, JobFilter, JobPatch, JobState, NewEvent, SplitDocument, StateError};
 
 /// Nudges the worker when a job arrives, so it need not poll fast.

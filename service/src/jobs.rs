@@ -155,7 +155,9 @@ impl Matched {
                     "matched to request {}; still held: {}. Next: {}.",
                     self.request,
                     left.join("; "),
-                    self.left.next_step().unwrap_or("release it when it is right")
+                    self.left
+                        .next_step()
+                        .unwrap_or("release it when it is right")
                 )
             }
             state => format!(
@@ -210,8 +212,7 @@ pub fn match_request(
             .into_iter()
             .filter(|r| r.code.as_deref() == Some(code::STAFF))
             .collect();
-        let assessment =
-            crate::review::assess(db, config, &current, Some(&request), report, kept)?;
+        let assessment = crate::review::assess(db, config, &current, Some(&request), report, kept)?;
         to = assessment.state();
         left = assessment.reasons;
         patch.hold_reason = Some(left.to_text());

@@ -85,7 +85,11 @@ pub fn findings(config: &Config, report: &ReportView) -> Findings {
             sort(Some(p.source_page), &w.code, w.message.clone());
         }
         if p.blank && p.output_page.is_some() {
-            sort(Some(p.source_page), "page.blank", "the page is blank".into());
+            sort(
+                Some(p.source_page),
+                "page.blank",
+                "the page is blank".into(),
+            );
         }
     }
     let has_content = report
@@ -136,7 +140,9 @@ pub fn assess(
         None => reasons.push(HoldReason::new(
             code::UNMATCHED,
             match &report.names_request {
-                Some(id) => format!("no request matched: the file name says {id}, and there is no such request"),
+                Some(id) => format!(
+                    "no request matched: the file name says {id}, and there is no such request"
+                ),
                 None => "no request matched: the file name names no request".to_string(),
             },
         )),

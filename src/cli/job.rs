@@ -156,8 +156,14 @@ pub fn run(cmd: JobCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
         JobCommand::Match { job, request } => {
             use service::jobs::MatchedBy;
             let cfg = &config.config;
-            match service::jobs::match_request(&*db, cfg, &job, &request, &actor(), MatchedBy::Person)
-            {
+            match service::jobs::match_request(
+                &*db,
+                cfg,
+                &job,
+                &request,
+                &actor(),
+                MatchedBy::Person,
+            ) {
                 Ok(m) => println!("{job} {}", m.summary()),
                 Err(state::StateError::NotFound(why)) if db.job_get(&job)?.is_some() => {
                     let similar = service::jobs::similar_requests(&*db, &request)?;

@@ -204,9 +204,7 @@ async fn landing(State(state): State<AppState>, Path(token): Path<String>) -> Re
     if link_state != LinkState::Active {
         return gone(&state, link_state, &delivery.request_id);
     }
-    let expires = link
-        .expires_at
-        .shown_minute(&state.institution.time_zone);
+    let expires = link.expires_at.shown_minute(&state.institution.time_zone);
     let rule = download_rule(
         state
             .deliverer

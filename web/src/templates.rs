@@ -118,7 +118,10 @@ mod tests {
                 minijinja::context! { t, none => (), time_zone => "America/Chicago" },
             )
             .unwrap();
-        assert_eq!(out, "2026-01-31 03:05 CST / 2026-01-31 03:05:07 CST / – / x");
+        assert_eq!(
+            out,
+            "2026-01-31 03:05 CST / 2026-01-31 03:05:07 CST / – / x"
+        );
         let utc = env
             .render_str("{{ t|when }}", minijinja::context! { t })
             .unwrap();

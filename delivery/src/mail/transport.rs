@@ -243,11 +243,7 @@ impl Mailer {
         // multipart/alternative: plain text first, the simple HTML made from it last (the one
         // mail readers prefer). lettre writes Date and MIME-Version; the Message-ID is ours,
         // on the sender's domain.
-        let domain = self
-            .from
-            .email
-            .domain()
-            .to_string();
+        let domain = self.from.email.domain().to_string();
         let unique = {
             let mut b = [0u8; 12];
             getrandom::fill(&mut b).map_err(|e| DeliveryError::MailBuild {

@@ -19,7 +19,11 @@ impl BadPageRange {
 
 impl fmt::Display for BadPageRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "page range `{}` is not understood: {}", self.range, self.reason)
+        write!(
+            f,
+            "page range `{}` is not understood: {}",
+            self.range, self.reason
+        )
     }
 }
 

@@ -215,8 +215,16 @@ mod tests {
             plain(&parts),
             "alice released job J1 for request TN1 — reason: checked page 3"
         );
-        assert!(parts.iter().any(|p| p.href.as_deref() == Some("/staff/jobs/J1")));
-        assert!(parts.iter().any(|p| p.href.as_deref() == Some("/staff/requests/TN1")));
+        assert!(
+            parts
+                .iter()
+                .any(|p| p.href.as_deref() == Some("/staff/jobs/J1"))
+        );
+        assert!(
+            parts
+                .iter()
+                .any(|p| p.href.as_deref() == Some("/staff/requests/TN1"))
+        );
     }
 
     #[test]

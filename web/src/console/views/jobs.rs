@@ -314,6 +314,9 @@ pub struct ActionForm {
     reason: String,
     #[serde(default)]
     request: String,
+    /// A suggested request id the technician picked under a typo (it wins over the field).
+    #[serde(default)]
+    pick: String,
 }
 
 /// One change to a job from its page: `change` runs as the staff member on the job `id`, then
@@ -417,7 +420,10 @@ pub async fn match_request(
 ) -> Result<Response, Response> {
     staff.require(Area::Jobs)?;
     csrf::check(&staff, &f.csrf)?;
-    let typed = f.request.trim().to_string();
+    let typed = match f.pick.trim() {
+        "" => f.request.trim().to_string(),
+        picked => picked.to_string(),
+    };
     if typed.is_empty() {
         let error = MatchError {
             message: "Type the request id (as on the cover sheet or the ILL system).".into(),
@@ -476,9 +482,8 @@ pub async fn pdf(
             .ok_or_else(|| quire_state::StateError::NotFound(format!("no job {id}")))
     })
     .await?;
-    let not_found = |why: &str| {
-        super::error_page(&staff, StatusCode::NOT_FOUND, "No processed PDF", why)
-    };
+    let not_found =
+        |why: &str| super::error_page(&staff, StatusCode::NOT_FOUND, "No processed PDF", why);
     if job.output_sha256.is_none() {
         return Err(not_found("The job has not been processed."));
     }
@@ -493,8 +498,14 @@ pub async fn pdf(
         .map_err(|e| not_found(&format!("{}: {e}", path.display())))?;
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{}.pdf\"", job.id)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }

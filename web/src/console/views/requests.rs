@@ -108,9 +108,7 @@ pub async fn links_page(
     let mut rows: Vec<Value> = all
         .iter()
         .filter(|(_, d)| patron.is_empty() || d.recipient.to_lowercase().contains(&patron))
-        .filter(|(l, d)| {
-            wanted_state.is_empty() || l.state(d.state, now).as_str() == wanted_state
-        })
+        .filter(|(l, d)| wanted_state.is_empty() || l.state(d.state, now).as_str() == wanted_state)
         .rev()
         .take(500)
         .map(|(l, d)| link_row(&state, l, d, now))
@@ -312,7 +310,11 @@ pub async fn create(
     // A scan that waited for this request, named for it, is matched now: say so.
     let mut note = "request created".to_string();
     for m in &matched {
-        note.push_str(&format!("; held scan {} was waiting for it: {}", m.job.id, m.summary()));
+        note.push_str(&format!(
+            "; held scan {} was waiting for it: {}",
+            m.job.id,
+            m.summary()
+        ));
     }
     Ok(done(
         &format!("/staff/requests/{}", super::urlencode(&id)),
