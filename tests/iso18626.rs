@@ -546,6 +546,43 @@ fn agency_message(requester_id: &str, action: &str) -> String {
     )
 }
 
+/// A scan taken before its request arrived over ISO 18626, named by the requester's own id:
+/// held as unmatched, then matched to the new request when it comes, delivered, and the
+/// requester hears CopyCompleted; the audit log says the file name matched it.
+#[test]
+fn a_scan_named_for_a_request_that_arrives_later_over_iso18626_is_matched_and_sent() {
+    let peer = TestPeer::start();
+    let (home, port) = daemon_home(&peer.config());
+    let _d = start_daemon(&home, port);
+    scan_under(&home, "TN77001", 78);
+    crate::util::wait_until(
+        std::time::Duration::from_secs(120),
+        "the early scan is held",
+        || {
+            crate::intake::jobs(&home)
+                .first()
+                .is_some_and(|j| j["state"] == "held")
+        },
+    );
+    let quire_id = request_expected(port, &peer, "TN77001");
+    let done = peer.wait_for("CopyCompleted", "TN77001");
+    assert!(done.contains("<sentVia>URL</sentVia>"), "{done}");
+    let job = crate::intake::jobs(&home)[0].clone();
+    assert_eq!(job["request_id"], quire_id.as_str(), "{job}");
+    let audit = stdout(&home.ok(&[
+        "audit",
+        "search",
+        "--action",
+        "job.matched",
+        "--format",
+        "jsonl",
+    ]));
+    assert!(
+        audit.contains("\"by\":\"file name\"") && audit.contains("TN77001"),
+        "{audit}"
+    );
+}
+
 /// The whole exchange with a requesting library's system on loopback: a request is expected
 /// (ExpectToSupply), scanned under its Quire id and delivered (CopyCompleted with a link that
 /// works); a second is cancelled before scanning (Cancelled, answer Y); cancelling the first

@@ -65,6 +65,8 @@ async fn smtp_delivers_the_rendered_notice() {
     assert_eq!(messages.len(), 1);
     // Long headers are folded onto continuation lines; unfold before looking.
     let m = &messages[0].replace("\r\n ", " ");
+    // The HTML part is quoted-printable: undo its soft line breaks and `=3D` to read it.
+    let decoded = messages[0].replace("=\r\n", "").replace("=3D", "=");
     for needle in [
         "X-Envelope-To: reader@uni.example",
         "To: reader@uni.example",
@@ -82,13 +84,17 @@ async fn smtp_delivers_the_rendered_notice() {
         "Content-Type: multipart/alternative",
         "Content-Type: text/plain; charset=utf-8",
         "Content-Type: text/html; charset=utf-8",
-        "<a href=\"http://127.0.0.1:8080/d/q7Xb3kR9mN2pL5vT8wY1zA4cE6gH0jK\">",
         "(ILL-2026-0042)",
         "Contact Example Library at ill@example.org",
     ] {
         assert!(m.contains(needle), "{needle:?} missing from:\n{m}");
     }
     assert!(!m.contains("download(s)"), "{m}");
+    assert!(
+        decoded.contains("<a href=\"http://127.0.0.1:8080/d/q7Xb3kR9mN2pL5vT8wY1zA4cE6gH0jK\">")
+            && decoded.contains("<p>Dear Ada Lovelace,</p>"),
+        "{decoded}"
+    );
 }
 
 #[tokio::test]

@@ -102,12 +102,15 @@ pub fn status_message(
     )
 }
 
-/// Takes one message body from a peer and returns the confirmation to answer with.
+/// Takes one message body from a peer and returns the confirmation to answer with. A new
+/// request is matched at once to a held scan its file name named
+/// ([`crate::jobs::match_waiting`]), as a request added by hand is.
 pub fn receive(
     db: &dyn Database,
-    config: &Iso18626Config,
+    full: &quire_config::Config,
     body: &[u8],
 ) -> Result<String, StateError> {
+    let config = &full.iso18626;
     let received = OffsetDateTime::now_utc();
     let text = String::from_utf8_lossy(body).into_owned();
     let incoming = match quire_iso18626::read::read(body) {
@@ -131,7 +134,7 @@ pub fn receive(
         }
     };
     match incoming {
-        Incoming::Request(r) => take_request(db, config, peer, &r, &text, received),
+        Incoming::Request(r) => take_request(db, full, peer, &r, &text, received),
         Incoming::RequestingAgencyMessage(m) => {
             agency_message(db, config, peer, &m, &text, received)
         }
@@ -265,12 +268,13 @@ fn quire_id(peer: &str, requester_id: &str, attempt: u32) -> String {
 
 fn take_request(
     db: &dyn Database,
-    config: &Iso18626Config,
+    full: &quire_config::Config,
     peer: &Peer,
     r: &RequestMessage,
     text: &str,
     received: OffsetDateTime,
 ) -> Result<String, StateError> {
+    let config = &full.iso18626;
     let h = &r.header;
     let agency = h.requesting_agency.as_ref().expect("authenticated");
     let who = peer_key(&agency.id_type, &agency.value);
@@ -434,7 +438,11 @@ fn take_request(
             Some(&reply),
             event,
         ) {
-            Ok(()) => return Ok(ok()),
+            Ok(()) => {
+                // A scan taken before the request came, named by either id, is its scan.
+                crate::jobs::match_waiting(db, full, &request.id, &[requester_id.as_str()])?;
+                return Ok(ok());
+            }
             // Another node took the same message at the same moment: answer from what exists.
             Err(StateError::Conflict(_))
                 if db.ill_find(&id_type, &id_value, &requester_id)?.is_some() =>

@@ -229,12 +229,14 @@ pub fn match_request(
 }
 
 /// A request just added: held scans whose file name named it, waiting unmatched, are matched
-/// to it now ([`MatchedBy::FileName`], audited as the daemon's). A job another node changes at
-/// the same moment is left to that node.
+/// to it now ([`MatchedBy::FileName`], audited as the daemon's). `also_named` are other ids the
+/// request is known by (the requester's own id, for a request that came over ISO 18626). A job
+/// another node changes at the same moment is left to that node.
 pub fn match_waiting(
     db: &dyn Database,
     config: &Config,
     request: &str,
+    also_named: &[&str],
 ) -> Result<Vec<Matched>, StateError> {
     let waiting = db.jobs_list(&quire_state::JobFilter {
         states: vec![JobState::Held],
@@ -245,7 +247,12 @@ pub fn match_waiting(
     let mut matched = Vec::new();
     for job in waiting {
         let names = crate::review::ReportView::of(&job).and_then(|r| r.names_request);
-        if names.is_some_and(|n| n.eq_ignore_ascii_case(request)) {
+        let named = |n: &String| {
+            std::iter::once(request)
+                .chain(also_named.iter().copied())
+                .any(|id| n.eq_ignore_ascii_case(id))
+        };
+        if names.as_ref().is_some_and(named) {
             match match_request(db, config, &job.id, request, "daemon", MatchedBy::FileName) {
                 Ok(m) => matched.push(m),
                 Err(StateError::Conflict(_)) => {}

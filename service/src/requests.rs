@@ -57,7 +57,7 @@ pub fn add(
     db.requests_add(requests, actor)?;
     let mut matched = Vec::new();
     for r in requests {
-        matched.extend(crate::jobs::match_waiting(db, config, &r.id)?);
+        matched.extend(crate::jobs::match_waiting(db, config, &r.id, &[])?);
     }
     Ok(matched)
 }

@@ -26,7 +26,8 @@ fn xml(status: StatusCode, body: String) -> Response {
 }
 
 async fn receive(State(state): State<AppState>, body: Body) -> Response {
-    let config = state.deliverer.config().config.iso18626.clone();
+    let deliverer = state.deliverer.clone();
+    let config = &deliverer.config().config.iso18626;
     let bytes = match to_bytes(body, config.max_body_bytes).await {
         Ok(b) => b,
         Err(_) => {
@@ -42,7 +43,10 @@ async fn receive(State(state): State<AppState>, body: Body) -> Response {
     };
     let answer = state
         .repo
-        .call(move |db| quire_service::iso18626::receive(db, &config, &bytes))
+        .call({
+            let deliverer = deliverer.clone();
+            move |db| quire_service::iso18626::receive(db, &deliverer.config().config, &bytes)
+        })
         .await;
     match answer {
         Ok(body) => xml(StatusCode::OK, body),

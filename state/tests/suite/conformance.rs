@@ -707,6 +707,44 @@ fn job(id: &str) -> quire_state::Job {
     }
 }
 
+/// The request filter (the console's barcode field and request page) lists that request's jobs
+/// and no others, with or without other filters.
+#[test]
+fn jobs_are_listed_by_request() {
+    use quire_state::{JobFilter, JobState};
+    let fresh = fresh();
+    let db = &fresh.db;
+    let ask = Ask::journal("ZZQ", "2026-03-01T10:00:00.000Z");
+    db.requests_add(&[article_request(1, &ask), article_request(2, &ask)], "test")
+        .unwrap();
+    for (id, request) in [("job_a", Some("TN1")), ("job_b", Some("TN2")), ("job_c", Some("TN1")), ("job_d", None)] {
+        let j = quire_state::Job {
+            request_id: request.map(String::from),
+            ..job(id)
+        };
+        db.job_create(&j, NewEvent::new("daemon", Action::JobReceived).subject("job", id))
+            .unwrap();
+    }
+    let ids = |filter: JobFilter| -> Vec<String> {
+        db.jobs_list(&filter).unwrap().into_iter().map(|j| j.id).collect()
+    };
+    assert_eq!(
+        ids(JobFilter { request: Some("TN1".into()), ..Default::default() }),
+        ["job_a", "job_c"]
+    );
+    assert_eq!(
+        ids(JobFilter {
+            request: Some("TN2".into()),
+            states: vec![JobState::Received],
+            limit: 10,
+            ..Default::default()
+        }),
+        ["job_b"]
+    );
+    assert!(ids(JobFilter { request: Some("TN9".into()), ..Default::default() }).is_empty());
+    assert_eq!(ids(JobFilter { unmatched: true, ..Default::default() }), ["job_d"]);
+}
+
 #[test]
 fn a_job_moves_only_from_the_state_it_is_in_and_each_move_is_audited_once() {
     use quire_state::{JobPatch, JobState, StateError};
