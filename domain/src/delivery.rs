@@ -104,6 +104,20 @@ impl Link {
     }
 }
 
+impl Delivery {
+    /// Where the delivery stands for the borrower: its link's state (revoked, expired, used up,
+    /// locked), not only the stored `state`, which stays `active` until the file is purged. A
+    /// delivery without a link stands where its stored state says.
+    pub fn status(&self, link: Option<&Link>, now: Timestamp) -> LinkState {
+        match (link, self.state) {
+            (Some(link), state) => link.state(state, now),
+            (None, DeliveryState::Held) => LinkState::Held,
+            (None, DeliveryState::Active) => LinkState::Active,
+            (None, DeliveryState::Purged) => LinkState::Purged,
+        }
+    }
+}
+
 /// An e-mail waiting in the database to be sent.
 #[derive(Debug, Clone)]
 pub struct QueuedNotice {

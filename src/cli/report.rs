@@ -20,6 +20,7 @@ pub enum ReportCommand {
         /// Only this requesting library.
         #[arg(long)]
         library: Option<String>,
+        /// Output: an aligned table, CSV (for a spreadsheet) or JSON.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -58,6 +59,7 @@ pub fn run(cmd: ReportCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode
                 "year",
                 "copies",
                 "held",
+                "ccl",
                 "not_counted",
                 "flagged",
                 "similar_to",
@@ -71,6 +73,7 @@ pub fn run(cmd: ReportCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode
                     l.year.to_string(),
                     l.copies.to_string(),
                     l.held.to_string(),
+                    l.ccl.to_string(),
                     l.not_counted.to_string(),
                     l.flagged.to_string(),
                     l.similar_to.join("; "),
