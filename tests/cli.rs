@@ -196,11 +196,13 @@ fn flags_say_what_they_are_for() {
         ("--patron", "The reader's name"),
         ("--email", "The reader's e-mail address"),
     ] {
-        let line = add
-            .lines()
-            .find(|l| l.trim_start().starts_with(flag))
+        // The flag's entry: its line and the lines under it, up to the next flag.
+        let at = add
+            .find(&format!("  {flag} "))
             .unwrap_or_else(|| panic!("{flag} in {add}"));
-        assert!(line.contains(help), "{flag} has no help: {add}");
+        let entry = &add[at + 2..];
+        let entry = &entry[..entry.find("\n  -").unwrap_or(entry.len())];
+        assert!(entry.contains(help), "{flag} has no help: {entry:?}\n{add}");
     }
 }
 
@@ -210,7 +212,7 @@ fn flags_say_what_they_are_for() {
 fn the_daemon_names_its_console_and_logs_plain_text_to_a_file() {
     let (home, port) = daemon_home("");
     let log = home.path().join("daemon.log");
-    let _d = start_daemon_logged(&home, port, &[], &log);
+    let _d = start_daemon_logged(&home, port, &[("RUST_LOG", "info")], &log);
     let console = format!("http://127.0.0.1:{port}/staff/");
     wait_until(Duration::from_secs(20), "the banner", || {
         std::fs::read_to_string(&log).is_ok_and(|l| l.contains(&console))
@@ -227,9 +229,15 @@ fn the_daemon_names_its_console_and_logs_plain_text_to_a_file() {
     let inbox = home.path().join("var/inbox");
     std::fs::create_dir_all(&inbox).unwrap();
     std::fs::copy(corpus("ccitt.pdf"), inbox.join("scan-without-request.pdf")).unwrap();
-    wait_until(Duration::from_secs(30), "the scan in custody", || {
-        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("scan taken into custody"))
-    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&log).is_ok_and(|l| l.contains("scan taken into custody")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no scan taken into custody:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains('\u{1b}'), "colour codes in a log file:\n{text}");
     assert!(!text.contains("Some("), "debug text in the log:\n{text}");

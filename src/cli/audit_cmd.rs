@@ -103,7 +103,8 @@ pub struct FilterArgs {
     /// Only this action, or a prefix ending in `.` such as `link.`.
     #[arg(long)]
     action: Option<String>,
-    /// Only events about this request.
+    /// Only events about this request: filed under it, or under its jobs, deliveries or links
+    /// (downloads, revocations, notices sent).
     #[arg(long)]
     request: Option<String>,
 }

@@ -371,22 +371,49 @@ fn two_libraries_count_separately() {
 }
 
 #[test]
-fn permission_and_public_domain_copies_are_never_held() {
+fn permission_public_domain_108d_and_ccl_copies_are_never_held() {
     let h = History::new();
     let at = "2026-05-05T00:00:00.000Z";
     h.five("ZZQ", at);
-    for basis in [Basis::Permission, Basis::PublicDomain] {
+    for basis in [
+        Basis::Permission,
+        Basis::PublicDomain,
+        Basis::Section108d,
+        Basis::Ccl,
+    ] {
         let (_, _, v, nth) = h.copy(Ask {
             basis,
             ..Ask::journal("ZZQ", at)
         });
-        assert_eq!((v, nth), (Verdict::Deliver, 0));
+        assert_eq!((v, nth), (Verdict::Deliver, 0), "{basis:?}");
     }
-    let (_, _, v, _) = h.copy(Ask {
+    let (_, _, v, _) = h.copy(Ask::journal("ZZQ", at));
+    assert_eq!(v, Verdict::Hold);
+}
+
+/// `[compliance] count_ccl = true`: a CCL copy counts as a CCG one does, and the sixth of
+/// either kind is held.
+#[test]
+fn a_library_that_counts_ccl_holds_the_sixth_ccl_copy() {
+    let mut h = History::new();
+    h.rules.count_ccl = true;
+    let at = "2026-05-05T00:00:00.000Z";
+    for i in 1..=3 {
+        let (_, _, v, nth) = h.copy(Ask::journal("ZZQ", at));
+        assert_eq!((v, nth), (Verdict::Deliver, i));
+    }
+    for i in 4..=5 {
+        let (_, _, v, nth) = h.copy(Ask {
+            basis: Basis::Ccl,
+            ..Ask::journal("ZZQ", at)
+        });
+        assert_eq!((v, nth), (Verdict::Deliver, i));
+    }
+    let (_, _, v, nth) = h.copy(Ask {
         basis: Basis::Ccl,
         ..Ask::journal("ZZQ", at)
     });
-    assert_eq!(v, Verdict::Hold);
+    assert_eq!((v, nth), (Verdict::Hold, 6));
 }
 
 #[test]
