@@ -789,6 +789,11 @@ fn a_batch_with_separator_sheets_becomes_one_job_per_request() {
         vec![("TN820".to_string(), 2), ("TN821".to_string(), 2)],
         "{documents:#?}"
     );
+    // The batch's page list in text names its sheets as sheets, not as pages.
+    let text = stdout(&home.ok(&["job", "show", id]));
+    for sheet in ["cover sheet (TN820)", "cover sheet (TN821)", "separator sheet"] {
+        assert!(text.contains(sheet), "{sheet} in:\n{text}");
+    }
     for d in documents {
         assert_eq!(d["parent_job"], id);
         let report = serde_json::from_str::<Value>(&stdout(&home.ok(&[
