@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{
-    Home, corpus, daemon_home, start_daemon_logged, stdout, wait_until,
-};
+use crate::util::{Home, corpus, daemon_home, start_daemon_logged, stdout, wait_until};
 
 /// SIGPIPE's number on Linux, without a libc dependency in the tests.
 const SIGPIPE: i32 = 13;
@@ -82,14 +80,36 @@ fn assert_aligned(table: &str, columns: &[&str]) {
 fn cell<'a>(table: &'a str, row: &'a str, column: &str) -> &'a str {
     let header = table.lines().next().unwrap();
     let at = header.find(column).unwrap();
-    row.get(at..).unwrap_or("").split("  ").next().unwrap_or("").trim()
+    row.get(at..)
+        .unwrap_or("")
+        .split("  ")
+        .next()
+        .unwrap_or("")
+        .trim()
 }
 
 fn add_request(home: &Home, id: &str) {
     home.ok(&[
-        "request", "add", "--id", id, "--patron", "Minh Nguyen", "--email", "minh@example.org",
-        "--library", "ZZQ", "--title", "The Journal of Tests", "--issn", "0378-5955",
-        "--article", "On tables", "--year", "2025", "--basis", "ccg",
+        "request",
+        "add",
+        "--id",
+        id,
+        "--patron",
+        "Minh Nguyen",
+        "--email",
+        "minh@example.org",
+        "--library",
+        "ZZQ",
+        "--title",
+        "The Journal of Tests",
+        "--issn",
+        "0378-5955",
+        "--article",
+        "On tables",
+        "--year",
+        "2025",
+        "--basis",
+        "ccg",
     ]);
 }
 
@@ -101,18 +121,30 @@ fn deliveries_and_links_are_aligned_tables_showing_the_real_state_in_the_library
     add_request(&home, "TN1");
     add_request(&home, "TN22");
     for id in ["TN1", "TN22"] {
-        home.ok(&["deliver", "--request", id, corpus("ccitt.pdf").to_str().unwrap()]);
+        home.ok(&[
+            "deliver",
+            "--request",
+            id,
+            corpus("ccitt.pdf").to_str().unwrap(),
+        ]);
     }
     let links: Value =
-        serde_json::from_str(&stdout(&home.ok(&["links", "--json", "--request", "TN1"])))
-            .unwrap();
+        serde_json::from_str(&stdout(&home.ok(&["links", "--json", "--request", "TN1"]))).unwrap();
     let link = links[0]["id"].as_str().unwrap().to_string();
-    home.ok(&["link", "revoke", &link, "--reason", "sent to the wrong reader"]);
+    home.ok(&[
+        "link",
+        "revoke",
+        &link,
+        "--reason",
+        "sent to the wrong reader",
+    ]);
 
     let table = stdout(&home.ok(&["deliveries"]));
     assert_aligned(
         &table,
-        &["DELIVERY", "REQUEST", "LIBRARY", "BASIS", "STATE", "CREATED"],
+        &[
+            "DELIVERY", "REQUEST", "LIBRARY", "BASIS", "STATE", "CREATED",
+        ],
     );
     let row = |request: &str| {
         table
@@ -137,7 +169,10 @@ fn deliveries_and_links_are_aligned_tables_showing_the_real_state_in_the_library
         .find(|d| d["request_id"] == "TN1")
         .unwrap();
     assert_eq!(revoked["status"], "revoked", "{json}");
-    assert_eq!(revoked["state"], "active", "the stored state is unchanged: {json}");
+    assert_eq!(
+        revoked["state"], "active",
+        "the stored state is unchanged: {json}"
+    );
     assert_eq!(revoked["link"], link.as_str());
 
     let table = stdout(&home.ok(&["links"]));
@@ -145,7 +180,10 @@ fn deliveries_and_links_are_aligned_tables_showing_the_real_state_in_the_library
     let revoked_row = table.lines().find(|l| l.starts_with(&link)).unwrap();
     assert_eq!(cell(&table, revoked_row, "STATE"), "revoked", "{table}");
     let expires = cell(&table, revoked_row, "EXPIRES");
-    assert!(expires.ends_with(" CST") || expires.ends_with(" CDT"), "{table}");
+    assert!(
+        expires.ends_with(" CST") || expires.ends_with(" CDT"),
+        "{table}"
+    );
 }
 
 /// `user list` starts with a header row; `jobs` has one too, even when empty.
@@ -155,7 +193,14 @@ fn user_list_and_jobs_have_a_header_row() {
     let home = Home::new();
     for name in ["alice", "bartholomew"] {
         let mut child = home
-            .cmd(&["user", "add", name, "--role", "technician", "--password-stdin"])
+            .cmd(&[
+                "user",
+                "add",
+                name,
+                "--role",
+                "technician",
+                "--password-stdin",
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -173,7 +218,10 @@ fn user_list_and_jobs_have_a_header_row() {
     assert_eq!(lines.count(), 2, "{table}");
     assert_aligned(&table, &["USER", "ROLE", "ADDED"]);
     let jobs = stdout(&home.ok(&["jobs"]));
-    assert!(jobs.starts_with("JOB") && jobs.contains("RECEIVED"), "{jobs}");
+    assert!(
+        jobs.starts_with("JOB") && jobs.contains("RECEIVED"),
+        "{jobs}"
+    );
 }
 
 /// The flags the issue named show their help text (the unit test in `src/cli/mod.rs` walks
@@ -239,7 +287,10 @@ fn the_daemon_names_its_console_and_logs_plain_text_to_a_file() {
         std::thread::sleep(Duration::from_millis(200));
     }
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(!text.contains('\u{1b}'), "colour codes in a log file:\n{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "colour codes in a log file:\n{text}"
+    );
     assert!(!text.contains("Some("), "debug text in the log:\n{text}");
     assert!(!text.contains("roles=["), "debug text in the log:\n{text}");
 }

@@ -367,9 +367,26 @@ fn warn_delivers_beyond_the_limit_and_records_a_warning() {
 
 fn add_ccl(home: &Home, id: &str, published: i32) {
     home.ok(&[
-        "request", "add", "--id", id, "--patron", "Reader", "--email", "r@example.org",
-        "--library", "ZZQ", "--title", "The Journal of Tests", "--issn", "0378-5955",
-        "--article", id, "--year", &published.to_string(), "--basis", "ccl",
+        "request",
+        "add",
+        "--id",
+        id,
+        "--patron",
+        "Reader",
+        "--email",
+        "r@example.org",
+        "--library",
+        "ZZQ",
+        "--title",
+        "The Journal of Tests",
+        "--issn",
+        "0378-5955",
+        "--article",
+        id,
+        "--year",
+        &published.to_string(),
+        "--basis",
+        "ccl",
     ]);
 }
 
@@ -390,11 +407,31 @@ fn ccl_copies_are_reported_apart_and_counted_only_when_the_library_says_so() {
         serde_json::json!([]),
         "CCL copies beyond the one CCG copy are not held"
     );
-    let report = json(&home, &["report", "contu", "--year", &year.to_string(), "--format", "json"]);
+    let report = json(
+        &home,
+        &[
+            "report",
+            "contu",
+            "--year",
+            &year.to_string(),
+            "--format",
+            "json",
+        ],
+    );
     let line = &report[0];
     assert_eq!(
-        (&line["copies"], &line["ccl"], &line["held"], &line["not_counted"]),
-        (&serde_json::json!(1), &serde_json::json!(2), &serde_json::json!(0), &serde_json::json!(0)),
+        (
+            &line["copies"],
+            &line["ccl"],
+            &line["held"],
+            &line["not_counted"]
+        ),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(2),
+            &serde_json::json!(0),
+            &serde_json::json!(0)
+        ),
         "{report}"
     );
     let table = stdout(&home.ok(&["report", "contu", "--year", &year.to_string()]));
@@ -403,7 +440,14 @@ fn ccl_copies_are_reported_apart_and_counted_only_when_the_library_says_so() {
     let row = table.lines().nth(2).unwrap();
     let end = header.find("CCL").unwrap() + "CCL".len();
     assert_eq!(row.get(end - 1..end), Some("2"), "{table}");
-    let csv = stdout(&home.ok(&["report", "contu", "--year", &year.to_string(), "--format", "csv"]));
+    let csv = stdout(&home.ok(&[
+        "report",
+        "contu",
+        "--year",
+        &year.to_string(),
+        "--format",
+        "csv",
+    ]));
     assert!(csv.lines().next().unwrap().contains(",ccl,"), "{csv}");
 
     let strict = Home::with_config("[compliance]\ncopies_per_year = 1\ncount_ccl = true\n");
@@ -414,10 +458,24 @@ fn ccl_copies_are_reported_apart_and_counted_only_when_the_library_says_so() {
     let held = json(&strict, &["deliveries", "--held", "--json"]);
     assert_eq!(held.as_array().unwrap().len(), 1, "{held}");
     assert_eq!(held[0]["request_id"], "TN3");
-    let report = json(&strict, &["report", "contu", "--year", &year.to_string(), "--format", "json"]);
+    let report = json(
+        &strict,
+        &[
+            "report",
+            "contu",
+            "--year",
+            &year.to_string(),
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(
         (&report[0]["copies"], &report[0]["held"], &report[0]["ccl"]),
-        (&serde_json::json!(1), &serde_json::json!(1), &serde_json::json!(0)),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(1),
+            &serde_json::json!(0)
+        ),
         "{report}"
     );
 }

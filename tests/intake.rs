@@ -719,7 +719,10 @@ fn a_rescan_is_recognised_as_a_near_duplicate() {
     assert!(listed.contains(&format!("of job {first}")), "{text}");
     let queue = stdout(&home.ok(&["jobs"]));
     let row = queue.lines().find(|l| l.starts_with(&second)).unwrap();
-    assert!(row.contains(&format!("near-duplicate of {first}")), "{queue}");
+    assert!(
+        row.contains(&format!("near-duplicate of {first}")),
+        "{queue}"
+    );
 
     let other = staging.join("other.png");
     save_png_with_dpi(&article_page(7, 1, 200.0, 0.0), &other, 200.0);
@@ -791,7 +794,11 @@ fn a_batch_with_separator_sheets_becomes_one_job_per_request() {
     );
     // The batch's page list in text names its sheets as sheets, not as pages.
     let text = stdout(&home.ok(&["job", "show", id]));
-    for sheet in ["cover sheet (TN820)", "cover sheet (TN821)", "separator sheet"] {
+    for sheet in [
+        "cover sheet (TN820)",
+        "cover sheet (TN821)",
+        "separator sheet",
+    ] {
         assert!(text.contains(sheet), "{sheet} in:\n{text}");
     }
     for d in documents {

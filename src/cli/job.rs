@@ -255,7 +255,10 @@ fn print_job(
     for p in report["pages"].as_array().into_iter().flatten() {
         let mut notes: Vec<String> = Vec::new();
         // A batch's barcode sheets are left out of the output: say what they are.
-        match (p["barcode"]["sheet"].as_str(), p["barcode"]["text"].as_str()) {
+        match (
+            p["barcode"]["sheet"].as_str(),
+            p["barcode"]["text"].as_str(),
+        ) {
             (Some("request"), text) => notes.push(format!(
                 "cover sheet ({})",
                 text.map(str::trim).unwrap_or("?")

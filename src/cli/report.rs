@@ -88,7 +88,15 @@ pub fn run(cmd: ReportCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode
                 rules.copies_per_year
             );
             let mut table = Table::new(&[
-                "LIBRARY", "KIND", "ISSN/ISBN", "COPIES", "HELD", "CCL", "OTHER", "FLAG", "TITLE",
+                "LIBRARY",
+                "KIND",
+                "ISSN/ISBN",
+                "COPIES",
+                "HELD",
+                "CCL",
+                "OTHER",
+                "FLAG",
+                "TITLE",
             ])
             .right(&["COPIES", "HELD", "CCL", "OTHER"]);
             for l in &lines {

@@ -33,7 +33,10 @@ pub fn router(state: AppState) -> Router {
             .merge(borrower::routes())
             .merge(crate::console::routes())
             // Someone typing the bare address is staff looking for the console.
-            .route("/", get(|| async { axum::response::Redirect::to("/staff/") }));
+            .route(
+                "/",
+                get(|| async { axum::response::Redirect::to("/staff/") }),
+            );
         let ill = &state.deliverer.config().config.iso18626;
         if ill.enabled {
             router = router.merge(iso18626::routes(&ill.path));

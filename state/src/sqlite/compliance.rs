@@ -426,8 +426,11 @@ fn kept_records(tx: &Transaction<'_>, report: &PruneReport) -> Result<retention:
             kept.requests.insert(id);
         }
     }
-    let mut stmt = tx.prepare("SELECT l.id, d.id FROM deliveries d LEFT JOIN links l ON l.delivery_id = d.id")?;
-    for row in stmt.query_map([], |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?)))? {
+    let mut stmt = tx
+        .prepare("SELECT l.id, d.id FROM deliveries d LEFT JOIN links l ON l.delivery_id = d.id")?;
+    for row in stmt.query_map([], |r| {
+        Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?))
+    })? {
         let (link, delivery) = row?;
         if !report.deliveries.contains(&delivery) {
             kept.links.extend(link);
