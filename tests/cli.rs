@@ -175,6 +175,24 @@ fn deliveries_and_links_are_aligned_tables_showing_the_real_state_in_the_library
     );
     assert_eq!(revoked["link"], link.as_str());
 
+    // The revocation is filed under the link only; a search by request still finds it.
+    let found: Vec<Value> =
+        stdout(&home.ok(&["audit", "search", "--request", "TN1", "--format", "jsonl"]))
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let actions: Vec<&str> = found
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in ["request.created", "delivery.created", "link.revoked"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+    assert!(
+        found.iter().all(|e| e["subjects"]["request"] != "TN22"),
+        "{found:?}"
+    );
+
     let table = stdout(&home.ok(&["links"]));
     assert_aligned(&table, &["LINK", "REQUEST", "STATE", "EXPIRES", "URL"]);
     let revoked_row = table.lines().find(|l| l.starts_with(&link)).unwrap();

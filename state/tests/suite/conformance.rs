@@ -936,6 +936,31 @@ fn a_search_by_request_follows_its_jobs_deliveries_and_links() {
                 .details(serde_json::json!({ "to": "reader@example.org" })),
         )
         .unwrap();
+        // A wrong pickup code, the link extended, the notice sent again: each filed under the
+        // link (and delivery) only, as the services file them.
+        let policy = quire_state::PickupPolicy {
+            attempts: 10,
+            since: ts("2026-01-01T00:00:00.000Z"),
+            lock_after: 10,
+        };
+        h.db.pickup_code_attempt(l, "client", false, &policy)
+            .unwrap();
+        h.db.link_change(
+            l,
+            LinkChange::Extend {
+                expires_at: None,
+                more_downloads: Some(1),
+            },
+            NewEvent::new("staff", Action::LinkExtended).subject("link", l.as_str()),
+        )
+        .unwrap();
+        h.db.notice_resend(
+            d,
+            NewEvent::new("staff", Action::NoticeResent)
+                .subject("link", l.as_str())
+                .subject("delivery", d.as_str()),
+        )
+        .unwrap();
         h.db.link_change(
             l,
             LinkChange::Revoke,
@@ -962,6 +987,9 @@ fn a_search_by_request_follows_its_jobs_deliveries_and_links() {
         Action::JobReceived,
         Action::LinkDownload,
         Action::NoticeSent,
+        Action::LinkCodeRefused,
+        Action::LinkExtended,
+        Action::NoticeResent,
         Action::LinkRevoked,
     ] {
         assert_eq!(
@@ -979,7 +1007,7 @@ fn a_search_by_request_follows_its_jobs_deliveries_and_links() {
             );
         }
     }
-    assert_eq!(found.len(), 6, "{found:?}");
+    assert_eq!(found.len(), 9, "{found:?}");
 }
 
 /// The case: a retention run on 2 January 2030 (cutoff 1 January 2027) removes the
