@@ -153,6 +153,11 @@ pub fn retention(cmd: RetentionCommand, config: &LoadedConfig) -> anyhow::Result
     if let Some(c) = &pruned.checkpoint {
         println!("  audit checkpoint {c}");
     }
+    if let Some(seq) = pruned.audit_kept_from {
+        println!(
+            "  audit events from seq {seq} on are kept: they concern records still kept (the log can only be cut from its start)"
+        );
+    }
     if !pruned.waiting_for_purge.is_empty() {
         println!(
             "  {} deliveries wait for `quire purge` to remove their files first",

@@ -130,6 +130,9 @@ pub struct PruneReport {
     pub audit_events: i64,
     /// The seqs pruned, first and last inclusive, if events were pruned.
     pub audit_range: Option<[i64; 2]>,
+    /// The first event before the cutoff that was kept because it is about a record still
+    /// kept (`Kept`); it and every later event stay until a later run.
+    pub audit_kept_from: Option<i64>,
     /// `SEQ:HASH` of the new checkpoint, if events were pruned. `quire audit verify` accepts a
     /// chain that starts at a checkpoint only if the `retention.pruned` event records it here.
     pub checkpoint: Option<String>,

@@ -377,6 +377,7 @@ pub fn prune(
             break;
         }
     }
+    report.audit_kept_from = about_kept.filter(|k| at_cutoff.is_none_or(|a| *k < a));
     let first_kept = match (at_cutoff, about_kept) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),

@@ -1043,6 +1043,7 @@ fn a_kept_delivery_keeps_its_audit_events() {
     assert_eq!(report.requests, vec!["TN1".to_string()]);
     // Only TN1's request.created and delivery.created go: the next event is TN2's.
     assert_eq!((dry.audit_events, report.audit_events), (2, 2));
+    assert_eq!(report.audit_kept_from, Some(3), "TN2's request.created");
     assert_eq!(created(&gone), 0);
     assert_eq!(created(&waiting), 1, "the kept delivery's event stays");
     let request_created = h.events(Action::RequestCreated.as_str());
