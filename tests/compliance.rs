@@ -365,6 +365,121 @@ fn warn_delivers_beyond_the_limit_and_records_a_warning() {
     assert_eq!(warned[0]["details"]["policy"], "warn");
 }
 
+fn add_ccl(home: &Home, id: &str, published: i32) {
+    home.ok(&[
+        "request",
+        "add",
+        "--id",
+        id,
+        "--patron",
+        "Reader",
+        "--email",
+        "r@example.org",
+        "--library",
+        "ZZQ",
+        "--title",
+        "The Journal of Tests",
+        "--issn",
+        "0378-5955",
+        "--article",
+        id,
+        "--year",
+        &published.to_string(),
+        "--basis",
+        "ccl",
+    ]);
+}
+
+/// CCL copies (conforms to copyright law) are outside the rule of five by default and shown in
+/// their own column of the CONTU report; `count_ccl = true` counts and holds them like CCG.
+#[test]
+fn ccl_copies_are_reported_apart_and_counted_only_when_the_library_says_so() {
+    let year = this_year();
+    let home = Home::with_config("[compliance]\ncopies_per_year = 1\n");
+    add(&home, "TN1", "ZZQ", "a@example.org", year);
+    add_ccl(&home, "TN2", year);
+    add_ccl(&home, "TN3", year);
+    for id in ["TN1", "TN2", "TN3"] {
+        deliver(&home, id);
+    }
+    assert_eq!(
+        json(&home, &["deliveries", "--held", "--json"]),
+        serde_json::json!([]),
+        "CCL copies beyond the one CCG copy are not held"
+    );
+    let report = json(
+        &home,
+        &[
+            "report",
+            "contu",
+            "--year",
+            &year.to_string(),
+            "--format",
+            "json",
+        ],
+    );
+    let line = &report[0];
+    assert_eq!(
+        (
+            &line["copies"],
+            &line["ccl"],
+            &line["held"],
+            &line["not_counted"]
+        ),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(2),
+            &serde_json::json!(0),
+            &serde_json::json!(0)
+        ),
+        "{report}"
+    );
+    let table = stdout(&home.ok(&["report", "contu", "--year", &year.to_string()]));
+    // Under the title line: the header with its CCL column, and the row's 2 under it.
+    let header = table.lines().nth(1).unwrap();
+    let row = table.lines().nth(2).unwrap();
+    let end = header.find("CCL").unwrap() + "CCL".len();
+    assert_eq!(row.get(end - 1..end), Some("2"), "{table}");
+    let csv = stdout(&home.ok(&[
+        "report",
+        "contu",
+        "--year",
+        &year.to_string(),
+        "--format",
+        "csv",
+    ]));
+    assert!(csv.lines().next().unwrap().contains(",ccl,"), "{csv}");
+
+    let strict = Home::with_config("[compliance]\ncopies_per_year = 1\ncount_ccl = true\n");
+    add_ccl(&strict, "TN2", year);
+    add_ccl(&strict, "TN3", year);
+    deliver(&strict, "TN2");
+    deliver(&strict, "TN3");
+    let held = json(&strict, &["deliveries", "--held", "--json"]);
+    assert_eq!(held.as_array().unwrap().len(), 1, "{held}");
+    assert_eq!(held[0]["request_id"], "TN3");
+    let report = json(
+        &strict,
+        &[
+            "report",
+            "contu",
+            "--year",
+            &year.to_string(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        (&report[0]["copies"], &report[0]["held"], &report[0]["ccl"]),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(1),
+            &serde_json::json!(0)
+        ),
+        "{report}"
+    );
+}
+
 #[test]
 fn a_bad_compliance_section_is_reported() {
     let home = Home::with_config("[compliance]\npolicy = \"sometimes\"\nretain_yeras = 3\n");

@@ -709,6 +709,20 @@ fn a_rescan_is_recognised_as_a_near_duplicate() {
     let near = &shown["report"]["near_duplicates"];
     assert_eq!(near[0]["job"], first.as_str(), "{near}");
     assert!(near[0]["similarity"].as_f64().unwrap() > 0.4, "{near}");
+    // The text views say so too: `job show` lists it, the queue's NOTE flags it.
+    let text = stdout(&home.ok(&["job", "show", &second]));
+    let listed = text
+        .split("near-duplicates")
+        .nth(1)
+        .and_then(|rest| rest.lines().nth(1))
+        .unwrap_or_else(|| panic!("no near-duplicates in job show:\n{text}"));
+    assert!(listed.contains(&format!("of job {first}")), "{text}");
+    let queue = stdout(&home.ok(&["jobs"]));
+    let row = queue.lines().find(|l| l.starts_with(&second)).unwrap();
+    assert!(
+        row.contains(&format!("near-duplicate of {first}")),
+        "{queue}"
+    );
 
     let other = staging.join("other.png");
     save_png_with_dpi(&article_page(7, 1, 200.0, 0.0), &other, 200.0);
@@ -778,6 +792,15 @@ fn a_batch_with_separator_sheets_becomes_one_job_per_request() {
         vec![("TN820".to_string(), 2), ("TN821".to_string(), 2)],
         "{documents:#?}"
     );
+    // The batch's page list in text names its sheets as sheets, not as pages.
+    let text = stdout(&home.ok(&["job", "show", id]));
+    for sheet in [
+        "cover sheet (TN820)",
+        "cover sheet (TN821)",
+        "separator sheet",
+    ] {
+        assert!(text.contains(sheet), "{sheet} in:\n{text}");
+    }
     for d in documents {
         assert_eq!(d["parent_job"], id);
         let report = serde_json::from_str::<Value>(&stdout(&home.ok(&[

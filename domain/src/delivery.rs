@@ -104,6 +104,20 @@ impl Link {
     }
 }
 
+impl Delivery {
+    /// Where the delivery stands for the borrower: its link's state (revoked, expired, used up,
+    /// locked), not only the stored `state`, which stays `active` until the file is purged. A
+    /// delivery without a link stands where its stored state says.
+    pub fn status(&self, link: Option<&Link>, now: Timestamp) -> LinkState {
+        match (link, self.state) {
+            (Some(link), state) => link.state(state, now),
+            (None, DeliveryState::Held) => LinkState::Held,
+            (None, DeliveryState::Active) => LinkState::Active,
+            (None, DeliveryState::Purged) => LinkState::Purged,
+        }
+    }
+}
+
 /// An e-mail waiting in the database to be sent.
 #[derive(Debug, Clone)]
 pub struct QueuedNotice {
@@ -174,5 +188,70 @@ impl CodeCheck {
             Self::Limited => Some("limited"),
             Self::Locked => Some("locked"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(state: DeliveryState) -> Delivery {
+        Delivery {
+            id: "dlv_1".into(),
+            request_id: "TN1".into(),
+            job_id: None,
+            document_sha256: String::new(),
+            stamped_sha256: String::new(),
+            basis: Basis::Ccg,
+            state,
+            hold_reason: None,
+            file_name: "x.pdf".into(),
+            bytes: 0,
+            page_count: 1,
+            recipient: "A".into(),
+            library: None,
+            created_at: Timestamp::UNIX_EPOCH,
+            purged_at: None,
+        }
+    }
+
+    fn link(expires: &str) -> Link {
+        Link {
+            id: "lnk_1".into(),
+            delivery_id: "dlv_1".into(),
+            token_sha256: String::new(),
+            expires_at: expires.parse().unwrap(),
+            downloads_left: 3,
+            downloads_allowed: 3,
+            pickup_code_sha256: None,
+            revoked_at: None,
+            created_at: Timestamp::UNIX_EPOCH,
+            locked_at: None,
+            code_failures: 0,
+        }
+    }
+
+    /// A stored `active` delivery whose link ran out or was withdrawn shows as such.
+    #[test]
+    fn a_delivery_stands_where_its_link_stands() {
+        let now: Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+        let active = delivery(DeliveryState::Active);
+        let live = link("2026-07-01T00:00:00Z");
+        assert_eq!(active.status(Some(&live), now), LinkState::Active);
+        let ran_out = link("2026-05-01T00:00:00Z");
+        assert_eq!(active.status(Some(&ran_out), now), LinkState::Expired);
+        let mut revoked = live.clone();
+        revoked.revoked_at = Some(now);
+        assert_eq!(active.status(Some(&revoked), now), LinkState::Revoked);
+        let mut used = live.clone();
+        used.downloads_left = 0;
+        assert_eq!(active.status(Some(&used), now), LinkState::UsedUp);
+        // Held and purged win over the link; without a link the record says.
+        let held = delivery(DeliveryState::Held);
+        assert_eq!(held.status(Some(&live), now), LinkState::Held);
+        assert_eq!(held.status(None, now), LinkState::Held);
+        let purged = delivery(DeliveryState::Purged);
+        assert_eq!(purged.status(Some(&revoked), now), LinkState::Purged);
+        assert_eq!(active.status(None, now), LinkState::Active);
     }
 }

@@ -327,7 +327,7 @@ impl IncompleteFiles {
 fn take(custody: &custody::Custody, path: &Path, wake: &worker::Wake) {
     match custody.take(path) {
         Ok(job) => {
-            tracing::info!(job = %job.id, source = %job.source_name, request = ?job.request_id, "scan taken into custody");
+            tracing::info!(job = %job.id, source = %job.source_name, request = %job.request_id.as_deref().unwrap_or("-"), "scan taken into custody");
             wake.wake();
         }
         // The file stays where it is and is tried again at the next look.

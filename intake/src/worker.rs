@@ -479,7 +479,7 @@ impl Worker {
             ..self.mine()
         };
         self.db.job_split(&batch.id, patch, event, &documents)?;
-        tracing::info!(job = %batch.id, documents = ?ids, "batch split into jobs");
+        tracing::info!(job = %batch.id, documents = %ids.join(", "), "batch split into jobs");
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! Copies held for copyright review: a compliance officer releases one, from the CLI
 //! (`quire delivery release`) or the console, with a reason that goes on the record.
 
-use quire_state::{Database, Delivery, StateError};
+use quire_state::{Database, Delivery, DeliveryState, LinkState, StateError, Timestamp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
@@ -37,4 +37,47 @@ pub fn release(
         crate::iso18626::copy_completed(db, ill, &released.request_id, &link_url(&link))?;
     }
     Ok(released)
+}
+
+/// A delivery as staff see it in lists: its record, its link, and where it really stands.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeliveryStatus {
+    #[serde(flatten)]
+    pub delivery: Delivery,
+    /// Its link (the newest, should there be more than one).
+    pub link: Option<String>,
+    /// `Delivery::status`: revoked, expired, used up and locked show as such, not as the
+    /// stored `active`.
+    pub status: LinkState,
+}
+
+/// Deliveries (only those held, with `held_only`), each with its link's state at `now`; what
+/// `quire deliveries` prints and the console's lists should show.
+pub fn list(
+    db: &dyn Database,
+    held_only: bool,
+    now: Timestamp,
+) -> Result<Vec<DeliveryStatus>, StateError> {
+    let mut newest: std::collections::HashMap<String, quire_state::Link> =
+        std::collections::HashMap::new();
+    for (link, _) in db.links_list(None)? {
+        match newest.get(&link.delivery_id) {
+            Some(seen) if seen.created_at >= link.created_at => {}
+            _ => {
+                newest.insert(link.delivery_id.clone(), link);
+            }
+        }
+    }
+    Ok(db
+        .deliveries_list(held_only.then_some(DeliveryState::Held))?
+        .into_iter()
+        .map(|delivery| {
+            let link = newest.get(&delivery.id);
+            DeliveryStatus {
+                status: delivery.status(link, now),
+                link: link.map(|l| l.id.clone()),
+                delivery,
+            }
+        })
+        .collect())
 }

@@ -37,6 +37,7 @@ pub enum AuditCommand {
         /// A requesting library's symbol: events about its requests, deliveries and links.
         #[arg(long)]
         library: Option<String>,
+        /// Output: an aligned table, CSV, or one JSON object per line.
         #[arg(long, value_enum, default_value_t = SearchFormat::Table)]
         format: SearchFormat,
         #[command(flatten)]
@@ -44,6 +45,7 @@ pub enum AuditCommand {
     },
     /// Stream events as CSV or JSON lines.
     Export {
+        /// Output: CSV, or one JSON object per line.
         #[arg(long, value_enum, default_value_t = Format::Jsonl)]
         format: Format,
         #[command(flatten)]
@@ -101,7 +103,8 @@ pub struct FilterArgs {
     /// Only this action, or a prefix ending in `.` such as `link.`.
     #[arg(long)]
     action: Option<String>,
-    /// Only events about this request.
+    /// Only events about this request: filed under it, or under its jobs, deliveries or links
+    /// (downloads, revocations, notices sent).
     #[arg(long)]
     request: Option<String>,
 }

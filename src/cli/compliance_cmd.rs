@@ -5,10 +5,10 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use quire_domain::DeliveryState;
 use serde_json::json;
 
 use super::actor;
+use super::table::Table;
 use crate::config::LoadedConfig;
 use crate::state;
 use quire_domain::compliance::retention;
@@ -19,34 +19,36 @@ pub struct DeliveriesArgs {
     /// Only deliveries held for copyright review.
     #[arg(long)]
     held: bool,
+    /// Print JSON (stored UTC times) instead of a table.
     #[arg(long)]
     json: bool,
 }
 
 pub fn list(args: DeliveriesArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     let db = state::open(config)?;
-    let rows = db.deliveries_list(args.held.then_some(DeliveryState::Held))?;
+    let rows = deliveries::list(&*db, args.held, quire_domain::Timestamp::now())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:<30} {:<12} {:<8} {:<14} {:<7} {:<20} REASON",
-        "DELIVERY", "REQUEST", "LIBRARY", "BASIS", "STATE", "CREATED"
-    );
-    for d in &rows {
-        println!(
-            "{:<30} {:<12} {:<8} {:<14} {:<7} {:<20} {}",
-            d.id,
-            d.request_id,
-            d.library.as_deref().unwrap_or("-"),
-            d.basis,
-            d.state,
-            // Fixed width: the first 19 characters are the time to the second.
-            &d.created_at.to_string()[..19],
-            d.hold_reason.as_deref().unwrap_or("")
-        );
+    let zone = &config.config.institution.time_zone;
+    let mut table = Table::new(&[
+        "DELIVERY", "REQUEST", "LIBRARY", "BASIS", "STATE", "CREATED", "REASON",
+    ]);
+    for r in &rows {
+        let d = &r.delivery;
+        table.row(vec![
+            d.id.clone(),
+            d.request_id.clone(),
+            d.library.clone().unwrap_or_else(|| "-".into()),
+            d.basis.to_string(),
+            // Where it stands for the borrower: a revoked or expired link shows as such.
+            r.status.to_string(),
+            d.created_at.shown_second(zone),
+            d.hold_reason.clone().unwrap_or_default(),
+        ]);
     }
+    table.print();
     Ok(ExitCode::SUCCESS)
 }
 
@@ -110,6 +112,7 @@ pub enum RetentionCommand {
         /// Say what would change, change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Print the run's report as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -149,6 +152,11 @@ pub fn retention(cmd: RetentionCommand, config: &LoadedConfig) -> anyhow::Result
     );
     if let Some(c) = &pruned.checkpoint {
         println!("  audit checkpoint {c}");
+    }
+    if let Some(seq) = pruned.audit_kept_from {
+        println!(
+            "  audit events from seq {seq} on are kept: they concern records still kept (the log can only be cut from its start)"
+        );
     }
     if !pruned.waiting_for_purge.is_empty() {
         println!(

@@ -55,7 +55,7 @@ async fn serve(config: &LoadedConfig, db: state::Db) -> anyhow::Result<ExitCode>
         "roles": roles,
     }));
     repo.call(move |db| db.audit_append(started)).await?;
-    tracing::info!(listen = %local, node = %node.name, roles = ?roles, inbox = %cfg.intake.inbox.display(), data_dir = %config.data_dir().display(), "quire daemon ready");
+    tracing::info!(listen = %local, node = %node.name, roles = %roles.join(","), inbox = %cfg.intake.inbox.display(), data_dir = %config.data_dir().display(), "quire daemon ready");
     eprintln!(
         "Quire is running (node {}: {}).",
         node.name,
@@ -63,6 +63,9 @@ async fn serve(config: &LoadedConfig, db: state::Db) -> anyhow::Result<ExitCode>
     );
     if node.has(NodeRole::Intake) {
         eprintln!("  Drop scans into:   {}", cfg.intake.inbox.display());
+    }
+    if node.has(NodeRole::Web) {
+        eprintln!("  Staff console:     http://{local}/staff/");
     }
     eprintln!("  Health:            http://{local}/healthz");
     eprintln!(

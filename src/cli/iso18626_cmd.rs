@@ -12,6 +12,7 @@ use crate::state::{self, OutboxState};
 pub enum Iso18626Command {
     /// List the configured peers and the last message to or from each.
     Peers {
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -20,6 +21,7 @@ pub enum Iso18626Command {
         /// Only messages in this state: pending, sent or failed.
         #[arg(long)]
         state: Option<OutboxState>,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },

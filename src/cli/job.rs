@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use super::actor;
+use super::table::Table;
 use crate::config::LoadedConfig;
 use crate::service;
 use crate::state::{self, Db, Job, JobFilter, JobState};
@@ -20,6 +21,7 @@ pub struct JobsArgs {
     /// split).
     #[arg(long)]
     state: Vec<String>,
+    /// Print JSON (stored UTC times) instead of a table.
     #[arg(long)]
     json: bool,
 }
@@ -28,25 +30,39 @@ pub struct JobsArgs {
 pub enum JobCommand {
     /// Show one job with its quality report.
     Show {
+        /// The job id (`quire jobs`).
         job: String,
+        /// Print JSON (the whole quality report, stored UTC times) instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Release a held job: it is ready for delivery as it is.
     Release {
+        /// The job id (`quire jobs`).
         job: String,
         /// Why the hold no longer applies (recorded in the audit log).
         #[arg(long)]
         reason: Option<String>,
     },
     /// Process a job again from its original (after a fix, or a failed run).
-    Reprocess { job: String },
+    Reprocess {
+        /// The job id (`quire jobs`).
+        job: String,
+    },
     /// Attach a job to a request (for scans no name or barcode matched).
-    Match { job: String, request: String },
+    Match {
+        /// The job id (`quire jobs --unmatched`).
+        job: String,
+        /// The request id the scan answers.
+        request: String,
+    },
     /// Send a delivered job again: a new stamped copy, link and e-mail for its request (when
     /// the link expired or was used up, or the mail went astray). Not counted again under the
     /// rule of five.
-    Redeliver { job: String },
+    Redeliver {
+        /// The job id (`quire jobs`).
+        job: String,
+    },
 }
 
 pub fn list(args: JobsArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
@@ -67,29 +83,47 @@ pub fn list(args: JobsArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&jobs)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:<30} {:<10} {:<12} {:>5}  {:<28} NOTE",
-        "JOB", "STATE", "REQUEST", "PAGES", "SOURCE"
-    );
+    let zone = &config.config.institution.time_zone;
+    let mut table = Table::new(&[
+        "JOB", "STATE", "REQUEST", "PAGES", "RECEIVED", "SOURCE", "NOTE",
+    ])
+    .right(&["PAGES"]);
     for j in jobs {
-        let note = j
+        let mut note: Vec<String> = j
             .hold_reason
             .clone()
             .or(j.error_message.clone())
-            .unwrap_or_default();
-        println!(
-            "{:<30} {:<10} {:<12} {:>5}  {:<28} {}",
-            j.id,
-            j.state.as_str(),
-            j.request_id.as_deref().unwrap_or("-"),
+            .into_iter()
+            .collect();
+        let near = near_duplicates(&j);
+        if !near.is_empty() {
+            let of: Vec<&str> = near.iter().filter_map(|n| n["job"].as_str()).collect();
+            note.push(format!("near-duplicate of {}", of.join(", ")));
+        }
+        table.row(vec![
+            j.id.clone(),
+            j.state.as_str().to_string(),
+            j.request_id.clone().unwrap_or_else(|| "-".into()),
             j.page_count
                 .map(|n| n.to_string())
                 .unwrap_or_else(|| "-".into()),
+            j.created_at.shown_second(zone),
             j.source_name_shown(),
-            note
-        );
+            note.join("; "),
+        ]);
     }
+    table.print();
     Ok(ExitCode::SUCCESS)
+}
+
+/// The earlier jobs the daemon found sharing pages with this one (its report's
+/// `near_duplicates`): a rescan, or the same article scanned twice.
+fn near_duplicates(job: &Job) -> Vec<serde_json::Value> {
+    job.report_json
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+        .and_then(|r| r["near_duplicates"].as_array().cloned())
+        .unwrap_or_default()
 }
 
 fn get(db: &Db, id: &str) -> anyhow::Result<Job> {
@@ -117,18 +151,21 @@ pub fn run(cmd: JobCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 let files = service::job_files::JobFiles::open(config)?;
-                print_job(&job, &files, report.as_ref());
+                let zone = &config.config.institution.time_zone;
+                print_job(&job, &files, report.as_ref(), zone);
                 if !documents.is_empty() {
                     println!("\nsplit at its sheets into:");
+                    let mut table =
+                        Table::new(&["JOB", "STATE", "REQUEST", "PAGES"]).right(&["PAGES"]);
                     for d in &documents {
-                        println!(
-                            "  {}  {:<9} {:<12} {} page(s)",
-                            d.id,
-                            d.state.as_str(),
-                            d.request_id.as_deref().unwrap_or("-"),
-                            d.page_count.unwrap_or(0)
-                        );
+                        table.row(vec![
+                            d.id.clone(),
+                            d.state.as_str().to_string(),
+                            d.request_id.clone().unwrap_or_else(|| "-".into()),
+                            d.page_count.unwrap_or(0).to_string(),
+                        ]);
                     }
+                    table.print();
                 }
             }
         }
@@ -180,7 +217,12 @@ pub fn run(cmd: JobCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_job(job: &Job, files: &service::job_files::JobFiles, report: Option<&serde_json::Value>) {
+fn print_job(
+    job: &Job,
+    files: &service::job_files::JobFiles,
+    report: Option<&serde_json::Value>,
+    zone: &quire_domain::Zone,
+) {
     println!("job       {}", job.id);
     println!("state     {}", job.state);
     println!(
@@ -192,7 +234,7 @@ fn print_job(job: &Job, files: &service::job_files::JobFiles, report: Option<&se
         job.source_name_shown(),
         job.source_sha256
     );
-    println!("received  {}", job.created_at);
+    println!("received  {}", job.created_at.shown_second(zone));
     if let Some(batch) = &job.parent_job {
         println!("batch     cut from {batch}");
     }
@@ -211,40 +253,58 @@ fn print_job(job: &Job, files: &service::job_files::JobFiles, report: Option<&se
         println!("output    {}{kept}", files.output_path(job).display());
     }
     let Some(report) = report else { return };
-    println!(
-        "\n{:>4} {:>6} {:>7} {:>6} {:>5} {:>6}  WARNINGS",
-        "PAGE", "SKEW", "ROTATED", "OCR%", "WORDS", "PRINTED"
-    );
-    for p in report["pages"].as_array().into_iter().flatten() {
-        let warnings: Vec<&str> = p["warnings"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|w| w["code"].as_str())
-            .collect();
-        println!(
-            "{:>4} {:>6} {:>7} {:>6} {:>5} {:>6}  {}{}",
-            p["output_page"]
-                .as_u64()
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| "-".into()),
-            p["skew"]["angle_deg"]
-                .as_f64()
-                .map(|a| format!("{a:.2}"))
-                .unwrap_or_else(|| "-".into()),
-            p["rotation_applied"],
-            p["mean_ocr_confidence"]
-                .as_f64()
-                .map(|c| format!("{c:.0}"))
-                .unwrap_or_else(|| "-".into()),
-            p["word_count"],
-            p["printed_page_number"].as_str().unwrap_or("-"),
-            if p["blank"].as_bool() == Some(true) {
-                "blank "
-            } else {
-                ""
-            },
-            warnings.join(", ")
-        );
+    let near = near_duplicates(job);
+    if !near.is_empty() {
+        println!("\nnear-duplicates (pages shared with earlier jobs):");
+        for n in &near {
+            println!(
+                "  pages {} look like pages {} of job {} ({:.0}% similar)",
+                n["pages"].as_str().unwrap_or("?"),
+                n["their_pages"].as_str().unwrap_or("?"),
+                n["job"].as_str().unwrap_or("?"),
+                n["similarity"].as_f64().unwrap_or(0.0) * 100.0
+            );
+        }
     }
+    println!();
+    let mut table = Table::new(&[
+        "PAGE", "SKEW", "ROTATED", "OCR%", "WORDS", "PRINTED", "WARNINGS",
+    ])
+    .right(&["PAGE", "SKEW", "ROTATED", "OCR%", "WORDS", "PRINTED"]);
+    for p in report["pages"].as_array().into_iter().flatten() {
+        let mut notes: Vec<String> = Vec::new();
+        // A batch's barcode sheets are left out of the output: say what they are.
+        match (
+            p["barcode"]["sheet"].as_str(),
+            p["barcode"]["text"].as_str(),
+        ) {
+            (Some("request"), text) => notes.push(format!(
+                "cover sheet ({})",
+                text.map(str::trim).unwrap_or("?")
+            )),
+            (Some("separator"), _) => notes.push("separator sheet".into()),
+            _ => {}
+        }
+        if p["blank"].as_bool() == Some(true) {
+            notes.push("blank".into());
+        }
+        notes.extend(
+            p["warnings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|w| w["code"].as_str().map(str::to_string)),
+        );
+        let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+        table.row(vec![
+            or_dash(p["output_page"].as_u64().map(|n| n.to_string())),
+            or_dash(p["skew"]["angle_deg"].as_f64().map(|a| format!("{a:.2}"))),
+            p["rotation_applied"].to_string(),
+            or_dash(p["mean_ocr_confidence"].as_f64().map(|c| format!("{c:.0}"))),
+            p["word_count"].to_string(),
+            or_dash(p["printed_page_number"].as_str().map(str::to_string)),
+            notes.join(", "),
+        ]);
+    }
+    table.print();
 }

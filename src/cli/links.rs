@@ -9,6 +9,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::actor;
+use super::table::Table;
 use crate::config::LoadedConfig;
 use crate::deliver::{Deliverer, JobTie, purge};
 use crate::service::links;
@@ -25,6 +26,7 @@ pub struct LinksArgs {
     /// Only links of this request.
     #[arg(long)]
     request: Option<String>,
+    /// Print JSON (stored UTC times, with each link's URL) instead of a table.
     #[arg(long)]
     json: bool,
 }
@@ -59,25 +61,26 @@ pub fn list(args: LinksArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> 
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
-        println!(
-            "{:<26} {:<12} {:<9} {:>5}  {:<20} URL",
-            "LINK", "REQUEST", "STATE", "LEFT", "EXPIRES"
-        );
+        let zone = &config.config.institution.time_zone;
+        let mut table =
+            Table::new(&["LINK", "REQUEST", "STATE", "LEFT", "EXPIRES", "URL"]).right(&["LEFT"]);
         for r in &rows {
-            println!(
-                "{:<26} {:<12} {:<9} {:>5}  {:<20} {}",
-                r["id"].as_str().unwrap_or(""),
-                r["request"].as_str().unwrap_or(""),
-                r["state"].as_str().unwrap_or(""),
-                r["downloads_left"],
-                r["expires_at"]
-                    .as_str()
-                    .unwrap_or("")
-                    .get(..16)
-                    .unwrap_or(""),
-                r["url"].as_str().unwrap_or("")
-            );
+            let text = |k: &str| r[k].as_str().unwrap_or("").to_string();
+            let expires = r["expires_at"]
+                .as_str()
+                .and_then(|t| t.parse::<quire_domain::Timestamp>().ok())
+                .map(|t| t.shown_second(zone))
+                .unwrap_or_default();
+            table.row(vec![
+                text("id"),
+                text("request"),
+                text("state"),
+                r["downloads_left"].to_string(),
+                expires,
+                text("url"),
+            ]);
         }
+        table.print();
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -86,19 +89,27 @@ pub fn list(args: LinksArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> 
 pub enum LinkCommand {
     /// Withdraw a link now; the borrower's page then says so (410).
     Revoke {
+        /// The link id (`quire links`).
         link: String,
+        /// Why it is withdrawn (recorded in the audit log).
         #[arg(long)]
         reason: Option<String>,
     },
     /// Unlock a link that too many wrong pickup codes locked; its count of wrong codes
     /// starts again from zero.
-    Unlock { link: String },
+    Unlock {
+        /// The link id (`quire links`).
+        link: String,
+    },
     /// Give a link more days (from its expiry, or from now if it has expired) or more downloads.
     #[command(group = clap::ArgGroup::new("more").required(true).multiple(true))]
     Extend {
+        /// The link id (`quire links`).
         link: String,
+        /// Days to add to its expiry (counted from now if it has already expired).
         #[arg(long, group = "more")]
         days: Option<u32>,
+        /// Downloads to add to what is left.
         #[arg(long, group = "more")]
         downloads: Option<u32>,
     },

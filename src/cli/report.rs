@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
 
+use super::table::Table;
 use crate::config::LoadedConfig;
 use crate::state;
 use quire_domain::compliance::report;
@@ -20,6 +21,7 @@ pub enum ReportCommand {
         /// Only this requesting library.
         #[arg(long)]
         library: Option<String>,
+        /// Output: an aligned table, CSV (for a spreadsheet) or JSON.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -58,6 +60,7 @@ pub fn run(cmd: ReportCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode
                 "year",
                 "copies",
                 "held",
+                "ccl",
                 "not_counted",
                 "flagged",
                 "similar_to",
@@ -71,6 +74,7 @@ pub fn run(cmd: ReportCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode
                     l.year.to_string(),
                     l.copies.to_string(),
                     l.held.to_string(),
+                    l.ccl.to_string(),
                     l.not_counted.to_string(),
                     l.flagged.to_string(),
                     l.similar_to.join("; "),
@@ -83,30 +87,42 @@ pub fn run(cmd: ReportCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode
                 "CONTU copies for requests made in {year} (limit {} per library and work)",
                 rules.copies_per_year
             );
-            println!(
-                "{:<8} {:<10} {:<13} {:>6} {:>5} {:>6}  {:<5} TITLE",
-                "LIBRARY", "KIND", "ISSN/ISBN", "COPIES", "HELD", "OTHER", "FLAG"
-            );
+            let mut table = Table::new(&[
+                "LIBRARY",
+                "KIND",
+                "ISSN/ISBN",
+                "COPIES",
+                "HELD",
+                "CCL",
+                "OTHER",
+                "FLAG",
+                "TITLE",
+            ])
+            .right(&["COPIES", "HELD", "CCL", "OTHER"]);
             for l in &lines {
                 let mut title = l.title.clone();
                 if !l.similar_to.is_empty() {
                     title.push_str(&format!("  (similar: {})", l.similar_to.join("; ")));
                 }
-                println!(
-                    "{:<8} {:<10} {:<13} {:>6} {:>5} {:>6}  {:<5} {}",
+                table.row(vec![
                     if l.library.is_empty() {
-                        "-"
+                        "-".into()
                     } else {
-                        &l.library
+                        l.library.clone()
                     },
-                    l.kind,
-                    l.ident.as_deref().unwrap_or("-"),
-                    l.copies,
-                    l.held,
-                    l.not_counted,
-                    if l.flagged { "LIMIT" } else { "" },
-                    title
-                );
+                    l.kind.clone(),
+                    l.ident.clone().unwrap_or_else(|| "-".into()),
+                    l.copies.to_string(),
+                    l.held.to_string(),
+                    l.ccl.to_string(),
+                    l.not_counted.to_string(),
+                    if l.flagged { "LIMIT" } else { "" }.into(),
+                    title,
+                ]);
+            }
+            table.print();
+            if rules.count_ccl {
+                println!("CCL copies count toward the limit here ([compliance] count_ccl = true).");
             }
             if lines.is_empty() {
                 println!("(no copies recorded)");

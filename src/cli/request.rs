@@ -21,10 +21,14 @@ pub enum RequestCommand {
     /// Columns (header row required, any order; only id, patron and email are required):
     /// id, patron, email, library, title, issn, isbn, article, author, year, volume, issue,
     /// pages, basis, basis_reference, link_days, link_downloads.
-    Import { file: PathBuf },
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+    },
     /// Set a request's copyright basis (one a partner's system sent without a basis Quire
     /// knows waits for this before its copy goes out).
     Basis {
+        /// The request id.
         id: String,
         /// ccg, ccl, permission, public-domain or 108d.
         basis: quire_domain::Basis,
@@ -34,6 +38,7 @@ pub enum RequestCommand {
     },
     /// Decline a request a partner's ILL system sent: it is told Unfilled, with the note.
     Decline {
+        /// The request id.
         id: String,
         /// Why, for the requesting library (e.g. "volume missing from our holdings").
         #[arg(long)]
@@ -41,8 +46,10 @@ pub enum RequestCommand {
     },
     /// List requests, newest first.
     List {
+        /// Print JSON (stored UTC times) instead of a table.
         #[arg(long)]
         json: bool,
+        /// At most this many requests, newest first.
         #[arg(long, default_value_t = 200)]
         limit: usize,
     },
@@ -53,8 +60,10 @@ pub struct AddArgs {
     /// The ILL transaction number.
     #[arg(long)]
     id: String,
+    /// The reader's name, as the e-mail and cover sheet address them.
     #[arg(long)]
     patron: String,
+    /// The reader's e-mail address, where the link is sent.
     #[arg(long)]
     email: String,
     /// Requesting library symbol (e.g. an OCLC symbol).
@@ -63,19 +72,25 @@ pub struct AddArgs {
     /// Periodical or book title.
     #[arg(long)]
     title: Option<String>,
+    /// The periodical's ISSN (the rule of five counts by it).
     #[arg(long)]
     issn: Option<String>,
+    /// The book's ISBN (10 or 13 digits).
     #[arg(long)]
     isbn: Option<String>,
     /// Article or chapter title.
     #[arg(long)]
     article: Option<String>,
+    /// The author(s), e.g. "Smith, J.".
     #[arg(long)]
     author: Option<String>,
+    /// Publication year (the rule of five counts articles of the last five years).
     #[arg(long)]
     year: Option<i32>,
+    /// Volume of the periodical.
     #[arg(long)]
     volume: Option<String>,
+    /// Issue of the periodical.
     #[arg(long)]
     issue: Option<String>,
     /// Requested pages, e.g. 101-115.

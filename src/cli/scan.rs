@@ -60,6 +60,7 @@ pub struct ScanArgs {
     #[arg(long)]
     request: Option<String>,
 
+    /// Where the paper is: the flatbed or the document feeder (one side or both).
     #[arg(long, value_enum)]
     source: Option<SourceArg>,
 
@@ -67,6 +68,7 @@ pub struct ScanArgs {
     #[arg(long)]
     dpi: Option<f64>,
 
+    /// Colour mode: black and white, grey or colour.
     #[arg(long, value_enum)]
     mode: Option<ModeArg>,
 

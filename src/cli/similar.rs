@@ -15,6 +15,7 @@ pub struct SimilarArgs {
     /// The scan (one or more files, pages in order).
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
 }

@@ -37,12 +37,16 @@ pub struct StampArgs {
     /// Article or chapter title.
     #[arg(long, default_value = "")]
     pub article: String,
+    /// Author(s) of the citation.
     #[arg(long, default_value = "")]
     pub author: String,
+    /// Publication year of the citation.
     #[arg(long, default_value = "")]
     pub year: String,
+    /// Volume of the citation.
     #[arg(long, default_value = "")]
     pub volume: String,
+    /// Issue of the citation.
     #[arg(long, default_value = "")]
     pub issue: String,
     /// Page range of the citation, e.g. 113-127.

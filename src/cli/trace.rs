@@ -13,7 +13,9 @@ use quire_domain::Action;
 
 #[derive(Debug, clap::Args)]
 pub struct TraceArgs {
+    /// A PDF copy found somewhere (it need not be whole).
     file: PathBuf,
+    /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
 }

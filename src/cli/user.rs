@@ -18,7 +18,9 @@ use quire_service::users;
 pub enum UserCommand {
     /// Add a staff user who can sign in to the console at /staff/.
     Add {
+        /// The user's sign-in name.
         name: String,
+        /// What the user may do in the console.
         #[arg(long)]
         role: Role,
         /// Read the password from the first line of stdin instead of asking.
@@ -29,6 +31,7 @@ pub enum UserCommand {
     List,
     /// Set a new password (the user's open sessions end).
     Password {
+        /// The user's sign-in name.
         name: String,
         /// Read the password from the first line of stdin instead of asking.
         #[arg(long)]
@@ -36,12 +39,17 @@ pub enum UserCommand {
     },
     /// Give a user another role (the user's open sessions end).
     Role {
+        /// The user's sign-in name.
         name: String,
+        /// The new role.
         #[arg(long)]
         role: Role,
     },
     /// Remove a user; their sessions end, their past actions stay in the audit log.
-    Remove { name: String },
+    Remove {
+        /// The user's sign-in name.
+        name: String,
+    },
 }
 
 pub fn run(cmd: UserCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
@@ -82,9 +90,16 @@ pub fn run(cmd: UserCommand, config: &LoadedConfig) -> anyhow::Result<ExitCode> 
             println!("removed {name}");
         }
         UserCommand::List => {
+            let zone = &config.config.institution.time_zone;
+            let mut table = super::table::Table::new(&["USER", "ROLE", "ADDED"]);
             for u in db.users_list()? {
-                println!("{:<24} {:<11} {}", u.name, u.role, u.created_at);
+                table.row(vec![
+                    u.name.clone(),
+                    u.role.to_string(),
+                    u.created_at.shown_second(zone),
+                ]);
             }
+            table.print();
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -31,7 +31,12 @@ pub fn router(state: AppState) -> Router {
         router = router
             .merge(api::routes())
             .merge(borrower::routes())
-            .merge(crate::console::routes());
+            .merge(crate::console::routes())
+            // Someone typing the bare address is staff looking for the console.
+            .route(
+                "/",
+                get(|| async { axum::response::Redirect::to("/staff/") }),
+            );
         let ill = &state.deliverer.config().config.iso18626;
         if ill.enabled {
             router = router.merge(iso18626::routes(&ill.path));

@@ -40,7 +40,12 @@ pub struct ReportLine {
     pub copies: i64,
     /// Counted copies waiting for an officer.
     pub held: i64,
-    /// Copies recorded but outside the rule (permission, public domain, older articles).
+    /// CCL copies outside the count: the requesting library said they conform to copyright
+    /// law by another provision than the CONTU guidelines (`Work::counts`). With `count_ccl`
+    /// on they count, and are in `copies` or `held` instead.
+    pub ccl: i64,
+    /// Other copies recorded but outside the rule (permission, public domain, §108(d), older
+    /// articles asserted CCG).
     pub not_counted: i64,
     /// `copies >= limit`: the next counted copy needs permission.
     pub flagged: bool,
@@ -85,6 +90,7 @@ pub fn lines(copies: &[CountedCopy], limit: u32, max_edits: usize) -> Vec<Report
                 year: c.year,
                 copies: 0,
                 held: 0,
+                ccl: 0,
                 not_counted: 0,
                 flagged: false,
                 similar_to: Vec::new(),
@@ -92,10 +98,11 @@ pub fn lines(copies: &[CountedCopy], limit: u32, max_edits: usize) -> Vec<Report
         if c.ident.is_some() && line.title.is_empty() {
             line.title = c.title.clone();
         }
-        match (c.counted, c.state) {
-            (false, _) => line.not_counted += 1,
-            (true, DeliveryState::Held) => line.held += 1,
-            (true, _) => line.copies += 1,
+        match (c.counted, c.state, c.basis) {
+            (false, _, crate::Basis::Ccl) => line.ccl += 1,
+            (false, _, _) => line.not_counted += 1,
+            (true, DeliveryState::Held, _) => line.held += 1,
+            (true, _, _) => line.copies += 1,
         }
     }
     let mut out: Vec<ReportLine> = groups.into_values().collect();
@@ -129,6 +136,17 @@ mod tests {
         counted: bool,
         state: &str,
     ) -> CountedCopy {
+        with_basis(library, ident, title, counted, state, crate::Basis::Ccg)
+    }
+
+    fn with_basis(
+        library: &str,
+        ident: Option<&str>,
+        title: &str,
+        counted: bool,
+        state: &str,
+        basis: crate::Basis,
+    ) -> CountedCopy {
         CountedCopy {
             delivery_id: "d".into(),
             request_id: "r".into(),
@@ -140,7 +158,7 @@ mod tests {
             published: Some(2025),
             year: 2026,
             counted,
-            basis: crate::Basis::Ccg,
+            basis,
             state: state.parse().unwrap(),
             created_at: crate::Timestamp::UNIX_EPOCH,
         }
@@ -163,6 +181,17 @@ mod tests {
         copies.push(copy("ZZQ", None, "Journal of Tests", true, "active"));
         copies.push(copy("ZZQ", None, "Journal of Tests", true, "held"));
         copies.push(copy("ZZQ", None, "Journal of Tests", false, "active"));
+        // CCL copies outside the count have their own column; with count_ccl one is counted.
+        for counted in [false, false, true] {
+            copies.push(with_basis(
+                "ZZQ",
+                Some("0378-5955"),
+                "Journal of Tests",
+                counted,
+                "active",
+                crate::Basis::Ccl,
+            ));
+        }
         // Another library's copies are its own.
         copies.push(copy("XYZ", None, "Journal of Tests", true, "active"));
         copies.push(copy("XYZ", None, "Jurnal of Tests", true, "active"));
@@ -170,8 +199,8 @@ mod tests {
         assert_eq!(lines.len(), 3, "{lines:#?}");
         let zzq = lines.iter().find(|l| l.library == "ZZQ").unwrap();
         assert_eq!(
-            (zzq.copies, zzq.held, zzq.not_counted, zzq.flagged),
-            (5, 1, 1, true)
+            (zzq.copies, zzq.held, zzq.ccl, zzq.not_counted, zzq.flagged),
+            (6, 1, 2, 1, true)
         );
         assert_eq!(zzq.ident.as_deref(), Some("0378-5955"));
         let xyz: Vec<_> = lines.iter().filter(|l| l.library == "XYZ").collect();

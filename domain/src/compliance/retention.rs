@@ -33,6 +33,33 @@ pub fn pseudonym(salt: &[u8], email: &str) -> String {
     format!("patron-{}", &hex::encode(h.finalize())[..16])
 }
 
+/// The records a pruning run keeps (requests, deliveries and links still stored after it), so
+/// that it keeps their audit events too.
+///
+/// The log is a hash chain and can only be cut from its start (behind a checkpoint), so a run
+/// deletes events before the cutoff only up to the first one about a kept record: a 2026
+/// delivery that waits for `quire purge` keeps its `delivery.created`, and everything after it.
+/// Jobs are not here: a scan's job record is never pruned, and its events before the cutoff
+/// are the history of the scan, not of a reader.
+#[derive(Debug, Clone, Default)]
+pub struct Kept {
+    pub requests: std::collections::HashSet<String>,
+    pub deliveries: std::collections::HashSet<String>,
+    pub links: std::collections::HashSet<String>,
+}
+
+impl Kept {
+    /// Whether an event filed under `subjects` is about a kept record.
+    pub fn concerns(&self, subjects: &serde_json::Value) -> bool {
+        let named = |kind: &str, ids: &std::collections::HashSet<String>| {
+            subjects[kind].as_str().is_some_and(|id| ids.contains(id))
+        };
+        named("request", &self.requests)
+            || named("delivery", &self.deliveries)
+            || named("link", &self.links)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,6 +81,21 @@ mod tests {
             prune_cutoff(datetime!(2027-01-01 00:00 UTC), 3),
             "2024-01-01T00:00:00.000Z"
         );
+    }
+
+    #[test]
+    fn an_event_is_kept_when_it_names_a_kept_request_delivery_or_link() {
+        let kept = Kept {
+            requests: ["TN2".to_string()].into(),
+            deliveries: ["dlv_2".to_string()].into(),
+            links: ["lnk_2".to_string()].into(),
+        };
+        assert!(kept.concerns(&serde_json::json!({"request": "TN2", "delivery": "dlv_9"})));
+        assert!(kept.concerns(&serde_json::json!({"delivery": "dlv_2"})));
+        assert!(kept.concerns(&serde_json::json!({"link": "lnk_2"})));
+        assert!(!kept.concerns(&serde_json::json!({"request": "TN1", "link": "lnk_1"})));
+        assert!(!kept.concerns(&serde_json::json!({"job": "TN2"})));
+        assert!(!kept.concerns(&serde_json::json!({})));
     }
 
     #[test]
@@ -88,6 +130,9 @@ pub struct PruneReport {
     pub audit_events: i64,
     /// The seqs pruned, first and last inclusive, if events were pruned.
     pub audit_range: Option<[i64; 2]>,
+    /// The first event before the cutoff that was kept because it is about a record still
+    /// kept (`Kept`); it and every later event stay until a later run.
+    pub audit_kept_from: Option<i64>,
     /// `SEQ:HASH` of the new checkpoint, if events were pruned. `quire audit verify` accepts a
     /// chain that starts at a checkpoint only if the `retention.pruned` event records it here.
     pub checkpoint: Option<String>,

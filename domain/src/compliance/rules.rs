@@ -36,6 +36,9 @@ pub struct ComplianceConfig {
     pub retain_years: u32,
     pub pseudonymise_after_days: u32,
     pub similar_title_distance: u32,
+    /// Whether copies asserted under CCL (conforms to copyright law) count toward
+    /// `copies_per_year` as CCG copies do. Off by default: see `Work::counts`.
+    pub count_ccl: bool,
 }
 
 impl Default for ComplianceConfig {
@@ -47,6 +50,7 @@ impl Default for ComplianceConfig {
             retain_years: 3,
             pseudonymise_after_days: 90,
             similar_title_distance: 2,
+            count_ccl: false,
         }
     }
 }

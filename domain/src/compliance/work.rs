@@ -91,11 +91,27 @@ impl Work {
     }
 
     /// Whether a copy of this work requested in `request_year` under `basis` counts toward the
-    /// limit. Permission and public-domain copies never do. Periodical articles count when
-    /// published within the window before the request year (by year, inclusive) or when the
-    /// publication year is unknown, since a missing year must not be a way around the rule.
+    /// limit.
+    ///
+    /// Only a CCG copy counts. The requesting library asserts one of two codes (the WILS ILL
+    /// copyright guide, wils.wisc.edu/ill/copy.html, describes both): CCG says the request is
+    /// within the CONTU guidelines for 17 U.S.C. §108(g)(2), the "aggregate quantities" the rule
+    /// of five interprets; CCL says the copy is lawful under another provision instead (fair use
+    /// under §107, an article older than the guidelines' five years, a work not obtainable at a
+    /// fair price), so it is outside the count by the library's own assertion. A library that
+    /// wants the stricter reading counts CCL copies too (`count_ccl`). Permission, public-domain
+    /// and §108(d) copies (a user of this library, not interlibrary loan) never count.
+    ///
+    /// A counted periodical article counts when published within the window before the request
+    /// year (by year, inclusive) or when the publication year is unknown, since a missing year
+    /// must not be a way around the rule.
     pub fn counts(&self, basis: Basis, request_year: i32, cfg: &ComplianceConfig) -> bool {
-        if matches!(basis, Basis::Permission | Basis::PublicDomain) {
+        let under_guidelines = match basis {
+            Basis::Ccg => true,
+            Basis::Ccl => cfg.count_ccl,
+            Basis::Permission | Basis::PublicDomain | Basis::Section108d => false,
+        };
+        if !under_guidelines {
             return false;
         }
         if self.ident.is_none() && self.title_key.is_empty() {
@@ -209,10 +225,24 @@ mod tests {
         assert!(!w(2020).counts(Basis::Ccg, 2026, &cfg));
         assert!(w(2026).counts(Basis::Ccg, 2026, &cfg));
         // Unknown year: counted, so leaving it out is no way around the rule.
-        assert!(Work::of(&request(None, None)).counts(Basis::Ccl, 2026, &cfg));
+        assert!(Work::of(&request(None, None)).counts(Basis::Ccg, 2026, &cfg));
         assert!(!w(2025).counts(Basis::Permission, 2026, &cfg));
         assert!(!w(2025).counts(Basis::PublicDomain, 2026, &cfg));
-        assert!(w(2025).counts(Basis::Section108d, 2026, &cfg));
+        assert!(!w(2025).counts(Basis::Section108d, 2026, &cfg));
+    }
+
+    #[test]
+    fn only_ccg_counts_unless_the_library_counts_ccl_too() {
+        let mut cfg = ComplianceConfig::default();
+        let recent = Work::of(&request(Some("0378-5955"), Some(2025)));
+        assert!(recent.counts(Basis::Ccg, 2026, &cfg));
+        assert!(!recent.counts(Basis::Ccl, 2026, &cfg));
+        cfg.count_ccl = true;
+        assert!(recent.counts(Basis::Ccl, 2026, &cfg));
+        // Counting CCL does not bring older articles or other bases into the count.
+        let old = Work::of(&request(Some("0378-5955"), Some(2010)));
+        assert!(!old.counts(Basis::Ccl, 2026, &cfg));
+        assert!(!recent.counts(Basis::Permission, 2026, &cfg));
     }
 
     #[test]
@@ -232,7 +262,7 @@ mod tests {
         assert_eq!(w.kind, WorkKind::Book);
         assert_eq!(w.ident.as_deref(), Some("9780306406157"));
         // Old books still count: the publication window is for periodicals only.
-        assert!(w.counts(Basis::Ccl, 2026, &ComplianceConfig::default()));
+        assert!(w.counts(Basis::Ccg, 2026, &ComplianceConfig::default()));
     }
 
     #[test]

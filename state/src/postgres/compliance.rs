@@ -358,12 +358,30 @@ pub fn prune(
     }
 
     let (start_seq, _) = super::start(tx)?;
-    let first_kept: Option<i64> = tx
+    let at_cutoff: Option<i64> = tx
         .query_one(
             "SELECT min(seq) FROM audit_events WHERE time >= $1",
             &[&cutoff],
         )?
         .try_get(0)?;
+    // The events of records kept (a delivery waiting for purge, its request and link) stay.
+    let kept = kept_records(tx, &report)?;
+    let mut about_kept = None;
+    for row in tx.query(
+        "SELECT seq, subjects FROM audit_events WHERE time < $1 ORDER BY seq",
+        &[&cutoff],
+    )? {
+        let subjects: String = row.try_get(1)?;
+        if kept.concerns(&serde_json::from_str(&subjects).unwrap_or(Value::Null)) {
+            about_kept = Some(row.try_get::<_, i64>(0)?);
+            break;
+        }
+    }
+    report.audit_kept_from = about_kept.filter(|k| at_cutoff.is_none_or(|a| *k < a));
+    let first_kept = match (at_cutoff, about_kept) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     let last: Option<i64> = tx
         .query_one("SELECT max(seq) FROM audit_events", &[])?
         .try_get(0)?;
@@ -393,6 +411,32 @@ pub fn prune(
         append_in(tx, events::retention_pruned(actor, &report))?;
     }
     Ok(report)
+}
+
+/// The requests, deliveries and links still stored once the run's removals are done (in a dry
+/// run they are still there, so they are left out by name).
+fn kept_records(
+    tx: &mut Transaction<'_>,
+    report: &PruneReport,
+) -> Result<retention::Kept, StateError> {
+    let mut kept = retention::Kept::default();
+    for row in tx.query("SELECT id FROM requests", &[])? {
+        let id: String = row.try_get(0)?;
+        if !report.requests.contains(&id) {
+            kept.requests.insert(id);
+        }
+    }
+    for row in tx.query(
+        "SELECT l.id, d.id FROM deliveries d LEFT JOIN links l ON l.delivery_id = d.id",
+        &[],
+    )? {
+        let (link, delivery): (Option<String>, String) = (row.try_get(0)?, row.try_get(1)?);
+        if !report.deliveries.contains(&delivery) {
+            kept.links.extend(link);
+            kept.deliveries.insert(delivery);
+        }
+    }
+    Ok(kept)
 }
 
 /// Replaces patron names and e-mails of requests made before `cutoff` with a salted pseudonym,

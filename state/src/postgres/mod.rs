@@ -259,10 +259,16 @@ impl AuditRepo for PostgresDatabase {
             }
         }
         if let Some(r) = &filter.request {
+            // As in SQLite: events filed only under the request's jobs, deliveries or links
+            // are about it too.
             args.push(r.clone());
+            let n = args.len();
             sql.push_str(&format!(
-                " AND (subjects::jsonb ->> 'request') = ${}",
-                args.len()
+                " AND ((subjects::jsonb ->> 'request') = ${n}
+                   OR (subjects::jsonb ->> 'job') IN (SELECT id FROM jobs WHERE request_id = ${n})
+                   OR (subjects::jsonb ->> 'delivery') IN (SELECT id FROM deliveries WHERE request_id = ${n})
+                   OR (subjects::jsonb ->> 'link') IN (SELECT l.id FROM links l
+                        JOIN deliveries d ON d.id = l.delivery_id WHERE d.request_id = ${n}))"
             ));
         }
         sql.push_str(" ORDER BY seq");

@@ -360,11 +360,31 @@ pub fn prune(
     }
 
     let (start_seq, _) = super::start(tx)?;
-    let first_kept: Option<i64> = tx.query_row(
+    let at_cutoff: Option<i64> = tx.query_row(
         "SELECT min(seq) FROM audit_events WHERE time >= ?1",
         [&cutoff],
         |r| r.get(0),
     )?;
+    // The events of records kept (a delivery waiting for purge, its request and link) stay.
+    let kept = kept_records(tx, &report)?;
+    let mut stmt =
+        tx.prepare("SELECT seq, subjects FROM audit_events WHERE time < ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([&cutoff])?;
+    let mut about_kept = None;
+    while let Some(row) = rows.next()? {
+        let subjects: String = row.get(1)?;
+        if kept.concerns(&serde_json::from_str(&subjects).unwrap_or(Value::Null)) {
+            about_kept = Some(row.get::<_, i64>(0)?);
+            break;
+        }
+    }
+    drop(rows);
+    drop(stmt);
+    report.audit_kept_from = about_kept.filter(|k| at_cutoff.is_none_or(|a| *k < a));
+    let first_kept = match (at_cutoff, about_kept) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     let last: Option<i64> = tx.query_row("SELECT max(seq) FROM audit_events", [], |r| r.get(0))?;
     let through = match (first_kept, last) {
         (Some(k), _) => k - 1,
@@ -394,6 +414,31 @@ pub fn prune(
         append_in(tx, events::retention_pruned(actor, &report))?;
     }
     Ok(report)
+}
+
+/// The requests, deliveries and links still stored once the run's removals are done (in a dry
+/// run they are still there, so they are left out by name).
+fn kept_records(tx: &Transaction<'_>, report: &PruneReport) -> Result<retention::Kept, StateError> {
+    let mut kept = retention::Kept::default();
+    let mut stmt = tx.prepare("SELECT id FROM requests")?;
+    for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        let id = id?;
+        if !report.requests.contains(&id) {
+            kept.requests.insert(id);
+        }
+    }
+    let mut stmt = tx
+        .prepare("SELECT l.id, d.id FROM deliveries d LEFT JOIN links l ON l.delivery_id = d.id")?;
+    for row in stmt.query_map([], |r| {
+        Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?))
+    })? {
+        let (link, delivery) = row?;
+        if !report.deliveries.contains(&delivery) {
+            kept.links.extend(link);
+            kept.deliveries.insert(delivery);
+        }
+    }
+    Ok(kept)
 }
 
 /// Replaces patron names and e-mails of requests made before `cutoff` with a salted pseudonym,

@@ -176,10 +176,17 @@ impl AuditRepo for SqliteDatabase {
             }
         }
         if let Some(r) = &filter.request {
+            // Events filed only under the request's jobs, deliveries or links (a download, a
+            // revocation, a notice sent) are about it too; following the ids finds them in
+            // logs written before any event named its request.
             args.push(r.clone());
+            let n = args.len();
             sql.push_str(&format!(
-                " AND json_extract(subjects, '$.request') = ?{}",
-                args.len()
+                " AND (json_extract(subjects, '$.request') = ?{n}
+                   OR json_extract(subjects, '$.job') IN (SELECT id FROM jobs WHERE request_id = ?{n})
+                   OR json_extract(subjects, '$.delivery') IN (SELECT id FROM deliveries WHERE request_id = ?{n})
+                   OR json_extract(subjects, '$.link') IN (SELECT l.id FROM links l
+                        JOIN deliveries d ON d.id = l.delivery_id WHERE d.request_id = ?{n}))"
             ));
         }
         // seq is the rowid, so moving a row means rewriting its seq, which its hash covers.

@@ -371,22 +371,49 @@ fn two_libraries_count_separately() {
 }
 
 #[test]
-fn permission_and_public_domain_copies_are_never_held() {
+fn permission_public_domain_108d_and_ccl_copies_are_never_held() {
     let h = History::new();
     let at = "2026-05-05T00:00:00.000Z";
     h.five("ZZQ", at);
-    for basis in [Basis::Permission, Basis::PublicDomain] {
+    for basis in [
+        Basis::Permission,
+        Basis::PublicDomain,
+        Basis::Section108d,
+        Basis::Ccl,
+    ] {
         let (_, _, v, nth) = h.copy(Ask {
             basis,
             ..Ask::journal("ZZQ", at)
         });
-        assert_eq!((v, nth), (Verdict::Deliver, 0));
+        assert_eq!((v, nth), (Verdict::Deliver, 0), "{basis:?}");
     }
-    let (_, _, v, _) = h.copy(Ask {
+    let (_, _, v, _) = h.copy(Ask::journal("ZZQ", at));
+    assert_eq!(v, Verdict::Hold);
+}
+
+/// `[compliance] count_ccl = true`: a CCL copy counts as a CCG one does, and the sixth of
+/// either kind is held.
+#[test]
+fn a_library_that_counts_ccl_holds_the_sixth_ccl_copy() {
+    let mut h = History::new();
+    h.rules.count_ccl = true;
+    let at = "2026-05-05T00:00:00.000Z";
+    for i in 1..=3 {
+        let (_, _, v, nth) = h.copy(Ask::journal("ZZQ", at));
+        assert_eq!((v, nth), (Verdict::Deliver, i));
+    }
+    for i in 4..=5 {
+        let (_, _, v, nth) = h.copy(Ask {
+            basis: Basis::Ccl,
+            ..Ask::journal("ZZQ", at)
+        });
+        assert_eq!((v, nth), (Verdict::Deliver, i));
+    }
+    let (_, _, v, nth) = h.copy(Ask {
         basis: Basis::Ccl,
         ..Ask::journal("ZZQ", at)
     });
-    assert_eq!(v, Verdict::Hold);
+    assert_eq!((v, nth), (Verdict::Hold, 6));
 }
 
 #[test]
@@ -911,4 +938,166 @@ fn a_session_lives_until_it_ends_and_a_sign_in_forgets_only_its_own_failures() {
     assert!(db.session_end(&session.id_sha256, "ana").unwrap());
     assert!(db.session_get(&session.id_sha256).unwrap().is_none());
     assert!(!db.session_end(&session.id_sha256, "ana").unwrap());
+}
+
+/// `audit search --request` finds every event about a request, also those filed only under
+/// its job, delivery or link (a download, a revocation, a notice sent), and nothing about
+/// another request.
+#[test]
+fn a_search_by_request_follows_its_jobs_deliveries_and_links() {
+    use quire_state::LinkChange;
+    let h = History::new();
+    let (delivery, link, _, _) = h.copy(Ask::journal("ZZQ", "2026-03-01T00:00:00.000Z"));
+    let (other_delivery, other_link, _, _) =
+        h.copy(Ask::journal("ZZQ", "2026-03-02T00:00:00.000Z"));
+    let request = h.db.delivery_get(&delivery).unwrap().unwrap().request_id;
+    let mut scan = job("job_1");
+    scan.request_id = Some(request.clone());
+    h.db.job_create(
+        &scan,
+        NewEvent::new("daemon", Action::JobReceived).subject("job", "job_1"),
+    )
+    .unwrap();
+    h.db.job_create(
+        &job("job_2"),
+        NewEvent::new("daemon", Action::JobReceived).subject("job", "job_2"),
+    )
+    .unwrap();
+    for (d, l) in [(&delivery, &link), (&other_delivery, &other_link)] {
+        assert!(matches!(
+            h.db.link_download(l, "client", None).unwrap(),
+            Grant::Granted { .. }
+        ));
+        h.db.audit_append(
+            NewEvent::new("daemon", Action::NoticeSent)
+                .subject("delivery", d.as_str())
+                .details(serde_json::json!({ "to": "reader@example.org" })),
+        )
+        .unwrap();
+        // A wrong pickup code, the link extended, the notice sent again: each filed under the
+        // link (and delivery) only, as the services file them.
+        let policy = quire_state::PickupPolicy {
+            attempts: 10,
+            since: ts("2026-01-01T00:00:00.000Z"),
+            lock_after: 10,
+        };
+        h.db.pickup_code_attempt(l, "client", false, &policy)
+            .unwrap();
+        h.db.link_change(
+            l,
+            LinkChange::Extend {
+                expires_at: None,
+                more_downloads: Some(1),
+            },
+            NewEvent::new("staff", Action::LinkExtended).subject("link", l.as_str()),
+        )
+        .unwrap();
+        h.db.notice_resend(
+            d,
+            NewEvent::new("staff", Action::NoticeResent)
+                .subject("link", l.as_str())
+                .subject("delivery", d.as_str()),
+        )
+        .unwrap();
+        h.db.link_change(
+            l,
+            LinkChange::Revoke,
+            NewEvent::new("staff", Action::LinkRevoked).subject("link", l.as_str()),
+        )
+        .unwrap();
+    }
+    let mut found = Vec::new();
+    h.db.audit_scan(
+        &AuditFilter {
+            request: Some(request.clone()),
+            ..Default::default()
+        },
+        &mut |e| {
+            let _: () = found.push((e.action.clone(), e.subjects.clone()));
+            Ok(())
+        },
+    )
+    .unwrap();
+    let actions: Vec<&str> = found.iter().map(|(a, _)| a.as_str()).collect();
+    for action in [
+        Action::RequestCreated,
+        Action::DeliveryCreated,
+        Action::JobReceived,
+        Action::LinkDownload,
+        Action::NoticeSent,
+        Action::LinkCodeRefused,
+        Action::LinkExtended,
+        Action::NoticeResent,
+        Action::LinkRevoked,
+    ] {
+        assert_eq!(
+            actions.iter().filter(|a| **a == action.as_str()).count(),
+            1,
+            "{action:?} once in {found:?}"
+        );
+    }
+    // Nothing of the other request or the other scan.
+    for (_, subjects) in &found {
+        for id in [&other_delivery, &other_link, &"job_2".to_string()] {
+            assert!(
+                !subjects.as_object().unwrap().values().any(|v| v == id.as_str()),
+                "{found:?}"
+            );
+        }
+    }
+    assert_eq!(found.len(), 9, "{found:?}");
+}
+
+/// The case: a retention run on 2 January 2030 (cutoff 1 January 2027) removes the
+/// 2026 records whose files are gone, but a 2026 delivery waiting for purge is kept, and so
+/// are its events (`delivery.created` among them); the chain still verifies.
+#[test]
+fn a_kept_delivery_keeps_its_audit_events() {
+    let h = History::new();
+    let (gone, _, _, _) = h.copy(Ask::journal("ZZQ", "2026-02-01T00:00:00.000Z"));
+    let (waiting, _, _, _) = h.copy(Ask::journal("ZZQ", "2026-03-01T00:00:00.000Z"));
+    assert!(
+        h.db.delivery_purged(
+            &gone,
+            NewEvent::new("daemon", Action::DeliveryPurged).subject("delivery", gone.as_str())
+        )
+        .unwrap()
+    );
+    // The events are written now, so the run is on 2 January four years on: 2030 in 2026.
+    let year = time::OffsetDateTime::now_utc().year() + 4;
+    let run = time::Date::from_calendar_date(year, time::Month::January, 2).unwrap();
+    let cutoff = retention::prune_cutoff(run.midnight().assume_utc(), 3);
+    assert_eq!(cutoff.to_string(), format!("{}-01-01T00:00:00.000Z", year - 3));
+    let created = |d: &str| {
+        h.events(Action::DeliveryCreated.as_str())
+            .iter()
+            .filter(|e| e.subjects["delivery"] == d)
+            .count()
+    };
+    let dry = h.db.retention_prune(cutoff, "officer", true).unwrap();
+    let report = h.db.retention_prune(cutoff, "officer", false).unwrap();
+    assert_eq!(report.deliveries, vec![gone.clone()]);
+    assert_eq!(report.waiting_for_purge, vec![waiting.clone()]);
+    assert_eq!(report.requests, vec!["TN1".to_string()]);
+    // Only TN1's request.created and delivery.created go: the next event is TN2's.
+    assert_eq!((dry.audit_events, report.audit_events), (2, 2));
+    assert_eq!(report.audit_kept_from, Some(3), "TN2's request.created");
+    assert_eq!(created(&gone), 0);
+    assert_eq!(created(&waiting), 1, "the kept delivery's event stays");
+    let request_created = h.events(Action::RequestCreated.as_str());
+    assert_eq!(request_created.len(), 1);
+    assert_eq!(request_created[0].subjects["request"], "TN2");
+    assert!(verify_audit(&*h.db, None).unwrap().is_ok());
+    // Once its file is purged, the next run takes it and its events.
+    assert!(
+        h.db.delivery_purged(
+            &waiting,
+            NewEvent::new("daemon", Action::DeliveryPurged).subject("delivery", waiting.as_str())
+        )
+        .unwrap()
+    );
+    let later = h.db.retention_prune(cutoff, "officer", false).unwrap();
+    assert_eq!(later.deliveries, vec![waiting.clone()]);
+    assert_eq!(created(&waiting), 0);
+    assert!(verify_audit(&*h.db, None).unwrap().is_ok());
 }

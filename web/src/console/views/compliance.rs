@@ -241,6 +241,6 @@ pub async fn contu(
     Ok(page(
         &staff,
         "contu.html",
-        context! { lines => v(&lines), year, library, limit => rules.copies_per_year },
+        context! { lines => v(&lines), year, library, limit => rules.copies_per_year, count_ccl => rules.count_ccl },
     ))
 }
