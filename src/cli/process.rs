@@ -16,11 +16,12 @@ use quire_pipeline::{PipelineError, Processor, Progress, Report, TerminalBar};
 use crate::config::{LoadedConfig, Source};
 
 /// The exit status of `quire process`: OCRmyPDF's documented codes (its `ExitCode`), those of
-/// them that Quire can meet. Two of OCRmyPDF's codes are never used, and the help says why:
+/// them that Quire can meet. Four of OCRmyPDF's codes are never used, and the help says why:
 /// 4 (output file invalid: OCRmyPDF checks the PDF it got back from Ghostscript; Quire writes
-/// its PDF itself) and 6 (page already has text, when asked not to replace it: Quire has no
-/// such option; a scanned page's old text layer is always replaced, and a page of text without
-/// a scan is refused as an input file error).
+/// its PDF itself), 6 (page already has text, when asked not to replace it: Quire has no such
+/// option; a scanned page's old text layer is always replaced, and a page of text without a
+/// scan is refused as an input file error), 7 (a helper program failed: tesseract runs in this
+/// process) and 10 (PDF/A conversion failed: Quire writes no PDF/A).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProcessExit {
     BadArgs,
@@ -134,9 +135,10 @@ fn after_help() -> String {
         help.push_str(&format!("  {:<4} {}\n", exit.code(), exit.meaning()));
     }
     help.push_str(
-        "  OCRmyPDF's 4 (output file invalid) and 6 (page already has text) are never used: \
-         Quire writes its PDF itself rather than checking one it got back, and has no option \
-         to keep a page's old text.",
+        "  OCRmyPDF's 4 (output file invalid), 6 (page already has text), 7 (a helper program \
+         failed) and 10 (PDF/A conversion failed) are never used: Quire writes its PDF itself, \
+         with tesseract in the same process, rather than checking one a helper program gave \
+         back; it has no option to keep a page's old text; it writes no PDF/A.",
     );
     help
 }
