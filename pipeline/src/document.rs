@@ -242,6 +242,11 @@ impl Processor {
         // started are then skipped rather than processed for nothing.
         let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
         while written < pages.len() {
+            // Asked before starting more pages, so that no page starts after the stop.
+            if failure.is_none() && progress.interrupted() {
+                failure = Some(PipelineError::Interrupted);
+                abandoned.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
             while failure.is_none() && submitted < pages.len() && submitted - written < window {
                 let (page, options, tx) =
                     (pages[submitted].clone(), self.options.clone(), tx.clone());
@@ -266,11 +271,6 @@ impl Processor {
             }
             if failure.is_some() && ready.len() + written >= submitted {
                 break;
-            }
-            if failure.is_none() && progress.interrupted() {
-                failure = Some(PipelineError::Interrupted);
-                abandoned.store(true, std::sync::atomic::Ordering::SeqCst);
-                continue;
             }
             let (n, page) = match rx.recv_timeout(INTERRUPT_POLL) {
                 Ok(received) => received,
