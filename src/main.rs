@@ -43,7 +43,14 @@ fn main() -> std::process::ExitCode {
             eprintln!("quire: warning: cannot re-run with OMP_THREAD_LIMIT=1 ({err}); continuing");
         }
     }
-    let args = cli::Cli::parse();
+    let args = cli::Cli::try_parse().unwrap_or_else(|err| {
+        // `quire process` keeps 2 for bad input, as ocrmypdf does, so its usage errors are 1.
+        if err.use_stderr() && cli::process::is_process_command_line() {
+            let _ = err.print();
+            std::process::exit(cli::process::ProcessExit::BadArgs.code().into());
+        }
+        err.exit()
+    });
     if args.command.is_filter() {
         restore_default_sigpipe();
     }

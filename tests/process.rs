@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use quire_testkit::synth;
 use serde_json::Value;
 
-use crate::util::{Home, corpus, describe, stderr};
+use crate::util::{Home, corpus, describe, quire, stderr, stdout};
 
 fn tool(name: &str, args: &[&str]) -> Output {
     Command::new(name)
@@ -386,14 +386,15 @@ fn refused_inputs_name_file_page_reason_and_leave_no_output() {
     let bomb = dir.join("bomb.tif");
     std::fs::write(&bomb, bomb_tiff()).unwrap();
 
-    let cases: [(&Path, &str, &str); 5] = [
-        (&notes, "notes.png", "pipeline.decode.unsupported"),
-        (&encrypted, "locked.pdf", "pipeline.decode.encrypted"),
-        (&cut, "cut.png, page 1", "pipeline.decode."),
-        (&corrupt, "garbled.pdf", "pipeline.decode."),
-        (&bomb, "bomb.tif, page 1", "pipeline.decode.too_large"),
+    // OCRmyPDF's exit codes: 2 input file error, 8 encrypted PDF.
+    let cases: [(&Path, &str, &str, i32); 5] = [
+        (&notes, "notes.png", "pipeline.decode.unsupported", 2),
+        (&encrypted, "locked.pdf", "pipeline.decode.encrypted", 8),
+        (&cut, "cut.png, page 1", "pipeline.decode.", 2),
+        (&corrupt, "garbled.pdf", "pipeline.decode.", 2),
+        (&bomb, "bomb.tif, page 1", "pipeline.decode.too_large", 2),
     ];
-    for (bad, names, code) in cases {
+    for (bad, names, code, status) in cases {
         // The good page comes first, so a failure after real work still leaves nothing.
         let started = Instant::now();
         let out = run(
@@ -407,7 +408,7 @@ fn refused_inputs_name_file_page_reason_and_leave_no_output() {
             ],
         );
         let took = started.elapsed();
-        assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+        assert_eq!(out.status.code(), Some(status), "{}", describe(&out));
         let err = stderr(&out);
         assert!(
             err.contains(names) && err.contains(code),
@@ -515,4 +516,365 @@ fn synthetic_pages_in_every_format_read_back_with_low_cer() {
             i + 1
         );
     }
+}
+
+/// A quick page for the tests below: half an A4 page at 200 dpi, as PNG with its resolution.
+fn small_pages(dir: &Path, count: u32) -> Vec<(PathBuf, String)> {
+    let spec = synth::PageSpec {
+        dpi: 200.0,
+        paper_in: (8.27, 4.5),
+        font_pt: 12.0,
+        ..synth::PageSpec::default()
+    };
+    synth::render_article(&spec, count)
+        .unwrap()
+        .into_iter()
+        .enumerate()
+        .map(|(i, page)| {
+            let path = dir.join(format!("page{}.png", i + 1));
+            synth::write(
+                &path,
+                std::slice::from_ref(&page.image),
+                page.dpi,
+                synth::Format::Png,
+            )
+            .unwrap();
+            (path, page.truth)
+        })
+        .collect()
+}
+
+/// `cmd` runs under `umask`.
+fn with_umask(cmd: &mut Command, umask: libc::mode_t) {
+    // SAFETY: umask is async-signal-safe and touches nothing else of the child.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(move || {
+            libc::umask(umask);
+            Ok(())
+        });
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn exit_codes_are_ocrmypdfs() {
+    let home = Home::new();
+    let dir = home.path();
+    let good = corpus("baiona_color.jpg");
+    let good = good.to_str().unwrap();
+    let out_pdf = dir.join("out.pdf");
+    let out = out_pdf.to_str().unwrap();
+    let expect = |args: &[&str], status: i32, says: &[&str]| {
+        let o = run(&home, args);
+        assert_eq!(o.status.code(), Some(status), "{args:?}\n{}", describe(&o));
+        let err = stderr(&o);
+        for s in says {
+            assert!(err.contains(s), "{args:?}: expected {s:?} in\n{err}");
+        }
+        assert!(!err.contains(".part"), "a temporary file named:\n{err}");
+        assert!(!out_pdf.exists(), "{args:?} left {}", out_pdf.display());
+    };
+
+    // 1: bad arguments, where clap's own status would be 2.
+    expect(&["process", good, "-o", out, "--bogus"], 1, &["--bogus"]);
+    expect(&["process", good], 1, &["--output"]);
+    expect(
+        &["process", good, "-o", out, "--jobs", "many"],
+        1,
+        &["many"],
+    );
+    expect(
+        &["process", good, "-o", out, "--deskew", "--no-deskew"],
+        1,
+        &["--no-deskew"],
+    );
+    // Other commands keep clap's 2.
+    let o = run(&home, &["jobs", "--bogus"]);
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
+
+    // 2: input file error: a file that does not exist.
+    let gone = dir.join("gone.png");
+    expect(
+        &["process", good, gone.to_str().unwrap(), "-o", out],
+        2,
+        &["gone.png", "pipeline.input.read"],
+    );
+
+    // 3: missing dependency: a language with no traineddata, by each spelling of the flag.
+    for flag in ["--lang", "-l", "--language"] {
+        expect(
+            &["process", good, "-o", out, flag, "xqz"],
+            3,
+            &["xqz", "pipeline.ocr.init"],
+        );
+    }
+
+    // 5: file access error. Tests run as root, which reads any file whatever its mode, so the
+    // inputs that cannot be read are a folder and a path through a file.
+    let folder = dir.join("a-folder.png");
+    std::fs::create_dir(&folder).unwrap();
+    expect(
+        &["process", good, folder.to_str().unwrap(), "-o", out],
+        5,
+        &["a-folder.png"],
+    );
+    let through = dir.join("notes.txt/page.png");
+    std::fs::write(dir.join("notes.txt"), "a file, not a folder\n").unwrap();
+    expect(
+        &["process", good, through.to_str().unwrap(), "-o", out],
+        5,
+        &["notes.txt/page.png"],
+    );
+    // An output folder that does not exist is named as that folder, for each output, before
+    // any work is done.
+    let missing = dir.join("no-such-folder");
+    let in_missing = |name: &str| missing.join(name).to_string_lossy().into_owned();
+    let folder_msg = format!("the folder {} does not exist", missing.display());
+    for extra in [
+        vec!["-o", &in_missing("out.pdf")],
+        vec!["-o", out, "--report", &in_missing("r.json")],
+        vec!["-o", out, "--sidecar", &in_missing("s.txt")],
+    ] {
+        let mut args = vec!["process", good];
+        args.extend(extra.iter().copied());
+        expect(&args, 5, &[&folder_msg, "pipeline.output.folder"]);
+    }
+
+    // 9: invalid configuration.
+    let bad_config = dir.join("bad.toml");
+    std::fs::write(
+        &bad_config,
+        "data_dir = \"var\"\n[processing]\nno_such_key = 1\n",
+    )
+    .unwrap();
+    let o = quire()
+        .args(["--config", bad_config.to_str().unwrap()])
+        .args(["process", good, "-o", out])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(9), "{}", describe(&o));
+    assert!(stderr(&o).contains("no_such_key"), "{}", describe(&o));
+    let o = quire()
+        .args(["--config", dir.join("absent.toml").to_str().unwrap()])
+        .args(["process", good, "-o", out])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(9), "{}", describe(&o));
+
+    // The help lists every code.
+    let help = stdout(&home.ok(&["process", "--help"]));
+    for code in ["1 ", "2 ", "3 ", "5 ", "8 ", "9 ", "15 ", "130 "] {
+        assert!(
+            help.lines().any(|l| l.trim_start().starts_with(code)),
+            "no exit code {code} in\n{help}"
+        );
+    }
+}
+
+#[test]
+fn ctrl_c_exits_130_and_leaves_nothing() {
+    let home = Home::new();
+    let out_dir = home.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out_pdf = out_dir.join("never.pdf");
+    let linn = corpus("linn.png");
+    let linn = linn.to_str().unwrap();
+    // Enough full pages, one worker, that the run is still going when it is interrupted.
+    let mut args = vec!["process"];
+    args.extend([linn; 8]);
+    args.extend(["-o", out_pdf.to_str().unwrap(), "--jobs", "1"]);
+    let mut child = home
+        .cmd(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The temporary PDF appears once the run is under way (and Ctrl-C is caught).
+    let part = || {
+        std::fs::read_dir(&out_dir)
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".part"))
+    };
+    let started = Instant::now();
+    while !part() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the run never started"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
+    let interrupted = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", describe(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", describe(&out));
+    // It stopped after the page in hand, not after all eight (each takes seconds).
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(60),
+        "took {:?} to stop",
+        interrupted.elapsed()
+    );
+    let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn sidecar_umask_language_alias_and_warnings_summary() {
+    let home = Home::new();
+    let dir = home.path();
+    let pages = small_pages(dir, 2);
+    let blank = corpus("blank.pdf");
+    let out_pdf = dir.join("article.pdf");
+    let report = dir.join("r.json");
+    let sidecar = dir.join("article.txt");
+    let mut args: Vec<&str> = vec!["process"];
+    args.extend(pages.iter().map(|(p, _)| p.to_str().unwrap()));
+    args.push(blank.to_str().unwrap());
+    args.extend([
+        "-o",
+        out_pdf.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--sidecar",
+        sidecar.to_str().unwrap(),
+    ]);
+    let mut first = args.clone();
+    first.extend(["-l", "eng"]);
+    let mut cmd = home.cmd(&first);
+    with_umask(&mut cmd, 0o027);
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    // Every output honours the umask (the temporary files they were written as are 0600).
+    for file in [&out_pdf, &report, &sidecar] {
+        assert_eq!(mode(file), 0o640, "{} under umask 027", file.display());
+    }
+
+    let r = read_report(&report);
+    let texts: Vec<&str> = r["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    let side = std::fs::read_to_string(&sidecar).unwrap();
+    let side_pages: Vec<&str> = side.split('\u{c}').collect();
+    assert_eq!(side_pages, texts, "one form feed between pages, in order");
+    for (i, (_, truth)) in pages.iter().enumerate() {
+        let cer = synth::cer(truth, side_pages[i]);
+        assert!(cer <= 0.02, "page {}: CER {cer:.4}", i + 1);
+    }
+    assert_eq!(
+        side_pages[2].trim(),
+        "",
+        "the blank page keeps its empty place"
+    );
+
+    // The summary names each warning by page, in words and by code.
+    let said = stdout(&out);
+    assert!(
+        said.contains("page 3: blank (page.blank)"),
+        "{}",
+        describe(&out)
+    );
+    let mut expected = 0;
+    for p in r["pages"].as_array().unwrap() {
+        let n = p["output_page"].as_u64().unwrap();
+        expected += usize::from(p["blank"] == true);
+        for w in p["warnings"].as_array().unwrap() {
+            expected += 1;
+            let line = format!(
+                "page {n}: {} ({})",
+                w["message"].as_str().unwrap(),
+                w["code"].as_str().unwrap()
+            );
+            assert!(said.contains(&line), "no {line:?} in\n{said}");
+        }
+    }
+    let header = if expected == 1 {
+        "1 warning:".to_owned()
+    } else {
+        format!("{expected} warnings:")
+    };
+    assert!(said.contains(&header), "no {header:?} in\n{said}");
+
+    // A blank page removed has no place in the sidecar; `--language` is `--lang` too.
+    args.extend(["--remove-blank", "--language", "eng"]);
+    let out = run(&home, &args);
+    assert!(out.status.success(), "{}", describe(&out));
+    let side = std::fs::read_to_string(&sidecar).unwrap();
+    assert_eq!(side.matches('\u{c}').count(), 1, "{side:?}");
+    assert!(stdout(&out).contains("no warnings"), "{}", describe(&out));
+}
+
+#[test]
+fn deskew_and_rotate_pages_turn_on_what_the_config_turned_off() {
+    let home = Home::with_config("[processing]\ndeskew = false\norientation = false\n");
+    let dir = home.path();
+    let spec = synth::PageSpec {
+        dpi: 200.0,
+        paper_in: (8.27, 4.5),
+        font_pt: 12.0,
+        degradation: synth::Degradation {
+            skew_deg: 3.0,
+            ..synth::Degradation::default()
+        },
+        ..synth::PageSpec::default()
+    };
+    let pages = synth::render_article(&spec, 2).unwrap();
+    let skewed = dir.join("skewed.png");
+    synth::write(
+        &skewed,
+        std::slice::from_ref(&pages[0].image),
+        spec.dpi,
+        synth::Format::Png,
+    )
+    .unwrap();
+    let upside_down = dir.join("upside-down.png");
+    let turned = image::imageops::rotate180(&pages[1].image);
+    synth::write(&upside_down, &[turned], spec.dpi, synth::Format::Png).unwrap();
+    let out_pdf = dir.join("o.pdf");
+    let report = dir.join("r.json");
+    let base = [
+        "process",
+        skewed.to_str().unwrap(),
+        upside_down.to_str().unwrap(),
+        "-o",
+        out_pdf.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ];
+
+    let out = run(&home, &base);
+    assert!(out.status.success(), "{}", describe(&out));
+    let r = read_report(&report);
+    assert_eq!(
+        r["pages"][0]["skew"]["corrected"], false,
+        "config: no deskew"
+    );
+    assert_eq!(
+        r["pages"][1]["rotation_applied"], 0,
+        "config: no orientation"
+    );
+
+    let mut on = base.to_vec();
+    on.extend(["--deskew", "--rotate-pages"]);
+    let out = run(&home, &on);
+    assert!(out.status.success(), "{}", describe(&out));
+    let r = read_report(&report);
+    assert_eq!(
+        r["pages"][0]["skew"]["corrected"], true,
+        "{}",
+        r["pages"][0]
+    );
+    assert_eq!(r["pages"][1]["rotation_applied"], 180, "{}", r["pages"][1]);
 }

@@ -25,6 +25,10 @@ use crate::report::Report;
 /// Pages decoded at once, per worker.
 const WINDOW_PER_WORKER: usize = 2;
 
+/// How often a run waiting for its pages asks [`Progress::interrupted`]: often enough that
+/// Ctrl-C stops new pages from starting at once, rarely enough to cost nothing.
+pub const INTERRUPT_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Refuse up front a language whose traineddata is nowhere to be found, rather than after
 /// decoding the first pages. When no tessdata folder is found at all, tesseract decides.
 fn check_languages(options: &ProcessOptions) -> Result<()> {
@@ -207,16 +211,13 @@ impl Processor {
             path: output.to_owned(),
             source,
         };
-        let dir = match output.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-            _ => PathBuf::from("."),
-        };
+        let dir = crate::report::output_folder(output)?;
         let temp = tempfile::Builder::new()
             .prefix(".quire-")
             .suffix(".pdf.part")
             .permissions(crate::report::output_permissions())
             .tempfile_in(&dir)
-            .map_err(write_err)?;
+            .map_err(|e| write_err(crate::report::without_temp_path(e)))?;
         let mut writer = PdfWriter::new(BufWriter::new(temp), &self.font).map_err(write_err)?;
 
         let window = self.pool.current_num_threads() * WINDOW_PER_WORKER;
@@ -237,13 +238,27 @@ impl Processor {
         let mut ready = std::collections::BTreeMap::new();
         let (mut submitted, mut written) = (0usize, 0usize);
         let mut failure = None;
+        // Set once the run has failed or been interrupted: pages queued in the pool but not yet
+        // started are then skipped rather than processed for nothing.
+        let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
         while written < pages.len() {
+            // Asked before starting more pages, so that no page starts after the stop.
+            if failure.is_none() && progress.interrupted() {
+                failure = Some(PipelineError::Interrupted);
+                abandoned.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
             while failure.is_none() && submitted < pages.len() && submitted - written < window {
                 let (page, options, tx) =
                     (pages[submitted].clone(), self.options.clone(), tx.clone());
                 let n = submitted;
                 let lease = self.memory.acquire(page.estimated_peak_mb());
+                let abandoned = abandoned.clone();
                 self.pool.spawn(move || {
+                    if abandoned.load(std::sync::atomic::Ordering::SeqCst) {
+                        // The run's own error is already recorded; this one is never shown.
+                        let _ = tx.send((n, Ok(Err(PipelineError::Interrupted))));
+                        return;
+                    }
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         page_steps::process(&page, &options)
                     }));
@@ -257,7 +272,13 @@ impl Processor {
             if failure.is_some() && ready.len() + written >= submitted {
                 break;
             }
-            let (n, page) = rx.recv().expect("a page task always sends its result");
+            let (n, page) = match rx.recv_timeout(INTERRUPT_POLL) {
+                Ok(received) => received,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    unreachable!("`tx` is held here, so the channel stays open")
+                }
+            };
             let page = page.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             ready.insert(n, page);
             while let Some(page) = ready.remove(&written) {
@@ -267,6 +288,7 @@ impl Processor {
                     Err(e) => {
                         // Let the pages in flight finish before the error ends the run.
                         failure.get_or_insert(e);
+                        abandoned.store(true, std::sync::atomic::Ordering::SeqCst);
                         continue;
                     }
                 };
@@ -316,6 +338,10 @@ impl Processor {
             ),
             created: time::OffsetDateTime::now_utc(),
         };
+        // The last chance to stop before the PDF appears.
+        if progress.interrupted() {
+            return Err(PipelineError::Interrupted);
+        }
         let (buffered, written) = writer.finish(&info).map_err(write_err)?;
         let temp = buffered
             .into_inner()

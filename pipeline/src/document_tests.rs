@@ -171,6 +171,49 @@ fn a_failing_page_leaves_no_output_at_all() {
     assert!(names.iter().all(|n| n.ends_with(".png")), "{names:?}");
 }
 
+/// A caller that asks the run to stop once the first page is done (`quire process` on Ctrl-C),
+/// counting the pages it is told of.
+struct StopAfterFirstPage(std::sync::atomic::AtomicUsize);
+
+impl crate::Progress for StopAfterFirstPage {
+    fn page_done(&self, _done: usize) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn interrupted(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+}
+
+#[test]
+fn an_interrupted_run_stops_between_pages_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = synth::render_page(&small_spec(8, 0.0)).unwrap();
+    let input = write_png(dir.path(), "page.png", &page.image, 200.0);
+    let inputs = vec![input; 6];
+    let out = dir.path().join("out.pdf");
+    let processor = Processor::new(ProcessOptions {
+        jobs: 1,
+        ..ProcessOptions::default()
+    })
+    .unwrap();
+    let stop = StopAfterFirstPage(std::sync::atomic::AtomicUsize::new(0));
+    let err = processor.process(&inputs, &out, &stop).unwrap_err();
+    // The page in flight is let finish but not written; none starts after the stop.
+    assert_eq!(stop.0.into_inner(), 1, "pages done after the stop");
+    assert!(
+        matches!(err, crate::PipelineError::Interrupted),
+        "{err}: {}",
+        err.code()
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!out.exists());
+    assert_eq!(names, ["page.png"], "no output, no temporary file");
+}
+
 /// Where `pdftotext -bbox` puts each word: (text, xMin, yMin, xMax, yMax) in points.
 fn pdftotext_boxes(pdf: &Path) -> Vec<(String, f32, f32, f32, f32)> {
     let out = Command::new("pdftotext")

@@ -98,6 +98,17 @@ pub enum PipelineError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The output's folder is missing or not a folder: named as such, not as the temporary file
+    /// the output is first written to.
+    #[error("cannot write {path}: the folder {dir} {problem}")]
+    OutputFolder {
+        path: PathBuf,
+        dir: PathBuf,
+        problem: String,
+    },
+    /// The caller asked the run to stop (`quire process` on Ctrl-C); nothing was written.
+    #[error("interrupted; no PDF written")]
+    Interrupted,
     #[error("barcode `{text}` cannot be drawn as {symbology}: {reason}")]
     BarcodeEncode {
         text: String,
@@ -126,6 +137,8 @@ impl PipelineError {
             Self::Ocr { .. } => "pipeline.ocr.failed",
             Self::AllPagesRemoved => "pipeline.output.all_pages_removed",
             Self::Write { .. } => "pipeline.output.write",
+            Self::OutputFolder { .. } => "pipeline.output.folder",
+            Self::Interrupted => "pipeline.interrupted",
             // These two kept the codes they had when barcodes and fingerprints were intake's.
             Self::BarcodeEncode { .. } => "intake.barcode.encode",
             Self::CorruptFingerprint { .. } => "intake.similarity.corrupt_fingerprint",

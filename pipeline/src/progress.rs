@@ -6,6 +6,12 @@ pub trait Progress: Sync {
     fn start(&self, _total_pages: usize) {}
     fn page_done(&self, _done: usize) {}
     fn finish(&self) {}
+    /// Asked between pages (and at least every [`crate::document::INTERRUPT_POLL`]): whether the caller
+    /// wants the run to stop. The run then ends with [`crate::PipelineError::Interrupted`],
+    /// leaving no output. The one place a caller can reach into a run, so it lives here.
+    fn interrupted(&self) -> bool {
+        false
+    }
 }
 
 /// Reports nothing.

@@ -2,9 +2,11 @@
 //! for the daemon, which holds pages with warnings for review and compares printed page numbers
 //! with the pages a request asked for.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+
+use crate::error::PipelineError;
 
 use crate::imaging::quality::QualityWarning;
 use crate::pdf::ImageEncoding;
@@ -161,27 +163,96 @@ impl Report {
     }
 
     /// Write the JSON report to `path`, all or nothing (temporary file, then rename).
-    pub fn write_json(&self, path: &std::path::Path) -> std::io::Result<()> {
-        use std::io::Write;
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        let mut temp = tempfile::Builder::new()
-            .prefix(".quire-")
-            .suffix(".json.part")
-            .permissions(output_permissions())
-            .tempfile_in(dir)?;
-        temp.write_all(self.to_json().as_bytes())?;
-        temp.as_file().sync_all()?;
-        temp.persist(path).map_err(|e| e.error)?;
-        Ok(())
+    pub fn write_json(&self, path: &Path) -> crate::error::Result<()> {
+        write_output(path, ".json.part", self.to_json().as_bytes())
+    }
+
+    /// The OCR text of the pages in the PDF, in its order, one form feed (U+000C) between pages:
+    /// OCRmyPDF's `--sidecar` format, which `pdftotext` also writes. A blank page kept in the PDF
+    /// keeps its (empty) place; removed pages and barcode sheets have none.
+    pub fn sidecar_text(&self) -> String {
+        let mut pages: Vec<&PageReport> = self
+            .pages
+            .iter()
+            .filter(|p| p.output_page.is_some())
+            .collect();
+        pages.sort_by_key(|p| p.output_page);
+        pages
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\u{c}")
+    }
+
+    /// Write [`Report::sidecar_text`] to `path`, all or nothing.
+    pub fn write_sidecar(&self, path: &Path) -> crate::error::Result<()> {
+        write_output(path, ".txt.part", self.sidecar_text().as_bytes())
+    }
+}
+
+/// Write one output file all or nothing: a temporary file beside it, then a rename.
+fn write_output(path: &Path, suffix: &str, bytes: &[u8]) -> crate::error::Result<()> {
+    use std::io::Write;
+    let write_err = |source: std::io::Error| PipelineError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = output_folder(path)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".quire-")
+        .suffix(suffix)
+        .permissions(output_permissions())
+        .tempfile_in(dir)
+        .map_err(|e| write_err(without_temp_path(e)))?;
+    temp.write_all(bytes).map_err(write_err)?;
+    temp.as_file().sync_all().map_err(write_err)?;
+    temp.persist(path).map_err(|e| write_err(e.error))?;
+    Ok(())
+}
+
+/// The folder an output file goes into, checked: a missing folder is reported as that folder,
+/// not as the temporary file that could not be created in it. Callers may check every output
+/// before a long run, so that it fails at once rather than after the work.
+pub fn output_folder(path: &Path) -> crate::error::Result<PathBuf> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let problem = match std::fs::metadata(&dir) {
+        Ok(meta) if meta.is_dir() => return Ok(dir),
+        Ok(_) => "is not a folder".to_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist".to_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            "is not a folder (a file is in its path)".to_owned()
+        }
+        Err(e) => format!("cannot be reached: {e}"),
+    };
+    Err(PipelineError::OutputFolder {
+        path: path.to_owned(),
+        dir,
+        problem,
+    })
+}
+
+/// tempfile names the temporary file in its errors (`... at path "/x/.quire-1a2b.pdf.part"`);
+/// the person asked for another file, so only the cause is kept.
+pub(crate) fn without_temp_path(e: std::io::Error) -> std::io::Error {
+    let os_error = e.raw_os_error().or_else(|| {
+        e.get_ref()
+            .and_then(|wrapped| wrapped.source())
+            .and_then(|cause| cause.downcast_ref::<std::io::Error>())
+            .and_then(std::io::Error::raw_os_error)
+    });
+    match os_error {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::from(e.kind()),
     }
 }
 
 /// The mode an output file is created with: 0666 less the process's umask, as any tool's
-/// output. A temporary file would otherwise keep its private 0600 after the rename. Where
-/// outputs must stay private (the daemon's spool), the folder they are written into is.
+/// output (tempfile passes it to open(2), which applies the umask). A temporary file would
+/// otherwise keep its private 0600 after the rename. Where outputs must stay private (the
+/// daemon's spool), the folder they are written into is.
 pub(crate) fn output_permissions() -> std::fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     std::fs::Permissions::from_mode(0o666)

@@ -10,7 +10,7 @@ mod job;
 mod links;
 pub mod logging;
 mod nodes;
-mod process;
+pub mod process;
 mod report;
 mod request;
 mod scan;
@@ -135,6 +135,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let source = config::Source::resolve(cli.config.as_deref());
     match cli.command {
         Command::Config(cmd) => config_cmd::run(cmd, &source),
+        // Loads the configuration itself: a bad one has its own exit code there (9).
+        Command::Process(args) => Ok(process::run(args, &source)),
         command => {
             let loaded = LoadedConfig::load(&source).map_err(|errs| anyhow::anyhow!("{errs}"))?;
             match command {
@@ -150,7 +152,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Similar(args) => similar::run(args, &loaded),
                 Command::Trace(args) => trace::run(args, &loaded),
                 Command::Request(cmd) => request::run(cmd, &loaded),
-                Command::Process(args) => process::run(args, &loaded),
+                Command::Process(_) => unreachable!("handled above"),
                 Command::Stamp(args) => stamp::run(args, &loaded),
                 Command::Scan(args) => scan::run(args, &loaded),
                 Command::Deliveries(args) => compliance_cmd::list(args, &loaded),

@@ -16,6 +16,14 @@
 //! sweep (how far the peak stands out from the floor, and whether a rival peak exists) gives the
 //! confidence. Orientation by quarter turns is not handled here.
 //!
+//! # Compared with Leptonica
+//! Leptonica's `pixFindSkewSweepAndSearch` (linked already, through tesseract) was measured on
+//! the pages of `deskew_tests.rs` by `examples/deskew_compare.rs` (BENCHMARKS.md, "Skew
+//! estimation"): over 22 pages, this module's mean error is 0.004° and its worst 0.020°;
+//! Leptonica's are 0.030° and 0.168°, and it was unsure (confidence below 3) of two of the four
+//! small 150-dpi pages. Leptonica is only better on the real scan turned by a known angle
+//! (0.003° against 0.017°, both far inside the 0.1° bound). This estimator is kept.
+//!
 //! Rotation keeps the page size (the physical page does not change), fills with white and uses
 //! bilinear interpolation (see `rotate`); bilevel pages are rotated in grey and thresholded back
 //! to two levels, which keeps strokes smoother than turning the bits directly.
