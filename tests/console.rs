@@ -968,8 +968,10 @@ fn a_technician_reviews_a_held_job_matches_and_releases_it() {
         "Journal of Tests",
         "--issn",
         "1234-5679",
+        // CCG: a copy the rule of five counts, so the redelivery below can show it is not
+        // counted twice.
         "--basis",
-        "ccl",
+        "ccg",
     ]);
     let _d = start_daemon(&home, port);
     // No request in the name: the scan is processed, then held for a person to match.

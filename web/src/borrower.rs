@@ -530,3 +530,80 @@ fn human_size(bytes: i64) -> String {
         format!("{} KB", (bytes + 1023) / 1024)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(pages: i64) -> Delivery {
+        Delivery {
+            id: "dlv_1".into(),
+            request_id: "TN1".into(),
+            job_id: None,
+            document_sha256: String::new(),
+            stamped_sha256: String::new(),
+            basis: quire_domain::Basis::Ccg,
+            state: quire_domain::DeliveryState::Active,
+            hold_reason: None,
+            file_name: "TN1.pdf".into(),
+            bytes: 1,
+            page_count: pages,
+            recipient: "Ada".into(),
+            library: None,
+            created_at: Timestamp::UNIX_EPOCH,
+            purged_at: None,
+        }
+    }
+
+    fn request(volume: Option<&str>, issue: Option<&str>, year: Option<i32>) -> Request {
+        Request {
+            id: "TN1".into(),
+            patron_name: "Ada".into(),
+            patron_email: "ada@example.org".into(),
+            library: None,
+            title: Some("Journal of Tests".into()),
+            issn: None,
+            isbn: None,
+            article: Some("On tests".into()),
+            author: None,
+            year,
+            volume: volume.map(String::from),
+            issue: issue.map(String::from),
+            pages: None,
+            basis: quire_domain::Basis::Ccg,
+            basis_reference: None,
+            link_days: None,
+            link_downloads: None,
+            created_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    fn row(rows: &[(&'static str, String)], label: &str) -> Option<String> {
+        rows.iter()
+            .find(|(k, _)| *k == label)
+            .map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn the_citation_shows_only_what_is_known_as_a_citation_gives_it() {
+        let d = delivery(12);
+        let full = citation_rows(&d, Some(&request(Some("12"), Some("3"), Some(2019))));
+        assert_eq!(
+            row(&full, "Volume (issue), year").as_deref(),
+            Some("12(3) (2019)")
+        );
+        let vol = citation_rows(&d, Some(&request(Some("12"), None, None)));
+        assert_eq!(row(&vol, "Volume").as_deref(), Some("12"));
+        let year = citation_rows(&d, Some(&request(None, None, Some(2019))));
+        assert_eq!(row(&year, "Year").as_deref(), Some("2019"));
+        let none = citation_rows(&d, Some(&request(None, None, None)));
+        assert!(
+            none.iter()
+                .all(|(k, _)| !k.contains("Volume") && !k.contains("Year")),
+            "{none:?}"
+        );
+        assert_eq!(row(&full, "Pages delivered").as_deref(), Some("12 pages"));
+        let one = citation_rows(&delivery(1), None);
+        assert_eq!(row(&one, "Pages delivered").as_deref(), Some("1 page"));
+    }
+}
