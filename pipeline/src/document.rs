@@ -337,6 +337,7 @@ impl Processor {
                 env!("CARGO_PKG_VERSION")
             ),
             created: time::OffsetDateTime::now_utc(),
+            lang: crate::pdf::writer::pdf_lang(&options.languages),
         };
         // The last chance to stop before the PDF appears.
         if progress.interrupted() {

@@ -295,6 +295,7 @@ fn the_text_layer_gives_back_every_word_with_its_diacritics_and_supplementary_ch
         title: "Ærø test".into(),
         producer: "test".into(),
         created: time::OffsetDateTime::now_utc(),
+        lang: Some("en".into()),
     };
     writer.finish(&info).unwrap();
 

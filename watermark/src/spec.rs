@@ -53,6 +53,19 @@ pub struct Citation {
     pub pages: String,
 }
 
+impl Citation {
+    /// The copy's title for a reader's window and screen reader: the article or chapter, with
+    /// the periodical or book after it when both are known.
+    pub fn document_title(&self) -> String {
+        match (self.article.trim(), self.title.trim()) {
+            ("", "") => String::new(),
+            (a, "") => a.to_string(),
+            ("", t) => t.to_string(),
+            (a, t) => format!("{a} ({t})"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Recipient {
     pub name: String,

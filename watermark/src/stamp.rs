@@ -186,6 +186,7 @@ pub fn stamp_pdf(input: &[u8], stamp: &Stamp) -> Result<Vec<u8>, WatermarkError>
 
     insert_cover(&mut doc, cover_w, cover_h, cover_ops, &font_entries)?;
     embed_metadata(&mut doc, &stamp.delivery_id, &stamp.texts.notice)?;
+    crate::trace::set_title(&mut doc, &stamp.citation.document_title());
 
     let mut out = Vec::with_capacity(input.len() + 64 * 1024);
     doc.save_to(&mut out)

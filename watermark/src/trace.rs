@@ -123,6 +123,51 @@ pub fn find_delivery_ids(pdf: &[u8]) -> Result<Vec<String>, WatermarkError> {
         .collect())
 }
 
+/// The copy's title in the Info dictionary (what a reader's window and a screen reader name),
+/// and `DisplayDocTitle` so viewers show it instead of the file name; the input's `/Lang` is
+/// kept. An empty title leaves the input's.
+pub(crate) fn set_title(doc: &mut Document, title: &str) {
+    if title.is_empty() {
+        return;
+    }
+    let value = text_object(title);
+    let info_id = match doc.trailer.get(b"Info").and_then(Object::as_reference) {
+        Ok(id) => id,
+        Err(_) => {
+            let id = doc.add_object(Dictionary::new());
+            doc.trailer.set("Info", id);
+            id
+        }
+    };
+    if let Ok(info) = doc.get_dictionary_mut(info_id) {
+        info.set("Title", value);
+    }
+    if let Ok(root) = doc.trailer.get(b"Root").and_then(Object::as_reference)
+        && let Ok(catalog) = doc.get_dictionary_mut(root)
+    {
+        let mut prefs = catalog
+            .get(b"ViewerPreferences")
+            .and_then(Object::as_dict)
+            .cloned()
+            .unwrap_or_default();
+        prefs.set("DisplayDocTitle", Object::Boolean(true));
+        catalog.set("ViewerPreferences", Object::Dictionary(prefs));
+    }
+}
+
+/// A PDF text string: PDFDocEncoding for ASCII, else UTF-16BE with its byte order mark.
+fn text_object(text: &str) -> Object {
+    if text.is_ascii() {
+        Object::String(text.as_bytes().to_vec(), StringFormat::Literal)
+    } else {
+        let mut bytes = vec![0xFE, 0xFF];
+        for unit in text.encode_utf16() {
+            bytes.extend_from_slice(&unit.to_be_bytes());
+        }
+        Object::String(bytes, StringFormat::Hexadecimal)
+    }
+}
+
 /// Writes the id into the file identifier, the Info dictionary and the XMP metadata.
 pub(crate) fn embed_metadata(
     doc: &mut Document,

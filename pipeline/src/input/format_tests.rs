@@ -814,6 +814,7 @@ fn ccitt_group3_pdfs_decode_as_poppler_renders_them_and_pass_through() {
                 title: name.clone(),
                 producer: "test".into(),
                 created: time::OffsetDateTime::now_utc(),
+                lang: None,
             })
             .unwrap();
         let check = Command::new("qpdf")

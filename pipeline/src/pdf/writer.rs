@@ -44,6 +44,45 @@ pub struct DocumentInfo {
     pub title: String,
     pub producer: String,
     pub created: time::OffsetDateTime,
+    /// The document's language for screen readers (`/Lang`, BCP 47), from the OCR languages
+    /// ([`pdf_lang`]); `None` leaves it unstated.
+    pub lang: Option<String>,
+}
+
+/// The BCP 47 tag of the first of tesseract's languages (`eng+deu` → `en`), for `/Lang`.
+/// Only languages whose tag is certain are named; others leave `/Lang` out rather than guess.
+pub fn pdf_lang(tesseract_languages: &str) -> Option<String> {
+    let first = tesseract_languages.split('+').next()?.trim();
+    let tag = match first {
+        "eng" => "en",
+        "deu" => "de",
+        "fra" => "fr",
+        "spa" => "es",
+        "ita" => "it",
+        "por" => "pt",
+        "nld" => "nl",
+        "swe" => "sv",
+        "dan" => "da",
+        "nor" => "no",
+        "fin" => "fi",
+        "pol" => "pl",
+        "ces" => "cs",
+        "hun" => "hu",
+        "tur" => "tr",
+        "rus" => "ru",
+        "ukr" => "uk",
+        "ell" => "el",
+        "grc" => "grc",
+        "lat" => "la",
+        "heb" => "he",
+        "ara" => "ar",
+        "jpn" => "ja",
+        "kor" => "ko",
+        "chi_sim" => "zh-Hans",
+        "chi_tra" => "zh-Hant",
+        _ => return None,
+    };
+    Some(tag.to_string())
 }
 
 pub struct PdfWriter<W: Write> {
@@ -194,6 +233,17 @@ impl<W: Write> PdfWriter<W> {
         let mut catalog = Dictionary::new();
         catalog.set("Type", Object::Name(b"Catalog".to_vec()));
         catalog.set("Pages", Object::Reference((self.pages_id, 0)));
+        // Screen readers: the language, and the title (not the file name) as the window's.
+        if let Some(lang) = &info.lang {
+            catalog.set("Lang", text_string(lang));
+        }
+        catalog.set(
+            "ViewerPreferences",
+            Object::Dictionary(Dictionary::from_iter([(
+                "DisplayDocTitle",
+                Object::Boolean(true),
+            )])),
+        );
         let catalog_id = self.add(&Object::Dictionary(catalog))?;
 
         let mut info_dict = Dictionary::new();

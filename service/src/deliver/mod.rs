@@ -368,7 +368,7 @@ impl Deliverer {
             quire_domain::compliance::Verdict::Hold => tracing::warn!(
                 delivery = %delivery_id,
                 "delivery HELD for copyright review (copy {} of this work for this library in {}); \
-                 a compliance officer must run `quire delivery release {delivery_id} --reason ...`",
+                 a compliance officer releases it (console: Held deliveries; or `quire delivery release {delivery_id} --reason ...`)",
                 compliance.nth,
                 compliance.year
             ),
