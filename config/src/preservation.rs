@@ -41,8 +41,10 @@ impl LoadedConfig {
 }
 
 pub(crate) fn resolve(c: &mut PreservationConfig, base: &Path) {
+    // An empty path stays empty, for `validate` to refuse (joined, it would be the base).
     if let Some(p) = &mut c.path
         && p.is_relative()
+        && !p.as_os_str().is_empty()
     {
         *p = base.join(&*p);
     }
@@ -52,6 +54,52 @@ pub(crate) fn validate(c: &PreservationConfig, errors: &mut Vec<String>) {
     if let Some(p) = &c.path
         && p.as_os_str().is_empty()
     {
-        errors.push("[preservation] path: must not be empty (leave it out for <data_dir>/preservation)".into());
+        errors.push(
+            "[preservation] path: must not be empty (leave it out for <data_dir>/preservation)"
+                .into(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{LoadedConfig, Source};
+
+    fn load(text: &str) -> Result<LoadedConfig, String> {
+        LoadedConfig::from_str(text, &Source::Embedded, std::iter::empty())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn off_by_default_under_the_data_dir_and_a_relative_path_resolves() {
+        let loaded = load("data_dir = \"/srv/quire\"\n").unwrap();
+        assert!(!loaded.config.preservation.enabled);
+        assert_eq!(
+            loaded.preservation_dir(),
+            std::path::Path::new("/srv/quire/preservation")
+        );
+        let loaded =
+            load("[preservation]\nenabled = true\npath = \"bags\"\nformat = \"bagit\"\n").unwrap();
+        assert!(loaded.preservation_dir().is_absolute());
+        assert!(loaded.preservation_dir().ends_with("bags"));
+    }
+
+    /// An unknown format, an unknown key and an empty path are each named, with the other
+    /// sections' errors in the same report.
+    #[test]
+    fn bad_keys_and_values_are_named_with_the_rest() {
+        let err = load("[preservation]\nformat = \"zip\"\n[links]\ndays = 0\n").unwrap_err();
+        assert!(
+            err.contains("[preservation]") && err.contains("zip"),
+            "{err}"
+        );
+        assert!(err.contains("[links] days"), "{err}");
+        let err = load("[preservation]\nenable = true\n").unwrap_err();
+        assert!(
+            err.contains("[preservation]") && err.contains("enable"),
+            "{err}"
+        );
+        let err = load("[preservation]\npath = \"\"\n").unwrap_err();
+        assert!(err.contains("[preservation] path"), "{err}");
     }
 }

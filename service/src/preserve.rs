@@ -191,20 +191,25 @@ pub fn preserve(
 
     let root = config.preservation_dir();
     let expected_pdf = job.output_sha256.as_deref().unwrap_or_default();
-    let written = write_bag(&root, &job.id, |bag| {
-        for (path, name) in &sources {
-            bag.copy(&format!("{ORIGINALS_DIR}/{name}"), path)?;
-        }
-        let pdf = bag.copy(PROCESSED_NAME, output)?;
-        anyhow::ensure!(
-            pdf == expected_pdf,
-            "job {}: the processed PDF {} has SHA-256 {pdf}, not the {expected_pdf} recorded",
-            job.id,
-            output.display()
-        );
-        bag.write(REPORT_NAME, &report)?;
-        Ok(())
-    }, &info)?;
+    let written = write_bag(
+        &root,
+        &job.id,
+        |bag| {
+            for (path, name) in &sources {
+                bag.copy(&format!("{ORIGINALS_DIR}/{name}"), path)?;
+            }
+            let pdf = bag.copy(PROCESSED_NAME, output)?;
+            anyhow::ensure!(
+                pdf == expected_pdf,
+                "job {}: the processed PDF {} has SHA-256 {pdf}, not the {expected_pdf} recorded",
+                job.id,
+                output.display()
+            );
+            bag.write(REPORT_NAME, &report)?;
+            Ok(())
+        },
+        &info,
+    )?;
 
     let mut event = NewEvent::new(actor, Action::JobPreserved)
         .subject("job", &job.id)
@@ -394,8 +399,7 @@ impl BagWriter {
         }
         out.sync_all()?;
         let hash = hex::encode(hasher.finalize());
-        self.manifest
-            .insert(format!("data/{name}"), hash.clone());
+        self.manifest.insert(format!("data/{name}"), hash.clone());
         Ok(hash)
     }
 
@@ -482,8 +486,9 @@ fn write_bag(
             return Err(anyhow::Error::from(e).context(format!("renaming into {}", dest.display())));
         }
         if replacing {
-            std::fs::remove_dir_all(&aside)
-                .with_context(|| format!("removing the earlier bag, moved to {}", aside.display()))?;
+            std::fs::remove_dir_all(&aside).with_context(|| {
+                format!("removing the earlier bag, moved to {}", aside.display())
+            })?;
         }
         Ok(Preserved {
             path: dest,
@@ -808,10 +813,16 @@ mod tests {
         assert_eq!(ok.files, 4);
         assert_eq!(ok.bytes, 14 + 14 + 18 + 2);
         let info = std::fs::read_to_string(bag.join("bag-info.txt")).unwrap();
-        assert!(info.contains("Source-Organization: Example Library\n"), "{info}");
+        assert!(
+            info.contains("Source-Organization: Example Library\n"),
+            "{info}"
+        );
         assert!(info.contains("Payload-Oxum: 48.4\n"), "{info}");
         let manifest = std::fs::read_to_string(bag.join("manifest-sha256.txt")).unwrap();
-        assert!(manifest.contains("data/originals/odd%25name%0Ax.tif"), "{manifest}");
+        assert!(
+            manifest.contains("data/originals/odd%25name%0Ax.tif"),
+            "{manifest}"
+        );
         let left: Vec<_> = std::fs::read_dir(tmp.path().join("bags"))
             .unwrap()
             .map(|e| e.unwrap().file_name())
@@ -839,8 +850,14 @@ mod tests {
         let problems = verify(&bag).unwrap_err();
         let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         let has = |needle: &str| text.iter().any(|t| t.contains(needle));
-        assert!(has("data/processed.pdf: listed in manifest-sha256.txt but missing"), "{text:?}");
-        assert!(has("data/extra.txt: in the payload but not in manifest-sha256.txt"), "{text:?}");
+        assert!(
+            has("data/processed.pdf: listed in manifest-sha256.txt but missing"),
+            "{text:?}"
+        );
+        assert!(
+            has("data/extra.txt: in the payload but not in manifest-sha256.txt"),
+            "{text:?}"
+        );
         assert!(has("bag-info.txt: Payload-Oxum is 48.4"), "{text:?}");
 
         // A changed tag file is caught by the tag manifest.
@@ -875,10 +892,7 @@ mod tests {
             ],
             "languages": "eng",
         });
-        let n = withhold(
-            &mut report,
-            &["Nguyễn Thị Minh Khai", "minh@example.org"],
-        );
+        let n = withhold(&mut report, &["Nguyễn Thị Minh Khai", "minh@example.org"]);
         assert_eq!(n, 2);
         let text = report.to_string();
         assert!(!text.to_lowercase().contains("minh"), "{text}");
