@@ -266,3 +266,74 @@ fn quire_preserve_writes_a_bag_by_hand_with_the_scans_provenance() {
         "the earlier bag stays"
     );
 }
+
+/// A batch of two requests: each document gets its own bag, holding the whole batch scan as
+/// its originals, and the scan leaves the spool only once both bags are written.
+#[test]
+fn each_document_of_a_batch_has_a_bag_of_the_whole_scan() {
+    use crate::intake::{article_page, save_png_with_dpi};
+    use quire_pipeline::barcode::{Symbology, sheet};
+    let (home, port) = daemon_home("[preservation]\nenabled = true\n");
+    add_request(&home, "TN750", &[]);
+    add_request(&home, "TN751", &[]);
+    let _d = start_daemon(&home, port);
+    let staging = home.path().join("staging/batch");
+    std::fs::create_dir_all(&staging).unwrap();
+    let paper = (6.0, 8.0);
+    let pages = [
+        sheet("TN750", Symbology::Code128, 200.0, paper).unwrap(),
+        article_page(21, 1, 200.0, 0.0),
+        sheet("TN751", Symbology::Code128, 200.0, paper).unwrap(),
+        article_page(22, 1, 200.0, 0.0),
+    ];
+    for (i, p) in pages.iter().enumerate() {
+        save_png_with_dpi(p, &staging.join(format!("p{i}.png")), 200.0);
+    }
+    std::fs::rename(&staging, home.path().join("var/inbox/batch")).unwrap();
+    wait_until(
+        Duration::from_secs(180),
+        "both documents are delivered",
+        || {
+            jobs(&home)
+                .iter()
+                .filter(|j| j["state"] == "delivered")
+                .count()
+                == 2
+        },
+    );
+    let all = jobs(&home);
+    let batch = all.iter().find(|j| j["parent_job"].is_null()).unwrap();
+    let spool = PathBuf::from(batch["spool_path"].as_str().unwrap());
+    wait_until(
+        Duration::from_secs(30),
+        "the batch scan leaves the spool",
+        || !spool.join("batch").exists(),
+    );
+    for doc in all.iter().filter(|j| !j["parent_job"].is_null()) {
+        let id = doc["id"].as_str().unwrap();
+        let bag = home.path().join("var/preservation").join(id);
+        let originals: Vec<String> = files_in(&bag.join("data/originals"))
+            .iter()
+            .map(|f| f.strip_prefix(&bag).unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            originals,
+            (0..4)
+                .map(|i| format!("data/originals/batch/p{i}.png"))
+                .collect::<Vec<_>>()
+        );
+        let info = std::fs::read_to_string(bag.join("bag-info.txt")).unwrap();
+        let request = doc["request_id"].as_str().unwrap();
+        assert!(
+            info.contains(&format!("External-Identifier: request {request}"))
+                && info.contains(&format!(
+                    "cut from batch scan {}",
+                    batch["id"].as_str().unwrap()
+                )),
+            "{info}"
+        );
+        let theirs = bagit_validate(&bag);
+        assert!(theirs.status.success(), "bagit.py: {}", describe(&theirs));
+        assert_no_reader_data(&bag);
+    }
+}
