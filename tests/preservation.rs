@@ -337,3 +337,36 @@ fn each_document_of_a_batch_has_a_bag_of_the_whole_scan() {
         assert_no_reader_data(&bag);
     }
 }
+
+/// A bag that cannot be written does not hold back the delivery; the originals stay in the
+/// spool instead, and `quire preserve JOB` writes the bag once the cause is gone.
+#[test]
+fn when_the_bag_cannot_be_written_the_originals_stay_for_quire_preserve() {
+    let (home, port) = daemon_home("[preservation]\nenabled = true\npath = \"shelf/bags\"\n");
+    add_request(&home, "TN760", &[]);
+    let d = start_daemon(&home, port);
+    // Where the daemon's bags' folder should be made, a file: its worker cannot create it.
+    // The configuration would refuse that, so the commands below get it without the path
+    // (bags in <data_dir>/preservation); the daemon read its own at start.
+    std::fs::write(home.path().join("shelf"), b"not a folder").unwrap();
+    let config = std::fs::read_to_string(home.config_path()).unwrap();
+    std::fs::write(
+        home.config_path(),
+        config.replace("path = \"shelf/bags\"\n", ""),
+    )
+    .unwrap();
+    std::fs::copy(corpus("ccitt.pdf"), home.path().join("var/inbox/TN760.pdf")).unwrap();
+    let job = wait_settled(&home);
+    drop(d);
+    assert_eq!(job["state"], "delivered", "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    let spool = PathBuf::from(job["spool_path"].as_str().unwrap());
+    assert!(spool.join("TN760.pdf").is_file(), "the original stays");
+    let log = stdout(&home.ok(&["audit", "export", "--action", "job.preserved"]));
+    assert!(log.trim().is_empty(), "{log}");
+
+    home.ok(&["preserve", &id]);
+    let bag = home.path().join("var/preservation").join(&id);
+    let theirs = bagit_validate(&bag);
+    assert!(theirs.status.success(), "bagit.py: {}", describe(&theirs));
+}
