@@ -573,7 +573,7 @@ fn a_settled_but_incomplete_scan_waits_for_its_end() {
     assert_ne!(job["state"], "failed", "{job}");
 }
 
-fn article_page(seed: u64, page: u32, dpi: f32, skew: f32) -> image::GrayImage {
+pub(crate) fn article_page(seed: u64, page: u32, dpi: f32, skew: f32) -> image::GrayImage {
     use quire_testkit::synth::{Degradation, PageSpec, render_page};
     let spec = PageSpec {
         seed,

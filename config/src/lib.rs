@@ -17,6 +17,7 @@ mod env;
 mod intake;
 pub mod iso18626;
 mod load;
+pub mod preservation;
 pub mod processing;
 pub mod review;
 pub mod scanner;

@@ -234,6 +234,7 @@ fn parse_sections(mut table: Table, errors: &mut Vec<String>) -> Config {
         compliance: section(&mut table, "compliance", errors),
         iso18626: section(&mut table, "iso18626", errors),
         review: section(&mut table, "review", errors),
+        preservation: section(&mut table, "preservation", errors),
     };
     for key in table.keys() {
         errors.push(format!("unknown key `{key}` at the top level"));
@@ -279,6 +280,7 @@ fn resolve_paths(config: &mut Config, base: &Path) {
     if let Some(p) = &mut config.links.key_file {
         abs(p);
     }
+    super::preservation::resolve(&mut config.preservation, base);
 }
 
 fn validate(config: &Config, errors: &mut Vec<String>) {
@@ -337,6 +339,12 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
     super::intake::validate(&config.intake, errors);
     super::iso18626::validate(&config.iso18626, errors);
     super::review::validate(&config.review, errors);
+    super::preservation::validate(&config.preservation, errors);
+    if config.preservation.enabled
+        && let Some(p) = &config.preservation.path
+    {
+        check_creatable("[preservation] path", p, errors);
+    }
     let links = &config.links;
     if links.days == 0 || links.downloads == 0 {
         errors.push("[links] days and downloads must be at least 1".into());

@@ -32,6 +32,7 @@ pub struct Config {
     pub compliance: ComplianceConfig,
     pub iso18626: Iso18626Config,
     pub review: super::review::ReviewConfig,
+    pub preservation: super::preservation::PreservationConfig,
 }
 
 /// `[node]`: this daemon's name and the parts of Quire it runs. One box runs all three; a

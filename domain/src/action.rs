@@ -30,6 +30,9 @@ named! {
         JobLeaseLapsed = "job.lease_lapsed",
         JobSplit = "job.split",
         JobFailed = "job.failed",
+        /// A preservation master (a BagIt bag of the originals, processed PDF and report) was
+        /// written for a job.
+        JobPreserved = "job.preserved",
         /// An inbox entry was refused (quarantined or ignored) with its reason.
         IntakeRefused = "intake.refused",
         RequestCreated = "request.created",

@@ -96,6 +96,12 @@ impl Timestamp {
         zone.format(self, "%-d %B %Y")
     }
 
+    /// The calendar day in `zone` as ISO 8601 (`2026-01-31`), for metadata that people and
+    /// other systems read, such as a bag's `Bagging-Date`.
+    pub fn shown_iso_day(self, zone: &Zone) -> String {
+        zone.format(self, "%Y-%m-%d")
+    }
+
     /// The storage format, as text.
     pub fn stored(self) -> String {
         self.to_string()

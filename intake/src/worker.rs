@@ -26,6 +26,7 @@ use quire_domain::hold::{HoldReason, code};
 use quire_domain::spool::{self, Quarantine};
 use quire_service::deliver::{Deliverer, JobTie};
 use quire_service::job_files::JobFiles;
+use quire_service::preserve;
 use quire_service::review::{self, Assessment, ReportView};
 use quire_state::{Db, Job, JobFilter, JobPatch, JobState, NewEvent, SplitDocument, StateError};
 
@@ -557,7 +558,9 @@ impl Worker {
             "daemon",
         ))?;
         tracing::info!(job = %job.id, delivery = %receipt.delivery_id, link = %receipt.link_id, "delivered");
-        if self.keep_originals {
+        // The preservation master, while the originals are still in the spool.
+        let preserved = self.preserve(job);
+        if self.keep_originals || !preserved {
             return Ok(());
         }
         match &job.parent_job {
@@ -569,6 +572,7 @@ impl Worker {
                     ..Default::default()
                 })?;
                 if documents.iter().all(|d| d.state == JobState::Delivered)
+                    && documents.iter().all(|d| self.has_bag(d))
                     && let Some(b) = self.db.job_get(batch)?
                 {
                     remove_originals(&self.files().dir(&b))?;
@@ -576,6 +580,40 @@ impl Worker {
             }
         }
         Ok(())
+    }
+
+    /// With `[preservation] enabled`, writes the job's bag (`quire_service::preserve`);
+    /// returns whether its originals may leave the spool. A bag that cannot be written does
+    /// not undo the delivery (the reader has the copy); the originals stay instead, with the
+    /// error logged, so that `quire preserve JOB` can write the bag once the cause is fixed.
+    fn preserve(&self, job: &Job) -> bool {
+        let config = self.deliverer.config();
+        if !config.config.preservation.enabled {
+            return true;
+        }
+        let written = self.runtime.block_on(preserve::preserve_job(
+            &*self.db,
+            config,
+            self.files(),
+            job,
+            "daemon",
+        ));
+        match written {
+            Ok(p) => {
+                tracing::info!(job = %job.id, bag = %p.path.display(), "preservation master written");
+                true
+            }
+            Err(e) => {
+                tracing::error!(job = %job.id, error = %format!("{e:#}"), "could not write the preservation master; the originals stay in the spool for `quire preserve`");
+                false
+            }
+        }
+    }
+
+    /// Whether `job` has its preservation master on this node, or needs none.
+    fn has_bag(&self, job: &Job) -> bool {
+        let config = self.deliverer.config();
+        !config.config.preservation.enabled || preserve::existing_bag(config, &job.id).is_some()
     }
 
     /// The code and reason of a refusal of `job` that a crash cut short (its note is written,

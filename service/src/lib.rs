@@ -9,6 +9,8 @@
 //! Operations that also move files to a store or a mailer (delivering, purging, sending
 //! notices) are async and live in [`deliver`].
 //!
+//! [`preserve`] writes and checks preservation masters (BagIt bags) of jobs.
+//!
 //! [`job_files`] is where a job's files are on this node: the local spool on one box, or
 //! fetched from the object store and verified when custody is there (several nodes).
 //!
@@ -22,6 +24,7 @@ pub mod job_files;
 pub mod jobs;
 pub mod links;
 pub mod nodes;
+pub mod preserve;
 pub mod requests;
 pub mod review;
 pub mod users;

@@ -10,6 +10,7 @@ mod job;
 mod links;
 pub mod logging;
 mod nodes;
+mod preserve;
 pub mod process;
 mod report;
 mod request;
@@ -115,6 +116,8 @@ pub enum Command {
     /// ISO 18626: the partner libraries' systems (`peers`) and status messages to them (`outbox`).
     #[command(subcommand)]
     Iso18626(iso18626_cmd::Iso18626Command),
+    /// Write a job's preservation master (a BagIt bag), or `--verify` a bag's fixity.
+    Preserve(preserve::PreserveArgs),
 }
 
 impl Command {
@@ -163,6 +166,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Nodes(args) => nodes::list(args, &loaded),
                 Command::Db(cmd) => db::run(cmd, &loaded),
                 Command::Iso18626(cmd) => iso18626_cmd::run(cmd, &loaded),
+                Command::Preserve(args) => preserve::run(args, &loaded),
             }
         }
     }

@@ -274,6 +274,8 @@ fn succeed(
     if let Some(request) = &args.request {
         let details = json!({
             "device": device,
+            // Named in the preservation master's bag-info.txt (`quire_service::preserve`).
+            "profile": args.profile.as_deref().unwrap_or(&config.config.scanner.profile),
             "file": captured.path.display().to_string(),
             "pages_scanned": r.scanned,
             "pages_kept": r.kept,

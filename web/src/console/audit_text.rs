@@ -66,6 +66,7 @@ fn verb(action: &str) -> &'static str {
         JobLeaseLapsed => "took back from a silent node",
         JobSplit => "split a batch:",
         JobFailed => "could not process",
+        JobPreserved => "wrote the preservation master of",
         IntakeRefused => "refused an inbox entry",
         RequestCreated => "created",
         RequestCancelled => "cancelled",

@@ -298,6 +298,8 @@ async fn job_page(
             can_match => !matches!(job.state, JobState::Delivered | JobState::Split),
             can_redeliver => job.state == JobState::Delivered,
             has_pdf => job.output_sha256.is_some(),
+            bag => quire_service::preserve::existing_bag(&state.console.config, &job.id)
+                .map(|p| p.display().to_string()),
         },
     );
     if match_error.is_some() {
