@@ -201,3 +201,88 @@ fn unreadable_input_is_named() {
         );
     }
 }
+
+/// Issue 19's accessibility clauses, read back by qpdf (not Quire's writer): a processed and
+/// stamped copy states its language from the OCR languages, shows its title (from the
+/// citation) instead of the file name, and reads in order with `pdftotext -layout`: the cover
+/// sheet, then the article's page.
+#[test]
+fn a_delivered_copy_declares_its_language_and_title_and_reads_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let processed = dir.path().join("processed.pdf");
+    let out = quire(
+        dir.path(),
+        &[
+            "process",
+            corpus("ccitt.pdf").to_str().unwrap(),
+            "-o",
+            processed.to_str().unwrap(),
+            "-l",
+            "eng",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stamped = dir.path().join("stamped.pdf");
+    let out = quire(
+        dir.path(),
+        &[
+            "stamp",
+            processed.to_str().unwrap(),
+            "-o",
+            stamped.to_str().unwrap(),
+            "--request",
+            "REQ-78",
+            "--recipient",
+            "Ada Reader",
+            "--title",
+            "Linn Products Review",
+            "--article",
+            "Sondek at fifty",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let json = Command::new("qpdf")
+        .args(["--json=2", "--json-key=qpdf"])
+        .arg(&stamped)
+        .output()
+        .unwrap();
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let objects = &doc["qpdf"][1];
+    let object = |reference: &serde_json::Value| {
+        objects[format!("obj:{}", reference.as_str().unwrap())]["value"].clone()
+    };
+    let trailer = &objects["trailer"]["value"];
+    let catalog = object(&trailer["/Root"]);
+    let info = object(&trailer["/Info"]);
+    assert_eq!(catalog["/Lang"], "u:en", "{catalog}");
+    assert_eq!(
+        catalog["/ViewerPreferences"]["/DisplayDocTitle"], true,
+        "{catalog}"
+    );
+    assert_eq!(
+        info["/Title"], "u:Sondek at fifty (Linn Products Review)",
+        "{info}"
+    );
+
+    let all = Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&stamped)
+        .arg("-")
+        .output()
+        .unwrap();
+    let all = text(&all.stdout);
+    let pages: Vec<&str> = all.split('\u{c}').collect();
+    assert!(pages.len() >= 2, "{all}");
+    assert!(
+        pages[0].contains("REQ-78") && pages[0].contains("Title 17 U.S. Code"),
+        "the cover sheet reads first: {}",
+        pages[0]
+    );
+    assert!(
+        pages[1].contains("Delivered to Ada Reader") && !pages[1].contains("Title 17 U.S. Code"),
+        "then the article's page with its stamp: {}",
+        pages[1]
+    );
+}

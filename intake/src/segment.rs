@@ -246,6 +246,7 @@ mod tests {
             title: "batch".into(),
             producer: "test".into(),
             created: time::OffsetDateTime::now_utc(),
+            lang: None,
         };
         let (buffered, _) = writer.finish(&info).unwrap();
         drop(buffered);
