@@ -269,11 +269,7 @@ async fn job_page(
     })
     .await?;
     let documents: Vec<Value> = documents.iter().map(row).collect();
-    let report: Value = job
-        .report_json
-        .as_deref()
-        .and_then(|r| serde_json::from_str(r).ok())
-        .unwrap_or(Value::Null);
+    let report = report_of(&job);
     let pages_requested = request.as_ref().is_some_and(|r| r.pages.is_some());
     let pages: Vec<Value> = report["pages"]
         .as_array()
@@ -552,6 +548,38 @@ pub async fn redeliver(
     ))
 }
 
+/// The job, if it has a processed page `page_no`; else the "no such page" page.
+async fn processed_page(
+    state: &AppState,
+    staff: &Staff,
+    id: String,
+    page_no: u32,
+) -> Result<Job, Response> {
+    let job = blocking(state, staff, move |db| {
+        db.job_get(&id)?
+            .ok_or_else(|| quire_state::StateError::NotFound(format!("no job {id}")))
+    })
+    .await?;
+    let pages = job.page_count.unwrap_or(0);
+    if job.output_sha256.is_none() || page_no == 0 || i64::from(page_no) > pages {
+        return Err(super::error_page(
+            staff,
+            axum::http::StatusCode::NOT_FOUND,
+            "No such page",
+            "The job has no processed page with that number.",
+        ));
+    }
+    Ok(job)
+}
+
+/// The job's stored quality report (`Null` before processing).
+fn report_of(job: &Job) -> Value {
+    job.report_json
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or(Value::Null)
+}
+
 #[derive(Deserialize, Default)]
 pub struct ThumbQuery {
     /// `?size=large`: for the page viewer, not the table.
@@ -566,25 +594,9 @@ pub async fn page_view(
     Path((id, page_no)): Path<(String, u32)>,
 ) -> PageResult {
     staff.require(Area::Jobs)?;
-    let job = blocking(&state, &staff, move |db| {
-        db.job_get(&id)?
-            .ok_or_else(|| quire_state::StateError::NotFound(format!("no job {id}")))
-    })
-    .await?;
+    let job = processed_page(&state, &staff, id, page_no).await?;
     let pages = job.page_count.unwrap_or(0);
-    if job.output_sha256.is_none() || page_no == 0 || i64::from(page_no) > pages {
-        return Err(super::error_page(
-            &staff,
-            axum::http::StatusCode::NOT_FOUND,
-            "No such page",
-            "The job has no processed page with that number.",
-        ));
-    }
-    let report: Value = job
-        .report_json
-        .as_deref()
-        .and_then(|r| serde_json::from_str(r).ok())
-        .unwrap_or(Value::Null);
+    let report = report_of(&job);
     let findings = report["pages"]
         .as_array()
         .into_iter()
@@ -613,20 +625,7 @@ pub async fn thumbnail(
     use axum::http::{HeaderValue, StatusCode, header};
     use axum::response::IntoResponse;
     staff.require(Area::Jobs)?;
-    let job = blocking(&state, &staff, move |db| {
-        db.job_get(&id)?
-            .ok_or_else(|| quire_state::StateError::NotFound(format!("no job {id}")))
-    })
-    .await?;
-    let pages = job.page_count.unwrap_or(0);
-    if job.output_sha256.is_none() || page_no == 0 || i64::from(page_no) > pages {
-        return Err(super::error_page(
-            &staff,
-            StatusCode::NOT_FOUND,
-            "No such page",
-            "The job has no processed page with that number.",
-        ));
-    }
+    let job = processed_page(&state, &staff, id, page_no).await?;
     let pdf = match state.deliverer.files().output(&job).await {
         Ok(pdf) => pdf,
         Err(e) => {
