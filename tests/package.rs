@@ -166,9 +166,12 @@ fn the_deb_passes_lintian_and_its_installed_binary_checks_its_installed_config()
     let root = dir.path().join("root");
     run(Command::new("dpkg-deb").arg("--extract").arg(&deb).arg(&root));
 
-    // `--root` makes systemd-analyze find ExecStart's /usr/bin/quire in the throwaway root.
+    // `--root` makes systemd-analyze find ExecStart's /usr/bin/quire in the throwaway root;
+    // that root has no sysinit.target and the like, so errors of the units quire.service pulls
+    // in are not counted (`--recursive-errors=no`). Its own are: an unknown key, a bad value or
+    // a missing ExecStart binary fails.
     let out = run(Command::new("systemd-analyze")
-        .arg("verify")
+        .args(["verify", "--recursive-errors=no"])
         .arg(format!("--root={}", root.display()))
         .arg("/usr/lib/systemd/system/quire.service"));
     assert!(
