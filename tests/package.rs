@@ -136,7 +136,7 @@ fn the_deb_passes_lintian_and_its_installed_binary_checks_its_installed_config()
 
     // Errors fail; warnings and notes are printed by the assertion only if it fails.
     run(Command::new("lintian")
-        .args(["--fail-on", "error", "--no-tag-display-limit"])
+        .args(["--fail-on", "error", "--tag-display-limit", "0"])
         .arg(&deb));
 
     let files = contents(&deb);
@@ -156,6 +156,16 @@ fn the_deb_passes_lintian_and_its_installed_binary_checks_its_installed_config()
     for p in ["libtesseract", "libsane", "libjbig2dec", "tesseract-ocr-osd", "tzdata"] {
         assert!(depends.contains(p), "Depends lacks {p}: {depends}");
     }
+    let changelog = run(Command::new("dpkg-parsechangelog")
+        .args(["--show-field", "Version", "--file"])
+        .arg(repo().join("packaging/debian/changelog")));
+    assert_eq!(
+        stdout(&changelog).trim(),
+        field("Version"),
+        "packaging/debian/changelog needs an entry for this version"
+    );
+    assert!(field("Version").starts_with(env!("CARGO_PKG_VERSION")));
+
     let control = dir.path().join("control");
     run(Command::new("dpkg-deb").arg("--control").arg(&deb).arg(&control));
     let conffiles = std::fs::read_to_string(control.join("conffiles")).unwrap();
