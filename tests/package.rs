@@ -153,7 +153,13 @@ fn the_deb_passes_lintian_and_its_installed_binary_checks_its_installed_config()
     };
     let depends = field("Depends");
     // From dpkg-shlibdeps ($auto) and from the list in Cargo.toml.
-    for p in ["libtesseract", "libsane", "libjbig2dec", "tesseract-ocr-osd", "tzdata"] {
+    for p in [
+        "libtesseract",
+        "libsane",
+        "libjbig2dec",
+        "tesseract-ocr-osd",
+        "tzdata",
+    ] {
         assert!(depends.contains(p), "Depends lacks {p}: {depends}");
     }
     let changelog = run(Command::new("dpkg-parsechangelog")
@@ -167,14 +173,20 @@ fn the_deb_passes_lintian_and_its_installed_binary_checks_its_installed_config()
     assert!(field("Version").starts_with(env!("CARGO_PKG_VERSION")));
 
     let control = dir.path().join("control");
-    run(Command::new("dpkg-deb").arg("--control").arg(&deb).arg(&control));
+    run(Command::new("dpkg-deb")
+        .arg("--control")
+        .arg(&deb)
+        .arg(&control));
     let conffiles = std::fs::read_to_string(control.join("conffiles")).unwrap();
     assert_eq!(conffiles.trim(), "/etc/quire/quire.toml");
     let postinst = std::fs::read_to_string(control.join("postinst")).unwrap();
     assert!(postinst.contains("adduser --system"), "{postinst}");
 
     let root = dir.path().join("root");
-    run(Command::new("dpkg-deb").arg("--extract").arg(&deb).arg(&root));
+    run(Command::new("dpkg-deb")
+        .arg("--extract")
+        .arg(&deb)
+        .arg(&root));
 
     // `--root` makes systemd-analyze find ExecStart's /usr/bin/quire in the throwaway root;
     // that root has no sysinit.target and the like, so errors of the units quire.service pulls
