@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test bench bootstrap build fmt fuzz
+.PHONY: run test bench bootstrap build fmt fuzz deb
 
 bootstrap:
 	scripts/bootstrap
@@ -32,3 +32,12 @@ fuzz: bootstrap
 
 fmt:
 	$(CARGO) fmt --all
+
+# The Debian package (README, "Install on a server"): the release build, /etc/quire/quire.toml
+# made from config/quire.toml, then cargo-deb without building again; it prints the .deb's path.
+# `make test` does not run this (no release build in every test run): tests/package.rs packages
+# the debug binary the tests build, with the same metadata and files, and checks that .deb with
+# lintian, systemd-analyze and an install into a throwaway root.
+deb: build
+	packaging/conffile
+	.tools/bin/cargo-deb --no-build

@@ -13,6 +13,7 @@ mod intake;
 mod iso18626;
 mod mail;
 mod nodes;
+mod package;
 mod preservation;
 mod process;
 mod scan;
