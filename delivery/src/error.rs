@@ -14,6 +14,12 @@ pub enum DeliveryError {
     #[error("object {hash} is not in the store")]
     NotFound { hash: String },
 
+    #[error("not a named file's key: {key:?}: {reason}")]
+    BadFileKey { key: String, reason: String },
+
+    #[error("file {key} is not in the store")]
+    FileNotFound { key: String },
+
     #[error("object {hash} failed verification on read: {reason}")]
     HashMismatch { hash: String, reason: String },
 
@@ -105,6 +111,8 @@ impl DeliveryError {
         match self {
             Self::BadHash(_) => "delivery.store.bad_hash",
             Self::NotFound { .. } => "delivery.store.not_found",
+            Self::BadFileKey { .. } => "delivery.store.bad_file_key",
+            Self::FileNotFound { .. } => "delivery.store.file_not_found",
             Self::HashMismatch { .. } => "delivery.store.hash_mismatch",
             Self::ReadFailed { .. } => "delivery.store.read",
             Self::BadRange { .. } => "delivery.store.bad_range",

@@ -65,6 +65,7 @@ pub use mail::{
 };
 pub use range::{RangeError, parse_range};
 pub use store::{
-    ContentHash, MAX_PRESIGN_TTL, ObjectBody, ObjectKey, S3Spec, Store, StoreSpec, open_store,
+    ContentHash, FileKey, MAX_PRESIGN_TTL, ObjectBody, ObjectKey, S3Spec, Store, StoreSpec,
+    open_store,
 };
 pub use token::{PickupCode, Token, hash_matches, token_hash};

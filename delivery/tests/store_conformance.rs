@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use quire_delivery::store::{FsStore, S3Store};
-use quire_delivery::{ContentHash, Store, StoreSpec, open_store};
+use quire_delivery::{ContentHash, DeliveryError, FileKey, Store, StoreSpec, open_store};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, ReadBuf};
 
@@ -118,6 +118,7 @@ conformance!(
     ranges,
     unknown_objects_are_not_found,
     presigned_urls,
+    named_files,
 );
 
 async fn round_trip_small_empty_and_multi_mb(b: &Backend) {
@@ -410,5 +411,78 @@ async fn presigned_urls(b: &Backend) {
         403,
         "expired URL served: {}",
         String::from_utf8_lossy(&expired.body)
+    );
+}
+
+/// Named files (preservation bags): stored and read back by name, replaced whole, listed
+/// under their folder only, never listed among the objects, deleted.
+async fn named_files(b: &Backend) {
+    let store = b.store();
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let bag = FileKey::parse("preservation/J1").unwrap();
+    let big = data(3 * 1024 * 1024 + 17, 5);
+    let files = [
+        ("bagit.txt", b"BagIt-Version: 1.0\n".to_vec()),
+        ("data/originals/scan 1.tif", big.clone()),
+        ("data/empty", Vec::new()),
+    ];
+    for (i, (name, bytes)) in files.iter().enumerate() {
+        let key = bag.join(name).unwrap();
+        let n = store
+            .put_named(&key, &file(&format!("in{i}"), bytes))
+            .await
+            .unwrap();
+        assert_eq!(n, bytes.len() as u64, "{name}");
+    }
+    // A neighbour whose name starts the same is not in J1's folder.
+    let other = FileKey::parse("preservation/J10/bagit.txt").unwrap();
+    store.put_named(&other, &file("o", b"x")).await.unwrap();
+
+    let listed = store.list_named(&bag).await.unwrap();
+    let mut expected: Vec<(String, u64)> = files
+        .iter()
+        .map(|(n, b)| (format!("preservation/J1/{n}"), b.len() as u64))
+        .collect();
+    expected.sort();
+    let listed_plain: Vec<(String, u64)> = listed
+        .iter()
+        .map(|(k, n)| (k.to_string(), *n))
+        .collect();
+    assert_eq!(listed_plain, expected);
+    assert!(
+        store.list().await.unwrap().is_empty(),
+        "named files are not objects, so purge never sees them"
+    );
+
+    let back = dir.path().join("back");
+    let key = bag.join("data/originals/scan 1.tif").unwrap();
+    assert_eq!(store.get_named(&key, &back).await.unwrap(), big.len() as u64);
+    assert_eq!(std::fs::read(&back).unwrap(), big);
+
+    // Replacing is whole: the new bytes, not a mix.
+    store.put_named(&key, &file("new", b"second")).await.unwrap();
+    std::fs::remove_file(&back).unwrap();
+    store.get_named(&key, &back).await.unwrap();
+    assert_eq!(std::fs::read(&back).unwrap(), b"second");
+
+    assert!(store.delete_named(&key).await.unwrap());
+    assert!(!store.delete_named(&key).await.unwrap());
+    let missing = store.get_named(&key, &dir.path().join("gone")).await;
+    assert!(
+        matches!(missing, Err(DeliveryError::FileNotFound { .. })),
+        "{missing:?}"
+    );
+    assert_eq!(store.list_named(&bag).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .list_named(&FileKey::parse("preservation/none").unwrap())
+            .await
+            .unwrap(),
+        Vec::new()
     );
 }

@@ -20,11 +20,13 @@ use tokio::io::AsyncRead;
 
 use super::fs_read::read_object;
 use super::verified::VerifiedCache;
-use super::{ContentHash, ObjectBody, ObjectKey, Store};
+use super::{ContentHash, FileKey, ObjectBody, ObjectKey, Store};
 use crate::DeliveryError;
 
 #[derive(Debug, Clone)]
 pub struct FsStore {
+    /// Named files live under it by their key ([`FileKey`]).
+    root: PathBuf,
     objects: PathBuf,
     tmp: PathBuf,
     /// Shared by clones: they read the same files.
@@ -35,6 +37,7 @@ impl FsStore {
     /// Opens (creating if needed) the store under `root`.
     pub fn open(root: &Path) -> Result<Self, DeliveryError> {
         let store = Self {
+            root: root.to_owned(),
             objects: root.join("objects"),
             tmp: root.join("tmp"),
             verified: Arc::new(VerifiedCache::default()),
@@ -79,6 +82,11 @@ impl FsStore {
             }
         }
         Ok(removed)
+    }
+
+    /// Where the named file `key` lives.
+    pub fn named_path(&self, key: &FileKey) -> PathBuf {
+        self.root.join(key.as_str())
     }
 
     async fn write_temp(
@@ -222,6 +230,107 @@ impl Store for FsStore {
         _: &str,
     ) -> Result<Option<String>, DeliveryError> {
         Ok(None)
+    }
+
+    async fn put_named(&self, key: &FileKey, path: &Path) -> Result<u64, DeliveryError> {
+        let tmp = self
+            .tmp
+            .join(format!("{}.part", crate::token::random_hex(16)?));
+        let target = self.named_path(key);
+        let dir = target.parent().expect("named paths have a parent").to_owned();
+        let placed = async {
+            let mut source = tokio::fs::File::open(path)
+                .await
+                .map_err(|e| DeliveryError::store_io(path, e))?;
+            let written = self.write_temp(&mut source, &tmp).await?;
+            tokio::fs::create_dir_all(&dir)
+                .await
+                .map_err(|e| DeliveryError::store_io(&dir, e))?;
+            tokio::fs::rename(&tmp, &target)
+                .await
+                .map_err(|e| DeliveryError::store_io(&target, e))?;
+            tokio::fs::File::open(&dir)
+                .await
+                .map_err(|e| DeliveryError::store_io(&dir, e))?
+                .sync_all()
+                .await
+                .map_err(|e| DeliveryError::store_io(&dir, e))?;
+            Ok(written.bytes)
+        }
+        .await;
+        if placed.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        }
+        placed
+    }
+
+    async fn get_named(&self, key: &FileKey, dest: &Path) -> Result<u64, DeliveryError> {
+        let path = self.named_path(key);
+        match tokio::fs::copy(&path, dest).await {
+            Ok(n) => Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !path.exists() => {
+                Err(DeliveryError::FileNotFound {
+                    key: key.to_string(),
+                })
+            }
+            Err(e) => Err(DeliveryError::store_io(&path, e)),
+        }
+    }
+
+    async fn list_named(&self, prefix: &FileKey) -> Result<Vec<(FileKey, u64)>, DeliveryError> {
+        let mut out = Vec::new();
+        let mut folders = vec![(self.named_path(prefix), prefix.clone())];
+        while let Some((dir, key)) = folders.pop() {
+            let mut entries = match tokio::fs::read_dir(&dir).await {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(DeliveryError::store_io(&dir, e)),
+            };
+            while let Some(entry) = entries
+                .next_entry()
+                .await
+                .map_err(|e| DeliveryError::store_io(&dir, e))?
+            {
+                // A name no key can have (not UTF-8, say) was not put here by the store.
+                let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                    continue;
+                };
+                let Ok(child) = key.join(&name) else {
+                    continue;
+                };
+                let meta = entry
+                    .metadata()
+                    .await
+                    .map_err(|e| DeliveryError::store_io(entry.path(), e))?;
+                if meta.is_dir() {
+                    folders.push((entry.path(), child));
+                } else if meta.is_file() {
+                    out.push((child, meta.len()));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    async fn delete_named(&self, key: &FileKey) -> Result<bool, DeliveryError> {
+        let path = self.named_path(key);
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => {
+                // Empty folders left behind go too, up to (not including) the store's root;
+                // the first that is not empty stops it.
+                let mut dir = path.parent();
+                while let Some(d) = dir.filter(|d| *d != self.root) {
+                    if tokio::fs::remove_dir(d).await.is_err() {
+                        break;
+                    }
+                    dir = d.parent();
+                }
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(DeliveryError::store_io(&path, e)),
+        }
     }
 }
 

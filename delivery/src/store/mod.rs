@@ -10,6 +10,10 @@
 //! inode, size, mtime and ctime; see [`verified`]), still checking before the final chunk
 //! that it did not change during the read. Writes are atomic on both backends.
 //!
+//! Beside the objects, a store keeps *named* files ([`FileKey`]) that other systems look up by
+//! name: preservation bags under `preservation/`. They are written atomically too, never
+//! listed by [`Store::list`] and so never purged.
+//!
 //! This module knows nothing of links, requests, jobs or the database; purge decides *what* to
 //! delete (only stamped copies), the store only lists and deletes.
 
@@ -17,6 +21,7 @@ mod buffers;
 mod fs;
 mod fs_read;
 mod hash;
+mod named;
 mod s3;
 mod verified;
 mod verify;
@@ -34,6 +39,7 @@ use tokio::io::AsyncRead;
 
 pub use fs::FsStore;
 pub use hash::ContentHash;
+pub use named::FileKey;
 pub use s3::{S3Spec, S3Store};
 
 use crate::DeliveryError;
@@ -172,6 +178,22 @@ pub trait Store: Send + Sync + fmt::Debug {
         ttl: Duration,
         file_name: &str,
     ) -> Result<Option<String>, DeliveryError>;
+
+    /// Stores the file at `path` as the named file `key`, replacing one already there; returns
+    /// its length. Readers see the old file or the new one, never part of one; the backend
+    /// checks the bytes arrived whole (S3: the SHA-256 checksum header; filesystem: synced
+    /// before the rename).
+    async fn put_named(&self, key: &FileKey, path: &Path) -> Result<u64, DeliveryError>;
+
+    /// Copies the named file `key` into a new file at `dest`; returns its length.
+    /// [`DeliveryError::FileNotFound`] when there is none.
+    async fn get_named(&self, key: &FileKey, dest: &Path) -> Result<u64, DeliveryError>;
+
+    /// The named files under `prefix/`, with their lengths, in key order.
+    async fn list_named(&self, prefix: &FileKey) -> Result<Vec<(FileKey, u64)>, DeliveryError>;
+
+    /// Removes the named file; `Ok(false)` if it was not there.
+    async fn delete_named(&self, key: &FileKey) -> Result<bool, DeliveryError>;
 }
 
 /// Copies `source` into a new file at `path` (which must not exist), hashing on the way;

@@ -15,6 +15,7 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
@@ -25,10 +26,11 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_http_client::tls;
 use base64::Engine;
 use bytes::Bytes;
-use tokio::io::AsyncRead;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::verify::{RawObject, verified_body};
-use super::{ContentHash, MAX_PRESIGN_TTL, ObjectBody, ObjectKey, Store};
+use super::{ContentHash, FileKey, MAX_PRESIGN_TTL, ObjectBody, ObjectKey, Store};
 use crate::DeliveryError;
 
 const PREFIX: &str = "objects/";
@@ -312,6 +314,135 @@ impl Store for S3Store {
             .await
             .map_err(|e| s3_error("presign GetObject", &name, e))?;
         Ok(Some(request.uri().to_owned()))
+    }
+
+    async fn put_named(&self, key: &FileKey, path: &Path) -> Result<u64, DeliveryError> {
+        let name = key.as_str();
+        // The checksum header needs the hash before the first byte goes: read the file once
+        // to hash it, then send it, and the server re-hashes what it received.
+        let mut file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| DeliveryError::store_io(path, e))?;
+        let mut hasher = Sha256::new();
+        let mut bytes = 0u64;
+        let mut buf = vec![0u8; super::CHUNK];
+        loop {
+            let n = file
+                .read(&mut buf)
+                .await
+                .map_err(|e| DeliveryError::store_io(path, e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            bytes += n as u64;
+        }
+        let checksum = base64::engine::general_purpose::STANDARD.encode(hasher.finalize());
+        let body = ByteStream::from_path(path)
+            .await
+            .map_err(|e| DeliveryError::S3 {
+                operation: "PutObject",
+                key: name.to_string(),
+                reason: format!("reading {}: {e}", path.display()),
+            })?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(name)
+            .content_length(bytes as i64)
+            .checksum_sha256(checksum)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| s3_error("PutObject", name, e))?;
+        Ok(bytes)
+    }
+
+    async fn get_named(&self, key: &FileKey, dest: &Path) -> Result<u64, DeliveryError> {
+        let name = key.as_str();
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(name)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if is_not_found(&e) => {
+                return Err(DeliveryError::FileNotFound {
+                    key: name.to_string(),
+                });
+            }
+            Err(e) => return Err(s3_error("GetObject", name, e)),
+        };
+        let mut reader = out.body.into_async_read();
+        let mut file = tokio::fs::File::create(dest)
+            .await
+            .map_err(|e| DeliveryError::store_io(dest, e))?;
+        let n = tokio::io::copy(&mut reader, &mut file)
+            .await
+            .map_err(|e| DeliveryError::ReadFailed {
+                hash: name.to_string(),
+                source: e,
+            })?;
+        file.flush()
+            .await
+            .map_err(|e| DeliveryError::store_io(dest, e))?;
+        Ok(n)
+    }
+
+    async fn list_named(&self, prefix: &FileKey) -> Result<Vec<(FileKey, u64)>, DeliveryError> {
+        let folder = format!("{prefix}/");
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&folder)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| s3_error("ListObjectsV2", &folder, e))?;
+            for object in page.contents() {
+                // A key Quire could not have written (made by another tool) is not listed.
+                if let Some(key) = object.key().and_then(|k| FileKey::parse(k).ok()) {
+                    out.push((key, object.size().unwrap_or(0).max(0) as u64));
+                }
+            }
+            token = page.next_continuation_token().map(str::to_owned);
+            if token.is_none() || page.is_truncated() != Some(true) {
+                break;
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    async fn delete_named(&self, key: &FileKey) -> Result<bool, DeliveryError> {
+        let name = key.as_str();
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(name)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => return Ok(false),
+            Err(e) => return Err(s3_error("HeadObject", name, e)),
+        }
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(name)
+            .send()
+            .await
+            .map_err(|e| s3_error("DeleteObject", name, e))?;
+        Ok(true)
     }
 }
 
