@@ -13,7 +13,7 @@ use crate::intake::jobs;
 use crate::util::{Daemon, Home, corpus, daemon_home, start_daemon_logged, wait_until};
 
 /// The `s3s-fs` server, stopped however the test ends.
-struct S3(std::process::Child);
+pub(crate) struct S3(pub(crate) std::process::Child);
 
 impl Drop for S3 {
     fn drop(&mut self) {

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::delivery::{add_request, links};
+use crate::custody::S3;
+use crate::delivery::{S3_SECRET, add_request, links, s3_storage, start_s3s};
 use crate::intake::jobs;
 use crate::util::{
     Home, corpus, daemon_home, describe, staff_page_as_new_technician, start_daemon, stderr,
@@ -99,6 +100,10 @@ fn a_delivered_scan_leaves_a_bag_that_validates_and_outlives_purge_and_retention
     let id = job["id"].as_str().unwrap().to_string();
 
     let bag = home.path().join("var/preservation").join(&id);
+    // The job reads "delivered" once the reader has the copy; the bag follows.
+    wait_until(Duration::from_secs(60), "the bag is written", || {
+        bag.join("bagit.txt").is_file()
+    });
     assert_eq!(
         std::fs::read(bag.join("data/originals/TN740.pdf")).unwrap(),
         std::fs::read(&original).unwrap(),
@@ -132,7 +137,11 @@ fn a_delivered_scan_leaves_a_bag_that_validates_and_outlives_purge_and_retention
     assert_no_reader_data(&bag);
     // The originals left the spool only once the bag held them.
     let spool = Path::new(job["spool_path"].as_str().unwrap());
-    assert!(!spool.join("TN740.pdf").exists());
+    wait_until(
+        Duration::from_secs(30),
+        "the original leaves the spool",
+        || !spool.join("TN740.pdf").exists(),
+    );
 
     // The reference implementation and Quire's own check agree it is valid.
     let theirs = bagit_validate(&bag);
@@ -187,6 +196,91 @@ fn a_delivered_scan_leaves_a_bag_that_validates_and_outlives_purge_and_retention
     let after = bagit_validate(&bag);
     assert!(after.status.success(), "{}", describe(&after));
     home.ok(&["preserve", "--verify", bag.to_str().unwrap()]);
+}
+
+/// With `destination = "store"` the bag goes to the object store (a real `s3s-fs` server) as
+/// named files under `preservation/<job>/`: `bagit.py` validates it where the server keeps
+/// it, `quire preserve --verify store:…` fetches and checks it, the console names it, no copy
+/// stays on the node, purge leaves it, and a tampered object fails Quire's check.
+#[test]
+fn with_destination_store_the_bag_goes_to_the_object_store() {
+    let bucket = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(bucket.path().join("quire")).unwrap();
+    let s3_port = crate::util::free_port();
+    let _s3 = S3(start_s3s(bucket.path(), s3_port));
+    let (home, port) = daemon_home(&format!(
+        "{}[links]\npurge_after_days = 0\n[preservation]\nenabled = true\ndestination = \"store\"\n",
+        s3_storage(s3_port, S3_SECRET)
+    ));
+    add_request(&home, "TN741", &[]);
+    let d = start_daemon(&home, port);
+    let original = corpus("ccitt.pdf");
+    std::fs::copy(&original, home.path().join("var/inbox/TN741.pdf")).unwrap();
+    let job = wait_settled(&home);
+    assert_eq!(job["state"], "delivered", "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+
+    // s3s-fs keeps each object as a file under <root>/<bucket>/<key>: the bag as the store
+    // has it, read without Quire. The job reads "delivered" once the reader has the copy; the
+    // bag follows, its bagit.txt uploaded last.
+    let bag = bucket.path().join("quire/preservation").join(&id);
+    wait_until(Duration::from_secs(60), "the bag is in the store", || {
+        bag.join("bagit.txt").is_file()
+    });
+    assert_eq!(
+        std::fs::read(bag.join("data/originals/TN741.pdf")).unwrap(),
+        std::fs::read(&original).unwrap(),
+        "the original, byte for byte"
+    );
+    let theirs = bagit_validate(&bag);
+    assert!(theirs.status.success(), "bagit.py: {}", describe(&theirs));
+    assert_no_reader_data(&bag);
+    // The staging copy goes right after the upload.
+    for local in ["var/preservation", "var/preservation-staging"] {
+        let dir = home.path().join(local);
+        wait_until(
+            Duration::from_secs(30),
+            "no copy of the bag on the node",
+            || !dir.exists() || std::fs::read_dir(&dir).unwrap().next().is_none(),
+        );
+    }
+
+    let location = format!("store:preservation/{id}");
+    let ours = home.ok(&["preserve", "--verify", &location]);
+    assert!(
+        stdout(&ours).contains(&format!("{location}: valid (3 payload files")),
+        "{}",
+        describe(&ours)
+    );
+    let page = staff_page_as_new_technician(&home, port, "tess", &format!("/staff/jobs/{id}"))
+        .replace("&#x2f;", "/");
+    assert!(
+        page.contains("Preservation master") && page.contains(&location),
+        "{page}"
+    );
+    drop(d);
+
+    let link = links(&home)[0]["id"].as_str().unwrap().to_string();
+    home.ok(&["link", "revoke", &link]);
+    assert!(stdout(&home.ok(&["purge"])).contains("removed 1"));
+    home.ok(&["retention", "run"]);
+    home.ok(&["preserve", "--verify", &location]);
+
+    // Damage the stored PDF behind the store's back: the check fails naming it. (The S3
+    // client already refuses the download, as the SHA-256 the upload carried no longer
+    // matches; a store without checksums would leave it to the manifest check.)
+    let victim = bag.join("data/processed.pdf");
+    let mut bytes = std::fs::read(&victim).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x20;
+    std::fs::write(&victim, bytes).unwrap();
+    let ours = home.fails(&["preserve", "--verify", &location]);
+    let err = stderr(&ours);
+    assert!(
+        err.contains("data/processed.pdf") && err.contains("checksum"),
+        "{}",
+        describe(&ours)
+    );
 }
 
 /// With preservation off, `quire preserve JOB` writes the bag of a job whose originals are

@@ -1,7 +1,8 @@
 //! `[preservation]`: preservation masters. When enabled, every job the daemon delivers also
-//! leaves a BagIt bag (RFC 8493) of its originals, processed PDF and quality report in `path`,
-//! a folder outside the spool and the store, so that neither `purge` nor `retention run`
-//! (which only remove delivered copies and reader records) ever reaches it.
+//! leaves a BagIt bag (RFC 8493) of its originals, processed PDF and quality report, either in
+//! `path`, a folder outside the spool, or in the configured object store under
+//! `preservation/<job id>/`, beside (never among) the delivered copies; neither `purge` nor
+//! `retention run` (which only remove delivered copies and reader records) ever reaches it.
 
 use std::path::{Path, PathBuf};
 
@@ -14,9 +15,24 @@ use super::LoadedConfig;
 pub struct PreservationConfig {
     /// Off by default: bags keep every original for good, which a library chooses to do.
     pub enabled: bool,
+    /// Where bags go: a folder on this server, or the object store.
+    pub destination: PreservationDestination,
     /// The folder bags are written to, one sub-folder per job; default `<data_dir>/preservation`.
+    /// Only with `destination = "folder"`.
     pub path: Option<PathBuf>,
     pub format: PreservationFormat,
+}
+
+/// Where preservation masters are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PreservationDestination {
+    /// The folder `path`, on this server.
+    #[default]
+    Folder,
+    /// The configured `[storage]` (a local folder or S3), under `preservation/<job id>/`, so
+    /// every node's bags land in one place a repository can collect from.
+    Store,
 }
 
 /// How a preservation master is packaged. One format for now; named so a config file says
@@ -51,6 +67,13 @@ pub(crate) fn resolve(c: &mut PreservationConfig, base: &Path) {
 }
 
 pub(crate) fn validate(c: &PreservationConfig, errors: &mut Vec<String>) {
+    if c.destination == PreservationDestination::Store && c.path.is_some() {
+        errors.push(
+            "[preservation] path: only for destination = \"folder\"; with destination = \"store\" \
+             bags go to the configured [storage] under preservation/"
+                .into(),
+        );
+    }
     if let Some(p) = &c.path
         && p.as_os_str().is_empty()
     {
@@ -101,5 +124,17 @@ mod tests {
         );
         let err = load("[preservation]\npath = \"\"\n").unwrap_err();
         assert!(err.contains("[preservation] path"), "{err}");
+        let err = load("[preservation]\ndestination = \"store\"\npath = \"bags\"\n").unwrap_err();
+        assert!(
+            err.contains("[preservation] path: only for destination"),
+            "{err}"
+        );
+        let err = load("[preservation]\ndestination = \"tape\"\n").unwrap_err();
+        assert!(err.contains("tape"), "{err}");
+        let store = load("[preservation]\nenabled = true\ndestination = \"store\"\n").unwrap();
+        assert_eq!(
+            store.config.preservation.destination,
+            super::PreservationDestination::Store
+        );
     }
 }

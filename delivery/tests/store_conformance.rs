@@ -449,10 +449,8 @@ async fn named_files(b: &Backend) {
         .map(|(n, b)| (format!("preservation/J1/{n}"), b.len() as u64))
         .collect();
     expected.sort();
-    let listed_plain: Vec<(String, u64)> = listed
-        .iter()
-        .map(|(k, n)| (k.to_string(), *n))
-        .collect();
+    let listed_plain: Vec<(String, u64)> =
+        listed.iter().map(|(k, n)| (k.to_string(), *n)).collect();
     assert_eq!(listed_plain, expected);
     assert!(
         store.list().await.unwrap().is_empty(),
@@ -461,11 +459,17 @@ async fn named_files(b: &Backend) {
 
     let back = dir.path().join("back");
     let key = bag.join("data/originals/scan 1.tif").unwrap();
-    assert_eq!(store.get_named(&key, &back).await.unwrap(), big.len() as u64);
+    assert_eq!(
+        store.get_named(&key, &back).await.unwrap(),
+        big.len() as u64
+    );
     assert_eq!(std::fs::read(&back).unwrap(), big);
 
     // Replacing is whole: the new bytes, not a mix.
-    store.put_named(&key, &file("new", b"second")).await.unwrap();
+    store
+        .put_named(&key, &file("new", b"second"))
+        .await
+        .unwrap();
     std::fs::remove_file(&back).unwrap();
     store.get_named(&key, &back).await.unwrap();
     assert_eq!(std::fs::read(&back).unwrap(), b"second");

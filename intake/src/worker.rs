@@ -595,12 +595,13 @@ impl Worker {
             &*self.db,
             config,
             self.files(),
+            &**self.deliverer.store(),
             job,
             "daemon",
         ));
         match written {
             Ok(p) => {
-                tracing::info!(job = %job.id, bag = %p.path.display(), "preservation master written");
+                tracing::info!(job = %job.id, bag = %p.location, "preservation master written");
                 true
             }
             Err(e) => {
@@ -610,10 +611,19 @@ impl Worker {
         }
     }
 
-    /// Whether `job` has its preservation master on this node, or needs none.
+    /// Whether `job` has its preservation master, or needs none. A store that cannot be
+    /// asked counts as no bag: the originals stay.
     fn has_bag(&self, job: &Job) -> bool {
         let config = self.deliverer.config();
-        !config.config.preservation.enabled || preserve::existing_bag(config, &job.id).is_some()
+        !config.config.preservation.enabled
+            || self
+                .runtime
+                .block_on(preserve::existing_bag(
+                    config,
+                    &**self.deliverer.store(),
+                    &job.id,
+                ))
+                .is_ok_and(|bag| bag.is_some())
     }
 
     /// The code and reason of a refusal of `job` that a crash cut short (its note is written,

@@ -9,7 +9,10 @@
 //! test validates Quire's bags with the Library of Congress's `bagit` Python package, the
 //! reference implementation, so the two readings of the RFC are checked against each other.
 //!
-//! A bag is the folder `<[preservation] path>/<job id>`; its payload, under `data/`:
+//! A bag is the folder `<[preservation] path>/<job id>`, or with `destination = "store"` the
+//! named files `preservation/<job id>/…` in the object store (written here first, then
+//! uploaded with `bagit.txt` last, so a bag is only declared once all of it is there); its
+//! payload, under `data/`:
 //! - `originals/`: the job's original scans, byte for byte, under their own names (a folder
 //!   scan keeps its folder). A document cut from a batch has the whole batch scan.
 //! - `processed.pdf`: the processed PDF, checked against the SHA-256 the job recorded. It is
@@ -34,6 +37,8 @@ use sha2::{Digest, Sha256, Sha512};
 
 use crate::job_files::JobFiles;
 use quire_config::LoadedConfig;
+use quire_config::preservation::PreservationDestination;
+use quire_delivery::{FileKey, Store};
 use quire_domain::{Action, Timestamp, spool};
 use quire_state::{AuditFilter, Database, Job, NewEvent};
 
@@ -49,10 +54,47 @@ pub const WITHHELD: &str = "[reader withheld]";
 /// What `bag-info.txt` says of the processed PDF, so that nobody takes it for PDF/A.
 const PROCESSED_PDF_NOTE: &str = "a plain PDF, not PDF/A (Quire does not write PDF/A-2b yet)";
 
+/// Where a job's bag is. Its `Display` is what the console shows and what `quire preserve
+/// --verify` takes back ([`BagLocation::parse`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BagLocation {
+    /// A folder on this server.
+    Folder(PathBuf),
+    /// Named files under this key in the object store.
+    Store(FileKey),
+}
+
+/// How a bag in the object store is written down: `store:preservation/J1`.
+const STORE_SCHEME: &str = "store:";
+
+impl BagLocation {
+    /// A folder path, or `store:KEY` for a bag in the object store.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        Ok(match text.strip_prefix(STORE_SCHEME) {
+            Some(key) => Self::Store(FileKey::parse(key.trim_end_matches('/'))?),
+            None => Self::Folder(PathBuf::from(text)),
+        })
+    }
+}
+
+impl fmt::Display for BagLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Folder(path) => write!(f, "{}", path.display()),
+            Self::Store(key) => write!(f, "{STORE_SCHEME}{key}"),
+        }
+    }
+}
+
+/// The store key a job's bag goes under.
+pub fn store_key(job_id: &str) -> anyhow::Result<FileKey> {
+    Ok(FileKey::parse("preservation")?.join(job_id)?)
+}
+
 /// A bag written.
 #[derive(Debug, Clone)]
 pub struct Preserved {
-    pub path: PathBuf,
+    pub location: BagLocation,
     /// Payload files and their total bytes (the bag's `Payload-Oxum`).
     pub files: usize,
     pub bytes: u64,
@@ -73,10 +115,30 @@ pub fn bag_path(config: &LoadedConfig, job_id: &str) -> PathBuf {
     config.preservation_dir().join(job_id)
 }
 
-/// The bag of `job_id` when one has been written on this node.
-pub fn existing_bag(config: &LoadedConfig, job_id: &str) -> Option<PathBuf> {
-    let path = bag_path(config, job_id);
-    path.join("bagit.txt").is_file().then_some(path)
+/// The bag of `job_id` when one has been written: on this node's folder, or in the store (a
+/// bag there counts once its `bagit.txt`, uploaded last, is).
+pub async fn existing_bag(
+    config: &LoadedConfig,
+    store: &dyn Store,
+    job_id: &str,
+) -> anyhow::Result<Option<BagLocation>> {
+    Ok(match config.config.preservation.destination {
+        PreservationDestination::Folder => {
+            let path = bag_path(config, job_id);
+            path.join("bagit.txt")
+                .is_file()
+                .then_some(BagLocation::Folder(path))
+        }
+        PreservationDestination::Store => {
+            let key = store_key(job_id)?;
+            let declaration = key.join("bagit.txt")?;
+            let listed = store.list_named(&key).await?;
+            listed
+                .iter()
+                .any(|(k, _)| *k == declaration)
+                .then_some(BagLocation::Store(key))
+        }
+    })
 }
 
 /// Writes the bag of `job` on this node, replacing an earlier one, and audits it
@@ -87,6 +149,7 @@ pub async fn preserve_job(
     db: &dyn Database,
     config: &LoadedConfig,
     files: &JobFiles,
+    store: &dyn Store,
     job: &Job,
     actor: &str,
 ) -> anyhow::Result<Preserved> {
@@ -104,14 +167,16 @@ pub async fn preserve_job(
         None => job.clone(),
     };
     let dir = files.originals(&scan).await?;
-    preserve(db, config, job, &dir, &output, actor)
+    preserve(db, config, store, job, &dir, &output, actor).await
 }
 
 /// Writes the bag of `job` from the originals in folder `originals` and the processed PDF
-/// `output`; see [`preserve_job`].
-pub fn preserve(
+/// `output` (to the object store `store` with `destination = "store"`); see
+/// [`preserve_job`].
+pub async fn preserve(
     db: &dyn Database,
     config: &LoadedConfig,
+    store: &dyn Store,
     job: &Job,
     originals: &Path,
     output: &Path,
@@ -189,7 +254,12 @@ pub fn preserve(
         format!("Quire {}", env!("CARGO_PKG_VERSION")),
     ));
 
-    let root = config.preservation_dir();
+    let destination = config.config.preservation.destination;
+    let root = match destination {
+        PreservationDestination::Folder => config.preservation_dir(),
+        // Written whole on this node first, so the bag is checked before it is uploaded.
+        PreservationDestination::Store => config.data_dir().join("preservation-staging"),
+    };
     let expected_pdf = job.output_sha256.as_deref().unwrap_or_default();
     let written = write_bag(
         &root,
@@ -210,11 +280,23 @@ pub fn preserve(
         },
         &info,
     )?;
+    let location = match destination {
+        PreservationDestination::Folder => BagLocation::Folder(written.path.clone()),
+        PreservationDestination::Store => {
+            let key = store_key(&job.id)?;
+            let uploaded = upload_bag(store, &written.path, &key).await;
+            // The staging copy goes either way: on failure the originals stay in the spool
+            // and the bag is written again from them.
+            let _ = std::fs::remove_dir_all(&written.path);
+            uploaded.with_context(|| format!("job {}: uploading its bag to the store", job.id))?;
+            BagLocation::Store(key)
+        }
+    };
 
     let mut event = NewEvent::new(actor, Action::JobPreserved)
         .subject("job", &job.id)
         .details(json!({
-            "path": written.path.display().to_string(),
+            "path": location.to_string(),
             "format": "bagit",
             "payload_oxum": format!("{}.{}", written.bytes, written.files),
             "originals": names,
@@ -226,9 +308,74 @@ pub fn preserve(
     }
     db.audit_append(event)?;
     Ok(Preserved {
+        location,
+        files: written.files,
+        bytes: written.bytes,
         withheld,
-        ..written
     })
+}
+
+/// Uploads the bag in folder `bag` as the named files under `key`, replacing a bag there: the
+/// old declaration (`bagit.txt`) goes first and the new one is uploaded last, so a reader of
+/// the store never takes a half-replaced bag for a whole one; files of the old bag the new one
+/// does not have are removed at the end.
+async fn upload_bag(store: &dyn Store, bag: &Path, key: &FileKey) -> anyhow::Result<()> {
+    let mut files = BTreeMap::new();
+    walk_files(bag, "", &mut files)?;
+    let declaration = key.join("bagit.txt")?;
+    store.delete_named(&declaration).await?;
+    let mut uploaded = BTreeSet::new();
+    for (name, path) in files.iter().filter(|(n, _)| n.as_str() != "bagit.txt") {
+        let file_key = key
+            .join(name)
+            .with_context(|| format!("{}: cannot be named in the store", path.display()))?;
+        store.put_named(&file_key, path).await?;
+        uploaded.insert(file_key);
+    }
+    let path = files.get("bagit.txt").context("the bag has no bagit.txt")?;
+    store.put_named(&declaration, path).await?;
+    uploaded.insert(declaration);
+    for (old, _) in store.list_named(key).await? {
+        if !uploaded.contains(&old) {
+            store.delete_named(&old).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Every file under `dir`, by its `/`-separated path from `dir`.
+fn walk_files(dir: &Path, prefix: &str, out: &mut BTreeMap<String, PathBuf>) -> anyhow::Result<()> {
+    for entry in sorted_entries(dir)? {
+        let name = utf8_name(&entry)?;
+        let rel = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        if std::fs::symlink_metadata(&entry)?.is_dir() {
+            walk_files(&entry, &rel, out)?;
+        } else {
+            out.insert(rel, entry);
+        }
+    }
+    Ok(())
+}
+
+/// Downloads the bag under `key` from the store into a new folder inside `into`, for
+/// [`verify`]; returns that folder.
+pub async fn fetch_bag(store: &dyn Store, key: &FileKey, into: &Path) -> anyhow::Result<PathBuf> {
+    let listed = store.list_named(key).await?;
+    anyhow::ensure!(!listed.is_empty(), "no bag in the store under {key}/");
+    let dest = into.join("bag");
+    for (file, _) in &listed {
+        let rel = file
+            .strip_prefix(key)
+            .context("listed outside its folder")?;
+        let path = dest.join(rel);
+        std::fs::create_dir_all(path.parent().expect("a file in the bag"))?;
+        store.get_named(file, &path).await?;
+    }
+    Ok(dest)
 }
 
 /// The job's originals in `dir`, as (file, name in the bag under `originals/`): the files
@@ -367,6 +514,13 @@ fn provenance(
 }
 
 /// A bag being written in its temporary folder.
+/// A bag [`write_bag`] wrote: its folder, payload files and bytes.
+struct WrittenBag {
+    path: PathBuf,
+    files: usize,
+    bytes: u64,
+}
+
 struct BagWriter {
     dir: PathBuf,
     /// Payload path (under `data/`) → SHA-256, in path order.
@@ -430,7 +584,7 @@ fn write_bag(
     id: &str,
     payload: impl FnOnce(&mut BagWriter) -> anyhow::Result<()>,
     info: &[(&str, String)],
-) -> anyhow::Result<Preserved> {
+) -> anyhow::Result<WrittenBag> {
     std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
     let pid = std::process::id();
     let tmp = root.join(format!(".{id}.part-{pid}"));
@@ -490,11 +644,10 @@ fn write_bag(
                 format!("removing the earlier bag, moved to {}", aside.display())
             })?;
         }
-        Ok(Preserved {
+        Ok(WrittenBag {
             path: dest,
             files,
             bytes: bag.bytes,
-            withheld: 0,
         })
     })();
     if result.is_err() {

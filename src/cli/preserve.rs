@@ -19,27 +19,38 @@ pub struct PreserveArgs {
     /// must still be kept (`[intake] keep_originals`). An earlier bag of it is replaced.
     job: Option<String>,
     /// Check the bag at PATH instead: every file against its manifest checksum, no file left
-    /// out, the Payload-Oxum. Exits 1, naming each file that fails, when it is not valid.
+    /// out, the Payload-Oxum. PATH is a folder, or `store:preservation/JOB` for a bag in the
+    /// object store (as the console shows it), which is downloaded to a temporary folder and
+    /// checked there. Exits 1, naming each file that fails, when it is not valid.
     #[arg(long, value_name = "PATH", conflicts_with = "job")]
-    verify: Option<PathBuf>,
+    verify: Option<String>,
 }
 
 pub fn run(args: PreserveArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode> {
-    if let Some(bag) = args.verify {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    if let Some(location) = args.verify {
+        let location = preserve::BagLocation::parse(&location)?;
+        let scratch = tempfile::tempdir()?;
+        let bag: PathBuf = match &location {
+            preserve::BagLocation::Folder(path) => path.clone(),
+            preserve::BagLocation::Store(key) => {
+                let store = service::deliver::open_store(config)?;
+                runtime.block_on(preserve::fetch_bag(&*store, key, scratch.path()))?
+            }
+        };
         return Ok(match preserve::verify(&bag) {
             Ok(ok) => {
                 println!(
-                    "{}: valid ({} payload files, {} bytes)",
-                    bag.display(),
-                    ok.files,
-                    ok.bytes
+                    "{location}: valid ({} payload files, {} bytes)",
+                    ok.files, ok.bytes
                 );
                 ExitCode::SUCCESS
             }
             Err(problems) => {
                 eprintln!(
-                    "quire: {} is not a valid bag ({} problem(s)):",
-                    bag.display(),
+                    "quire: {location} is not a valid bag ({} problem(s)):",
                     problems.len()
                 );
                 for p in &problems {
@@ -52,16 +63,19 @@ pub fn run(args: PreserveArgs, config: &LoadedConfig) -> anyhow::Result<ExitCode
     let id = args.job.context("name a job, or --verify PATH")?;
     let db = state::open(config)?;
     let job = db.job_get(&id)?.with_context(|| format!("no job {id}"))?;
-    let files = service::job_files::JobFiles::open(config)?;
-    let done = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(preserve::preserve_job(&*db, config, &files, &job, &actor()))?;
+    let store = service::deliver::open_store(config)?;
+    let files = service::job_files::JobFiles::new(config, store.clone());
+    let done = runtime.block_on(preserve::preserve_job(
+        &*db,
+        config,
+        &files,
+        &*store,
+        &job,
+        &actor(),
+    ))?;
     println!(
         "{}: bag of {id} written ({} payload files, {} bytes)",
-        done.path.display(),
-        done.files,
-        done.bytes
+        done.location, done.files, done.bytes
     );
     Ok(ExitCode::SUCCESS)
 }

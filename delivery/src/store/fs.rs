@@ -237,7 +237,10 @@ impl Store for FsStore {
             .tmp
             .join(format!("{}.part", crate::token::random_hex(16)?));
         let target = self.named_path(key);
-        let dir = target.parent().expect("named paths have a parent").to_owned();
+        let dir = target
+            .parent()
+            .expect("named paths have a parent")
+            .to_owned();
         let placed = async {
             let mut source = tokio::fs::File::open(path)
                 .await

@@ -380,12 +380,12 @@ impl Store for S3Store {
         let mut file = tokio::fs::File::create(dest)
             .await
             .map_err(|e| DeliveryError::store_io(dest, e))?;
-        let n = tokio::io::copy(&mut reader, &mut file)
-            .await
-            .map_err(|e| DeliveryError::ReadFailed {
+        let n = tokio::io::copy(&mut reader, &mut file).await.map_err(|e| {
+            DeliveryError::ReadFailed {
                 hash: name.to_string(),
                 source: e,
-            })?;
+            }
+        })?;
         file.flush()
             .await
             .map_err(|e| DeliveryError::store_io(dest, e))?;

@@ -281,6 +281,20 @@ async fn job_page(
         .as_array()
         .cloned()
         .unwrap_or_default();
+    // A store that cannot be asked just shows no bag; the page is about the job.
+    let bag = match quire_service::preserve::existing_bag(
+        &state.console.config,
+        &**state.deliverer.store(),
+        &job.id,
+    )
+    .await
+    {
+        Ok(Some(location)) => Some(json!({
+            "location": location.to_string(),
+            "in_store": matches!(location, quire_service::preserve::BagLocation::Store(_)),
+        })),
+        _ => None,
+    };
     let mut resp = page(
         staff,
         "job.html",
@@ -294,8 +308,7 @@ async fn job_page(
             can_match => !matches!(job.state, JobState::Delivered | JobState::Split),
             can_redeliver => job.state == JobState::Delivered,
             has_pdf => job.output_sha256.is_some(),
-            bag => quire_service::preserve::existing_bag(&state.console.config, &job.id)
-                .map(|p| p.display().to_string()),
+            bag => v(&bag),
         },
     );
     if match_error.is_some() {
