@@ -99,6 +99,24 @@ impl FsStore {
     }
 }
 
+/// Renames the synced temp file `tmp` to `target`, making its folder first, and makes the
+/// rename durable: it is only on disk once the folder entry is.
+async fn place(tmp: &Path, target: &Path) -> Result<(), DeliveryError> {
+    let dir = target.parent().expect("store paths have a parent");
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| DeliveryError::store_io(dir, e))?;
+    tokio::fs::rename(tmp, target)
+        .await
+        .map_err(|e| DeliveryError::store_io(target, e))?;
+    tokio::fs::File::open(dir)
+        .await
+        .map_err(|e| DeliveryError::store_io(dir, e))?
+        .sync_all()
+        .await
+        .map_err(|e| DeliveryError::store_io(dir, e))
+}
+
 #[async_trait::async_trait]
 impl Store for FsStore {
     async fn put(
@@ -115,28 +133,7 @@ impl Store for FsStore {
                 return Err(e);
             }
         };
-        let target = self.object_path(&key.sha256);
-        let dir = target
-            .parent()
-            .expect("object paths have a parent")
-            .to_owned();
-        let placed = async {
-            tokio::fs::create_dir_all(&dir)
-                .await
-                .map_err(|e| DeliveryError::store_io(&dir, e))?;
-            tokio::fs::rename(&tmp, &target)
-                .await
-                .map_err(|e| DeliveryError::store_io(&target, e))?;
-            // The rename is only durable once the folder entry is on disk.
-            let dir_handle = tokio::fs::File::open(&dir)
-                .await
-                .map_err(|e| DeliveryError::store_io(&dir, e))?;
-            dir_handle
-                .sync_all()
-                .await
-                .map_err(|e| DeliveryError::store_io(&dir, e))
-        }
-        .await;
+        let placed = place(&tmp, &self.object_path(&key.sha256)).await;
         if let Err(e) = placed {
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(e);
@@ -236,28 +233,12 @@ impl Store for FsStore {
         let tmp = self
             .tmp
             .join(format!("{}.part", crate::token::random_hex(16)?));
-        let target = self.named_path(key);
-        let dir = target
-            .parent()
-            .expect("named paths have a parent")
-            .to_owned();
         let placed = async {
             let mut source = tokio::fs::File::open(path)
                 .await
                 .map_err(|e| DeliveryError::store_io(path, e))?;
             let written = self.write_temp(&mut source, &tmp).await?;
-            tokio::fs::create_dir_all(&dir)
-                .await
-                .map_err(|e| DeliveryError::store_io(&dir, e))?;
-            tokio::fs::rename(&tmp, &target)
-                .await
-                .map_err(|e| DeliveryError::store_io(&target, e))?;
-            tokio::fs::File::open(&dir)
-                .await
-                .map_err(|e| DeliveryError::store_io(&dir, e))?
-                .sync_all()
-                .await
-                .map_err(|e| DeliveryError::store_io(&dir, e))?;
+            place(&tmp, &self.named_path(key)).await?;
             Ok(written.bytes)
         }
         .await;

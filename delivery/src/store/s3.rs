@@ -139,24 +139,33 @@ impl S3Store {
         Ok(())
     }
 
-    async fn open_raw(&self, hash: &ContentHash) -> Result<RawObject, DeliveryError> {
-        let name = Self::object_key(hash);
-        let out = match self
+    /// GetObject of bucket key `name`; `None` when there is no such key.
+    async fn get_object(
+        &self,
+        name: &str,
+    ) -> Result<Option<aws_sdk_s3::operation::get_object::GetObjectOutput>, DeliveryError> {
+        match self
             .client
             .get_object()
             .bucket(&self.bucket)
-            .key(&name)
+            .key(name)
             .send()
             .await
         {
-            Ok(out) => out,
-            Err(e) if is_not_found(&e) => {
-                return Err(DeliveryError::NotFound {
-                    hash: hash.to_string(),
-                });
-            }
-            Err(e) => return Err(s3_error("GetObject", &name, e)),
-        };
+            Ok(out) => Ok(Some(out)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(s3_error("GetObject", name, e)),
+        }
+    }
+
+    async fn open_raw(&self, hash: &ContentHash) -> Result<RawObject, DeliveryError> {
+        let name = Self::object_key(hash);
+        let out = self
+            .get_object(&name)
+            .await?
+            .ok_or_else(|| DeliveryError::NotFound {
+                hash: hash.to_string(),
+            })?;
         let len = out
             .content_length()
             .and_then(|n| u64::try_from(n).ok())
@@ -360,22 +369,12 @@ impl Store for S3Store {
 
     async fn get_named(&self, key: &FileKey, dest: &Path) -> Result<u64, DeliveryError> {
         let name = key.as_str();
-        let out = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(name)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) if is_not_found(&e) => {
-                return Err(DeliveryError::FileNotFound {
-                    key: name.to_string(),
-                });
-            }
-            Err(e) => return Err(s3_error("GetObject", name, e)),
-        };
+        let out = self
+            .get_object(name)
+            .await?
+            .ok_or_else(|| DeliveryError::FileNotFound {
+                key: name.to_string(),
+            })?;
         let mut reader = out.body.into_async_read();
         let mut file = tokio::fs::File::create(dest)
             .await
