@@ -158,6 +158,33 @@ impl S3Store {
         }
     }
 
+    /// Every key under `prefix` with its size, all pages of the listing.
+    async fn list_prefix(&self, prefix: &str) -> Result<Vec<(String, u64)>, DeliveryError> {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| s3_error("ListObjectsV2", prefix, e))?;
+            for object in page.contents() {
+                if let Some(key) = object.key() {
+                    out.push((key.to_string(), object.size().unwrap_or(0).max(0) as u64));
+                }
+            }
+            token = page.next_continuation_token().map(str::to_owned);
+            if token.is_none() || page.is_truncated() != Some(true) {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     async fn open_raw(&self, hash: &ContentHash) -> Result<RawObject, DeliveryError> {
         let name = Self::object_key(hash);
         let out = self
@@ -260,36 +287,18 @@ impl Store for S3Store {
     }
 
     async fn list(&self) -> Result<Vec<ObjectKey>, DeliveryError> {
-        let mut keys = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(PREFIX)
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(|e| s3_error("ListObjectsV2", PREFIX, e))?;
-            for object in page.contents() {
-                let Some(hash) = object
-                    .key()
-                    .and_then(|k| k.strip_prefix(PREFIX))
-                    .and_then(|k| ContentHash::parse(k).ok())
-                else {
-                    continue;
-                };
-                keys.push(ObjectKey {
+        let mut keys: Vec<ObjectKey> = self
+            .list_prefix(PREFIX)
+            .await?
+            .into_iter()
+            .filter_map(|(key, bytes)| {
+                let hash = ContentHash::parse(key.strip_prefix(PREFIX)?).ok()?;
+                Some(ObjectKey {
                     sha256: hash,
-                    bytes: object.size().unwrap_or(0).max(0) as u64,
-                });
-            }
-            token = page.next_continuation_token().map(str::to_owned);
-            if token.is_none() || page.is_truncated() != Some(true) {
-                break;
-            }
-        }
+                    bytes,
+                })
+            })
+            .collect();
         keys.sort();
         Ok(keys)
     }
@@ -392,30 +401,13 @@ impl Store for S3Store {
     }
 
     async fn list_named(&self, prefix: &FileKey) -> Result<Vec<(FileKey, u64)>, DeliveryError> {
-        let folder = format!("{prefix}/");
-        let mut out = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(&folder)
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(|e| s3_error("ListObjectsV2", &folder, e))?;
-            for object in page.contents() {
-                // A key Quire could not have written (made by another tool) is not listed.
-                if let Some(key) = object.key().and_then(|k| FileKey::parse(k).ok()) {
-                    out.push((key, object.size().unwrap_or(0).max(0) as u64));
-                }
-            }
-            token = page.next_continuation_token().map(str::to_owned);
-            if token.is_none() || page.is_truncated() != Some(true) {
-                break;
-            }
-        }
+        let mut out: Vec<(FileKey, u64)> = self
+            .list_prefix(&format!("{prefix}/"))
+            .await?
+            .into_iter()
+            // A key Quire could not have written (made by another tool) is not listed.
+            .filter_map(|(key, bytes)| Some((FileKey::parse(&key).ok()?, bytes)))
+            .collect();
         out.sort();
         Ok(out)
     }
