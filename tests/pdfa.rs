@@ -139,8 +139,13 @@ fn the_config_chooses_the_output_type_and_preservation_needs_pdfa() {
 
 #[test]
 fn the_stamped_delivery_of_a_pdfa_job_is_pdfa_and_still_traced() {
-    // The default output type is pdfa: the daemon's job needs no setting for it.
-    let (home, port) = daemon_home("");
+    // The default output type is pdfa: the daemon's job needs no setting for it. The photograph
+    // has little text, so its low OCR confidence is only noted; the diagonal watermark puts
+    // translucency on every page.
+    let (home, port) = daemon_home(
+        "[review]\n\"quality.low_ocr_confidence\" = \"note\"\n\
+         [stamp.watermark]\nenabled = true\n",
+    );
     add_request(&home, "TN760", &[]);
     let _d = start_daemon(&home, port);
     std::fs::copy(
