@@ -126,8 +126,8 @@ pub(crate) struct XmpFields<'a> {
     pub modified: time::OffsetDateTime,
 }
 
-/// The XMP packet of a PDF/A-2b file. Padded with whitespace, as XMP advises, so that a later
-/// tool (the delivery stamp) may rewrite it in place.
+/// The XMP packet of a PDF/A-2b file. Not padded for editing in place (XMP's advice): the
+/// delivery stamp rewrites the whole file anyway, and delivered bytes count.
 pub(crate) fn xmp_packet(f: &XmpFields<'_>) -> String {
     let lang = f
         .lang
@@ -164,10 +164,6 @@ pub(crate) fn xmp_packet(f: &XmpFields<'_>) -> String {
         xmp_date(f.created),
         xml_escape(f.producer),
     );
-    for _ in 0..20 {
-        s.push_str(&" ".repeat(99));
-        s.push('\n');
-    }
     s.push_str("<?xpacket end=\"w\"?>");
     s
 }
