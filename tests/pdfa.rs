@@ -126,6 +126,27 @@ fn the_config_chooses_the_output_type_and_preservation_needs_pdfa() {
         out.to_str().unwrap(),
     ]);
     assert!(!pdfa_check(&out, None).status.success());
+    // A plain input is stamped as it always was: the trace text in the standard Helvetica, no
+    // OutputIntent or PDF/A identification added.
+    let stamped = home.path().join("stamped.pdf");
+    home.ok(&[
+        "stamp",
+        out.to_str().unwrap(),
+        "-o",
+        stamped.to_str().unwrap(),
+        "--request",
+        "TN761",
+        "--recipient",
+        "A. Reader",
+    ]);
+    let text = stdout(&pdfa_check(&stamped, None));
+    for failed in [
+        "FAIL fonts-embedded: not embedded: ['/Helvetica']",
+        "FAIL output-intent: ",
+        "FAIL xmp-metadata: pdfaid:part None",
+    ] {
+        assert!(text.contains(failed), "{text}");
+    }
     let refused =
         Home::with_config("[processing]\noutput_type = \"pdf\"\n[preservation]\nenabled = true\n");
     let check = refused.fails(&["config", "check"]);
