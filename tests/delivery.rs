@@ -54,13 +54,13 @@ pub(crate) fn links(home: &Home) -> Vec<Value> {
     serde_json::from_str(&stdout(&home.ok(&["links", "--json"]))).unwrap()
 }
 
-fn path_of(url: &str) -> String {
+pub(crate) fn path_of(url: &str) -> String {
     let rest = url.split_once("://").unwrap().1;
     rest[rest.find('/').unwrap()..].to_string()
 }
 
 /// GET returning (status, headers, body bytes).
-fn get(port: u16, path: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
+pub(crate) fn get(port: u16, path: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
     let request = headers
         .iter()
         .fold(http::get(path), |r, (k, v)| r.header(k, v));

@@ -2,7 +2,8 @@
 //! Library of Congress's `bagit.py` (the reference implementation, installed by
 //! `scripts/bootstrap`) validates it, a tampered copy fails both its check and Quire's, the
 //! reader's name is in no file of it, `purge` and `retention run` leave it, and `quire
-//! preserve JOB` writes one by hand with the scanner and technician of a `quire scan`.
+//! preserve JOB` writes one by hand with the scanner and technician of a `quire scan`. The bag's
+//! PDF passes `tests/pdfa_check.py` clause by clause (PDF/A-2b).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -111,6 +112,9 @@ fn a_delivered_scan_leaves_a_bag_that_validates_and_outlives_purge_and_retention
     );
     let pdf = std::fs::read(bag.join("data/processed.pdf")).unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
+    // The bag's PDF is PDF/A-2b, each clause checked by an independent reader; the scan is
+    // bitonal, so its intent is grey.
+    crate::pdfa::assert_pdfa(&bag.join("data/processed.pdf"), Some("grey"));
     let report: Value =
         serde_json::from_slice(&std::fs::read(bag.join("data/quality-report.json")).unwrap())
             .unwrap();
@@ -126,7 +130,7 @@ fn a_delivered_scan_leaves_a_bag_that_validates_and_outlives_purge_and_retention
         format!("External-Identifier: job {id}"),
         format!("Payload-Oxum: {total}.3"),
         "Bag-Software-Agent: Quire ".to_string(),
-        "Quire-Processed-PDF: a plain PDF, not PDF/A".to_string(),
+        "Quire-Processed-PDF: PDF/A-2b (pdfaid:part 2, conformance B".to_string(),
         "Bagging-Date: 20".to_string(),
     ] {
         assert!(

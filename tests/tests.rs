@@ -14,6 +14,7 @@ mod iso18626;
 mod mail;
 mod nodes;
 mod package;
+mod pdfa;
 mod preservation;
 mod process;
 mod scan;

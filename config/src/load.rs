@@ -340,6 +340,18 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
     super::iso18626::validate(&config.iso18626, errors);
     super::review::validate(&config.review, errors);
     super::preservation::validate(&config.preservation, errors);
+    // A preservation master's PDF is the job's PDF, byte for byte (its SHA-256 is the job's):
+    // refused rather than silently written as PDF/A anyway, so that the delivered copies are
+    // what the config says they are, and the conflict is seen where it was made.
+    if config.preservation.enabled
+        && config.processing.output_type != quire_pipeline::OutputType::Pdfa
+    {
+        errors.push(
+            "[processing] output_type = \"pdf\" with [preservation] enabled: a preservation \
+             master must be PDF/A-2b; set output_type = \"pdfa\" (the default)"
+                .into(),
+        );
+    }
     if config.preservation.enabled
         && let Some(p) = &config.preservation.path
     {

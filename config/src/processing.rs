@@ -20,6 +20,8 @@ pub struct ProcessingConfig {
     pub jpeg_quality: u8,
     pub tessdata_dir: Option<PathBuf>,
     pub find_tables: bool,
+    /// "pdf" or "pdfa" (PDF/A-2b).
+    pub output_type: quire_pipeline::OutputType,
 }
 
 impl Default for ProcessingConfig {
@@ -38,6 +40,7 @@ impl Default for ProcessingConfig {
             jpeg_quality: o.jpeg_quality,
             tessdata_dir: o.tessdata_dir,
             find_tables: o.find_tables,
+            output_type: o.output_type,
         }
     }
 }
@@ -73,6 +76,7 @@ impl ProcessingConfig {
             title: None,
             barcodes: false,
             find_tables: self.find_tables,
+            output_type: self.output_type,
         }
     }
 }

@@ -218,7 +218,9 @@ impl Processor {
             .permissions(crate::report::output_permissions())
             .tempfile_in(&dir)
             .map_err(|e| write_err(crate::report::without_temp_path(e)))?;
-        let mut writer = PdfWriter::new(BufWriter::new(temp), &self.font).map_err(write_err)?;
+        let mut writer = PdfWriter::new(BufWriter::new(temp), &self.font)
+            .map_err(write_err)?
+            .with_output_type(options.output_type);
 
         let window = self.pool.current_num_threads() * WINDOW_PER_WORKER;
         let mut reports = Vec::with_capacity(pages.len());

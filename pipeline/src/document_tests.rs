@@ -454,3 +454,122 @@ fn pages_wait_for_memory_rather_than_overdraw_the_budget() {
         "every page gave its memory back"
     );
 }
+
+/// A one-page PDF whose image is an 8-bit DeviceCMYK Flate stream, which the PDF input would
+/// copy through as it is.
+fn cmyk_pdf(path: &Path) {
+    use lopdf::{Dictionary, Document, Object, Stream};
+    let (w, h) = (200i64, 100i64);
+    // Black bars on white, in CMYK (ink 255 on K).
+    let mut data = Vec::with_capacity((w * h * 4) as usize);
+    for _y in 0..h {
+        for x in 0..w {
+            data.extend_from_slice(&[0, 0, 0, if (x / 20) % 2 == 0 { 255 } else { 0 }]);
+        }
+    }
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let image = Stream::new(
+        Dictionary::from_iter([
+            ("Type", Object::Name(b"XObject".to_vec())),
+            ("Subtype", Object::Name(b"Image".to_vec())),
+            ("Width", w.into()),
+            ("Height", h.into()),
+            ("BitsPerComponent", 8.into()),
+            ("ColorSpace", Object::Name(b"DeviceCMYK".to_vec())),
+            ("Filter", Object::Name(b"FlateDecode".to_vec())),
+        ]),
+        crate::pdf::writer::deflate(&data),
+    )
+    .with_compression(false);
+    let image_id = doc.add_object(image);
+    let content = doc.add_object(Stream::new(
+        Dictionary::new(),
+        b"q 144 0 0 72 0 0 cm /Im0 Do Q".to_vec(),
+    ));
+    let page = doc.add_object(Dictionary::from_iter([
+        ("Type", Object::Name(b"Page".to_vec())),
+        ("Parent", Object::Reference(pages_id)),
+        (
+            "MediaBox",
+            Object::Array(vec![0.into(), 0.into(), 144.into(), 72.into()]),
+        ),
+        (
+            "Resources",
+            Object::Dictionary(Dictionary::from_iter([(
+                "XObject",
+                Object::Dictionary(Dictionary::from_iter([(
+                    "Im0",
+                    Object::Reference(image_id),
+                )])),
+            )])),
+        ),
+        ("Contents", Object::Reference(content)),
+    ]));
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(Dictionary::from_iter([
+            ("Type", Object::Name(b"Pages".to_vec())),
+            ("Kids", Object::Array(vec![Object::Reference(page)])),
+            ("Count", 1.into()),
+        ])),
+    );
+    let catalog = doc.add_object(Dictionary::from_iter([
+        ("Type", Object::Name(b"Catalog".to_vec())),
+        ("Pages", Object::Reference(pages_id)),
+    ]));
+    doc.trailer.set("Root", Object::Reference(catalog));
+    doc.save(path).unwrap();
+}
+
+/// The colour spaces of the output's images, and its OutputIntent's profile /N if any.
+fn image_spaces_and_intent(pdf: &Path) -> (Vec<String>, Option<i64>) {
+    let doc = lopdf::Document::load(pdf).unwrap();
+    let mut spaces = Vec::new();
+    for obj in doc.objects.values() {
+        if let Ok(s) = obj.as_stream()
+            && s.dict.get(b"Subtype").and_then(|o| o.as_name()).ok() == Some(b"Image")
+        {
+            spaces.push(match s.dict.get(b"ColorSpace") {
+                Ok(lopdf::Object::Name(n)) => String::from_utf8_lossy(n).into_owned(),
+                other => format!("{other:?}"),
+            });
+        }
+    }
+    let n = doc
+        .catalog()
+        .and_then(|c| c.get(b"OutputIntents"))
+        .and_then(|o| o.as_array())
+        .ok()
+        .and_then(|a| a.first()?.as_dict().ok()?.get(b"DestOutputProfile").ok())
+        .and_then(|r| doc.dereference(r).ok())
+        .and_then(|(_, p)| p.as_stream().ok()?.dict.get(b"N").ok()?.as_i64().ok());
+    (spaces, n)
+}
+
+#[test]
+fn a_cmyk_image_is_copied_into_a_plain_pdf_and_re_encoded_for_pdfa() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("cmyk.pdf");
+    cmyk_pdf(&input);
+    let run = |output_type: crate::OutputType, name: &str| {
+        let out = dir.path().join(name);
+        Processor::new(ProcessOptions {
+            jobs: 1,
+            orientation: false,
+            output_type,
+            ..ProcessOptions::default()
+        })
+        .unwrap()
+        .process(std::slice::from_ref(&input), &out, &Silent)
+        .unwrap();
+        image_spaces_and_intent(&out)
+    };
+    let (plain, intent) = run(crate::OutputType::Pdf, "plain.pdf");
+    assert_eq!((plain, intent), (vec!["DeviceCMYK".to_string()], None));
+    let (pdfa, intent) = run(crate::OutputType::Pdfa, "pdfa.pdf");
+    assert_eq!(pdfa.len(), 1);
+    assert_ne!(pdfa[0], "DeviceCMYK");
+    let expected = if pdfa[0] == "DeviceRGB" { 3 } else { 1 };
+    assert_eq!(intent, Some(expected), "{pdfa:?}");
+}

@@ -30,6 +30,7 @@ pub mod ycc;
 pub use document::{ProcessedDocument, Processor};
 pub use error::{Location, PipelineError};
 pub use options::ProcessOptions;
+pub use pdf::OutputType;
 pub use progress::{Progress, Silent, TerminalBar};
 pub use report::{PageReport, Report, Warning};
 pub mod similarity;

@@ -39,6 +39,8 @@ pub struct ProcessOptions {
     /// OCR time, and the text layer places each word by its own box either way (only the
     /// reading order of copied table text can differ).
     pub find_tables: bool,
+    /// Plain PDF or PDF/A-2b ([`crate::pdf::pdfa`]).
+    pub output_type: crate::OutputType,
 }
 
 impl Default for ProcessOptions {
@@ -58,6 +60,7 @@ impl Default for ProcessOptions {
             title: None,
             barcodes: false,
             find_tables: false,
+            output_type: crate::OutputType::default(),
         }
     }
 }

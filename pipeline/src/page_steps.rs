@@ -292,8 +292,17 @@ pub(crate) fn process(page: &PageRef, options: &ProcessOptions) -> Result<Finish
     let raster = pixels.into_raster();
     let (width, height) = raster.dimensions();
     let image = match passthrough {
-        Some(embedded) => image_encode::passthrough(embedded),
-        None => image_encode::encode(&raster, options.jpeg_quality),
+        // A CMYK image has no place under a PDF/A file's RGB or grey OutputIntent: re-encoded
+        // from its decoded pixels instead.
+        Some(embedded)
+            if !(options.output_type == crate::OutputType::Pdfa
+                && embedded.icc_profile.is_none()
+                && crate::pdf::pdfa::device_colour(&embedded.dict)
+                    == crate::pdf::pdfa::DeviceColour::Cmyk) =>
+        {
+            image_encode::passthrough(embedded)
+        }
+        _ => image_encode::encode(&raster, options.jpeg_quality),
     };
     drop(raster);
     // Word boxes are in the pixels tesseract read, which may be a shrunk copy.

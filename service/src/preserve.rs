@@ -15,9 +15,11 @@
 //! payload, under `data/`:
 //! - `originals/`: the job's original scans, byte for byte, under their own names (a folder
 //!   scan keeps its folder). A document cut from a batch has the whole batch scan.
-//! - `processed.pdf`: the processed PDF, checked against the SHA-256 the job recorded. It is
-//!   NOT PDF/A: Quire does not write PDF/A-2b yet, and `bag-info.txt` says so
-//!   (`Quire-Processed-PDF`) rather than let a repository assume it.
+//! - `processed.pdf`: the processed PDF, checked against the SHA-256 the job recorded. The
+//!   daemon writes it as PDF/A-2b whenever preservation is on (config check refuses
+//!   `[processing] output_type = "pdf"` with `[preservation] enabled`); `bag-info.txt` says
+//!   which it is (`Quire-Processed-PDF`), read from the file's own XMP, so that a bag made by
+//!   `quire preserve` of a job processed as a plain PDF does not claim PDF/A.
 //! - `quality-report.json`: the job's stored per-page quality report. It holds no reader data
 //!   by design; should the reader's name or e-mail appear in it all the same (the OCR text of
 //!   a page that shows them), each occurrence is replaced by `[reader withheld]`.
@@ -51,8 +53,28 @@ pub const REPORT_NAME: &str = "quality-report.json";
 /// What stands in the report where the reader's name or e-mail was.
 pub const WITHHELD: &str = "[reader withheld]";
 
-/// What `bag-info.txt` says of the processed PDF, so that nobody takes it for PDF/A.
-const PROCESSED_PDF_NOTE: &str = "a plain PDF, not PDF/A (Quire does not write PDF/A-2b yet)";
+/// What `bag-info.txt` says of a processed PDF that identifies itself as PDF/A-2b.
+const PROCESSED_PDFA_NOTE: &str =
+    "PDF/A-2b (pdfaid:part 2, conformance B; the clauses tested are listed in Quire's README)";
+/// What it says of any other, so that nobody takes it for PDF/A.
+const PROCESSED_PDF_NOTE: &str =
+    "a plain PDF, not PDF/A (processed with [processing] output_type = \"pdf\")";
+
+/// The note for the PDF at `path`: PDF/A when its XMP packet, which PDF/A keeps uncompressed,
+/// names part 2 and conformance B.
+fn processed_pdf_note(path: &Path) -> anyhow::Result<&'static str> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    Ok(
+        if has(b"<pdfaid:part>2</pdfaid:part>")
+            && has(b"<pdfaid:conformance>B</pdfaid:conformance>")
+        {
+            PROCESSED_PDFA_NOTE
+        } else {
+            PROCESSED_PDF_NOTE
+        },
+    )
+}
 
 /// Where a job's bag is. Its `Display` is what the console shows and what `quire preserve
 /// --verify` takes back ([`BagLocation::parse`]).
@@ -248,7 +270,8 @@ pub async fn preserve(
             info.push((label, v.clone()));
         }
     }
-    info.push(("Quire-Processed-PDF", PROCESSED_PDF_NOTE.to_string()));
+    let pdf_note = processed_pdf_note(output)?;
+    info.push(("Quire-Processed-PDF", pdf_note.to_string()));
     info.push((
         "Bag-Software-Agent",
         format!("Quire {}", env!("CARGO_PKG_VERSION")),
@@ -300,7 +323,7 @@ pub async fn preserve(
             "format": "bagit",
             "payload_oxum": format!("{}.{}", written.bytes, written.files),
             "originals": names,
-            "processed_pdf": PROCESSED_PDF_NOTE,
+            "processed_pdf": pdf_note,
             "report_withheld": withheld,
         }));
     if let Some(r) = &job.request_id {

@@ -184,6 +184,9 @@ pub struct ProcessArgs {
     /// Title for the PDF metadata (default: the first input's file name).
     #[arg(long)]
     title: Option<String>,
+    /// pdfa: PDF/A-2b; pdf: a plain PDF (default: [processing] output_type, itself pdfa).
+    #[arg(long, value_enum, value_name = "TYPE")]
+    output_type: Option<quire_pipeline::OutputType>,
 }
 
 /// Whether the command line that clap refused was meant for `quire process`: clap then ends
@@ -226,6 +229,9 @@ fn process(args: ProcessArgs, config: &LoadedConfig) -> Result<(), PipelineError
     options.orientation = (options.orientation || args.rotate_pages) && !args.no_orientation;
     options.remove_blank |= args.remove_blank;
     options.title = args.title;
+    if let Some(output_type) = args.output_type {
+        options.output_type = output_type;
+    }
 
     // Every output's folder is checked before the work, not after it.
     for path in [

@@ -198,9 +198,103 @@ fn embed_face(lf: &LoadedFace<'_>, doc: &mut Document) -> Result<ObjectId, Water
             reason: e.to_string(),
         })?;
     let face = &lf.face;
-    let scale = |v: i16| f32::from(v) * 1000.0 / lf.upem;
     let base_font = format!("{}+{}", subset_tag(lf.used.keys()), postscript_name(face));
+    let descriptor_id = embed_program(face, lf.upem, subset, &base_font, doc)?;
 
+    // The subset numbers glyphs 0..n densely, so one W entry covers them all.
+    let notdef = f32::from(face.glyph_hor_advance(GlyphId(0)).unwrap_or(0)) * 1000.0 / lf.upem;
+    let mut widths = vec![Object::Real(notdef)];
+    let count = lf.remapper.num_gids();
+    for cid in 1..count {
+        widths.push(Object::Real(lf.used.get(&cid).map_or(0.0, |(w, _)| *w)));
+    }
+    let cid_font = cid_font_dict(
+        &base_font,
+        descriptor_id,
+        Object::Array(vec![0.into(), Object::Array(widths)]),
+        Object::Name(b"Identity".to_vec()),
+    );
+    type0(doc, base_font, cid_font, &lf.used)
+}
+
+/// The font of the invisible trace text in a PDF/A copy: a subset of `file` in which each
+/// character's CID is its own code point, so that the text is its UTF-16BE code units in the
+/// content stream (what [`crate::trace`] looks for), mapped to glyphs by a CIDToGIDMap.
+/// PDF/A wants every font embedded; the plain copy keeps using the standard Helvetica.
+pub(crate) fn embed_trace_font(
+    file: &FontFile,
+    text: &str,
+    doc: &mut Document,
+) -> Result<ObjectId, WatermarkError> {
+    let face = Face::parse(&file.data, 0).map_err(|e| WatermarkError::FontUnreadable {
+        path: file.path.clone(),
+        reason: format!("not a TrueType/OpenType font: {e}"),
+    })?;
+    let upem = f32::from(face.units_per_em().max(1));
+    let mut remapper = GlyphRemapper::new();
+    // CID (= code point) → (new glyph id, advance in 1/1000 em, character).
+    let mut glyphs: BTreeMap<u16, (u16, f32, char)> = BTreeMap::new();
+    for ch in text.chars() {
+        let missing = || WatermarkError::MissingGlyph {
+            ch,
+            code: u32::from(ch),
+            context: text.to_string(),
+            fonts: file.path.display().to_string(),
+        };
+        let cid = u16::try_from(u32::from(ch)).map_err(|_| missing())?;
+        let old = face
+            .glyph_index(ch)
+            .filter(|g| g.0 != 0)
+            .ok_or_else(missing)?;
+        let advance = f32::from(face.glyph_hor_advance(old).unwrap_or(0)) * 1000.0 / upem;
+        glyphs.insert(cid, (remapper.remap(old.0), advance, ch));
+    }
+    let subset =
+        subsetter::subset(&file.data, 0, &remapper).map_err(|e| WatermarkError::FontSubset {
+            path: file.path.clone(),
+            reason: e.to_string(),
+        })?;
+    let base_font = format!("{}+{}", subset_tag(glyphs.keys()), postscript_name(&face));
+    let descriptor_id = embed_program(&face, upem, subset, &base_font, doc)?;
+
+    let last = glyphs.keys().next_back().copied().unwrap_or(0);
+    let mut map = vec![0u8; 2 * (usize::from(last) + 1)];
+    let mut widths = Vec::new();
+    for (&cid, &(gid, advance, _)) in &glyphs {
+        map[2 * usize::from(cid)..][..2].copy_from_slice(&gid.to_be_bytes());
+        widths.push(Object::from(i64::from(cid)));
+        widths.push(Object::Array(vec![Object::Real(advance)]));
+    }
+    let mut map = Stream::new(Dictionary::new(), map);
+    map.compress().map_err(|e| WatermarkError::WriteFailed {
+        reason: e.to_string(),
+    })?;
+    let map_id = doc.add_object(map);
+    let mut cid_font = cid_font_dict(
+        &base_font,
+        descriptor_id,
+        Object::Array(widths),
+        Object::Reference(map_id),
+    );
+    // CIDs no text uses are .notdef, as wide as the font says.
+    let notdef = f32::from(face.glyph_hor_advance(GlyphId(0)).unwrap_or(0)) * 1000.0 / upem;
+    cid_font.set("DW", Object::Real(notdef));
+    let used = glyphs
+        .iter()
+        .map(|(&cid, &(_, w, ch))| (cid, (w, ch)))
+        .collect();
+    type0(doc, base_font, cid_font, &used)
+}
+
+/// The font program and its descriptor.
+fn embed_program(
+    face: &Face<'_>,
+    upem: f32,
+    subset: Vec<u8>,
+    base_font: &str,
+    doc: &mut Document,
+) -> Result<ObjectId, WatermarkError> {
+    let scale = |v: i16| f32::from(v) * 1000.0 / upem;
     let mut file = Stream::new(
         Dictionary::from_iter([("Length1", Object::from(subset.len() as i64))]),
         subset,
@@ -213,7 +307,7 @@ fn embed_face(lf: &LoadedFace<'_>, doc: &mut Document) -> Result<ObjectId, Water
     let bbox = face.global_bounding_box();
     let descriptor = Dictionary::from_iter([
         ("Type", Object::Name(b"FontDescriptor".to_vec())),
-        ("FontName", Object::Name(base_font.clone().into_bytes())),
+        ("FontName", Object::Name(base_font.as_bytes().to_vec())),
         ("Flags", 4.into()),
         (
             "FontBBox",
@@ -234,19 +328,19 @@ fn embed_face(lf: &LoadedFace<'_>, doc: &mut Document) -> Result<ObjectId, Water
         ("StemV", 80.into()),
         ("FontFile2", Object::Reference(file_id)),
     ]);
-    let descriptor_id = doc.add_object(descriptor);
+    Ok(doc.add_object(descriptor))
+}
 
-    // The subset numbers glyphs 0..n densely, so one W entry covers them all.
-    let notdef = f32::from(face.glyph_hor_advance(GlyphId(0)).unwrap_or(0)) * 1000.0 / lf.upem;
-    let mut widths = vec![Object::Real(notdef)];
-    let count = lf.remapper.num_gids();
-    for cid in 1..count {
-        widths.push(Object::Real(lf.used.get(&cid).map_or(0.0, |(w, _)| *w)));
-    }
-    let cid_font = Dictionary::from_iter([
+fn cid_font_dict(
+    base_font: &str,
+    descriptor_id: ObjectId,
+    widths: Object,
+    cid_to_gid: Object,
+) -> Dictionary {
+    Dictionary::from_iter([
         ("Type", Object::Name(b"Font".to_vec())),
         ("Subtype", Object::Name(b"CIDFontType2".to_vec())),
-        ("BaseFont", Object::Name(base_font.clone().into_bytes())),
+        ("BaseFont", Object::Name(base_font.as_bytes().to_vec())),
         (
             "CIDSystemInfo",
             Object::Dictionary(Dictionary::from_iter([
@@ -262,12 +356,20 @@ fn embed_face(lf: &LoadedFace<'_>, doc: &mut Document) -> Result<ObjectId, Water
             ])),
         ),
         ("FontDescriptor", Object::Reference(descriptor_id)),
-        ("W", Object::Array(vec![0.into(), Object::Array(widths)])),
-        ("CIDToGIDMap", Object::Name(b"Identity".to_vec())),
-    ]);
-    let cid_font_id = doc.add_object(cid_font);
+        ("W", widths),
+        ("CIDToGIDMap", cid_to_gid),
+    ])
+}
 
-    let mut to_unicode = Stream::new(Dictionary::new(), to_unicode_cmap(&lf.used).into_bytes());
+/// The Type0 font over `cid_font`, with a ToUnicode map of the CIDs in `used`.
+fn type0(
+    doc: &mut Document,
+    base_font: String,
+    cid_font: Dictionary,
+    used: &BTreeMap<u16, (f32, char)>,
+) -> Result<ObjectId, WatermarkError> {
+    let cid_font_id = doc.add_object(cid_font);
+    let mut to_unicode = Stream::new(Dictionary::new(), to_unicode_cmap(used).into_bytes());
     to_unicode
         .compress()
         .map_err(|e| WatermarkError::WriteFailed {

@@ -23,6 +23,9 @@
 //!   invisible text on every page; [`trace::find_deliveries`] finds it in the file, in copies
 //!   rewritten by qpdf, in single pages cut out of it and in copies with metadata stripped.
 //! - Encrypted input is refused rather than silently decrypted.
+//! - A PDF/A input gives a PDF/A copy: the trace text's font embedded too, the XMP extended by
+//!   a schema for Quire's property and kept equal to the Info dictionary (title, modification
+//!   date: the clock's, the one date this crate makes), the OutputIntent kept. See `pdfa.rs`.
 
 mod cover;
 mod error;
@@ -30,6 +33,7 @@ mod font;
 mod layout;
 mod margin;
 mod page;
+mod pdfa;
 mod spec;
 mod stamp;
 pub mod template;

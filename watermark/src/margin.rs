@@ -58,7 +58,7 @@ pub(crate) fn page_overlay(
     height: f32,
     strip: &Strip,
     diagonal: Option<&Diagonal>,
-    delivery_id: &str,
+    trace: &TraceText,
 ) -> String {
     let mut ops = String::with_capacity(512);
     ops.push_str("q\n");
@@ -114,17 +114,56 @@ pub(crate) fn page_overlay(
         baseline -= size * 1.25;
     }
     ops.push_str("ET\n");
-    // Invisible (render mode 3) text in a standard font, so the id is plain ASCII in the content
-    // stream and survives any rewrite that keeps the page's content.
-    let _ = writeln!(
-        ops,
-        "BT 3 Tr /{TRACE_FONT} 2 Tf 1 0 0 1 2 1 Tm ({TRACE_MARKER}{delivery_id}) Tj ET"
-    );
+    // Invisible (render mode 3) text, so the id is in the content stream as it is and survives
+    // any rewrite that keeps the page's content.
+    ops.push_str(&trace_only(trace));
     ops.push_str("Q\n");
     ops
 }
 
+/// How the invisible trace text is written, by the font it is shown in.
+pub(crate) enum TraceText {
+    /// Plain ASCII in the standard Helvetica: `(quire-delivery:…)`.
+    Standard(String),
+    /// For PDF/A copies, in an embedded font whose CIDs are code points: the UTF-16BE code
+    /// units in hex, `<0071007500…>` ([`crate::font::embed_trace_font`]).
+    Embedded(String),
+}
+
+impl TraceText {
+    pub(crate) fn new(delivery_id: &str, embedded: bool) -> TraceText {
+        let text = format!("{TRACE_MARKER}{delivery_id}");
+        if embedded {
+            TraceText::Embedded(text)
+        } else {
+            TraceText::Standard(text)
+        }
+    }
+
+    /// The characters the trace font must have.
+    pub(crate) fn text(&self) -> &str {
+        match self {
+            TraceText::Standard(t) | TraceText::Embedded(t) => t,
+        }
+    }
+
+    fn operand(&self) -> String {
+        match self {
+            TraceText::Standard(t) => format!("({t})"),
+            TraceText::Embedded(t) => format!("<{}>", utf16_hex(t)),
+        }
+    }
+}
+
+/// Text as the uppercase hex of its UTF-16BE code units (what [`crate::trace`] searches for).
+pub(crate) fn utf16_hex(text: &str) -> String {
+    text.encode_utf16().map(|u| format!("{u:04X}")).collect()
+}
+
 /// The invisible trace text alone, for the cover sheet.
-pub(crate) fn trace_only(delivery_id: &str) -> String {
-    format!("BT 3 Tr /{TRACE_FONT} 2 Tf 1 0 0 1 2 1 Tm ({TRACE_MARKER}{delivery_id}) Tj ET\n")
+pub(crate) fn trace_only(trace: &TraceText) -> String {
+    format!(
+        "BT 3 Tr /{TRACE_FONT} 2 Tf 1 0 0 1 2 1 Tm {} Tj ET\n",
+        trace.operand()
+    )
 }

@@ -9,7 +9,9 @@ use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
 use crate::cover::cover_content;
 use crate::error::WatermarkError;
 use crate::font::{FontSet, read_fonts};
-use crate::margin::{Diagonal, Strip, TRACE_FONT, WATERMARK_GS, page_overlay, trace_only};
+use crate::margin::{
+    Diagonal, Strip, TRACE_FONT, TraceText, WATERMARK_GS, page_overlay, trace_only,
+};
 use crate::page::{
     Rect, display_matrix, display_size, grow_bottom, inherited, read_rect, rotation,
 };
@@ -49,6 +51,9 @@ pub fn stamp_pdf(input: &[u8], stamp: &Stamp) -> Result<Vec<u8>, WatermarkError>
     let files = read_fonts(&stamp.fonts)?;
     let mut fonts = FontSet::new(&files)?;
     let id = stamp.delivery_id.as_str();
+    // A PDF/A input stays PDF/A (crate::pdfa); a plain one is stamped as it always was.
+    let pdfa = crate::pdfa::is_pdfa(&doc);
+    let trace = TraceText::new(id, pdfa);
 
     let mut strips: Vec<Strip> = Vec::new();
     let mut strip_index: HashMap<(String, u32), usize> = HashMap::new();
@@ -97,7 +102,7 @@ pub fn stamp_pdf(input: &[u8], stamp: &Stamp) -> Result<Vec<u8>, WatermarkError>
             dh,
             strip,
             diagonal.as_ref(),
-            id,
+            &trace,
         );
         let new_media = [
             media[0].min(grown[0]),
@@ -115,15 +120,18 @@ pub fn stamp_pdf(input: &[u8], stamp: &Stamp) -> Result<Vec<u8>, WatermarkError>
 
     let (cover_w, cover_h) = cover_size.expect("at least one page");
     let mut cover_ops = cover_content(stamp, &mut fonts, cover_w, cover_h, page_count)?;
-    cover_ops.push_str(&trace_only(id));
+    cover_ops.push_str(&trace_only(&trace));
 
     let embedded = fonts.embed(&mut doc)?;
-    let trace_font = doc.add_object(Dictionary::from_iter([
-        ("Type", Object::Name(b"Font".to_vec())),
-        ("Subtype", Object::Name(b"Type1".to_vec())),
-        ("BaseFont", Object::Name(b"Helvetica".to_vec())),
-        ("Encoding", Object::Name(b"WinAnsiEncoding".to_vec())),
-    ]));
+    let trace_font = match &files[..] {
+        [primary, ..] if pdfa => crate::font::embed_trace_font(primary, trace.text(), &mut doc)?,
+        _ => doc.add_object(Dictionary::from_iter([
+            ("Type", Object::Name(b"Font".to_vec())),
+            ("Subtype", Object::Name(b"Type1".to_vec())),
+            ("BaseFont", Object::Name(b"Helvetica".to_vec())),
+            ("Encoding", Object::Name(b"WinAnsiEncoding".to_vec())),
+        ])),
+    };
     let mut font_entries: Vec<(String, ObjectId)> = embedded;
     font_entries.push((TRACE_FONT.to_string(), trace_font));
     let gstate = stamp.watermark.as_ref().map(|w| {
@@ -185,8 +193,12 @@ pub fn stamp_pdf(input: &[u8], stamp: &Stamp) -> Result<Vec<u8>, WatermarkError>
     }
 
     insert_cover(&mut doc, cover_w, cover_h, cover_ops, &font_entries)?;
-    embed_metadata(&mut doc, &stamp.delivery_id, &stamp.texts.notice)?;
-    crate::trace::set_title(&mut doc, &stamp.citation.document_title());
+    embed_metadata(&mut doc, &stamp.delivery_id, &stamp.texts.notice, pdfa)?;
+    let title = stamp.citation.document_title();
+    crate::trace::set_title(&mut doc, &title);
+    if pdfa {
+        crate::pdfa::refresh_metadata(&mut doc, Some(title.as_str()).filter(|t| !t.is_empty()));
+    }
 
     let mut out = Vec::with_capacity(input.len() + 64 * 1024);
     doc.save_to(&mut out)

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use lopdf::{Dictionary, Document, Object, Stream, StringFormat};
 
 use crate::error::WatermarkError;
-use crate::margin::TRACE_MARKER;
+use crate::margin::{TRACE_MARKER, utf16_hex};
 use crate::spec::DeliveryId;
 
 /// The XMP namespace of Quire's own properties.
@@ -103,6 +103,22 @@ pub fn find_deliveries(pdf: &[u8]) -> Result<Vec<Trace>, WatermarkError> {
             note(&tail[..len], TracePlace::Page(number));
             rest = &tail[len..];
         }
+        // A PDF/A copy's trace text: UTF-16BE code units in hex (`margin::TraceText`).
+        let marker = utf16_hex(TRACE_MARKER);
+        let mut rest = &content[..];
+        while let Some(at) = find(rest, marker.as_bytes()) {
+            let tail = &rest[at + marker.len()..];
+            let id: Vec<u8> = tail
+                .chunks_exact(4)
+                .map_while(|unit| {
+                    let unit = std::str::from_utf8(unit).ok()?;
+                    let b = u8::try_from(u16::from_str_radix(unit, 16).ok()?).ok()?;
+                    (b.is_ascii_alphanumeric() || b == b'_').then_some(b)
+                })
+                .collect();
+            note(&id, TracePlace::Page(number));
+            rest = &tail[id.len() * 4..];
+        }
     }
     let mut traces: Vec<Trace> = found
         .into_iter()
@@ -173,6 +189,7 @@ pub(crate) fn embed_metadata(
     doc: &mut Document,
     id: &DeliveryId,
     notice: &str,
+    pdfa: bool,
 ) -> Result<(), WatermarkError> {
     let id_string = || Object::String(id.as_str().as_bytes().to_vec(), StringFormat::Literal);
     doc.trailer
@@ -198,7 +215,14 @@ pub(crate) fn embed_metadata(
     }
 
     let existing = metadata_stream(doc).and_then(|s| s.decompressed_content().ok());
-    let packet = xmp_packet(existing.as_deref(), id, notice);
+    let mut packet = xmp_packet(existing.as_deref(), id, notice);
+    // PDF/A admits properties of other schemas than its predefined ones only when described.
+    if pdfa
+        && !packet.contains("<pdfaSchema:prefix>quire</pdfaSchema:prefix>")
+        && let Some(at) = packet.find("</rdf:RDF>")
+    {
+        packet.insert_str(at, &crate::pdfa::extension_schema());
+    }
     let mut stream = Stream::new(
         Dictionary::from_iter([
             ("Type", Object::Name(b"Metadata".to_vec())),

@@ -6,8 +6,10 @@
 
 pub mod font;
 pub mod image_encode;
+pub mod pdfa;
 pub mod text_layer;
 pub mod writer;
 
 pub use image_encode::{EncodedImage, ImageEncoding};
+pub use pdfa::OutputType;
 pub use writer::{PdfWriter, WrittenPdf};

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::font::{FontObjects, GlyphlessFont, write_type0};
 use super::image_encode::EncodedImage;
+use super::pdfa::{self, DeviceColour, OutputType};
 use super::text_layer::TextLayer;
 
 /// What a finished file is.
@@ -92,6 +93,10 @@ pub struct PdfWriter<W: Write> {
     pages_id: u32,
     page_ids: Vec<u32>,
     font: FontObjects,
+    output_type: OutputType,
+    /// The most demanding device colour of the page images so far: what the PDF/A
+    /// OutputIntent's profile must cover.
+    colour: DeviceColour,
 }
 
 impl<W: Write> PdfWriter<W> {
@@ -114,10 +119,19 @@ impl<W: Write> PdfWriter<W> {
                 font: 0,
                 descendant: 0,
             },
+            output_type: OutputType::Pdf,
+            colour: DeviceColour::Grey,
         };
         w.pages_id = w.reserve();
         w.font = font.write(&mut w)?;
         Ok(w)
+    }
+
+    /// Write `output_type`: PDF/A-2b adds its OutputIntent, XMP packet and file identifier
+    /// when the file is finished, and refuses page images it cannot hold. Plain PDF unless set.
+    pub fn with_output_type(mut self, output_type: OutputType) -> Self {
+        self.output_type = output_type;
+        self
     }
 
     /// Allocate an object number to be written later.
@@ -157,6 +171,22 @@ impl<W: Write> PdfWriter<W> {
     ) -> std::io::Result<u64> {
         let before = self.out.written;
         let mut dict = image.dict;
+        if image.icc_profile.is_none() {
+            let colour = pdfa::device_colour(&dict);
+            if self.output_type == OutputType::Pdfa && colour == DeviceColour::Cmyk {
+                // The pipeline re-encodes such images for PDF/A (page_steps); this is the
+                // writer's own guard against a file that would claim PDF/A and not be it.
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "a DeviceCMYK image cannot go into a PDF/A file with an RGB or grey intent",
+                ));
+            }
+            self.colour = self.colour.max(colour);
+        }
+        if self.output_type == OutputType::Pdfa {
+            // PDF/A-2 6.2.8: /Interpolate must be absent or false.
+            dict.remove(b"Interpolate");
+        }
         if let Some(profile) = image.icc_profile {
             let icc_id = self.add_stream(profile.dict, profile.content)?;
             dict.set(
@@ -244,6 +274,30 @@ impl<W: Write> PdfWriter<W> {
                 Object::Boolean(true),
             )])),
         );
+        if self.output_type == OutputType::Pdfa {
+            let profile = pdfa::intent_profile(self.colour)?;
+            let mut profile_dict = Dictionary::new();
+            profile_dict.set("N", Object::Integer(profile.components));
+            profile_dict.set("Filter", Object::Name(b"FlateDecode".to_vec()));
+            let profile_id = self.add_stream(profile_dict, deflate(&profile.icc))?;
+            catalog.set(
+                "OutputIntents",
+                Object::Array(vec![pdfa::output_intent(&profile, profile_id)]),
+            );
+            let xmp = pdfa::xmp_packet(&pdfa::XmpFields {
+                title: &info.title,
+                producer: &info.producer,
+                lang: info.lang.as_deref(),
+                created: info.created,
+                modified: info.created,
+            });
+            let mut meta = Dictionary::new();
+            meta.set("Type", Object::Name(b"Metadata".to_vec()));
+            meta.set("Subtype", Object::Name(b"XML".to_vec()));
+            // Uncompressed, as PDF/A asks, so that tools that scan for packets find it.
+            let meta_id = self.add_stream(meta, xmp.into_bytes())?;
+            catalog.set("Metadata", Object::Reference((meta_id, 0)));
+        }
         let catalog_id = self.add(&Object::Dictionary(catalog))?;
 
         let mut info_dict = Dictionary::new();
@@ -260,9 +314,12 @@ impl<W: Write> PdfWriter<W> {
         for off in &self.offsets {
             writeln!(self.out, "{off:010} 00000 n ")?;
         }
+        // The file identifier (PDF/A requires one): both halves the hash of everything before
+        // the trailer, which makes it unique to the content, as the spec suggests.
+        let id = hex::encode_upper(&self.out.hash.clone().finalize()[..16]);
         write!(
             self.out,
-            "trailer\n<< /Size {count} /Root {catalog_id} 0 R /Info {info_id} 0 R >>\nstartxref\n{xref_at}\n%%EOF\n"
+            "trailer\n<< /Size {count} /Root {catalog_id} 0 R /Info {info_id} 0 R /ID [<{id}> <{id}>] >>\nstartxref\n{xref_at}\n%%EOF\n"
         )?;
         self.out.flush()?;
         let pages = self.page_ids.len();
