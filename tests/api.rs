@@ -754,8 +754,10 @@ fn the_openapi_document_is_valid_and_schemathesis_finds_nothing() {
             "50",
             "--request-timeout",
             "10",
+            // One worker: with two, schemathesis 4.32 now and then fails inside itself
+            // (a KeyError over its own source lines), which is no finding about Quire.
             "--workers",
-            "2",
+            "1",
             "--generation-database",
             "none",
         ])

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Caller;
 use super::model::{DeliveryView, LinkView};
 use super::page::{self, Page, PageQuery};
-use super::problem::{Code, Problem, Resource};
+use super::problem::{Code, Problem, ProblemDetails, Resource};
 use super::{Body, Params, db};
 use crate::AppState;
 use quire_config::ApiScope;
@@ -54,7 +54,7 @@ pub async fn list(
     params(("id" = String, Path, description = "The delivery id")),
     responses(
         (status = 200, description = "The delivery", body = DeliveryView),
-        (status = 404, description = "No such delivery (`delivery.not_found`)", body = Problem),
+        (status = 404, description = "No such delivery (`delivery.not_found`)", body = ProblemDetails),
     ),
     security(("bearer" = ["read"])))]
 pub async fn get_one(
@@ -79,8 +79,8 @@ pub async fn get_one(
     params(("id" = String, Path, description = "The delivery id")),
     responses(
         (status = 200, description = "The stamped copy", content_type = "application/pdf", body = Vec<u8>),
-        (status = 404, description = "No such delivery (`delivery.not_found`)", body = Problem),
-        (status = 410, description = "The copy was purged (`delivery.purged`)", body = Problem),
+        (status = 404, description = "No such delivery (`delivery.not_found`)", body = ProblemDetails),
+        (status = 410, description = "The copy was purged (`delivery.purged`)", body = ProblemDetails),
     ),
     security(("bearer" = ["read"])))]
 pub async fn preview(
@@ -197,7 +197,7 @@ async fn link_after(
     params(("id" = String, Path, description = "The link id")),
     responses(
         (status = 200, description = "The link", body = LinkView),
-        (status = 404, description = "No such link (`link.not_found`)", body = Problem),
+        (status = 404, description = "No such link (`link.not_found`)", body = ProblemDetails),
     ),
     security(("bearer" = ["read"])))]
 pub async fn link(
@@ -223,8 +223,8 @@ pub struct RevokeBody {
     request_body = RevokeBody,
     responses(
         (status = 200, description = "Revoked", body = LinkView),
-        (status = 404, description = "No such link (`link.not_found`)", body = Problem),
-        (status = 409, description = "The link cannot be revoked now (`link.conflict`)", body = Problem),
+        (status = 404, description = "No such link (`link.not_found`)", body = ProblemDetails),
+        (status = 409, description = "The link cannot be revoked now (`link.conflict`)", body = ProblemDetails),
     ),
     security(("bearer" = ["write"])))]
 pub async fn revoke(
@@ -263,9 +263,9 @@ pub struct ExtendBody {
     request_body = ExtendBody,
     responses(
         (status = 200, description = "Extended", body = LinkView),
-        (status = 404, description = "No such link (`link.not_found`)", body = Problem),
-        (status = 409, description = "The link cannot be extended now (`link.conflict`)", body = Problem),
-        (status = 422, description = "Neither days nor downloads, or out of range (`link.invalid`)", body = Problem),
+        (status = 404, description = "No such link (`link.not_found`)", body = ProblemDetails),
+        (status = 409, description = "The link cannot be extended now (`link.conflict`)", body = ProblemDetails),
+        (status = 422, description = "Neither days nor downloads, or out of range (`link.invalid`)", body = ProblemDetails),
     ),
     security(("bearer" = ["write"])))]
 pub async fn extend(
@@ -303,8 +303,8 @@ pub async fn extend(
     params(("id" = String, Path, description = "The link id")),
     responses(
         (status = 200, description = "The e-mail is queued again", body = LinkView),
-        (status = 404, description = "No such link (`link.not_found`)", body = Problem),
-        (status = 409, description = "The link does not work now (`link.conflict`)", body = Problem),
+        (status = 404, description = "No such link (`link.not_found`)", body = ProblemDetails),
+        (status = 409, description = "The link does not work now (`link.conflict`)", body = ProblemDetails),
     ),
     security(("bearer" = ["write"])))]
 pub async fn resend(
@@ -321,8 +321,8 @@ pub async fn resend(
     params(("id" = String, Path, description = "The link id")),
     responses(
         (status = 200, description = "Unlocked", body = LinkView),
-        (status = 404, description = "No such link (`link.not_found`)", body = Problem),
-        (status = 409, description = "The link is not locked (`link.conflict`)", body = Problem),
+        (status = 404, description = "No such link (`link.not_found`)", body = ProblemDetails),
+        (status = 409, description = "The link is not locked (`link.conflict`)", body = ProblemDetails),
     ),
     security(("bearer" = ["write"])))]
 pub async fn unlock(

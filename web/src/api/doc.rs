@@ -28,7 +28,7 @@ use super::{compliance, deliveries, jobs, requests};
         deliveries::resend, deliveries::unlock,
         compliance::contu, compliance::audit, compliance::audit_export,
     ),
-    components(schemas(super::problem::Problem)),
+    components(schemas(super::problem::ProblemDetails)),
     modifiers(&Conventions),
     tags(
         (name = "requests", description = "Copy requests (scope read; write to create)"),
@@ -50,7 +50,7 @@ fn problem(description: &str) -> RefOr<Response> {
         .description(description)
         .content(
             PROBLEM,
-            Content::new(Some(Ref::from_schema_name("Problem"))),
+            Content::new(Some(Ref::from_schema_name("ProblemDetails"))),
         )
         .build()
         .into()
@@ -84,10 +84,10 @@ impl Modify for Conventions {
                 let responses = &mut op.responses.responses;
                 // Errors written on the route as plain JSON are problem+json: move them.
                 for (status, response) in responses.iter_mut() {
-                    if let (false, RefOr::T(r)) = (status.starts_with('2'), response) {
-                        if let Some(content) = r.content.shift_remove("application/json") {
-                            r.content.insert(PROBLEM.to_string(), content);
-                        }
+                    if let (false, RefOr::T(r)) = (status.starts_with('2'), response)
+                        && let Some(content) = r.content.shift_remove("application/json")
+                    {
+                        r.content.insert(PROBLEM.to_string(), content);
                     }
                 }
                 let takes_input = op.parameters.as_ref().is_some_and(|p| {

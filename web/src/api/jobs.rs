@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Caller;
 use super::model::{JobDetail, JobView, MatchedJob, job_state_schema};
 use super::page::{self, Page, PageQuery};
-use super::problem::{Code, Problem, Resource};
+use super::problem::{Code, Problem, ProblemDetails, Resource};
 use super::{Body, Params, db};
 use crate::AppState;
 use quire_config::ApiScope;
@@ -72,7 +72,7 @@ pub async fn list(
     params(("id" = String, Path, description = "The job id")),
     responses(
         (status = 200, description = "The job and its report", body = JobDetail),
-        (status = 404, description = "No such job (`job.not_found`)", body = Problem),
+        (status = 404, description = "No such job (`job.not_found`)", body = ProblemDetails),
     ),
     security(("bearer" = ["read"])))]
 pub async fn get_one(
@@ -107,8 +107,8 @@ pub struct ReleaseBody {
     request_body = ReleaseBody,
     responses(
         (status = 200, description = "Released", body = JobView),
-        (status = 404, description = "No such job (`job.not_found`)", body = Problem),
-        (status = 409, description = "The job is not held (`job.conflict`)", body = Problem),
+        (status = 404, description = "No such job (`job.not_found`)", body = ProblemDetails),
+        (status = 409, description = "The job is not held (`job.conflict`)", body = ProblemDetails),
     ),
     security(("bearer" = ["write"])))]
 pub async fn release(
@@ -141,9 +141,9 @@ pub struct HoldBody {
     request_body = HoldBody,
     responses(
         (status = 200, description = "Held", body = JobView),
-        (status = 404, description = "No such job (`job.not_found`)", body = Problem),
-        (status = 409, description = "The job is not ready (`job.conflict`)", body = Problem),
-        (status = 422, description = "No reason given (`job.invalid`)", body = Problem),
+        (status = 404, description = "No such job (`job.not_found`)", body = ProblemDetails),
+        (status = 409, description = "The job is not ready (`job.conflict`)", body = ProblemDetails),
+        (status = 422, description = "No reason given (`job.invalid`)", body = ProblemDetails),
     ),
     security(("bearer" = ["write"])))]
 pub async fn hold(
@@ -171,8 +171,8 @@ pub async fn hold(
     params(("id" = String, Path, description = "The job id")),
     responses(
         (status = 200, description = "Queued for processing again", body = JobView),
-        (status = 404, description = "No such job (`job.not_found`)", body = Problem),
-        (status = 409, description = "Not in a state to process again, or its original is gone (`job.conflict`)", body = Problem),
+        (status = 404, description = "No such job (`job.not_found`)", body = ProblemDetails),
+        (status = 409, description = "Not in a state to process again, or its original is gone (`job.conflict`)", body = ProblemDetails),
     ),
     security(("bearer" = ["write"])))]
 pub async fn reprocess(
@@ -209,9 +209,9 @@ pub struct MatchBody {
     request_body = MatchBody,
     responses(
         (status = 200, description = "Matched", body = MatchedJob),
-        (status = 404, description = "No such job (`job.not_found`)", body = Problem),
-        (status = 409, description = "The job is delivered or split (`job.conflict`)", body = Problem),
-        (status = 422, description = "No such request (`job.invalid`), with similar ids", body = Problem),
+        (status = 404, description = "No such job (`job.not_found`)", body = ProblemDetails),
+        (status = 409, description = "The job is delivered or split (`job.conflict`)", body = ProblemDetails),
+        (status = 422, description = "No such request (`job.invalid`), with similar ids", body = ProblemDetails),
     ),
     security(("bearer" = ["write"])))]
 pub async fn match_request(

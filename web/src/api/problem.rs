@@ -114,9 +114,13 @@ impl Code {
     }
 }
 
+/// An API error: its problem details, boxed, as every handler returns it.
+#[derive(Debug)]
+pub struct Problem(Box<ProblemDetails>);
+
 /// An RFC 9457 problem detail; `code` is Quire's stable code (see the README's API section).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Problem {
+pub struct ProblemDetails {
     /// A URI naming the kind of problem: `urn:quire:problem:` and the code.
     #[serde(rename = "type")]
     pub kind: String,
@@ -150,14 +154,20 @@ pub struct RefusedRequest {
 
 impl Problem {
     pub fn new(code: Code, detail: impl Into<String>) -> Self {
-        Problem {
+        Problem(Box::new(ProblemDetails {
             kind: format!("urn:quire:problem:{}", code.as_str()),
             title: code.title().into(),
             status: code.status().as_u16(),
             detail: detail.into(),
             code: code.as_str().into(),
             problems: Vec::new(),
-        }
+        }))
+    }
+
+    /// With every problem of every refused request (`request.invalid`).
+    pub fn with_problems(mut self, problems: Vec<RefusedRequest>) -> Self {
+        self.0.problems = problems;
+        self
     }
 
     /// A state error about a `what`: not found and conflict become that resource's codes;
@@ -208,8 +218,9 @@ impl Resource {
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut resp = (status, axum::Json(&self)).into_response();
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut resp = (status, axum::Json(&*self.0)).into_response();
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),

@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use super::auth::Caller;
 use super::model::{Created, MatchedJob, NewRequests, RequestFields};
 use super::page::{self, Page, PageQuery};
-use super::problem::{Code, Problem, RefusedRequest, Resource};
+use super::problem::{Code, Problem, ProblemDetails, RefusedRequest, Resource};
 use super::{Body, Params, check_time, db};
 use crate::AppState;
 use quire_config::ApiScope;
@@ -27,8 +27,8 @@ const FILTER_WINDOW: usize = 100_000;
     responses(
         (status = 201, description = "Added (some may have existed with the same fields)", body = Created),
         (status = 200, description = "Every request existed already with the same fields", body = Created),
-        (status = 409, description = "An id exists with other fields (`request.conflict`)", body = Problem),
-        (status = 422, description = "Not valid (`request.invalid`), with every problem", body = Problem),
+        (status = 409, description = "An id exists with other fields (`request.conflict`)", body = ProblemDetails),
+        (status = 422, description = "Not valid (`request.invalid`), with every problem", body = ProblemDetails),
     ),
     security(("bearer" = ["write"])))]
 pub async fn create(
@@ -47,20 +47,19 @@ pub async fn create(
         .run(move |db| requests::add_or_same(db, &deliverer.config().config, &requests, &actor))
         .await
         .map_err(|e| match e {
-            AddError::Invalid(refused) => {
-                let mut p = Problem::new(
-                    Code::RequestInvalid,
-                    AddError::Invalid(refused.clone()).to_string(),
-                );
-                p.problems = refused
+            AddError::Invalid(refused) => Problem::new(
+                Code::RequestInvalid,
+                AddError::Invalid(refused.clone()).to_string(),
+            )
+            .with_problems(
+                refused
                     .into_iter()
                     .map(|r| RefusedRequest {
                         id: r.id,
                         problems: r.problems,
                     })
-                    .collect();
-                p
-            }
+                    .collect(),
+            ),
             AddError::State(e) => Problem::state(Resource::Request)(e),
         })?;
     let status = if added.created.is_empty() {
@@ -142,7 +141,7 @@ fn start_of(v: &str) -> Result<Timestamp, Problem> {
     params(("id" = String, Path, description = "The request id")),
     responses(
         (status = 200, description = "The request", body = RequestFields),
-        (status = 404, description = "No such request (`request.not_found`)", body = Problem),
+        (status = 404, description = "No such request (`request.not_found`)", body = ProblemDetails),
     ),
     security(("bearer" = ["read"])))]
 pub async fn get_one(
