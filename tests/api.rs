@@ -837,3 +837,40 @@ fn the_openapi_document_is_valid_and_schemathesis_finds_nothing() {
         "schemathesis did not test all {operations} operations:\n{report}"
     );
 }
+
+/// `[[server.api_clients]]` is checked like `api_tokens`, every problem reported at once, and
+/// no token is ever printed.
+#[test]
+fn api_clients_are_checked_all_at_once_without_printing_tokens() {
+    let home = Home::with_config(
+        "[server]\napi_tokens = [\"shared-token-0123456789\"]\n\
+         [[server.api_clients]]\nname = \"ils\"\ntoken = \"shared-token-0123456789\"\nscopes = [\"read\"]\n\
+         [[server.api_clients]]\nname = \"ils\"\ntoken = \"tiny-secret\"\nscopes = []\n\
+         [[server.api_clients]]\nname = \"api\"\ntoken = \"another-token-0123456789\"\nscopes = [\"write\"]\n",
+    );
+    let err = crate::util::stderr(&home.fails(&["config", "check"]));
+    for needle in [
+        "`ils`: token is the same as another API token",
+        "`ils`: the name is used twice",
+        "`ils`: scopes is empty",
+        "`ils`: token is 11 characters long",
+        "`api`: the name `api` is the actor of `api_tokens`",
+    ] {
+        assert!(err.contains(needle), "no `{needle}` in: {err}");
+    }
+    assert!(
+        !err.contains("tiny-secret") && !err.contains("shared-token"),
+        "a token was printed: {err}"
+    );
+    let home = Home::with_config(
+        "[server]\n[[server.api_clients]]\nname = \"ils\"\ntoken = \"a-long-token-0123456789\"\n\
+         scopes = [\"read\", \"compliance\"]\n",
+    );
+    home.ok(&["config", "check"]);
+    let bad_scope = Home::with_config(
+        "[server]\n[[server.api_clients]]\nname = \"ils\"\ntoken = \"a-long-token-0123456789\"\n\
+         scopes = [\"admin\"]\n",
+    );
+    let err = crate::util::stderr(&bad_scope.fails(&["config", "check"]));
+    assert!(err.contains("admin"), "{err}");
+}

@@ -131,7 +131,8 @@ pub async fn release(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldBody {
-    /// Why it must wait; shown in the queue.
+    /// Why it must wait; shown in the queue. Not blank.
+    #[schema(min_length = 1, pattern = r"\S")]
     reason: String,
 }
 
@@ -198,7 +199,8 @@ pub async fn reprocess(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchBody {
-    /// The request id to match the job to.
+    /// The request id to match the job to. Not blank.
+    #[schema(min_length = 1, pattern = r"\S")]
     request: String,
 }
 
