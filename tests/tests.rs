@@ -2,6 +2,7 @@
 
 mod util;
 
+mod api;
 mod audit;
 mod cli;
 mod compliance;

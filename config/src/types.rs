@@ -125,20 +125,96 @@ pub struct ServerConfig {
     pub public_url: String,
     pub api_tokens: Vec<Secret>,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `[[server.api_clients]]`: API clients, each with its own token and scopes.
+    pub api_clients: Vec<ApiClient>,
 }
+
+/// One system that calls /api/v1: its name (the audit actor of its changes), its bearer token,
+/// and what it may do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiClient {
+    pub name: String,
+    pub token: Secret,
+    pub scopes: Vec<ApiScope>,
+}
+
+/// What an API client may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiScope {
+    /// Read requests, jobs, deliveries and links.
+    Read,
+    /// Create requests, and act on jobs and links.
+    Write,
+    /// The CONTU report and the audit log.
+    Compliance,
+}
+
+impl ApiScope {
+    pub const ALL: [ApiScope; 3] = [ApiScope::Read, ApiScope::Write, ApiScope::Compliance];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiScope::Read => "read",
+            ApiScope::Write => "write",
+            ApiScope::Compliance => "compliance",
+        }
+    }
+}
+
+/// The audit actor of calls made with a legacy `[server] api_tokens` token (all scopes).
+pub const LEGACY_API_CLIENT: &str = "api";
 
 /// The shortest API token accepted: a shorter one can be guessed, and an empty one would let
 /// `Authorization: Bearer ` with nothing after it in.
 pub const MIN_API_TOKEN_CHARS: usize = 16;
 
 impl ServerConfig {
-    /// Problems with `api_tokens`, naming each token by its position, never by its value.
+    /// Problems with `api_tokens` and `api_clients`, naming each token by its position or
+    /// client, never by its value.
     pub fn check_api_tokens(&self, errors: &mut Vec<String>) {
         let count = self.api_tokens.len();
-        for (i, token) in self.api_tokens.iter().enumerate() {
+        let legacy = self.api_tokens.iter().enumerate().map(|(i, token)| {
+            (
+                format!("[server] api_tokens: token {} of {count}", i + 1),
+                token,
+            )
+        });
+        let clients = self.api_clients.iter().map(|c| {
+            (
+                format!("[[server.api_clients]] `{}`: token", c.name),
+                &c.token,
+            )
+        });
+        let mut names = std::collections::HashSet::new();
+        for c in &self.api_clients {
+            let which = format!("[[server.api_clients]] `{}`", c.name);
+            if c.name.trim().is_empty() || c.name.trim() != c.name {
+                errors.push(format!(
+                    "{which}: name must be non-empty, without white space around it"
+                ));
+            } else if c.name == LEGACY_API_CLIENT {
+                errors.push(format!(
+                    "{which}: the name `{LEGACY_API_CLIENT}` is the actor of `api_tokens`; choose another"
+                ));
+            } else if !names.insert(c.name.as_str()) {
+                errors.push(format!("{which}: the name is used twice"));
+            }
+            if c.scopes.is_empty() {
+                errors.push(format!(
+                    "{which}: scopes is empty; give one or more of read, write, compliance"
+                ));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (which, token) in legacy.chain(clients) {
             let text = token.expose();
             let chars = text.chars().count();
-            let which = format!("[server] api_tokens: token {} of {count}", i + 1);
+            if !text.is_empty() && !seen.insert(text) {
+                // Two clients with one token could not be told apart in the audit log.
+                errors.push(format!("{which} is the same as another API token"));
+            }
             if chars < MIN_API_TOKEN_CHARS {
                 errors.push(format!(
                     "{which} is {chars} characters long; use at least {MIN_API_TOKEN_CHARS} \
@@ -159,6 +235,7 @@ impl Default for ServerConfig {
             public_url: "http://127.0.0.1:8080".into(),
             api_tokens: Vec::new(),
             trusted_proxies: Vec::new(),
+            api_clients: Vec::new(),
         }
     }
 }

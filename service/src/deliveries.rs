@@ -81,3 +81,25 @@ pub fn list(
         })
         .collect())
 }
+
+/// One delivery as [`list`] shows it, with its newest link's state at `now`.
+pub fn get(
+    db: &dyn Database,
+    id: &str,
+    now: Timestamp,
+) -> Result<Option<DeliveryStatus>, StateError> {
+    let Some(delivery) = db.delivery_get(id)? else {
+        return Ok(None);
+    };
+    let link = db
+        .links_list(Some(&delivery.request_id))?
+        .into_iter()
+        .map(|(l, _)| l)
+        .filter(|l| l.delivery_id == delivery.id)
+        .max_by(|a, b| a.created_at.cmp(&b.created_at));
+    Ok(Some(DeliveryStatus {
+        status: delivery.status(link.as_ref(), now),
+        link: link.map(|l| l.id),
+        delivery,
+    }))
+}

@@ -86,3 +86,69 @@ pub fn set_basis(
         .details(serde_json::json!({ "basis": basis.as_str(), "reference": reference }));
     Ok(db.request_set_basis(id, basis, reference, event)?)
 }
+
+/// What [`add_or_same`] did.
+#[derive(Debug, Clone)]
+pub struct Added {
+    /// Every request asked for, as stored, in the order given.
+    pub stored: Vec<Request>,
+    /// The ids added now; the others existed already with the same fields.
+    pub created: Vec<String>,
+    /// Held scans matched to a new request (see [`add`]).
+    pub matched: Vec<crate::jobs::Matched>,
+}
+
+/// [`add`], made safe to retry: a request whose id exists already with the same fields is
+/// taken as done (a client repeating a create after a lost answer), and only the others are
+/// added. An id that exists with other fields is a `Conflict`, and then nothing is added.
+pub fn add_or_same(
+    db: &dyn Database,
+    config: &quire_config::Config,
+    requests: &[Request],
+    actor: &str,
+) -> Result<Added, AddError> {
+    let refused = check(requests);
+    if !refused.is_empty() {
+        return Err(AddError::Invalid(refused));
+    }
+    let mut new = Vec::new();
+    let mut differ = Vec::new();
+    let mut stored_of = std::collections::HashMap::new();
+    for r in requests {
+        match db.request_get(&r.id)? {
+            Some(stored) => {
+                let same = Request {
+                    created_at: stored.created_at,
+                    ..r.clone()
+                } == stored;
+                if !same {
+                    differ.push(r.id.clone());
+                }
+                stored_of.insert(r.id.clone(), stored);
+            }
+            None => new.push(r.clone()),
+        }
+    }
+    if !differ.is_empty() {
+        return Err(AddError::State(StateError::Conflict(format!(
+            "request {} exists already with other fields; nothing was added",
+            differ.join(", ")
+        ))));
+    }
+    let matched = add(db, config, &new, actor)?;
+    let mut stored = Vec::with_capacity(requests.len());
+    for r in requests {
+        match stored_of.remove(&r.id) {
+            Some(s) => stored.push(s),
+            None => stored.push(
+                db.request_get(&r.id)?
+                    .ok_or_else(|| StateError::NotFound(format!("no request {}", r.id)))?,
+            ),
+        }
+    }
+    Ok(Added {
+        stored,
+        created: new.into_iter().map(|r| r.id).collect(),
+        matched,
+    })
+}

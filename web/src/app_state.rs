@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use quire_config::{InstitutionConfig, LoadedConfig, NodeConfig, Secret};
+use quire_config::{InstitutionConfig, LoadedConfig, NodeConfig};
 use quire_intake::health::Health;
 use quire_service::deliver::Deliverer;
 use quire_state::Repo;
@@ -13,7 +13,8 @@ use crate::client;
 #[derive(Clone)]
 pub struct AppState {
     pub repo: Repo,
-    pub api_tokens: Arc<Vec<Secret>>,
+    /// Who may call /api/v1, with what scopes (named clients and legacy tokens).
+    pub api_clients: Arc<Vec<quire_config::ApiClient>>,
     pub deliverer: Arc<Deliverer>,
     pub institution: Arc<InstitutionConfig>,
     /// The staff console's settings (`crate::console`).
@@ -37,7 +38,7 @@ impl AppState {
         let server = &config.config.server;
         AppState {
             repo,
-            api_tokens: Arc::new(server.api_tokens.clone()),
+            api_clients: Arc::new(crate::api::clients(server)),
             deliverer,
             institution: Arc::new(config.config.institution.clone()),
             console: Arc::new(Console::new(config)),
