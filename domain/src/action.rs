@@ -36,8 +36,11 @@ named! {
         /// An inbox entry was refused (quarantined or ignored) with its reason.
         IntakeRefused = "intake.refused",
         RequestCreated = "request.created",
-        /// The requester cancelled a request before it was delivered (ISO 18626 Cancel).
+        /// A request was cancelled before it was delivered: by the requester over ISO 18626,
+        /// or through the API.
         RequestCancelled = "request.cancelled",
+        /// A person or client corrected a request's citation before delivery.
+        RequestCitationSet = "request.citation_set",
         /// A person set a request's copyright basis.
         RequestBasisSet = "request.basis_set",
         /// An ISO 18626 message from a peer was taken (a request, a cancel, a status request).

@@ -85,4 +85,4 @@ pub use delivery::{
     PickupPolicy, QueuedNotice,
 };
 pub use job::{Job, JobState};
-pub use request::{Basis, Request};
+pub use request::{Basis, Cancellation, Citation, Request};

@@ -142,11 +142,65 @@ fn check_email(email: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// The citation of a request: what was asked for, as a partner or staff may correct it
+/// before a copy goes out (the cover sheet and the CONTU count use it then).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Citation {
+    pub title: Option<String>,
+    pub issn: Option<String>,
+    pub isbn: Option<String>,
+    pub article: Option<String>,
+    pub author: Option<String>,
+    pub year: Option<i32>,
+    pub volume: Option<String>,
+    pub issue: Option<String>,
+    pub pages: Option<String>,
+}
+
+/// A request that will not be supplied: when, by whom, why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cancellation {
+    pub at: crate::Timestamp,
+    pub by: String,
+    pub reason: String,
+}
+
 fn default_basis() -> Basis {
     Basis::Ccl
 }
 
 impl Request {
+    /// Its citation fields.
+    pub fn citation_fields(&self) -> Citation {
+        Citation {
+            title: self.title.clone(),
+            issn: self.issn.clone(),
+            isbn: self.isbn.clone(),
+            article: self.article.clone(),
+            author: self.author.clone(),
+            year: self.year,
+            volume: self.volume.clone(),
+            issue: self.issue.clone(),
+            pages: self.pages.clone(),
+        }
+    }
+
+    /// The same request with `citation` in place of its own.
+    pub fn with_citation(self, citation: Citation) -> Self {
+        Self {
+            title: citation.title,
+            issn: citation.issn,
+            isbn: citation.isbn,
+            article: citation.article,
+            author: citation.author,
+            year: citation.year,
+            volume: citation.volume,
+            issue: citation.issue,
+            pages: citation.pages,
+            ..self
+        }
+    }
+
     /// Every problem with this request, so an import can name them all.
     pub fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();

@@ -544,7 +544,7 @@ fn agency_message(
                 event("Cancelled").subject("request", &t.request_id),
             ) {
                 Ok(()) => {
-                    crate::jobs::hold_for_cancel(db, &t.request_id)?;
+                    crate::jobs::hold_for_cancel(db, &t.request_id, "the requester", "cancelled over ISO 18626")?;
                     Ok(answer(None))
                 }
                 // Too late (delivered, or already ended): the answer is no, status unchanged.
@@ -815,7 +815,7 @@ pub fn decline(
         &body,
         event,
     )?;
-    crate::jobs::hold_for_cancel(db, request)
+    crate::jobs::hold_for_cancel(db, request, "staff", "declined over ISO 18626 (Unfilled)")
 }
 
 /// Tells the requester its request waits for a person (`WillSupply` with the reason), once,

@@ -51,10 +51,16 @@ pub fn hold(
     db.job_transition(job, &[JobState::Processed], JobState::Held, patch, event)
 }
 
-/// `request` ended over ISO 18626 (the requester cancelled it, or staff declined it): its jobs waiting to be delivered are held,
-/// so that no copy goes out. A job still being processed is held when it finishes (the worker
-/// asks [`crate::review::ill_hold_reason`]).
-pub fn hold_for_cancel(db: &dyn Database, request: &str) -> Result<(), StateError> {
+/// `request` ended (cancelled over ISO 18626 or the API, or declined by staff): its jobs
+/// waiting to be delivered are held by `who` for `reason`, so that no copy goes out. A job
+/// still being processed is held when it finishes (the worker asks
+/// [`crate::review::ill_hold_reason`]).
+pub fn hold_for_cancel(
+    db: &dyn Database,
+    request: &str,
+    who: &str,
+    reason: &str,
+) -> Result<(), StateError> {
     let jobs = db.jobs_list(&quire_state::JobFilter {
         states: vec![JobState::Processed],
         ..Default::default()
@@ -63,13 +69,7 @@ pub fn hold_for_cancel(db: &dyn Database, request: &str) -> Result<(), StateErro
         .iter()
         .filter(|j| j.request_id.as_deref() == Some(request))
     {
-        match hold(
-            db,
-            &job.id,
-            "daemon",
-            "the requester",
-            "cancelled over ISO 18626",
-        ) {
+        match hold(db, &job.id, "daemon", who, reason) {
             Ok(_) | Err(StateError::Conflict(_)) => {}
             Err(e) => return Err(e),
         }

@@ -87,6 +87,71 @@ pub fn set_basis(
     Ok(db.request_set_basis(id, basis, reference, event)?)
 }
 
+/// Corrects the citation of `id` before a copy goes out, checked as an added request is (see
+/// [`RequestRepo::request_set_citation`](quire_state::RequestRepo::request_set_citation) for
+/// when it is refused). The event names the fields that changed, old and new.
+pub fn set_citation(
+    db: &dyn Database,
+    id: &str,
+    citation: quire_domain::Citation,
+    actor: &str,
+) -> Result<Request, AddError> {
+    let stored = db
+        .request_get(id)?
+        .ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
+    let before = serde_json::to_value(stored.citation_fields()).unwrap_or_default();
+    let changed = stored.with_citation(citation.clone());
+    let problems = changed.problems();
+    if !problems.is_empty() {
+        return Err(AddError::Invalid(vec![Refused {
+            id: id.to_string(),
+            problems,
+        }]));
+    }
+    let after = serde_json::to_value(&citation).unwrap_or_default();
+    let mut fields = serde_json::Map::new();
+    if let (Some(b), Some(a)) = (before.as_object(), after.as_object()) {
+        for (name, new) in a {
+            let old = b.get(name).cloned().unwrap_or_default();
+            if old != *new {
+                fields.insert(name.clone(), serde_json::json!({ "from": old, "to": new }));
+            }
+        }
+    }
+    let event = quire_state::NewEvent::new(actor, quire_domain::Action::RequestCitationSet)
+        .subject("request", id)
+        .details(serde_json::json!({ "changed": fields }));
+    Ok(db.request_set_citation(id, &citation, event)?)
+}
+
+/// Cancels `id`: no copy will be delivered for it (refused once one was, see
+/// [`RequestRepo::request_cancel`](quire_state::RequestRepo::request_cancel)). Its scans
+/// waiting to be delivered are held; one still being processed is held when it finishes
+/// ([`crate::review::assess`] asks).
+pub fn cancel(
+    db: &dyn Database,
+    id: &str,
+    reason: &str,
+    actor: &str,
+) -> Result<quire_domain::Cancellation, StateError> {
+    let reason = reason.trim();
+    let cancellation = quire_domain::Cancellation {
+        at: quire_domain::Timestamp::now(),
+        by: actor.to_string(),
+        reason: if reason.is_empty() {
+            "no reason given".to_string()
+        } else {
+            reason.to_string()
+        },
+    };
+    let event = quire_state::NewEvent::new(actor, quire_domain::Action::RequestCancelled)
+        .subject("request", id)
+        .details(serde_json::json!({ "reason": cancellation.reason }));
+    db.request_cancel(id, &cancellation, event)?;
+    crate::jobs::hold_for_cancel(db, id, actor, &format!("request cancelled: {}", cancellation.reason))?;
+    Ok(cancellation)
+}
+
 /// What [`add_or_same`] did.
 #[derive(Debug, Clone)]
 pub struct Added {

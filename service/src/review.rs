@@ -150,6 +150,12 @@ pub fn assess(
             if let Some(problem) = r.pages.as_deref().and_then(|p| page_problem(p, report)) {
                 reasons.push(HoldReason::new(code::PAGES, problem));
             }
+            if let Some(c) = db.request_cancellation(&r.id)? {
+                reasons.push(HoldReason::new(
+                    code::ENDED,
+                    format!("the request was cancelled by {}: {}", c.by, c.reason),
+                ));
+            }
             if let Some(why) = ill_hold_reason(db, &r.id)? {
                 reasons.push(why);
             }

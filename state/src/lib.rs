@@ -29,6 +29,7 @@ pub use quire_domain::staff::{StaffSession, StaffUser, UserChange};
 pub use quire_domain::{
     Action, Anchor, Basis, Break, CodeCheck, Delivery, DeliveryState, Event, Grant, Job, JobState,
     Link, LinkState, NewEvent, NoticeState, NoticeStatus, PickupPolicy, QueuedNotice, Request,
+    Cancellation, Citation,
     Summary, Timestamp, audit, delivery, ill, job, request,
 };
 
@@ -90,6 +91,28 @@ pub trait RequestRepo {
 
     /// Newest first.
     fn requests_list(&self, limit: usize) -> Result<Vec<Request>, StateError>;
+
+    /// Replaces the citation of `id`, with `event`. `Conflict` once a copy was delivered or
+    /// the request was cancelled: the cover sheet and the CONTU count already used it, or
+    /// nothing will.
+    fn request_set_citation(
+        &self,
+        id: &str,
+        citation: &Citation,
+        event: NewEvent,
+    ) -> Result<Request, StateError>;
+
+    /// Records that no copy is to be delivered for `id`, with `event`. `Conflict` once a copy
+    /// was delivered (it cannot be taken back) or when it is cancelled already.
+    fn request_cancel(
+        &self,
+        id: &str,
+        cancellation: &Cancellation,
+        event: NewEvent,
+    ) -> Result<(), StateError>;
+
+    /// When, by whom and why `id` was cancelled, if it was.
+    fn request_cancellation(&self, id: &str) -> Result<Option<Cancellation>, StateError>;
 }
 
 /// Jobs (scans in custody), their pages, and their failed tries. Every move of a job is a

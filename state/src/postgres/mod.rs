@@ -58,6 +58,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_nodes.sql")),
     (3, include_str!("migrations/0003_iso18626.sql")),
     (4, include_str!("migrations/0004_queue_index.sql")),
+    (5, include_str!("migrations/0005_request_cancellations.sql")),
 ];
 
 /// The newest schema version this build knows.
@@ -358,6 +359,63 @@ impl RequestRepo for PostgresDatabase {
 
     fn requests_list(&self, limit: usize) -> Result<Vec<Request>, StateError> {
         requests::list(&mut *self.conn()?, limit)
+    }
+
+    fn request_set_citation(
+        &self,
+        id: &str,
+        citation: &quire_domain::Citation,
+        event: NewEvent,
+    ) -> Result<Request, StateError> {
+        self.write(|tx| {
+            requests::get(tx, id)?
+                .ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
+            let delivered = requests::delivered(tx, id)?;
+            if delivered > 0 {
+                return Err(StateError::Conflict(format!(
+                    "request {id} has {delivered} delivered copies made with its citation; it cannot change now"
+                )));
+            }
+            if requests::cancellation(tx, id)?.is_some() {
+                return Err(StateError::Conflict(format!("request {id} is cancelled")));
+            }
+            requests::set_citation(tx, id, citation)?;
+            append_in(tx, event)?;
+            requests::get(tx, id)?.ok_or_else(|| StateError::NotFound(id.into()))
+        })
+    }
+
+    fn request_cancel(
+        &self,
+        id: &str,
+        cancellation: &quire_domain::Cancellation,
+        event: NewEvent,
+    ) -> Result<(), StateError> {
+        self.write(|tx| {
+            requests::get(tx, id)?
+                .ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
+            let delivered = requests::delivered(tx, id)?;
+            if delivered > 0 {
+                return Err(StateError::Conflict(format!(
+                    "request {id} has {delivered} delivered copies; a copy sent cannot be cancelled"
+                )));
+            }
+            if requests::cancellation(tx, id)?.is_some() {
+                return Err(StateError::Conflict(format!(
+                    "request {id} is cancelled already"
+                )));
+            }
+            requests::insert_cancellation(tx, id, cancellation)?;
+            append_in(tx, event)?;
+            Ok(())
+        })
+    }
+
+    fn request_cancellation(
+        &self,
+        id: &str,
+    ) -> Result<Option<quire_domain::Cancellation>, StateError> {
+        requests::cancellation(&mut *self.conn()?, id)
     }
 }
 

@@ -95,3 +95,67 @@ pub fn list(c: &mut impl GenericClient, limit: usize) -> Result<Vec<Request>, St
     )?;
     super::all(rows, from_row)
 }
+
+/// Copies delivered for request `id` (any state: a purged copy was still counted).
+pub fn delivered(c: &mut impl GenericClient, id: &str) -> Result<i64, StateError> {
+    Ok(c.query_one(
+        "SELECT count(*) FROM deliveries WHERE request_id = $1",
+        &[&id],
+    )?
+    .get(0))
+}
+
+pub fn set_citation(
+    c: &mut impl GenericClient,
+    id: &str,
+    cit: &quire_domain::Citation,
+) -> Result<(), StateError> {
+    c.execute(
+        "UPDATE requests SET title = $2, issn = $3, isbn = $4, article = $5, author = $6, \
+         year = $7, volume = $8, issue = $9, pages = $10 WHERE id = $1",
+        &[
+            &id,
+            &cit.title,
+            &cit.issn,
+            &cit.isbn,
+            &cit.article,
+            &cit.author,
+            &cit.year,
+            &cit.volume,
+            &cit.issue,
+            &cit.pages,
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn insert_cancellation(
+    c: &mut impl GenericClient,
+    id: &str,
+    cancel: &quire_domain::Cancellation,
+) -> Result<(), StateError> {
+    c.execute(
+        "INSERT INTO request_cancellations (request_id, cancelled_at, actor, reason) \
+         VALUES ($1, $2, $3, $4)",
+        &[&id, &cancel.at.to_string(), &cancel.by, &cancel.reason],
+    )?;
+    Ok(())
+}
+
+pub fn cancellation(
+    c: &mut impl GenericClient,
+    id: &str,
+) -> Result<Option<quire_domain::Cancellation>, StateError> {
+    c.query_opt(
+        "SELECT cancelled_at, actor, reason FROM request_cancellations WHERE request_id = $1",
+        &[&id],
+    )?
+    .map(|row| {
+        Ok(quire_domain::Cancellation {
+            at: super::named(&row, 0)?,
+            by: row.try_get(1)?,
+            reason: row.try_get(2)?,
+        })
+    })
+    .transpose()
+}

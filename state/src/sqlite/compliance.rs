@@ -355,6 +355,10 @@ pub fn prune(
                 "UPDATE jobs SET request_id = NULL WHERE request_id = ?1",
                 [id],
             )?;
+            tx.execute(
+                "DELETE FROM request_cancellations WHERE request_id = ?1",
+                [id],
+            )?;
             tx.execute("DELETE FROM requests WHERE id = ?1", [id])?;
         }
     }

@@ -69,6 +69,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0008_nodes.sql")),
         M::up(include_str!("migrations/0009_iso18626.sql")),
         M::up(include_str!("migrations/0010_queue_index.sql")),
+        M::up(include_str!("migrations/0011_request_cancellations.sql")),
     ])
 }
 
@@ -272,6 +273,64 @@ impl RequestRepo for SqliteDatabase {
 
     fn requests_list(&self, limit: usize) -> Result<Vec<Request>, StateError> {
         requests::list(&self.conn(), limit)
+    }
+
+    fn request_set_citation(
+        &self,
+        id: &str,
+        citation: &quire_domain::Citation,
+        event: NewEvent,
+    ) -> Result<Request, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        requests::get(&tx, id)?.ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
+        let delivered = requests::delivered(&tx, id)?;
+        if delivered > 0 {
+            return Err(StateError::Conflict(format!(
+                "request {id} has {delivered} delivered copies made with its citation; it cannot change now"
+            )));
+        }
+        if requests::cancellation(&tx, id)?.is_some() {
+            return Err(StateError::Conflict(format!("request {id} is cancelled")));
+        }
+        requests::set_citation(&tx, id, citation)?;
+        append_in(&tx, event)?;
+        let r = requests::get(&tx, id)?.ok_or_else(|| StateError::NotFound(id.into()))?;
+        tx.commit()?;
+        Ok(r)
+    }
+
+    fn request_cancel(
+        &self,
+        id: &str,
+        cancellation: &quire_domain::Cancellation,
+        event: NewEvent,
+    ) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        requests::get(&tx, id)?.ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
+        let delivered = requests::delivered(&tx, id)?;
+        if delivered > 0 {
+            return Err(StateError::Conflict(format!(
+                "request {id} has {delivered} delivered copies; a copy sent cannot be cancelled"
+            )));
+        }
+        if requests::cancellation(&tx, id)?.is_some() {
+            return Err(StateError::Conflict(format!(
+                "request {id} is cancelled already"
+            )));
+        }
+        requests::insert_cancellation(&tx, id, cancellation)?;
+        append_in(&tx, event)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn request_cancellation(
+        &self,
+        id: &str,
+    ) -> Result<Option<quire_domain::Cancellation>, StateError> {
+        requests::cancellation(&self.conn(), id)
     }
 }
 

@@ -86,3 +86,59 @@ pub fn list(conn: &Connection, limit: usize) -> Result<Vec<Request>, StateError>
     let rows = stmt.query_map([limit as i64], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// Copies delivered for request `id` (any state: a purged copy was still counted).
+pub fn delivered(conn: &Connection, id: &str) -> Result<i64, StateError> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM deliveries WHERE request_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn set_citation(
+    conn: &Connection,
+    id: &str,
+    c: &quire_domain::Citation,
+) -> Result<(), StateError> {
+    conn.execute(
+        "UPDATE requests SET title = ?2, issn = ?3, isbn = ?4, article = ?5, author = ?6, \
+         year = ?7, volume = ?8, issue = ?9, pages = ?10 WHERE id = ?1",
+        params![
+            id, c.title, c.issn, c.isbn, c.article, c.author, c.year, c.volume, c.issue, c.pages
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn insert_cancellation(
+    conn: &Connection,
+    id: &str,
+    c: &quire_domain::Cancellation,
+) -> Result<(), StateError> {
+    conn.execute(
+        "INSERT INTO request_cancellations (request_id, cancelled_at, actor, reason) \
+         VALUES (?1, ?2, ?3, ?4)",
+        params![id, c.at.to_string(), c.by, c.reason],
+    )?;
+    Ok(())
+}
+
+pub fn cancellation(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<quire_domain::Cancellation>, StateError> {
+    Ok(conn
+        .query_row(
+            "SELECT cancelled_at, actor, reason FROM request_cancellations WHERE request_id = ?1",
+            [id],
+            |row| {
+                Ok(quire_domain::Cancellation {
+                    at: super::named(row, 0)?,
+                    by: row.get(1)?,
+                    reason: row.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}

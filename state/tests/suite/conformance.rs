@@ -1101,3 +1101,73 @@ fn a_kept_delivery_keeps_its_audit_events() {
     assert_eq!(created(&waiting), 0);
     assert!(verify_audit(&*h.db, None).unwrap().is_ok());
 }
+
+/// A citation is corrected until a copy is made with it; a request is cancelled until a copy
+/// is sent, once, and a cancelled one keeps its citation. Retention removes a cancelled
+/// request with its cancellation.
+#[test]
+fn a_citation_is_corrected_and_a_request_cancelled_only_before_a_copy_goes_out() {
+    use quire_state::StateError;
+    let h = History::new();
+    let db = &*h.db;
+    let ask = Ask::journal("ZZQ", "2026-03-01T00:00:00Z");
+    let open = article_request(900, &ask);
+    let sent = article_request(901, &ask);
+    db.requests_add(&[open.clone(), sent.clone()], "import")
+        .unwrap();
+    h.send(&sent, 901);
+
+    let cite = |id: &str, title: &str| {
+        let mut c = db
+            .request_get(id)
+            .unwrap()
+            .map(|r| r.citation_fields())
+            .unwrap_or_default();
+        c.title = Some(title.into());
+        c.pages = Some("5-9".into());
+        db.request_set_citation(
+            id,
+            &c,
+            NewEvent::new("client", Action::RequestCitationSet).subject("request", id),
+        )
+    };
+    let changed = cite(&open.id, "Hearing Research (corrected)").unwrap();
+    assert_eq!(changed.title.as_deref(), Some("Hearing Research (corrected)"));
+    assert_eq!(changed.pages.as_deref(), Some("5-9"));
+    assert_eq!(changed.patron_name, open.patron_name, "only the citation");
+    assert_eq!(h.events("request.citation_set").len(), 1);
+    assert!(matches!(cite(&sent.id, "x"), Err(StateError::Conflict(_))));
+    assert!(matches!(cite("nope", "x"), Err(StateError::NotFound(_))));
+
+    let cancellation = |by: &str| quire_domain::Cancellation {
+        at: ts("2026-03-02T10:00:00Z"),
+        by: by.into(),
+        reason: "the reader found it elsewhere".into(),
+    };
+    let cancel = |id: &str| {
+        db.request_cancel(
+            id,
+            &cancellation("client"),
+            NewEvent::new("client", Action::RequestCancelled).subject("request", id),
+        )
+    };
+    assert_eq!(db.request_cancellation(&open.id).unwrap(), None);
+    cancel(&open.id).unwrap();
+    assert_eq!(
+        db.request_cancellation(&open.id).unwrap(),
+        Some(cancellation("client"))
+    );
+    assert!(matches!(cancel(&open.id), Err(StateError::Conflict(_))), "twice");
+    assert!(matches!(cancel(&sent.id), Err(StateError::Conflict(_))), "sent");
+    assert!(matches!(cancel("nope"), Err(StateError::NotFound(_))));
+    assert_eq!(db.request_cancellation(&sent.id).unwrap(), None);
+    assert!(matches!(cite(&open.id, "y"), Err(StateError::Conflict(_))));
+    assert_eq!(h.events("request.cancelled").len(), 1);
+
+    db.backdate_request(&open.id, "2019-01-01T00:00:00.000Z");
+    let report = db
+        .retention_prune(ts("2024-01-01T00:00:00.000Z"), "officer", false)
+        .unwrap();
+    assert!(report.requests.contains(&open.id), "{:?}", report.requests);
+    assert_eq!(db.request_cancellation(&open.id).unwrap(), None);
+}

@@ -21,7 +21,7 @@ use super::{compliance, deliveries, jobs, requests};
                        with a stable `code`; lists are paginated by `limit` and `offset`."
     ),
     paths(
-        requests::create, requests::list, requests::get_one,
+        requests::create, requests::list, requests::get_one, requests::update, requests::cancel,
         jobs::list, jobs::get_one, jobs::release, jobs::hold, jobs::reprocess, jobs::match_request,
         deliveries::list, deliveries::get_one, deliveries::preview,
         deliveries::links, deliveries::link, deliveries::revoke, deliveries::extend,
@@ -161,6 +161,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(count, 21);
+        assert_eq!(count, 23);
     }
 }

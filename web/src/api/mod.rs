@@ -35,7 +35,11 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/requests",
             get(requests::list).post(requests::create),
         )
-        .route("/api/v1/requests/{id}", get(requests::get_one))
+        .route(
+            "/api/v1/requests/{id}",
+            get(requests::get_one).patch(requests::update),
+        )
+        .route("/api/v1/requests/{id}/cancel", post(requests::cancel))
         .route("/api/v1/jobs", get(jobs::list))
         .route("/api/v1/jobs/{id}", get(jobs::get_one))
         .route("/api/v1/jobs/{id}/release", post(jobs::release))

@@ -79,6 +79,74 @@ pub struct RequestFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, read_only)]
     pub created_at: Option<Timestamp>,
+    /// Present when the request is cancelled (given by `GET /requests/{id}`, not in lists);
+    /// ignored on create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub cancellation: Option<CancellationView>,
+}
+
+/// A cancelled request: when, by whom (a client, a person, the requester), why. No copy is
+/// delivered for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CancellationView {
+    /// UTC, RFC 3339.
+    #[schema(value_type = String)]
+    pub at: Timestamp,
+    pub by: String,
+    pub reason: String,
+}
+
+impl From<quire_domain::Cancellation> for CancellationView {
+    fn from(c: quire_domain::Cancellation) -> Self {
+        Self {
+            at: c.at,
+            by: c.by,
+            reason: c.reason,
+        }
+    }
+}
+
+/// Citation fields to correct before a copy goes out: each field given replaces the stored
+/// one; a field left out stays as it is.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CitationPatch {
+    pub title: Option<String>,
+    pub issn: Option<String>,
+    pub isbn: Option<String>,
+    pub article: Option<String>,
+    pub author: Option<String>,
+    pub year: Option<i32>,
+    pub volume: Option<String>,
+    pub issue: Option<String>,
+    pub pages: Option<String>,
+}
+
+impl CitationPatch {
+    /// `stored` with the fields given here.
+    pub fn apply(self, stored: quire_domain::Citation) -> quire_domain::Citation {
+        quire_domain::Citation {
+            title: self.title.or(stored.title),
+            issn: self.issn.or(stored.issn),
+            isbn: self.isbn.or(stored.isbn),
+            article: self.article.or(stored.article),
+            author: self.author.or(stored.author),
+            year: self.year.or(stored.year),
+            volume: self.volume.or(stored.volume),
+            issue: self.issue.or(stored.issue),
+            pages: self.pages.or(stored.pages),
+        }
+    }
+}
+
+/// Why a request is cancelled.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    /// Shown in the queue and the audit log; "no reason given" when left out.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 fn default_basis() -> Basis {
@@ -131,6 +199,7 @@ impl From<quire_state::Request> for RequestFields {
             link_days: r.link_days,
             link_downloads: r.link_downloads,
             created_at: Some(r.created_at),
+            cancellation: None,
         }
     }
 }

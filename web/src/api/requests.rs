@@ -1,4 +1,5 @@
-//! Requests: create (idempotent on the request id), list with filters, get one.
+//! Requests: create (idempotent on the request id), list with filters, get one, correct the
+//! citation, cancel.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -7,7 +8,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::auth::Caller;
-use super::model::{Created, MatchedJob, NewRequests, RequestFields};
+use super::model::{
+    CancelBody, CancellationView, CitationPatch, Created, MatchedJob, NewRequests, RequestFields,
+};
 use super::page::{self, Page, PageQuery};
 use super::problem::{Code, Problem, ProblemDetails, RefusedRequest, Resource};
 use super::{Body, Params, check_time, db};
@@ -46,22 +49,7 @@ pub async fn create(
         .repo
         .run(move |db| requests::add_or_same(db, &deliverer.config().config, &requests, &actor))
         .await
-        .map_err(|e| match e {
-            AddError::Invalid(refused) => Problem::new(
-                Code::RequestInvalid,
-                AddError::Invalid(refused.clone()).to_string(),
-            )
-            .with_problems(
-                refused
-                    .into_iter()
-                    .map(|r| RefusedRequest {
-                        id: r.id,
-                        problems: r.problems,
-                    })
-                    .collect(),
-            ),
-            AddError::State(e) => Problem::state(Resource::Request)(e),
-        })?;
+        .map_err(add_error)?;
     let status = if added.created.is_empty() {
         StatusCode::OK
     } else {
@@ -151,9 +139,92 @@ pub async fn get_one(
 ) -> Result<Json<RequestFields>, Problem> {
     caller.require(ApiScope::Read)?;
     let lookup = id.clone();
-    let found = db(&state, move |db| db.request_get(&lookup))
+    let (found, cancellation) = db(&state, move |db| {
+        let found = db.request_get(&lookup)?;
+        let cancellation = db.request_cancellation(&lookup)?;
+        Ok((found, cancellation))
+    })
+    .await
+    .map_err(Problem::state(Resource::Request))?;
+    let found = found.ok_or_else(|| Problem::new(Code::RequestNotFound, format!("no request {id}")))?;
+    Ok(Json(RequestFields {
+        cancellation: cancellation.map(Into::into),
+        ..found.into()
+    }))
+}
+
+/// Corrects the citation before a copy goes out; fields left out stay.
+#[utoipa::path(patch, path = "/api/v1/requests/{id}", tag = "requests",
+    params(("id" = String, Path, description = "The request id")),
+    request_body = CitationPatch,
+    responses(
+        (status = 200, description = "The request as corrected", body = RequestFields),
+        (status = 404, description = "No such request (`request.not_found`)", body = ProblemDetails),
+        (status = 409, description = "A copy was delivered with the citation, or the request is cancelled (`request.conflict`)", body = ProblemDetails),
+        (status = 422, description = "The corrected request is not valid (`request.invalid`)", body = ProblemDetails),
+    ),
+    security(("bearer" = ["write"])))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<CitationPatch>,
+) -> Result<Json<RequestFields>, Problem> {
+    let actor = caller.require(ApiScope::Write)?.name.clone();
+    let changed = state
+        .repo
+        .run(move |db| {
+            let stored = db
+                .request_get(&id)?
+                .ok_or_else(|| quire_state::StateError::NotFound(format!("no request {id}")))?;
+            requests::set_citation(db, &id, body.apply(stored.citation_fields()), &actor)
+        })
         .await
-        .map_err(Problem::state(Resource::Request))?
-        .ok_or_else(|| Problem::new(Code::RequestNotFound, format!("no request {id}")))?;
-    Ok(Json(found.into()))
+        .map_err(add_error)?;
+    Ok(Json(changed.into()))
+}
+
+/// Cancels the request: no copy will be delivered for it, and its scans waiting to go out are
+/// held. Refused once a copy was delivered.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/cancel", tag = "requests",
+    params(("id" = String, Path, description = "The request id")),
+    request_body = CancelBody,
+    responses(
+        (status = 200, description = "Cancelled", body = CancellationView),
+        (status = 404, description = "No such request (`request.not_found`)", body = ProblemDetails),
+        (status = 409, description = "A copy was delivered, or it is cancelled already (`request.conflict`)", body = ProblemDetails),
+    ),
+    security(("bearer" = ["write"])))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<CancelBody>,
+) -> Result<Json<CancellationView>, Problem> {
+    let actor = caller.require(ApiScope::Write)?.name.clone();
+    let reason = body.reason.unwrap_or_default();
+    let cancelled = db(&state, move |db| requests::cancel(db, &id, &reason, &actor))
+        .await
+        .map_err(Problem::state(Resource::Request))?;
+    Ok(Json(cancelled.into()))
+}
+
+/// A refused create or correction as a problem: every problem of each request named.
+fn add_error(e: AddError) -> Problem {
+    match e {
+        AddError::Invalid(refused) => Problem::new(
+            Code::RequestInvalid,
+            AddError::Invalid(refused.clone()).to_string(),
+        )
+        .with_problems(
+            refused
+                .into_iter()
+                .map(|r| RefusedRequest {
+                    id: r.id,
+                    problems: r.problems,
+                })
+                .collect(),
+        ),
+        AddError::State(e) => Problem::state(Resource::Request)(e),
+    }
 }

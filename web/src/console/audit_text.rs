@@ -71,6 +71,7 @@ fn verb(action: &str) -> &'static str {
         RequestCreated => "created",
         RequestCancelled => "cancelled",
         RequestBasisSet => "set the copyright basis of",
+        RequestCitationSet => "corrected the citation of",
         Iso18626Received => "sent an ISO 18626 message about",
         Iso18626Refused => "refused an ISO 18626 message about",
         Iso18626Sent => "sent an ISO 18626 message about",
