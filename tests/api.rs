@@ -299,6 +299,149 @@ fn scopes_problems_pagination_and_idempotent_creates() {
     );
 }
 
+/// A citation is corrected and a request cancelled through the API, each only before a copy
+/// goes out; a scan that arrives for a cancelled request is held, saying so.
+#[test]
+fn requests_are_corrected_and_cancelled_before_a_copy_goes_out() {
+    let (home, port) = api_home("");
+    let _d = start_daemon(&home, port);
+    let (status, _, _) = call(
+        port,
+        "POST",
+        "/api/v1/requests",
+        Some(WRITER),
+        Some(request("TN960", "Journal of Tests")),
+    );
+    assert_eq!(status, 201);
+
+    let patch = |token, body: Value| {
+        call(
+            port,
+            "PATCH",
+            "/api/v1/requests/TN960",
+            Some(token),
+            Some(body),
+        )
+    };
+    let (status, _, changed) = patch(
+        WRITER,
+        json!({ "title": "Journal of Tests (2nd series)", "pages": "5-9" }),
+    );
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["title"], "Journal of Tests (2nd series)");
+    assert_eq!(changed["pages"], "5-9");
+    assert_eq!(changed["issn"], "1234-5679", "a field left out stays");
+    assert_problem(&patch(READER, json!({ "title": "x" })), 403, "api.scope");
+    assert_problem(
+        &patch(WRITER, json!({ "pages": "five to nine" })),
+        422,
+        "request.invalid",
+    );
+    assert_problem(
+        &patch(WRITER, json!({ "patron_name": "Eve" })),
+        400,
+        "api.bad_request",
+    );
+    assert_problem(
+        &call(
+            port,
+            "PATCH",
+            "/api/v1/requests/NOPE",
+            Some(WRITER),
+            Some(json!({})),
+        ),
+        404,
+        "request.not_found",
+    );
+
+    let cancel = |id: &str| {
+        call(
+            port,
+            "POST",
+            &format!("/api/v1/requests/{id}/cancel"),
+            Some(WRITER),
+            Some(json!({ "reason": "found elsewhere" })),
+        )
+    };
+    let (status, _, cancelled) = cancel("TN960");
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["by"], "writer");
+    assert_eq!(cancelled["reason"], "found elsewhere");
+    let (_, _, got) = call(port, "GET", "/api/v1/requests/TN960", Some(READER), None);
+    assert_eq!(got["cancellation"]["reason"], "found elsewhere", "{got}");
+    assert_problem(&cancel("TN960"), 409, "request.conflict");
+    assert_problem(
+        &patch(WRITER, json!({ "title": "y" })),
+        409,
+        "request.conflict",
+    );
+
+    // A scan for the cancelled request is held, not delivered.
+    std::fs::copy(corpus("ccitt.pdf"), home.path().join("var/inbox/TN960.pdf")).unwrap();
+    wait_until(Duration::from_secs(120), "the scan is held", || {
+        let (_, _, p) = call(
+            port,
+            "GET",
+            "/api/v1/jobs?request=TN960",
+            Some(READER),
+            None,
+        );
+        p["items"]
+            .as_array()
+            .is_some_and(|a| a.first().is_some_and(|j| j["state"] == "held"))
+    });
+    let (_, _, jobs) = call(
+        port,
+        "GET",
+        "/api/v1/jobs?request=TN960",
+        Some(READER),
+        None,
+    );
+    assert!(
+        jobs.to_string()
+            .contains("the request was cancelled by writer: found elsewhere"),
+        "{jobs}"
+    );
+    let (_, _, deliveries) = call(port, "GET", "/api/v1/deliveries", Some(READER), None);
+    assert_eq!(
+        deliveries["items"].as_array().unwrap().len(),
+        0,
+        "{deliveries}"
+    );
+
+    // A request whose copy went out cannot be cancelled.
+    home.ok(&[
+        "request",
+        "add",
+        "--id",
+        "TN961",
+        "--patron",
+        "Bo Berg",
+        "--email",
+        "bo@example.org",
+        "--title",
+        "Journal of Tests",
+        "--year",
+        "2020",
+    ]);
+    home.ok(&[
+        "deliver",
+        "--request",
+        "TN961",
+        corpus("ccitt.pdf").to_str().unwrap(),
+    ]);
+    assert_problem(&cancel("TN961"), 409, "request.conflict");
+
+    let (_, _, audit) = call(
+        port,
+        "GET",
+        "/api/v1/audit?action=request.cancelled",
+        Some(OFFICER),
+        None,
+    );
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{audit}");
+}
+
 #[test]
 fn jobs_deliveries_links_and_compliance() {
     // The broken PDF has no end marker: a short grace takes it from "incomplete" to failing.

@@ -544,7 +544,12 @@ fn agency_message(
                 event("Cancelled").subject("request", &t.request_id),
             ) {
                 Ok(()) => {
-                    crate::jobs::hold_for_cancel(db, &t.request_id, "the requester", "cancelled over ISO 18626")?;
+                    crate::jobs::hold_for_cancel(
+                        db,
+                        &t.request_id,
+                        "the requester",
+                        "cancelled over ISO 18626",
+                    )?;
                     Ok(answer(None))
                 }
                 // Too late (delivered, or already ended): the answer is no, status unchanged.

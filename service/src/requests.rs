@@ -148,7 +148,12 @@ pub fn cancel(
         .subject("request", id)
         .details(serde_json::json!({ "reason": cancellation.reason }));
     db.request_cancel(id, &cancellation, event)?;
-    crate::jobs::hold_for_cancel(db, id, actor, &format!("request cancelled: {}", cancellation.reason))?;
+    crate::jobs::hold_for_cancel(
+        db,
+        id,
+        actor,
+        &format!("request cancelled: {}", cancellation.reason),
+    )?;
     Ok(cancellation)
 }
 

@@ -27,10 +27,9 @@ pub use quire_domain::job::{
 };
 pub use quire_domain::staff::{StaffSession, StaffUser, UserChange};
 pub use quire_domain::{
-    Action, Anchor, Basis, Break, CodeCheck, Delivery, DeliveryState, Event, Grant, Job, JobState,
-    Link, LinkState, NewEvent, NoticeState, NoticeStatus, PickupPolicy, QueuedNotice, Request,
-    Cancellation, Citation,
-    Summary, Timestamp, audit, delivery, ill, job, request,
+    Action, Anchor, Basis, Break, Cancellation, Citation, CodeCheck, Delivery, DeliveryState,
+    Event, Grant, Job, JobState, Link, LinkState, NewEvent, NoticeState, NoticeStatus,
+    PickupPolicy, QueuedNotice, Request, Summary, Timestamp, audit, delivery, ill, job, request,
 };
 
 /// Which audit events to read; every field narrows the set.

@@ -146,7 +146,8 @@ pub async fn get_one(
     })
     .await
     .map_err(Problem::state(Resource::Request))?;
-    let found = found.ok_or_else(|| Problem::new(Code::RequestNotFound, format!("no request {id}")))?;
+    let found =
+        found.ok_or_else(|| Problem::new(Code::RequestNotFound, format!("no request {id}")))?;
     Ok(Json(RequestFields {
         cancellation: cancellation.map(Into::into),
         ..found.into()
