@@ -107,7 +107,9 @@ fn main() {
                 match quire_pipeline::pdf::jpeg_optimise::optimise(&data) {
                     Some(opt) => {
                         let same = image::load_from_memory(&opt).expect("decodes").into_bytes()
-                            == image::load_from_memory(&data).expect("decodes").into_bytes();
+                            == image::load_from_memory(&data)
+                                .expect("decodes")
+                                .into_bytes();
                         format!("  own-table pass: {} bytes, pixels same: {same}", opt.len())
                     }
                     None => "  own-table pass: none".into(),

@@ -444,10 +444,19 @@ mod tests {
         let ours = encode(&Raster::Gray(page.clone()), 75);
         assert_eq!(ours.encoding, ImageEncoding::Jpeg);
         let standard = jpeg_as_before(page.as_raw(), w, h, false, 75);
-        assert!(has_standard_ac_table(&standard), "the probe finds the standard table");
-        assert!(!has_standard_ac_table(&ours.data), "tables built for the page");
+        assert!(
+            has_standard_ac_table(&standard),
+            "the probe finds the standard table"
+        );
+        assert!(
+            !has_standard_ac_table(&ours.data),
+            "tables built for the page"
+        );
         // One baseline scan: every decoder reads it.
-        assert_eq!(ours.data.windows(2).filter(|m| *m == [0xFF, 0xDA]).count(), 1);
+        assert_eq!(
+            ours.data.windows(2).filter(|m| *m == [0xFF, 0xDA]).count(),
+            1
+        );
         assert!(ours.data.windows(2).any(|m| m == [0xFF, 0xC0]));
         // Only the entropy coding changed: the decoded pixels are exactly the same.
         let decoded = |data: &[u8]| image::load_from_memory(data).unwrap().to_luma8();
@@ -467,7 +476,12 @@ mod tests {
         encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
         let (w, h) = rgb.dimensions();
         encoder
-            .encode(rgb.as_raw(), w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+            .encode(
+                rgb.as_raw(),
+                w as u16,
+                h as u16,
+                jpeg_encoder::ColorType::Rgb,
+            )
             .unwrap();
         assert!(!has_standard_ac_table(&ours) && has_standard_ac_table(&standard));
         assert_eq!(ours.windows(2).filter(|m| *m == [0xFF, 0xDA]).count(), 1);
@@ -487,13 +501,19 @@ mod tests {
         let (w, h) = grey.dimensions();
         let before = jpeg_as_before(grey.as_raw(), w, h, false, 80).len();
         let now = encode(&Raster::Gray(grey), quality).data.len();
-        assert!(now * 100 <= before * 80, "grey: {now} bytes, before {before}");
+        assert!(
+            now * 100 <= before * 80,
+            "grey: {now} bytes, before {before}"
+        );
 
         let (rgb, _) = colour_page();
         let (w, h) = rgb.dimensions();
         let before = jpeg_as_before(rgb.as_raw(), w, h, true, 80).len();
         let now = encode(&Raster::Rgb(rgb), quality).data.len();
-        assert!(now * 100 <= before * 55, "colour: {now} bytes, before {before}");
+        assert!(
+            now * 100 <= before * 55,
+            "colour: {now} bytes, before {before}"
+        );
     }
 
     /// Poppler (libjpeg), not Quire's decoder, reads both kinds of page back from a written
@@ -547,15 +567,23 @@ mod tests {
         assert!(status.success());
         let mean_diff = |a: &[u8], b: &[u8]| {
             assert_eq!(a.len(), b.len());
-            a.iter().zip(b).map(|(&x, &y)| f64::from(x.abs_diff(y))).sum::<f64>() / a.len() as f64
+            a.iter()
+                .zip(b)
+                .map(|(&x, &y)| f64::from(x.abs_diff(y)))
+                .sum::<f64>()
+                / a.len() as f64
         };
         // Two decoders of the same JPEG (libjpeg in poppler, zune-jpeg in `image`) differ
         // only by their rounding and, for colour, their chroma upsampling.
-        let poppler = image::open(dir.path().join("img-000.png")).unwrap().to_luma8();
+        let poppler = image::open(dir.path().join("img-000.png"))
+            .unwrap()
+            .to_luma8();
         let ours = image::load_from_memory(&jpegs[0]).unwrap().to_luma8();
         let d = mean_diff(poppler.as_raw(), ours.as_raw());
         assert!(d < 0.1, "grey page: mean difference {d:.2}");
-        let poppler = image::open(dir.path().join("img-001.png")).unwrap().to_rgb8();
+        let poppler = image::open(dir.path().join("img-001.png"))
+            .unwrap()
+            .to_rgb8();
         let ours = image::load_from_memory(&jpegs[1]).unwrap().to_rgb8();
         let d = mean_diff(poppler.as_raw(), ours.as_raw());
         assert!(d < 0.25, "colour page: mean difference {d:.2}");

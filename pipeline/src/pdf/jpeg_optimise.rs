@@ -297,7 +297,10 @@ fn optimal_table(freq: &[u64; 256]) -> Option<Table> {
 }
 
 fn be16(d: &[u8], at: usize) -> Option<usize> {
-    Some(usize::from(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?])))
+    Some(usize::from(u16::from_be_bytes([
+        *d.get(at)?,
+        *d.get(at + 1)?,
+    ])))
 }
 
 /// The same JPEG with Huffman tables built for its own symbols; `None` if it is not a JPEG
@@ -377,7 +380,10 @@ pub fn optimise(jpeg: &[u8]) -> Option<Vec<u8>> {
             .iter()
             .map(|&(h, v, dc, ac)| ScanComponent { h, v, dc, ac })
             .collect();
-        (comps, width.div_ceil(8 * h_max) * height.div_ceil(8 * v_max))
+        (
+            comps,
+            width.div_ceil(8 * h_max) * height.div_ceil(8 * v_max),
+        )
     };
     let data = &jpeg[scan_start..];
     let old: [Option<Codes>; 8] = std::array::from_fn(|i| tables[i].as_ref().map(Codes::new));
