@@ -66,7 +66,7 @@ text_cer() { # pdf, truth_dir
     for n in $(seq "$(ls "$2" | wc -l)"); do
         pdftotext -q -f "$n" -l "$n" "$1" "$dir/$(printf 'page-%04d.txt' "$n")"
     done
-    "$GEN" cer "$2" "$dir" | head -1
+    "$GEN" cer "$2" "$dir" | sed -n 1p
 }
 
 # The image encodings of a PDF, counted: "jpeg×20", "ccitt×1 image×2".
