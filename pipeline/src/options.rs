@@ -28,7 +28,9 @@ pub struct ProcessOptions {
     pub max_memory_mb: u64,
     /// Used when a file states no resolution.
     pub fallback_dpi: f32,
-    /// JPEG quality (1–100) for grey and colour pages that are re-encoded.
+    /// JPEG quality (1–100) for grey and colour pages that are re-encoded. 75 is OCRmyPDF's
+    /// (and libjpeg's) default, with the same quantisation tables, so pages match its quality;
+    /// BENCHMARKS.md ("issue 19: file size") shows no visible loss at 150 dpi.
     pub jpeg_quality: u8,
     /// Title in the PDF metadata; the first input's file stem when `None`.
     pub title: Option<String>,
@@ -56,7 +58,7 @@ impl Default for ProcessOptions {
             max_megapixels: 250,
             max_memory_mb: 2048,
             fallback_dpi: 300.0,
-            jpeg_quality: 80,
+            jpeg_quality: 75,
             title: None,
             barcodes: false,
             find_tables: false,

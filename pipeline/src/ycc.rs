@@ -8,7 +8,8 @@
 //! decoded: rows are converted as they arrive, see [`YccBuilder`]).
 //!
 //! Only pages above [`PLANAR_COLOUR_MIN_PIXELS`] are held this way; smaller colour pages stay
-//! [`crate::page::Raster::Rgb`] and are encoded 4:4:4 exactly as before.
+//! [`crate::page::Raster::Rgb`]; they are encoded 4:2:0 too, but from interleaved RGB
+//! (`pdf::image_encode`).
 //!
 //! The conversion is JPEG's own (JFIF, BT.601 full range, the coefficients of `jpeg-encoder`):
 //! a neutral pixel has luma equal to its grey level and chroma of exactly 128, so a page found

@@ -98,7 +98,7 @@ if ! "$QUIRE" process --help >/dev/null 2>&1; then
 else
     out="$OUT/quire-$PAGES.pdf"
     report="$OUT/quire-$PAGES.json"
-    read -r wall rss < <(measure "$OUT/quire.log" "$QUIRE" process "$small" -o "$out" --report "$report" --jobs "$JOBS")
+    read -r wall rss < <(measure "$OUT/quire.log" "$QUIRE" process "$small" -o "$out" --output-type pdf --report "$report" --jobs "$JOBS")
     q_ppm=$(awk -v p="$PAGES" -v w="$wall" 'BEGIN { printf "%.1f", p * 60 / w }')
     q_cer=$(text_cer "$out" "$PAGES")
     lines+=("$(printf 'quire             %6.1f pages/min  wall %6.1f s  peak RSS %5d MiB  output %9d bytes  CER %.4f' \

@@ -6,6 +6,7 @@
 
 pub mod font;
 pub mod image_encode;
+pub mod jpeg_optimise;
 pub mod pdfa;
 pub mod text_layer;
 pub mod writer;
