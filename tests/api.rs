@@ -432,6 +432,28 @@ fn requests_are_corrected_and_cancelled_before_a_copy_goes_out() {
     ]);
     assert_problem(&cancel("TN961"), 409, "request.conflict");
 
+    // The CLI cancels through the same service: the API shows it.
+    home.ok(&[
+        "request",
+        "add",
+        "--id",
+        "TN962",
+        "--patron",
+        "Bo Berg",
+        "--email",
+        "bo@example.org",
+    ]);
+    let said = stdout(&home.ok(&["request", "cancel", "TN962", "--reason", "duplicate"]));
+    assert!(said.contains("TN962: cancelled (duplicate)"), "{said}");
+    let (_, _, got) = call(port, "GET", "/api/v1/requests/TN962", Some(READER), None);
+    assert_eq!(got["cancellation"]["reason"], "duplicate", "{got}");
+    let again = home.fails(&["request", "cancel", "TN962"]);
+    assert!(
+        crate::util::stderr(&again).contains("cancelled already"),
+        "{}",
+        crate::util::stderr(&again)
+    );
+
     let (_, _, audit) = call(
         port,
         "GET",
@@ -439,7 +461,7 @@ fn requests_are_corrected_and_cancelled_before_a_copy_goes_out() {
         Some(OFFICER),
         None,
     );
-    assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{audit}");
+    assert_eq!(audit["items"].as_array().unwrap().len(), 2, "{audit}");
 }
 
 #[test]

@@ -649,6 +649,55 @@ fn deliver_one(home: &Home, id: &str) {
     ]);
 }
 
+/// A request is cancelled from its page (not without the form's token); the page then says
+/// so and offers no cancel; a delivered request offers none at all.
+#[test]
+fn a_request_is_cancelled_from_its_page_before_a_copy_goes_out() {
+    let (home, port) = staff_home();
+    deliver_one(&home, "TN905");
+    home.ok(&[
+        "request",
+        "add",
+        "--id",
+        "TN906",
+        "--patron",
+        "Bo Reader",
+        "--email",
+        "bo@example.org",
+    ]);
+    let _d = start_daemon(&home, port);
+    let (mut tech, csrf) = Browser::signed_in(port, "tina", "tina-password-1");
+    assert!(
+        !tech
+            .get("/staff/requests/TN905")
+            .body
+            .contains("Cancel this request"),
+        "a delivered request cannot be cancelled"
+    );
+    let page = tech.get("/staff/requests/TN906").body;
+    assert!(page.contains("Cancel this request"), "{page}");
+
+    let forged = tech.post("/staff/requests/TN906/cancel", &[("reason", "x")]);
+    assert_eq!(forged.status, 403);
+    let r = tech.post(
+        "/staff/requests/TN906/cancel",
+        &[("csrf", &csrf), ("reason", "found elsewhere")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = tech.get("/staff/requests/TN906").body;
+    assert!(
+        page.contains("by staff:tina: found elsewhere") && !page.contains("Cancel this request"),
+        "{page}"
+    );
+    let again = tech.post(
+        "/staff/requests/TN906/cancel",
+        &[("csrf", &csrf), ("reason", "twice")],
+    );
+    assert_eq!(again.status, 409, "{}", again.body);
+    let log = stdout(&home.ok(&["audit", "export", "--action", "request.cancelled"]));
+    assert!(log.contains("TN906") && log.contains("tina"), "{log}");
+}
+
 fn links(home: &Home) -> Vec<Value> {
     serde_json::from_str(&stdout(&home.ok(&["links", "--json"]))).unwrap()
 }

@@ -36,6 +36,15 @@ pub enum RequestCommand {
         #[arg(long)]
         reference: Option<String>,
     },
+    /// Cancel a request before its copy goes out: its scans waiting to be delivered are held,
+    /// and a scan that comes later is held too. Refused once a copy was delivered.
+    Cancel {
+        /// The request id.
+        id: String,
+        /// Why (shown in the queue and the audit log).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Decline a request a partner's ILL system sent: it is told Unfilled, with the note.
     Decline {
         /// The request id.
@@ -177,6 +186,10 @@ pub fn run(cmd: RequestCommand, config: &LoadedConfig) -> anyhow::Result<ExitCod
                 quire_service::requests::set_basis(&*db, &id, basis, reference.as_deref(), &actor)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}: basis {}", r.id, r.basis);
+        }
+        RequestCommand::Cancel { id, reason } => {
+            let c = quire_service::requests::cancel(&*db, &id, &reason, &actor)?;
+            println!("{id}: cancelled ({}); no copy will go out", c.reason);
         }
         RequestCommand::Decline { id, note } => {
             anyhow::ensure!(!note.trim().is_empty(), "give a --note for the requester");

@@ -49,6 +49,7 @@ pub fn routes() -> Router<AppState> {
             get(requests::list).post(requests::create),
         )
         .route("/staff/requests/{id}", get(requests::show))
+        .route("/staff/requests/{id}/cancel", post(requests::cancel))
         .route("/staff/links", get(requests::links_page))
         .route("/staff/links/{id}/revoke", post(requests::revoke))
         .route("/staff/links/{id}/extend", post(requests::extend))

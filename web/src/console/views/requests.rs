@@ -140,25 +140,27 @@ pub async fn show(
     Query(q): Query<ListQuery>,
 ) -> PageResult {
     staff.require(Area::Requests)?;
-    let (request, links, notices, ill, messages, jobs) = blocking(&state, &staff, move |db| {
-        let r = db
-            .request_get(&id)?
-            .ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
-        let jobs = db.jobs_list(&quire_state::JobFilter {
-            request: Some(id.clone()),
-            limit: 200,
-            ..Default::default()
-        })?;
-        Ok((
-            r,
-            db.links_list(Some(&id))?,
-            db.notices_of_request(&id)?,
-            db.ill_of_request(&id)?,
-            db.ill_messages(&id)?,
-            jobs,
-        ))
-    })
-    .await?;
+    let (request, links, notices, ill, messages, jobs, cancellation) =
+        blocking(&state, &staff, move |db| {
+            let r = db
+                .request_get(&id)?
+                .ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
+            let jobs = db.jobs_list(&quire_state::JobFilter {
+                request: Some(id.clone()),
+                limit: 200,
+                ..Default::default()
+            })?;
+            Ok((
+                r,
+                db.links_list(Some(&id))?,
+                db.notices_of_request(&id)?,
+                db.ill_of_request(&id)?,
+                db.ill_messages(&id)?,
+                jobs,
+                db.request_cancellation(&id)?,
+            ))
+        })
+        .await?;
     // The requester's side, when the request came from a partner's ILL system (ISO 18626).
     let peer_name = ill.as_ref().and_then(|t| {
         state
@@ -191,9 +193,35 @@ pub async fn show(
         context! {
             request => v(&request), links => v(&links), notices => v(&notices), done => q.done,
             ill => v(&ill), peer_name, messages => v(&messages), jobs => v(&jobs),
-            back => "request",
+            cancellation => v(&cancellation), back => "request",
         },
     ))
+}
+
+#[derive(Deserialize)]
+pub struct CancelForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Cancels the request before a copy goes out, as `quire request cancel` and the API do.
+pub async fn cancel(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<CancelForm>,
+) -> PageResult {
+    staff.require(Area::Requests)?;
+    csrf::check(&staff, &f.csrf)?;
+    let actor = staff.actor();
+    let back = format!("/staff/requests/{}", super::urlencode(&id));
+    blocking(&state, &staff, move |db| {
+        requests::cancel(db, &id, &f.reason, &actor).map(|_| ())
+    })
+    .await?;
+    Ok(done(&back, "request cancelled; no copy will go out"))
 }
 
 #[derive(Deserialize)]
