@@ -368,17 +368,7 @@ impl RequestRepo for PostgresDatabase {
         event: NewEvent,
     ) -> Result<Request, StateError> {
         self.write(|tx| {
-            requests::get(tx, id)?
-                .ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
-            let delivered = requests::delivered(tx, id)?;
-            if delivered > 0 {
-                return Err(StateError::Conflict(format!(
-                    "request {id} has {delivered} delivered copies made with its citation; it cannot change now"
-                )));
-            }
-            if requests::cancellation(tx, id)?.is_some() {
-                return Err(StateError::Conflict(format!("request {id} is cancelled")));
-            }
+            requests::check_open(tx, id, "its citation cannot change now")?;
             requests::set_citation(tx, id, citation)?;
             append_in(tx, event)?;
             requests::get(tx, id)?.ok_or_else(|| StateError::NotFound(id.into()))
@@ -392,19 +382,7 @@ impl RequestRepo for PostgresDatabase {
         event: NewEvent,
     ) -> Result<(), StateError> {
         self.write(|tx| {
-            requests::get(tx, id)?
-                .ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
-            let delivered = requests::delivered(tx, id)?;
-            if delivered > 0 {
-                return Err(StateError::Conflict(format!(
-                    "request {id} has {delivered} delivered copies; a copy sent cannot be cancelled"
-                )));
-            }
-            if requests::cancellation(tx, id)?.is_some() {
-                return Err(StateError::Conflict(format!(
-                    "request {id} is cancelled already"
-                )));
-            }
+            requests::check_open(tx, id, "a copy sent cannot be cancelled")?;
             requests::insert_cancellation(tx, id, cancellation)?;
             append_in(tx, event)?;
             Ok(())

@@ -96,6 +96,24 @@ pub fn list(c: &mut impl GenericClient, limit: usize) -> Result<Vec<Request>, St
     super::all(rows, from_row)
 }
 
+/// Refuses a change to request `id` once a copy went out (`change` says what cannot happen
+/// then) or it was cancelled: `NotFound` without it, `Conflict` saying which.
+pub fn check_open(c: &mut impl GenericClient, id: &str, change: &str) -> Result<(), StateError> {
+    get(c, id)?.ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
+    let delivered = delivered(c, id)?;
+    if delivered > 0 {
+        return Err(StateError::Conflict(format!(
+            "request {id} has {delivered} delivered copies; {change}"
+        )));
+    }
+    if cancellation(c, id)?.is_some() {
+        return Err(StateError::Conflict(format!(
+            "request {id} is cancelled already"
+        )));
+    }
+    Ok(())
+}
+
 /// Copies delivered for request `id` (any state: a purged copy was still counted).
 pub fn delivered(c: &mut impl GenericClient, id: &str) -> Result<i64, StateError> {
     Ok(c.query_one(

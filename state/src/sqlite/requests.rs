@@ -87,6 +87,24 @@ pub fn list(conn: &Connection, limit: usize) -> Result<Vec<Request>, StateError>
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Refuses a change to request `id` once a copy went out (`change` says what cannot happen
+/// then) or it was cancelled: `NotFound` without it, `Conflict` saying which.
+pub fn check_open(conn: &Connection, id: &str, change: &str) -> Result<(), StateError> {
+    get(conn, id)?.ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
+    let delivered = delivered(conn, id)?;
+    if delivered > 0 {
+        return Err(StateError::Conflict(format!(
+            "request {id} has {delivered} delivered copies; {change}"
+        )));
+    }
+    if cancellation(conn, id)?.is_some() {
+        return Err(StateError::Conflict(format!(
+            "request {id} is cancelled already"
+        )));
+    }
+    Ok(())
+}
+
 /// Copies delivered for request `id` (any state: a purged copy was still counted).
 pub fn delivered(conn: &Connection, id: &str) -> Result<i64, StateError> {
     Ok(conn.query_row(
