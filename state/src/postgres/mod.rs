@@ -698,6 +698,14 @@ impl DeliveryRepo for PostgresDatabase {
         // The write lock is taken before the count: two nodes delivering the fifth and sixth
         // copy at once count one after the other.
         self.write(|tx| {
+            // Checked under the same write lock as the cancel's, so a cancel and a delivery
+            // racing each other leave exactly one of them.
+            if requests::cancellation(tx, &delivery.request_id)?.is_some() {
+                return Err(StateError::Conflict(format!(
+                    "request {} is cancelled: no copy goes out",
+                    delivery.request_id
+                )));
+            }
             let new = compliance::NewCopy {
                 delivery,
                 link,

@@ -613,6 +613,14 @@ impl DeliveryRepo for SqliteDatabase {
     ) -> Result<quire_domain::compliance::CopyDecision, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Checked in the same transaction as the cancel's, so a cancel and a delivery racing
+        // each other leave exactly one of them.
+        if requests::cancellation(&tx, &delivery.request_id)?.is_some() {
+            return Err(StateError::Conflict(format!(
+                "request {} is cancelled: no copy goes out",
+                delivery.request_id
+            )));
+        }
         let new = compliance::NewCopy {
             delivery,
             link,

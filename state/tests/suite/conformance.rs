@@ -1163,6 +1163,21 @@ fn a_citation_is_corrected_and_a_request_cancelled_only_before_a_copy_goes_out()
     assert_eq!(db.request_cancellation(&sent.id).unwrap(), None);
     assert!(matches!(cite(&open.id, "y"), Err(StateError::Conflict(_))));
     assert_eq!(h.events("request.cancelled").len(), 1);
+    // A delivery racing the cancel finds it and is refused: nothing goes out.
+    let (delivery, link) = copy_for(&open, 902);
+    let refused = db.delivery_create_counted(
+        &delivery,
+        &link,
+        None,
+        None,
+        false,
+        NewEvent::new("staff", Action::DeliveryCreated).subject("request", &open.id),
+        &Work::of(&open),
+        open.basis,
+        &ComplianceConfig::default(),
+    );
+    assert!(matches!(refused, Err(StateError::Conflict(_))), "{refused:?}");
+    assert!(db.delivery_get(&delivery.id).unwrap().is_none());
 
     db.backdate_request(&open.id, "2019-01-01T00:00:00.000Z");
     let report = db
