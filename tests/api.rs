@@ -68,6 +68,31 @@ fn assert_problem(reply: &(u16, String, Value), status: u16, code: &str) {
     );
 }
 
+/// Adds a request by the CLI: a 2020 article of the Journal of Tests (ISSN 1234-5679) for
+/// library ZZQ under CCG, so it counts in the CONTU report.
+fn add_ccg_request(home: &Home, id: &str, patron: &str, email: &str) {
+    home.ok(&[
+        "request",
+        "add",
+        "--id",
+        id,
+        "--patron",
+        patron,
+        "--email",
+        email,
+        "--library",
+        "ZZQ",
+        "--title",
+        "Journal of Tests",
+        "--issn",
+        "1234-5679",
+        "--year",
+        "2020",
+        "--basis",
+        "ccg",
+    ]);
+}
+
 fn request(id: &str, title: &str) -> Value {
     json!({ "id": id, "patron_name": "Ada Lovelace", "patron_email": "ada@example.org",
             "library": "ZZQ", "title": title, "issn": "1234-5679", "year": 2020, "basis": "ccg" })
@@ -410,20 +435,7 @@ fn requests_are_corrected_and_cancelled_before_a_copy_goes_out() {
     );
 
     // A request whose copy went out cannot be cancelled.
-    home.ok(&[
-        "request",
-        "add",
-        "--id",
-        "TN961",
-        "--patron",
-        "Bo Berg",
-        "--email",
-        "bo@example.org",
-        "--title",
-        "Journal of Tests",
-        "--year",
-        "2020",
-    ]);
+    add_ccg_request(&home, "TN961", "Bo Berg", "bo@example.org");
     home.ok(&[
         "deliver",
         "--request",
@@ -433,16 +445,7 @@ fn requests_are_corrected_and_cancelled_before_a_copy_goes_out() {
     assert_problem(&cancel("TN961"), 409, "request.conflict");
 
     // The CLI cancels through the same service: the API shows it.
-    home.ok(&[
-        "request",
-        "add",
-        "--id",
-        "TN962",
-        "--patron",
-        "Bo Berg",
-        "--email",
-        "bo@example.org",
-    ]);
+    add_ccg_request(&home, "TN962", "Bo Berg", "bo@example.org");
     let said = stdout(&home.ok(&["request", "cancel", "TN962", "--reason", "duplicate"]));
     assert!(said.contains("TN962: cancelled (duplicate)"), "{said}");
     let (_, _, got) = call(port, "GET", "/api/v1/requests/TN962", Some(READER), None);
@@ -468,26 +471,7 @@ fn requests_are_corrected_and_cancelled_before_a_copy_goes_out() {
 fn jobs_deliveries_links_and_compliance() {
     // The broken PDF has no end marker: a short grace takes it from "incomplete" to failing.
     let (home, port) = api_home("incomplete_grace_secs = 2.0");
-    home.ok(&[
-        "request",
-        "add",
-        "--id",
-        "TN950",
-        "--patron",
-        "Bo Berg",
-        "--email",
-        "bo@example.org",
-        "--library",
-        "ZZQ",
-        "--title",
-        "Journal of Tests",
-        "--issn",
-        "1234-5679",
-        "--year",
-        "2020",
-        "--basis",
-        "ccg",
-    ]);
+    add_ccg_request(&home, "TN950", "Bo Berg", "bo@example.org");
     home.ok(&[
         "deliver",
         "--request",
@@ -809,26 +793,7 @@ fn the_openapi_document_is_valid_and_schemathesis_finds_nothing() {
     let schemathesis = tool("schemathesis");
     let (home, port) = api_home("incomplete_grace_secs = 2.0");
     for (id, patron) in [("TN970", "Cy Dahl"), ("TN971", "Di Eng")] {
-        home.ok(&[
-            "request",
-            "add",
-            "--id",
-            id,
-            "--patron",
-            patron,
-            "--email",
-            "cy@example.org",
-            "--library",
-            "ZZQ",
-            "--title",
-            "Journal of Tests",
-            "--issn",
-            "1234-5679",
-            "--year",
-            "2020",
-            "--basis",
-            "ccg",
-        ]);
+        add_ccg_request(&home, id, patron, "cy@example.org");
     }
     home.ok(&[
         "deliver",
