@@ -141,3 +141,54 @@ fn notices_wait_out_an_smtp_outage_and_go_out_once() {
         .count();
     assert_eq!(sent, 2);
 }
+
+/// The sender of a node killed in the middle of an SMTP exchange held the notice for ten
+/// minutes (so no other node sends it meanwhile). When that node starts again it frees its own
+/// holds at once: the e-mail goes out within seconds, once.
+#[test]
+fn a_notice_held_by_a_killed_sender_goes_out_when_its_node_starts_again() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // A mail server that takes the connection and never says a word: the sender waits in the
+    // middle of the exchange, its notice claimed, when the node is killed.
+    let smtp_port = crate::util::free_port();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", smtp_port)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let silent = {
+        let (accepted, stop) = (accepted.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        held.push(stream);
+                        accepted.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        })
+    };
+    let (home, port) = smtp_home(smtp_port);
+    deliver_to(&home, "TN1404", "cy@example.org");
+    let mut first = start_daemon(&home, port);
+    wait_until(Duration::from_secs(30), "the sender is mid-exchange", || {
+        accepted.load(Ordering::SeqCst) > 0
+    });
+    first.child.kill().unwrap(); // SIGKILL, mid-exchange
+    first.child.wait().unwrap();
+    stop.store(true, Ordering::SeqCst);
+    silent.join().unwrap();
+    assert!(notice_events(&home).is_empty(), "nothing was recorded yet");
+
+    let sink = SmtpSink::start(smtp_port);
+    let _again = start_daemon(&home, port);
+    // Well inside the ten-minute hold: only the release on start makes it due.
+    wait_until(Duration::from_secs(30), "the notice was sent", || {
+        !sink.messages().is_empty()
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(sink.messages().len(), 1);
+    assert_eq!(actions(&notice_events(&home)), ["notice.sent"]);
+}

@@ -622,19 +622,31 @@ fn agency_message(
     }
 }
 
+/// Frees the status messages `node`'s sender held when it stopped (as
+/// [`crate::deliver::notices::release_own`] does for e-mails); returns how many.
+pub async fn release_own(repo: &quire_state::Repo, node: &str) -> Result<usize, StateError> {
+    let node = node.to_string();
+    repo.call(move |db| db.ill_outbox_release(&node)).await
+}
+
 /// Sends the status messages that are due, each to its peer, and records what the peer
 /// answered: sent (confirmed OK), failed (refused by the peer, or out of tries), or pending
 /// again after a delay that doubles from `retry_secs` up to an hour. Returns how many went.
 pub async fn send_due(
     repo: &quire_state::Repo,
+    node: &str,
     config: &Iso18626Config,
     client: &quire_delivery::peer::PeerClient,
 ) -> Result<usize, StateError> {
     use quire_state::OutboxState;
-    // Held for five minutes, beyond one exchange's time limit, so that another node's sender
-    // never sends the same message meanwhile.
-    let hold = quire_domain::Timestamp::now() + time::Duration::minutes(5);
-    let due = repo.call(move |db| db.ill_outbox_claim(16, hold)).await?;
+    // Held for ten minutes, beyond a whole batch's exchanges (8 × the client's 30 s time
+    // limit), so that another node's sender never sends the same message meanwhile; a restart
+    // of this node frees them at once (`release_own`).
+    let hold = quire_domain::Timestamp::now() + time::Duration::minutes(10);
+    let node = node.to_string();
+    let due = repo
+        .call(move |db| db.ill_outbox_claim(&node, 8, hold))
+        .await?;
     let mut sent = 0;
     for m in due {
         let peer = config

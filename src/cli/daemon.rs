@@ -103,13 +103,32 @@ async fn serve(config: &LoadedConfig, db: state::Db) -> anyhow::Result<ExitCode>
             let purge_every =
                 std::time::Duration::from_secs(config.config.links.purge_interval_secs.max(1));
             let mut last_purge = tokio::time::Instant::now() - purge_every;
+            // What this node held when it last stopped is due again now, not after the hold.
+            let node = config.config.node.name.clone();
+            match notices::release_own(&repo, &config).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    notices = n,
+                    "notices held when this node stopped are due again"
+                ),
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "freeing this node's notices"),
+            }
+            match quire_service::iso18626::release_own(&repo, &node).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    messages = n,
+                    "ISO 18626 messages held when this node stopped are due again"
+                ),
+                Err(e) => tracing::error!(error = %e, "freeing this node's ISO 18626 messages"),
+            }
             loop {
                 if let Err(e) = notices::send_due(&repo, &mailer, &config).await {
                     tracing::error!(error = %format!("{e:#}"), "sending notices");
                 }
                 let ill = &config.config.iso18626;
                 if let Some(peers) = &peers
-                    && let Err(e) = quire_service::iso18626::send_due(&repo, ill, peers).await
+                    && let Err(e) =
+                        quire_service::iso18626::send_due(&repo, &node, ill, peers).await
                 {
                     tracing::error!(error = %e, "sending ISO 18626 status messages");
                 }

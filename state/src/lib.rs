@@ -239,13 +239,18 @@ pub trait IllRepo {
     /// The latest message to or from each peer, by peer.
     fn ill_last_messages(&self) -> Result<Vec<IllMessage>, StateError>;
 
-    /// Takes up to `limit` due status messages for this sender until `hold_until` (as
+    /// Takes up to `limit` due status messages for `node`'s sender until `hold_until` (as
     /// [`NoticeRepo::notices_claim`] does for e-mails).
     fn ill_outbox_claim(
         &self,
+        node: &str,
         limit: usize,
         hold_until: Timestamp,
     ) -> Result<Vec<OutboxMessage>, StateError>;
+
+    /// Makes the pending status messages `node` holds due now (as
+    /// [`NoticeRepo::notices_release`] does for e-mails); returns how many.
+    fn ill_outbox_release(&self, node: &str) -> Result<usize, StateError>;
 
     /// Records an attempt at an outbox message: `state` sent or failed, or pending again at
     /// `next_at`, with the error, the confirmation or response kept in the history, and `event`.
@@ -369,15 +374,22 @@ pub trait NoticeRepo {
     /// Pending notices whose next attempt is due.
     fn notices_due(&self, limit: usize) -> Result<Vec<QueuedNotice>, StateError>;
 
-    /// Takes up to `limit` due notices for this sender: their next attempt moves to
+    /// Takes up to `limit` due notices for `node`'s sender: their next attempt moves to
     /// `hold_until` in the same transaction, so no other node sends them meanwhile (on
     /// PostgreSQL picked with `FOR UPDATE SKIP LOCKED`). A sender that dies before recording the
-    /// outcome leaves them due again at `hold_until`.
+    /// outcome leaves them due again at `hold_until`, or at once when its node starts again
+    /// ([`NoticeRepo::notices_release`]).
     fn notices_claim(
         &self,
+        node: &str,
         limit: usize,
         hold_until: Timestamp,
     ) -> Result<Vec<QueuedNotice>, StateError>;
+
+    /// Makes the pending notices `node` holds due now; returns how many. Called when the
+    /// node's sender starts: nothing of its own can be in flight then, so waiting out the
+    /// hold would only delay the e-mails of a node that was killed and restarted.
+    fn notices_release(&self, node: &str) -> Result<usize, StateError>;
 
     /// `state`: pending (retry at `next_at`), sent or failed.
     fn notice_update(

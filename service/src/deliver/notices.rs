@@ -46,6 +46,14 @@ fn policy(config: &LoadedConfig) -> RetryPolicy {
     }
 }
 
+/// Frees the notices this node's sender held when it stopped (killed mid-send): called once
+/// when the sender starts, since nothing of this node's can be in flight then. Returns how
+/// many. An e-mail that went out just before the kill is sent again: at least once, never lost.
+pub async fn release_own(repo: &Repo, config: &LoadedConfig) -> anyhow::Result<usize> {
+    let node = config.config.node.name.clone();
+    Ok(repo.call(move |db| db.notices_release(&node)).await?)
+}
+
 /// One pass over the due notices; returns how many were sent.
 pub async fn send_due(
     repo: &Repo,
@@ -53,11 +61,13 @@ pub async fn send_due(
     config: &LoadedConfig,
 ) -> anyhow::Result<usize> {
     let policy = policy(config);
-    // Held for ten minutes, well beyond one SMTP exchange, so that another node's sender
-    // never sends the same notice meanwhile; a sender that dies leaves them due again then.
+    // Held for ten minutes, beyond a whole batch's SMTP exchanges (8 × the 30 s time limit),
+    // so that another node's sender never sends the same notice meanwhile; a sender that dies
+    // leaves them due again then, or at once when its node starts again (`release_own`).
     let hold_until = quire_domain::Timestamp::now() + time::Duration::minutes(10);
+    let node = config.config.node.name.clone();
     let due = repo
-        .call(move |db| db.notices_claim(32, hold_until))
+        .call(move |db| db.notices_claim(&node, 8, hold_until))
         .await?;
     let mut sent = 0;
     for n in due {

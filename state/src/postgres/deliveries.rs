@@ -324,6 +324,7 @@ pub fn notices_due(
 /// skipped, not waited for.
 pub fn notices_claim(
     c: &mut impl GenericClient,
+    node: &str,
     now: Timestamp,
     limit: usize,
     hold_until: Timestamp,
@@ -333,13 +334,14 @@ pub fn notices_claim(
              SELECT id, next_attempt_at FROM notices
              WHERE state = 'pending' AND next_attempt_at <= $1
              ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
-         UPDATE notices n SET next_attempt_at = $3 FROM due WHERE n.id = due.id
+         UPDATE notices n SET next_attempt_at = $3, claimed_by = $4 FROM due WHERE n.id = due.id
          RETURNING n.id, n.delivery_id, n.recipient, n.subject, n.body, n.attempts,
                    due.next_attempt_at",
         &[
             &now.to_string(),
             &(limit.min(i64::MAX as usize) as i64),
             &hold_until.to_string(),
+            &node,
         ],
     )?;
     let mut due: Vec<(String, QueuedNotice)> = rows
@@ -395,7 +397,7 @@ pub fn notice_update(
 ) -> Result<(), StateError> {
     let now = Timestamp::now();
     c.execute(
-        "UPDATE notices SET state = $2, attempts = attempts + 1, next_attempt_at = $3, last_error = $4,
+        "UPDATE notices SET state = $2, attempts = attempts + 1, next_attempt_at = $3, last_error = $4, claimed_by = NULL,
                 sent_at = CASE WHEN $2 = 'sent' THEN $5 ELSE sent_at END WHERE id = $1",
         &[&id, &state.as_str(), &next_at.to_string(), &error, &now.to_string()],
     )?;

@@ -201,6 +201,7 @@ fn outbox(row: &Row) -> Result<OutboxMessage, StateError> {
 
 pub fn claim(
     c: &mut impl GenericClient,
+    node: &str,
     limit: usize,
     hold_until: Timestamp,
 ) -> Result<Vec<OutboxMessage>, StateError> {
@@ -217,8 +218,8 @@ pub fn claim(
     let due = super::all(rows, outbox)?;
     for m in &due {
         c.execute(
-            "UPDATE ill_outbox SET next_attempt_at = $2 WHERE id = $1",
-            &[&m.id, &hold_until.to_string()],
+            "UPDATE ill_outbox SET next_attempt_at = $2, claimed_by = $3 WHERE id = $1",
+            &[&m.id, &hold_until.to_string(), &node],
         )?;
     }
     Ok(due)
@@ -233,7 +234,7 @@ pub fn update(
 ) -> Result<(), StateError> {
     let n = c.execute(
         "UPDATE ill_outbox SET state = $2, next_attempt_at = $3, last_error = $4,
-             attempts = attempts + 1 WHERE id = $1",
+             attempts = attempts + 1, claimed_by = NULL WHERE id = $1",
         &[&id, &state.as_str(), &next_at.to_string(), &error],
     )?;
     if n == 0 {

@@ -59,6 +59,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_iso18626.sql")),
     (4, include_str!("migrations/0004_queue_index.sql")),
     (5, include_str!("migrations/0005_request_cancellations.sql")),
+    (6, include_str!("migrations/0006_sender_claims.sql")),
 ];
 
 /// The newest schema version this build knows.
@@ -611,6 +612,7 @@ impl IllRepo for PostgresDatabase {
 
     fn ill_outbox_claim(
         &self,
+        node: &str,
         limit: usize,
         hold_until: Timestamp,
     ) -> Result<Vec<OutboxMessage>, StateError> {
@@ -620,7 +622,17 @@ impl IllRepo for PostgresDatabase {
         )? {
             return Ok(Vec::new());
         }
-        self.write(|tx| ill::claim(tx, limit, hold_until))
+        self.write(|tx| ill::claim(tx, node, limit, hold_until))
+    }
+
+    fn ill_outbox_release(&self, node: &str) -> Result<usize, StateError> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE ill_outbox SET next_attempt_at = $2, claimed_by = NULL
+                 WHERE state = 'pending' AND claimed_by = $1",
+                &[&node, &Timestamp::now().to_string()],
+            )? as usize)
+        })
     }
 
     fn ill_outbox_update(
@@ -842,6 +854,7 @@ impl NoticeRepo for PostgresDatabase {
 
     fn notices_claim(
         &self,
+        node: &str,
         limit: usize,
         hold_until: Timestamp,
     ) -> Result<Vec<QueuedNotice>, StateError> {
@@ -851,7 +864,17 @@ impl NoticeRepo for PostgresDatabase {
         )? {
             return Ok(Vec::new());
         }
-        self.write(|tx| deliveries::notices_claim(tx, Timestamp::now(), limit, hold_until))
+        self.write(|tx| deliveries::notices_claim(tx, node, Timestamp::now(), limit, hold_until))
+    }
+
+    fn notices_release(&self, node: &str) -> Result<usize, StateError> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE notices SET next_attempt_at = $2, claimed_by = NULL
+                 WHERE state = 'pending' AND claimed_by = $1",
+                &[&node, &Timestamp::now().to_string()],
+            )? as usize)
+        })
     }
 
     fn notice_update(

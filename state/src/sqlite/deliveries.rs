@@ -339,7 +339,7 @@ pub fn notice_update(
 ) -> Result<(), StateError> {
     let now = Timestamp::now();
     tx.execute(
-        "UPDATE notices SET state = ?2, attempts = attempts + 1, next_attempt_at = ?3, last_error = ?4,
+        "UPDATE notices SET state = ?2, attempts = attempts + 1, next_attempt_at = ?3, last_error = ?4, claimed_by = NULL,
                 sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1",
         params![id, state.as_str(), next_at.to_string(), error, now.to_string()],
     )?;

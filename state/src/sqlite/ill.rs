@@ -200,6 +200,7 @@ fn outbox(row: &Row<'_>) -> rusqlite::Result<OutboxMessage> {
 
 pub fn claim(
     conn: &Connection,
+    node: &str,
     limit: usize,
     hold_until: Timestamp,
 ) -> Result<Vec<OutboxMessage>, StateError> {
@@ -212,8 +213,8 @@ pub fn claim(
         .collect::<Result<_, _>>()?;
     for m in &due {
         conn.execute(
-            "UPDATE ill_outbox SET next_attempt_at = ?2 WHERE id = ?1",
-            params![m.id, hold_until.to_string()],
+            "UPDATE ill_outbox SET next_attempt_at = ?2, claimed_by = ?3 WHERE id = ?1",
+            params![m.id, hold_until.to_string(), node],
         )?;
     }
     Ok(due)
@@ -228,7 +229,7 @@ pub fn update(
 ) -> Result<(), StateError> {
     let n = conn.execute(
         "UPDATE ill_outbox SET state = ?2, next_attempt_at = ?3, last_error = ?4,
-             attempts = attempts + 1 WHERE id = ?1",
+             attempts = attempts + 1, claimed_by = NULL WHERE id = ?1",
         params![id, state.as_str(), next_at.to_string(), error],
     )?;
     if n == 0 {

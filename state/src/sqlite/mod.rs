@@ -70,6 +70,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0009_iso18626.sql")),
         M::up(include_str!("migrations/0010_queue_index.sql")),
         M::up(include_str!("migrations/0011_request_cancellations.sql")),
+        M::up(include_str!("migrations/0012_sender_claims.sql")),
     ])
 }
 
@@ -523,14 +524,23 @@ impl IllRepo for SqliteDatabase {
 
     fn ill_outbox_claim(
         &self,
+        node: &str,
         limit: usize,
         hold_until: Timestamp,
     ) -> Result<Vec<OutboxMessage>, StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let due = ill::claim(&tx, limit, hold_until)?;
+        let due = ill::claim(&tx, node, limit, hold_until)?;
         tx.commit()?;
         Ok(due)
+    }
+
+    fn ill_outbox_release(&self, node: &str) -> Result<usize, StateError> {
+        Ok(self.conn().execute(
+            "UPDATE ill_outbox SET next_attempt_at = ?2, claimed_by = NULL
+             WHERE state = 'pending' AND claimed_by = ?1",
+            rusqlite::params![node, Timestamp::now().to_string()],
+        )?)
     }
 
     fn ill_outbox_update(
@@ -765,6 +775,7 @@ impl NoticeRepo for SqliteDatabase {
 
     fn notices_claim(
         &self,
+        node: &str,
         limit: usize,
         hold_until: Timestamp,
     ) -> Result<Vec<QueuedNotice>, StateError> {
@@ -773,12 +784,20 @@ impl NoticeRepo for SqliteDatabase {
         let due = deliveries::notices_due(&tx, Timestamp::now(), limit)?;
         for n in &due {
             tx.execute(
-                "UPDATE notices SET next_attempt_at = ?2 WHERE id = ?1",
-                rusqlite::params![n.id, hold_until.to_string()],
+                "UPDATE notices SET next_attempt_at = ?2, claimed_by = ?3 WHERE id = ?1",
+                rusqlite::params![n.id, hold_until.to_string(), node],
             )?;
         }
         tx.commit()?;
         Ok(due)
+    }
+
+    fn notices_release(&self, node: &str) -> Result<usize, StateError> {
+        Ok(self.conn().execute(
+            "UPDATE notices SET next_attempt_at = ?2, claimed_by = NULL
+             WHERE state = 'pending' AND claimed_by = ?1",
+            rusqlite::params![node, Timestamp::now().to_string()],
+        )?)
     }
 
     fn notice_update(

@@ -262,9 +262,9 @@ fn a_claimed_notice_is_sent_by_one_sender_only() {
     h.five("NTC", "2026-05-05T00:00:00.000Z");
     let other = h._fresh.another();
     let (a, b): (Vec<_>, Vec<_>) = std::thread::scope(|s| {
-        let first = s.spawn(|| h.db.notices_claim(3, Timestamp::now() + time::Duration::minutes(10)));
+        let first = s.spawn(|| h.db.notices_claim("worker-1", 3, Timestamp::now() + time::Duration::minutes(10)));
         let second =
-            s.spawn(|| other.notices_claim(3, Timestamp::now() + time::Duration::minutes(10)));
+            s.spawn(|| other.notices_claim("worker-2", 3, Timestamp::now() + time::Duration::minutes(10)));
         (first.join().unwrap().unwrap(), second.join().unwrap().unwrap())
     });
     let mut ids: Vec<i64> = a.iter().chain(&b).map(|n| n.id).collect();
@@ -273,11 +273,42 @@ fn a_claimed_notice_is_sent_by_one_sender_only() {
     assert_eq!(ids.len(), 5, "each notice once: {a:?} {b:?}");
     assert_eq!(a.len() + b.len(), 5);
     assert!(h.db.notices_due(100).unwrap().is_empty());
-    assert!(h.db.notices_claim(10, Timestamp::now()).unwrap().is_empty());
+    assert!(h.db.notices_claim("worker-1", 10, Timestamp::now()).unwrap().is_empty());
     // A hold that has ended (its sender died before recording the outcome) is due again.
     let h = History::new();
     h.five("NTC", "2026-05-05T00:00:00.000Z");
     let ended = Timestamp::now() - time::Duration::seconds(1);
-    assert_eq!(h.db.notices_claim(10, ended).unwrap().len(), 5);
+    assert_eq!(h.db.notices_claim("worker-1", 10, ended).unwrap().len(), 5);
     assert_eq!(h.db.notices_due(100).unwrap().len(), 5);
+}
+
+/// A node killed while sending holds its notices for ten minutes; when that node starts again
+/// it frees its own at once, and never another node's, nor one already sent.
+#[test]
+fn a_restarted_sender_frees_its_own_held_notices_only() {
+    let h = History::new();
+    h.five("NTR", "2026-05-05T00:00:00.000Z");
+    let hold = Timestamp::now() + time::Duration::minutes(10);
+    let mine = h.db.notices_claim("worker-1", 3, hold).unwrap();
+    let theirs = h.db.notices_claim("worker-2", 10, hold).unwrap();
+    assert_eq!((mine.len(), theirs.len()), (3, 2));
+    // One of this node's was sent before the kill: it stays sent.
+    h.db.notice_update(
+        mine[0].id,
+        quire_domain::NoticeState::Sent,
+        Timestamp::now(),
+        None,
+        NewEvent::new("daemon", Action::NoticeSent),
+    )
+    .unwrap();
+    assert!(h.db.notices_due(100).unwrap().is_empty());
+    assert_eq!(h.db.notices_release("worker-3").unwrap(), 0);
+    assert_eq!(h.db.notices_release("worker-1").unwrap(), 2);
+    let mut due: Vec<i64> = h.db.notices_due(100).unwrap().iter().map(|n| n.id).collect();
+    due.sort();
+    assert_eq!(due, vec![mine[1].id, mine[2].id], "only worker-1's unsent ones");
+    // Freed means claimable by anyone, and a second release finds nothing.
+    assert_eq!(h.db.notices_release("worker-1").unwrap(), 0);
+    assert_eq!(h.db.notices_claim("worker-2", 10, hold).unwrap().len(), 2);
+    assert_eq!(h.db.notices_release("worker-2").unwrap(), 4);
 }

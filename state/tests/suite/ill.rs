@@ -116,12 +116,12 @@ mod ill {
         let other = fresh.another();
         let hold = Timestamp::now() + time::Duration::minutes(5);
         let (a, b) = std::thread::scope(|s| {
-            let a = s.spawn(|| db.ill_outbox_claim(10, hold).unwrap());
-            let b = s.spawn(|| other.ill_outbox_claim(10, hold).unwrap());
+            let a = s.spawn(|| db.ill_outbox_claim("worker-1", 10, hold).unwrap());
+            let b = s.spawn(|| other.ill_outbox_claim("worker-2", 10, hold).unwrap());
             (a.join().unwrap(), b.join().unwrap())
         });
         assert_eq!(a.len() + b.len(), 2, "each message once: {a:?} {b:?}");
-        assert!(db.ill_outbox_claim(10, hold).unwrap().is_empty());
+        assert!(db.ill_outbox_claim("worker-1", 10, hold).unwrap().is_empty());
         let first = a.iter().chain(&b).map(|m| m.id).min().unwrap();
         let confirmation = NewIllMessage {
             request_id: Some(r.id.clone()),
@@ -143,6 +143,22 @@ mod ill {
         let sent = db.ill_outbox_list(Some(OutboxState::Sent)).unwrap();
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].attempts, 1);
+        // The other one's sender was killed: only its own node, started again, frees it.
+        let held = a.iter().chain(&b).find(|m| m.id != first).unwrap();
+        let (holder, stranger) = if a.iter().any(|m| m.id == held.id) {
+            ("worker-1", "worker-2")
+        } else {
+            ("worker-2", "worker-1")
+        };
+        assert_eq!(db.ill_outbox_release(stranger).unwrap(), 0);
+        assert_eq!(db.ill_outbox_release(holder).unwrap(), 1);
+        let again: Vec<i64> = db
+            .ill_outbox_claim("worker-3", 10, hold)
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(again, vec![held.id]);
         assert_eq!(db.ill_messages(&r.id).unwrap().len(), 2);
         let last = db.ill_last_messages().unwrap();
         assert_eq!(last.len(), 1);
