@@ -173,9 +173,11 @@ fn a_notice_held_by_a_killed_sender_goes_out_when_its_node_starts_again() {
     let (home, port) = smtp_home(smtp_port);
     deliver_to(&home, "TN1404", "cy@example.org");
     let mut first = start_daemon(&home, port);
-    wait_until(Duration::from_secs(30), "the sender is mid-exchange", || {
-        accepted.load(Ordering::SeqCst) > 0
-    });
+    wait_until(
+        Duration::from_secs(30),
+        "the sender is mid-exchange",
+        || accepted.load(Ordering::SeqCst) > 0,
+    );
     first.child.kill().unwrap(); // SIGKILL, mid-exchange
     first.child.wait().unwrap();
     stop.store(true, Ordering::SeqCst);
