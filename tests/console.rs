@@ -649,10 +649,11 @@ fn deliver_one(home: &Home, id: &str) {
     ]);
 }
 
-/// A request is cancelled from its page (not without the form's token); the page then says
-/// so and offers no cancel; a delivered request offers none at all.
+/// A request's citation is corrected and then the request cancelled from its page (neither
+/// without the form's token); the page then says so and offers neither; a delivered request
+/// offers none at all.
 #[test]
-fn a_request_is_cancelled_from_its_page_before_a_copy_goes_out() {
+fn a_request_is_corrected_and_cancelled_from_its_page_before_a_copy_goes_out() {
     let (home, port) = staff_home();
     deliver_one(&home, "TN905");
     home.ok(&[
@@ -674,8 +675,51 @@ fn a_request_is_cancelled_from_its_page_before_a_copy_goes_out() {
             .contains("Cancel this request"),
         "a delivered request cannot be cancelled"
     );
+    let delivered = tech.get("/staff/requests/TN905").body;
+    assert!(!delivered.contains("Correct the citation"), "{delivered}");
     let page = tech.get("/staff/requests/TN906").body;
-    assert!(page.contains("Cancel this request"), "{page}");
+    assert!(
+        page.contains("Cancel this request") && page.contains("Correct the citation"),
+        "{page}"
+    );
+
+    // The citation: every field is the form's; a bad year is named and changes nothing.
+    let citation = [
+        ("title", "Journal of Corrections"),
+        ("article", "On second thoughts"),
+        ("year", "2023"),
+        ("pages", "5-9"),
+    ];
+    let forged = tech.post("/staff/requests/TN906/citation", &citation);
+    assert_eq!(forged.status, 403);
+    let bad = tech.post(
+        "/staff/requests/TN906/citation",
+        &[("csrf", csrf.as_str()), ("title", "Nope"), ("year", "19x")],
+    );
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body.contains("year `19x` is not a number"),
+        "{}",
+        bad.body
+    );
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend(citation);
+    let r = tech.post("/staff/requests/TN906/citation", &form);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = tech.get("/staff/requests/TN906").body;
+    assert!(
+        page.contains("Journal of Corrections")
+            && page.contains("On second thoughts")
+            && page.contains("/ 2023")
+            && !page.contains("Nope"),
+        "{page}"
+    );
+    let log = stdout(&home.ok(&["audit", "export", "--action", "request.citation_set"]));
+    assert_eq!(log.lines().count(), 1, "{log}");
+    assert!(
+        log.contains("TN906") && log.contains("tina") && log.contains("Journal of Corrections"),
+        "{log}"
+    );
 
     let forged = tech.post("/staff/requests/TN906/cancel", &[("reason", "x")]);
     assert_eq!(forged.status, 403);
@@ -694,6 +738,12 @@ fn a_request_is_cancelled_from_its_page_before_a_copy_goes_out() {
         &[("csrf", &csrf), ("reason", "twice")],
     );
     assert_eq!(again.status, 409, "{}", again.body);
+    let late = tech.post("/staff/requests/TN906/citation", &form);
+    assert_eq!(
+        late.status, 409,
+        "a cancelled request keeps its citation: {}",
+        late.body
+    );
     let log = stdout(&home.ok(&["audit", "export", "--action", "request.cancelled"]));
     assert!(log.contains("TN906") && log.contains("tina"), "{log}");
 }

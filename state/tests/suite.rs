@@ -67,7 +67,7 @@ mod postgres_only {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        assert_eq!(rows, vec![1, 2, 3, 4, 5], "each version recorded once");
+        assert_eq!(rows, vec![1, 2, 3, 4, 5, 6], "each version recorded once");
     }
 
     /// The audit table refuses changes and deletions not behind a checkpoint, as SQLite's

@@ -18,6 +18,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("requests.html", include_str!("templates/requests.html")),
     ("request.html", include_str!("templates/request.html")),
     ("link_rows.html", include_str!("templates/link_rows.html")),
+    (
+        "citation_inputs.html",
+        include_str!("templates/citation_inputs.html"),
+    ),
     ("links.html", include_str!("templates/links.html")),
     ("audit.html", include_str!("templates/audit.html")),
     ("held.html", include_str!("templates/held.html")),

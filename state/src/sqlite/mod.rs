@@ -1025,7 +1025,7 @@ mod tests {
             .conn()
             .query_row("SELECT max(version) FROM schema_history", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 11);
+        assert_eq!(v, 12);
     }
 
     /// A version-4 database with a job, its pages and a delivery keeps them all when version 5

@@ -50,6 +50,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/staff/requests/{id}", get(requests::show))
         .route("/staff/requests/{id}/cancel", post(requests::cancel))
+        .route(
+            "/staff/requests/{id}/citation",
+            post(requests::set_citation),
+        )
         .route("/staff/links", get(requests::links_page))
         .route("/staff/links/{id}/revoke", post(requests::revoke))
         .route("/staff/links/{id}/extend", post(requests::extend))

@@ -224,15 +224,9 @@ pub async fn cancel(
     Ok(done(&back, "request cancelled; no copy will go out"))
 }
 
+/// The citation's inputs (`citation_inputs.html`), on the new-request and correction forms.
 #[derive(Deserialize)]
-pub struct NewRequestForm {
-    #[serde(default)]
-    csrf: String,
-    id: String,
-    patron_name: String,
-    patron_email: String,
-    #[serde(default)]
-    library: String,
+pub struct CitationInputs {
     #[serde(default)]
     title: String,
     #[serde(default)]
@@ -251,6 +245,92 @@ pub struct NewRequestForm {
     year: String,
     #[serde(default)]
     pages: String,
+}
+
+/// A form's trimmed text, `None` when left empty.
+fn given(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+impl CitationInputs {
+    /// The citation typed in; a year that is not a number is added to `problems`.
+    fn citation(&self, problems: &mut Vec<String>) -> quire_domain::Citation {
+        let year = given(&self.year).and_then(|y| {
+            y.parse::<i32>()
+                .map_err(|_| problems.push(format!("year `{y}` is not a number")))
+                .ok()
+        });
+        quire_domain::Citation {
+            title: given(&self.title),
+            issn: given(&self.issn),
+            isbn: given(&self.isbn),
+            article: given(&self.article),
+            author: given(&self.author),
+            year,
+            volume: given(&self.volume),
+            issue: given(&self.issue),
+            pages: given(&self.pages),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CitationForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    citation: CitationInputs,
+}
+
+/// Corrects the citation before a copy goes out, as the API's PATCH does: every field is
+/// replaced by the form's (an emptied field is cleared).
+pub async fn set_citation(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<CitationForm>,
+) -> PageResult {
+    staff.require(Area::Requests)?;
+    csrf::check(&staff, &f.csrf)?;
+    let mut problems = Vec::new();
+    let citation = f.citation.citation(&mut problems);
+    let refused = |staff: &Staff, why: &str| {
+        super::error_page(
+            staff,
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "Citation not changed",
+            &format!("The citation was not changed: {why}."),
+        )
+    };
+    if !problems.is_empty() {
+        return Err(refused(&staff, &problems.join("; ")));
+    }
+    let (actor, back) = (
+        staff.actor(),
+        format!("/staff/requests/{}", super::urlencode(&id)),
+    );
+    state
+        .repo
+        .run(move |db| requests::set_citation(db, &id, citation, &actor))
+        .await
+        .map_err(|e| match e {
+            AddError::Invalid(_) => refused(&staff, &e.to_string()),
+            AddError::State(e) => super::state_failure(&staff, e),
+        })?;
+    Ok(done(&back, "citation corrected"))
+}
+
+#[derive(Deserialize)]
+pub struct NewRequestForm {
+    #[serde(default)]
+    csrf: String,
+    id: String,
+    patron_name: String,
+    patron_email: String,
+    #[serde(default)]
+    library: String,
+    #[serde(flatten)]
+    citation: CitationInputs,
     #[serde(default)]
     basis: String,
     #[serde(default)]
@@ -265,14 +345,9 @@ pub async fn create(
 ) -> PageResult {
     staff.require(Area::Requests)?;
     csrf::check(&staff, &f.csrf)?;
-    let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
     let mut problems = Vec::new();
-    let year = opt(&f.year).and_then(|y| {
-        y.parse::<i32>()
-            .map_err(|_| problems.push(format!("year `{y}` is not a number")))
-            .ok()
-    });
-    let basis = match opt(&f.basis) {
+    let citation = f.citation.citation(&mut problems);
+    let basis = match given(&f.basis) {
         None => quire_state::Basis::Ccl,
         Some(b) => b.parse().unwrap_or_else(|e: String| {
             problems.push(e);
@@ -283,22 +358,23 @@ pub async fn create(
         id: f.id.trim().to_string(),
         patron_name: f.patron_name.trim().to_string(),
         patron_email: f.patron_email.trim().to_string(),
-        library: opt(&f.library),
-        title: opt(&f.title),
-        issn: opt(&f.issn),
-        isbn: opt(&f.isbn),
-        article: opt(&f.article),
-        author: opt(&f.author),
-        year,
-        volume: opt(&f.volume),
-        issue: opt(&f.issue),
-        pages: opt(&f.pages),
+        library: given(&f.library),
+        title: None,
+        issn: None,
+        isbn: None,
+        article: None,
+        author: None,
+        year: None,
+        volume: None,
+        issue: None,
+        pages: None,
         basis,
-        basis_reference: opt(&f.basis_reference),
+        basis_reference: given(&f.basis_reference),
         link_days: None,
         link_downloads: None,
         created_at: quire_domain::Timestamp::UNIX_EPOCH,
-    };
+    }
+    .with_citation(citation);
     problems.extend(
         requests::check(std::slice::from_ref(&request))
             .into_iter()
