@@ -94,12 +94,30 @@ async fn serve(config: &LoadedConfig, db: state::Db) -> anyhow::Result<ExitCode>
     } else {
         None
     };
-    // Notices, ISO 18626 status messages and purges go with the worker role: the node that
-    // delivers sends.
+    // The webhooks' client, when any are configured (its own, since its time limits are the
+    // endpoints').
+    let hooks_client = if cfg.webhooks.is_empty() {
+        None
+    } else {
+        Some(
+            quire_delivery::peer::PeerClient::new(std::time::Duration::from_secs(30))
+                .context("setting up the webhooks' client")?,
+        )
+    };
+    // Notices, ISO 18626 status messages, webhooks and purges go with the worker role: the
+    // node that delivers sends.
     let background = node.has(NodeRole::Worker).then(|| {
         let (repo, deliverer, config) = (repo.clone(), deliverer.clone(), config.clone());
         let mut stop = stop_rx_for_tasks.clone();
         tokio::spawn(async move {
+            let me = config.config.node.name.clone();
+            if hooks_client.is_some() {
+                // Claims this node held before a restart are given back at once.
+                let who = me.clone();
+                if let Err(e) = repo.call(move |db| db.webhook_release(&who)).await {
+                    tracing::error!(error = %e, "releasing webhook claims");
+                }
+            }
             let purge_every =
                 std::time::Duration::from_secs(config.config.links.purge_interval_secs.max(1));
             let mut last_purge = tokio::time::Instant::now() - purge_every;
@@ -112,6 +130,14 @@ async fn serve(config: &LoadedConfig, db: state::Db) -> anyhow::Result<ExitCode>
                     && let Err(e) = quire_service::iso18626::send_due(&repo, ill, peers).await
                 {
                     tracing::error!(error = %e, "sending ISO 18626 status messages");
+                }
+                if let Some(client) = &hooks_client {
+                    let hooks = &config.config.webhooks;
+                    match quire_service::webhooks::send_due(&repo, hooks, client, &me).await {
+                        Ok(p) if p != Default::default() => tracing::info!(sent = p.sent, retried = p.retried, failed = p.failed, "webhooks"),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "sending webhooks"),
+                    }
                 }
                 if last_purge.elapsed() >= purge_every {
                     last_purge = tokio::time::Instant::now();
