@@ -146,7 +146,8 @@ fn signature_verifies(header: &str, body: &[u8]) -> bool {
 
 /// `quire webhooks --json`, by endpoint name.
 fn cursors(home: &Home) -> BTreeMap<String, Value> {
-    let rows: Vec<Value> = serde_json::from_str(&stdout(&home.ok(&["webhooks", "--json"]))).unwrap();
+    let rows: Vec<Value> =
+        serde_json::from_str(&stdout(&home.ok(&["webhooks", "--json"]))).unwrap();
     rows.into_iter()
         .map(|r| (r["name"].as_str().unwrap().to_string(), r))
         .collect()
@@ -183,14 +184,22 @@ fn a_delivery_and_a_download_reach_the_webhook_signed_once_each_after_a_retry() 
     let _d = start_daemon(&home, port);
     wait_for_cursor(&home, "ill");
     std::fs::copy(corpus("ccitt.pdf"), home.path().join("var/inbox/TN740.pdf")).unwrap();
-    wait_until(Duration::from_secs(180), "delivery.created is accepted", || {
-        hook.accepted().values().any(|g| g.action() == "delivery.created")
-    });
+    wait_until(
+        Duration::from_secs(180),
+        "delivery.created is accepted",
+        || {
+            hook.accepted()
+                .values()
+                .any(|g| g.action() == "delivery.created")
+        },
+    );
     let url = links(&home)[0]["url"].as_str().unwrap().to_string();
     let (status, _, _) = get(port, &format!("{}/file", path_of(&url)), &[]);
     assert_eq!(status, 200);
     wait_until(Duration::from_secs(30), "link.download is accepted", || {
-        hook.accepted().values().any(|g| g.action() == "link.download")
+        hook.accepted()
+            .values()
+            .any(|g| g.action() == "link.download")
     });
     // Anything sent late would show now.
     std::thread::sleep(Duration::from_secs(2));
@@ -206,28 +215,49 @@ fn a_delivery_and_a_download_reach_the_webhook_signed_once_each_after_a_retry() 
     assert_eq!(got.len(), 3, "one retry, then each event once: {got:#?}");
     let accepted = hook.accepted();
     let actions: Vec<String> = accepted.values().map(Got::action).collect();
-    assert_eq!(actions, ["delivery.created", "link.download"], "in log order, once each");
+    assert_eq!(
+        actions,
+        ["delivery.created", "link.download"],
+        "in log order, once each"
+    );
     for (id, g) in &accepted {
         // The body is the event as the audit export has it; the headers name it.
-        let event = if *id == created["seq"].as_i64().unwrap() { created } else { downloaded };
+        let event = if *id == created["seq"].as_i64().unwrap() {
+            created
+        } else {
+            downloaded
+        };
         assert_eq!(&g.json(), event);
         assert_eq!(g.header("quire-event-id"), id.to_string());
         assert_eq!(g.header("quire-event"), g.action());
         assert_eq!(g.header("content-type"), "application/json");
-        assert!(signature_verifies(g.header("quire-signature"), &g.body), "{g:?}");
+        assert!(
+            signature_verifies(g.header("quire-signature"), &g.body),
+            "{g:?}"
+        );
         let mut tampered = g.body.clone();
         let at = tampered.iter().position(|b| b.is_ascii_digit()).unwrap();
-        tampered[at] = if tampered[at] == b'9' { b'8' } else { tampered[at] + 1 };
+        tampered[at] = if tampered[at] == b'9' {
+            b'8'
+        } else {
+            tampered[at] + 1
+        };
         assert!(!signature_verifies(g.header("quire-signature"), &tampered));
         let other_time = g.header("quire-signature").replacen("t=1", "t=2", 1);
-        assert!(!signature_verifies(&other_time, &g.body), "the time is signed");
+        assert!(
+            !signature_verifies(&other_time, &g.body),
+            "the time is signed"
+        );
     }
     // The job's own events happened and were not sent.
     assert!(!exported(&home, "job.received").is_empty());
     assert!(!exported(&home, "job.processed").is_empty());
     let cursor = &cursors(&home)["ill"];
     assert_eq!(cursor["attempts"], 0);
-    assert!(cursor["last_seq"].as_i64() >= downloaded["seq"].as_i64(), "{cursor}");
+    assert!(
+        cursor["last_seq"].as_i64() >= downloaded["seq"].as_i64(),
+        "{cursor}"
+    );
     let table = stdout(&home.ok(&["webhooks"]));
     assert!(table.contains("ill") && table.contains("/hook"), "{table}");
     home.ok(&["audit", "verify"]);
@@ -239,7 +269,11 @@ fn a_delivery_and_a_download_reach_the_webhook_signed_once_each_after_a_retry() 
 #[test]
 fn an_event_refused_max_attempts_times_is_given_up_audited_and_later_events_still_go_out() {
     let hook = Receiver::start(|g, _| {
-        if g.header("quire-event") == "delivery.created" { 503 } else { 200 }
+        if g.header("quire-event") == "delivery.created" {
+            503
+        } else {
+            200
+        }
     });
     let (home, port) = daemon_home(&hook.config(
         "crm",
@@ -249,7 +283,12 @@ fn an_event_refused_max_attempts_times_is_given_up_audited_and_later_events_stil
     add_request(&home, "TN741", &[]);
     let _d = start_daemon(&home, port);
     wait_for_cursor(&home, "crm");
-    home.ok(&["deliver", "--request", "TN741", corpus("ccitt.pdf").to_str().unwrap()]);
+    home.ok(&[
+        "deliver",
+        "--request",
+        "TN741",
+        corpus("ccitt.pdf").to_str().unwrap(),
+    ]);
     wait_until(Duration::from_secs(60), "the event is given up", || {
         !exported(&home, "webhook.failed").is_empty()
     });
@@ -259,26 +298,40 @@ fn an_event_refused_max_attempts_times_is_given_up_audited_and_later_events_stil
     assert_eq!(failed["details"]["event"], created["seq"]);
     assert_eq!(failed["details"]["action"], "delivery.created");
     assert_eq!(failed["details"]["attempts"], 3);
-    assert!(failed["details"]["error"].as_str().unwrap().contains("503"), "{failed}");
+    assert!(
+        failed["details"]["error"].as_str().unwrap().contains("503"),
+        "{failed}"
+    );
     let tries: Vec<Got> = hook.got();
     assert_eq!(tries.len(), 3, "max_attempts tries: {tries:#?}");
-    assert!(tries.iter().all(|g| g.header("quire-event-id") == created["seq"].to_string()));
+    let id = created["seq"].to_string();
+    assert!(tries.iter().all(|g| g.header("quire-event-id") == id));
 
     let url = links(&home)[0]["url"].as_str().unwrap().to_string();
     let (status, _, _) = get(port, &format!("{}/file", path_of(&url)), &[]);
     assert_eq!(status, 200);
     wait_until(Duration::from_secs(30), "link.download goes out", || {
-        hook.accepted().values().any(|g| g.action() == "link.download")
+        hook.accepted()
+            .values()
+            .any(|g| g.action() == "link.download")
     });
     std::thread::sleep(Duration::from_secs(1));
     let sent: Vec<String> = hook.got().iter().map(Got::action).collect();
     assert_eq!(
         sent,
-        ["delivery.created", "delivery.created", "delivery.created", "link.download"],
+        [
+            "delivery.created",
+            "delivery.created",
+            "delivery.created",
+            "link.download"
+        ],
         "its own webhook.failed is not sent to it"
     );
     assert_eq!(exported(&home, "webhook.failed").len(), 1);
     let cursor = &cursors(&home)["crm"];
-    assert_eq!((cursor["attempts"].as_i64(), cursor["last_error"].is_null()), (Some(0), true));
+    assert_eq!(
+        (cursor["attempts"].as_i64(), cursor["last_error"].is_null()),
+        (Some(0), true)
+    );
     home.ok(&["audit", "verify"]);
 }

@@ -52,7 +52,13 @@ impl Webhook {
         let text = match (&self.secret, &self.secret_file) {
             (Some(s), _) => s.expose().to_string(),
             (None, Some(file)) => std::fs::read_to_string(file)
-                .map_err(|e| format!("[[webhooks]] `{}` secret_file {}: {e}", self.name, file.display()))?
+                .map_err(|e| {
+                    format!(
+                        "[[webhooks]] `{}` secret_file {}: {e}",
+                        self.name,
+                        file.display()
+                    )
+                })?
                 .lines()
                 .next()
                 .unwrap_or("")
@@ -105,7 +111,10 @@ struct RawWebhook {
 }
 
 fn default_events() -> Vec<String> {
-    DEFAULT_EVENTS.iter().map(|a| a.as_str().to_string()).collect()
+    DEFAULT_EVENTS
+        .iter()
+        .map(|a| a.as_str().to_string())
+        .collect()
 }
 fn default_max_attempts() -> u32 {
     8
@@ -122,7 +131,9 @@ impl RawWebhook {
     fn typed(self, at: &str, errors: &mut Vec<String>) -> Webhook {
         let mut events = Vec::new();
         if self.events.is_empty() {
-            errors.push(format!("{at}: events is empty; name at least one audit action"));
+            errors.push(format!(
+                "{at}: events is empty; name at least one audit action"
+            ));
         }
         for name in &self.events {
             match name.parse::<Action>() {
@@ -212,7 +223,8 @@ pub(crate) fn validate(hooks: &[Webhook], errors: &mut Vec<String>) {
             .strip_prefix("https://")
             .or_else(|| h.url.strip_prefix("http://"));
         match rest {
-            Some(r) if !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace) => {}
+            Some(r) if !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace) => {
+            }
             _ => errors.push(format!(
                 "{at}: url `{}` must be http:// or https:// and a host",
                 h.url
@@ -248,7 +260,8 @@ mod tests {
     use crate::{LoadedConfig, Source};
 
     fn load(text: &str) -> Result<LoadedConfig, String> {
-        LoadedConfig::from_str(text, &Source::Embedded, std::iter::empty()).map_err(|e| e.to_string())
+        LoadedConfig::from_str(text, &Source::Embedded, std::iter::empty())
+            .map_err(|e| e.to_string())
     }
 
     /// Defaults, the secret masked when shown, and a relative secret file found beside the
@@ -261,23 +274,33 @@ mod tests {
         .unwrap();
         let hook = &loaded.config.webhooks[0];
         assert_eq!(hook.events, super::DEFAULT_EVENTS.to_vec());
-        assert_eq!((hook.max_attempts, hook.retry_base_secs, hook.timeout_secs), (8, 5.0, 10.0));
+        assert_eq!(
+            (hook.max_attempts, hook.retry_base_secs, hook.timeout_secs),
+            (8, 5.0, 10.0)
+        );
         assert!(hook.wants("link.download") && !hook.wants("job.received"));
         assert_eq!(hook.key().unwrap(), b"hunter2hunter2");
         assert_eq!(hook.retry_delay(1).as_secs_f64(), 5.0);
         assert_eq!(hook.retry_delay(3).as_secs_f64(), 20.0);
         assert_eq!(hook.retry_delay(40).as_secs_f64(), super::MAX_RETRY_SECS);
         let shown = toml::to_string(&loaded.config).unwrap();
-        assert!(!shown.contains("hunter2") && shown.contains("link.download"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("link.download"),
+            "{shown}"
+        );
 
         let dir = tempfile_dir();
         std::fs::write(dir.join("hook.secret"), "s3cret\n").unwrap();
         let config = dir.join("quire.toml");
         let text = "[[webhooks]]\nname = \"ill\"\nurl = \"http://127.0.0.1:9/x\"\n\
                     secret_file = \"hook.secret\"\nevents = [\"webhook.failed\"]\n";
-        let loaded = LoadedConfig::from_str(text, &Source::File(config), std::iter::empty()).unwrap();
+        let loaded =
+            LoadedConfig::from_str(text, &Source::File(config), std::iter::empty()).unwrap();
         let hook = &loaded.config.webhooks[0];
-        assert_eq!(hook.secret_file.as_deref(), Some(dir.join("hook.secret").as_path()));
+        assert_eq!(
+            hook.secret_file.as_deref(),
+            Some(dir.join("hook.secret").as_path())
+        );
         assert_eq!(hook.key().unwrap(), b"s3cret");
         assert_eq!(hook.events, vec![quire_domain::Action::WebhookFailed]);
         std::fs::remove_dir_all(&dir).unwrap();

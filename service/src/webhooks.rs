@@ -74,16 +74,6 @@ async fn send_endpoint(
     let Some(cursor) = claimed else {
         return Ok(());
     };
-    let key = match hook.key() {
-        Ok(k) => k,
-        Err(why) => {
-            // The key is ours to fix, not the receiver's: the try is not counted.
-            tracing::error!(webhook = %hook.name, error = %why, "webhook not sent");
-            let next = Timestamp::now() + hook.retry_delay(cursor.attempts.max(1));
-            record_retry(repo, hook, node, cursor.attempts, next, why).await?;
-            return Ok(());
-        }
-    };
     let filter = AuditFilter {
         after_seq: Some(cursor.last_seq),
         limit: Some(BATCH),
@@ -99,12 +89,28 @@ async fn send_endpoint(
             Ok(found)
         })
         .await?;
+    // Read only when there is something to sign, not on every idle pass.
+    let wanted = |e: &Event| hook.wants(&e.action) && !about_itself(hook, e);
+    let key = if !events.iter().any(wanted) {
+        Vec::new()
+    } else {
+        match hook.key() {
+            Ok(k) => k,
+            Err(why) => {
+                // The key is ours to fix, not the receiver's: the try is not counted.
+                tracing::error!(webhook = %hook.name, error = %why, "webhook not sent");
+                let next = Timestamp::now() + hook.retry_delay(cursor.attempts.max(1));
+                record_retry(repo, hook, node, cursor.attempts, next, why).await?;
+                return Ok(());
+            }
+        }
+    };
 
     // Failures so far of the first subscribed event after the stored cursor.
     let mut attempts = cursor.attempts;
     let mut passed = cursor.last_seq;
     for event in events {
-        if !hook.wants(&event.action) || about_itself(hook, &event) {
+        if !wanted(&event) {
             passed = event.seq;
             continue;
         }
@@ -158,7 +164,12 @@ fn about_itself(hook: &Webhook, event: &Event) -> bool {
         && event.subjects.get("webhook").and_then(|v| v.as_str()) == Some(hook.name.as_str())
 }
 
-async fn post(client: &PeerClient, hook: &Webhook, key: &[u8], event: &Event) -> Result<(), String> {
+async fn post(
+    client: &PeerClient,
+    hook: &Webhook,
+    key: &[u8],
+    event: &Event,
+) -> Result<(), String> {
     let body = serde_json::to_vec(event).map_err(|e| e.to_string())?;
     let t = Timestamp::now().datetime().unix_timestamp();
     let headers = [

@@ -134,7 +134,12 @@ async fn serve(config: &LoadedConfig, db: state::Db) -> anyhow::Result<ExitCode>
                 if let Some(client) = &hooks_client {
                     let hooks = &config.config.webhooks;
                     match quire_service::webhooks::send_due(&repo, hooks, client, &me).await {
-                        Ok(p) if p != Default::default() => tracing::info!(sent = p.sent, retried = p.retried, failed = p.failed, "webhooks"),
+                        Ok(p) if p != Default::default() => tracing::info!(
+                            sent = p.sent,
+                            retried = p.retried,
+                            failed = p.failed,
+                            "webhooks"
+                        ),
                         Ok(_) => {}
                         Err(e) => tracing::error!(error = %e, "sending webhooks"),
                     }

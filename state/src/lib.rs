@@ -11,9 +11,9 @@ mod error;
 mod postgres;
 mod repo;
 mod sqlite;
-mod webhooks;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod webhooks;
 
 pub use error::StateError;
 pub use repo::Repo;

@@ -54,7 +54,11 @@ impl WebhookRepo for SqliteDatabase {
                AND (next_attempt_at IS NULL OR next_attempt_at <= ?4)",
             params![endpoint, node, until.to_string(), now],
         )?;
-        let cursor = if taken == 1 { get(&tx, endpoint)? } else { None };
+        let cursor = if taken == 1 {
+            get(&tx, endpoint)?
+        } else {
+            None
+        };
         tx.commit()?;
         Ok(cursor)
     }
@@ -108,8 +112,9 @@ impl WebhookRepo for SqliteDatabase {
 
     fn webhooks_list(&self) -> Result<Vec<WebhookCursor>, StateError> {
         let conn = self.conn();
-        let mut stmt =
-            conn.prepare(&format!("SELECT {COLUMNS} FROM webhook_cursors ORDER BY endpoint"))?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM webhook_cursors ORDER BY endpoint"
+        ))?;
         let rows = stmt.query_map([], read)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
