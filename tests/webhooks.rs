@@ -233,7 +233,9 @@ fn a_delivery_and_a_download_reach_the_webhook_signed_once_each_after_a_retry() 
         assert_eq!(g.header("content-type"), "application/json");
         assert!(
             signature_verifies(g.header("quire-signature"), &g.body),
-            "{g:?}"
+            "{:?} {}",
+            g.headers,
+            String::from_utf8_lossy(&g.body)
         );
         let mut tampered = g.body.clone();
         let at = tampered.iter().position(|b| b.is_ascii_digit()).unwrap();
