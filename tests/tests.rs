@@ -20,3 +20,4 @@ mod preservation;
 mod process;
 mod scan;
 mod stamp;
+mod webhooks;

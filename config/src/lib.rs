@@ -23,6 +23,7 @@ pub mod review;
 pub mod scanner;
 pub mod stamp;
 mod types;
+pub mod webhooks;
 
 pub use load::{LoadedConfig, Source};
 pub use types::*;

@@ -235,6 +235,7 @@ fn parse_sections(mut table: Table, errors: &mut Vec<String>) -> Config {
         iso18626: section(&mut table, "iso18626", errors),
         review: section(&mut table, "review", errors),
         preservation: section(&mut table, "preservation", errors),
+        webhooks: super::webhooks::parse(table.remove("webhooks"), errors),
     };
     for key in table.keys() {
         errors.push(format!("unknown key `{key}` at the top level"));
@@ -281,6 +282,7 @@ fn resolve_paths(config: &mut Config, base: &Path) {
         abs(p);
     }
     super::preservation::resolve(&mut config.preservation, base);
+    super::webhooks::resolve(&mut config.webhooks, base);
 }
 
 fn validate(config: &Config, errors: &mut Vec<String>) {
@@ -340,6 +342,7 @@ fn validate(config: &Config, errors: &mut Vec<String>) {
     super::iso18626::validate(&config.iso18626, errors);
     super::review::validate(&config.review, errors);
     super::preservation::validate(&config.preservation, errors);
+    super::webhooks::validate(&config.webhooks, errors);
     // A preservation master's PDF is the job's PDF, byte for byte (its SHA-256 is the job's):
     // refused rather than silently written as PDF/A anyway, so that the delivered copies are
     // what the config says they are, and the conflict is seen where it was made.

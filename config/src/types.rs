@@ -33,6 +33,8 @@ pub struct Config {
     pub iso18626: Iso18626Config,
     pub review: super::review::ReviewConfig,
     pub preservation: super::preservation::PreservationConfig,
+    /// `[[webhooks]]`: endpoints sent audit events as they are logged.
+    pub webhooks: Vec<super::webhooks::Webhook>,
 }
 
 /// `[node]`: this daemon's name and the parts of Quire it runs. One box runs all three; a

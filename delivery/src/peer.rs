@@ -49,10 +49,27 @@ impl PeerClient {
 
     /// POSTs `xml` to `url`; the answer's body when the peer answers 2xx.
     pub async fn post_xml(&self, url: &str, xml: String) -> Result<String, PeerError> {
-        let request = hyper::Request::post(url)
-            .header("content-type", "application/xml; charset=utf-8")
-            .header("user-agent", concat!("Quire/", env!("CARGO_PKG_VERSION")))
-            .body(Full::new(Bytes::from(xml)))
+        let headers = [("content-type", "application/xml; charset=utf-8".to_string())];
+        self.post(url, &headers, xml.into_bytes(), self.timeout)
+            .await
+    }
+
+    /// POSTs `body` with `headers` to `url` within `timeout` (connecting and answering); the
+    /// answer's body when the server answers 2xx. Also the webhooks' sender: one HTTP client.
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<String, PeerError> {
+        let mut request = hyper::Request::post(url)
+            .header("user-agent", concat!("Quire/", env!("CARGO_PKG_VERSION")));
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body)))
             .map_err(|e| PeerError::Url(url.into(), e.to_string()))?;
         let exchange = async {
             let response = self
@@ -71,8 +88,8 @@ impl PeerClient {
             }
             Ok(String::from_utf8_lossy(&body).into_owned())
         };
-        tokio::time::timeout(self.timeout, exchange)
+        tokio::time::timeout(timeout, exchange)
             .await
-            .map_err(|_| PeerError::Timeout(url.into(), self.timeout))?
+            .map_err(|_| PeerError::Timeout(url.into(), timeout))?
     }
 }

@@ -93,6 +93,9 @@ named! {
         TraceLookup = "trace.lookup",
         /// A scan from `quire scan --request` completed.
         ScanCaptured = "scan.captured",
+        /// A webhook endpoint refused or missed an event `max_attempts` times; it was skipped
+        /// so later events still go out.
+        WebhookFailed = "webhook.failed",
     }
 }
 

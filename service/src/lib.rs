@@ -9,6 +9,8 @@
 //! Operations that also move files to a store or a mailer (delivering, purging, sending
 //! notices) are async and live in [`deliver`].
 //!
+//! [`webhooks`] sends audit events to the configured `[[webhooks]]` endpoints, signed.
+//!
 //! [`preserve`] writes and checks preservation masters (BagIt bags) of jobs.
 //!
 //! [`job_files`] is where a job's files are on this node: the local spool on one box, or
@@ -28,3 +30,4 @@ pub mod preserve;
 pub mod requests;
 pub mod review;
 pub mod users;
+pub mod webhooks;

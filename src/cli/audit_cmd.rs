@@ -121,6 +121,7 @@ impl FilterArgs {
             until: self.until,
             action: self.action,
             request: self.request,
+            ..Default::default()
         })
     }
 }

@@ -94,8 +94,18 @@ async fn serve(config: &LoadedConfig, db: state::Db) -> anyhow::Result<ExitCode>
     } else {
         None
     };
-    // Notices, ISO 18626 status messages and purges go with the worker role: the node that
-    // delivers sends.
+    // The webhooks' client, when any are configured (its own, since its time limits are the
+    // endpoints').
+    let hooks_client = if cfg.webhooks.is_empty() {
+        None
+    } else {
+        Some(
+            quire_delivery::peer::PeerClient::new(std::time::Duration::from_secs(30))
+                .context("setting up the webhooks' client")?,
+        )
+    };
+    // Notices, ISO 18626 status messages, webhooks and purges go with the worker role: the
+    // node that delivers sends.
     let background = node.has(NodeRole::Worker).then(|| {
         let (repo, deliverer, config) = (repo.clone(), deliverer.clone(), config.clone());
         let mut stop = stop_rx_for_tasks.clone();
@@ -103,8 +113,12 @@ async fn serve(config: &LoadedConfig, db: state::Db) -> anyhow::Result<ExitCode>
             let purge_every =
                 std::time::Duration::from_secs(config.config.links.purge_interval_secs.max(1));
             let mut last_purge = tokio::time::Instant::now() - purge_every;
-            // What this node held when it last stopped is due again now, not after the hold.
+            // What this node held when it last stopped (killed mid-send) is due again now, not
+            // after the hold meant for a node that died for good.
             let node = config.config.node.name.clone();
+            if let Err(e) = quire_service::webhooks::release_own(&repo, &node).await {
+                tracing::error!(error = %e, "freeing this node's webhook endpoints");
+            }
             match notices::release_own(&repo, &config).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(
@@ -131,6 +145,19 @@ async fn serve(config: &LoadedConfig, db: state::Db) -> anyhow::Result<ExitCode>
                         quire_service::iso18626::send_due(&repo, &node, ill, peers).await
                 {
                     tracing::error!(error = %e, "sending ISO 18626 status messages");
+                }
+                if let Some(client) = &hooks_client {
+                    let hooks = &config.config.webhooks;
+                    match quire_service::webhooks::send_due(&repo, hooks, client, &node).await {
+                        Ok(p) if p != Default::default() => tracing::info!(
+                            sent = p.sent,
+                            retried = p.retried,
+                            failed = p.failed,
+                            "webhooks"
+                        ),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "sending webhooks"),
+                    }
                 }
                 if last_purge.elapsed() >= purge_every {
                     last_purge = tokio::time::Instant::now();

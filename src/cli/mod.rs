@@ -20,6 +20,7 @@ mod stamp;
 mod table;
 mod trace;
 mod user;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -118,6 +119,8 @@ pub enum Command {
     Iso18626(iso18626_cmd::Iso18626Command),
     /// Write a job's preservation master (a BagIt bag), or `--verify` a bag's fixity.
     Preserve(preserve::PreserveArgs),
+    /// List the `[[webhooks]]` endpoints: how far each was sent, failed tries, last error.
+    Webhooks(webhooks::WebhooksArgs),
 }
 
 impl Command {
@@ -167,6 +170,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Command::Db(cmd) => db::run(cmd, &loaded),
                 Command::Iso18626(cmd) => iso18626_cmd::run(cmd, &loaded),
                 Command::Preserve(args) => preserve::run(args, &loaded),
+                Command::Webhooks(args) => webhooks::list(args, &loaded),
             }
         }
     }

@@ -13,9 +13,11 @@ mod repo;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod webhooks;
 
 pub use error::StateError;
 pub use repo::Repo;
+pub use webhooks::{WebhookCursor, WebhookRepo};
 
 use std::sync::Arc;
 
@@ -42,6 +44,10 @@ pub struct AuditFilter {
     /// Exact action, or a prefix ending in `.` (`link.`).
     pub action: Option<String>,
     pub request: Option<String>,
+    /// Only events after this seq (a reader resuming where it stopped).
+    pub after_seq: Option<i64>,
+    /// At most this many events, the first in seq order.
+    pub limit: Option<usize>,
 }
 
 /// The audit log: appended to, never changed; hash-chained so that any change shows.
@@ -478,6 +484,7 @@ pub trait Database:
     + NoticeRepo
     + StaffRepo
     + RetentionRepo
+    + WebhookRepo
     + Send
     + Sync
 {

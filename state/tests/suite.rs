@@ -19,6 +19,7 @@ mod sqlite {
     include!("suite/conformance.rs");
     include!("suite/claims.rs");
     include!("suite/ill.rs");
+    include!("suite/webhooks.rs");
 }
 
 /// PostgreSQL: one throwaway cluster for this test binary, and a new database per test.
@@ -30,6 +31,7 @@ mod postgres {
     include!("suite/conformance.rs");
     include!("suite/claims.rs");
     include!("suite/ill.rs");
+    include!("suite/webhooks.rs");
 }
 
 /// What only the PostgreSQL backend has: migrations under an advisory lock, the append-only
@@ -67,7 +69,11 @@ mod postgres_only {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        assert_eq!(rows, vec![1, 2, 3, 4, 5, 6], "each version recorded once");
+        assert_eq!(
+            rows,
+            vec![1, 2, 3, 4, 5, 6, 7],
+            "each version recorded once"
+        );
     }
 
     /// The audit table refuses changes and deletions not behind a checkpoint, as SQLite's

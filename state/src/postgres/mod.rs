@@ -43,6 +43,7 @@ mod jobs;
 mod pages;
 mod requests;
 mod users;
+mod webhooks;
 
 /// Held by the migration runner, so two nodes starting together migrate one after the other.
 const MIGRATION_LOCK: i64 = 0x5155_4952_4501; // "QUIRE" 01
@@ -60,6 +61,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/0004_queue_index.sql")),
     (5, include_str!("migrations/0005_request_cancellations.sql")),
     (6, include_str!("migrations/0006_sender_claims.sql")),
+    (7, include_str!("migrations/0007_webhooks.sql")),
 ];
 
 /// The newest schema version this build knows.
@@ -273,7 +275,15 @@ impl AuditRepo for PostgresDatabase {
                         JOIN deliveries d ON d.id = l.delivery_id WHERE d.request_id = ${n}))"
             ));
         }
+        // Numbers, written into the text: no quoting to get wrong, and the comparison is
+        // numeric on both backends.
+        if let Some(after) = filter.after_seq {
+            sql.push_str(&format!(" AND seq > {after}"));
+        }
         sql.push_str(" ORDER BY seq");
+        if let Some(limit) = filter.limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
         let mut conn = self.conn()?;
         // Streamed through a portal in batches, so a long log is never held in memory whole.
         let mut tx = conn.transaction()?;

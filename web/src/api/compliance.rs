@@ -96,6 +96,7 @@ impl AuditQuery {
             until: self.until,
             action: self.action,
             request: self.request,
+            ..Default::default()
         };
         let keep = move |e: &Event| {
             actor.as_ref().is_none_or(|a| e.actor == *a)

@@ -107,6 +107,7 @@ fn verb(action: &str) -> &'static str {
         AuditNote => "noted",
         TraceLookup => "traced a leaked copy",
         ScanCaptured => "scanned",
+        WebhookFailed => "gave up sending an event to the webhook",
     }
 }
 

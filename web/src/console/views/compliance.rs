@@ -45,6 +45,7 @@ impl AuditQuery {
             until: keep(&self.until),
             action: keep(&self.action),
             request: keep(&self.request),
+            ..Default::default()
         }
     }
 
