@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use quire_testkit::http;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::intake::jobs;
 use crate::util::{Home, corpus, daemon_home, start_daemon, stdout, wait_until};
@@ -900,10 +900,23 @@ fn a_link_extended_then_revoked_in_the_console_turns_the_borrower_page_to_410() 
         "{}",
         made.body
     );
-    let listed = stdout(&home.ok(&["request", "list", "--json"]));
-    assert!(
-        listed.contains("TN901") && listed.contains("Bo Reader"),
-        "{listed}"
+    let listed: Vec<Value> =
+        serde_json::from_str(&stdout(&home.ok(&["request", "list", "--json"]))).unwrap();
+    let made = listed.iter().find(|r| r["id"] == "TN901").expect("TN901");
+    assert_eq!(
+        (
+            &made["patron_name"],
+            &made["title"],
+            &made["year"],
+            &made["basis"]
+        ),
+        (
+            &json!("Bo Reader"),
+            &json!("Journal of Tests"),
+            &json!(2023),
+            &json!("ccg")
+        ),
+        "the form's citation is stored: {made}"
     );
     let bad = tech.post(
         "/staff/requests",

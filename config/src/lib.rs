@@ -31,6 +31,13 @@ pub use types::*;
 /// The documented default configuration, compiled in so `quire` runs with no file at all.
 pub const EMBEDDED_DEFAULT: &str = include_str!("../quire.toml");
 
+/// `text` loaded as a config file with no environment, its errors as one string: for the
+/// section modules' tests.
+#[cfg(test)]
+pub(crate) fn load_for_test(text: &str) -> Result<LoadedConfig, String> {
+    LoadedConfig::from_str(text, &Source::Embedded, std::iter::empty()).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,12 +86,7 @@ pub(crate) fn validate(c: &PreservationConfig, errors: &mut Vec<String>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::{LoadedConfig, Source};
-
-    fn load(text: &str) -> Result<LoadedConfig, String> {
-        LoadedConfig::from_str(text, &Source::Embedded, std::iter::empty())
-            .map_err(|e| e.to_string())
-    }
+    use crate::load_for_test as load;
 
     #[test]
     fn off_by_default_under_the_data_dir_and_a_relative_path_resolves() {

@@ -257,12 +257,8 @@ pub(crate) fn validate(hooks: &[Webhook], errors: &mut Vec<String>) {
 
 #[cfg(test)]
 mod tests {
+    use crate::load_for_test as load;
     use crate::{LoadedConfig, Source};
-
-    fn load(text: &str) -> Result<LoadedConfig, String> {
-        LoadedConfig::from_str(text, &Source::Embedded, std::iter::empty())
-            .map_err(|e| e.to_string())
-    }
 
     /// Defaults, the secret masked when shown, and a relative secret file found beside the
     /// config file.

@@ -170,6 +170,31 @@ fn default_basis() -> Basis {
 }
 
 impl Request {
+    /// A request for `patron` with nothing else yet: no citation, the default basis (`ccl`),
+    /// the configured link limits; the store sets `created_at` when it is added.
+    pub fn new(id: &str, patron_name: &str, patron_email: &str) -> Self {
+        Self {
+            id: id.to_string(),
+            patron_name: patron_name.to_string(),
+            patron_email: patron_email.to_string(),
+            library: None,
+            title: None,
+            issn: None,
+            isbn: None,
+            article: None,
+            author: None,
+            year: None,
+            volume: None,
+            issue: None,
+            pages: None,
+            basis: default_basis(),
+            basis_reference: None,
+            link_days: None,
+            link_downloads: None,
+            created_at: crate::Timestamp::UNIX_EPOCH,
+        }
+    }
+
     /// Its citation fields.
     pub fn citation_fields(&self) -> Citation {
         Citation {
@@ -297,26 +322,7 @@ mod tests {
     use super::*;
 
     fn with_email(email: &str) -> Request {
-        Request {
-            id: "TN1".into(),
-            patron_name: "Ann".into(),
-            patron_email: email.into(),
-            library: None,
-            title: None,
-            issn: None,
-            isbn: None,
-            article: None,
-            author: None,
-            year: None,
-            volume: None,
-            issue: None,
-            pages: None,
-            basis: Basis::Ccl,
-            basis_reference: None,
-            link_days: None,
-            link_downloads: None,
-            created_at: crate::Timestamp::UNIX_EPOCH,
-        }
+        Request::new("TN1", "Ann", email)
     }
 
     #[test]

@@ -355,24 +355,10 @@ pub async fn create(
         }),
     };
     let request = quire_state::Request {
-        id: f.id.trim().to_string(),
-        patron_name: f.patron_name.trim().to_string(),
-        patron_email: f.patron_email.trim().to_string(),
         library: given(&f.library),
-        title: None,
-        issn: None,
-        isbn: None,
-        article: None,
-        author: None,
-        year: None,
-        volume: None,
-        issue: None,
-        pages: None,
         basis,
         basis_reference: given(&f.basis_reference),
-        link_days: None,
-        link_downloads: None,
-        created_at: quire_domain::Timestamp::UNIX_EPOCH,
+        ..quire_state::Request::new(f.id.trim(), f.patron_name.trim(), f.patron_email.trim())
     }
     .with_citation(citation);
     problems.extend(
