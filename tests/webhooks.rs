@@ -201,8 +201,15 @@ fn a_delivery_and_a_download_reach_the_webhook_signed_once_each_after_a_retry() 
             .values()
             .any(|g| g.action() == "link.download")
     });
-    // Anything sent late would show now.
+    // Anything sent late would show now. Caught up, the sender only reads: a claim (a write)
+    // would move the claim's end at every half-second pass.
+    let claimed = cursors(&home)["ill"]["claimed_until"].clone();
     std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        cursors(&home)["ill"]["claimed_until"],
+        claimed,
+        "an idle endpoint is not claimed again"
+    );
 
     let got = hook.got();
     let created = &exported(&home, "delivery.created")[0];

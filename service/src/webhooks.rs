@@ -59,10 +59,48 @@ pub async fn send_due(
     node: &str,
 ) -> Result<Pass, StateError> {
     let mut pass = Pass::default();
+    let cursors = repo.call(|db| db.webhooks_list()).await?;
     for hook in hooks {
-        send_endpoint(repo, hook, client, node, &mut pass).await?;
+        let cursor = cursors.iter().find(|c| c.endpoint == hook.name).cloned();
+        if worth_claiming(repo, cursor, node).await? {
+            send_endpoint(repo, hook, client, node, &mut pass).await?;
+        }
     }
     Ok(pass)
+}
+
+/// Whether a claim could find work: no cursor yet (the claim makes it), or one this node may
+/// take that is due and has events after it. Checked by reading, since a claim is a write under
+/// the one write lock and the sender passes every half second on every worker node: idle
+/// endpoints then cost reads only, as idle notices do.
+async fn worth_claiming(
+    repo: &Repo,
+    cursor: Option<WebhookCursor>,
+    node: &str,
+) -> Result<bool, StateError> {
+    let Some(cursor) = cursor else {
+        return Ok(true);
+    };
+    let now = Timestamp::now();
+    let held_elsewhere = cursor.claimed_by.as_deref().is_some_and(|n| n != node)
+        && cursor.claimed_until.is_some_and(|until| until >= now);
+    if held_elsewhere || cursor.next_attempt_at.is_some_and(|at| at > now) {
+        return Ok(false);
+    }
+    let filter = AuditFilter {
+        after_seq: Some(cursor.last_seq),
+        limit: Some(1),
+        ..Default::default()
+    };
+    repo.call(move |db| {
+        let mut any = false;
+        db.audit_scan(&filter, &mut |_| {
+            any = true;
+            Ok(())
+        })?;
+        Ok(any)
+    })
+    .await
 }
 
 async fn send_endpoint(

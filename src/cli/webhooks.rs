@@ -29,6 +29,7 @@ pub fn list(args: WebhooksArgs, config: &LoadedConfig) -> anyhow::Result<ExitCod
                     "next_attempt_at": c.and_then(|c| c.next_attempt_at),
                     "last_error": c.and_then(|c| c.last_error.clone()),
                     "claimed_by": c.and_then(|c| c.claimed_by.clone()),
+                    "claimed_until": c.and_then(|c| c.claimed_until),
                 })
             })
             .collect();
