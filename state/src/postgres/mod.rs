@@ -104,6 +104,20 @@ impl PostgresDatabase {
         Ok(self.conn()?.query_one(sql, params)?.get(0))
     }
 
+    /// Makes the pending rows of a sender's queue (`notices`, `ill_outbox`) that `node` holds
+    /// due now, for its restarted sender.
+    fn release_held(&self, queue: &str, node: &str) -> Result<usize, StateError> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                &format!(
+                    "UPDATE {queue} SET next_attempt_at = $2, claimed_by = NULL
+                     WHERE state = 'pending' AND claimed_by = $1"
+                ),
+                &[&node, &Timestamp::now().to_string()],
+            )? as usize)
+        })
+    }
+
     /// Runs `f` in a write transaction (holding [`WRITE_LOCK`]) and commits what it did.
     fn write<T>(
         &self,
@@ -636,13 +650,7 @@ impl IllRepo for PostgresDatabase {
     }
 
     fn ill_outbox_release(&self, node: &str) -> Result<usize, StateError> {
-        self.write(|tx| {
-            Ok(tx.execute(
-                "UPDATE ill_outbox SET next_attempt_at = $2, claimed_by = NULL
-                 WHERE state = 'pending' AND claimed_by = $1",
-                &[&node, &Timestamp::now().to_string()],
-            )? as usize)
-        })
+        self.release_held("ill_outbox", node)
     }
 
     fn ill_outbox_update(
@@ -878,13 +886,7 @@ impl NoticeRepo for PostgresDatabase {
     }
 
     fn notices_release(&self, node: &str) -> Result<usize, StateError> {
-        self.write(|tx| {
-            Ok(tx.execute(
-                "UPDATE notices SET next_attempt_at = $2, claimed_by = NULL
-                 WHERE state = 'pending' AND claimed_by = $1",
-                &[&node, &Timestamp::now().to_string()],
-            )? as usize)
-        })
+        self.release_held("notices", node)
     }
 
     fn notice_update(

@@ -76,6 +76,18 @@ fn migrations() -> Migrations<'static> {
     ])
 }
 
+/// Makes the pending rows of a sender's queue (`notices`, `ill_outbox`) that `node` holds due
+/// now, for its restarted sender.
+fn release_held(conn: &Connection, queue: &str, node: &str) -> Result<usize, StateError> {
+    Ok(conn.execute(
+        &format!(
+            "UPDATE {queue} SET next_attempt_at = ?2, claimed_by = NULL
+             WHERE state = 'pending' AND claimed_by = ?1"
+        ),
+        rusqlite::params![node, Timestamp::now().to_string()],
+    )?)
+}
+
 pub struct SqliteDatabase {
     conn: Mutex<Connection>,
 }
@@ -546,11 +558,7 @@ impl IllRepo for SqliteDatabase {
     }
 
     fn ill_outbox_release(&self, node: &str) -> Result<usize, StateError> {
-        Ok(self.conn().execute(
-            "UPDATE ill_outbox SET next_attempt_at = ?2, claimed_by = NULL
-             WHERE state = 'pending' AND claimed_by = ?1",
-            rusqlite::params![node, Timestamp::now().to_string()],
-        )?)
+        release_held(&self.conn(), "ill_outbox", node)
     }
 
     fn ill_outbox_update(
@@ -803,11 +811,7 @@ impl NoticeRepo for SqliteDatabase {
     }
 
     fn notices_release(&self, node: &str) -> Result<usize, StateError> {
-        Ok(self.conn().execute(
-            "UPDATE notices SET next_attempt_at = ?2, claimed_by = NULL
-             WHERE state = 'pending' AND claimed_by = ?1",
-            rusqlite::params![node, Timestamp::now().to_string()],
-        )?)
+        release_held(&self.conn(), "notices", node)
     }
 
     fn notice_update(
