@@ -356,6 +356,13 @@ fn requests_are_corrected_and_cancelled_before_a_copy_goes_out() {
     assert_eq!(changed["title"], "Journal of Tests (2nd series)");
     assert_eq!(changed["pages"], "5-9");
     assert_eq!(changed["issn"], "1234-5679", "a field left out stays");
+    let (status, _, cleared) = patch(WRITER, json!({ "pages": "" }));
+    assert_eq!(status, 200, "{cleared}");
+    assert!(
+        cleared["pages"].is_null(),
+        "an empty text clears: {cleared}"
+    );
+    assert_eq!(cleared["title"], "Journal of Tests (2nd series)");
     assert_problem(&patch(READER, json!({ "title": "x" })), 403, "api.scope");
     assert_problem(
         &patch(WRITER, json!({ "pages": "five to nine" })),
@@ -444,8 +451,44 @@ fn requests_are_corrected_and_cancelled_before_a_copy_goes_out() {
     ]);
     assert_problem(&cancel("TN961"), 409, "request.conflict");
 
-    // The CLI cancels through the same service: the API shows it.
+    // The CLI corrects and cancels through the same services: the API shows it.
     add_ccg_request(&home, "TN962", "Bo Berg", "bo@example.org");
+    let said = stdout(&home.ok(&[
+        "request",
+        "citation",
+        "TN962",
+        "--article",
+        "On corrections",
+        "--year",
+        "2022",
+        "--issn",
+        "",
+    ]));
+    assert!(said.contains("TN962: citation corrected"), "{said}");
+    let (_, _, got) = call(port, "GET", "/api/v1/requests/TN962", Some(READER), None);
+    assert_eq!(
+        (&got["article"], &got["year"], &got["title"], &got["issn"]),
+        (
+            &json!("On corrections"),
+            &json!(2022),
+            &json!("Journal of Tests"),
+            &Value::Null
+        ),
+        "given fields replaced, an empty one cleared, the rest kept: {got}"
+    );
+    let nothing = home.fails(&["request", "citation", "TN962"]);
+    assert!(
+        crate::util::stderr(&nothing).contains("give at least one citation field"),
+        "{}",
+        crate::util::stderr(&nothing)
+    );
+    let bad = home.fails(&["request", "citation", "TN962", "--year", "1066"]);
+    assert!(
+        crate::util::stderr(&bad).contains("TN962")
+            && crate::util::stderr(&bad).contains("year 1066 is implausible"),
+        "{}",
+        crate::util::stderr(&bad)
+    );
     let said = stdout(&home.ok(&["request", "cancel", "TN962", "--reason", "duplicate"]));
     assert!(said.contains("TN962: cancelled (duplicate)"), "{said}");
     let (_, _, got) = call(port, "GET", "/api/v1/requests/TN962", Some(READER), None);
@@ -455,6 +498,12 @@ fn requests_are_corrected_and_cancelled_before_a_copy_goes_out() {
         crate::util::stderr(&again).contains("cancelled already"),
         "{}",
         crate::util::stderr(&again)
+    );
+    let late = home.fails(&["request", "citation", "TN962", "--title", "Too late"]);
+    assert!(
+        crate::util::stderr(&late).contains("cancelled"),
+        "{}",
+        crate::util::stderr(&late)
     );
 
     let (_, _, audit) = call(

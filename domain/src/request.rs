@@ -157,6 +157,37 @@ pub struct Citation {
     pub pages: Option<String>,
 }
 
+impl Citation {
+    /// This citation corrected by `given`: each field `given` has replaces this one's, and an
+    /// empty text clears it; fields `given` lacks stay. The one rule of the API's PATCH and
+    /// `quire request citation`.
+    pub fn updated(self, given: Citation) -> Citation {
+        fn text(given: Option<String>, stored: Option<String>) -> Option<String> {
+            match given {
+                Some(t) if t.trim().is_empty() => None,
+                Some(t) => Some(t),
+                None => stored,
+            }
+        }
+        Citation {
+            title: text(given.title, self.title),
+            issn: text(given.issn, self.issn),
+            isbn: text(given.isbn, self.isbn),
+            article: text(given.article, self.article),
+            author: text(given.author, self.author),
+            year: given.year.or(self.year),
+            volume: text(given.volume, self.volume),
+            issue: text(given.issue, self.issue),
+            pages: text(given.pages, self.pages),
+        }
+    }
+
+    /// Whether no field is given.
+    pub fn is_empty(&self) -> bool {
+        *self == Citation::default()
+    }
+}
+
 /// A request that will not be supplied: when, by whom, why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cancellation {
@@ -323,6 +354,34 @@ mod tests {
 
     fn with_email(email: &str) -> Request {
         Request::new("TN1", "Ann", email)
+    }
+
+    #[test]
+    fn a_correction_replaces_given_fields_clears_empty_ones_and_keeps_the_rest() {
+        let stored = Citation {
+            title: Some("Journal of Tests".into()),
+            article: Some("On tests".into()),
+            year: Some(2020),
+            pages: Some("1-9".into()),
+            ..Citation::default()
+        };
+        let given = Citation {
+            article: Some("On second thoughts".into()),
+            pages: Some(" ".into()),
+            year: Some(2021),
+            ..Citation::default()
+        };
+        assert!(!given.is_empty() && Citation::default().is_empty());
+        assert_eq!(
+            stored.updated(given),
+            Citation {
+                title: Some("Journal of Tests".into()),
+                article: Some("On second thoughts".into()),
+                year: Some(2021),
+                pages: None,
+                ..Citation::default()
+            }
+        );
     }
 
     #[test]

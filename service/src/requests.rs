@@ -96,10 +96,32 @@ pub fn set_citation(
     citation: quire_domain::Citation,
     actor: &str,
 ) -> Result<Request, AddError> {
+    change_citation(db, id, |_| citation, actor)
+}
+
+/// [`set_citation`] with only the fields `given` has changed, by
+/// [`quire_domain::Citation::updated`]'s rule (an empty text clears): the API's PATCH and
+/// `quire request citation`.
+pub fn correct_citation(
+    db: &dyn Database,
+    id: &str,
+    given: quire_domain::Citation,
+    actor: &str,
+) -> Result<Request, AddError> {
+    change_citation(db, id, |stored| stored.updated(given), actor)
+}
+
+fn change_citation(
+    db: &dyn Database,
+    id: &str,
+    new: impl FnOnce(quire_domain::Citation) -> quire_domain::Citation,
+    actor: &str,
+) -> Result<Request, AddError> {
     let stored = db
         .request_get(id)?
         .ok_or_else(|| StateError::NotFound(format!("no request {id}")))?;
     let before = serde_json::to_value(stored.citation_fields()).unwrap_or_default();
+    let citation = new(stored.citation_fields());
     let changed = stored.with_citation(citation.clone());
     let problems = changed.problems();
     if !problems.is_empty() {

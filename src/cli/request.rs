@@ -1,4 +1,5 @@
-//! `quire request add|import|list`: the requests borrowers made, as ILL staff enter them.
+//! `quire request add|import|citation|basis|cancel|decline|list`: the requests borrowers made,
+//! as ILL staff enter and correct them.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +36,15 @@ pub enum RequestCommand {
         /// The permission's reference (e.g. the CCC order number).
         #[arg(long)]
         reference: Option<String>,
+    },
+    /// Correct a request's citation before its copy goes out: each field given replaces the
+    /// stored one, an empty text (e.g. --pages "") clears it, the others stay. Refused once a
+    /// copy was delivered or the request was cancelled.
+    Citation {
+        /// The request id.
+        id: String,
+        #[command(flatten)]
+        citation: CitationArgs,
     },
     /// Cancel a request before its copy goes out: its scans waiting to be delivered are held,
     /// and a scan that comes later is held too. Refused once a copy was delivered.
@@ -78,6 +88,25 @@ pub struct AddArgs {
     /// Requesting library symbol (e.g. an OCLC symbol).
     #[arg(long)]
     library: Option<String>,
+    #[command(flatten)]
+    citation: CitationArgs,
+    /// Copyright basis.
+    #[arg(long, default_value_t = Basis::Ccl)]
+    basis: Basis,
+    /// Reference for the basis, e.g. a CCC order number for `permission`.
+    #[arg(long)]
+    basis_reference: Option<String>,
+    /// Link lifetime in days for this request (overrides the default).
+    #[arg(long)]
+    link_days: Option<u32>,
+    /// Downloads allowed for this request (overrides the default).
+    #[arg(long)]
+    link_downloads: Option<u32>,
+}
+
+/// The citation's flags, for `request add` and `request citation`.
+#[derive(Debug, Args)]
+pub struct CitationArgs {
     /// Periodical or book title.
     #[arg(long)]
     title: Option<String>,
@@ -105,27 +134,11 @@ pub struct AddArgs {
     /// Requested pages, e.g. 101-115.
     #[arg(long)]
     pages: Option<String>,
-    /// Copyright basis.
-    #[arg(long, default_value_t = Basis::Ccl)]
-    basis: Basis,
-    /// Reference for the basis, e.g. a CCC order number for `permission`.
-    #[arg(long)]
-    basis_reference: Option<String>,
-    /// Link lifetime in days for this request (overrides the default).
-    #[arg(long)]
-    link_days: Option<u32>,
-    /// Downloads allowed for this request (overrides the default).
-    #[arg(long)]
-    link_downloads: Option<u32>,
 }
 
-impl From<AddArgs> for Request {
-    fn from(a: AddArgs) -> Self {
-        Request {
-            id: a.id,
-            patron_name: a.patron,
-            patron_email: a.email,
-            library: a.library,
+impl From<CitationArgs> for quire_domain::Citation {
+    fn from(a: CitationArgs) -> Self {
+        quire_domain::Citation {
             title: a.title,
             issn: a.issn,
             isbn: a.isbn,
@@ -135,12 +148,21 @@ impl From<AddArgs> for Request {
             volume: a.volume,
             issue: a.issue,
             pages: a.pages,
+        }
+    }
+}
+
+impl From<AddArgs> for Request {
+    fn from(a: AddArgs) -> Self {
+        Request {
+            library: a.library,
             basis: a.basis,
             basis_reference: a.basis_reference,
             link_days: a.link_days,
             link_downloads: a.link_downloads,
-            created_at: quire_domain::Timestamp::UNIX_EPOCH,
+            ..Request::new(&a.id, &a.patron, &a.email)
         }
+        .with_citation(a.citation.into())
     }
 }
 
@@ -186,6 +208,17 @@ pub fn run(cmd: RequestCommand, config: &LoadedConfig) -> anyhow::Result<ExitCod
                 quire_service::requests::set_basis(&*db, &id, basis, reference.as_deref(), &actor)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}: basis {}", r.id, r.basis);
+        }
+        RequestCommand::Citation { id, citation } => {
+            let given = quire_domain::Citation::from(citation);
+            if given.is_empty() {
+                anyhow::bail!("request {id}: give at least one citation field to correct");
+            }
+            let r = requests::correct_citation(&*db, &id, given, &actor).map_err(|e| match e {
+                AddError::Invalid(refused) => anyhow::anyhow!("request {}", refused[0]),
+                e => anyhow::anyhow!("request {id}: {e}"),
+            })?;
+            println!("{}: citation corrected: {}", r.id, r.citation());
         }
         RequestCommand::Cancel { id, reason } => {
             let c = quire_service::requests::cancel(&*db, &id, &reason, &actor)?;

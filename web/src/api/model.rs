@@ -108,7 +108,7 @@ impl From<quire_domain::Cancellation> for CancellationView {
 }
 
 /// Citation fields to correct before a copy goes out: each field given replaces the stored
-/// one; a field left out stays as it is.
+/// one, an empty text clears it, and a field left out stays as it is.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CitationPatch {
@@ -123,19 +123,18 @@ pub struct CitationPatch {
     pub pages: Option<String>,
 }
 
-impl CitationPatch {
-    /// `stored` with the fields given here.
-    pub fn apply(self, stored: quire_domain::Citation) -> quire_domain::Citation {
+impl From<CitationPatch> for quire_domain::Citation {
+    fn from(p: CitationPatch) -> Self {
         quire_domain::Citation {
-            title: self.title.or(stored.title),
-            issn: self.issn.or(stored.issn),
-            isbn: self.isbn.or(stored.isbn),
-            article: self.article.or(stored.article),
-            author: self.author.or(stored.author),
-            year: self.year.or(stored.year),
-            volume: self.volume.or(stored.volume),
-            issue: self.issue.or(stored.issue),
-            pages: self.pages.or(stored.pages),
+            title: p.title,
+            issn: p.issn,
+            isbn: p.isbn,
+            article: p.article,
+            author: p.author,
+            year: p.year,
+            volume: p.volume,
+            issue: p.issue,
+            pages: p.pages,
         }
     }
 }

@@ -174,12 +174,7 @@ pub async fn update(
     let actor = caller.require(ApiScope::Write)?.name.clone();
     let changed = state
         .repo
-        .run(move |db| {
-            let stored = db
-                .request_get(&id)?
-                .ok_or_else(|| quire_state::StateError::NotFound(format!("no request {id}")))?;
-            requests::set_citation(db, &id, body.apply(stored.citation_fields()), &actor)
-        })
+        .run(move |db| requests::correct_citation(db, &id, body.into(), &actor))
         .await
         .map_err(add_error)?;
     Ok(Json(changed.into()))
