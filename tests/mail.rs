@@ -174,7 +174,7 @@ fn a_notice_held_by_a_killed_sender_goes_out_when_its_node_starts_again() {
     deliver_to(&home, "TN1404", "cy@example.org");
     let mut first = start_daemon(&home, port);
     wait_until(
-        Duration::from_secs(30),
+        Duration::from_secs(60),
         "the sender is mid-exchange",
         || accepted.load(Ordering::SeqCst) > 0,
     );
@@ -187,7 +187,7 @@ fn a_notice_held_by_a_killed_sender_goes_out_when_its_node_starts_again() {
     let sink = SmtpSink::start(smtp_port);
     let _again = start_daemon(&home, port);
     // Well inside the ten-minute hold: only the release on start makes it due.
-    wait_until(Duration::from_secs(30), "the notice was sent", || {
+    wait_until(Duration::from_secs(90), "the notice was sent", || {
         !sink.messages().is_empty()
     });
     std::thread::sleep(Duration::from_secs(1));

@@ -156,7 +156,7 @@ fn cursors(home: &Home) -> BTreeMap<String, Value> {
 /// Waits until the daemon has made the endpoint's cursor (at the log's end): events after
 /// that are the endpoint's.
 fn wait_for_cursor(home: &Home, name: &str) {
-    wait_until(Duration::from_secs(30), "the webhook cursor exists", || {
+    wait_until(Duration::from_secs(60), "the webhook cursor exists", || {
         cursors(home)[name]["last_seq"].is_i64()
     });
 }
@@ -167,6 +167,11 @@ fn exported(home: &Home, action: &str) -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// How many events the audit log holds.
+fn log_len(home: &Home) -> usize {
+    stdout(&home.ok(&["audit", "export"])).lines().count()
 }
 
 /// A scan the daemon processes and delivers, then the borrower's download: the receiver gets
@@ -196,20 +201,28 @@ fn a_delivery_and_a_download_reach_the_webhook_signed_once_each_after_a_retry() 
     let url = links(&home)[0]["url"].as_str().unwrap().to_string();
     let (status, _, _) = get(port, &format!("{}/file", path_of(&url)), &[]);
     assert_eq!(status, 200);
-    wait_until(Duration::from_secs(30), "link.download is accepted", || {
+    wait_until(Duration::from_secs(60), "link.download is accepted", || {
         hook.accepted()
             .values()
             .any(|g| g.action() == "link.download")
     });
     // Anything sent late would show now. Caught up, the sender only reads: a claim (a write)
-    // would move the claim's end at every half-second pass.
-    let claimed = cursors(&home)["ill"]["claimed_until"].clone();
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(
-        cursors(&home)["ill"]["claimed_until"],
-        claimed,
-        "an idle endpoint is not claimed again"
-    );
+    // would move the claim's end at every half-second pass. (Unless the log itself moved,
+    // which a busy machine's late notice could do: then a claim is right, and it is retried.)
+    let idle = (0..5).any(|_| {
+        let before = (cursors(&home)["ill"].clone(), log_len(&home));
+        std::thread::sleep(Duration::from_secs(2));
+        let after = (cursors(&home)["ill"].clone(), log_len(&home));
+        if before.1 != after.1 {
+            return false;
+        }
+        assert_eq!(
+            after.0["claimed_until"], before.0["claimed_until"],
+            "an idle endpoint is not claimed again"
+        );
+        true
+    });
+    assert!(idle, "the log never stood still for 2 s");
 
     let got = hook.got();
     let created = &exported(&home, "delivery.created")[0];
@@ -319,7 +332,7 @@ fn an_event_refused_max_attempts_times_is_given_up_audited_and_later_events_stil
     let url = links(&home)[0]["url"].as_str().unwrap().to_string();
     let (status, _, _) = get(port, &format!("{}/file", path_of(&url)), &[]);
     assert_eq!(status, 200);
-    wait_until(Duration::from_secs(30), "link.download goes out", || {
+    wait_until(Duration::from_secs(60), "link.download goes out", || {
         hook.accepted()
             .values()
             .any(|g| g.action() == "link.download")
