@@ -386,7 +386,7 @@ fn two_stations_and_a_worker_killed_mid_job_deliver_every_scan_exactly_once() {
         created.values().all(|&n| n == 1),
         "a second delivery: {created:?}"
     );
-    wait_until(Duration::from_secs(60), "every notice is sent", || {
+    wait_until(Duration::from_secs(120), "every notice is sent", || {
         per("notice.sent", "delivery").len() == 12
     });
     let sent = per("notice.sent", "delivery");
