@@ -272,3 +272,50 @@ async fn required_starttls_is_not_downgraded_to_plain_text() {
     assert_eq!(err.code(), "delivery.mail.send_failed", "{err}");
     assert!(sink.messages().is_empty());
 }
+
+/// A server that answers every step in time but never finishes (its greeting comes a byte at
+/// a time, each within the per-step time limit): the whole exchange still ends at twice that
+/// limit, as a failure worth retrying, so a sender's hold on its batch is never outlived.
+#[tokio::test]
+async fn a_server_that_dribbles_is_cut_off_at_the_exchange_limit() {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let _ = stream.write_all(b"220-");
+            // Never a line end: the greeting goes on for as long as the client listens.
+            while stream.write_all(b"x").is_ok() {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+    });
+    let spec = SmtpSpec {
+        host: "127.0.0.1".into(),
+        port,
+        tls: SmtpTls::None,
+        ca_certificate: None,
+        username: None,
+        password: None,
+        from: FROM.into(),
+        timeout: Duration::from_secs(1),
+    };
+    let mailer = Mailer::open(&MailerSpec::Smtp(spec)).unwrap();
+    let notice = NoticeTemplates::default().render("reader@uni.example", &fields());
+    let started = Instant::now();
+    let err = tokio::time::timeout(Duration::from_secs(10), mailer.send_once(&notice))
+        .await
+        .expect("the exchange ends by its limit")
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(!err.is_permanent(), "{err}");
+    assert!(
+        err.to_string()
+            .contains("the SMTP exchange took longer than 2 s"),
+        "{err}"
+    );
+    assert!(
+        elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(6),
+        "{elapsed:?}"
+    );
+}

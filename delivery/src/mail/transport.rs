@@ -102,6 +102,11 @@ enum Transport {
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
+    /// The most one SMTP exchange may take, start to end. lettre's timeout bounds each socket
+    /// step only, so a server that answers slowly at every step could hold an exchange far
+    /// longer; a sender's hold on its batch of notices is sized by this (see the service's
+    /// `notices::send_due`).
+    exchange_limit: Duration,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -128,6 +133,7 @@ impl Mailer {
                 Ok(Self {
                     transport: Transport::Outbox(dir.clone()),
                     from: mailbox(from)?,
+                    exchange_limit: Duration::MAX,
                 })
             }
             MailerSpec::Smtp(smtp) => {
@@ -153,6 +159,7 @@ impl Mailer {
                 Ok(Self {
                     transport: Transport::Smtp(builder.build()),
                     from: mailbox(&smtp.from)?,
+                    exchange_limit: smtp.timeout * 2,
                 })
             }
         }
@@ -171,18 +178,37 @@ impl Mailer {
         let message = self.message(notice)?;
         match &self.transport {
             Transport::Smtp(smtp) => {
-                smtp.send(message).await.map_err(|e| {
-                    SendFailure {
-                        permanent: e.is_permanent(),
-                        reason: e.to_string(),
-                    }
-                    .into_error(notice, 1)
-                })?;
+                self.exchange(smtp, message)
+                    .await
+                    .map_err(|f| f.into_error(notice, 1))?;
                 Ok(Delivered::Smtp)
             }
             Transport::Outbox(dir) => write_eml(dir, &message.formatted())
                 .await
                 .map(Delivered::Outbox),
+        }
+    }
+
+    /// One SMTP exchange, within [`Mailer::exchange_limit`]: running out of time is a
+    /// failure worth retrying.
+    async fn exchange(
+        &self,
+        smtp: &AsyncSmtpTransport<Tokio1Executor>,
+        message: Message,
+    ) -> Result<(), SendFailure> {
+        match tokio::time::timeout(self.exchange_limit, smtp.send(message)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(SendFailure {
+                permanent: e.is_permanent(),
+                reason: e.to_string(),
+            }),
+            Err(_) => Err(SendFailure {
+                permanent: false,
+                reason: format!(
+                    "the SMTP exchange took longer than {} s",
+                    self.exchange_limit.as_secs()
+                ),
+            }),
         }
     }
 
@@ -198,14 +224,10 @@ impl Mailer {
         let mut attempt = 1;
         loop {
             let result = match &self.transport {
-                Transport::Smtp(smtp) => smtp
-                    .send(message.clone())
+                Transport::Smtp(smtp) => self
+                    .exchange(smtp, message.clone())
                     .await
-                    .map(|_| Delivered::Smtp)
-                    .map_err(|e| SendFailure {
-                        permanent: e.is_permanent(),
-                        reason: e.to_string(),
-                    }),
+                    .map(|_| Delivered::Smtp),
                 Transport::Outbox(dir) => write_eml(dir, &message.formatted())
                     .await
                     .map(Delivered::Outbox)

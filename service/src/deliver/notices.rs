@@ -61,9 +61,10 @@ pub async fn send_due(
     config: &LoadedConfig,
 ) -> anyhow::Result<usize> {
     let policy = policy(config);
-    // Held for ten minutes, beyond a whole batch's SMTP exchanges (8 × the 30 s time limit),
-    // so that another node's sender never sends the same notice meanwhile; a sender that dies
-    // leaves them due again then, or at once when its node starts again (`release_own`).
+    // Held for ten minutes, beyond a whole batch's SMTP exchanges (8 × the mailer's limit on
+    // one exchange, twice its 30 s per-step time limit: 8 minutes), so that another node's
+    // sender never sends the same notice meanwhile; a sender that dies leaves them due again
+    // then, or at once when its node starts again (`release_own`).
     let hold_until = quire_domain::Timestamp::now() + time::Duration::minutes(10);
     let node = config.config.node.name.clone();
     let due = repo
