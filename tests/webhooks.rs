@@ -357,3 +357,58 @@ fn an_event_refused_max_attempts_times_is_given_up_audited_and_later_events_stil
     );
     home.ok(&["audit", "verify"]);
 }
+
+/// Two endpoints down together, each subscribed to failures: each gives up on the delivery
+/// (one `webhook.failed` each) and then on the other's failure, which adds nothing more, so
+/// the log does not grow without end.
+#[test]
+fn two_failing_endpoints_do_not_feed_each_other_failures_forever() {
+    let a = Receiver::start(|_, _| 500);
+    let b = Receiver::start(|_, _| 500);
+    let events = "events = [\"delivery.created\", \"webhook.failed\"]\nmax_attempts = 2\n";
+    let (home, port) = daemon_home(&format!(
+        "{}{}",
+        a.config("a", events),
+        b.config("b", events)
+    ));
+    std::fs::write(home.path().join("hook.secret"), SECRET).unwrap();
+    add_request(&home, "TN742", &[]);
+    let _d = start_daemon(&home, port);
+    wait_for_cursor(&home, "a");
+    wait_for_cursor(&home, "b");
+    home.ok(&[
+        "deliver",
+        "--request",
+        "TN742",
+        corpus("ccitt.pdf").to_str().unwrap(),
+    ]);
+    // Each has failed the other's failure too: two tries each of delivery.created and of
+    // the other's webhook.failed.
+    wait_until(
+        Duration::from_secs(60),
+        "each gave up on the other's failure",
+        || {
+            [&a, &b].iter().all(|r| {
+                r.got()
+                    .iter()
+                    .filter(|g| g.header("quire-event") == "webhook.failed")
+                    .count()
+                    >= 2
+            }) && cursors(&home).values().all(|c| c["attempts"] == 0)
+        },
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let failed = exported(&home, "webhook.failed");
+    let about: Vec<&str> = failed
+        .iter()
+        .map(|f| f["details"]["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        about,
+        ["delivery.created", "delivery.created"],
+        "{failed:#?}"
+    );
+    for r in [&a, &b] {
+        assert_eq!(r.got().len(), 4, "two tries of each event: {:#?}", r.got());
+    }
+}

@@ -22,6 +22,11 @@ use sha2::Sha256;
 /// most between an event and its POST once caught up.
 const BATCH: usize = 64;
 
+/// A pass starts no POST to an endpoint after this long, so that the claim's hold, and with it
+/// the time a node that dies mid-pass keeps others off the endpoint, stays a few minutes
+/// whatever the endpoint's `timeout_secs` (the rest waits for the next pass).
+const PASS_BUDGET: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// What one pass did, for the daemon's log.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Pass {
@@ -110,8 +115,10 @@ async fn send_endpoint(
     node: &str,
     pass: &mut Pass,
 ) -> Result<(), StateError> {
-    // Held for longer than the pass can take, so no other node sends to it meanwhile.
-    let hold = hook.timeout() * (BATCH as u32 + 1) + std::time::Duration::from_secs(60);
+    // Held for longer than the pass can take (its budget, then one last POST, and a minute
+    // for the database), so no other node sends to it meanwhile.
+    let started = std::time::Instant::now();
+    let hold = PASS_BUDGET + hook.timeout() + std::time::Duration::from_secs(60);
     let (name, who) = (hook.name.clone(), node.to_string());
     let claimed = repo
         .call(move |db| db.webhook_claim(&name, &who, Timestamp::now() + hold))
@@ -159,6 +166,9 @@ async fn send_endpoint(
             passed = event.seq;
             continue;
         }
+        if started.elapsed() >= PASS_BUDGET {
+            break;
+        }
         let (seq, action) = (event.seq, event.action.clone());
         match post(client, hook, &key, &event).await {
             Ok(()) => {
@@ -181,16 +191,21 @@ async fn send_endpoint(
                     return Ok(());
                 }
                 pass.failed += 1;
-                tracing::error!(webhook = %hook.name, seq, "webhook event given up");
-                let gave_up = NewEvent::new("daemon", Action::WebhookFailed)
-                    .subject("webhook", &hook.name)
-                    .details(serde_json::json!({
-                        "event": seq, "action": action, "attempts": tries,
-                        "url": hook.url, "error": why,
-                    }));
+                tracing::error!(webhook = %hook.name, seq, action = %action, error = %why, "webhook event given up");
+                // Giving up on a `webhook.failed` (another endpoint's) records nothing more:
+                // two endpoints down together, each subscribed to the other's failures, would
+                // otherwise add one to the log for every one they fail to take, without end.
+                let gave_up = (!Action::WebhookFailed.names(&action)).then(|| {
+                    NewEvent::new("daemon", Action::WebhookFailed)
+                        .subject("webhook", &hook.name)
+                        .details(serde_json::json!({
+                            "event": seq, "action": action, "attempts": tries,
+                            "url": hook.url, "error": why,
+                        }))
+                });
                 attempts = 0;
                 passed = seq;
-                if !advance(repo, hook, node, seq, Some(gave_up)).await? {
+                if !advance(repo, hook, node, seq, gave_up).await? {
                     return Ok(());
                 }
             }
