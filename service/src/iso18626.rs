@@ -643,9 +643,9 @@ pub async fn send_due(
     // limit), so that another node's sender never sends the same message meanwhile; a restart
     // of this node frees them at once (`release_own`).
     let hold = quire_domain::Timestamp::now() + time::Duration::minutes(10);
-    let node = node.to_string();
+    let who = node.to_string();
     let due = repo
-        .call(move |db| db.ill_outbox_claim(&node, 8, hold))
+        .call(move |db| db.ill_outbox_claim(&who, 8, hold))
         .await?;
     let mut sent = 0;
     for m in due {
@@ -731,11 +731,25 @@ pub async fn send_due(
                 )
             }
         };
-        let id = m.id;
-        repo.call(move |db| {
-            db.ill_outbox_update(id, state, next_at, error.as_deref(), response.as_ref(), ev)
-        })
-        .await?;
+        let (id, who) = (m.id, node.to_string());
+        let recorded = repo
+            .call(move |db| {
+                db.ill_outbox_update(
+                    &who,
+                    id,
+                    state,
+                    next_at,
+                    error.as_deref(),
+                    response.as_ref(),
+                    ev,
+                )
+            })
+            .await;
+        match recorded {
+            // This sender's hold ended and another took the message: its result stands.
+            Err(StateError::Conflict(why)) => tracing::warn!(%why, "ISO 18626 result not recorded"),
+            other => other?,
+        }
     }
     Ok(sent)
 }

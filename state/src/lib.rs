@@ -258,10 +258,16 @@ pub trait IllRepo {
     /// [`NoticeRepo::notices_release`] does for e-mails); returns how many.
     fn ill_outbox_release(&self, node: &str) -> Result<usize, StateError>;
 
-    /// Records an attempt at an outbox message: `state` sent or failed, or pending again at
-    /// `next_at`, with the error, the confirmation or response kept in the history, and `event`.
+    /// Records an attempt at an outbox message by the sender of `node` that holds it: `state`
+    /// sent or failed, or pending again at `next_at`, with the error, the confirmation or
+    /// response kept in the history, and `event`. `Conflict` when `node` no longer holds it
+    /// (as [`NoticeRepo::notice_update`]).
+    // The sender's one call passes its outcome's parts as they come; a struct would only
+    // rename them.
+    #[allow(clippy::too_many_arguments)]
     fn ill_outbox_update(
         &self,
+        node: &str,
         id: i64,
         state: OutboxState,
         next_at: Timestamp,
@@ -397,9 +403,12 @@ pub trait NoticeRepo {
     /// hold would only delay the e-mails of a node that was killed and restarted.
     fn notices_release(&self, node: &str) -> Result<usize, StateError>;
 
-    /// `state`: pending (retry at `next_at`), sent or failed.
+    /// `state`: pending (retry at `next_at`), sent or failed, recorded by the sender of `node`
+    /// that holds it. `Conflict` when `node` no longer does (its hold ended and another sender
+    /// took the notice): a late result is refused, as a job's is after its lease.
     fn notice_update(
         &self,
+        node: &str,
         id: i64,
         state: NoticeState,
         next_at: Timestamp,

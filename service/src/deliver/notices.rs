@@ -66,9 +66,10 @@ pub async fn send_due(
     // sender never sends the same notice meanwhile; a sender that dies leaves them due again
     // then, or at once when its node starts again (`release_own`).
     let hold_until = quire_domain::Timestamp::now() + time::Duration::minutes(10);
-    let node = config.config.node.name.clone();
+    let node = config.config.node.name.as_str();
+    let who = node.to_string();
     let due = repo
-        .call(move |db| db.notices_claim(&node, 8, hold_until))
+        .call(move |db| db.notices_claim(&who, 8, hold_until))
         .await?;
     let mut sent = 0;
     for n in due {
@@ -115,8 +116,17 @@ pub async fn send_due(
                 (NoticeState::Pending, next, Some(e.to_string()), event)
             }
         };
-        repo.call(move |db| db.notice_update(n.id, state, next_at, error.as_deref(), event))
-            .await?;
+        let who = node.to_string();
+        let recorded = repo
+            .call(move |db| db.notice_update(&who, n.id, state, next_at, error.as_deref(), event))
+            .await;
+        match recorded {
+            // This sender's hold ended and another took the notice: its result stands.
+            Err(quire_state::StateError::Conflict(why)) => {
+                tracing::warn!(%why, "notice result not recorded")
+            }
+            other => other?,
+        }
     }
     Ok(sent)
 }

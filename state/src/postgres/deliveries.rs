@@ -390,17 +390,23 @@ pub fn notices_of_request(
 
 pub fn notice_update(
     c: &mut impl GenericClient,
+    node: &str,
     id: i64,
     state: NoticeState,
     next_at: Timestamp,
     error: Option<&str>,
 ) -> Result<(), StateError> {
     let now = Timestamp::now();
-    c.execute(
+    let n = c.execute(
         "UPDATE notices SET state = $2, attempts = attempts + 1, next_attempt_at = $3, last_error = $4, claimed_by = NULL,
-                sent_at = CASE WHEN $2 = 'sent' THEN $5 ELSE sent_at END WHERE id = $1",
-        &[&id, &state.as_str(), &next_at.to_string(), &error, &now.to_string()],
+                sent_at = CASE WHEN $2 = 'sent' THEN $5 ELSE sent_at END WHERE id = $1 AND claimed_by = $6",
+        &[&id, &state.as_str(), &next_at.to_string(), &error, &now.to_string(), &node],
     )?;
+    if n == 0 {
+        return Err(StateError::Conflict(format!(
+            "notice {id} is not held by {node}'s sender"
+        )));
+    }
     Ok(())
 }
 

@@ -227,6 +227,7 @@ pub fn claim(
 
 pub fn update(
     c: &mut impl GenericClient,
+    node: &str,
     id: i64,
     state: OutboxState,
     next_at: Timestamp,
@@ -234,11 +235,13 @@ pub fn update(
 ) -> Result<(), StateError> {
     let n = c.execute(
         "UPDATE ill_outbox SET state = $2, next_attempt_at = $3, last_error = $4,
-             attempts = attempts + 1, claimed_by = NULL WHERE id = $1",
-        &[&id, &state.as_str(), &next_at.to_string(), &error],
+             attempts = attempts + 1, claimed_by = NULL WHERE id = $1 AND claimed_by = $5",
+        &[&id, &state.as_str(), &next_at.to_string(), &error, &node],
     )?;
     if n == 0 {
-        return Err(StateError::NotFound(format!("no outbox message {id}")));
+        return Err(StateError::Conflict(format!(
+            "outbox message {id} is not held by {node}'s sender"
+        )));
     }
     Ok(())
 }

@@ -655,6 +655,7 @@ impl IllRepo for PostgresDatabase {
 
     fn ill_outbox_update(
         &self,
+        node: &str,
         id: i64,
         state: OutboxState,
         next_at: Timestamp,
@@ -663,7 +664,7 @@ impl IllRepo for PostgresDatabase {
         event: NewEvent,
     ) -> Result<(), StateError> {
         self.write(|tx| {
-            ill::update(tx, id, state, next_at, error)?;
+            ill::update(tx, node, id, state, next_at, error)?;
             if let Some(m) = response {
                 ill::insert_message(tx, m)?;
             }
@@ -891,6 +892,7 @@ impl NoticeRepo for PostgresDatabase {
 
     fn notice_update(
         &self,
+        node: &str,
         id: i64,
         state: NoticeState,
         next_at: Timestamp,
@@ -898,7 +900,7 @@ impl NoticeRepo for PostgresDatabase {
         event: NewEvent,
     ) -> Result<(), StateError> {
         self.write(|tx| {
-            deliveries::notice_update(tx, id, state, next_at, error)?;
+            deliveries::notice_update(tx, node, id, state, next_at, error)?;
             append_in(tx, event)?;
             Ok(())
         })

@@ -563,6 +563,7 @@ impl IllRepo for SqliteDatabase {
 
     fn ill_outbox_update(
         &self,
+        node: &str,
         id: i64,
         state: OutboxState,
         next_at: Timestamp,
@@ -572,7 +573,7 @@ impl IllRepo for SqliteDatabase {
     ) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        ill::update(&tx, id, state, next_at, error)?;
+        ill::update(&tx, node, id, state, next_at, error)?;
         if let Some(m) = response {
             ill::insert_message(&tx, m)?;
         }
@@ -816,6 +817,7 @@ impl NoticeRepo for SqliteDatabase {
 
     fn notice_update(
         &self,
+        node: &str,
         id: i64,
         state: NoticeState,
         next_at: Timestamp,
@@ -824,7 +826,7 @@ impl NoticeRepo for SqliteDatabase {
     ) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        deliveries::notice_update(&tx, id, state, next_at, error)?;
+        deliveries::notice_update(&tx, node, id, state, next_at, error)?;
         append_in(&tx, event)?;
         tx.commit()?;
         Ok(())

@@ -294,6 +294,7 @@ fn a_restarted_sender_frees_its_own_held_notices_only() {
     assert_eq!((mine.len(), theirs.len()), (3, 2));
     // One of this node's was sent before the kill: it stays sent.
     h.db.notice_update(
+        "worker-1",
         mine[0].id,
         quire_domain::NoticeState::Sent,
         Timestamp::now(),
@@ -309,6 +310,19 @@ fn a_restarted_sender_frees_its_own_held_notices_only() {
     assert_eq!(due, vec![mine[1].id, mine[2].id], "only worker-1's unsent ones");
     // Freed means claimable by anyone, and a second release finds nothing.
     assert_eq!(h.db.notices_release("worker-1").unwrap(), 0);
-    assert_eq!(h.db.notices_claim("worker-2", 10, hold).unwrap().len(), 2);
+    let taken = h.db.notices_claim("worker-2", 10, hold).unwrap();
+    assert_eq!(taken.len(), 2);
+    // worker-1's late result for a notice worker-2 now holds is refused and changes nothing.
+    let late = h.db.notice_update(
+        "worker-1",
+        taken[0].id,
+        quire_domain::NoticeState::Failed,
+        Timestamp::now(),
+        Some("late"),
+        NewEvent::new("daemon", Action::NoticeFailed),
+    );
+    assert!(matches!(late, Err(quire_state::StateError::Conflict(_))), "{late:?}");
+    let sent_before = h.db.notices_due(100).unwrap().len();
+    assert_eq!(sent_before, 0, "still held by worker-2");
     assert_eq!(h.db.notices_release("worker-2").unwrap(), 4);
 }

@@ -131,25 +131,34 @@ mod ill {
             summary: "OK".into(),
             body: "<ok/>".into(),
         };
-        db.ill_outbox_update(
-            first,
-            OutboxState::Sent,
-            Timestamp::now(),
-            None,
-            Some(&confirmation),
-            NewEvent::new("daemon", Action::Iso18626Sent),
-        )
-        .unwrap();
+        let holder_of = |id: i64| {
+            if a.iter().any(|m| m.id == id) {
+                ("worker-1", "worker-2")
+            } else {
+                ("worker-2", "worker-1")
+            }
+        };
+        let (holder, other_node) = holder_of(first);
+        let update = |node: &str| {
+            db.ill_outbox_update(
+                node,
+                first,
+                OutboxState::Sent,
+                Timestamp::now(),
+                None,
+                Some(&confirmation),
+                NewEvent::new("daemon", Action::Iso18626Sent),
+            )
+        };
+        // Only the sender holding it records its result.
+        assert!(matches!(update(other_node), Err(StateError::Conflict(_))));
+        update(holder).unwrap();
         let sent = db.ill_outbox_list(Some(OutboxState::Sent)).unwrap();
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].attempts, 1);
         // The other one's sender was killed: only its own node, started again, frees it.
         let held = a.iter().chain(&b).find(|m| m.id != first).unwrap();
-        let (holder, stranger) = if a.iter().any(|m| m.id == held.id) {
-            ("worker-1", "worker-2")
-        } else {
-            ("worker-2", "worker-1")
-        };
+        let (holder, stranger) = holder_of(held.id);
         assert_eq!(db.ill_outbox_release(stranger).unwrap(), 0);
         assert_eq!(db.ill_outbox_release(holder).unwrap(), 1);
         let again: Vec<i64> = db
